@@ -1,0 +1,260 @@
+"""Typed, versioned intents: the only thing adapters and parsers hand to the supervisor.
+
+Every intent is a pydantic model with a literal ``kind`` and a ``version``; ``Intent`` is the
+discriminated union of all of them. Fields a user may leave out are optional on the model;
+``missing_fields()`` says which of them the intent still needs before it can run, so the
+conversation can ask a clarifying question instead of guessing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
+
+# Amounts stay exact Decimals in Python but appear as plain numbers in JSON, so scripts that
+# read `coo parse` output get `4000.0`, not the string "4000".
+Money = Annotated[Decimal, PlainSerializer(lambda v: float(v), return_type=float, when_used="json")]
+
+SIDE_EFFECT_KINDS: frozenset[str] = frozenset(
+    {"retainer_signup", "draft_proposal", "create_invoice", "record_payment", "send_email"}
+)
+
+
+class _IntentBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+
+    def missing_fields(self) -> list[str]:
+        """Names of fields the intent still needs before it can run."""
+        return []
+
+    @property
+    def has_side_effects(self) -> bool:
+        return self.kind in SIDE_EFFECT_KINDS  # type: ignore[attr-defined]
+
+
+class LineItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str
+    quantity: Decimal = Decimal("1")
+    unit_price: Money
+    unit: str | None = None  # "hour", "day", "month"… shown on the invoice
+
+    @property
+    def total(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+
+
+class RetainerSignup(_IntentBase):
+    """A client signed (or starts) a monthly retainer."""
+
+    kind: Literal["retainer_signup"] = "retainer_signup"
+    client_name: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    monthly_amount: Money | None = None
+    currency: str = "USD"
+    revision_rounds: int | None = None
+    billing_day: int | None = Field(default=None, ge=1, le=31)
+    scope: str | None = None
+    start_date: date | None = None
+
+    def missing_fields(self) -> list[str]:
+        return [f for f in ("client_name", "monthly_amount") if getattr(self, f) is None]
+
+
+class NewClient(_IntentBase):
+    """Record a client without any engagement yet."""
+
+    kind: Literal["new_client"] = "new_client"
+    client_name: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
+
+
+class DraftProposal(_IntentBase):
+    """Draft a proposal for a client (and, after approval, send it)."""
+
+    kind: Literal["draft_proposal"] = "draft_proposal"
+    client_name: str | None = None
+    contact_email: str | None = None
+    scope: str | None = None
+    amount: Money | None = None
+    currency: str = "USD"
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
+
+
+class CreateInvoice(_IntentBase):
+    """Invoice a client for work (line items) with a due date."""
+
+    kind: Literal["create_invoice"] = "create_invoice"
+    client_name: str | None = None
+    contact_email: str | None = None
+    items: list[LineItem] = Field(default_factory=list)
+    currency: str = "USD"
+    due_date: date | None = None
+    due_in_days: int | None = Field(default=None, ge=0, le=365)
+
+    def missing_fields(self) -> list[str]:
+        missing = []
+        if self.client_name is None:
+            missing.append("client_name")
+        if not self.items:
+            missing.append("items")
+        return missing
+
+
+class RecordPayment(_IntentBase):
+    """Money came in: match it to an invoice and record it."""
+
+    kind: Literal["record_payment"] = "record_payment"
+    client_name: str | None = None
+    amount: Money | None = None
+    currency: str = "USD"
+    invoice_number: str | None = None
+    received_on: date | None = None
+
+    def missing_fields(self) -> list[str]:
+        missing = []
+        if self.amount is None:
+            missing.append("amount")
+        if self.client_name is None and self.invoice_number is None:
+            missing.append("client_name")
+        return missing
+
+
+class AddDeliverable(_IntentBase):
+    """Something owed to a client, usually with a due date."""
+
+    kind: Literal["add_deliverable"] = "add_deliverable"
+    client_name: str | None = None
+    title: str | None = None
+    due_date: date | None = None
+
+    def missing_fields(self) -> list[str]:
+        return [f for f in ("title", "client_name") if getattr(self, f) is None]
+
+
+class AddTask(_IntentBase):
+    """An internal to-do for the operator."""
+
+    kind: Literal["add_task"] = "add_task"
+    title: str | None = None
+    client_name: str | None = None
+    due_date: date | None = None
+
+    def missing_fields(self) -> list[str]:
+        return ["title"] if self.title is None else []
+
+
+StatusTopic = Literal["overdue", "invoices", "deliverables", "approvals", "tasks", "clients", "summary"]
+
+
+class StatusQuery(_IntentBase):
+    """A question about the state of the business; read-only."""
+
+    kind: Literal["status_query"] = "status_query"
+    topic: StatusTopic = "summary"
+    client_name: str | None = None
+
+
+class RememberFact(_IntentBase):
+    """A fact about a client. Known constraints become canonical fields on the client."""
+
+    kind: Literal["remember_fact"] = "remember_fact"
+    client_name: str | None = None
+    fact: str | None = None
+    revision_limit: int | None = None
+    preferred_channel: str | None = None
+    hourly_rate: Money | None = None
+    billing_day: int | None = Field(default=None, ge=1, le=31)
+    contact_email: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        return [f for f in ("client_name", "fact") if getattr(self, f) is None]
+
+
+class SendEmail(_IntentBase):
+    """Write to a client; the draft waits for approval before it goes out."""
+
+    kind: Literal["send_email"] = "send_email"
+    client_name: str | None = None
+    to: str | None = None
+    subject: str | None = None
+    body: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        missing = []
+        if self.client_name is None and self.to is None:
+            missing.append("client_name")
+        if self.body is None:
+            missing.append("body")
+        return missing
+
+
+class Help(_IntentBase):
+    kind: Literal["help"] = "help"
+
+
+class Unknown(_IntentBase):
+    """Nothing coo can act on; answered with a question or the list of what coo does."""
+
+    kind: Literal["unknown"] = "unknown"
+    text: str = ""
+    reason: str | None = None
+
+
+Intent = Annotated[
+    Union[
+        RetainerSignup,
+        NewClient,
+        DraftProposal,
+        CreateInvoice,
+        RecordPayment,
+        AddDeliverable,
+        AddTask,
+        StatusQuery,
+        RememberFact,
+        SendEmail,
+        Help,
+        Unknown,
+    ],
+    Field(discriminator="kind"),
+]
+
+INTENT_ADAPTER: TypeAdapter[Intent] = TypeAdapter(Intent)
+
+INTENT_KINDS: tuple[str, ...] = (
+    "retainer_signup",
+    "new_client",
+    "draft_proposal",
+    "create_invoice",
+    "record_payment",
+    "add_deliverable",
+    "add_task",
+    "status_query",
+    "remember_fact",
+    "send_email",
+    "help",
+    "unknown",
+)
+
+
+def intent_from_dict(data: dict) -> Intent:
+    """Validate a stored or model-produced dict back into its intent type."""
+    return INTENT_ADAPTER.validate_python(data)
+
+
+def intent_to_dict(intent: Intent) -> dict:
+    """JSON-safe dict (ISO dates, numeric amounts) for storage and `coo parse`."""
+    return intent.model_dump(mode="json", exclude_none=True)
