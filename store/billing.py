@@ -1,0 +1,160 @@
+"""Invoices (gapless numbering), their lines, and payments."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from store.clock import Clock
+from store.db import Database, Tx
+from store.models import Invoice, InvoiceLine, Payment, cents
+
+
+class NewLine(BaseModel):
+    description: str
+    quantity: Decimal
+    unit: str | None = None
+    unit_price: Decimal
+
+
+def next_number(tx: Tx, counter: str) -> int:
+    """Next value of a gapless counter. The row lock is held until the transaction ends, so
+    two concurrent invoices never share or skip a number; a rolled-back one gives it back."""
+    value = tx.scalar("UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value", (counter,))
+    if value is None:
+        tx.execute("INSERT INTO counters (name, value) VALUES (?, 1)", (counter,))
+        value = 1
+    return int(value)
+
+
+class BillingStore:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _with_lines(self, tx: Tx, row: dict) -> Invoice:
+        lines = tx.fetchall("SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position", (row["id"],))
+        return Invoice.model_validate({**row, "lines": tuple(InvoiceLine.model_validate(line) for line in lines)})
+
+    def create_invoice(
+        self,
+        tx: Tx,
+        client_id: int,
+        lines: list[NewLine],
+        currency: str,
+        issue_date: date,
+        due_date: date,
+        run_id: str,
+    ) -> Invoice:
+        """A draft invoice with the next number; the same run never gets a second one."""
+        existing = tx.fetchone("SELECT * FROM invoices WHERE run_id = ?", (run_id,))
+        if existing:
+            return self._with_lines(tx, existing)
+        seq = next_number(tx, "invoice")
+        number = f"INV-{seq:04d}"
+        totals = [cents(line.quantity * line.unit_price) for line in lines]
+        tx.execute(
+            "INSERT INTO invoices (seq, number, client_id, status, currency, issue_date, due_date, total_cents,"
+            " run_id, created_at) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+            (seq, number, client_id, currency, issue_date, due_date, sum(totals), run_id, self.clock.now()),
+        )
+        invoice_id = tx.scalar("SELECT id FROM invoices WHERE number = ?", (number,))
+        for position, (line, total) in enumerate(zip(lines, totals), start=1):
+            tx.execute(
+                "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_price_cents,"
+                " total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (invoice_id, position, line.description, str(line.quantity.normalize()), line.unit,
+                 cents(line.unit_price), total),
+            )
+        row = tx.fetchone("SELECT * FROM invoices WHERE id = ?", (invoice_id,))
+        assert row is not None
+        return self._with_lines(tx, row)
+
+    def replace_lines(self, tx: Tx, invoice_id: int, lines: list[NewLine], due_date: date) -> Invoice:
+        """Edit a draft before approval: new lines and due date, same number."""
+        tx.execute("DELETE FROM invoice_lines WHERE invoice_id = ?", (invoice_id,))
+        totals = [cents(line.quantity * line.unit_price) for line in lines]
+        for position, (line, total) in enumerate(zip(lines, totals), start=1):
+            tx.execute(
+                "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_price_cents,"
+                " total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (invoice_id, position, line.description, str(line.quantity.normalize()), line.unit,
+                 cents(line.unit_price), total),
+            )
+        tx.execute(
+            "UPDATE invoices SET total_cents = ?, due_date = ? WHERE id = ? AND status = 'draft'",
+            (sum(totals), due_date, invoice_id),
+        )
+        row = tx.fetchone("SELECT * FROM invoices WHERE id = ?", (invoice_id,))
+        assert row is not None
+        return self._with_lines(tx, row)
+
+    def get(self, number: str) -> Invoice | None:
+        with self.db.transaction() as tx:
+            row = tx.fetchone("SELECT * FROM invoices WHERE upper(number) = ?", (number.upper(),))
+            return None if row is None else self._with_lines(tx, row)
+
+    def by_id(self, invoice_id: int) -> Invoice:
+        with self.db.transaction() as tx:
+            row = tx.fetchone("SELECT * FROM invoices WHERE id = ?", (invoice_id,))
+            assert row is not None, f"invoice {invoice_id} vanished"
+            return self._with_lines(tx, row)
+
+    def set_status(self, tx: Tx, invoice_id: int, status: str) -> None:
+        sent = ", sent_at = ?" if status == "sent" else ""
+        params: tuple = (status, self.clock.now(), invoice_id) if sent else (status, invoice_id)
+        tx.execute(f"UPDATE invoices SET status = ?{sent} WHERE id = ?", params)
+
+    def previous_for_client(self, client_id: int, before_seq: int) -> Invoice | None:
+        """The client's last invoice before this one that was not voided: the card compares them."""
+        with self.db.transaction() as tx:
+            row = tx.fetchone(
+                "SELECT * FROM invoices WHERE client_id = ? AND seq < ? AND status <> 'void' ORDER BY seq DESC",
+                (client_id, before_seq),
+            )
+            return None if row is None else self._with_lines(tx, row)
+
+    def open_invoices(self, client_id: int | None = None) -> list[Invoice]:
+        """Sent and not fully paid (drafts are not owed yet)."""
+        sql = "SELECT * FROM invoices WHERE status IN ('sent', 'partially_paid')"
+        params: tuple = ()
+        if client_id is not None:
+            sql += " AND client_id = ?"
+            params = (client_id,)
+        with self.db.transaction() as tx:
+            return [self._with_lines(tx, r) for r in tx.fetchall(sql + " ORDER BY due_date, seq", params)]
+
+    def drafts(self) -> list[Invoice]:
+        with self.db.transaction() as tx:
+            rows = tx.fetchall("SELECT * FROM invoices WHERE status = 'draft' ORDER BY seq")
+            return [self._with_lines(tx, r) for r in rows]
+
+    def record_payment(
+        self,
+        tx: Tx,
+        client_id: int | None,
+        invoice: Invoice | None,
+        amount: Decimal,
+        currency: str,
+        received_on: date,
+        reference: str | None,
+        run_id: str,
+    ) -> Payment:
+        existing = tx.fetchone("SELECT * FROM payments WHERE run_id = ?", (run_id,))
+        if existing:
+            return Payment.model_validate(existing)
+        tx.execute(
+            "INSERT INTO payments (client_id, invoice_id, amount_cents, currency, received_on, reference, run_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (client_id, invoice.id if invoice else None, cents(amount), currency, received_on, reference, run_id,
+             self.clock.now()),
+        )
+        if invoice is not None:
+            paid = invoice.paid_cents + cents(amount)
+            status = "paid" if paid >= invoice.total_cents else "partially_paid"
+            tx.execute("UPDATE invoices SET paid_cents = ?, status = ? WHERE id = ?", (paid, status, invoice.id))
+        row = tx.fetchone("SELECT * FROM payments WHERE run_id = ?", (run_id,))
+        assert row is not None
+        return Payment.model_validate(row)

@@ -1,0 +1,136 @@
+"""What was said: accepted messages (the intent inbox), replies, and pending questions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.clock import Clock
+from store.db import Database, Tx
+from store.models import JsonDict, Message, UtcDateTime
+
+from pydantic import BaseModel
+
+
+class AcceptedIntent(BaseModel):
+    id: int
+    idempotency_key: str
+    channel: str
+    thread_id: str
+    user_id: str
+    text: str
+    intent: JsonDict
+    run_id: str | None = None
+    created_at: UtcDateTime
+
+
+class PendingQuestion(BaseModel):
+    thread_key: str
+    intent: JsonDict
+    fields: list[str]
+    question: str
+    source_text: str
+
+
+class ConversationStore:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    # -- the inbox: one row per accepted channel event ----------------------------------
+
+    def accept(
+        self, tx: Tx, key: str, channel: str, thread_id: str, user_id: str, text: str, intent: dict[str, Any]
+    ) -> tuple[AcceptedIntent, bool]:
+        """Persist an incoming intent under the channel's event id; (row, is_new)."""
+        inserted = tx.execute(
+            "INSERT INTO intents (idempotency_key, channel, thread_id, user_id, text, intent, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+            (key, channel, thread_id, user_id, text, intent, self.clock.now()),
+        )
+        row = tx.fetchone("SELECT * FROM intents WHERE idempotency_key = ?", (key,))
+        assert row is not None
+        return AcceptedIntent.model_validate(row), inserted == 1
+
+    def seen(self, key: str) -> bool:
+        return self.db.scalar("SELECT 1 AS x FROM intents WHERE idempotency_key = ?", (key,)) is not None
+
+    def link_run(self, tx: Tx, intent_id: int, run_id: str) -> None:
+        tx.execute("UPDATE intents SET run_id = ? WHERE id = ?", (run_id, intent_id))
+
+    # -- messages: every reply coo posts, and the operator's lines ----------------------
+
+    def post(
+        self,
+        channel: str,
+        thread_id: str,
+        text: str,
+        *,
+        run_id: str | None = None,
+        payload: dict[str, Any] | None = None,
+        dedupe: str | None = None,
+        direction: str = "out",
+        tx: Tx | None = None,
+    ) -> Message | None:
+        """Record a message; with ``dedupe`` a replayed step does not post twice (returns None)."""
+        params = (run_id, channel, thread_id, direction, text, payload or {}, dedupe, self.clock.now())
+        sql = (
+            "INSERT INTO messages (run_id, channel, thread_id, direction, text, payload, dedupe_key, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+        )
+
+        def write(t: Tx) -> Message | None:
+            if t.execute(sql, params) != 1:
+                return None
+            row = t.fetchone(
+                "SELECT * FROM messages WHERE id = (SELECT MAX(id) FROM messages WHERE channel = ? AND thread_id = ?)",
+                (channel, thread_id),
+            )
+            return Message.model_validate(row)
+
+        if tx is not None:
+            return write(tx)
+        with self.db.transaction() as own:
+            return write(own)
+
+    def messages_after(self, channel: str, thread_id: str, after_id: int, direction: str = "out") -> list[Message]:
+        rows = self.db.fetchall(
+            "SELECT * FROM messages WHERE channel = ? AND thread_id = ? AND id > ? AND direction = ? ORDER BY id",
+            (channel, thread_id, after_id, direction),
+        )
+        return [Message.model_validate(r) for r in rows]
+
+    def last_message_id(self) -> int:
+        return int(self.db.scalar("SELECT COALESCE(MAX(id), 0) AS n FROM messages") or 0)
+
+    def undelivered(self, channel: str, limit: int = 100) -> list[Message]:
+        rows = self.db.fetchall(
+            "SELECT * FROM messages WHERE channel = ? AND direction = 'out' AND delivered_at IS NULL ORDER BY id LIMIT ?",
+            (channel, limit),
+        )
+        return [Message.model_validate(r) for r in rows]
+
+    def mark_delivered(self, message_id: int) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE messages SET delivered_at = ? WHERE id = ?", (self.clock.now(), message_id))
+
+    # -- clarifying questions waiting for an answer, one per thread ----------------------
+
+    def ask(self, tx: Tx, thread_key: str, intent: dict[str, Any], fields: list[str], question: str, text: str) -> None:
+        tx.execute("DELETE FROM clarifications WHERE thread_key = ?", (thread_key,))
+        tx.execute(
+            "INSERT INTO clarifications (thread_key, intent, fields, question, source_text, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (thread_key, intent, fields, question, text, self.clock.now()),
+        )
+
+    def pending_question(self, thread_key: str) -> PendingQuestion | None:
+        row = self.db.fetchone("SELECT * FROM clarifications WHERE thread_key = ?", (thread_key,))
+        if row is None:
+            return None
+        import json
+
+        fields = row["fields"]
+        return PendingQuestion.model_validate({**row, "fields": json.loads(fields) if isinstance(fields, str) else fields})
+
+    def answered(self, tx: Tx, thread_key: str) -> None:
+        tx.execute("DELETE FROM clarifications WHERE thread_key = ?", (thread_key,))

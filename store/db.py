@@ -1,0 +1,200 @@
+"""One small database interface over SQLite (embedded default) and PostgreSQL (production).
+
+SQL in this project is written once, with ``?`` placeholders and portable types; this module
+translates placeholders for psycopg and adapts parameters (datetimes, JSON) per dialect.
+Rows come back as plain dicts; the pydantic row models in ``store.models`` normalise types.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from store.errors import StoreUnavailable
+
+try:  # pysqlite3 ships a current SQLite that can load extensions (sqlite-vec).
+    import pysqlite3.dbapi2 as sqlite3  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - platforms without the wheel
+    import sqlite3  # type: ignore[no-redef]
+
+log = logging.getLogger(__name__)
+
+Dialect = Literal["sqlite", "postgres"]
+Row = dict[str, Any]
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` → a filesystem path."""
+    raw = url.removeprefix("sqlite://")
+    if raw.startswith("/"):
+        raw = raw[1:] if not raw.startswith("//") else raw[1:]
+    return Path(raw)
+
+
+class Tx:
+    """A transaction: execute statements and read dict rows."""
+
+    def __init__(self, conn: Any, dialect: Dialect) -> None:
+        self._conn = conn
+        self.dialect: Dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgres" else sql
+
+    def _params(self, params: Sequence[Any]) -> list[Any] | None:
+        if not params:
+            # psycopg reads a literal '%' as a placeholder whenever parameters are passed.
+            return None if self.dialect == "postgres" else []
+        out: list[Any] = []
+        for value in params:
+            if isinstance(value, (dict, list)):
+                if self.dialect == "postgres":
+                    from psycopg.types.json import Jsonb
+
+                    value = Jsonb(value)
+                else:
+                    value = json.dumps(value, default=str)
+            elif self.dialect == "sqlite" and isinstance(value, (datetime, date)):
+                value = value.isoformat()
+            elif isinstance(value, Decimal):
+                value = str(value)
+            out.append(value)
+        return out
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; returns the number of rows it changed."""
+        cur = self._conn.execute(self._sql(sql), self._params(params))
+        return cur.rowcount
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cur = self._conn.execute(self._sql(sql), self._params(params))
+        rows = cur.fetchall()
+        if self.dialect == "sqlite":
+            return [dict(r) for r in rows]
+        return list(rows)
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.fetchone(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+
+class Database:
+    """Connections to the canonical store. Build with :meth:`from_url`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        scheme = urlparse(url).scheme
+        if scheme in ("postgresql", "postgres"):
+            self.dialect: Dialect = "postgres"
+        elif scheme == "sqlite":
+            self.dialect = "sqlite"
+        else:
+            raise ValueError(f"unsupported database URL scheme {scheme!r}")
+        self._pool: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> "Database":
+        return cls(url)
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _sqlite_connect(self) -> Any:
+        path = sqlite_path(self.url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _postgres_pool(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from psycopg.rows import dict_row
+                from psycopg_pool import ConnectionPool
+
+                self._pool = ConnectionPool(
+                    self.url,
+                    min_size=1,
+                    max_size=8,
+                    kwargs={"row_factory": dict_row, "autocommit": False},
+                    open=True,
+                    timeout=10,
+                )
+            return self._pool
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A transaction that commits on success and rolls back on any error."""
+        if self.dialect == "sqlite":
+            try:
+                conn = self._sqlite_connect()
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open the SQLite database at {self.url}: {exc}") from exc
+            try:
+                # IMMEDIATE takes the write lock up front: two writers never deadlock on upgrade.
+                conn.execute("BEGIN IMMEDIATE")
+                yield Tx(conn, "sqlite")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.close()
+            return
+        import psycopg
+
+        try:
+            pool = self._postgres_pool()
+            ctx = pool.connection()
+            conn = ctx.__enter__()
+        except (psycopg.OperationalError, Exception) as exc:  # pool timeouts are not OperationalError
+            if isinstance(exc, StoreUnavailable):
+                raise
+            raise StoreUnavailable(f"cannot reach PostgreSQL at {_redact(self.url)}: {exc}") from exc
+        try:
+            with conn.transaction():
+                yield Tx(conn, "postgres")
+        except BaseException as exc:
+            ctx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            ctx.__exit__(None, None, None)
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.transaction() as tx:
+            return tx.fetchall(sql, params)
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        with self.transaction() as tx:
+            return tx.fetchone(sql, params)
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self.transaction() as tx:
+            return tx.scalar(sql, params)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+def _redact(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url

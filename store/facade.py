@@ -1,0 +1,43 @@
+"""The store as the layers above see it: one object bundling the repositories."""
+
+from __future__ import annotations
+
+from store.artifacts import ArtifactStore
+from store.billing import BillingStore
+from store.clients import ClientStore
+from store.clock import Clock
+from store.conversations import ConversationStore
+from store.db import Database
+from store.ledger import Ledger
+from store.migrations import migrate
+from store.model_cache import ModelCache
+from store.runs import RunStore
+from store.side_effects import SideEffects
+from store.work import WorkStore
+
+
+class Store:
+    """Repositories over one database, sharing one clock."""
+
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or Clock()
+        self.clients = ClientStore(db, self.clock)
+        self.work = WorkStore(db, self.clock)
+        self.billing = BillingStore(db, self.clock)
+        self.artifacts = ArtifactStore(db, self.clock)
+        self.conversations = ConversationStore(db, self.clock)
+        self.runs = RunStore(db, self.clock)
+        self.ledger = Ledger(db, self.clock)
+        self.side_effects = SideEffects(db, self.clock)
+        self.model_cache = ModelCache(db, self.clock)
+
+    @classmethod
+    def open(cls, url: str, clock: Clock | None = None) -> "Store":
+        """Connect and bring the schema up to date."""
+        store = cls(Database.from_url(url), clock)
+        migrate(store.db)
+        return store
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,339 @@
+"""Versioned schema migrations, applied on start. The list index + 1 is the version.
+
+Each migration is portable SQL with a few dialect tokens ({pk}, {ts}, {json}, {date},
+{bigint}) filled in per database; a migration that must differ per dialect is a dict.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from store.db import Database, Tx
+
+log = logging.getLogger(__name__)
+
+_TOKENS = {
+    "sqlite": {
+        "pk": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "ts": "TEXT",
+        "json": "TEXT",
+        "date": "TEXT",
+        "bigint": "INTEGER",
+    },
+    "postgres": {
+        "pk": "BIGSERIAL PRIMARY KEY",
+        "ts": "TIMESTAMPTZ",
+        "json": "JSONB",
+        "date": "DATE",
+        "bigint": "BIGINT",
+    },
+}
+
+_CORE = """
+CREATE TABLE clients (
+    id {pk},
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    contact_name TEXT,
+    contact_email TEXT,
+    preferred_channel TEXT,
+    revision_limit INTEGER,
+    hourly_rate_cents {bigint},
+    billing_day INTEGER,
+    currency TEXT NOT NULL DEFAULT 'USD',
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL
+);
+CREATE INDEX clients_email ON clients (contact_email);
+
+CREATE TABLE client_facts (
+    id {pk},
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    fact TEXT NOT NULL,
+    field TEXT,
+    value TEXT,
+    source TEXT,
+    created_at {ts} NOT NULL,
+    superseded_at {ts}
+);
+CREATE INDEX client_facts_client ON client_facts (client_id);
+
+CREATE TABLE retainers (
+    id {pk},
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    monthly_cents {bigint} NOT NULL,
+    currency TEXT NOT NULL,
+    revision_rounds INTEGER,
+    billing_day INTEGER,
+    scope TEXT,
+    start_date {date},
+    status TEXT NOT NULL DEFAULT 'active',
+    run_id TEXT,
+    created_at {ts} NOT NULL
+);
+
+CREATE TABLE deliverables (
+    id {pk},
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    retainer_id INTEGER REFERENCES retainers (id),
+    title TEXT NOT NULL,
+    due_date {date},
+    status TEXT NOT NULL DEFAULT 'open',
+    run_id TEXT,
+    created_at {ts} NOT NULL,
+    done_at {ts}
+);
+
+CREATE TABLE tasks (
+    id {pk},
+    client_id INTEGER REFERENCES clients (id),
+    title TEXT NOT NULL,
+    due_date {date},
+    status TEXT NOT NULL DEFAULT 'open',
+    run_id TEXT,
+    created_at {ts} NOT NULL,
+    done_at {ts}
+);
+
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value {bigint} NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('invoice', 0);
+INSERT INTO counters (name, value) VALUES ('proposal', 0);
+
+CREATE TABLE invoices (
+    id {pk},
+    seq INTEGER NOT NULL UNIQUE,
+    number TEXT NOT NULL UNIQUE,
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    status TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    issue_date {date} NOT NULL,
+    due_date {date} NOT NULL,
+    total_cents {bigint} NOT NULL,
+    paid_cents {bigint} NOT NULL DEFAULT 0,
+    run_id TEXT,
+    created_at {ts} NOT NULL,
+    sent_at {ts}
+);
+CREATE INDEX invoices_client ON invoices (client_id);
+
+CREATE TABLE invoice_lines (
+    id {pk},
+    invoice_id INTEGER NOT NULL REFERENCES invoices (id),
+    position INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    quantity TEXT NOT NULL,
+    unit TEXT,
+    unit_price_cents {bigint} NOT NULL,
+    total_cents {bigint} NOT NULL
+);
+
+CREATE TABLE payments (
+    id {pk},
+    client_id INTEGER REFERENCES clients (id),
+    invoice_id INTEGER REFERENCES invoices (id),
+    amount_cents {bigint} NOT NULL,
+    currency TEXT NOT NULL,
+    received_on {date} NOT NULL,
+    reference TEXT,
+    run_id TEXT,
+    created_at {ts} NOT NULL
+);
+
+CREATE TABLE artifacts (
+    id {pk},
+    kind TEXT NOT NULL,
+    number TEXT UNIQUE,
+    client_id INTEGER REFERENCES clients (id),
+    run_id TEXT,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    meta {json} NOT NULL,
+    created_at {ts} NOT NULL
+);
+CREATE INDEX artifacts_client ON artifacts (client_id);
+
+CREATE TABLE intents (
+    id {pk},
+    idempotency_key TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    intent {json} NOT NULL,
+    run_id TEXT,
+    created_at {ts} NOT NULL
+);
+
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    intent_id INTEGER REFERENCES intents (id),
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    summary TEXT,
+    error TEXT,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    finished_at {ts}
+);
+CREATE INDEX runs_thread ON runs (channel, thread_id);
+
+CREATE TABLE approvals (
+    id {pk},
+    run_id TEXT NOT NULL REFERENCES runs (id),
+    step TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL,
+    card {json} NOT NULL,
+    draft {json} NOT NULL,
+    decided_by TEXT,
+    decided_via TEXT,
+    decided_at {ts},
+    asked_at {ts} NOT NULL,
+    reminded_at {ts},
+    UNIQUE (run_id, step)
+);
+
+CREATE TABLE messages (
+    id {pk},
+    run_id TEXT,
+    channel TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    text TEXT NOT NULL,
+    payload {json} NOT NULL,
+    dedupe_key TEXT UNIQUE,
+    created_at {ts} NOT NULL,
+    delivered_at {ts}
+);
+CREATE INDEX messages_thread ON messages (channel, thread_id, id);
+
+CREATE TABLE clarifications (
+    thread_key TEXT PRIMARY KEY,
+    intent {json} NOT NULL,
+    fields {json} NOT NULL,
+    question TEXT NOT NULL,
+    source_text TEXT NOT NULL,
+    created_at {ts} NOT NULL
+);
+
+CREATE TABLE side_effects (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    receipt {json},
+    created_at {ts} NOT NULL,
+    done_at {ts}
+);
+
+CREATE TABLE model_cache (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    output TEXT NOT NULL,
+    created_at {ts} NOT NULL
+);
+
+CREATE TABLE ledger (
+    id {pk},
+    run_id TEXT NOT NULL,
+    step TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload {json} NOT NULL,
+    receipt {json},
+    dedupe_key TEXT NOT NULL UNIQUE,
+    created_at {ts} NOT NULL
+);
+CREATE INDEX ledger_run ON ledger (run_id, id);
+"""
+
+_LEDGER_GUARD = {
+    "postgres": """
+CREATE FUNCTION coo_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the ledger is append-only: % is not allowed', TG_OP;
+END
+$$;
+CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger
+    FOR EACH ROW EXECUTE FUNCTION coo_ledger_append_only();
+CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION coo_ledger_append_only();
+""",
+    "sqlite": """
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: UPDATE is not allowed'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: DELETE is not allowed'); END;
+""",
+}
+
+MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script on semicolons that end a line, keeping $$ function bodies whole."""
+    statements, current, in_body = [], [], False
+    for line in script.splitlines():
+        if line.count("$$") % 2 == 1:
+            in_body = not in_body
+        current.append(line)
+        if not in_body and line.rstrip().endswith(";"):
+            sql = "\n".join(current).strip()
+            if sql.rstrip(";").strip():
+                statements.append(sql)
+            current = []
+    tail = "\n".join(current).strip()
+    if tail:
+        statements.append(tail)
+    return statements
+
+
+def _sqlite_trigger_safe(statements: list[str]) -> list[str]:
+    """SQLite trigger bodies contain ';' — rejoin lines between BEGIN and END."""
+    out: list[str] = []
+    buffer: list[str] = []
+    for stmt in statements:
+        if buffer or ("CREATE TRIGGER" in stmt and "END;" not in stmt):
+            buffer.append(stmt)
+            if stmt.rstrip().endswith("END;"):
+                out.append("\n".join(buffer))
+                buffer = []
+            continue
+        out.append(stmt)
+    return out
+
+
+def migrate(db: Database) -> int:
+    """Apply every migration this database has not seen; returns the schema version."""
+    with db.transaction() as tx:
+        if db.dialect == "postgres":
+            # Web and worker may start together: one applies, the other waits and sees it done.
+            tx.execute("SELECT pg_advisory_xact_lock(7100221)")
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        current = tx.scalar("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations") or 0
+        for index, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+            _apply(tx, db.dialect, migration)
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
+                (index,),
+            )
+            log.info("applied migration %d", index)
+        return len(MIGRATIONS)
+
+
+def _apply(tx: Tx, dialect: str, migration: str | dict[str, str]) -> None:
+    script = migration[dialect] if isinstance(migration, dict) else migration
+    script = script.format(**_TOKENS[dialect]) if isinstance(migration, str) else script
+    statements = _statements(script)
+    if dialect == "sqlite":
+        statements = _sqlite_trigger_safe(statements)
+    for stmt in statements:
+        tx.execute(stmt)

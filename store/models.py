@@ -1,0 +1,244 @@
+"""Row models: what the store hands to the layers above, with types normalised.
+
+SQLite returns timestamps and JSON as text, PostgreSQL as native values; these models make
+both look the same. Money is stored as integer cents and exposed as Decimal.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+JsonValue = Annotated[Any, BeforeValidator(_loads)]
+JsonDict = Annotated[dict[str, Any], BeforeValidator(_loads)]
+UtcDateTime = Annotated[datetime, BeforeValidator(_utc)]
+
+
+def cents(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal("1")))
+
+
+def from_cents(value: int | None) -> Decimal:
+    return (Decimal(value or 0) / 100).quantize(Decimal("0.01"))
+
+
+def format_money(amount: Decimal, currency: str = "USD") -> str:
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
+    text = f"{amount:,.2f}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Client(_Row):
+    id: int
+    name: str
+    contact_name: str | None = None
+    contact_email: str | None = None
+    preferred_channel: str | None = None
+    revision_limit: int | None = None
+    hourly_rate_cents: int | None = None
+    billing_day: int | None = None
+    currency: str = "USD"
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    @property
+    def hourly_rate(self) -> Decimal | None:
+        return None if self.hourly_rate_cents is None else from_cents(self.hourly_rate_cents)
+
+
+class ClientFact(_Row):
+    id: int
+    client_id: int
+    fact: str
+    field: str | None = None
+    value: str | None = None
+    source: str | None = None
+    created_at: UtcDateTime
+    superseded_at: UtcDateTime | None = None
+
+
+class Retainer(_Row):
+    id: int
+    client_id: int
+    monthly_cents: int
+    currency: str
+    revision_rounds: int | None = None
+    billing_day: int | None = None
+    scope: str | None = None
+    start_date: date | None = None
+    status: str
+    run_id: str | None = None
+    created_at: UtcDateTime
+
+    @property
+    def monthly_amount(self) -> Decimal:
+        return from_cents(self.monthly_cents)
+
+
+class Deliverable(_Row):
+    id: int
+    client_id: int
+    retainer_id: int | None = None
+    title: str
+    due_date: date | None = None
+    status: str
+    run_id: str | None = None
+    created_at: UtcDateTime
+    done_at: UtcDateTime | None = None
+
+
+class Task(_Row):
+    id: int
+    client_id: int | None = None
+    title: str
+    due_date: date | None = None
+    status: str
+    run_id: str | None = None
+    created_at: UtcDateTime
+    done_at: UtcDateTime | None = None
+
+
+class InvoiceLine(_Row):
+    position: int
+    description: str
+    quantity: Decimal
+    unit: str | None = None
+    unit_price_cents: int
+    total_cents: int
+
+    @property
+    def unit_price(self) -> Decimal:
+        return from_cents(self.unit_price_cents)
+
+    @property
+    def total(self) -> Decimal:
+        return from_cents(self.total_cents)
+
+
+class Invoice(_Row):
+    id: int
+    seq: int
+    number: str
+    client_id: int
+    status: str
+    currency: str
+    issue_date: date
+    due_date: date
+    total_cents: int
+    paid_cents: int = 0
+    run_id: str | None = None
+    created_at: UtcDateTime
+    sent_at: UtcDateTime | None = None
+    lines: tuple[InvoiceLine, ...] = ()
+
+    @property
+    def total(self) -> Decimal:
+        return from_cents(self.total_cents)
+
+    @property
+    def balance(self) -> Decimal:
+        return from_cents(self.total_cents - self.paid_cents)
+
+
+class Payment(_Row):
+    id: int
+    client_id: int | None = None
+    invoice_id: int | None = None
+    amount_cents: int
+    currency: str
+    received_on: date
+    reference: str | None = None
+    run_id: str | None = None
+    created_at: UtcDateTime
+
+    @property
+    def amount(self) -> Decimal:
+        return from_cents(self.amount_cents)
+
+
+class Artifact(_Row):
+    id: int
+    kind: str
+    number: str | None = None
+    client_id: int | None = None
+    run_id: str | None = None
+    title: str
+    body: str
+    meta: JsonDict
+    created_at: UtcDateTime
+
+
+class Run(_Row):
+    id: str
+    intent_id: int | None = None
+    kind: str
+    status: str
+    channel: str
+    thread_id: str
+    user_id: str
+    summary: str | None = None
+    error: str | None = None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    finished_at: UtcDateTime | None = None
+
+
+class Approval(_Row):
+    id: int
+    run_id: str
+    step: str
+    action: str
+    status: str
+    card: JsonDict
+    draft: JsonDict
+    decided_by: str | None = None
+    decided_via: str | None = None
+    decided_at: UtcDateTime | None = None
+    asked_at: UtcDateTime
+    reminded_at: UtcDateTime | None = None
+
+
+class Message(_Row):
+    id: int
+    run_id: str | None = None
+    channel: str
+    thread_id: str
+    direction: str
+    text: str
+    payload: JsonDict
+    dedupe_key: str | None = None
+    created_at: UtcDateTime
+    delivered_at: UtcDateTime | None = None
+
+
+class LedgerEvent(_Row):
+    id: int
+    run_id: str
+    step: str
+    actor: str
+    kind: str
+    payload: JsonDict
+    receipt: JsonValue = None
+    dedupe_key: str
+    created_at: UtcDateTime

@@ -1,0 +1,115 @@
+"""Runs (one per intent; the LangGraph thread) and the approvals they wait on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.clock import Clock
+from store.db import Database, Tx
+from store.errors import NotFound
+from store.models import Approval, Run
+
+FINISHED = ("done", "failed", "rejected", "cancelled")
+SETTLED = FINISHED + ("waiting_approval",)
+
+
+class RunStore:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def create(
+        self, tx: Tx, run_id: str, intent_id: int | None, kind: str, channel: str, thread_id: str, user_id: str
+    ) -> Run:
+        now = self.clock.now()
+        tx.execute(
+            "INSERT INTO runs (id, intent_id, kind, status, channel, thread_id, user_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+            (run_id, intent_id, kind, channel, thread_id, user_id, now, now),
+        )
+        return Run.model_validate(tx.fetchone("SELECT * FROM runs WHERE id = ?", (run_id,)))
+
+    def get(self, run_id: str) -> Run:
+        row = self.db.fetchone("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if row is None:
+            raise NotFound(f"There is no run {run_id}.")
+        return Run.model_validate(row)
+
+    def find(self, run_id: str) -> Run | None:
+        row = self.db.fetchone("SELECT * FROM runs WHERE id = ? OR id LIKE ?", (run_id, run_id + "%"))
+        return None if row is None else Run.model_validate(row)
+
+    def set_status(
+        self, run_id: str, status: str, *, summary: str | None = None, error: str | None = None, tx: Tx | None = None
+    ) -> None:
+        now = self.clock.now()
+        finished = now if status in FINISHED else None
+        sql = (
+            "UPDATE runs SET status = ?, updated_at = ?, finished_at = ?, summary = COALESCE(?, summary),"
+            " error = ? WHERE id = ?"
+        )
+        params = (status, now, finished, summary, error, run_id)
+        if tx is not None:
+            tx.execute(sql, params)
+            return
+        with self.db.transaction() as own:
+            own.execute(sql, params)
+
+    def recent(self, limit: int = 20) -> list[Run]:
+        rows = self.db.fetchall("SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))
+        return [Run.model_validate(r) for r in rows]
+
+    def unsettled(self, run_ids: list[str]) -> list[str]:
+        if not run_ids:
+            return []
+        marks = ", ".join("?" for _ in run_ids)
+        placeholders = ", ".join("?" for _ in SETTLED)
+        rows = self.db.fetchall(
+            f"SELECT id FROM runs WHERE id IN ({marks}) AND status NOT IN ({placeholders})", (*run_ids, *SETTLED)
+        )
+        return [r["id"] for r in rows]
+
+    # -- approvals ---------------------------------------------------------------------
+
+    def ask_approval(
+        self, run_id: str, step: str, action: str, card: dict[str, Any], draft: dict[str, Any]
+    ) -> tuple[Approval, bool]:
+        """The run's approval for ``step``, created once; (approval, created)."""
+        with self.db.transaction() as tx:
+            inserted = tx.execute(
+                "INSERT INTO approvals (run_id, step, action, status, card, draft, asked_at)"
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (run_id, step) DO NOTHING",
+                (run_id, step, action, card, draft, self.clock.now()),
+            )
+            row = tx.fetchone("SELECT * FROM approvals WHERE run_id = ? AND step = ?", (run_id, step))
+            return Approval.model_validate(row), inserted == 1
+
+    def approval(self, approval_id: int) -> Approval | None:
+        row = self.db.fetchone("SELECT * FROM approvals WHERE id = ?", (approval_id,))
+        return None if row is None else Approval.model_validate(row)
+
+    def update_draft(self, approval_id: int, card: dict[str, Any], draft: dict[str, Any]) -> bool:
+        with self.db.transaction() as tx:
+            return (
+                tx.execute(
+                    "UPDATE approvals SET card = ?, draft = ? WHERE id = ? AND status = 'pending'",
+                    (card, draft, approval_id),
+                )
+                == 1
+            )
+
+    def decide(self, approval_id: int, decision: str, by: str, via: str) -> bool:
+        """Record the decision; True only for the first decision (a double tap gets False)."""
+        with self.db.transaction() as tx:
+            return (
+                tx.execute(
+                    "UPDATE approvals SET status = ?, decided_by = ?, decided_via = ?, decided_at = ?"
+                    " WHERE id = ? AND status = 'pending'",
+                    (decision, by, via, self.clock.now(), approval_id),
+                )
+                == 1
+            )
+
+    def pending_approvals(self) -> list[Approval]:
+        rows = self.db.fetchall("SELECT * FROM approvals WHERE status = 'pending' ORDER BY id")
+        return [Approval.model_validate(r) for r in rows]

@@ -1,0 +1,87 @@
+"""Retainers, deliverables and tasks: the work a client is owed."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from store.clock import Clock
+from store.db import Database, Tx
+from store.models import Deliverable, Retainer, Task, cents
+
+
+class WorkStore:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def add_retainer(
+        self,
+        tx: Tx,
+        client_id: int,
+        monthly_amount: Decimal,
+        currency: str,
+        revision_rounds: int | None,
+        billing_day: int | None,
+        scope: str | None,
+        start_date: date | None,
+        run_id: str,
+    ) -> Retainer:
+        existing = tx.fetchone("SELECT * FROM retainers WHERE run_id = ? AND client_id = ?", (run_id, client_id))
+        if existing:  # a replayed step must not create a second retainer
+            return Retainer.model_validate(existing)
+        tx.execute(
+            "UPDATE retainers SET status = 'replaced' WHERE client_id = ? AND status = 'active'", (client_id,)
+        )
+        tx.execute(
+            "INSERT INTO retainers (client_id, monthly_cents, currency, revision_rounds, billing_day, scope,"
+            " start_date, status, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+            (client_id, cents(monthly_amount), currency, revision_rounds, billing_day, scope, start_date, run_id,
+             self.clock.now()),
+        )
+        row = tx.fetchone("SELECT * FROM retainers WHERE run_id = ? AND client_id = ?", (run_id, client_id))
+        assert row is not None
+        return Retainer.model_validate(row)
+
+    def active_retainer(self, client_id: int) -> Retainer | None:
+        row = self.db.fetchone(
+            "SELECT * FROM retainers WHERE client_id = ? AND status = 'active' ORDER BY id DESC", (client_id,)
+        )
+        return None if row is None else Retainer.model_validate(row)
+
+    def add_deliverable(self, tx: Tx, client_id: int, title: str, due_date: date | None, run_id: str) -> Deliverable:
+        row = tx.fetchone("SELECT * FROM deliverables WHERE run_id = ?", (run_id,))
+        if row is None:
+            retainer = tx.fetchone(
+                "SELECT id FROM retainers WHERE client_id = ? AND status = 'active' ORDER BY id DESC", (client_id,)
+            )
+            tx.execute(
+                "INSERT INTO deliverables (client_id, retainer_id, title, due_date, status, run_id, created_at)"
+                " VALUES (?, ?, ?, ?, 'open', ?, ?)",
+                (client_id, retainer["id"] if retainer else None, title, due_date, run_id, self.clock.now()),
+            )
+            row = tx.fetchone("SELECT * FROM deliverables WHERE run_id = ?", (run_id,))
+        return Deliverable.model_validate(row)
+
+    def add_task(self, tx: Tx, title: str, client_id: int | None, due_date: date | None, run_id: str) -> Task:
+        row = tx.fetchone("SELECT * FROM tasks WHERE run_id = ?", (run_id,))
+        if row is None:
+            tx.execute(
+                "INSERT INTO tasks (client_id, title, due_date, status, run_id, created_at) VALUES (?, ?, ?, 'open', ?, ?)",
+                (client_id, title, due_date, run_id, self.clock.now()),
+            )
+            row = tx.fetchone("SELECT * FROM tasks WHERE run_id = ?", (run_id,))
+        return Task.model_validate(row)
+
+    def open_deliverables(self, client_id: int | None = None) -> list[Deliverable]:
+        sql = "SELECT * FROM deliverables WHERE status = 'open'"
+        params: tuple = ()
+        if client_id is not None:
+            sql += " AND client_id = ?"
+            params = (client_id,)
+        rows = self.db.fetchall(sql + " ORDER BY due_date IS NULL, due_date, id", params)
+        return [Deliverable.model_validate(r) for r in rows]
+
+    def open_tasks(self) -> list[Task]:
+        rows = self.db.fetchall("SELECT * FROM tasks WHERE status = 'open' ORDER BY due_date IS NULL, due_date, id")
+        return [Task.model_validate(r) for r in rows]
