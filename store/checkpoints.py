@@ -1,0 +1,50 @@
+"""LangGraph checkpointers on the same database as the canonical store."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from store.db import Database, sqlite_path
+
+
+@contextmanager
+def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
+    """A ready checkpointer (tables set up) for ``db``, closed on exit."""
+    if db.dialect == "sqlite":
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        path = sqlite_path(db.url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        try:
+            saver = SqliteSaver(conn)
+            saver.setup()
+            yield saver
+        finally:
+            conn.close()
+        return
+
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    # setup() runs CREATE INDEX CONCURRENTLY, which needs autocommit.
+    with psycopg.connect(db.url, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
+        PostgresSaver(conn).setup()
+    pool = ConnectionPool(
+        db.url,
+        min_size=1,
+        max_size=4,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=True,
+    )
+    try:
+        yield PostgresSaver(pool)
+    finally:
+        pool.close()
