@@ -1,0 +1,75 @@
+"""Invoicer: turns requested work into an invoice document with totals and a due date."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from store.models import Client, Invoice, format_money
+
+DEFAULT_TERMS_DAYS = 14
+
+
+class InvoiceTerms(BaseModel):
+    issue_date: date
+    due_date: date
+
+
+def due_date_for(issue: date, due_date: date | None, due_in_days: int | None) -> date:
+    if due_date is not None:
+        return due_date
+    return issue + timedelta(days=DEFAULT_TERMS_DAYS if due_in_days is None else due_in_days)
+
+
+def _quantity(q: Decimal) -> str:
+    text = f"{q.normalize():f}"
+    return text
+
+
+def render_invoice(invoice: Invoice, client: Client, sender: str) -> tuple[str, str]:
+    """Subject and plain-text body of the invoice e-mail."""
+    rows = []
+    for line in invoice.lines:
+        unit = f"/{line.unit}" if line.unit else ""
+        qty = f"{_quantity(line.quantity)} × " if line.quantity != 1 or line.unit else ""
+        rows.append(
+            f"- {line.description}: {qty}{format_money(line.unit_price, invoice.currency)}{unit}"
+            f" = {format_money(line.total, invoice.currency)}"
+        )
+    greeting = f"Hi {client.contact_name.split()[0]}," if client.contact_name else f"Hello {client.name},"
+    body = "\n".join(
+        [
+            greeting,
+            "",
+            f"Please find invoice {invoice.number} below.",
+            "",
+            *rows,
+            "",
+            f"Total: {format_money(invoice.total, invoice.currency)}",
+            f"Issued: {invoice.issue_date.isoformat()}",
+            f"Due: {invoice.due_date.isoformat()}",
+            "",
+            "Thank you!",
+            sender,
+        ]
+    )
+    return f"Invoice {invoice.number} from {sender}", body
+
+
+def compare_with_previous(invoice: Invoice, previous: Invoice | None) -> str | None:
+    """One line on how this invoice differs from the client's last one, for the approval card."""
+    if previous is None:
+        return "First invoice for this client."
+    diff = invoice.total - previous.total
+    if diff == 0:
+        change = "same total"
+    else:
+        sign = "+" if diff > 0 else "−"
+        pct = f" ({sign}{abs(diff) / previous.total * 100:.0f}%)" if previous.total else ""
+        change = f"{sign}{format_money(abs(diff), invoice.currency)}{pct}"
+    return (
+        f"Last invoice {previous.number} ({previous.issue_date.isoformat()}): "
+        f"{format_money(previous.total, previous.currency)}, {previous.status}; this one: {change}."
+    )

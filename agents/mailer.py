@@ -1,0 +1,102 @@
+"""Outgoing e-mail: SMTP when configured, otherwise an outbox of .eml files.
+
+The Message-ID is derived from the side effect's idempotency key, so the same approved
+e-mail always carries the same id, and a receipt names exactly what left the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+from pydantic import BaseModel
+
+from agents.errors import AgentError
+
+
+class OutgoingEmail(BaseModel):
+    to: str
+    subject: str
+    body: str
+    idempotency_key: str
+
+
+class EmailReceipt(BaseModel):
+    transport: str  # "smtp" or "outbox"
+    message_id: str
+    to: str
+    sent: bool  # False: written to the outbox only, not delivered
+    detail: str
+
+
+class Mailer(Protocol):
+    def send(self, email: OutgoingEmail) -> EmailReceipt: ...
+
+
+def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
+    digest = hashlib.sha256(email.idempotency_key.encode()).hexdigest()[:24]
+    domain = sender.rpartition("@")[2] or "coo.local"
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = email.to
+    msg["Subject"] = email.subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = f"<coo.{digest}@{domain}>"
+    msg.set_content(email.body)
+    return msg
+
+
+class SmtpMailer:
+    """Sends through ``smtp://user:pass@host:port`` (STARTTLS when offered) or ``smtps://``."""
+
+    def __init__(self, url: str, sender: str) -> None:
+        self.url = urlparse(url)
+        self.sender = sender
+
+    def send(self, email: OutgoingEmail) -> EmailReceipt:
+        msg = _message(email, self.sender)
+        host, port = self.url.hostname or "localhost", self.url.port
+        try:
+            if self.url.scheme == "smtps":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30,
+                                                        context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(host, port or 25, timeout=30)
+            with client:
+                client.ehlo()
+                if self.url.scheme == "smtp" and client.has_extn("starttls"):
+                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+                if self.url.username:
+                    client.login(unquote(self.url.username), unquote(self.url.password or ""))
+                refused = client.send_message(msg)
+                code, reply = client.noop()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise AgentError(f"The mail server at {host} did not take the e-mail: {exc}") from exc
+        if refused:
+            raise AgentError(f"The mail server refused {', '.join(refused)}.")
+        return EmailReceipt(transport="smtp", message_id=msg["Message-ID"], to=email.to, sent=True,
+                            detail=f"accepted by {host} ({code})")
+
+
+class OutboxMailer:
+    """No SMTP configured: the e-mail is written as an .eml file and the operator is told."""
+
+    def __init__(self, directory: Path, sender: str) -> None:
+        self.directory = directory
+        self.sender = sender
+
+    def send(self, email: OutgoingEmail) -> EmailReceipt:
+        msg = _message(email, self.sender)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = msg["Message-ID"].strip("<>").split("@")[0] + ".eml"
+        path = self.directory / name
+        path.write_bytes(bytes(msg))
+        return EmailReceipt(transport="outbox", message_id=msg["Message-ID"], to=email.to, sent=False,
+                            detail=str(path))

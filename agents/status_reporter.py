@@ -1,0 +1,117 @@
+"""Status reporter: answers "what's overdue?" and friends from the store, read-only."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from store.facade import Store
+from store.models import Approval, Client, Deliverable, Invoice, Task, format_money
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def _invoice_line(inv: Invoice, names: dict[int, str], today: date) -> str:
+    late = (today - inv.due_date).days
+    when = f"{_days(late)} overdue" if late > 0 else ("due today" if late == 0 else f"due {inv.due_date.isoformat()}")
+    paid = f", {format_money(inv.balance, inv.currency)} left" if inv.paid_cents else ""
+    return f"• {inv.number} {names.get(inv.client_id, '?')}: {format_money(inv.total, inv.currency)}{paid} — {when}"
+
+
+def _deliverable_line(d: Deliverable, names: dict[int, str], today: date) -> str:
+    if d.due_date is None:
+        return f"• {d.title} ({names.get(d.client_id, '?')}) — no due date"
+    late = (today - d.due_date).days
+    when = f"{_days(late)} late" if late > 0 else ("due today" if late == 0 else f"due {d.due_date.isoformat()}")
+    return f"• {d.title} ({names.get(d.client_id, '?')}) — {when}"
+
+
+def _task_line(t: Task, today: date) -> str:
+    due = f" — due {t.due_date.isoformat()}" if t.due_date else ""
+    late = " (late)" if t.due_date and t.due_date < today else ""
+    return f"• {t.title}{due}{late}"
+
+
+def _approval_line(a: Approval) -> str:
+    return f"• #{a.id} {a.card.get('title', a.action)} — /approve {a.id} or /reject {a.id}"
+
+
+def report(store: Store, topic: str, today: date, client: Client | None = None) -> str:
+    """The answer to a status question, built from the store as it is now."""
+    names = {c.id: c.name for c in store.clients.all()}
+    cid = client.id if client else None
+    invoices = store.billing.open_invoices(cid)
+    overdue_invoices = [i for i in invoices if i.due_date < today]
+    deliverables = store.work.open_deliverables(cid)
+    late_deliverables = [d for d in deliverables if d.due_date and d.due_date < today]
+    approvals = [a for a in store.runs.pending_approvals() if cid is None or a.card.get("client_id") == cid]
+    scope = f" for {client.name}" if client else ""
+    sections: list[tuple[str, list[str]]] = []
+
+    if topic == "overdue":
+        sections = [
+            ("Overdue invoices", [_invoice_line(i, names, today) for i in overdue_invoices]),
+            ("Deliverables past due", [_deliverable_line(d, names, today) for d in late_deliverables]),
+            ("Waiting for your approval", [_approval_line(a) for a in approvals]),
+        ]
+        if not any(lines for _, lines in sections):
+            return f"Nothing is overdue{scope}, and nothing waits for your approval."
+    elif topic == "invoices":
+        owed = sum((i.balance for i in invoices), start=0)
+        drafts = [i for i in store.billing.drafts() if cid is None or i.client_id == cid]
+        sections = [
+            (f"Open invoices{scope} ({format_money(owed)} outstanding)" if invoices else "Open invoices",
+             [_invoice_line(i, names, today) for i in invoices]),
+            ("Drafts waiting to be sent", [f"• {i.number} {names.get(i.client_id, '?')}: "
+                                           f"{format_money(i.total, i.currency)}" for i in drafts]),
+        ]
+        if not invoices and not drafts:
+            return f"No open invoices{scope}: nobody owes you money right now."
+    elif topic == "deliverables":
+        horizon = today + timedelta(days=7)
+        soon = [d for d in deliverables if d.due_date is None or d.due_date <= horizon]
+        later = [d for d in deliverables if d not in soon]
+        sections = [
+            ("Due in the next 7 days (or late)", [_deliverable_line(d, names, today) for d in soon]),
+            ("Later", [_deliverable_line(d, names, today) for d in later]),
+        ]
+        if not deliverables:
+            return f"No open deliverables{scope}."
+    elif topic == "approvals":
+        if not approvals:
+            return "Nothing is waiting for your approval."
+        sections = [("Waiting for your approval", [_approval_line(a) for a in approvals])]
+    elif topic == "tasks":
+        tasks = store.work.open_tasks()
+        if not tasks:
+            return "Your task list is empty."
+        sections = [("Open tasks", [_task_line(t, today) for t in tasks])]
+    elif topic == "clients":
+        clients = [client] if client else store.clients.all()
+        if not clients:
+            return "No clients yet. Tell me about one, e.g. \"Acme signed the retainer: $4k a month\"."
+        lines = []
+        for c in clients:
+            retainer = store.work.active_retainer(c.id)
+            terms = f" — retainer {format_money(retainer.monthly_amount, retainer.currency)}/month" if retainer else ""
+            contact = f" <{c.contact_email}>" if c.contact_email else ""
+            lines.append(f"• {c.name}{contact}{terms}")
+        sections = [("Clients", lines)]
+    else:  # summary
+        owed = sum((i.balance for i in invoices), start=0)
+        return "\n".join(
+            [
+                f"Status{scope} on {today.isoformat()}:",
+                f"• {len(invoices)} open invoice(s), {format_money(owed)} outstanding, {len(overdue_invoices)} overdue",
+                f"• {len(deliverables)} open deliverable(s), {len(late_deliverables)} past due",
+                f"• {len(approvals)} approval(s) waiting",
+                f"• {len(store.work.open_tasks())} open task(s)",
+            ]
+        )
+    out = []
+    for title, lines in sections:
+        if lines:
+            out.append(f"{title}:")
+            out.extend(lines)
+    return "\n".join(out)
