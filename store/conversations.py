@@ -54,6 +54,14 @@ class ConversationStore:
     def seen(self, key: str) -> bool:
         return self.db.scalar("SELECT 1 AS x FROM intents WHERE idempotency_key = ?", (key,)) is not None
 
+    def intent_for_run(self, run_id: str) -> AcceptedIntent:
+        row = self.db.fetchone("SELECT * FROM intents WHERE run_id = ?", (run_id,))
+        if row is None:
+            from store.errors import NotFound
+
+            raise NotFound(f"no intent recorded for run {run_id}")
+        return AcceptedIntent.model_validate(row)
+
     def link_run(self, tx: Tx, intent_id: int, run_id: str) -> None:
         tx.execute("UPDATE intents SET run_id = ? WHERE id = ?", (run_id, intent_id))
 

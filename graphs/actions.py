@@ -1,0 +1,68 @@
+"""Performing approved side effects exactly once, and compensating rejected ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.errors import AgentError, DeliveryUncertain
+from agents.mailer import OutgoingEmail
+from graphs.approvals import Action
+from graphs.deps import Deps
+
+_WHAT = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}
+
+
+def idempotency_key(run_id: str, step: str) -> str:
+    return f"{run_id}:{step}"
+
+
+def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
+    """Send what was approved. Returns the receipt; a retry returns the first receipt."""
+    if not action.draft.to:
+        raise AgentError("there is no e-mail address to send it to")
+    key = idempotency_key(run_id, action.step)
+    claim = deps.store.side_effects.claim(key, run_id, action.action)
+    if claim.status == "done":
+        return dict(claim.receipt or {})
+    if claim.status == "uncertain":
+        raise DeliveryUncertain(
+            "an earlier attempt to send this was interrupted and may or may not have gone out; "
+            "I did not send it again. Check the recipient's inbox or your mail log."
+        )
+    try:
+        receipt = deps.mailer.send(
+            OutgoingEmail(to=action.draft.to, subject=action.draft.subject, body=action.draft.body,
+                          idempotency_key=key)
+        ).model_dump()
+    except AgentError:
+        deps.store.side_effects.release(key)  # nothing left the machine: a retry may try again
+        raise
+    receipt["idempotency_key"] = key
+    with deps.store.db.transaction() as tx:
+        if action.card.invoice_id is not None:
+            deps.store.billing.set_status(tx, action.card.invoice_id, "sent")
+        deps.store.artifacts.create(
+            tx, "email", action.draft.subject, action.draft.body, run_id, action.card.client_id,
+            {"to": action.draft.to, "receipt": receipt, "action": action.action}, dedupe=action.step,
+        )
+    deps.store.side_effects.complete(key, receipt)
+    return receipt
+
+
+def compensation_for(action: Action) -> str:
+    """How the side effect could be undone, recorded beside its receipt."""
+    if action.action == "send_invoice":
+        return "void the invoice and send the client a cancellation notice"
+    return "cannot be unsent; send a correction e-mail if needed"
+
+
+def reject(deps: Deps, action: Action) -> str:
+    """Undo the drafts a rejected action leaves behind; returns what was done, for the reply."""
+    what = _WHAT.get(action.action, "it")
+    if action.card.invoice_id is not None:
+        invoice = deps.store.billing.by_id(action.card.invoice_id)
+        with deps.store.db.transaction() as tx:
+            deps.store.billing.set_status(tx, invoice.id, "void")
+        return f"Rejected: invoice #{invoice.number} was not sent and is now void (its number stays in the sequence)."
+    number = action.card.title.split("#")[1].split()[0] if "#" in action.card.title else None
+    return f"Rejected: the {what}{' #' + number if number else ''} was not sent."

@@ -1,0 +1,180 @@
+"""Approval cards built from business objects, and edits applied before approval.
+
+A card says who it goes to, what (line items, totals, dates), how it differs from the last
+one for the same client, which of the client's constraints apply, and shows the draft. The
+draft stored with the approval is exactly what gets sent once approved.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from pydantic import BaseModel, Field
+
+from agents.invoicer import render_invoice
+from graphs.deps import Deps
+from store.billing import NewLine
+from store.models import Approval
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Draft(BaseModel):
+    """The e-mail that will leave the machine when approved."""
+
+    to: str | None = None
+    subject: str
+    body: str
+
+
+class Card(BaseModel):
+    """The minimal context to decide, rendered the same way in every channel."""
+
+    title: str  # "Send proposal #P-0001 to jane@acme.example"
+    question: str  # "Send it to jane@acme.example?"
+    client_id: int | None = None
+    client: str | None = None
+    details: list[str] = Field(default_factory=list)
+    comparison: str | None = None
+    constraints: list[str] = Field(default_factory=list)
+    invoice_id: int | None = None
+    artifact_id: int | None = None
+    editable: list[str] = Field(default_factory=lambda: ["to", "subject", "body"])
+
+
+class Action(BaseModel):
+    """A side effect a step proposes; it waits at the approval gate."""
+
+    step: str
+    action: str  # "send_proposal" | "send_invoice" | "send_email"
+    card: Card
+    draft: Draft
+
+
+def render_card(approval_id: int, card: Card, draft: Draft, *, preview_lines: int = 12) -> str:
+    """The card as chat text (console, and the fallback text of rich messages)."""
+    lines = [card.question]
+    lines.append(f"  To: {draft.to or '(no e-mail address on file — /edit ' + str(approval_id) + ' to=…)'}")
+    lines.append(f"  Subject: {draft.subject}")
+    lines.extend(f"  {d}" for d in card.details)
+    if card.comparison:
+        lines.append(f"  {card.comparison}")
+    if card.constraints:
+        lines.append(f"  Client constraints: {'; '.join(card.constraints)}")
+    body = draft.body.splitlines()
+    lines.append("  ── draft ──")
+    lines.extend(f"  │ {line}" for line in body[:preview_lines])
+    if len(body) > preview_lines:
+        lines.append(f"  │ … ({len(body) - preview_lines} more lines)")
+    lines.append(f"  [/approve {approval_id}] [/edit {approval_id} …] [/reject {approval_id}]")
+    return "\n".join(lines)
+
+
+class EditError(ValueError):
+    """An edit that cannot be applied; the message says how to write it."""
+
+
+EDIT_HELP = (
+    "Edit with field=value pairs, or new text for the draft: "
+    "/edit N to=jane@acme.example · /edit N subject=New subject · "
+    "/edit N due=2026-12-20 · /edit N rate=100 · /edit N qty=10 (invoices) · "
+    "/edit N <the whole new text of the draft>"
+)
+
+_PAIR = re.compile(r"(\b(?:to|subject|due|rate|price|qty|quantity|hours)\s*=\s*)", re.I)
+
+
+def parse_edit(text: str) -> dict[str, str]:
+    """``to=a@b.c subject=Hello there`` → {"to": ..., "subject": ...}; else {"body": text}."""
+    text = text.strip()
+    if not text:
+        raise EditError(EDIT_HELP)
+    parts = _PAIR.split(text)
+    if len(parts) == 1 or parts[0].strip():
+        return {"body": text}
+    changes = {}
+    for key, value in zip(parts[1::2], parts[2::2]):
+        changes[key.strip().rstrip("=").strip().lower()] = value.strip()
+    return changes
+
+
+def apply_edit(deps: Deps, approval: Approval, text: str) -> tuple[Card, Draft, list[str]]:
+    """Apply an operator's edit to a pending approval; returns the new card, draft, and what changed."""
+    card = Card.model_validate(approval.card)
+    draft = Draft.model_validate(approval.draft)
+    changes = parse_edit(text)
+    said: list[str] = []
+    invoice_changes = {k: v for k, v in changes.items() if k in ("due", "rate", "price", "qty", "quantity", "hours")}
+    if invoice_changes and card.invoice_id is None:
+        raise EditError(f"Only invoices have {', '.join(invoice_changes)}. {EDIT_HELP}")
+    if "to" in changes:
+        address = changes["to"].strip("<>")
+        if not EMAIL_RE.match(address):
+            raise EditError(f'"{changes["to"]}" is not an e-mail address.')
+        draft.to = address
+        said.append(f"to → {address}")
+        if card.client_id is not None:
+            with deps.store.db.transaction() as tx:
+                client = deps.store.clients.get(card.client_id, tx)
+                if not client.contact_email:
+                    deps.store.clients.set_constraints(tx, client.id, f"approval #{approval.id}", contact_email=address)
+    if "subject" in changes:
+        draft.subject = changes["subject"]
+        said.append("subject changed")
+    if invoice_changes:
+        card, draft = _edit_invoice(deps, card, draft, invoice_changes, keep_body="body" in changes)
+        said.extend(f"{k} → {v}" for k, v in invoice_changes.items())
+    if "body" in changes:
+        draft.body = changes["body"]
+        said.append("draft text replaced")
+    card.question = _question_with_recipient(card.question, draft.to)
+    return card, draft, said
+
+
+def _question_with_recipient(question: str, to: str | None) -> str:
+    if to is None:
+        return question
+    return re.sub(r"(to )(\S+@\S+|\(no address\))(\?)$", rf"\g<1>{to}\3", question)
+
+
+def _edit_invoice(deps: Deps, card: Card, draft: Draft, changes: dict[str, str], keep_body: bool) -> tuple[Card, Draft]:
+    assert card.invoice_id is not None
+    invoice = deps.store.billing.by_id(card.invoice_id)
+    if invoice.status != "draft":
+        raise EditError(f"Invoice {invoice.number} is {invoice.status}; only drafts can be edited.")
+    lines = [NewLine(description=l.description, quantity=l.quantity, unit=l.unit, unit_price=l.unit_price)
+             for l in invoice.lines]
+    due = invoice.due_date
+    try:
+        for key, value in changes.items():
+            if key == "due":
+                due = date.fromisoformat(value)
+                if due < invoice.issue_date:
+                    raise EditError(f"The due date {value} is before the issue date {invoice.issue_date}.")
+            elif key in ("rate", "price"):
+                lines[0] = lines[0].model_copy(update={"unit_price": _money(value)})
+            else:
+                lines[0] = lines[0].model_copy(update={"quantity": _money(value)})
+    except (ValueError, InvalidOperation) as exc:
+        if isinstance(exc, EditError):
+            raise
+        raise EditError(f"I can't read that edit ({exc}). {EDIT_HELP}") from exc
+    with deps.store.db.transaction() as tx:
+        updated = deps.store.billing.replace_lines(tx, invoice.id, lines, due)
+    client = deps.store.clients.get(updated.client_id)
+    subject, body = render_invoice(updated, client, deps.sender_name)
+    from graphs.steps import invoice_details  # the same detail lines as the first card
+
+    card.details = invoice_details(updated)
+    return card, Draft(to=draft.to, subject=draft.subject if draft.subject != subject else subject,
+                       body=draft.body if keep_body else body)
+
+
+def _money(value: str) -> Decimal:
+    cleaned = value.replace("$", "").replace(",", "").strip()
+    amount = Decimal(cleaned)
+    if amount <= 0:
+        raise EditError(f"{value} must be more than zero.")
+    return amount

@@ -1,0 +1,237 @@
+"""The front door of the core: one verified ``Envelope`` in, replies and queued runs out.
+
+Commands (/approve, /edit, /reject), clarifying questions and their answers, and new
+requests all come through here. A request with side effects is persisted (intent + run, with
+the channel's event id as idempotency key) *before* it is queued, so nothing accepted is lost
+when the queue is down; help, unknown text and questions are answered at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from graphs.approvals import EditError, apply_edit, render_card, Draft, Card
+from graphs.deps import Deps
+from graphs.envelope import Envelope
+from graphs.intents import CreateInvoice, Help, LineItem, Unknown, intent_from_dict, intent_to_dict
+from graphs.parsing import IntentParser, ParseResult
+from graphs.plans import plan_for
+from graphs.replies import COMMANDS, HELP, question_for
+from store.errors import StoreUnavailable
+from store.jobqueue import JobQueue, JobSpec
+
+log = logging.getLogger(__name__)
+
+_COMMAND = re.compile(r"^/(\w+)(?:@\S+)?\s*(.*)$", re.S)
+_CANCEL = re.compile(r"^\s*(cancel|never ?mind|nvm|forget it|stop)\b", re.I)
+
+
+class Handled(BaseModel):
+    """What became of one message: runs it started or resumed, and a short ack for the adapter."""
+
+    duplicate: bool = False
+    run_ids: list[str] = Field(default_factory=list)
+    ack: str | None = None  # "On it." — adapters show it where a reply may take a while
+
+
+class JobNames(BaseModel):
+    """Dotted paths of the job functions (they live in the composition root)."""
+
+    run: str
+    resume: str
+
+
+def new_run_id() -> str:
+    return "r-" + secrets.token_hex(5)
+
+
+class Conversation:
+    def __init__(self, deps: Deps, parser: IntentParser, queue: JobQueue, jobs: JobNames) -> None:
+        self.deps = deps
+        self.store = deps.store
+        self.parser = parser
+        self.queue = queue
+        self.jobs = jobs
+
+    def reply(self, env: Envelope, text: str, payload: dict[str, Any] | None = None) -> None:
+        self.store.conversations.post(env.channel, env.thread_id, text, payload=payload,
+                                      dedupe=f"reply:{env.idempotency_key}")
+
+    def handle(self, env: Envelope) -> Handled:
+        """Handle one operator message exactly once (a redelivered event is a no-op)."""
+        recorded = self.store.conversations.post(env.channel, env.thread_id, env.text, direction="in",
+                                                 dedupe=f"in:{env.idempotency_key}", payload={"user": env.user_id})
+        if recorded is None:
+            return Handled(duplicate=True)
+        text = env.text.strip()
+        if not text:
+            self.reply(env, "I got an empty message. Type /help to see what I can do.")
+            return Handled()
+        command = _COMMAND.match(text)
+        if command:
+            return self._command(env, command.group(1).lower(), command.group(2).strip())
+        pending = self.store.conversations.pending_question(env.thread_key)
+        if pending is not None:
+            return self._answer(env, pending, text)
+        return self._request(env, self.parser.parse(text, self.store.clock.today()), text)
+
+    # -- new requests -----------------------------------------------------------------------
+
+    def _request(self, env: Envelope, parsed: ParseResult, text: str) -> Handled:
+        intent = parsed.intent
+        if isinstance(intent, Help):
+            self.reply(env, HELP)
+            return Handled()
+        if isinstance(intent, Unknown):
+            self.reply(env, f"I'm not sure what you'd like me to do with “{text[:120]}”.\n{HELP}")
+            return Handled()
+        if parsed.problems:
+            problem = parsed.problems[0]
+            return self._ask(env, intent_to_dict(intent), [problem.field, *intent.missing_fields()],
+                             problem.message, text)
+        missing = intent.missing_fields()
+        if missing:
+            return self._ask(env, intent_to_dict(intent), missing, question_for(missing[0]), text)
+        return self._accept(env, intent_to_dict(intent), text)
+
+    def _ask(self, env: Envelope, intent: dict[str, Any], fields: list[str], question: str, text: str) -> Handled:
+        fields = list(dict.fromkeys(fields))
+        with self.store.db.transaction() as tx:
+            self.store.conversations.ask(tx, env.thread_key, intent, fields, question, text)
+        self.reply(env, f"{question} (or /cancel)")
+        return Handled()
+
+    def _answer(self, env: Envelope, pending: Any, text: str) -> Handled:
+        if _CANCEL.match(text):
+            with self.store.db.transaction() as tx:
+                self.store.conversations.answered(tx, env.thread_key)
+            self.reply(env, "OK, dropped that request.")
+            return Handled()
+        field = pending.fields[0]
+        today = self.store.clock.today()
+        try:
+            value = self.parser.parse_field(field, text, today)
+        except ValueError as exc:
+            fresh = self.parser.parse(text, today)
+            if not isinstance(fresh.intent, Unknown):
+                # The operator moved on to something else: drop the question, take the new request.
+                with self.store.db.transaction() as tx:
+                    self.store.conversations.answered(tx, env.thread_key)
+                return self._request(env, fresh, text)
+            self.reply(env, f"{exc} {question_for(field)} (or /cancel)")
+            return Handled()
+        data = dict(pending.intent)
+        if field == "items":
+            data["items"] = [LineItem.model_validate(i).model_dump(mode="json") if not isinstance(i, LineItem)
+                             else i.model_dump(mode="json") for i in value]
+        else:
+            data[field] = value.isoformat() if hasattr(value, "isoformat") else (
+                float(value) if hasattr(value, "as_tuple") else value)
+        intent = intent_from_dict(data)
+        remaining = [f for f in pending.fields[1:] if f in intent.missing_fields()] or intent.missing_fields()
+        if remaining:
+            with self.store.db.transaction() as tx:
+                self.store.conversations.ask(tx, env.thread_key, intent_to_dict(intent), remaining,
+                                             question_for(remaining[0]), pending.source_text)
+            self.reply(env, f"{question_for(remaining[0])} (or /cancel)")
+            return Handled()
+        return self._accept(env, intent_to_dict(intent), f"{pending.source_text} / {text}")
+
+    def _accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
+        plan = plan_for(intent["kind"])
+        assert plan is not None
+        run_id = new_run_id()
+        with self.store.db.transaction() as tx:
+            accepted, new = self.store.conversations.accept(tx, env.idempotency_key, env.channel, env.thread_id,
+                                                            env.user_id, text, intent)
+            if not new:
+                return Handled(duplicate=True, run_ids=[accepted.run_id] if accepted.run_id else [])
+            self.store.runs.create(tx, run_id, accepted.id, intent["kind"], env.channel, env.thread_id, env.user_id)
+            self.store.conversations.link_run(tx, accepted.id, run_id)
+            self.store.conversations.answered(tx, env.thread_key)
+            self.store.ledger.append(run_id, "intake", "intent_received",
+                                     {"intent": intent, "channel": env.channel, "event_id": env.event_id,
+                                      "text": text}, actor=f"{env.channel}:{env.user_id}", tx=tx)
+        self._enqueue(env, self.jobs.run, f"run-{run_id}", plan.agent.job_spec(), run_id=run_id)
+        return Handled(run_ids=[run_id], ack="On it.")
+
+    def _enqueue(self, env: Envelope, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> None:
+        try:
+            self.queue.enqueue(func, job_id, spec, **kwargs)
+        except StoreUnavailable as exc:
+            log.error("could not queue %s: %s", job_id, exc)
+            self.reply(env, "I've saved your request, but the work queue is unreachable right now; "
+                            "it will run as soon as a worker is back (coo worker picks up saved work on start).")
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _command(self, env: Envelope, name: str, rest: str) -> Handled:
+        if name in ("help", "start"):
+            self.reply(env, HELP)
+            return Handled()
+        if name == "cancel":
+            dropped = self.store.conversations.pending_question(env.thread_key) is not None
+            with self.store.db.transaction() as tx:
+                self.store.conversations.answered(tx, env.thread_key)
+            self.reply(env, "OK, dropped that request." if dropped else "There was nothing to cancel.")
+            return Handled()
+        if name in ("approve", "reject", "edit"):
+            number, _, extra = rest.partition(" ")
+            if not number.lstrip("#").isdigit():
+                self.reply(env, f"Which approval? Write /{name} N, e.g. /{name} 1.{self._waiting_list()}")
+                return Handled()
+            return self._decide(env, name, int(number.lstrip("#")), extra.strip())
+        self.reply(env, f"I don't know the command /{name}. Commands: {' · '.join(COMMANDS)}.")
+        return Handled()
+
+    def _waiting_list(self) -> str:
+        waiting = self.store.runs.pending_approvals()
+        if not waiting:
+            return " Nothing is waiting for approval."
+        return " Waiting: " + ", ".join(f"#{a.id} ({a.card.get('title', a.action)})" for a in waiting[:5]) + "."
+
+    def _decide(self, env: Envelope, verb: str, approval_id: int, extra: str) -> Handled:
+        approval = self.store.runs.approval(approval_id)
+        if approval is None:
+            self.reply(env, f"There is no approval #{approval_id}.{self._waiting_list()}")
+            return Handled()
+        if approval.status != "pending":
+            when = self.store.clock.local(approval.decided_at).strftime("%Y-%m-%d %H:%M") if approval.decided_at else "?"
+            self.reply(env, f"Approval #{approval_id} was already {approval.status} by {approval.decided_by} "
+                            f"via {approval.decided_via} at {when}; nothing changed.")
+            return Handled()
+        if verb == "edit":
+            return self._edit(env, approval, extra)
+        decision = "approved" if verb == "approve" else "rejected"
+        if not self.store.runs.decide(approval_id, decision, env.user_id, env.channel):
+            fresh = self.store.runs.approval(approval_id)
+            assert fresh is not None
+            self.reply(env, f"Approval #{approval_id} was already {fresh.status} by {fresh.decided_by}; nothing changed.")
+            return Handled()
+        run = self.store.runs.get(approval.run_id)
+        self._enqueue(env, self.jobs.resume, f"resume-{approval.run_id}-{approval_id}",
+                      plan_for(run.kind).agent.job_spec(),  # type: ignore[union-attr]
+                      run_id=approval.run_id, approval_id=approval_id)
+        return Handled(run_ids=[approval.run_id], ack=f"{decision.capitalize()} #{approval_id}.")
+
+    def _edit(self, env: Envelope, approval: Any, extra: str) -> Handled:
+        try:
+            card, draft, changed = apply_edit(self.deps, approval, extra)
+        except EditError as exc:
+            self.reply(env, str(exc))
+            return Handled()
+        if not self.store.runs.update_draft(approval.id, card.model_dump(), draft.model_dump()):
+            self.reply(env, f"Approval #{approval.id} was decided meanwhile; the edit was not applied.")
+            return Handled()
+        self.store.ledger.append(approval.run_id, approval.step, "approval_edited",
+                                 {"approval_id": approval.id, "changes": changed, "draft": draft.model_dump()},
+                                 actor=f"{env.channel}:{env.user_id}", dedupe=env.idempotency_key)
+        self.reply(env, f"Edited #{approval.id} ({', '.join(changed)}).\n{render_card(approval.id, card, draft)}",
+                   {"approval_id": approval.id, "card": card.model_dump(), "draft": draft.model_dump(),
+                    "buttons": ["approve", "edit", "reject"]})
+        return Handled()

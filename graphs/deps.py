@@ -1,0 +1,18 @@
+"""Run-scoped dependencies handed to the supervisor's nodes (never read from globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.llm import ModelRunner
+from agents.mailer import Mailer
+from store.facade import Store
+
+
+@dataclass(frozen=True)
+class Deps:
+    store: Store
+    runner: ModelRunner
+    mailer: Mailer
+    sender_name: str
+    mail_delivers: bool  # False: e-mail goes to the outbox only; replies say so

@@ -1,0 +1,37 @@
+"""Which steps an intent runs, and which agent leads it (its queue, timeout and retries)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from agents.registry import AgentSpec, agent
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    lead: str  # agent name
+    steps: tuple[str, ...]
+
+    @property
+    def agent(self) -> AgentSpec:
+        return agent(self.lead)
+
+
+PLANS: dict[str, Plan] = {
+    "retainer_signup": Plan(lead="proposal_drafter", steps=("record_retainer", "prepare_proposal")),
+    "new_client": Plan(lead="intake", steps=("record_client",)),
+    "draft_proposal": Plan(lead="proposal_drafter", steps=("prepare_proposal",)),
+    "create_invoice": Plan(lead="invoicer", steps=("prepare_invoice",)),
+    "record_payment": Plan(lead="invoicer", steps=("record_payment",)),
+    "add_deliverable": Plan(lead="intake", steps=("add_deliverable",)),
+    "add_task": Plan(lead="intake", steps=("add_task",)),
+    "remember_fact": Plan(lead="intake", steps=("remember_fact",)),
+    "send_email": Plan(lead="email_responder", steps=("compose_email",)),
+    "status_query": Plan(lead="status_reporter", steps=("status_report",)),
+}
+
+
+def plan_for(kind: str) -> Plan | None:
+    """The plan for an intent kind; None for kinds answered without a run (help, unknown)."""
+    return PLANS.get(kind)

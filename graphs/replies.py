@@ -1,0 +1,33 @@
+"""Fixed texts coo says: help, questions for missing fields."""
+
+from __future__ import annotations
+
+HELP = """Here's what I can do (just write it the way you'd tell an assistant):
+• New retainer — "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
+• New client — "new client: Northwind, contact ops@northwind.example"
+• Proposal — "draft a proposal for Acme for a brand refresh, $6k"
+• Invoice — "invoice Bob Lee for 12 hours of logo work at $95/h, due in 14 days"
+• Payment — "Acme paid $4,000" or "got $1,140 from Bob Lee for INV-0001"
+• Deliverable or task — "Acme needs the homepage mockups by Friday", "remind me to call the accountant tomorrow"
+• Remember — "remember that Acme allows only 2 revision rounds and prefers Slack"
+• E-mail a client — "email Jane at Acme that the logo is ready"
+• Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?"
+Commands: /approve N · /edit N … · /reject N · /help
+Nothing leaves the machine (e-mails, invoices, proposals) until you approve it."""
+
+QUESTIONS = {
+    "client_name": "Which client is this for?",
+    "monthly_amount": "How much is the retainer per month (e.g. $4,000)?",
+    "amount": "How much was it (e.g. $1,140)?",
+    "items": 'What should the invoice say? e.g. "12 hours of logo work at $95/h" or "$2,500 for the website".',
+    "title": "What is it? Give me a short title.",
+    "fact": "What should I remember?",
+    "body": "What should the e-mail say?",
+    "contact_email": "What's their e-mail address?",
+}
+
+COMMANDS = ("/approve N", "/edit N …", "/reject N", "/help", "/cancel")
+
+
+def question_for(field: str) -> str:
+    return QUESTIONS.get(field, f"What should {field.replace('_', ' ')} be?")

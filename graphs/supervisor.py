@@ -1,0 +1,214 @@
+"""The supervisor: one LangGraph run per intent (thread id = run id).
+
+load context → plan → steps (specialist agents) → approval gate (``interrupt()``) before any
+external side effect → perform it with an idempotency key → record the receipt → reply.
+Checkpoints are written only when the graph stops (at the gate or the end) and a finished
+run's checkpoints are deleted: the ledger keeps the story, storage stays bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypedDict
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from agents.errors import AgentError, DeliveryUncertain
+from graphs.actions import compensation_for, perform, reject
+from graphs.approvals import Action, Card, Draft, render_card
+from graphs.deps import Deps
+from graphs.plans import plan_for
+from graphs.steps import STEPS
+from store.runs import SETTLED
+
+log = logging.getLogger(__name__)
+
+
+class RunState(TypedDict, total=False):
+    run_id: str
+    intent: dict[str, Any]
+    channel: str
+    thread_id: str
+    plan: list[str]
+    cursor: int
+    client_id: int | None
+    notes: list[str]
+    action: dict[str, Any] | None
+    decision: str | None
+    stop: bool
+    side_effects: int
+
+
+def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
+    """Compile the supervisor graph for these dependencies."""
+    store = deps.store
+
+    def post(state: RunState, text: str, key: str, payload: dict[str, Any] | None = None) -> None:
+        store.conversations.post(state["channel"], state["thread_id"], text, run_id=state["run_id"],
+                                 payload=payload, dedupe=f"{state['run_id']}:{key}")
+
+    def load_context(state: RunState) -> dict[str, Any]:
+        store.runs.set_status(state["run_id"], "running")
+        intent = state["intent"]
+        matches = store.clients.find(intent.get("client_name"), intent.get("contact_email") or intent.get("to")) \
+            if intent.get("client_name") or intent.get("contact_email") or intent.get("to") else []
+        client = matches[0] if len(matches) == 1 else None
+        store.ledger.append(state["run_id"], "load_context", "context_loaded",
+                            {"client_id": client.id if client else None, "client": client.name if client else None,
+                             "candidates": len(matches)})
+        return {"client_id": client.id if client else None, "notes": [], "cursor": 0, "side_effects": 0}
+
+    def plan(state: RunState) -> dict[str, Any]:
+        chosen = plan_for(state["intent"]["kind"])
+        assert chosen is not None, "runs are only created for intents with a plan"
+        store.ledger.append(state["run_id"], "plan", "planned",
+                            {"steps": list(chosen.steps), "agent": chosen.lead, "queue": chosen.agent.queue})
+        return {"plan": list(chosen.steps)}
+
+    def step(state: RunState) -> dict[str, Any]:
+        name = state["plan"][state["cursor"]]
+        result = STEPS[name](deps, dict(state))
+        store.ledger.append(state["run_id"], name, "step_done",
+                            {"notes": result.notes, "action": result.action.action if result.action else None,
+                             **result.facts})
+        return {
+            "cursor": state["cursor"] + 1,
+            "notes": state["notes"] + result.notes,
+            "action": result.action.model_dump() if result.action else None,
+            "client_id": result.client_id if result.client_id is not None else state.get("client_id"),
+            "stop": result.stop,
+        }
+
+    def gate(state: RunState) -> dict[str, Any]:
+        action = Action.model_validate(state["action"])
+        run_id = state["run_id"]
+        approval, created = store.runs.ask_approval(run_id, action.step, action.action, action.card.model_dump(),
+                                                    action.draft.model_dump())
+        if created:
+            store.ledger.append(run_id, action.step, "approval_asked",
+                                {"approval_id": approval.id, "title": action.card.title, "to": action.draft.to})
+            text = "\n".join([*state["notes"], render_card(approval.id, action.card, action.draft)])
+            post(state, text, f"{action.step}:card",
+                 {"approval_id": approval.id, "card": action.card.model_dump(), "draft": action.draft.model_dump(),
+                  "buttons": ["approve", "edit", "reject"]})
+            store.runs.set_status(run_id, "waiting_approval")
+        interrupt({"approval_id": approval.id})
+        decided = store.runs.approval(approval.id)
+        assert decided is not None and decided.status in ("approved", "rejected")
+        store.runs.set_status(run_id, "running")
+        waited = (decided.decided_at - decided.asked_at).total_seconds() if decided.decided_at else None
+        store.ledger.append(run_id, action.step, "approval_answered",
+                            {"approval_id": decided.id, "decision": decided.status, "by": decided.decided_by,
+                             "via": decided.decided_via, "waited_seconds": waited}, actor=decided.decided_by or "?")
+        # What is sent is what was approved: the stored draft, including any edits.
+        approved = Action(step=action.step, action=action.action, card=Card.model_validate(decided.card),
+                          draft=Draft.model_validate(decided.draft))
+        return {"action": approved.model_dump(), "decision": decided.status, "notes": []}
+
+    def do_side_effect(state: RunState) -> dict[str, Any]:
+        action = Action.model_validate(state["action"])
+        run_id = state["run_id"]
+        if state["decision"] != "approved":
+            note = reject(deps, action)
+            store.ledger.append(run_id, action.step, "compensated", {"note": note})
+            return {"notes": state["notes"] + [note], "action": None, "stop": True}
+        what = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}[action.action]
+        number = action.card.title.split("#")[1].split()[0] if "#" in action.card.title else ""
+        label = f"{what} #{number}" if number else what
+        try:
+            receipt = perform(deps, run_id, action)
+        except DeliveryUncertain as exc:
+            store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc)})
+            return {"notes": state["notes"] + [f"I did not send the {label}: {exc}"], "action": None, "stop": True}
+        except AgentError as exc:
+            store.ledger.append(run_id, action.step, "side_effect_failed", {"reason": str(exc)})
+            return {"notes": state["notes"] + [f"I could not send the {label}: {exc}."], "action": None, "stop": True}
+        store.ledger.append(run_id, action.step, "side_effect",
+                            {"action": action.action, "to": action.draft.to, "subject": action.draft.subject,
+                             "compensation": compensation_for(action)}, receipt=receipt)
+        if receipt.get("sent"):
+            note = f"Sent {label} to {action.draft.to} (receipt {receipt['message_id']})."
+        else:
+            note = (f"Not sent — no SMTP server is configured (COO_SMTP_URL). The {label} to {action.draft.to} "
+                    f"is in the outbox: {receipt['detail']}.")
+        return {"notes": state["notes"] + [note], "action": None, "side_effects": state["side_effects"] + 1}
+
+    def finish(state: RunState) -> dict[str, Any]:
+        run_id = state["run_id"]
+        status = "rejected" if state.get("decision") == "rejected" else "done"
+        store.ledger.append(run_id, "finish", "run_finished", {"status": status})
+        notes = list(state["notes"])
+        if state.get("side_effects") or state.get("decision"):
+            notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
+        if notes:
+            post(state, "\n".join(notes), "final")
+        store.runs.set_status(run_id, status, summary=notes[0][:200] if notes else None)
+        return {"notes": []}
+
+    def after_step(state: RunState) -> str:
+        if state.get("stop"):
+            return "finish"
+        if state.get("action"):
+            return "gate"
+        return "step" if state["cursor"] < len(state["plan"]) else "finish"
+
+    def after_side_effect(state: RunState) -> str:
+        if state.get("stop") or state["cursor"] >= len(state["plan"]):
+            return "finish"
+        return "step"
+
+    graph = StateGraph(RunState)
+    graph.add_node("load_context", load_context)
+    graph.add_node("plan", plan)
+    graph.add_node("step", step)
+    graph.add_node("gate", gate)
+    graph.add_node("side_effect", do_side_effect)
+    graph.add_node("finish", finish)
+    graph.add_edge(START, "load_context")
+    graph.add_edge("load_context", "plan")
+    graph.add_edge("plan", "step")
+    graph.add_conditional_edges("step", after_step, ["gate", "step", "finish"])
+    graph.add_edge("gate", "side_effect")
+    graph.add_conditional_edges("side_effect", after_side_effect, ["step", "finish"])
+    graph.add_edge("finish", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+class Supervisor:
+    """Starts and resumes runs; safe to call twice for the same run (jobs are retried)."""
+
+    def __init__(self, deps: Deps, checkpointer: BaseCheckpointSaver) -> None:
+        self.deps = deps
+        self.checkpointer = checkpointer
+        self.graph = build_supervisor(deps, checkpointer)
+
+    def _config(self, run_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": run_id}}
+
+    def _waiting(self, run_id: str) -> bool:
+        snapshot = self.graph.get_state(self._config(run_id))
+        return bool(snapshot.next)
+
+    def start(self, run_id: str) -> None:
+        run = self.deps.store.runs.get(run_id)
+        if run.status in SETTLED or self._waiting(run_id):
+            log.info("run %s already %s; nothing to start", run_id, run.status)
+            return
+        accepted = self.deps.store.conversations.intent_for_run(run_id)
+        state: RunState = {"run_id": run_id, "intent": accepted.intent, "channel": run.channel,
+                           "thread_id": run.thread_id}
+        self._invoke(run_id, state)
+
+    def resume(self, run_id: str, approval_id: int) -> None:
+        approval = self.deps.store.runs.approval(approval_id)
+        if approval is None or approval.status == "pending" or not self._waiting(run_id):
+            log.info("run %s has nothing to resume for approval %s", run_id, approval_id)
+            return
+        self._invoke(run_id, Command(resume={"approval_id": approval_id, "decision": approval.status}))
+
+    def _invoke(self, run_id: str, payload: Any) -> None:
+        self.graph.invoke(payload, self._config(run_id), durability="exit")
+        if self.deps.store.runs.get(run_id).status not in ("waiting_approval",):
+            self.checkpointer.delete_thread(run_id)
