@@ -1,0 +1,30 @@
+"""The offline intent parser: rules only, no network, no model.
+
+The rules live in ``graphs.offline_parsing`` (one module per job); this module is the
+``IntentParser`` the rest of coo uses.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from graphs.offline_parsing.classify import classify
+from graphs.offline_parsing.fields import parse_field as _parse_field
+from graphs.parsing import ParseResult
+
+__all__ = ["OfflineParser"]
+
+
+class OfflineParser:
+    """Rule-based ``IntentParser``: fast, deterministic, and conservative about side effects."""
+
+    name = "offline"
+
+    def parse(self, text: str, today: date) -> ParseResult:
+        """Turn one operator message into a typed intent (``unknown`` when unsure)."""
+        return classify(text, today)
+
+    def parse_field(self, field: str, text: str, today: date) -> Any:
+        """Read the answer to a clarifying question about ``field``; ValueError if unreadable."""
+        return _parse_field(field, text, today)

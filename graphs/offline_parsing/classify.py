@@ -1,0 +1,62 @@
+"""Decide the intent of one message: try the rules in priority order, else ``unknown``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from graphs.intents import SIDE_EFFECT_KINDS, Intent, Unknown
+from graphs.offline_parsing import rules_money, rules_work
+from graphs.offline_parsing.context import Ctx
+from graphs.offline_parsing.names import is_personal
+from graphs.parsing import ParseResult
+
+Rule = Callable[[Ctx], Intent | None]
+
+# Order matters: the more specific phrasing wins.
+# - help before anything ("?" is also a question);
+# - tasks before money ("remind me to invoice Acme" is a to-do, not an invoice);
+# - facts before money ("remember that Acme pays net 45");
+# - status before money (questions about invoices never create one);
+# - retainer before new client and payment ("signed the retainer" beats "signed on");
+# - proposal before invoice ("send Acme a proposal"), invoice before e-mail ("send Acme an invoice").
+RULES: tuple[Rule, ...] = (
+    rules_work.help_,
+    rules_work.task,
+    rules_work.remember_fact,
+    rules_work.status,
+    rules_money.retainer,
+    rules_work.new_client,
+    rules_money.proposal,
+    rules_money.invoice,
+    rules_money.payment,
+    rules_work.deliverable,
+    rules_money.email,
+)
+
+
+def _safe(intent: Intent) -> bool:
+    """Last line of defence: a side-effect intent never targets the operator's private life."""
+    if intent.kind not in SIDE_EFFECT_KINDS:
+        return True
+    name = getattr(intent, "client_name", None)
+    return name is None or not is_personal(name)
+
+
+def classify(text: str, today: date) -> ParseResult:
+    """Parse one operator message into a typed intent plus any unreadable-field problems."""
+    ctx = Ctx.build(text, today)
+    if not ctx.text:
+        return ParseResult(intent=Unknown(text=text, reason="empty message"))
+    for rule in RULES:
+        intent = rule(ctx)
+        if intent is not None and _safe(intent):
+            problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") is None]
+            return ParseResult(intent=intent, problems=problems)
+        ctx.problems.clear()
+    reason = (
+        "mentions business words but matches no request I know"
+        if ctx.has_business_words or ctx.explicit_amounts()
+        else "not something coo handles (clients, invoices, payments, deliverables, tasks)"
+    )
+    return ParseResult(intent=Unknown(text=text, reason=reason))

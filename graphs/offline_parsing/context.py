@@ -1,0 +1,85 @@
+"""What every intent rule needs about one message, computed once per parse."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from graphs.offline_parsing.amounts import Amount, MalformedAmount, scan_amounts
+from graphs.offline_parsing.names import find_emails
+from graphs.offline_parsing.text import normalise, strip_polite_prefix
+from graphs.parsing import FieldProblem
+
+# Back-office vocabulary: its presence is what makes a money or e-mail request coo's business
+# rather than the operator's private life (bills, transfers, texts to family).
+BUSINESS_RE = re.compile(
+    r"\b(?:invoices?|inv-?\d+|retainers?|proposals?|clients?|customers?|quotes?|estimates?|deliverables?|"
+    r"mock-?ups?|logos?|websites?|site|designs?|project|contract|brief|deck|drafts?|files?|assets|copy|"
+    r"milestones?|scope|revisions?|feedback|kick-?off|deposit|sow|campaign|branding|brand|rebrand|"
+    r"photos?|shoot|audit|landing\s+page|home\s?page|wireframes?|prototype|report|specs?|sketch(?:es)?|"
+    r"samples?|presentation|slides|timeline|budget|launch|onboarding|proofs?|layouts?|edits?|invoice|"
+    r"payment|paid|receipt|statement|signed|signature|approved|approval|v\d+|pdf|figma|workshop|"
+    r"deadline|uploaded|revised|kickoff|stakeholders?|artwork|renders?|banners?|newsletter|copywriting)\b",
+    re.I,
+)
+# A message phrased as a question (status queries, not commands).
+QUESTION_START_RE = re.compile(
+    r"^(?:what|what's|whats|who|who's|whos|which|when|where|how|how's|hows|any|anything|is|are|has|"
+    r"have|did|do|does|show|list|give\s+me|tell\s+me|status|summary|overview|catch\s+me\s+up|brief\s+me|"
+    r"update\s+me|where's|wheres)\b",
+    re.I,
+)
+
+
+@dataclass
+class Ctx:
+    """One message, normalised, with its amounts and e-mails already scanned."""
+
+    original: str
+    text: str  # normalised, polite prefix removed; capitalisation kept
+    low: str
+    today: date
+    amounts: list[Amount]
+    malformed: list[MalformedAmount]
+    emails: list[str]
+    problems: list[FieldProblem] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, original: str, today: date) -> "Ctx":
+        """Normalise ``original`` and scan it once for amounts and e-mails."""
+        text = strip_polite_prefix(normalise(original))
+        amounts, malformed = scan_amounts(text)
+        return cls(original, text, text.lower(), today, amounts, malformed, find_emails(text))
+
+    @property
+    def is_question(self) -> bool:
+        return self.text.endswith("?") or bool(QUESTION_START_RE.match(self.text))
+
+    @property
+    def has_business_words(self) -> bool:
+        return bool(BUSINESS_RE.search(self.text))
+
+    def explicit_amounts(self) -> list[Amount]:
+        return [a for a in self.amounts if a.explicit]
+
+    def money(self, field_name: str, *, prefer_unit: str | None = None, allow_bare: bool = False
+              ) -> tuple[Decimal | None, str | None]:
+        """The message's amount for ``field_name``, or (None, None) plus a FieldProblem if malformed.
+
+        ``prefer_unit`` picks "$4,000 a month" over other amounts; ``allow_bare`` accepts a number
+        without a currency marker ("Acme paid 4000") when nothing better is there.
+        """
+        candidates = self.explicit_amounts()
+        if prefer_unit:
+            preferred = [a for a in candidates if a.rate_unit == prefer_unit]
+            candidates = preferred or candidates
+        if not candidates and allow_bare:
+            candidates = [a for a in self.amounts if not a.explicit and a.value >= 10]
+        if candidates:
+            return candidates[0].value, candidates[0].currency
+        if self.malformed:
+            bad = self.malformed[0]
+            self.problems.append(FieldProblem(field=field_name, text=bad.raw, message=bad.message))
+        return None, None

@@ -1,0 +1,117 @@
+"""Small extraction helpers shared by the intent rules (names near anchors, due dates, spans)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from graphs.offline_parsing.context import Ctx
+from graphs.offline_parsing.dates import DateMatch, find_date, find_day_of_month, find_relative_days, next_day_of_month
+from graphs.offline_parsing.names import NameMatch, take_name
+
+_INVOICE_NO_RE = re.compile(
+    r"\b(?:inv[-# ]?(?P<a>\d+)|invoice\s+(?:no\.?\s*|number\s*|#\s*)(?P<b>\d+))\b|(?<!\w)#(?P<c>\d+)\b", re.I
+)
+_DUE_LEAD_RE = re.compile(r"(?:,?\s*(?:and\s+)?(?:it's\s+|its\s+|it\s+is\s+)?(?:due|by|on|payable|before|for|starting|from))?\s*$", re.I)
+_ARTICLE_RE = re.compile(r"^(?:the|a|an|our|their|some)\s+", re.I)
+_REVISIONS_RE = re.compile(
+    r"\b(?:up\s+to\s+|max(?:imum)?\s+(?:of\s+)?|only\s+)?(?P<n>\d{1,2}|one|two|three|four|five|six)\s+"
+    r"(?:(?:design|revision|review|feedback|edit)\s+)?(?:rounds?(?:\s+of\s+(?:revisions?|changes|edits|feedback))?|"
+    r"revisions?|iterations?)\b",
+    re.I,
+)
+_SMALL_NUMBERS: dict[str, int] = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def invoice_number(text: str) -> str | None:
+    """ "INV-0001", "inv 12", "invoice #12" -> "INV-0001" / "INV-12"; "#12" -> "12"."""
+    m = _INVOICE_NO_RE.search(text)
+    if not m:
+        return None
+    if m.group("a"):
+        return f"INV-{m.group('a')}"
+    return m.group("b") or m.group("c")
+
+
+def revision_count(text: str) -> int | None:
+    """ "3 design rounds", "2 revision rounds", "up to 3 revisions" -> the number."""
+    m = _REVISIONS_RE.search(text)
+    if not m:
+        return None
+    n = m.group("n").lower()
+    return int(n) if n.isdigit() else _SMALL_NUMBERS[n]
+
+
+def name_after(ctx: Ctx, pattern: re.Pattern[str], start: int = 0) -> NameMatch | None:
+    """The first client-like name right after any match of ``pattern`` (from ``start``)."""
+    for m in pattern.finditer(ctx.text, start):
+        found = take_name(ctx.text, m.end())
+        if found is not None:
+            return found
+    return None
+
+
+def subject_name(ctx: Ctx, verbs: re.Pattern[str]) -> NameMatch | None:
+    """The name that opens the message when a verb from ``verbs`` follows it ("Acme paid …")."""
+    found = take_name(ctx.text, 0)
+    if found is None:
+        return None
+    rest = ctx.text[found.end:]
+    rest = re.sub(r"^(?:'s)?\s*(?:just|finally|has|have|officially|already|actually|also|now)?\s*", "", rest, flags=re.I)
+    return found if verbs.match(rest) else None
+
+
+def strip_article(text: str) -> str:
+    """ "the homepage mockups" -> "homepage mockups"."""
+    return _ARTICLE_RE.sub("", text.strip()).strip()
+
+
+def due_spans(text: str, today: date) -> list[DateMatch]:
+    """Every date-like phrase in ``text`` (relative, absolute, day of month), in order."""
+    spans: list[DateMatch] = []
+    rest = text
+    offset = 0
+    # Collect repeatedly so that "in 14 days … by Friday" yields both phrases.
+    for finder in (find_relative_days, lambda t: find_date(t, today), find_day_of_month):
+        rest, offset = text, 0
+        while True:
+            m = finder(rest)
+            if m is None:
+                break
+            spans.append(DateMatch(m.start + offset, m.end + offset, m.value, m.days))
+            offset += m.end
+            rest = text[offset:]
+    return sorted(spans, key=lambda d: d.start)
+
+
+def remove_dates(text: str, today: date) -> str:
+    """``text`` without its date phrases (and the "due"/"by" leading them)."""
+    for span in reversed(due_spans(text, today)):
+        head = _DUE_LEAD_RE.sub("", text[: span.start])
+        text = head + " " + text[span.end:]
+    text = re.sub(r"(?i),?\s*\b(?:due\s+)?(?:on|upon)\s+receipt\b", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def due_fields(text: str, today: date) -> tuple[date | None, int | None]:
+    """(due_date, due_in_days) for an invoice: relative phrasings keep the day count."""
+    if re.search(r"(?i)\b(?:due\s+)?(?:on|upon)\s+receipt\b|\bdue\s+(?:now|immediately)\b", text):
+        return None, 0
+    rel = find_relative_days(text)
+    if rel is not None and rel.days is not None and rel.days <= 365:
+        return None, rel.days
+    absolute = find_date(text, today)
+    if absolute is not None and absolute.value is not None:
+        return absolute.value, None
+    dom = find_day_of_month(text)
+    if dom is not None and dom.days:
+        return next_day_of_month(dom.days, today), None
+    return None, None
+
+
+def due_date(text: str, today: date) -> date | None:
+    """One due date for a deliverable or task; relative phrasings become today + days."""
+    when, days = due_fields(text, today)
+    if days is not None:
+        return today + timedelta(days=days)
+    return when

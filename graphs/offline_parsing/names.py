@@ -1,0 +1,178 @@
+"""Client names, contact names and e-mail addresses.
+
+A client name is read as a short run of words after an anchor ("for", "from", "invoice …"),
+ending at a word that can't be part of a name ("for", "that", "paid", a number, a comma).
+Capitalisation is kept exactly as typed. Names that denote the operator's private life
+("my bank", "mom", "the cable company") are rejected: coo must never invoice or e-mail them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# "Jane Doe <jane@x.com>" and "jane@x.com (Jane Doe)".
+_ANGLE_CONTACT_RE = re.compile(
+    r"(?P<name>[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3})\s*<(?P<email>[^<>\s]+@[^<>\s]+)>"
+)
+_PAREN_CONTACT_RE = re.compile(
+    r"(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\s*\((?P<name>[A-Za-z][\w'. -]{0,40})\)"
+)
+# "contact is Jane Doe", "contact: Jane Doe", "contact person Jane".
+_CONTACT_NAME_RE = re.compile(
+    r"\bcontact(?:\s+person)?(?:\s+is|\s*:|\s+name\s+is)?\s+(?P<name>[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?)\b"
+)
+
+# Words that end a name: prepositions, verbs that follow a subject, pronouns, articles.
+BOUNDARY_WORDS: frozenset[str] = frozenset(
+    """
+    for that to about with at on by due from in into re regarding saying asking telling
+    and or but so because if when while until before after since as of per via
+    paid pays pay paying sent sends signed signs signing has have had is are was were be been
+    needs need needed wants want wanted expects expecting owes owe owed will would should could
+    can may might must shall did does do just already finally today tomorrow yesterday tonight
+    the a an this these those that's there their they them it it's its we we're our us you
+    your i i'm me my he she his her him
+    please pls thanks thank ok okay asap now
+    invoice invoices invoiced bill billed proposal quote estimate retainer payment deliverable
+    email e-mail note message reminder a.s.a.p
+    monthly month months week weeks day days hours hour hrs
+    net within allows allow prefers prefer likes like uses use only never always hates requires
+    gets got asked asking doesn't don't won't isn't aren't
+    """.split()
+)
+# Nouns that may follow a possessive inside a business name ("jane's bakery", "Joe's Pizza").
+_POSSESSIVE_NAME_NOUNS: frozenset[str] = frozenset(
+    "bakery bakeries studio studios shop store cafe café kitchen salon garage agency co company "
+    "pizza diner bar books bikes farm place deli grill pub florist barbershop barber gym "
+    "designs consulting clinic dental law landscaping plumbing cleaning catering coffee".split()
+)
+# Names that mean the operator's private life, never a client.
+PERSONAL_NAMES: frozenset[str] = frozenset(
+    """
+    me myself i you us we mom mum mommy mother dad daddy father wife husband hubby brother sister
+    son daughter kids kid family friend friends boss grandma grandpa granny grandmother
+    grandfather aunt uncle cousin girlfriend boyfriend babe baby honey roommate neighbor
+    neighbour landlord doctor dentist bank chase visa mastercard amex discover citi citibank
+    paypal venmo zelle irs netflix spotify comcast xfinity verizon sprint dte spectrum
+    everyone someone somebody anyone nobody everybody him her them it alexa siri google
+    """.split()
+)
+_PERSONAL_PREFIXES: tuple[str, ...] = (
+    "my ", "the ", "a ", "an ", "our ", "your ", "his ", "her ", "their ", "this ", "that ",
+    "some ", "any ", "all ", "bank of ", "wells fargo", "capital one", "american express",
+)
+# A token of a name: words, initials, "&", "37signals", "O'Neil", "Smith-Jones", "Co.".
+_TOKEN_RE = re.compile(r"\s*(?P<tok>&|[A-Za-z0-9][\w&'.\-]*[\w&]|[A-Za-z])(?P<punct>[,:;!?)\]]|\.(?=\s|$))?")
+
+
+# An invoice number is never a client name.
+_INVOICE_NO_RE = re.compile(r"(?i)inv[-#]?\d+|#\d+")
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A name read from text, with the span it covered."""
+
+    name: str
+    start: int
+    end: int
+
+
+def _is_capitalised(token: str) -> bool:
+    return token[:1].isupper()
+
+
+def take_name(text: str, start: int, max_tokens: int = 5) -> NameMatch | None:
+    """Read a client-like name starting at ``start``; None if what's there isn't a name.
+
+    The name ends at a boundary word, a number, punctuation, or (when it began capitalised) at
+    the first lowercase word, so "tell Bob Lee files are up" reads "Bob Lee".
+    """
+    tokens: list[str] = []
+    pos = start
+    name_start: int | None = None
+    end = start
+    while len(tokens) < max_tokens:
+        m = _TOKEN_RE.match(text, pos)
+        if not m:
+            break
+        tok, punct = m.group("tok"), m.group("punct")
+        low = tok.lower()
+        if low in BOUNDARY_WORDS or not any(ch.isalpha() for ch in tok) and tok != "&":
+            break
+        if "@" in tok or _INVOICE_NO_RE.fullmatch(tok):
+            break
+        if tokens and _is_capitalised(tokens[0]) and not _is_capitalised(tok) and tok != "&":
+            # "Acme files …": a lowercase word after a capitalised name starts the next phrase.
+            if low not in ("and", "&", "of", "de", "van", "von", "la", "le", "da"):
+                break
+        possessive = low.endswith("'s")
+        if possessive and not punct:
+            nxt = _TOKEN_RE.match(text, m.end())
+            nxt_tok = nxt.group("tok") if nxt else ""
+            continues = bool(nxt_tok) and (
+                nxt_tok.lower() in _POSSESSIVE_NAME_NOUNS
+                or (_is_capitalised(nxt_tok) and nxt_tok.lower() not in BOUNDARY_WORDS)
+            )
+            if not continues:
+                tokens.append(tok[:-2])
+                name_start = m.start("tok") if name_start is None else name_start
+                end = m.end("tok") - 2
+                break
+        if name_start is None:
+            name_start = m.start("tok")
+        tokens.append(tok)
+        end = m.end("tok")
+        pos = m.end()
+        if punct:
+            break
+    while tokens and tokens[-1] in ("&",):
+        tokens.pop()
+    if not tokens or name_start is None:
+        return None
+    name = " ".join(tokens).strip(" .'-")
+    if not name or is_personal(name):
+        return None
+    return NameMatch(name, name_start, end)
+
+
+def is_personal(name: str) -> bool:
+    """True for names from the operator's private life ("my bank", "mom", "the cable company")."""
+    low = name.lower().strip()
+    if low in PERSONAL_NAMES or low.startswith(_PERSONAL_PREFIXES):
+        return True
+    return any(word in PERSONAL_NAMES for word in low.split()[:1]) and len(low.split()) == 1
+
+
+def find_emails(text: str) -> list[str]:
+    """Every e-mail address in the text, in order."""
+    return EMAIL_RE.findall(text)
+
+
+def find_contact(text: str) -> tuple[str | None, str | None]:
+    """(contact_name, contact_email) from "Jane Doe <jane@x.com>", "contact jane@x.com", …"""
+    m = _ANGLE_CONTACT_RE.search(text)
+    if m:
+        return m.group("name").strip(), m.group("email").strip()
+    m = _PAREN_CONTACT_RE.search(text)
+    if m:
+        return m.group("name").strip(), m.group("email").strip()
+    emails = find_emails(text)
+    contact_name = None
+    cm = _CONTACT_NAME_RE.search(text)
+    if cm and cm.group("name").lower() not in BOUNDARY_WORDS:
+        contact_name = cm.group("name")
+    return contact_name, (emails[0] if emails else None)
+
+
+def clean_client_name(raw: str) -> str | None:
+    """Validate a name given on its own (a clarifying answer); None if it isn't a client name."""
+    raw = raw.strip().strip("\"'").rstrip(".!?").strip()
+    for prefix in ("it's ", "its ", "it is ", "client is ", "the client is ", "client: ", "name: "):
+        if raw.lower().startswith(prefix):
+            raw = raw[len(prefix):].strip()
+    if not raw or len(raw) > 80 or is_personal(raw) or not any(ch.isalpha() for ch in raw):
+        return None
+    return raw
