@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from agents.letters import greeting_for
 from store.models import Client, Invoice, format_money
 
 DEFAULT_TERMS_DAYS = 14
@@ -38,7 +39,7 @@ def render_invoice(invoice: Invoice, client: Client, sender: str) -> tuple[str, 
             f"- {line.description}: {qty}{format_money(line.unit_price, invoice.currency)}{unit}"
             f" = {format_money(line.total, invoice.currency)}"
         )
-    greeting = f"Hi {client.contact_name.split()[0]}," if client.contact_name else f"Hello {client.name},"
+    greeting = greeting_for(client.contact_name, client.contact_email, client.name).replace(" team,", ",")
     body = "\n".join(
         [
             greeting,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from agents.context import ClientContext
+from agents.letters import greeting_for
 from agents.llm import ModelRunner
 from store.models import format_money
 
@@ -55,7 +56,7 @@ def _terms(ctx: ClientContext, req: ProposalRequest) -> list[str]:
 
 def offline_draft(ctx: ClientContext, req: ProposalRequest) -> ProposalDraft:
     client = ctx.client
-    greeting = f"Hi {client.contact_name.split()[0]}," if client.contact_name else f"Hello {client.name} team,"
+    greeting = greeting_for(client.contact_name, client.contact_email, client.name)
     scope = req.scope or ("a monthly design retainer" if req.monthly else "the work we discussed")
     what = "retainer" if req.monthly else "project"
     lines = [

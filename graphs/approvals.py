@@ -134,9 +134,7 @@ def apply_edit(deps: Deps, approval: Approval, text: str) -> tuple[Card, Draft, 
 
 
 def _question_with_recipient(question: str, to: str | None) -> str:
-    if to is None:
-        return question
-    return re.sub(r"(to )(\S+@\S+|\(no address\))(\?)$", rf"\g<1>{to}\3", question)
+    return f"Send it to {to}?" if to else question
 
 
 def _edit_invoice(deps: Deps, card: Card, draft: Draft, changes: dict[str, str], keep_body: bool) -> tuple[Card, Draft]:

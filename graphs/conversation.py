@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from graphs.approvals import EditError, apply_edit, render_card, Draft, Card
+from graphs.approvals import EditError, apply_edit, render_card
 from graphs.deps import Deps
 from graphs.envelope import Envelope
-from graphs.intents import CreateInvoice, Help, LineItem, Unknown, intent_from_dict, intent_to_dict
+from graphs.intents import Help, LineItem, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
 from graphs.plans import plan_for
 from graphs.replies import COMMANDS, HELP, question_for
@@ -214,6 +214,8 @@ class Conversation:
             self.reply(env, f"Approval #{approval_id} was already {fresh.status} by {fresh.decided_by}; nothing changed.")
             return Handled()
         run = self.store.runs.get(approval.run_id)
+        # "resuming" is not settled: whoever waits on the run waits for the side effect too.
+        self.store.runs.set_status(approval.run_id, "resuming")
         self._enqueue(env, self.jobs.resume, f"resume-{approval.run_id}-{approval_id}",
                       plan_for(run.kind).agent.job_spec(),  # type: ignore[union-attr]
                       run_id=approval.run_id, approval_id=approval_id)

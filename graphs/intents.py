@@ -41,7 +41,7 @@ class LineItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str
-    quantity: Decimal = Decimal("1")
+    quantity: Money = Decimal("1")
     unit_price: Money
     unit: str | None = None  # "hour", "day", "month"… shown on the invoice
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents.context import ClientContext, load_client_context
+from agents.letters import greeting_for
 from agents.invoicer import compare_with_previous, due_date_for, render_invoice
 from agents.proposal_drafter import ProposalRequest, draft_proposal
 from agents.status_reporter import report
@@ -291,7 +292,7 @@ def compose_email(deps: Deps, state: dict[str, Any]) -> StepResult:
         return _unknown_client(intent.client_name, candidates)
     to = intent.to or (client.contact_email if client else None)
     first = client.contact_name.split()[0] if client and client.contact_name else None
-    greeting = f"Hi {first}," if first else (f"Hello {client.name}," if client else "Hello,")
+    greeting = greeting_for(client.contact_name, to, client.name).replace(" team,", ",") if client else "Hello,"
     text = intent.body.strip()
     text = text[0].upper() + text[1:]
     if not text.endswith((".", "!", "?")):

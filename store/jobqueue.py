@@ -10,6 +10,7 @@ import importlib
 import logging
 import queue
 import threading
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -38,6 +39,22 @@ class JobQueue(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+_attempts_left: ContextVar[int] = ContextVar("attempts_left", default=0)
+
+
+def attempts_left() -> int:
+    """How many more times the current job will be tried if it fails now."""
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except Exception:  # no RQ context
+        job = None
+    if job is not None:
+        return int(job.retries_left or 0)
+    return _attempts_left.get()
 
 
 def resolve(func: str) -> Any:
@@ -71,6 +88,7 @@ class InProcessQueue:
                     return
                 func, job_id, spec, kwargs = item
                 for attempt in range(spec.retries + 1):
+                    _attempts_left.set(spec.retries - attempt)
                     try:
                         resolve(func)(**kwargs)
                         break

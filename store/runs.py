@@ -76,6 +76,9 @@ class RunStore:
     ) -> tuple[Approval, bool]:
         """The run's approval for ``step``, created once; (approval, created)."""
         with self.db.transaction() as tx:
+            row = tx.fetchone("SELECT * FROM approvals WHERE run_id = ? AND step = ?", (run_id, step))
+            if row is not None:  # a replayed gate: look first, so no approval number is burnt
+                return Approval.model_validate(row), False
             inserted = tx.execute(
                 "INSERT INTO approvals (run_id, step, action, status, card, draft, asked_at)"
                 " VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (run_id, step) DO NOTHING",

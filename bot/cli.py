@@ -1,0 +1,157 @@
+"""The `coo` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.settings import ConfigError, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from bot.runtime import Runtime, use_runtime
+
+    runtime = Runtime(load_settings())
+    use_runtime(runtime)
+    return runtime
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.console import chat
+
+    runtime = _runtime()
+    try:
+        return chat(runtime)
+    finally:
+        runtime.queue.wait_idle()
+        runtime.close()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.redis_url:
+        print("coo worker needs COO_REDIS_URL (without it, `coo chat` runs the work in process).", file=sys.stderr)
+        return 2
+    from bot.worker import run_worker
+
+    runtime = _runtime()
+    try:
+        run_worker(runtime, args.queues.split(",") if args.queues else None, burst=args.burst)
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from bot.ledger_view import list_runs, show_run
+    from store.facade import Store
+
+    settings = load_settings()
+    store = Store.open(settings.database)
+    try:
+        print(show_run(store, args.run) if args.run else list_runs(store, args.limit))
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from graphs.intents import intent_to_dict
+    from store.clock import Clock
+
+    settings = load_settings()
+    today = Clock(settings.timezone).today()
+    if settings.model_small == "offline":
+        from graphs.offline_parser import OfflineParser
+
+        parser = OfflineParser()
+    else:
+        runtime = _runtime()
+        parser = runtime.parser  # type: ignore[assignment]
+
+    def emit(text: str) -> None:
+        result = parser.parse(text, today)
+        out = intent_to_dict(result.intent)
+        if result.problems:
+            out["problems"] = [p.model_dump() for p in result.problems]
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+
+    if args.text == ["-"]:
+        for line in sys.stdin:
+            emit(line.rstrip("\n"))
+    else:
+        if not args.text:
+            print("coo parse: give a TEXT, or - to read one text per line from standard input", file=sys.stderr)
+            return 2
+        emit(" ".join(args.text))
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from graphs.offline_parser import OfflineParser
+    from graphs import parser_eval
+
+    parser = OfflineParser()
+    report = parser_eval.evaluate_phrasings(parser)
+    print(parser_eval.format_phrasing_report(report))
+    clinc = Path(args.clinc) if args.clinc else REPO.parent / "shared" / "corpora" / "clinc150" / "test.jsonl"
+    if clinc.exists():
+        print()
+        print(parser_eval.format_out_of_domain_report(parser_eval.evaluate_out_of_domain(parser, clinc)))
+    else:
+        print(f"\n(CLINC150 corpus not found at {clinc}; pass --clinc PATH)")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bot.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coo", description="coo — an AI chief operating officer for one-person companies")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("chat", help="chat with coo in this terminal (piped input works too)").set_defaults(func=cmd_chat)
+    worker = sub.add_parser("worker", help="run RQ workers (needs COO_REDIS_URL)")
+    worker.add_argument("--queues", help="comma-separated queue names (default: all agent queues)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    worker.set_defaults(func=cmd_worker)
+    ledger = sub.add_parser("ledger", help="list runs, or show the events of one run")
+    ledger.add_argument("run", nargs="?", help="a run id (a unique prefix is enough)")
+    ledger.add_argument("--limit", type=int, default=20)
+    ledger.set_defaults(func=cmd_ledger)
+    parse = sub.add_parser("parse", help="print the intent coo makes of TEXT as JSON (- reads stdin, one per line)")
+    parse.add_argument("text", nargs="*")
+    parse.set_defaults(func=cmd_parse)
+    ev = sub.add_parser("eval", help="offline parser accuracy on the phrasing set, and the CLINC150 misfire rate")
+    ev.add_argument("--clinc", help="path to a CLINC150 jsonl file (default: ../shared/corpora/clinc150/test.jsonl)")
+    ev.set_defaults(func=cmd_eval)
+    bench = sub.add_parser("bench", help="benchmarks: parse time, message→reply latency, ledger overhead")
+    bench.add_argument("--messages", type=int, default=200)
+    bench.add_argument("--postgres", help="PostgreSQL URL for the production-shape run")
+    bench.add_argument("--redis", help="Redis URL for the production-shape run")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"coo: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

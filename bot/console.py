@@ -1,0 +1,94 @@
+"""The console adapter: `coo chat`. Reads lines, hands them to the core, prints replies.
+
+Each line waits for its run to settle (done, failed, or waiting for approval) before the
+next is read, so piped input behaves like a script.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import time
+import uuid
+from typing import TextIO
+
+from bot.runtime import Runtime
+from graphs.envelope import Envelope
+from store.errors import StoreError
+
+THREAD = "console"
+PROGRESS_AFTER = 1.5  # seconds before the operator is told the work is still going
+NUDGE_AFTER = 15.0
+
+
+def _print_reply(text: str, out: TextIO) -> None:
+    lines = text.splitlines() or [""]
+    out.write(f"coo> {lines[0]}\n")
+    for line in lines[1:]:
+        out.write(f"     {line}\n")
+    out.flush()
+
+
+class ConsoleChat:
+    def __init__(self, runtime: Runtime, out: TextIO, *, settle_timeout: float = 300.0) -> None:
+        self.runtime = runtime
+        self.out = out
+        self.user = getpass.getuser()
+        self.settle_timeout = settle_timeout
+        self.seen = runtime.store.conversations.last_message_id()
+
+    def send(self, text: str) -> None:
+        """Handle one line and print every reply it produced."""
+        env = Envelope(channel="console", event_id=uuid.uuid4().hex, thread_id=THREAD, user_id=self.user, text=text)
+        try:
+            handled = self.runtime.conversation.handle(env)
+        except StoreError as exc:
+            _print_reply(f"I couldn't save that: {exc}. Nothing was done; please try again.", self.out)
+            return
+        self._wait(handled.run_ids)
+        self._flush()
+
+    def _wait(self, run_ids: list[str]) -> None:
+        started = time.monotonic()
+        told = nudged = False
+        while self.runtime.store.runs.unsettled(run_ids):
+            elapsed = time.monotonic() - started
+            if elapsed > self.settle_timeout:
+                _print_reply("Still working on it in the background; the reply will show with your next message.",
+                             self.out)
+                return
+            if not told and elapsed > PROGRESS_AFTER:
+                _print_reply("Working on it…", self.out)
+                told = True
+            if not nudged and elapsed > NUDGE_AFTER and self.runtime.settings.redis_url:
+                _print_reply("Still queued — is `coo worker` running?", self.out)
+                nudged = True
+            self._flush()
+            time.sleep(0.02)
+
+    def _flush(self) -> None:
+        for message in self.runtime.store.conversations.messages_after("console", THREAD, self.seen):
+            _print_reply(message.text, self.out)
+            self.seen = message.id
+
+
+def chat(runtime: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Run the console chat until end of input."""
+    console = ConsoleChat(runtime, out)
+    interactive = stdin.isatty()
+    if interactive:
+        out.write("coo — your back office. Type /help for what I can do, Ctrl-D to leave.\n")
+    while True:
+        if interactive:
+            out.write("you> ")
+            out.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        if not interactive:
+            out.write(f"you> {text}\n")
+        console.send(text)
+    return 0

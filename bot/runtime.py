@@ -1,0 +1,87 @@
+"""The composition root: builds every dependency from settings, once per process."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from agents.llm import ModelRunner, ModelTiers
+from agents.mailer import Mailer, OutboxMailer, SmtpMailer
+from bot.settings import Settings, load_settings
+from graphs.conversation import Conversation, JobNames
+from graphs.deps import Deps
+from graphs.model_parser import ModelParser
+from graphs.offline_parser import OfflineParser
+from graphs.parsing import IntentParser
+from graphs.supervisor import Supervisor
+from store.checkpoints import open_checkpointer
+from store.clock import Clock
+from store.facade import Store
+from store.jobqueue import InProcessQueue, JobQueue, RQQueue
+
+log = logging.getLogger(__name__)
+
+JOBS = JobNames(run="bot.jobs.run_intent", resume="bot.jobs.resume_run")
+
+
+def build_parser(settings: Settings, runner: ModelRunner) -> IntentParser:
+    offline = OfflineParser()
+    if runner.tiers.is_offline("small"):
+        return offline
+    return ModelParser(runner, offline)
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    if settings.smtp_url:
+        return SmtpMailer(settings.smtp_url, settings.sender_address)
+    return OutboxMailer(settings.outbox_dir, settings.sender_address)
+
+
+class Runtime:
+    """Everything one process needs; close() releases connections and threads."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, queue: JobQueue | None = None) -> None:
+        self.settings = settings
+        self.store = Store.open(settings.database, clock or Clock(settings.timezone))
+        self.queue: JobQueue = queue or (RQQueue(settings.redis_url) if settings.redis_url else InProcessQueue())
+        self.tiers = ModelTiers({"small": settings.model_small, "mid": settings.model_mid,
+                                 "large": settings.model_large})
+        self.runner = ModelRunner(self.tiers, self.store.model_cache, self.store.ledger)
+        self.deps = Deps(store=self.store, runner=self.runner, mailer=build_mailer(settings),
+                         sender_name=settings.sender_name, mail_delivers=bool(settings.smtp_url))
+        self._exit = contextlib.ExitStack()
+        checkpointer = self._exit.enter_context(open_checkpointer(self.store.db))
+        self.supervisor = Supervisor(self.deps, checkpointer)
+        self.parser = build_parser(settings, self.runner)
+        self.conversation = Conversation(self.deps, self.parser, self.queue, JOBS)
+
+    def close(self) -> None:
+        self.queue.close()
+        self._exit.close()
+        self.store.close()
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def use_runtime(runtime: Runtime | None) -> None:
+    """Install the process's runtime (the CLI and tests do; RQ workers build their own)."""
+    global _current
+    _current = runtime
+
+
+def get_runtime() -> Runtime:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Runtime(load_settings())
+        return _current
+
+
+def open_runtime(**overrides: Any) -> Runtime:
+    runtime = Runtime(load_settings(**overrides))
+    use_runtime(runtime)
+    return runtime

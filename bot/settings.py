@@ -1,0 +1,112 @@
+"""Configuration: environment variables, read once, into one validated settings object."""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from platformdirs import user_data_dir
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agents.llm import validate_spec
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("coo", appauthor=False))
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COO_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    redis_url: str | None = None
+    model_small: str = "offline"
+    model_mid: str = "offline"
+    model_large: str = "offline"
+    smtp_url: str | None = None
+    from_email: str | None = None
+    timezone: str = "UTC"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if value and urlparse(value).scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("expected postgresql://… or sqlite:///path")
+        return value
+
+    @field_validator("redis_url", "smtp_url", "from_email")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value and urlparse(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("expected redis://host:port/db")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp(cls, value: str | None) -> str | None:
+        if value and (urlparse(value).scheme not in ("smtp", "smtps") or not urlparse(value).hostname):
+            raise ValueError("expected smtp://user:pass@host:587 or smtps://host:465")
+        return value
+
+    @field_validator("from_email")
+    @classmethod
+    def _from(cls, value: str | None) -> str | None:
+        if value and "@" not in parseaddr(value)[1]:
+            raise ValueError("expected an address like 'Ana Ruiz <ana@studio.example>'")
+        return value
+
+    @field_validator("model_small", "model_mid", "model_large")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        return validate_spec(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+        return value
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'coo.sqlite3'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def sender_address(self) -> str:
+        return self.from_email or "coo@localhost"
+
+    @property
+    def sender_name(self) -> str:
+        name, address = parseaddr(self.sender_address)
+        return name or address.split("@")[0]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; raises ConfigError with one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"COO_{field.upper()}: {message}") from None
