@@ -153,7 +153,7 @@ def scan_amounts(text: str) -> tuple[list[Amount], list[MalformedAmount]]:
                     MalformedAmount(raw, m.start(), m.end(), _malformed_message(raw, num, currency or "USD"))
                 )
             continue
-        rate = _RATE_RE.match(after) if explicit or "/" in after[:2] else None
+        rate = _RATE_RE.match(after)
         rate_unit = _RATE_UNIT.get(rate.group("unit").lower()) if rate else None
         amounts.append(
             Amount(

@@ -19,19 +19,21 @@ Rule = Callable[[Ctx], Intent | None]
 # - facts before money ("remember that Acme pays net 45");
 # - status before money (questions about invoices never create one);
 # - retainer before new client and payment ("signed the retainer" beats "signed on");
-# - proposal before invoice ("send Acme a proposal"), invoice before e-mail ("send Acme an invoice").
+# - proposal before invoice ("send Acme a proposal"), invoice before e-mail ("send Acme an invoice");
+# - bare client statements ("Acme prefers Slack") last: "Acme wants a proposal" is a proposal.
 RULES: tuple[Rule, ...] = (
     rules_work.help_,
     rules_work.task,
     rules_work.remember_fact,
     rules_work.status,
     rules_money.retainer,
-    rules_work.new_client,
     rules_money.proposal,
     rules_money.invoice,
     rules_money.payment,
+    rules_work.new_client,
     rules_work.deliverable,
     rules_money.email,
+    rules_work.client_statement,
 )
 
 

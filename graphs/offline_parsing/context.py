@@ -73,7 +73,8 @@ class Ctx:
         """
         candidates = self.explicit_amounts()
         if prefer_unit:
-            preferred = [a for a in candidates if a.rate_unit == prefer_unit]
+            # "3500 a month" is money even without a "$": the rate unit says so.
+            preferred = [a for a in self.amounts if a.rate_unit == prefer_unit and (a.explicit or a.value >= 10)]
             candidates = preferred or candidates
         if not candidates and allow_bare:
             candidates = [a for a in self.amounts if not a.explicit and a.value >= 10]

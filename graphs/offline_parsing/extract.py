@@ -12,7 +12,7 @@ from graphs.offline_parsing.names import NameMatch, take_name
 _INVOICE_NO_RE = re.compile(
     r"\b(?:inv[-# ]?(?P<a>\d+)|invoice\s+(?:no\.?\s*|number\s*|#\s*)(?P<b>\d+))\b|(?<!\w)#(?P<c>\d+)\b", re.I
 )
-_DUE_LEAD_RE = re.compile(r"(?:,?\s*(?:and\s+)?(?:it's\s+|its\s+|it\s+is\s+)?(?:due|by|on|payable|before|for|starting|from))?\s*$", re.I)
+_DUE_LEAD_RE = re.compile(r"(?:,?\s*(?:and\s+)?(?:it's\s+|its\s+|it\s+is\s+)?\b(?:due|by|on|payable|before|for|starting|from))?\s*$", re.I)
 _ARTICLE_RE = re.compile(r"^(?:the|a|an|our|their|some)\s+", re.I)
 _REVISIONS_RE = re.compile(
     r"\b(?:up\s+to\s+|max(?:imum)?\s+(?:of\s+)?|only\s+)?(?P<n>\d{1,2}|one|two|three|four|five|six)\s+"

@@ -21,7 +21,7 @@ _PAREN_CONTACT_RE = re.compile(
 )
 # "contact is Jane Doe", "contact: Jane Doe", "contact person Jane".
 _CONTACT_NAME_RE = re.compile(
-    r"\bcontact(?:\s+person)?(?:\s+is|\s*:|\s+name\s+is)?\s+(?P<name>[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?)\b"
+    r"\b(?i:contact)(?i:\s+person)?(?i:\s+is|\s*:|\s+name\s+is)?\s+(?P<name>[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?)\b"
 )
 
 # Words that end a name: prepositions, verbs that follow a subject, pronouns, articles.
@@ -39,7 +39,7 @@ BOUNDARY_WORDS: frozenset[str] = frozenset(
     email e-mail note message reminder a.s.a.p
     monthly month months week weeks day days hours hour hrs
     net within allows allow prefers prefer likes like uses use only never always hates requires
-    gets got asked asking doesn't don't won't isn't aren't
+    gets got asked asking doesn't don't won't isn't aren't send usd eur gbp dollars bucks euros up
     """.split()
 )
 # Nouns that may follow a possessive inside a business name ("jane's bakery", "Joe's Pizza").
@@ -67,6 +67,8 @@ _PERSONAL_PREFIXES: tuple[str, ...] = (
 _TOKEN_RE = re.compile(r"\s*(?P<tok>&|[A-Za-z0-9][\w&'.\-]*[\w&]|[A-Za-z])(?P<punct>[,:;!?)\]]|\.(?=\s|$))?")
 
 
+# "3k", "12h", "1st", "10am": numbers with a suffix are amounts, quantities or dates, not names.
+_NUMBERISH_RE = re.compile(r"(?i)^\d[\d.,]*(?:k|m|st|nd|rd|th|h|hrs?|am|pm|x|d)?$")
 # An invoice number is never a client name.
 _INVOICE_NO_RE = re.compile(r"(?i)inv[-#]?\d+|#\d+")
 
@@ -100,7 +102,7 @@ def take_name(text: str, start: int, max_tokens: int = 5) -> NameMatch | None:
             break
         tok, punct = m.group("tok"), m.group("punct")
         low = tok.lower()
-        if low in BOUNDARY_WORDS or not any(ch.isalpha() for ch in tok) and tok != "&":
+        if low in BOUNDARY_WORDS or not any(ch.isalpha() for ch in tok) and tok != "&" or _NUMBERISH_RE.match(tok):
             break
         if "@" in tok or _INVOICE_NO_RE.fullmatch(tok):
             break

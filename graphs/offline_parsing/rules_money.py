@@ -50,8 +50,13 @@ def retainer(ctx: Ctx) -> RetainerSignup | None:
         return None
     if ctx.is_question and not re.search(r"(?i)\bsigned\b", ctx.text):
         return None
-    client = subject_name(ctx, _SIGN_VERBS_RE) or name_after(ctx, _RETAINER_ANCHOR_RE)
+    if _INVOICE_VERB_START_RE.match(ctx.text) or re.match(r"(?i)^(?:remind|email|tell|send)\b", ctx.text):
+        return None  # "invoice Acme for the retainer" bills an existing retainer
+    subject = subject_name(ctx, _SIGN_VERBS_RE)
+    client = subject or name_after(ctx, _RETAINER_ANCHOR_RE)
     if client is None and not has_word:
+        return None
+    if subject is None and not monthly and not re.match(r"(?i)^(?:new\s+)?retainers?\b|.*\bsigned\b", ctx.text):
         return None
     amount, currency = ctx.money("monthly_amount", prefer_unit="month")
     contact_name, contact_email = find_contact(ctx.text)
@@ -90,6 +95,7 @@ _STRONG_QUOTE_VERB_RE = re.compile(
     r"^(?:draft|write|prepare|put\s+together|send|whip\s+up|work\s+up|create)\b|\b(?:wants|needs|asked\s+for|requested)\s+an?\s+(?:quote|estimate)",
     re.I,
 )
+_SEND_TO_RE = re.compile(r"^(?:send|email|e-mail|shoot|get|give|write)(?:\s+(?:up|over|out))?\s+", re.I)
 _FOR_TO_RE = re.compile(r"\b(?:for|to|with)\s+", re.I)
 _SUBJECT_WANTS_RE = re.compile(r"(?:wants|needs|asked\s+(?:me\s+)?for|requested|is\s+asking\s+for|would\s+like)\b", re.I)
 _SCOPE_AFTER_RE = re.compile(r"^\s*(?:'s\s+)?(?:[:,\-]\s*|\s+(?:for|on|about|re|regarding|covering)\s+)(?P<s>.+)$", re.I)
@@ -115,6 +121,12 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
         return None
     client: NameMatch | None = subject_name(ctx, _SUBJECT_WANTS_RE)
     if client is None:
+        # "send Polaris Media a proposal for …"
+        lead = _SEND_TO_RE.match(ctx.text)
+        named = take_name(ctx.text, lead.end()) if lead else None
+        if named is not None and re.match(r"(?i)\s+(?:a|an|the|our|my)\s+(?:\w+\s+)?(?:proposal|quote|estimate|sow)", ctx.text[named.end:]):
+            client = named
+    if client is None:
         client = name_after(ctx, _FOR_TO_RE, trigger.end()) or take_name(ctx.text, trigger.end() + 1)
         if client is not None and client.start > trigger.end() + 1:
             pass
@@ -124,7 +136,7 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
     if client is None and _QUOTE_RE.search(ctx.text) and not _PROPOSAL_RE.search(ctx.text):
         return None  # "send a quote" without a client is not clearly ours
     scope = None
-    if client is not None:
+    if client is not None and client.end > trigger.start():
         after = _SCOPE_AFTER_RE.match(ctx.text[client.end:])
         if after:
             scope = _scope(after.group("s"))
@@ -172,11 +184,14 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
         noun = _INVOICE_NOUN_RE.search(ctx.text)
         if noun is None:
             return None
-        client = name_after(ctx, _INVOICE_CLIENT_ANCHOR_RE, noun.start())
-        if client is None:
-            # "send Acme an invoice for …"
-            lead = re.match(r"(?i)^(?:send|email|shoot)\s+", ctx.text)
-            client = take_name(ctx.text, lead.end()) if lead else None
+        lead = _SEND_TO_RE.match(ctx.text)
+        named = take_name(ctx.text, lead.end()) if lead else None
+        if named is not None and re.match(r"(?i)\s+(?:a|an|the|their|this)\s+(?:\w+\s+)?invoice", ctx.text[named.end:]):
+            client = named  # "send Acme an invoice for …"
+        else:
+            word = re.search(r"(?i)\binvoices?\b", ctx.text[noun.start():])
+            after_word = noun.start() + (word.start() if word else 0)
+            client = name_after(ctx, _INVOICE_CLIENT_ANCHOR_RE, after_word)
     if client is not None and is_personal(client.name):
         return None
     if client is None and not re.search(r"(?i)\binvoice", ctx.text):

@@ -46,7 +46,23 @@ _CHANNELS: dict[str, str] = {"e-mail": "email", "text": "sms", "texts": "sms", "
 
 
 def remember_fact(ctx: Ctx) -> RememberFact | None:
-    """ "remember that Acme allows only 2 revision rounds and prefers Slack"."""
+    """ "remember that Acme allows only 2 revision rounds and prefers Slack", "note: …"."""
+    if _FACT_LEAD_RE.match(ctx.text) is None:
+        return None
+    return _fact(ctx)
+
+
+def client_statement(ctx: Ctx) -> RememberFact | None:
+    """ "Kestrel prefers WhatsApp", "Lumen Co's hourly rate is $120" (no "remember" needed).
+
+    Tried after every other rule: "Acme wants a proposal" is a proposal, not a fact.
+    """
+    if _FACT_LEAD_RE.match(ctx.text) is not None:
+        return None
+    return _fact(ctx)
+
+
+def _fact(ctx: Ctx) -> RememberFact | None:
     lead = _FACT_LEAD_RE.match(ctx.text)
     fact_start = lead.end() if lead else 0
     body = ctx.text[fact_start:]
@@ -94,7 +110,7 @@ def remember_fact(ctx: Ctx) -> RememberFact | None:
 
 # --- tasks ---------------------------------------------------------------------------------
 _TASK_LEAD_RE = re.compile(
-    r"^(?:remind\s+me\s+(?:to|that|about)|reminder\s*(?:to\b|:)?|to-?dos?\s*:?|to\s+do\s*:|task\s*:|"
+    r"^(?:remind\s+me\s+(?:[^.?!]{0,30}?\s+)??(?:to|that|about)\b|reminder\s*(?:to\b|:)?|to-?dos?\s*:?|to\s+do\s*:|task\s*:|"
     r"add\s+(?:a\s+)?(?:new\s+)?(?:task|to-?do|reminder)\s*(?:to\b|:)?|new\s+(?:task|to-?do)\s*:?|"
     r"(?:don't|dont|do\s+not)\s+(?:let\s+me\s+)?forget\s+to|(?:i\s+need\s+to\s+)?remember\s+to|note\s+to\s+self\s*:?|"
     r"put\s+(?=.+\bon\s+my\s+(?:to-?do|task)\s+list)|add\s+(?=.+\bto\s+my\s+(?:to-?do|task)\s+list)|"
@@ -110,7 +126,7 @@ def task(ctx: Ctx) -> AddTask | None:
     if lead is None:
         return None
     rest = ctx.text[lead.end():]
-    when = due_date(rest, ctx.today)
+    when = due_date(ctx.text, ctx.today)  # "remind me tomorrow to …" has the date in the lead
     title = clean_phrase(_TASK_TAIL_RE.sub("", remove_dates(rest, ctx.today))) or None
     return AddTask(title=title, due_date=when)
 
@@ -119,7 +135,7 @@ def task(ctx: Ctx) -> AddTask | None:
 _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("approvals", re.compile(r"\b(?:approv\w*|sign-?offs?|pending\s+(?:drafts?|emails?|actions?)|waiting\s+(?:on|for)\s+me|need(?:s)?\s+my\s+(?:ok|okay|sign|go))\b|\bdrafts?\b", re.I)),
     ("overdue", re.compile(r"\b(?:overdue|past\s+due|late\s+(?:payments?|invoices?|on\s+pay\w*)|behind\s+on|hasn't\s+paid|haven't\s+paid|late)\b", re.I)),
-    ("invoices", re.compile(r"\b(?:invoices?|owes?|owing|owed|unpaid|outstanding|receivables?|billed|paid|payments?|money|cash(?:flow)?|revenue|income)\b", re.I)),
+    ("invoices", re.compile(r"\b(?:invoices?|owes?|owing|owed|unpaid|outstanding|receivables?|billed|paid|pay|payments?|money|cash(?:flow)?|revenue|income)\b", re.I)),
     ("deliverables", re.compile(r"\b(?:deliverables?|deadlines?|due|ship|deliver\w*)\b", re.I)),
     ("tasks", re.compile(r"\b(?:tasks?|to-?dos?|to\s+do|on\s+my\s+plate|agenda|work\s+on\s+(?:today|next))\b", re.I)),
     ("clients", re.compile(r"\b(?:clients?|customers?|accounts)\b", re.I)),
@@ -164,8 +180,8 @@ def _status_client(ctx: Ctx) -> NameMatch | None:
 # --- new client ----------------------------------------------------------------------------
 _NEW_CLIENT_RE = re.compile(
     r"\b(?:new\s+(?:client|customer)|add\s+(?:a\s+)?(?:new\s+)?(?:client|customer)|"
-    r"create\s+(?:a\s+)?(?:new\s+)?(?:client|customer)|onboard(?:ing)?(?:\s+(?:a\s+)?(?:new\s+)?client)?|"
-    r"(?:client|customer)\s*:)\s*(?:(?:called|named|is)\s+)?[:,\-]?\s*",
+    r"create\s+(?:a\s+)?(?:new\s+)?(?:client|customer)|^onboard\s+(?:(?:a\s+)?(?:new\s+)?client\b)?|"
+    r"(?:client|customer)\s*:)\s*(?:(?:called|named|is|for)\s+)?[:,\-]?\s*",
     re.I,
 )
 _AS_CLIENT_RE = re.compile(r"^(?:add|save|set\s+up|create|record)\s+(?P<rest>.+?)\s+as\s+(?:a\s+)?(?:new\s+)?(?:client|customer)\b", re.I)

@@ -61,7 +61,8 @@ _TRANSLATE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d
 _PREFIX_RE = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|um+|yo)\b[\s,!]*(?:coo\b[\s,:]*)?|coo\b[\s,:]+|"
     r"(?:please|kindly)\s+|(?:can|could|would|will)\s+you\s+(?:please\s+)?|"
-    r"i\s+(?:need|want|would like|'d like)\s+you\s+to\s+|go\s+ahead\s+and\s+|quick(?:ly)?[:,]?\s+)+",
+    r"i\s+(?:need|want|would like|'d like)\s+you\s+to\s+|go\s+ahead\s+and\s+|quick(?:ly)?[:,]?\s+|"
+    r"(?:great|good|big|exciting|awesome)\s+news\b[\s,!:.\-]*|(?:yay|woo+h?o+|awesome|nice|wow)\b[\s,!:.\-]+)+",
     re.I,
 )
 
