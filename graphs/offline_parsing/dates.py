@@ -60,7 +60,7 @@ _WEEKDAY_RE = re.compile(
     re.I,
 )
 _SIMPLE_RE = re.compile(
-    r"\b(?P<w>day\s+after\s+tomorrow|tomorrow|today|tonight|this\s+evening|end\s+of\s+(?:the\s+)?day|eod|"
+    r"\b(?P<w>day\s+after\s+tomorrow|tomorrow|yesterday|today|tonight|this\s+evening|end\s+of\s+(?:the\s+)?day|eod|"
     r"end\s+of\s+(?:the\s+|this\s+)?week|eow|end\s+of\s+next\s+month|end\s+of\s+(?:the\s+|this\s+)?month|eom|"
     r"next\s+week|next\s+month|this\s+week)\b",
     re.I,
@@ -150,6 +150,8 @@ def find_date(text: str, today: date) -> DateMatch | None:
         value: date | None
         if w in ("today", "tonight", "this evening", "end of day", "end of the day", "eod"):
             value = today
+        elif w == "yesterday":
+            value = today - timedelta(days=1)
         elif w == "tomorrow":
             value = today + timedelta(days=1)
         elif w == "day after tomorrow":

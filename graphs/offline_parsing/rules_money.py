@@ -165,6 +165,7 @@ _INVOICE_NOUN_RE = re.compile(
     r"need|want|start|set\s+up|bill\s+out|invoice)\b[^.?!]{0,30}?\binvoices?\b|^invoices?\b",
     re.I,
 )
+_BARE_FEE_RE = re.compile(r"(?<![\w$€£.,/-])(?P<n>\d{2,}(?:,\d{3})*(?:\.\d{1,2})?)(?=\s+for\b)")
 _INVOICE_CLIENT_ANCHOR_RE = re.compile(r"\b(?:to|for)\s+|^invoices?\s*[:\-]\s*|\binvoices?\s*[:\-]\s*", re.I)
 
 
@@ -198,7 +199,11 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
         return None
     region = ctx.text[client.end:] if client else ctx.text[verb.end() if verb else 0:]
     due_date, due_in_days = due_fields(region, ctx.today)
-    items = parse_items(remove_dates(region, ctx.today))
+    region = remove_dates(region, ctx.today)
+    items = parse_items(region)
+    if not items and not ctx.malformed:
+        # "invoice orchid spa 400 for the business cards": a bare number right before "for" is the fee.
+        items = parse_items(_BARE_FEE_RE.sub(r"$\g<n>", region, count=1))
     currency = next((a.currency for a in ctx.explicit_amounts() if a.currency), None)
     if not items:
         ctx.money("amount")  # records a FieldProblem for a malformed amount

@@ -6,6 +6,7 @@ import re
 
 from graphs.intents import AddDeliverable, AddTask, Help, NewClient, RememberFact, StatusQuery
 from graphs.offline_parsing.context import Ctx
+from graphs.offline_parsing.dates import find_day_of_month
 from graphs.offline_parsing.extract import due_date, name_after, remove_dates, revision_count, strip_article, subject_name
 from graphs.offline_parsing.names import NameMatch, find_contact, take_name
 from graphs.offline_parsing.text import clean_phrase
@@ -92,8 +93,6 @@ def _fact(ctx: Ctx) -> RememberFact | None:
         rate = next((a.value for a in ctx.explicit_amounts()), None)
     day = None
     if re.search(r"(?i)\b(?:bill|billing|invoice|invoiced|pay|pays|paid)\b", fact):
-        from graphs.offline_parsing.dates import find_day_of_month
-
         found = find_day_of_month(fact)
         day = found.days if found else None
     _, contact_email = find_contact(fact)
