@@ -40,7 +40,8 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
     receipt["idempotency_key"] = key
     with deps.store.db.transaction() as tx:
         if action.card.invoice_id is not None:
-            deps.store.billing.set_status(tx, action.card.invoice_id, "sent")
+            # "issued": numbered and owed, but only in the outbox; the operator sends it by hand.
+            deps.store.billing.set_status(tx, action.card.invoice_id, "sent" if receipt["sent"] else "issued")
         deps.store.artifacts.create(
             tx, "email", action.draft.subject, action.draft.body, run_id, action.card.client_id,
             {"to": action.draft.to, "receipt": receipt, "action": action.action}, dedupe=action.step,

@@ -21,7 +21,7 @@ from graphs.approvals import Action, Card, Draft, render_card
 from graphs.deps import Deps
 from graphs.plans import plan_for
 from graphs.steps import STEPS
-from store.runs import SETTLED
+from store.runs import FINISHED
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +84,11 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
     def gate(state: RunState) -> dict[str, Any]:
         action = Action.model_validate(state["action"])
         run_id = state["run_id"]
-        approval, created = store.runs.ask_approval(run_id, action.step, action.action, action.card.model_dump(),
-                                                    action.draft.model_dump())
-        if created:
-            store.ledger.append(run_id, action.step, "approval_asked",
-                                {"approval_id": approval.id, "title": action.card.title, "to": action.draft.to})
-            text = "\n".join([*state["notes"], render_card(approval.id, action.card, action.draft)])
-            post(state, text, f"{action.step}:card",
-                 {"approval_id": approval.id, "card": action.card.model_dump(), "draft": action.draft.model_dump(),
-                  "buttons": ["approve", "edit", "reject"]})
-            store.runs.set_status(run_id, "waiting_approval")
-        interrupt({"approval_id": approval.id})
+        approval, _ = store.runs.ask_approval(run_id, action.step, action.action, action.card.model_dump(),
+                                              action.draft.model_dump())
+        # The card is announced by Supervisor._announce once this interrupt's checkpoint is
+        # saved, so a decision can never arrive before there is a run to resume.
+        interrupt({"approval_id": approval.id, "notes": state["notes"]})
         decided = store.runs.approval(approval.id)
         assert decided is not None and decided.status in ("approved", "rejected")
         store.runs.set_status(run_id, "running")
@@ -193,8 +187,14 @@ class Supervisor:
 
     def start(self, run_id: str) -> None:
         run = self.deps.store.runs.get(run_id)
-        if run.status in SETTLED or self._waiting(run_id):
+        if run.status in FINISHED:
             log.info("run %s already %s; nothing to start", run_id, run.status)
+            return
+        snapshot = self.graph.get_state(self._config(run_id))
+        if snapshot.next:
+            # A retried job after the run reached its gate: make sure the card was posted.
+            for pending in snapshot.interrupts:
+                self._announce(run_id, pending.value)
             return
         accepted = self.deps.store.conversations.intent_for_run(run_id)
         state: RunState = {"run_id": run_id, "intent": accepted.intent, "channel": run.channel,
@@ -203,12 +203,37 @@ class Supervisor:
 
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
-        if approval is None or approval.status == "pending" or not self._waiting(run_id):
-            log.info("run %s has nothing to resume for approval %s", run_id, approval_id)
+        if approval is None or approval.status == "pending":
+            return
+        if not self._waiting(run_id):
+            if self.deps.store.runs.get(run_id).status == "resuming":
+                raise RuntimeError(f"run {run_id} has no saved state to resume")
+            log.info("run %s was already resumed for approval %s", run_id, approval_id)
             return
         self._invoke(run_id, Command(resume={"approval_id": approval_id, "decision": approval.status}))
 
     def _invoke(self, run_id: str, payload: Any) -> None:
-        self.graph.invoke(payload, self._config(run_id), durability="exit")
-        if self.deps.store.runs.get(run_id).status not in ("waiting_approval",):
-            self.checkpointer.delete_thread(run_id)
+        result = self.graph.invoke(payload, self._config(run_id), durability="exit")
+        interrupts = result.get("__interrupt__", []) if isinstance(result, dict) else []
+        for pending in interrupts:
+            self._announce(run_id, pending.value)
+        if not interrupts:
+            self.checkpointer.delete_thread(run_id)  # the ledger keeps the story of a finished run
+
+    def _announce(self, run_id: str, value: dict[str, Any]) -> None:
+        """Post the approval card into the run's thread (once) and mark the run waiting."""
+        store = self.deps.store
+        approval = store.runs.approval(value["approval_id"])
+        assert approval is not None
+        if approval.status != "pending":
+            return
+        run = store.runs.get(run_id)
+        card, draft = Card.model_validate(approval.card), Draft.model_validate(approval.draft)
+        store.ledger.append(run_id, approval.step, "approval_asked",
+                            {"approval_id": approval.id, "title": card.title, "to": draft.to})
+        text = "\n".join([*value.get("notes", []), render_card(approval.id, card, draft)])
+        store.conversations.post(run.channel, run.thread_id, text, run_id=run_id,
+                                 dedupe=f"{run_id}:{approval.step}:card",
+                                 payload={"approval_id": approval.id, "card": card.model_dump(),
+                                          "draft": draft.model_dump(), "buttons": ["approve", "edit", "reject"]})
+        store.runs.set_status(run_id, "waiting_approval")

@@ -117,8 +117,8 @@ class BillingStore:
             return None if row is None else self._with_lines(tx, row)
 
     def open_invoices(self, client_id: int | None = None) -> list[Invoice]:
-        """Sent and not fully paid (drafts are not owed yet)."""
-        sql = "SELECT * FROM invoices WHERE status IN ('sent', 'partially_paid')"
+        """Sent (or issued to the outbox) and not fully paid; drafts are not owed yet."""
+        sql = "SELECT * FROM invoices WHERE status IN ('sent', 'issued', 'partially_paid')"
         params: tuple = ()
         if client_id is not None:
             sql += " AND client_id = ?"

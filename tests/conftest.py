@@ -1,0 +1,144 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, real Redis, a real SMTP server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from store.clock import FixedClock
+
+if False:  # typing only
+    from bot.runtime import Runtime
+
+PG_URL = os.environ.get("COO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/coo_test")
+REDIS_URL = os.environ.get("COO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REPO = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+
+
+def _pg_admin_url(db: str) -> str:
+    base, _, _ = PG_URL.rpartition("/")
+    return f"{base}/{db}"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW, "UTC")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'coo.sqlite3'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (inherits pgvector from template1)."""
+    import psycopg
+
+    name = f"coo_t_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(_pg_admin_url("postgres"), autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: run the tests through scripts/test ({exc})")
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield _pg_admin_url(name)
+    finally:
+        with psycopg.connect(_pg_admin_url("postgres"), autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    from redis import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: run the tests through scripts/test ({exc})")
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'coo.sqlite3'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def smtp() -> Iterator["SmtpServer"]:
+    from tests.fakes.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def coo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A clean COO_* environment pointing at a private data dir."""
+    for key in list(os.environ):
+        if key.startswith("COO_") and not key.startswith("COO_TEST_"):
+            monkeypatch.delenv(key, raising=False)
+    env = {"COO_DATA_DIR": str(tmp_path / "data"), "COO_TIMEZONE": "UTC"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+class ChatDriver:
+    """Drives the console adapter in process, as a user typing lines, and collects what coo says."""
+
+    def __init__(self, runtime: "Runtime") -> None:
+        import io
+
+        from bot.console import ConsoleChat
+
+        self.runtime = runtime
+        self.out = io.StringIO()
+        self.console = ConsoleChat(runtime, self.out, settle_timeout=30)
+
+    def say(self, text: str) -> str:
+        start = len(self.out.getvalue())
+        self.console.send(text)
+        return self.out.getvalue()[start:]
+
+
+@pytest.fixture
+def make_runtime(coo_env: dict[str, str], clock: FixedClock) -> Iterator:
+    """Build runtimes (in-process queue unless COO_REDIS_URL is given) and close them after the test."""
+    from bot.runtime import Runtime, use_runtime
+    from bot.settings import load_settings
+
+    made: list[Runtime] = []
+
+    def make(**settings: str) -> Runtime:
+        runtime = Runtime(load_settings(**settings), clock=clock)
+        use_runtime(runtime)
+        made.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in made:
+        runtime.queue.wait_idle()
+        runtime.close()
+    use_runtime(None)
+
+
+@pytest.fixture
+def chat(make_runtime, db_url: str, smtp) -> ChatDriver:  # type: ignore[no-untyped-def]
+    """A console chat on the embedded queue, against each database, sending through real SMTP."""
+    runtime = make_runtime(database_url=db_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>")
+    return ChatDriver(runtime)

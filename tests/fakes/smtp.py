@@ -1,0 +1,62 @@
+"""A real local SMTP server (aiosmtpd) that records what it receives."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+import time
+from email.message import Message
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+        self.delay = 0.0  # seconds to hold DATA before answering (simulates a slow server)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        with self.lock:
+            self.messages.append(email.message_from_bytes(envelope.content))
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)
+        return "250 OK queued"
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.recorder = _Recorder()
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def messages(self) -> list[Message]:
+        with self.recorder.lock:
+            return list(self.recorder.messages)
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.messages) < count:
+            time.sleep(0.02)
+        return self.messages
+
+    def start(self) -> "SmtpServer":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
