@@ -36,6 +36,16 @@ class ConsoleChat:
         self.user = getpass.getuser()
         self.settle_timeout = settle_timeout
         self.seen = runtime.store.conversations.last_message_id()
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Replies that arrived while no console was open (e.g. from a worker) are shown first."""
+        missed = [m for m in self.runtime.store.conversations.undelivered("console") if m.thread_id == THREAD]
+        if missed:
+            _print_reply(f"While you were away ({len(missed)} message{'s' if len(missed) != 1 else ''}):", self.out)
+            for message in missed:
+                _print_reply(message.text, self.out)
+                self.runtime.store.conversations.mark_delivered(message.id)
 
     def send(self, text: str) -> None:
         """Handle one line and print every reply it produced."""
@@ -69,6 +79,7 @@ class ConsoleChat:
     def _flush(self) -> None:
         for message in self.runtime.store.conversations.messages_after("console", THREAD, self.seen):
             _print_reply(message.text, self.out)
+            self.runtime.store.conversations.mark_delivered(message.id)
             self.seen = message.id
 
 

@@ -35,7 +35,8 @@ class Handled(BaseModel):
     """What became of one message: runs it started or resumed, and a short ack for the adapter."""
 
     duplicate: bool = False
-    run_ids: list[str] = Field(default_factory=list)
+    run_ids: list[str] = Field(default_factory=list)  # queued: replies will follow
+    saved: list[str] = Field(default_factory=list)  # accepted, but the queue is down
     ack: str | None = None  # "On it." — adapters show it where a reply may take a while
 
 
@@ -157,16 +158,20 @@ class Conversation:
             self.store.ledger.append(run_id, "intake", "intent_received",
                                      {"intent": intent, "channel": env.channel, "event_id": env.event_id,
                                       "text": text}, actor=f"{env.channel}:{env.user_id}", tx=tx)
-        self._enqueue(env, self.jobs.run, f"run-{run_id}", plan.agent.job_spec(), run_id=run_id)
+        if not self._enqueue(env, self.jobs.run, f"run-{run_id}", plan.agent.job_spec(), run_id=run_id):
+            return Handled(saved=[run_id])
         return Handled(run_ids=[run_id], ack="On it.")
 
-    def _enqueue(self, env: Envelope, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> None:
+    def _enqueue(self, env: Envelope, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
+        """Queue a job; on a dead queue the work stays saved and the operator is told."""
         try:
             self.queue.enqueue(func, job_id, spec, **kwargs)
         except StoreUnavailable as exc:
             log.error("could not queue %s: %s", job_id, exc)
             self.reply(env, "I've saved your request, but the work queue is unreachable right now; "
                             "it will run as soon as a worker is back (coo worker picks up saved work on start).")
+            return False
+        return True
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -216,9 +221,11 @@ class Conversation:
         run = self.store.runs.get(approval.run_id)
         # "resuming" is not settled: whoever waits on the run waits for the side effect too.
         self.store.runs.set_status(approval.run_id, "resuming")
-        self._enqueue(env, self.jobs.resume, f"resume-{approval.run_id}-{approval_id}",
-                      plan_for(run.kind).agent.job_spec(),  # type: ignore[union-attr]
-                      run_id=approval.run_id, approval_id=approval_id)
+        queued = self._enqueue(env, self.jobs.resume, f"resume-{approval.run_id}-{approval_id}",
+                               plan_for(run.kind).agent.job_spec(),  # type: ignore[union-attr]
+                               run_id=approval.run_id, approval_id=approval_id)
+        if not queued:
+            return Handled(saved=[approval.run_id])
         return Handled(run_ids=[approval.run_id], ack=f"{decision.capitalize()} #{approval_id}.")
 
     def _edit(self, env: Envelope, approval: Any, extra: str) -> Handled:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,7 +37,15 @@ def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
 
     # setup() runs CREATE INDEX CONCURRENTLY, which needs autocommit.
     with psycopg.connect(db.url, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
-        PostgresSaver(conn).setup()
+        # Web, workers and the console may start together on a fresh database: one sets up.
+        # Poll with try-lock: a session blocked in pg_advisory_lock would hold a snapshot that
+        # setup()'s CREATE INDEX CONCURRENTLY waits for — a deadlock.
+        while not conn.execute("SELECT pg_try_advisory_lock(7100222) AS ok").fetchone()["ok"]:
+            time.sleep(0.05)
+        try:
+            PostgresSaver(conn).setup()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(7100222)")
     pool = ConnectionPool(
         db.url,
         min_size=1,

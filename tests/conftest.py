@@ -57,14 +57,19 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
+    """A Redis database of its own (numbered 1–14 at random) so parallel test runs don't collide."""
+    import random
+
     from redis import Redis
 
-    client = Redis.from_url(REDIS_URL)
+    base, _, _ = REDIS_URL.rpartition("/")
+    url = f"{base}/{random.randint(1, 14)}"
+    client = Redis.from_url(url)
     try:
         client.flushdb()
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"Redis is not reachable at {REDIS_URL}: run the tests through scripts/test ({exc})")
-    yield REDIS_URL
+    yield url
     client.flushdb()
     client.close()
 
