@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import ConfigError, load_settings
+from store.errors import StoreError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -134,9 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--clinc", help="path to a CLINC150 jsonl file (default: ../shared/corpora/clinc150/test.jsonl)")
     ev.set_defaults(func=cmd_eval)
     bench = sub.add_parser("bench", help="benchmarks: parse time, message→reply latency, ledger overhead")
-    bench.add_argument("--messages", type=int, default=200)
-    bench.add_argument("--postgres", help="PostgreSQL URL for the production-shape run")
-    bench.add_argument("--redis", help="Redis URL for the production-shape run")
+    bench.add_argument("--messages", type=int, help="messages per latency run (default 200; 20 with --quick)")
+    bench.add_argument("--postgres", help="PostgreSQL URL for the production-shape run (a temporary database is "
+                                          "created on its server and dropped)")
+    bench.add_argument("--redis", help="Redis URL for the production-shape run (its DB is flushed before and after)")
+    bench.add_argument("--quick", action="store_true", help="a smoke run: fewer messages and rounds")
     bench.set_defaults(func=cmd_bench)
     return parser
 
@@ -149,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"coo: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        logging.getLogger("coo").error("store error: %s", exc)
+        print(f"coo: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

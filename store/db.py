@@ -93,8 +93,9 @@ class Tx:
 class Database:
     """Connections to the canonical store. Build with :meth:`from_url`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_timeout: float = 10.0) -> None:
         self.url = url
+        self.pool_timeout = pool_timeout
         scheme = urlparse(url).scheme
         if scheme in ("postgresql", "postgres"):
             self.dialect: Dialect = "postgres"
@@ -133,7 +134,7 @@ class Database:
                     max_size=8,
                     kwargs={"row_factory": dict_row, "autocommit": False},
                     open=True,
-                    timeout=10,
+                    timeout=self.pool_timeout,
                 )
             return self._pool
 

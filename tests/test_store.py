@@ -1,0 +1,113 @@
+"""Store conformance: the same behaviour on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from store.billing import NewLine
+from store.db import Database
+from store.facade import Store
+from store.migrations import MIGRATIONS, migrate
+
+
+@pytest.fixture
+def store(db_url: str, clock) -> Store:  # type: ignore[no-untyped-def]
+    s = Store.open(db_url, clock)
+    yield s
+    s.close()
+
+
+def test_migrations_are_versioned_and_idempotent(store: Store):
+    assert migrate(store.db) == len(MIGRATIONS)
+    assert migrate(store.db) == len(MIGRATIONS)
+    versions = [r["version"] for r in store.db.fetchall("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_ledger_is_append_only_in_the_database(store: Store):
+    assert store.ledger.append("r-1", "intake", "intent_received", {"text": "hi"})
+    assert not store.ledger.append("r-1", "intake", "intent_received", {"text": "hi"})  # replay: once
+    for sql in ("UPDATE ledger SET kind = 'forged'", "DELETE FROM ledger"):
+        with pytest.raises(Exception, match="append-only"):
+            with store.db.transaction() as tx:
+                tx.execute(sql)
+    [event] = store.ledger.events("r-1")
+    assert event.kind == "intent_received" and event.payload == {"text": "hi"}
+
+
+def test_invoice_numbers_are_gapless_under_concurrency(store: Store):
+    with store.db.transaction() as tx:
+        client, _ = store.clients.upsert(tx, "Acme", None, "jane@acme.example")
+    errors: list[BaseException] = []
+
+    def make(i: int) -> None:
+        try:
+            with store.db.transaction() as tx:
+                store.billing.create_invoice(tx, client.id, [NewLine(description="work", quantity=Decimal(1),
+                                                                     unit_price=Decimal("10"))],
+                                             "USD", date(2026, 11, 25), date(2026, 12, 9), f"r-{i}")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    numbers = sorted(r["seq"] for r in store.db.fetchall("SELECT seq FROM invoices"))
+    assert numbers == list(range(1, 13))
+
+
+def test_a_rolled_back_invoice_gives_its_number_back(store: Store):
+    with store.db.transaction() as tx:
+        client, _ = store.clients.upsert(tx, "Acme", None, None)
+    with pytest.raises(RuntimeError):
+        with store.db.transaction() as tx:
+            store.billing.create_invoice(tx, client.id, [NewLine(description="x", quantity=Decimal(1),
+                                                                 unit_price=Decimal(5))],
+                                         "USD", date(2026, 11, 25), date(2026, 12, 9), "r-a")
+            raise RuntimeError("crash before commit")
+    with store.db.transaction() as tx:
+        invoice = store.billing.create_invoice(tx, client.id, [NewLine(description="x", quantity=Decimal(1),
+                                                                       unit_price=Decimal(5))],
+                                               "USD", date(2026, 11, 25), date(2026, 12, 9), "r-b")
+    assert invoice.number == "INV-0001"
+
+
+def test_client_lookup_is_forgiving_but_not_ambiguous(store: Store):
+    with store.db.transaction() as tx:
+        store.clients.upsert(tx, "Acme Studio", "Jane Doe", "jane@acme.example")
+        store.clients.upsert(tx, "Acme Labs", None, None)
+        store.clients.upsert(tx, "Bob Lee", None, None)
+    assert [c.name for c in store.clients.find("acme studio")] == ["Acme Studio"]
+    assert sorted(c.name for c in store.clients.find("Acme")) == ["Acme Labs", "Acme Studio"]
+    assert [c.name for c in store.clients.find(None, "JANE@acme.example")] == ["Acme Studio"]
+    assert [c.name for c in store.clients.find("bob lee")] == ["Bob Lee"]
+    assert store.clients.find("Globex") == []
+
+
+def test_constraints_supersede_old_facts(store: Store):
+    with store.db.transaction() as tx:
+        client, _ = store.clients.upsert(tx, "Acme", None, None)
+        store.clients.set_constraints(tx, client.id, "run r-1", revision_limit=3)
+    with store.db.transaction() as tx:
+        changes = store.clients.set_constraints(tx, client.id, "run r-2", revision_limit=2)
+    assert changes == ["revision_limit: 3 → 2"]
+    facts = store.clients.facts(client.id)
+    assert [f.fact for f in facts] == ["revision_limit = 2"]
+    assert store.clients.get(client.id).revision_limit == 2
+
+
+def test_unreachable_postgres_is_a_clear_error():
+    from store.errors import StoreUnavailable
+
+    db = Database("postgresql://postgres@127.0.0.1:1/nope?connect_timeout=1", pool_timeout=2)
+    with pytest.raises(StoreUnavailable, match="cannot reach PostgreSQL at postgresql://postgres@127.0.0.1:1/nope"):
+        with db.transaction():
+            pass
+    db.close()
