@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -40,6 +42,20 @@ PRICES: dict[str, tuple[float, float]] = {
 }
 
 T = TypeVar("T", bound=BaseModel)
+
+# Calls made before a run exists (parsing the message that starts it) are booked to the run
+# the message will start, so the ledger shows what every intent cost.
+_attributed_run: ContextVar[str | None] = ContextVar("attributed_run", default=None)
+
+
+@contextmanager
+def attribute_to(run_id: str) -> Iterator[None]:
+    """Book model calls made inside this block to ``run_id`` unless they name a run."""
+    token = _attributed_run.set(run_id)
+    try:
+        yield
+    finally:
+        _attributed_run.reset(token)
 
 
 def register_provider(name: str, factory: ModelFactory) -> None:
@@ -120,6 +136,7 @@ class ModelRunner:
         self.ledger = ledger
 
     def _record(self, run_id: str | None, step: str, call: ModelCall, seq: int) -> None:
+        run_id = run_id or _attributed_run.get()
         if run_id:
             self.ledger.append(run_id, step, "model_call", call.model_dump(), actor=f"model:{call.tier}",
                                dedupe=str(seq))

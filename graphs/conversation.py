@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agents.llm import attribute_to
 from graphs.approvals import EditError, apply_edit, render_card
 from graphs.deps import Deps
 from graphs.envelope import Envelope
@@ -51,6 +53,10 @@ def new_run_id() -> str:
     return "r-" + secrets.token_hex(5)
 
 
+# The run a message would start, chosen before parsing so model calls can be booked to it.
+_message_run: ContextVar[str | None] = ContextVar("message_run", default=None)
+
+
 class Conversation:
     def __init__(self, deps: Deps, parser: IntentParser, queue: JobQueue, jobs: JobNames) -> None:
         self.deps = deps
@@ -65,6 +71,15 @@ class Conversation:
 
     def handle(self, env: Envelope) -> Handled:
         """Handle one operator message exactly once (a redelivered event is a no-op)."""
+        run_id = new_run_id()
+        token = _message_run.set(run_id)
+        try:
+            with attribute_to(run_id):
+                return self._handle(env)
+        finally:
+            _message_run.reset(token)
+
+    def _handle(self, env: Envelope) -> Handled:
         recorded = self.store.conversations.post(env.channel, env.thread_id, env.text, direction="in",
                                                  dedupe=f"in:{env.idempotency_key}", payload={"user": env.user_id})
         if recorded is None:
@@ -143,10 +158,23 @@ class Conversation:
             return Handled()
         return self._accept(env, intent_to_dict(intent), f"{pending.source_text} / {text}")
 
+    def submit(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
+        """Accept an intent built by the core itself (e.g. proposed from a forwarded e-mail) under
+        the normal rules: validated, persisted with the envelope's idempotency key, queued; its
+        side effects wait for approval like any other. Raises ValueError for an intent that is
+        incomplete or has no plan."""
+        parsed = intent_from_dict(intent)
+        if plan_for(parsed.kind) is None:
+            raise ValueError(f"a {parsed.kind} intent has nothing to run")
+        missing = parsed.missing_fields()
+        if missing:
+            raise ValueError(f"the {parsed.kind} intent is missing {', '.join(missing)}")
+        return self._accept(env, intent_to_dict(parsed), text)
+
     def _accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
         plan = plan_for(intent["kind"])
         assert plan is not None
-        run_id = new_run_id()
+        run_id = _message_run.get() or new_run_id()
         with self.store.db.transaction() as tx:
             accepted, new = self.store.conversations.accept(tx, env.idempotency_key, env.channel, env.thread_id,
                                                             env.user_id, text, intent)
