@@ -25,6 +25,10 @@ class OutgoingEmail(BaseModel):
     subject: str
     body: str
     idempotency_key: str
+    # A reply to a client's e-mail stays in their thread: the Message-ID it answers, and the
+    # chain of ids before it (space-separated, as in the header).
+    in_reply_to: str | None = None
+    references: str | None = None
 
 
 class EmailReceipt(BaseModel):
@@ -48,6 +52,9 @@ def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
     msg["Subject"] = email.subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = f"<coo.{digest}@{domain}>"
+    if email.in_reply_to:
+        msg["In-Reply-To"] = email.in_reply_to
+        msg["References"] = email.references or email.in_reply_to
     msg.set_content(email.body)
     return msg
 

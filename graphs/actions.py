@@ -32,7 +32,8 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
     try:
         receipt = deps.mailer.send(
             OutgoingEmail(to=action.draft.to, subject=action.draft.subject, body=action.draft.body,
-                          idempotency_key=key)
+                          idempotency_key=key, in_reply_to=action.draft.in_reply_to,
+                          references=action.draft.references)
         ).model_dump()
     except AgentError:
         deps.store.side_effects.release(key)  # nothing left the machine: a retry may try again

@@ -27,6 +27,8 @@ class Draft(BaseModel):
     to: str | None = None
     subject: str
     body: str
+    in_reply_to: str | None = None  # threading headers of a reply (not shown, not editable)
+    references: str | None = None
 
 
 class Card(BaseModel):

@@ -192,6 +192,8 @@ class SendEmail(_IntentBase):
     to: str | None = None
     subject: str | None = None
     body: str | None = None
+    in_reply_to: str | None = None  # a reply to a client's e-mail: the Message-ID it answers
+    references: str | None = None
 
     def missing_fields(self) -> list[str]:
         missing = []

@@ -311,7 +311,9 @@ def compose_email(deps: Deps, state: dict[str, Any]) -> StepResult:
                 question=f"Send it to {to}?" if to else "Send it? (no e-mail address on file)",
                 client_id=client.id if client else None, client=client.name if client else None,
                 constraints=ctx.constraints() if ctx else [])
-    action = Action(step="send_email", action="send_email", card=card, draft=Draft(to=to, subject=subject, body=body))
+    action = Action(step="send_email", action="send_email", card=card,
+                    draft=Draft(to=to, subject=subject, body=body, in_reply_to=intent.in_reply_to,
+                                references=intent.references))
     return StepResult(notes=["I drafted the e-mail."], action=action, client_id=client.id if client else None)
 
 
