@@ -9,10 +9,15 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_dir
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.llm import validate_spec
+
+
+def _alias(env: str) -> AliasChoices:
+    """Read ``env`` from the environment; keyword overrides still use the field name."""
+    return AliasChoices(env, env.lower())
 
 
 def default_data_dir() -> Path:
@@ -36,6 +41,21 @@ class Settings(BaseSettings):
     from_email: str | None = None
     timezone: str = "UTC"
 
+    # Chat platforms. Their variables carry the platforms' own names (no COO_ prefix), as
+    # their docs and app manifests spell them.
+    slack_bot_token: str | None = Field(None, validation_alias=_alias("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(None, validation_alias=_alias("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(None, validation_alias=_alias("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_alias("SLACK_API_URL"))
+    telegram_bot_token: str | None = Field(None, validation_alias=_alias("TELEGRAM_BOT_TOKEN"))
+    telegram_webhook_url: str | None = Field(None, validation_alias=_alias("TELEGRAM_WEBHOOK_URL"))
+    telegram_webhook_secret: str | None = Field(None, validation_alias=_alias("TELEGRAM_WEBHOOK_SECRET"))
+    telegram_api_url: str = Field("https://api.telegram.org", validation_alias=_alias("TELEGRAM_API_URL"))
+    slack_operators: str = ""  # comma-separated Slack user ids (U…) allowed to command and approve
+    telegram_operators: str = ""  # comma-separated Telegram user ids
+    inbound_email_secret: str | None = None  # shared secret for POST /inbound/email
+    approval_remind_after: float = 24.0  # hours a waiting approval waits before a reminder (0: never)
+
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str) -> str:
@@ -43,7 +63,9 @@ class Settings(BaseSettings):
             raise ValueError("expected postgresql://… or sqlite:///path")
         return value
 
-    @field_validator("redis_url", "smtp_url", "from_email")
+    @field_validator("redis_url", "smtp_url", "from_email", "slack_bot_token", "slack_signing_secret",
+                     "slack_app_token", "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret",
+                     "inbound_email_secret")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -83,6 +105,28 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
         return value
 
+    @field_validator("slack_api_url", "telegram_api_url", "telegram_webhook_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value and urlparse(value).scheme not in ("http", "https"):
+            raise ValueError("expected an http(s):// URL")
+        return value
+
+    @field_validator("approval_remind_after")
+    @classmethod
+    def _hours(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("expected a number of hours, 0 or more")
+        return value
+
+    @property
+    def slack_operator_ids(self) -> frozenset[str]:
+        return _ids(self.slack_operators)
+
+    @property
+    def telegram_operator_ids(self) -> frozenset[str]:
+        return _ids(self.telegram_operators)
+
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'coo.sqlite3'}"
@@ -101,6 +145,10 @@ class Settings(BaseSettings):
         return name or address.split("@")[0]
 
 
+def _ids(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment; raises ConfigError with one line naming the variable."""
     try:
@@ -109,4 +157,6 @@ def load_settings(**overrides: Any) -> Settings:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
         message = error["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"COO_{field.upper()}: {message}") from None
+        # Aliased fields (SLACK_*, TELEGRAM_*) report the variable's own name.
+        name = field if field.isupper() else f"COO_{field.upper()}"
+        raise ConfigError(f"{name}: {message}") from None

@@ -273,7 +273,34 @@ BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: DELETE is not allowed'); E
 """,
 }
 
-MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD]
+# Where each of coo's messages was shown in Slack/Telegram (so approval cards can be updated in
+# place), and the platform's id of each operator message (so replies can thread under it).
+_DELIVERIES = """
+CREATE TABLE deliveries (
+    id {pk},
+    message_id INTEGER NOT NULL REFERENCES messages (id),
+    platform TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    ref TEXT,
+    approval_id INTEGER REFERENCES approvals (id),
+    status TEXT NOT NULL,
+    error TEXT,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    UNIQUE (message_id, platform, chat_id)
+);
+CREATE INDEX deliveries_approval ON deliveries (approval_id, status);
+
+CREATE TABLE inbound_refs (
+    event_key TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    created_at {ts} NOT NULL
+);
+"""
+
+MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES]
 
 
 def _statements(script: str) -> list[str]:

@@ -1,0 +1,75 @@
+"""An approval card as the chat platforms show it: the same facts, rendered per platform.
+
+Built from a ``messages`` row (its payload carries the card and draft) and the approval's
+current row (pending, or decided by whom, where, when, after how long).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from graphs.approvals import Card, Draft
+from store.clock import Clock
+from store.models import Approval, Message
+
+PLATFORM_NAMES = {"slack": "Slack", "telegram": "Telegram", "console": "the console", "email": "e-mail"}
+
+
+class Decision(BaseModel):
+    status: str  # approved | rejected
+    by: str
+    via: str
+    at: datetime  # in the operator's time zone
+    waited_seconds: float | None = None
+
+    def line(self, here: str) -> str:
+        """"✅ Approved by U123 in Slack at 2026-11-25 15:05 (waited 5 min)"; ``here`` is the viewing platform."""
+        mark = "✅" if self.status == "approved" else "✖️"
+        who = f"<@{self.by}>" if here == "slack" and self.via == "slack" else self.by
+        where = PLATFORM_NAMES.get(self.via, self.via)
+        waited = f" (waited {duration(self.waited_seconds)})" if self.waited_seconds is not None else ""
+        return f"{mark} {self.status.capitalize()} by {who} in {where} at {self.at:%Y-%m-%d %H:%M %Z}{waited}"
+
+
+class CardView(BaseModel):
+    approval_id: int
+    intro: str = ""  # what the run said before asking ("I drafted the proposal …")
+    card: Card
+    draft: Draft
+    decision: Decision | None = None
+
+
+def card_view(message: Message, approval: Approval | None, clock: Clock) -> CardView:
+    """The view of a card message; the approval row (when given) has the latest draft and decision."""
+    payload = message.payload
+    card = Card.model_validate(approval.card if approval else payload["card"])
+    draft = Draft.model_validate(approval.draft if approval else payload["draft"])
+    question = Card.model_validate(payload["card"]).question
+    at = message.text.find(question)
+    intro = message.text[:at].strip() if at > 0 else ""
+    decision = None
+    if approval is not None and approval.status != "pending" and approval.decided_at is not None:
+        decision = Decision(status=approval.status, by=approval.decided_by or "?", via=approval.decided_via or "?",
+                            at=clock.local(approval.decided_at),
+                            waited_seconds=(approval.decided_at - approval.asked_at).total_seconds())
+    return CardView(approval_id=int(payload["approval_id"]), intro=intro, card=card, draft=draft, decision=decision)
+
+
+def is_card(message: Message) -> bool:
+    return "approval_id" in message.payload and bool(message.payload.get("buttons"))
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{int(seconds)} s"
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60} min"
+    return f"{hours // 24} days {hours % 24} h"

@@ -1,0 +1,154 @@
+"""`coo serve`: the web app under uvicorn, plus whatever runs beside it in the same process —
+Slack Socket Mode (SLACK_APP_TOKEN), Telegram long polling (TELEGRAM_BOT_TOKEN without
+TELEGRAM_WEBHOOK_URL), the delivery loop that posts coo's replies, and approval reminders.
+With COO_REDIS_URL unset the work itself runs here too, on the in-process queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+
+from bot.delivery import Deliverer, Outbound
+from bot.intake import Intake
+from bot.runtime import Runtime, use_runtime
+from bot.settings import ConfigError, Settings, load_settings
+from bot.slack.adapter import SlackAdapter, build_slack_app
+from bot.slack.outbound import SlackOutbound
+from bot.telegram.adapter import ALLOWED_UPDATES, TelegramAdapter, build_telegram_app
+from bot.telegram.outbound import Pacer, TelegramOutbound
+from bot.web import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+def check(settings: Settings) -> None:
+    """Refuse configurations that would run insecurely, with the variable to fix."""
+    if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (Telegram sends it back "
+                          "on every update; requests without it are refused)")
+    if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
+        raise ConfigError("SLACK_SIGNING_SECRET: required for /slack/events (or set SLACK_APP_TOKEN for Socket Mode)")
+
+
+class Services:
+    """The adapters, delivery loop and background connections of one `coo serve` process."""
+
+    def __init__(self, runtime: Runtime, *, delivery_interval: float = 0.05, pacer: Pacer | None = None) -> None:
+        settings = runtime.settings
+        check(settings)
+        self.runtime = runtime
+        self.settings = settings
+        self.delivery_interval = delivery_interval
+        self.pacer = pacer
+        intake = Intake(runtime.queue)
+        self.slack: SlackAdapter | None = None
+        if settings.slack_bot_token:
+            self.slack = build_slack_app(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
+                                         api_url=settings.slack_api_url, intake=intake,
+                                         operators=settings.slack_operator_ids, approval=runtime.store.runs.approval)
+        self.telegram: TelegramAdapter | None = None
+        if settings.telegram_bot_token:
+            self.telegram = build_telegram_app(token=settings.telegram_bot_token, api_url=settings.telegram_api_url,
+                                               polling=not settings.telegram_webhook_url, intake=intake,
+                                               operators=settings.telegram_operator_ids)
+        self.deliverer: Deliverer | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._socket: Any = None
+
+    def app(self) -> Starlette:
+        settings = self.settings
+        return build_web_app(
+            slack=self.slack.app if self.slack and settings.slack_signing_secret else None,
+            telegram=self.telegram.application if self.telegram and settings.telegram_webhook_url else None,
+            telegram_secret=settings.telegram_webhook_secret,
+            healthy=self._healthy,
+            lifespan=self._lifespan,
+        )
+
+    def _healthy(self) -> bool:
+        try:
+            return self.runtime.store.db.scalar("SELECT 1 AS ok") == 1
+        except Exception:  # a health check reports, it does not raise
+            return False
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        settings = self.settings
+        outbounds: dict[str, Outbound] = {}
+        if self.slack is not None:
+            outbounds["slack"] = SlackOutbound(self.slack.app.client, settings.slack_operator_ids)
+            if settings.slack_app_token:
+                from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+                self._socket = SocketModeHandler(self.slack.app, settings.slack_app_token)
+                await asyncio.to_thread(self._socket.connect)
+                log.info("Slack Socket Mode connected")
+        if self.telegram is not None:
+            application = self.telegram.application
+            await application.initialize()
+            await application.start()
+            if settings.telegram_webhook_url:
+                await application.bot.set_webhook(settings.telegram_webhook_url,
+                                                  secret_token=settings.telegram_webhook_secret,
+                                                  allowed_updates=ALLOWED_UPDATES)
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+                log.info("Telegram long polling started")
+            outbounds["telegram"] = TelegramOutbound(application.bot, asyncio.get_running_loop(),
+                                                     settings.telegram_operator_ids, self.pacer)
+        self.deliverer = Deliverer(self.runtime.store, outbounds, remind_after_hours=settings.approval_remind_after)
+        self._thread = threading.Thread(target=self.deliverer.run, args=(self._stop,),
+                                        kwargs={"interval": self.delivery_interval}, name="coo-delivery", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            # The delivery thread may be waiting on a Telegram call scheduled on this loop: don't block it.
+            await asyncio.to_thread(self._thread.join, 10)
+        if self._socket is not None:
+            await asyncio.to_thread(self._socket.close)
+        if self.telegram is not None:
+            application = self.telegram.application
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    runtime = Runtime(settings)
+    use_runtime(runtime)
+    try:
+        services = Services(runtime)
+        if services.slack is None and services.telegram is None:
+            log.warning("neither SLACK_BOT_TOKEN nor TELEGRAM_BOT_TOKEN is set: serving /inbound/email and /healthz only")
+        uvicorn.run(services.app(), host=host, port=port, log_level="info")
+    finally:
+        runtime.close()
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.getLogger().setLevel(logging.INFO)
+    return serve(load_settings(), args.host, args.port)

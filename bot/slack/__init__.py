@@ -1,0 +1,1 @@
+"""Slack: a Bolt app (events, buttons, the edit modal) and Block Kit rendering of coo's replies."""

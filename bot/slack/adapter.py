@@ -1,0 +1,163 @@
+"""The Slack adapter: a Bolt app whose listeners verify, normalise to an Envelope, and hand off.
+
+Bolt verifies every request's signature and timestamp and drops the bot's own events; the
+listeners below drop other bots, keep strangers out, and queue the work (no database, no
+model call before the ack). Replies reach Slack through ``bot.delivery``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.intake import Intake
+from bot.slack.blocks import EDIT_CALLBACK, edit_modal
+from bot.slack.text import from_slack
+from graphs.approvals import Draft
+from graphs.envelope import Envelope
+from store.models import Approval
+
+log = logging.getLogger(__name__)
+
+DECISION = re.compile(r"^coo:(approve|reject):(\d+)$")
+EDIT = re.compile(r"^coo:edit:(\d+)$")
+# Message subtypes that are a person writing; edits, joins, deletions and bot posts are not.
+HUMAN_SUBTYPES = (None, "file_share", "thread_broadcast")
+
+
+def thread_id(channel: str, thread_ts: str) -> str:
+    """coo's thread id for a Slack thread; ``bot.delivery`` splits it back."""
+    return f"{channel}:{thread_ts}"
+
+
+def split_thread(thread: str) -> tuple[str, str | None]:
+    channel, _, ts = thread.partition(":")
+    return channel, ts or None
+
+
+class SlackAdapter:
+    def __init__(self, app: App, intake: Intake, operators: frozenset[str],
+                 approval: Callable[[int], Approval | None]) -> None:
+        self.app = app
+        self.intake = intake
+        self.operators = operators
+        self.approval = approval
+        app.event("message")(self.on_message)
+        app.event("app_mention")(self.on_mention)
+        app.action(DECISION)(self.on_decision)
+        app.action(EDIT)(self.on_edit)
+        app.view(EDIT_CALLBACK)(self.on_edit_submit)
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def on_message(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        if event.get("bot_id") or event.get("subtype") not in HUMAN_SUBTYPES or not event.get("user"):
+            return
+        bot = context.get("bot_user_id")
+        direct = event.get("channel_type") == "im"
+        if not direct and bot and f"<@{bot}>" in event.get("text", ""):
+            return  # the app_mention event for the same message does the work
+        self._message(event, body, addressed=direct, bot_user_id=bot)
+
+    def on_mention(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        if event.get("bot_id") or not event.get("user"):
+            return
+        self._message(event, body, addressed=True, bot_user_id=context.get("bot_user_id"))
+
+    def _message(self, event: dict[str, Any], body: dict[str, Any], *, addressed: bool, bot_user_id: str | None) -> None:
+        env = Envelope(channel="slack", event_id=body["event_id"],
+                       thread_id=thread_id(event["channel"], event.get("thread_ts") or event["ts"]),
+                       user_id=event["user"], text=from_slack(event.get("text", ""), bot_user_id))
+        if event["user"] not in self.operators:
+            if addressed:  # strangers chatting in a channel are not refused, just not heard
+                self.intake.refuse(env, ephemeral=True)
+            return
+        self.intake.submit(env, addressed=addressed)
+
+    # -- approval buttons -------------------------------------------------------------------
+
+    def _tap(self, body: dict[str, Any], action: dict[str, Any], text: str) -> Envelope:
+        message = body.get("message") or {}
+        channel = body["channel"]["id"]
+        return Envelope(channel="slack", event_id=f"{action['action_id']}@{action['action_ts']}",
+                        thread_id=thread_id(channel, message.get("thread_ts") or body["container"]["message_ts"]),
+                        user_id=body["user"]["id"], text=text)
+
+    def on_decision(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        verb, number = DECISION.match(action["action_id"]).groups()  # type: ignore[union-attr]
+        env = self._tap(body, action, f"/{verb} {number}")
+        if env.user_id not in self.operators:
+            self.intake.refuse(env, ephemeral=True)
+            return
+        # The card itself is updated in place once the decision is recorded: no "Approved." reply.
+        self.intake.submit(env, post_ack=False)
+
+    def on_edit(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        number = int(EDIT.match(action["action_id"]).group(1))  # type: ignore[union-attr]
+        env = self._tap(body, action, f"/edit {number}")
+        if env.user_id not in self.operators:
+            self.intake.refuse(env, ephemeral=True)
+            return
+        approval = self.approval(number)
+        if approval is None or approval.status != "pending":
+            # Let the core say who decided it and when, in the thread.
+            self.intake.submit(env, post_ack=False)
+            return
+        channel, ts = split_thread(env.thread_id)
+        # trigger_id expires after 3 s: the modal has to open now, not from the queue.
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=edit_modal(number, Draft.model_validate(approval.draft), channel, ts or ""))
+
+    def on_edit_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ack()
+        user = body["user"]["id"]
+        meta = json.loads(view["private_metadata"])
+        values = view["state"]["values"]
+
+        def field(name: str) -> str | None:
+            block = values.get(name)
+            return None if block is None else (block["value"].get("value") or "")
+
+        to, subject, text = field("to"), field("subject"), field("body")
+        number = meta["approval_id"]
+        edits: list[tuple[str, str]] = []
+        pairs = []
+        if to is not None and to.strip() and to.strip() != meta.get("to"):
+            pairs.append(f"to={to.strip()}")
+        if subject is not None and subject.strip() and subject.strip() != meta.get("subject"):
+            pairs.append(f"subject={subject.strip()}")
+        if pairs:
+            edits.append(("fields", f"/edit {number} {' '.join(pairs)}"))
+        if text is not None and text.strip() and text != meta.get("body"):
+            edits.append(("body", f"/edit {number} {text}"))
+        for part, command in edits:
+            env = Envelope(channel="slack", event_id=f"{view['id']}@{view.get('hash', '')}:{part}",
+                           thread_id=thread_id(meta["channel"], meta["thread_ts"]), user_id=user, text=command)
+            if user not in self.operators:
+                self.intake.refuse(env, ephemeral=True)
+                return
+            self.intake.submit(env, post_ack=False)
+
+
+def build_slack_app(*, token: str, signing_secret: str | None, api_url: str, intake: Intake,
+                    operators: frozenset[str], approval: Callable[[int], Approval | None]) -> SlackAdapter:
+    """A Bolt app talking to ``api_url``; without a signing secret it serves Socket Mode only."""
+    client = WebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=bool(signing_secret),
+        # Listeners only enqueue, so running them before the HTTP response keeps the ack
+        # honest (the work is queued when Slack hears 200) and still takes a millisecond or two.
+        process_before_response=True,
+        logger=logging.getLogger("coo.slack"),
+    )
+    return SlackAdapter(app, intake, operators, approval)

@@ -1,0 +1,108 @@
+"""Block Kit for coo's approval cards and the Edit modal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.cards import CardView
+from bot.slack.text import escape
+from graphs.approvals import Draft
+
+EDIT_CALLBACK = "coo_edit"
+PREVIEW_LINES = 12
+SECTION_LIMIT = 2900  # Slack allows 3000 characters in a section's text
+INPUT_LIMIT = 3000  # ... and in a plain-text input
+
+
+def _section(text: str) -> dict[str, Any]:
+    if len(text) > SECTION_LIMIT:
+        text = text[: SECTION_LIMIT - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _preview(draft: Draft) -> str:
+    lines = draft.body.splitlines()
+    shown = "\n".join(lines[:PREVIEW_LINES])
+    more = f"\n… ({len(lines) - PREVIEW_LINES} more lines)" if len(lines) > PREVIEW_LINES else ""
+    return "```" + escape(shown)[: SECTION_LIMIT - 100] + escape(more) + "```"
+
+
+def card_blocks(view: CardView) -> list[dict[str, Any]]:
+    """The card: what, to whom, how much, the draft; buttons while pending, the decision after."""
+    card, draft = view.card, view.draft
+    blocks: list[dict[str, Any]] = []
+    if view.intro:
+        blocks.append(_section(escape(view.intro)))
+    blocks.append(_section(f"*{escape(card.question)}*  _(approval #{view.approval_id})_"))
+    to = escape(draft.to) if draft.to else "_no address on file — Edit to add one_"
+    blocks.append({"type": "section", "fields": [
+        {"type": "mrkdwn", "text": f"*To*\n{to}"},
+        {"type": "mrkdwn", "text": f"*Subject*\n{escape(draft.subject)[:1900]}"},
+    ]})
+    facts = [escape(d) for d in card.details]
+    if card.comparison:
+        facts.append(escape(card.comparison))
+    if card.constraints:
+        facts.append("Client constraints: " + escape("; ".join(card.constraints)))
+    if facts:
+        blocks.append(_section("\n".join(facts)))
+    blocks.append(_section(_preview(draft)))
+    if view.decision is None:
+        blocks.append({"type": "actions", "block_id": f"coo_approval_{view.approval_id}", "elements": [
+            _button("Approve", "approve", view.approval_id, "primary"),
+            _button("Edit", "edit", view.approval_id),
+            _button("Reject", "reject", view.approval_id, "danger"),
+        ]})
+    else:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": view.decision.line("slack")}]})
+    return blocks
+
+
+def card_fallback(view: CardView) -> str:
+    """The notification / screen-reader text of a card message."""
+    if view.decision is not None:
+        return f"{view.card.title} — {view.decision.line('text')}"
+    return f"Approval #{view.approval_id} needed: {view.card.question}"
+
+
+def _button(label: str, verb: str, approval_id: int, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": label},
+                              "action_id": f"coo:{verb}:{approval_id}", "value": str(approval_id)}
+    if style:
+        button["style"] = style
+    return button
+
+
+def edit_modal(approval_id: int, draft: Draft, channel: str, thread_ts: str) -> dict[str, Any]:
+    """The Edit modal, prefilled with the draft; where to reply rides in private_metadata."""
+    meta = json.dumps({"approval_id": approval_id, "channel": channel, "thread_ts": thread_ts,
+                       "to": draft.to or "", "subject": draft.subject, "body": draft.body})
+    blocks: list[dict[str, Any]] = [
+        _input("to", "To", draft.to or "", optional=True),
+        _input("subject", "Subject", draft.subject),
+    ]
+    if len(draft.body) <= INPUT_LIMIT:
+        blocks.append(_input("body", "Draft", draft.body, multiline=True))
+    else:
+        blocks.append(_section(f"The draft is too long to edit here; reply `/edit {approval_id} <new text>` "
+                               "in the thread instead."))
+    if len(meta) > 3000:  # Slack's private_metadata limit: keep only what is needed to reply
+        meta = json.dumps({"approval_id": approval_id, "channel": channel, "thread_ts": thread_ts})
+    return {
+        "type": "modal",
+        "callback_id": EDIT_CALLBACK,
+        "private_metadata": meta,
+        "title": {"type": "plain_text", "text": f"Edit approval #{approval_id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def _input(block_id: str, label: str, value: str, *, multiline: bool = False, optional: bool = False) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
+    if value:
+        element["initial_value"] = value[:INPUT_LIMIT]
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": {"type": "plain_text", "text": label}, "element": element}

@@ -1,0 +1,1 @@
+"""Telegram: a python-telegram-bot Application (messages, inline-keyboard approvals) and sending."""

@@ -1,0 +1,89 @@
+"""The Telegram adapter: a python-telegram-bot Application whose handlers normalise and hand off.
+
+Messages become Envelopes keyed by ``update_id`` (so a redelivered update runs once); taps on
+the inline keyboard are answered at once (the button stops spinning) and queued as
+``/approve N`` or ``/reject N``; strangers get a polite refusal and change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.intake import Intake, ReplyRef
+from graphs.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+DECISION = re.compile(r"^coo:(approve|reject):(\d+)$")
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+class TelegramAdapter:
+    def __init__(self, application: Application, intake: Intake, operators: frozenset[str]) -> None:
+        self.application = application
+        self.intake = intake
+        self.operators = operators
+        application.add_handler(CallbackQueryHandler(self.on_callback))
+        application.add_handler(MessageHandler(filters.TEXT | filters.CAPTION, self.on_message))
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or user.is_bot:
+            return
+        text = message.text or message.caption or ""
+        username = context.bot.username
+        mentioned = bool(username) and f"@{username}".lower() in text.lower()
+        if username:
+            text = re.sub(rf"@{re.escape(username)}\b", "", text, flags=re.I).strip()
+        env = Envelope(channel="telegram", event_id=str(update.update_id), thread_id=str(message.chat_id),
+                       user_id=str(user.id), text=text)
+        ref = ReplyRef(platform="telegram", chat_id=str(message.chat_id), ref=str(message.message_id))
+        private = message.chat.type == "private"
+        replied_to_bot = bool(message.reply_to_message and message.reply_to_message.from_user
+                              and message.reply_to_message.from_user.id == context.bot.id)
+        addressed = private or mentioned or replied_to_bot or text.startswith("/")
+        if str(user.id) not in self.operators:
+            if addressed:
+                self.intake.refuse(env, reply_ref=ref)
+            return
+        self.intake.submit(env, addressed=addressed, reply_ref=ref)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        match = DECISION.match(query.data or "")
+        if match is None or query.message is None:
+            await query.answer("This button is no longer active.")
+            return
+        if str(query.from_user.id) not in self.operators:
+            await query.answer("Only the operator can decide this; nothing was changed.", show_alert=True)
+            return
+        verb, number = match.groups()
+        env = Envelope(channel="telegram", event_id=str(update.update_id), thread_id=str(query.message.chat.id),
+                       user_id=str(query.from_user.id), text=f"/{verb} {number}")
+        try:
+            # The card is updated in place once the decision is recorded: no "Approved." reply.
+            self.intake.submit(env, post_ack=False)
+        except Exception:
+            await query.answer("I couldn't record that; please tap again in a moment.", show_alert=True)
+            raise
+        await query.answer(f"{'Approving' if verb == 'approve' else 'Rejecting'} #{number}…")
+        # Buttons go at once, so a second tap can't race the first; the text follows from delivery.
+        await query.edit_message_reply_markup(reply_markup=None)
+
+
+def build_telegram_app(*, token: str, api_url: str, polling: bool, intake: Intake,
+                       operators: frozenset[str]) -> TelegramAdapter:
+    """An Application talking to ``api_url``; with ``polling`` it gets an Updater for getUpdates."""
+    root = api_url.rstrip("/")
+    builder = (ApplicationBuilder().token(token).base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+               # Handlers answer callback queries while the delivery thread sends: more than one connection.
+               .connection_pool_size(8).pool_timeout(10.0))
+    if not polling:
+        builder = builder.updater(None)
+    return TelegramAdapter(builder.build(), intake, operators)

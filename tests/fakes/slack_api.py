@@ -1,0 +1,135 @@
+"""A real local HTTP server speaking the Slack Web API (the part coo uses), recording every call.
+
+Point slack_sdk at it with ``base_url=server.url`` (SLACK_API_URL). Also signs requests the
+way Slack signs them, for posting events and interactions to coo's /slack/events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+BOT_USER = "UCOOBOT"
+BOT_ID = "BCOOBOT"
+TEAM = "T0001"
+
+
+class Call(dict):  # type: ignore[type-arg]
+    """One recorded API call: its arguments, plus ``method`` and ``token``."""
+
+    @property
+    def method(self) -> str:
+        return str(self["method"])
+
+
+class SlackApi:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.lock = threading.Lock()
+        self._ts = itertools.count(1)
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's hook name)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args: dict[str, Any] = json.loads(raw or "{}")
+                else:
+                    args = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for key in ("blocks", "view"):
+                        if isinstance(args.get(key), str):
+                            args[key] = json.loads(args[key])
+                method = self.path.rsplit("/", 1)[-1]
+                result = api.answer(method, args, self.headers.get("Authorization", ""))
+                body = json.dumps(result).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def start(self) -> "SlackApi":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def next_ts(self) -> str:
+        return f"{1764082800 + next(self._ts)}.000100"
+
+    def answer(self, method: str, args: dict[str, Any], auth: str) -> dict[str, Any]:
+        call = Call(args, method=method, token=auth.removeprefix("Bearer "))
+        with self.lock:
+            self.calls.append(call)
+        if method == "auth.test":
+            return {"ok": True, "url": "https://coo.slack.example/", "team": "Studio", "user": "coo",
+                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+        if method == "chat.postMessage":
+            channel = str(args.get("channel"))
+            if channel.startswith("U"):  # a DM opened by writing to a user id
+                channel = "D" + channel[1:]
+            call["posted"] = {"channel": channel, "ts": self.next_ts()}
+            return {"ok": True, **call["posted"],
+                    "message": {"text": args.get("text"), "bot_id": BOT_ID}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self.next_ts()}
+        if method == "chat.update":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
+        if method == "views.open":
+            return {"ok": True, "view": {"id": "V0001", **(args.get("view") or {})}}
+        return {"ok": False, "error": "unknown_method"}
+
+    # -- what tests read ----------------------------------------------------------------------
+
+    def recorded(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10, **match: Any) -> list[Call]:
+        """Wait until ``count`` calls of ``method`` whose arguments include ``match`` were made."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c for c in self.recorded(method) if all(c.get(k) == v for k, v in match.items())]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.01)
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends: v0 HMAC-SHA256 of ``v0:{timestamp}:{body}``."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def event_body(event: dict[str, Any], event_id: str) -> str:
+    """An Events API callback as Slack posts it (JSON)."""
+    return json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A0001", "type": "event_callback",
+                       "event_id": event_id, "event_time": int(time.time()), "event": event,
+                       "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]})
+
+
+def interaction_body(payload: dict[str, Any]) -> str:
+    """An interaction (button tap, modal submit) as Slack posts it: form-encoded ``payload=``."""
+    return urlencode({"payload": json.dumps({"team": {"id": TEAM}, "api_app_id": "A0001", **payload})})

@@ -1,0 +1,118 @@
+"""A real local HTTP server speaking the Telegram Bot API (the part coo uses), recording calls.
+
+Point python-telegram-bot at it with ``base_url=f"{server.url}/bot"`` (TELEGRAM_API_URL). Updates
+queued with :meth:`TelegramApi.push_update` are served to ``getUpdates`` (long polling).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT = {"id": 777000, "is_bot": True, "first_name": "coo", "username": "coo_test_bot",
+       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+_JSON_FIELDS = ("reply_markup", "reply_parameters", "allowed_updates")
+
+
+class Call(dict):  # type: ignore[type-arg]
+    @property
+    def method(self) -> str:
+        return str(self["method"])
+
+
+class TelegramApi:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self._ids = itertools.count(5001)
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's hook name)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args: dict[str, Any] = json.loads(raw or "{}")
+                else:
+                    args = {k: v[0] for k, v in parse_qs(raw).items()}
+                for key in _JSON_FIELDS:
+                    if isinstance(args.get(key), str):
+                        args[key] = json.loads(args[key])
+                method = self.path.rsplit("/", 1)[-1]
+                body = json.dumps(api.answer(method, args)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> "TelegramApi":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        with self.lock:
+            self.updates.append(update)
+
+    def _message(self, args: dict[str, Any], message_id: int | None = None) -> dict[str, Any]:
+        chat_id = int(args["chat_id"])
+        return {"message_id": message_id or next(self._ids), "date": int(time.time()), "from": BOT,
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}, "text": args.get("text", "")}
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        call = Call(args, method=method)
+        with self.lock:
+            self.calls.append(call)
+        if method == "getMe":
+            return {"ok": True, "result": BOT}
+        if method in ("setWebhook", "deleteWebhook", "answerCallbackQuery"):
+            return {"ok": True, "result": True}
+        if method == "getUpdates":
+            offset = int(args.get("offset") or 0)
+            with self.lock:
+                ready = [u for u in self.updates if u["update_id"] >= offset]
+            if not ready:
+                time.sleep(min(float(args.get("timeout") or 0), 0.05))
+            return {"ok": True, "result": ready}
+        if method == "sendMessage":
+            sent = self._message(args)
+            call["sent_message_id"] = sent["message_id"]
+            return {"ok": True, "result": sent}
+        if method in ("editMessageText", "editMessageReplyMarkup"):
+            return {"ok": True, "result": self._message(args, int(args["message_id"]))}
+        return {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+
+    # -- what tests read ----------------------------------------------------------------------
+
+    def recorded(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10, **match: Any) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c for c in self.recorded(method) if all(str(c.get(k)) == str(v) for k, v in match.items())]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.01)
