@@ -191,10 +191,14 @@ class Supervisor:
             log.info("run %s already %s; nothing to start", run_id, run.status)
             return
         snapshot = self.graph.get_state(self._config(run_id))
-        if snapshot.next:
+        if snapshot.interrupts:
             # A retried job after the run reached its gate: make sure the card was posted.
             for pending in snapshot.interrupts:
                 self._announce(run_id, pending.value)
+            return
+        if snapshot.next:
+            # An earlier attempt died mid-run: continue from its last checkpoint.
+            self._invoke(run_id, None)
             return
         accepted = self.deps.store.conversations.intent_for_run(run_id)
         state: RunState = {"run_id": run_id, "intent": accepted.intent, "channel": run.channel,

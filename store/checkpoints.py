@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from store.db import Database, sqlite_path
+# The same SQLite library as the store: two copies in one process would not see each other's
+# file locks, and SQLite's locking would silently break.
+from store.db import Database, sqlite3, sqlite_path
 
 
 @contextmanager
@@ -24,7 +25,14 @@ def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
         conn.execute("PRAGMA journal_mode=WAL")
         try:
             saver = SqliteSaver(conn)
-            saver.setup()
+            try:
+                saver.setup()
+            except sqlite3.OperationalError as exc:
+                # setup() ends with an ALTER that fails on an up-to-date database; it only
+                # expects the stdlib's exception class, not pysqlite3's. Everything else ran.
+                if "duplicate column name" not in str(exc):
+                    raise
+                saver.is_setup = True
             yield saver
         finally:
             conn.close()

@@ -56,7 +56,7 @@ class RunStore:
             own.execute(sql, params)
 
     def recent(self, limit: int = 20) -> list[Run]:
-        rows = self.db.fetchall("SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))
+        rows = self.db.fetchall("SELECT * FROM runs ORDER BY created_at DESC, intent_id DESC LIMIT ?", (limit,))
         return [Run.model_validate(r) for r in rows]
 
     def unsettled(self, run_ids: list[str]) -> list[str]:

@@ -1,0 +1,46 @@
+"""Checkpoint storage stays bounded: a waiting run keeps its checkpoint, a finished run none
+(its ledger events stay forever)."""
+
+from __future__ import annotations
+
+
+def _checkpoint_rows(runtime, run_id: str) -> int:  # type: ignore[no-untyped-def]
+    return int(runtime.store.db.scalar("SELECT COUNT(*) AS n FROM checkpoints WHERE thread_id = ?", (run_id,)) or 0)
+
+
+def test_waiting_run_keeps_one_checkpoint_and_finished_run_none(chat, smtp):
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    chat.say("invoice Northwind $2,000 for october design work")
+    runtime = chat.runtime
+    waiting = runtime.store.runs.recent(1)[0]
+    assert waiting.status == "waiting_approval"
+    assert _checkpoint_rows(runtime, waiting.id) == 1  # durability="exit": only where it stopped
+    chat.say("/approve 1")
+    assert runtime.store.runs.get(waiting.id).status == "done"
+    assert _checkpoint_rows(runtime, waiting.id) == 0
+    assert runtime.store.ledger.count(waiting.id) >= 8
+    finished = runtime.store.runs.recent(2)[1]
+    assert finished.kind == "new_client" and _checkpoint_rows(runtime, finished.id) == 0
+
+
+def test_a_crashed_step_is_replayed_without_duplicating_work(chat, smtp, monkeypatch):
+    """A job that dies mid-run is run again from its last checkpoint; records are keyed by run."""
+    import graphs.steps as steps
+
+    original = steps.prepare_invoice
+    calls = {"n": 0}
+
+    def flaky(deps, state):  # type: ignore[no-untyped-def]
+        result = original(deps, state)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("worker lost its connection after creating the invoice")
+        return result
+
+    monkeypatch.setitem(steps.STEPS, "prepare_invoice", flaky)
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    shown = chat.say("invoice Northwind $2,000 for october design work")
+    assert "Invoice #INV-0001 for Northwind: $2,000.00" in shown
+    assert calls["n"] == 2  # retried by the queue
+    assert chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM invoices") == 1
+    assert chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM approvals") == 1
