@@ -101,6 +101,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     parser = OfflineParser()
     report = parser_eval.evaluate_phrasings(parser)
     print(parser_eval.format_phrasing_report(report))
+    holdout = parser_eval.DEFAULT_PHRASINGS_PATH.with_name("operator_holdout.jsonl")
+    if holdout.exists():
+        held = parser_eval.evaluate_phrasings(parser, holdout)
+        print(f"\nHeld-out phrasings (written after the parser was built): "
+              f"{held.correct}/{held.total} correct ({held.accuracy:.1%})")
     clinc = Path(args.clinc) if args.clinc else REPO.parent / "shared" / "corpora" / "clinc150" / "test.jsonl"
     if clinc.exists():
         print()
@@ -114,6 +119,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bot.bench import main as bench_main
 
     return bench_main(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.serve import main as serve_main
+
+    return serve_main(args)
+
+
+def cmd_bench_slack(args: argparse.Namespace) -> int:
+    from bot.bench_slack import main as bench_slack_main
+
+    return bench_slack_main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--redis", help="Redis URL for the production-shape run (its DB is flushed before and after)")
     bench.add_argument("--quick", action="store_true", help="a smoke run: fewer messages and rounds")
     bench.set_defaults(func=cmd_bench)
+    serve = sub.add_parser("serve", help="web app: Slack events, Telegram webhook, inbound e-mail (+ Socket Mode, polling)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    bench_slack = sub.add_parser("bench-slack", help="Slack ack latency: concurrent signed events against `coo serve`")
+    bench_slack.add_argument("--events", type=int, default=50)
+    bench_slack.add_argument("--database", help="database URL for coo serve (default: a fresh embedded SQLite file)")
+    bench_slack.set_defaults(func=cmd_bench_slack)
     return parser
 
 
