@@ -20,10 +20,11 @@ from agents.llm import attribute_to
 from graphs.approvals import EditError, apply_edit, render_card
 from graphs.deps import Deps
 from graphs.envelope import Envelope
-from graphs.intents import Help, LineItem, Unknown, intent_from_dict, intent_to_dict
+from graphs.intents import Help, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
 from graphs.plans import plan_for
 from graphs.replies import COMMANDS, HELP, question_for
+from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable
 from store.jobqueue import JobQueue, JobSpec
 
@@ -122,7 +123,7 @@ class Conversation:
         self.reply(env, f"{question} (or /cancel)")
         return Handled()
 
-    def _answer(self, env: Envelope, pending: Any, text: str) -> Handled:
+    def _answer(self, env: Envelope, pending: PendingQuestion, text: str) -> Handled:
         if _CANCEL.match(text):
             with self.store.db.transaction() as tx:
                 self.store.conversations.answered(tx, env.thread_key)
@@ -141,13 +142,10 @@ class Conversation:
                 return self._request(env, fresh, text)
             self.reply(env, f"{exc} {question_for(field)} (or /cancel)")
             return Handled()
-        data = dict(pending.intent)
-        if field == "items":
-            data["items"] = [LineItem.model_validate(i).model_dump(mode="json") if not isinstance(i, LineItem)
-                             else i.model_dump(mode="json") for i in value]
-        else:
-            data[field] = value.isoformat() if hasattr(value, "isoformat") else (
-                float(value) if hasattr(value, "as_tuple") else value)
+        # Re-validate the whole intent with the answer in place: the answer gets the same
+        # checks as if it had been in the first message.
+        data = intent_from_dict(pending.intent).model_dump()
+        data[field] = value
         intent = intent_from_dict(data)
         remaining = [f for f in pending.fields[1:] if f in intent.missing_fields()] or intent.missing_fields()
         if remaining:

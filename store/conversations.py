@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from store.clock import Clock
 from store.db import Database, Tx
-from store.models import JsonDict, Message, UtcDateTime
-
-from pydantic import BaseModel
+from store.errors import NotFound
+from store.models import JsonDict, JsonStrList, Message, UtcDateTime
 
 
 class AcceptedIntent(BaseModel):
@@ -26,7 +27,7 @@ class AcceptedIntent(BaseModel):
 class PendingQuestion(BaseModel):
     thread_key: str
     intent: JsonDict
-    fields: list[str]
+    fields: JsonStrList
     question: str
     source_text: str
 
@@ -57,8 +58,6 @@ class ConversationStore:
     def intent_for_run(self, run_id: str) -> AcceptedIntent:
         row = self.db.fetchone("SELECT * FROM intents WHERE run_id = ?", (run_id,))
         if row is None:
-            from store.errors import NotFound
-
             raise NotFound(f"no intent recorded for run {run_id}")
         return AcceptedIntent.model_validate(row)
 
@@ -133,12 +132,7 @@ class ConversationStore:
 
     def pending_question(self, thread_key: str) -> PendingQuestion | None:
         row = self.db.fetchone("SELECT * FROM clarifications WHERE thread_key = ?", (thread_key,))
-        if row is None:
-            return None
-        import json
-
-        fields = row["fields"]
-        return PendingQuestion.model_validate({**row, "fields": json.loads(fields) if isinstance(fields, str) else fields})
+        return None if row is None else PendingQuestion.model_validate(row)
 
     def answered(self, tx: Tx, thread_key: str) -> None:
         tx.execute("DELETE FROM clarifications WHERE thread_key = ?", (thread_key,))

@@ -67,7 +67,8 @@ class InProcessQueue:
 
     def __init__(self) -> None:
         self._jobs: "queue.Queue[tuple[str, str, JobSpec, dict[str, Any]] | None]" = queue.Queue()
-        self._seen: set[str] = set()
+        # Recent job ids only: enough to refuse a duplicate enqueue, bounded for long-lived servers.
+        self._seen: dict[str, None] = {}
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._work, name="coo-inprocess-worker", daemon=True)
         self._thread.start()
@@ -76,7 +77,9 @@ class InProcessQueue:
         with self._lock:
             if job_id in self._seen:
                 return False
-            self._seen.add(job_id)
+            self._seen[job_id] = None
+            if len(self._seen) > 10_000:
+                del self._seen[next(iter(self._seen))]
         self._jobs.put((func, job_id, spec, kwargs))
         return True
 

@@ -28,6 +28,7 @@ def _utc(value: Any) -> Any:
 
 JsonValue = Annotated[Any, BeforeValidator(_loads)]
 JsonDict = Annotated[dict[str, Any], BeforeValidator(_loads)]
+JsonStrList = Annotated[list[str], BeforeValidator(_loads)]
 UtcDateTime = Annotated[datetime, BeforeValidator(_utc)]
 
 
