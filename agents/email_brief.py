@@ -68,12 +68,12 @@ class EmailBrief(BaseModel):
 
 
 def topic_of(subject: str) -> str:
-    return _PREFIX.sub("", subject).strip()
+    return " ".join(_PREFIX.sub("", subject).split())
 
 
 def reply_subject(subject: str) -> str:
     """``Re: <topic>`` — one "Re:", whatever chain of Re:/Fwd:/AW: the subject had."""
-    topic = topic_of(subject)
+    topic = one_line(topic_of(subject), 150)
     return f"Re: {topic}" if topic else "Re: your message"
 
 

@@ -31,9 +31,10 @@ _DATE = re.compile(
 )
 _NUM = r"\d{1,3}(?:[,.]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _MONEY = re.compile(
-    rf"(?:(?P<sym>US\$|\$|€|£)\s?(?P<n1>{_NUM})(?P<k1>\s?[kK]\b)?"
+    # Not inside a token: "<002001c144a6$8752e060@oxy.edu>" holds no money.
+    rf"(?<![\w$€£.@-])(?:(?P<sym>US\$|\$|€|£)\s?(?P<n1>{_NUM})(?P<k1>\s?[kK]\b)?"
     rf"|(?P<code>USD|EUR|GBP|CHF)\s?(?P<n2>{_NUM})(?P<k2>\s?[kK]\b)?"
-    rf"|(?P<n3>{_NUM})(?P<k3>\s?[kK])?\s?(?P<word>USD|EUR|GBP|CHF|dollars|euros?|pounds)\b)",
+    rf"|(?P<n3>{_NUM})(?P<k3>\s?[kK])?\s?(?P<word>USD|EUR|GBP|CHF|dollars|euros?|pounds)\b)(?![\w$@])",
     re.I,
 )
 _SYMBOLS = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP", "dollars": "USD", "euro": "EUR", "euros": "EUR",

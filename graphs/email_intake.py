@@ -160,8 +160,10 @@ def _render(store: Store, parsed: ParsedEmail, link: SenderLink, brief: EmailBri
     elif link.reply_to is not None and link.reply_to.address:
         who = link.reply_to
         contact = f"{who.name} {who.address}" if who.name else who.address
-        lines.append(f"I don't know the sender {who.address}: no client has this address, name or domain. "
-                     f"To add them, say: new client: {company_guess(who)}, contact {contact}")
+        unknown = f"I don't know the sender {who.address}: no client has this address, name or domain."
+        if original.automated is None:  # a mailing list or a bounce is not a prospective client
+            unknown += f" To add them, say: new client: {company_guess(who)}, contact {contact}"
+        lines.append(unknown)
     else:
         lines.append("I can't tell who sent it: the e-mail has no readable sender address.")
     lines.append(_proposal_line(intent, why_not, link))
