@@ -264,16 +264,119 @@ def test_phrasing_accuracy_gate(parser: OfflineParser) -> None:
 
 
 @pytest.mark.skipif(not CLINC_DIR.is_dir(), reason=f"CLINC150 corpus not found at {CLINC_DIR}")
-def test_clinc150_side_effect_rate_gate(parser: OfflineParser) -> None:
-    misfires = total = 0
-    examples: list[tuple[str, str]] = []
-    for name in ("dev.jsonl", "test.jsonl"):
-        path = CLINC_DIR / name
-        if not path.is_file():
-            pytest.skip(f"{path} missing")
-        report = evaluate_out_of_domain(parser, path)
-        misfires += report.side_effect_count
-        total += report.total
-        examples += report.examples
-    assert total > 0
-    assert misfires / total <= 0.01, examples
+@pytest.mark.parametrize("name", ["dev.jsonl", "test.jsonl"])
+def test_clinc150_side_effect_rate_gate(parser: OfflineParser, name: str) -> None:
+    path = CLINC_DIR / name
+    if not path.is_file():
+        pytest.skip(f"{path} missing")
+    report = evaluate_out_of_domain(parser, path)
+    assert report.total > 0
+    assert report.side_effect_rate <= 0.005, report.examples
+
+
+# --- failure classes found by the held-out operator set (tests use fresh phrasings) ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "client", "amount"),
+    [
+        ("received 2.75k from Harbor Studio", "Harbor Studio", "2750"),
+        ("got $1,400.50 from Quill & Co", "Quill & Co", "1400.50"),
+        ("3.2k came in from Northpeak Labs", "Northpeak Labs", "3200"),
+        ("$900 landed from Bluebird Coffee this morning", "Bluebird Coffee", "900"),
+    ],
+)
+def test_received_money_from_client_is_a_payment(parser: OfflineParser, text: str, client: str, amount: str) -> None:
+    intent = parse(parser, text).intent
+    assert (intent.kind, intent.client_name, intent.amount) == ("record_payment", client, Decimal(amount))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what else can you help me with?", "what can you do for us", "how should I use this bot?",
+     "how can you help me", "what are you good for?"],
+)
+def test_capability_questions_are_help(parser: OfflineParser, text: str) -> None:
+    assert parse(parser, text).intent.kind == "help"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["transfer $750 from savings to checking", "move 2k into my money market account from checking",
+     "i'd like to move $1,200 from the household account to savings", "got $250 from savings",
+     "shift $90 from my debit card to the joint account"],
+)
+def test_transfers_between_own_accounts_are_unknown(parser: OfflineParser, text: str) -> None:
+    intent = parse(parser, text).intent
+    assert intent.kind == "unknown", intent
+
+
+def test_client_transfer_into_own_account_is_still_a_payment(parser: OfflineParser) -> None:
+    intent = parse(parser, "Harbor Studio transferred $500 to my business account").intent
+    assert (intent.kind, intent.client_name, intent.amount) == ("record_payment", "Harbor Studio", Decimal(500))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["send me an inspirational quote every morning", "write me a funny quote for my birthday card",
+     "draft a quote for tomorrow"],
+)
+def test_quote_for_the_operator_is_not_a_proposal(parser: OfflineParser, text: str) -> None:
+    assert parse(parser, text).intent.kind != "draft_proposal"
+
+
+@pytest.mark.parametrize(
+    ("text", "client"),
+    [("send Harbor Studio a quote for the app redesign", "Harbor Studio"),
+     ("Quill & Co wants an estimate for a new logo", "Quill & Co"),
+     ("send a quote to bob lee for the mural", "bob lee")],
+)
+def test_quote_addressed_to_a_client_is_a_proposal(parser: OfflineParser, text: str, client: str) -> None:
+    intent = parse(parser, text).intent
+    assert (intent.kind, intent.client_name) == ("draft_proposal", client)
+
+
+def test_grouped_number_closing_a_proposal_or_invoice_is_the_price(parser: OfflineParser) -> None:
+    proposal = parse(parser, "draft a proposal for Harbor Studio: logo refresh for 12,500").intent
+    assert (proposal.client_name, proposal.scope, proposal.amount) == ("Harbor Studio", "logo refresh", Decimal(12500))
+    inv = parse(parser, "invoice Northpeak Labs for the onboarding workshop for 4,500").intent
+    assert inv.kind == "create_invoice"
+    assert [(i.description, i.unit_price) for i in inv.items] == [("onboarding workshop", Decimal(4500))]
+    # Ungrouped or counted numbers stay unread: "3000" may be a count, "3,000 words" is one.
+    assert parse(parser, "proposal for Acme: 12 posts for 3000").intent.amount is None
+    assert parse(parser, "proposal for Acme for 3,000 words of copy").intent.amount is None
+
+
+@pytest.mark.parametrize(
+    ("text", "client", "title"),
+    [
+        ("deliverable: Harbor Studio event posters by Friday", "Harbor Studio", "event posters"),
+        ("new deliverable - Quill & Co menu redesign, due tomorrow", "Quill & Co", "menu redesign"),
+        ("deliverable: Brand Guidelines v2 due Dec 3", None, "Brand Guidelines v2"),
+        ("add deliverable: Annual Report draft due Friday", None, "Annual Report draft"),
+        ("deliverable: Homepage Mockups due Friday", None, "Homepage Mockups"),
+        ("deliverable: Logo v2 for Bob Lee, due Dec 3", "Bob Lee", "Logo v2"),
+    ],
+)
+def test_deliverable_capitalised_prefix_is_the_client(
+    parser: OfflineParser, text: str, client: str | None, title: str
+) -> None:
+    intent = parse(parser, text).intent
+    assert (intent.kind, intent.client_name, intent.title) == ("add_deliverable", client, title)
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "readings"),
+    [
+        ("invoice Harbor Studio $3,0000 for november", "$3,0000", "$3,000 or $30,000"),
+        ("bill Quill & Co $2,00,0 for the logo", "$2,00,0", "$2,000"),
+        ("invoice Acme 10h at $90/h and $1,0000 for hosting", "$1,0000", "$1,000 or $10,000"),
+    ],
+)
+def test_malformed_invoice_amount_is_a_field_problem_on_items(
+    parser: OfflineParser, text: str, raw: str, readings: str
+) -> None:
+    result = parse(parser, text)
+    assert result.intent.kind == "create_invoice" and result.intent.items == []
+    assert [(p.field, p.text) for p in result.problems] == [("items", raw)]
+    assert result.problems[0].message == f'I can\'t read "{raw}" as an amount — did you mean {readings}?'

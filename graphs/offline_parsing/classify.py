@@ -53,7 +53,8 @@ def classify(text: str, today: date) -> ParseResult:
     for rule in RULES:
         intent = rule(ctx)
         if intent is not None and _safe(intent):
-            problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") is None]
+            # A problem stays only when its field is still unset (None, or no invoice lines).
+            problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") in (None, [])]
             return ParseResult(intent=intent, problems=problems)
         ctx.problems.clear()
     reason = (

@@ -33,6 +33,11 @@ QUESTION_START_RE = re.compile(
 )
 
 
+# "… for 3,000" / "… for 12,500.00" closing a proposal or invoice: a grouped number is a price.
+_TRAILING_PRICE_RE = re.compile(r"\bfor\s+(?:about\s+|around\s+|roughly\s+)?$", re.I)
+_END_RE = re.compile(r"^[\s.!]*$")
+
+
 @dataclass
 class Ctx:
     """One message, normalised, with its amounts and e-mails already scanned."""
@@ -63,6 +68,19 @@ class Ctx:
 
     def explicit_amounts(self) -> list[Amount]:
         return [a for a in self.amounts if a.explicit]
+
+    def trailing_price(self) -> Amount | None:
+        """A bare number after "for" that ends the message and has thousands separators ("for 3,000").
+
+        Without a currency marker, "3000" could be a count; "3,000" written with a separator, as
+        the last thing after "for", is how people state a price ("4k" is already explicit money).
+        """
+        if not self.amounts:
+            return None
+        last = self.amounts[-1]
+        if last.explicit or last.rate_unit or "," not in last.raw or not _END_RE.match(self.text[last.end:]):
+            return None
+        return last if _TRAILING_PRICE_RE.search(self.text[: last.start]) else None
 
     def money(self, field_name: str, *, prefer_unit: str | None = None, allow_bare: bool = False
               ) -> tuple[Decimal | None, str | None]:

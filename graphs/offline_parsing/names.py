@@ -33,7 +33,7 @@ BOUNDARY_WORDS: frozenset[str] = frozenset(
     needs need needed wants want wanted expects expecting owes owe owed will would should could
     can may might must shall did does do just already finally today tomorrow yesterday tonight
     the a an this these those that's there their they them it it's its we we're our us you
-    your i i'm me my he she his her him
+    your i i'm i'd i'll i've me my he she his her him we'd we'll we've you'd you'll they'd they'll
     please pls thanks thank ok okay asap now
     invoice invoices invoiced bill billed proposal quote estimate retainer payment deliverable
     email e-mail note message reminder a.s.a.p
@@ -57,6 +57,15 @@ PERSONAL_NAMES: frozenset[str] = frozenset(
     neighbour landlord doctor dentist bank chase visa mastercard amex discover citi citibank
     paypal venmo zelle irs netflix spotify comcast xfinity verizon sprint dte spectrum
     everyone someone somebody anyone nobody everybody him her them it alexa siri google
+    """.split()
+)
+# The operator's own money accounts ("checking", "savings account", "money market", "household",
+# "joint credit card"): a name made only of these words is an account, never a client.
+ACCOUNT_WORDS: frozenset[str] = frozenset(
+    """
+    checking chequing savings saving money market household account accounts card cards credit debit
+    joint personal business main primary secondary spending emergency fund brokerage ira roth hsa
+    401k wallet cash reserve reserves checkings
     """.split()
 )
 _PERSONAL_PREFIXES: tuple[str, ...] = (
@@ -145,7 +154,15 @@ def is_personal(name: str) -> bool:
     low = name.lower().strip()
     if low in PERSONAL_NAMES or low.startswith(_PERSONAL_PREFIXES):
         return True
+    if is_account(low):
+        return True
     return any(word in PERSONAL_NAMES for word in low.split()[:1]) and len(low.split()) == 1
+
+
+def is_account(name: str) -> bool:
+    """True for the operator's own accounts: "checking", "savings account", "money market"."""
+    words = name.lower().replace("-", " ").split()
+    return bool(words) and all(word in ACCOUNT_WORDS for word in words)
 
 
 def find_emails(text: str) -> list[str]:

@@ -25,6 +25,7 @@ from graphs.offline_parsing.extract import (
 from graphs.offline_parsing.items import parse_items
 from graphs.offline_parsing.names import NameMatch, find_contact, is_personal, take_name
 from graphs.offline_parsing.text import clean_phrase
+from graphs.parsing import FieldProblem
 
 # --- retainer ------------------------------------------------------------------------------
 _RETAINER_RE = re.compile(r"\bretainers?\b", re.I)
@@ -96,6 +97,7 @@ _STRONG_QUOTE_VERB_RE = re.compile(
     re.I,
 )
 _SEND_TO_RE = re.compile(r"^(?:send|email|e-mail|shoot|get|give|write)(?:\s+(?:up|over|out))?\s+", re.I)
+_TO_SELF_RE = re.compile(r"^(?:send|email|e-mail|shoot|get|give|write|text|find|show)\s+(?:me|us|myself)\b", re.I)
 _FOR_TO_RE = re.compile(r"\b(?:for|to|with)\s+", re.I)
 _SUBJECT_WANTS_RE = re.compile(r"(?:wants|needs|asked\s+(?:me\s+)?for|requested|is\s+asking\s+for|would\s+like)\b", re.I)
 _SCOPE_AFTER_RE = re.compile(r"^\s*(?:'s\s+)?(?:[:,\-]\s*|\s+(?:for|on|about|re|regarding|covering)\s+)(?P<s>.+)$", re.I)
@@ -111,10 +113,13 @@ def _scope(text: str) -> str | None:
 def proposal(ctx: Ctx) -> DraftProposal | None:
     """ "draft a proposal for Acme for a brand refresh, $6k"."""
     trigger = _PROPOSAL_RE.search(ctx.text)
+    quote_only = trigger is None
     if trigger is None:
         trigger = _QUOTE_RE.search(ctx.text)
         if trigger is None or not _STRONG_QUOTE_VERB_RE.search(ctx.text):
             return None
+        if _TO_SELF_RE.match(ctx.text):
+            return None  # "send me a motivational quote": a quote for the operator is not a proposal
     if not _PROPOSAL_VERB_RE.search(ctx.text) and not re.match(r"(?i)^(?:proposals?|sow)\b", ctx.text):
         return None
     if ctx.is_question:
@@ -126,10 +131,16 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
         named = take_name(ctx.text, lead.end()) if lead else None
         if named is not None and re.match(r"(?i)\s+(?:a|an|the|our|my)\s+(?:\w+\s+)?(?:proposal|quote|estimate|sow)", ctx.text[named.end:]):
             client = named
+    if client is None and quote_only:
+        # "quote"/"estimate" alone is everyday English: it is a proposal only when addressed to a
+        # client ("send Acme a quote", "Acme wants an estimate", "a quote for Acme").
+        named = name_after(ctx, _FOR_TO_RE, trigger.end())
+        adjacent = named is not None and re.fullmatch(r"(?i)s?\s+(?:for|to)\s+", ctx.text[trigger.end():named.start])
+        if named is None or not (named.name[:1].isupper() or adjacent):
+            return None
+        client = named
     if client is None:
         client = name_after(ctx, _FOR_TO_RE, trigger.end()) or take_name(ctx.text, trigger.end() + 1)
-        if client is not None and client.start > trigger.end() + 1:
-            pass
         if client is None:
             colon = re.search(r"(?i)(?:proposals?|sow)\s*[:\-]\s*", ctx.text)
             client = take_name(ctx.text, colon.end()) if colon else None
@@ -148,6 +159,9 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
         after = _SCOPE_AFTER_RE.match(ctx.text[trigger.end():])
         scope = _scope(after.group("s")) if after else None
     amount, currency = ctx.money("amount")
+    price = ctx.trailing_price() if amount is None and not ctx.malformed else None
+    if price is not None:
+        amount = price.value
     _, contact_email = find_contact(ctx.text)
     return DraftProposal(
         client_name=client.name if client else None,
@@ -166,6 +180,7 @@ _INVOICE_NOUN_RE = re.compile(
     re.I,
 )
 _BARE_FEE_RE = re.compile(r"(?<![\w$€£.,/-])(?P<n>\d{2,}(?:,\d{3})*(?:\.\d{1,2})?)(?=\s+for\b)")
+_TRAILING_FEE_RE = re.compile(r"(?<![\w$€£.,/-])(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?)(?=[\s.!]*$)")
 _INVOICE_CLIENT_ANCHOR_RE = re.compile(r"\b(?:to|for)\s+|^invoices?\s*[:\-]\s*|\binvoices?\s*[:\-]\s*", re.I)
 
 
@@ -204,9 +219,17 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
     if not items and not ctx.malformed:
         # "invoice orchid spa 400 for the business cards": a bare number right before "for" is the fee.
         items = parse_items(_BARE_FEE_RE.sub(r"$\g<n>", region, count=1))
+    if not items and not ctx.malformed and ctx.trailing_price() is not None:
+        # "invoice Acme for the brand audit for 3,000": a grouped number closing the message is the fee.
+        items = parse_items(_TRAILING_FEE_RE.sub(r"$\g<n>", region, count=1))
     currency = next((a.currency for a in ctx.explicit_amounts() if a.currency), None)
-    if not items:
-        ctx.money("amount")  # records a FieldProblem for a malformed amount
+    region_start = client.end if client else (verb.end() if verb else 0)
+    bad = next((m for m in ctx.malformed if m.start >= region_start), None)
+    if bad is not None:
+        # "invoice Acme $4,0000 for october": never bill a guess, nor drop the line silently;
+        # ask about the lines with the plausible readings ("did you mean $4,000 or $40,000?").
+        items = []
+        ctx.problems.append(FieldProblem(field="items", text=bad.raw, message=bad.message))
     _, contact_email = find_contact(ctx.text)
     return CreateInvoice(
         client_name=client.name if client else None,
@@ -224,13 +247,27 @@ _PAID_VERBS_RE = re.compile(
     r"covered|paid\s+up|came\s+through|coughed\s+up)",
     re.I,
 )
+# Up to the next sentence end; a "." inside a number ("1.25k", "$99.50") does not end it.
+_SAME_SENTENCE = r"(?:[^.?!]|\.(?=\d))*?"
 _RECEIVED_RE = re.compile(
-    r"\b(?:got|received|receive|recvd|rcvd|collected|deposited|banked|cashed)\b[^.?!]*?\b(?:from|by)\s+", re.I
+    r"\b(?:got|received|receive|recvd|rcvd|collected|deposited|banked|cashed|came\s+in|come\s+in|landed|arrived)\b"
+    + _SAME_SENTENCE + r"\b(?:from|by)\s+",
+    re.I,
 )
-_PAYMENT_FROM_RE = re.compile(r"\b(?:payment|check|cheque|wire|transfer|deposit)\b[^.?!]*?\b(?:from|by)\s+", re.I)
+_PAYMENT_FROM_RE = re.compile(
+    r"\b(?:payment|check|cheque|wire|transfer|deposit)\b" + _SAME_SENTENCE + r"\b(?:from|by)\s+", re.I
+)
 _POSSESSIVE_PAYMENT_RE = re.compile(
     r"^(?:'s)?\s*(?:payment|check|cheque|wire|transfer|invoice|deposit)\b[^.?!]*?\b(?:came|cleared|arrived|landed|"
     r"hit|is\s+in|was\s+received|got\s+paid|went\s+through|is\s+paid)",
+    re.I,
+)
+# Moving money between the operator's own accounts ("transfer $300 from checking to savings",
+# "move 5k to money market"): personal banking, never a client payment.
+_OWN_TRANSFER_RE = re.compile(
+    r"\b(?:transfer(?:red|ring|s)?|mov(?:e|ed|es|ing)|shift|sweep|put)\b" + _SAME_SENTENCE
+    + r"\b(?:to|from|into|out\s+of|between)\s+(?:my\s+|our\s+|the\s+)?(?:checking|chequing|savings?|money\s+market|"
+    r"household|brokerage|ira|hsa|(?:[a-z]+\s+)?accounts?\b|(?:credit|debit)\s+cards?)\b",
     re.I,
 )
 _MARK_PAID_RE = re.compile(r"^mark\s+(?P<rest>.+?)\s+(?:as\s+)?paid\b", re.I)
@@ -247,6 +284,8 @@ def payment(ctx: Ctx) -> RecordPayment | None:
         first = take_name(ctx.text, 0)
         if first is not None and _POSSESSIVE_PAYMENT_RE.match(ctx.text[first.end:]):
             client, trigger = first, True
+    if client is None and _OWN_TRANSFER_RE.search(ctx.text):
+        return None
     if client is None:
         for pattern in (_RECEIVED_RE, _PAYMENT_FROM_RE):
             if pattern.search(ctx.text):

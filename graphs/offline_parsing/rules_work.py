@@ -5,18 +5,24 @@ from __future__ import annotations
 import re
 
 from graphs.intents import AddDeliverable, AddTask, Help, NewClient, RememberFact, StatusQuery
-from graphs.offline_parsing.context import Ctx
+from graphs.offline_parsing.context import BUSINESS_RE, Ctx
 from graphs.offline_parsing.dates import find_day_of_month
 from graphs.offline_parsing.extract import due_date, name_after, remove_dates, revision_count, strip_article, subject_name
-from graphs.offline_parsing.names import NameMatch, find_contact, take_name
+from graphs.offline_parsing.names import BOUNDARY_WORDS, NameMatch, find_contact, take_name
 from graphs.offline_parsing.text import clean_phrase
 
 # --- help ----------------------------------------------------------------------------------
 _HELP_RE = re.compile(
-    r"^(?:help(?:\s+me)?|h|\?+|menu|commands|options|what\s+can\s+(?:you|coo)\s+do|what\s+do\s+you\s+do|"
-    r"what\s+can\s+i\s+(?:ask|say|do)(?:\s+(?:you|here))?|how\s+does\s+(?:this|coo)\s+work|"
-    r"how\s+do\s+i\s+use\s+(?:this|you|coo)|what\s+are\s+(?:your|the)\s+(?:features|commands|options)|"
-    r"what\s+are\s+you|who\s+are\s+you|usage|start|/start|/help|hello|hi|hey)[\s?!.]*$",
+    r"^(?:help(?:\s+me)?|h|\?+|menu|commands|options|"
+    # "what can you do (for me)?", "what else can coo help (me) with?", "what do you help with"
+    r"what\s+(?:else\s+|exactly\s+|kind\s+of\s+(?:things|stuff)\s+|things\s+|stuff\s+)?"
+    r"(?:can|could|do)\s+(?:you|coo)\s+(?:really\s+|actually\s+)?(?:do|help(?:\s+(?:me|us))?(?:\s+with)?)|"
+    r"how\s+(?:can|could|do)\s+(?:you|coo)\s+help(?:\s+(?:me|us))?|"
+    r"what\s+can\s+i\s+(?:ask|say|do)(?:\s+(?:you|here))?|how\s+does\s+(?:this|coo|it)\s+work|"
+    r"how\s+(?:do|can|should)\s+i\s+(?:use|work\s+with|talk\s+to)\s+(?:this(?:\s+(?:bot|thing|app))?|you|coo|it)|"
+    r"what\s+are\s+(?:your|the)\s+(?:features|commands|options)|"
+    r"what\s+are\s+you(?:\s+(?:for|good\s+for|able\s+to\s+do))?|who\s+are\s+you|usage|start|/start|/help|hello|hi|hey)"
+    r"(?:\s+(?:for\s+(?:me|us)|here|exactly|again|today|now))?[\s?!.]*$",
     re.I,
 )
 
@@ -232,6 +238,29 @@ def _title(text: str, ctx: Ctx) -> str | None:
     return title or None
 
 
+def _capitalised_prefix_client(ctx: Ctx, start: int) -> NameMatch | None:
+    """ "deliverable: Meridian Health social templates": a capitalised multi-word name followed by
+    a lowercase title names the client. One capitalised word ("Logo v2"), a title with no real
+    lowercase word after the name ("Brand Guidelines v2", "Homepage Mockups") or a name ending in
+    a work noun ("Annual Report draft") stay a title.
+    """
+    colon = re.match(r"\s*[:\-]?\s*", ctx.text[start:])
+    pos = start + (colon.end() if colon else 0)
+    found = take_name(ctx.text, pos)
+    if found is None or ctx.text[found.end:found.end + 1] in (",", ":", ";", "'"):
+        return None
+    words = found.name.split()
+    if len(words) < 2 or not all(w[:1].isupper() or w == "&" for w in words):
+        return None
+    if BUSINESS_RE.fullmatch(words[-1]):
+        return None  # "Annual Report draft", "Pitch Deck update": a capitalised work item, not a client
+    rest = remove_dates(ctx.text[found.end:], ctx.today)
+    first = re.match(r"\s*(?P<w>[a-z][a-z'-]{2,})\b", rest)
+    if first is None or first.group("w") in BOUNDARY_WORDS:
+        return None
+    return found
+
+
 def deliverable(ctx: Ctx) -> AddDeliverable | None:
     """ "Acme needs the homepage mockups by Friday", "deliverable for Bob Lee: logo v2 due Dec 3"."""
     if ctx.is_question:
@@ -248,6 +277,9 @@ def deliverable(ctx: Ctx) -> AddDeliverable | None:
             client = take_name(ctx.text, lead.end() + found.end())
             if client is not None:
                 return AddDeliverable(client_name=client.name, title=_title(found.group("title"), ctx), due_date=when)
+        named = _capitalised_prefix_client(ctx, lead.end())
+        if named is not None:
+            return AddDeliverable(client_name=named.name, title=_title(ctx.text[named.end:], ctx), due_date=when)
         return AddDeliverable(title=_title(ctx.text[lead.end():], ctx), due_date=when)
     client = subject_name(ctx, _NEEDS_RE)
     if client is not None:
