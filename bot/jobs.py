@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from bot.runtime import Runtime, get_runtime
+from store.errors import NotFound
 from store.jobqueue import attempts_left
 
 log = logging.getLogger(__name__)
@@ -14,6 +15,11 @@ log = logging.getLogger(__name__)
 def _guarded(runtime: Runtime, run_id: str, work: Callable[[], None]) -> None:
     try:
         work()
+    except NotFound:
+        # A job for a run this database never had (restored backup, wrong COO_DATABASE_URL):
+        # retrying cannot help, and there is no thread to tell.
+        log.error("job for run %s dropped: no such run in %s", run_id, runtime.settings.database)
+        return
     except Exception as exc:
         log.exception("run %s failed", run_id)
         if attempts_left() > 0:

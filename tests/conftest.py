@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,21 +58,39 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """A Redis database of its own (numbered 1–14 at random) so parallel test runs don't collide."""
-    import random
-
+    """A Redis database of its own (1–14), leased through a key in db 0 so that test runs in
+    parallel (several developers on one machine) never share queues."""
     from redis import Redis
 
     base, _, _ = REDIS_URL.rpartition("/")
-    url = f"{base}/{random.randint(1, 14)}"
-    client = Redis.from_url(url)
     try:
-        client.flushdb()
+        leases = Redis.from_url(f"{base}/0")
+        leases.ping()
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"Redis is not reachable at {REDIS_URL}: run the tests through scripts/test ({exc})")
-    yield url
+    token = secrets.token_hex(8)
+    deadline = time.monotonic() + 60
+    number = None
+    while number is None:
+        for candidate in range(1, 15):
+            if leases.set(f"coo-test-lease:{candidate}", token, nx=True, ex=600):
+                number = candidate
+                break
+        else:
+            if time.monotonic() > deadline:
+                pytest.fail("no free Redis database for this test (1–14 all leased)")
+            time.sleep(0.1)
+    url = f"{base}/{number}"
+    client = Redis.from_url(url)
     client.flushdb()
-    client.close()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+        if leases.get(f"coo-test-lease:{number}") == token.encode():
+            leases.delete(f"coo-test-lease:{number}")
+        leases.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
