@@ -143,7 +143,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
         services = Services(runtime)
         if services.slack is None and services.telegram is None:
             log.warning("neither SLACK_BOT_TOKEN nor TELEGRAM_BOT_TOKEN is set: serving /inbound/email and /healthz only")
-        uvicorn.run(services.app(), host=host, port=port, log_level="info")
+        # No per-request access log: at chat volumes it is noise, and it sits on the ack path.
+        uvicorn.run(services.app(), host=host, port=port, log_level="info", access_log=False)
     finally:
         runtime.close()
     return 0

@@ -46,9 +46,15 @@ def build_web_app(
         if slack is None:
             return PlainTextResponse("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET).", 404)
         body = await request.body()
-        # Bolt checks the signature and timestamp, then runs the listener (an enqueue) before
-        # answering; dispatch is synchronous, so it runs off the event loop.
-        response = await run_in_threadpool(slack.dispatch, to_bolt_request(request, body))
+        # Bolt checks the signature and timestamp, then runs the listener before answering.
+        # Event listeners only enqueue (well under a millisecond), so events are dispatched right
+        # here: a hop to a thread costs more than that when workers hold the GIL. Interactions
+        # may call Slack (views.open), so they go to a thread.
+        bolt_request = to_bolt_request(request, body)
+        if request.headers.get("content-type", "").startswith("application/json"):
+            response = slack.dispatch(bolt_request)
+        else:
+            response = await run_in_threadpool(slack.dispatch, bolt_request)
         return to_starlette_response(response)
 
     async def telegram_webhook(request: Request) -> Response:

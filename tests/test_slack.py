@@ -47,7 +47,7 @@ def _block_text(call) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(parts)
 
 
-def test_message_card_approve_button_updates_card_and_sends_once(serve, slack_api, smtp, db_url):
+def test_message_card_approve_button_updates_card_and_sends_once(slack_api, smtp, serve, db_url):
     served = serve(**slack_settings(slack_api), database_url=db_url, smtp_url=smtp.url, from_email=FROM)
     started = time.perf_counter()
     response = served.slack_event(dm(RETAINER, TS), "Ev001")
@@ -85,3 +85,129 @@ def test_message_card_approve_button_updates_card_and_sends_once(serve, slack_ap
     time.sleep(0.1)
     assert len(smtp.messages) == 1
     assert len(slack_api.recorded("chat.update")) == 1
+
+
+def _spy_enqueues(served, monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+    real = served.runtime.queue.enqueue
+
+    def spy(func, job_id, spec, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(func)
+        return real(func, job_id, spec, **kwargs)
+
+    monkeypatch.setattr(served.runtime.queue, "enqueue", spy)
+    return seen
+
+
+def test_forged_and_stale_requests_get_401_and_nothing_is_queued(slack_api, serve, sqlite_url, monkeypatch):
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url)
+    queued = _spy_enqueues(served, monkeypatch)
+    assert served.slack_event(dm("what's overdue?", TS), "Ev100", secret="not-the-secret").status_code == 401
+    assert served.slack_event(dm("what's overdue?", TS), "Ev101", timestamp=int(time.time()) - 600).status_code == 401
+    unsigned = served.post("/slack/events", '{"type":"event_callback"}', {"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    served.settle()
+    assert queued == []
+    assert served.runtime.store.conversations.last_message_id() == 0
+    assert slack_api.recorded("chat.postMessage") == []
+
+
+def test_slack_retry_with_the_same_event_id_makes_one_run(slack_api, smtp, serve, db_url):
+    served = serve(**slack_settings(slack_api), database_url=db_url, smtp_url=smtp.url)
+    event = dm("invoice Bob Lee for 12 hours of logo work at $95/h", TS)
+    assert served.slack_event(event, "Ev200").status_code == 200
+    assert served.slack_event(event, "Ev200", retry=1).status_code == 200
+    assert served.slack_event(event, "Ev200", retry=2).status_code == 200
+    _card(slack_api)
+    served.settle()
+    assert len(served.runtime.store.runs.recent()) == 1
+    assert len(slack_api.recorded("chat.postMessage")) == 2  # "On it." and the card
+
+
+def test_strangers_are_refused_and_their_taps_change_nothing(slack_api, smtp, serve, sqlite_url):
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url, smtp_url=smtp.url)
+    served.slack_event(dm("invoice Northwind $900 for hosting", "1764082800.000200", user="USTRANGER"), "Ev300")
+    [refusal] = slack_api.wait_for("chat.postEphemeral")
+    assert refusal["user"] == "USTRANGER" and "only take instructions" in refusal["text"]
+    assert "USTRANGER" in refusal["text"] and "COO_SLACK_OPERATORS" in refusal["text"]
+    assert served.runtime.store.runs.recent() == []
+
+    served.slack_event(dm("invoice Northwind $900 for hosting, contact ops@northwind.example", TS), "Ev301")
+    card = _card(slack_api)
+    served.slack_interaction(button(card, "approve", 1, user="USTRANGER"))
+    served.slack_interaction(button(card, "edit", 1, user="USTRANGER", action_ts="1764082900.000003"))
+    assert len(slack_api.wait_for("chat.postEphemeral", 3)) == 3
+    served.settle()
+    assert served.runtime.store.runs.approval(1).status == "pending"
+    assert slack_api.recorded("chat.update") == [] and slack_api.recorded("views.open") == []
+    assert smtp.messages == []
+
+
+def test_edit_opens_a_modal_and_the_edited_text_is_what_is_sent(slack_api, smtp, serve, sqlite_url):
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url, smtp_url=smtp.url, from_email=FROM)
+    served.slack_event(dm(RETAINER, TS), "Ev400")
+    card = _card(slack_api)
+    served.slack_interaction(button(card, "edit", 1))
+    [opened] = slack_api.wait_for("views.open")
+    view = opened["view"]
+    assert opened["trigger_id"] == "trigger-1764082900.000001" and view["callback_id"] == "coo_edit"
+    inputs = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"}
+    assert inputs["to"] == "jane@acme.example" and "Hi Jane," in inputs["body"]
+
+    edited = "Hi Jane,\n\nHere is the retainer, as agreed on the phone.\n\nAna"
+    submit = {"type": "view_submission", "user": {"id": OPERATOR},
+              "view": {**view, "id": "V0001", "hash": "h1", "state": {"values": {
+                  "to": {"value": {"type": "plain_text_input", "value": inputs["to"]}},
+                  "subject": {"value": {"type": "plain_text_input", "value": inputs["subject"]}},
+                  "body": {"value": {"type": "plain_text_input", "value": edited}}}}}}
+    response = served.slack_interaction(submit)
+    assert response.status_code == 200
+    [update] = slack_api.wait_for("chat.update")
+    assert _action_ids(update) == ["coo:approve:1", "coo:edit:1", "coo:reject:1"]  # still pending, new draft
+    assert "as agreed on the phone" in _block_text(update) and "Edited #1 (draft text replaced)" in _block_text(update)
+
+    served.slack_interaction(button(card, "approve", 1, action_ts="1764082902.000004"))
+    [mail] = smtp.wait_for(1)
+    assert mail.get_payload(decode=True).decode().replace("\r\n", "\n").strip() == edited
+    decided = slack_api.wait_for("chat.update", 2)[1]
+    assert "Approved by" in _block_text(decided) and _action_ids(decided) == []
+
+
+def test_bots_and_own_messages_are_ignored_mentions_reply_in_thread(slack_api, serve, sqlite_url):
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url)
+    served.slack_event(dm("what's overdue?", "1764082800.000300", user=BOT_USER), "Ev500")
+    served.slack_event({**dm("what's overdue?", "1764082800.000301"), "bot_id": "BOTHER", "subtype": "bot_message"},
+                       "Ev501")
+    served.slack_event({**dm("what's overdue?", "1764082800.000302"), "bot_id": BOT_ID}, "Ev502")
+    channel_msg = {"type": "message", "channel": "C0TEAM", "channel_type": "channel", "user": OPERATOR,
+                   "text": f"<@{BOT_USER}> what's overdue?", "ts": "1764082800.000400"}
+    served.slack_event(channel_msg, "Ev503")  # message.channels copy of the mention: app_mention does the work
+    served.slack_event({**channel_msg, "type": "app_mention"}, "Ev504")
+    served.slack_event({**channel_msg, "text": "lunch anyone?", "ts": "1764082800.000500"}, "Ev505")  # chatter
+    slack_api.wait_for("chat.postMessage", 2)
+    served.settle()
+    posted = slack_api.recorded("chat.postMessage")
+    assert [p["text"] for p in posted][0] == "On it." and "Nothing is overdue" in posted[1]["text"]
+    assert all(p["channel"] == "C0TEAM" and p["thread_ts"] == "1764082800.000400" for p in posted)
+    assert len(served.runtime.store.runs.recent()) == 1
+
+
+def test_waiting_approval_is_reminded_once_per_period(slack_api, serve, sqlite_url, clock):
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url, approval_remind_after=24)
+    served.slack_event(dm("invoice Northwind $900 for hosting, contact ops@northwind.example", TS), "Ev600")
+    _card(slack_api)
+    served.settle()
+    deliverer = served.services.deliverer
+    assert deliverer.remind() == []
+    clock.advance(hours=25)
+    assert deliverer.remind() == [1]
+    assert deliverer.remind() == []
+    clock.advance(hours=23)
+    assert deliverer.remind() == []
+    clock.advance(hours=2)
+    assert deliverer.remind() == [1]
+    served.settle()
+    reminders = [c for c in slack_api.recorded("chat.postMessage") if (c.get("text") or "").startswith("Reminder")]
+    assert len(reminders) == 2 and all(r["thread_ts"] == TS for r in reminders)
+    assert "approval #1 has been waiting 25 h 0 min" in reminders[0]["text"]
+    assert served.runtime.store.runs.approval(1).status == "pending"  # reminded, never expired

@@ -79,7 +79,7 @@ class SlackApi:
         return f"{1764082800 + next(self._ts)}.000100"
 
     def answer(self, method: str, args: dict[str, Any], auth: str) -> dict[str, Any]:
-        call = Call(args, method=method, token=auth.removeprefix("Bearer "))
+        call = Call(args, method=method, token=auth.removeprefix("Bearer "), at=time.monotonic())
         with self.lock:
             self.calls.append(call)
         if method == "auth.test":
