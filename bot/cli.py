@@ -115,6 +115,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from store.facade import Store
+    from store.snapshot import export_snapshot, write_snapshot
+
+    store = Store.open(load_settings().database)
+    try:
+        snapshot = export_snapshot(store.db, store.clock.now())
+        write_snapshot(snapshot, Path(args.file))
+    finally:
+        store.close()
+    rows = sum(len(t["rows"]) for t in snapshot.tables.values())
+    print(f"Exported {rows} rows from {len(snapshot.tables)} tables to {args.file} "
+          f"(coo snapshot v{snapshot.version}).")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from store.facade import Store
+    from store.snapshot import import_snapshot, read_snapshot
+
+    snapshot = read_snapshot(Path(args.file))
+    store = Store.open(load_settings().database)
+    try:
+        counts = import_snapshot(store.db, snapshot)
+    finally:
+        store.close()
+    print(f"Imported {sum(counts.values())} rows into {len(counts)} tables from {args.file}.")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bot.bench import main as bench_main
 
@@ -151,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="offline parser accuracy on the phrasing set, and the CLINC150 misfire rate")
     ev.add_argument("--clinc", help="path to a CLINC150 jsonl file (default: ../shared/corpora/clinc150/test.jsonl)")
     ev.set_defaults(func=cmd_eval)
+    export = sub.add_parser("export", help="write one portable snapshot of everything (see README) to FILE")
+    export.add_argument("file")
+    export.set_defaults(func=cmd_export)
+    imp = sub.add_parser("import", help="restore a snapshot into an empty database (SQLite ⇄ PostgreSQL)")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
     bench = sub.add_parser("bench", help="benchmarks: parse time, message→reply latency, ledger overhead")
     bench.add_argument("--messages", type=int, help="messages per latency run (default 200; 20 with --quick)")
     bench.add_argument("--postgres", help="PostgreSQL URL for the production-shape run (a temporary database is "

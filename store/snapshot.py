@@ -1,0 +1,189 @@
+"""One portable snapshot of everything coo knows: `coo export FILE` / `coo import FILE`.
+
+Format (documented in the README, versioned by ``FORMAT_VERSION``)::
+
+    {"format": "coo-snapshot", "version": 1, "exported_at": "…Z", "source": {"dialect": …, "schema": N},
+     "tables": {"clients": {"columns": [...], "rows": [[...], ...]}, ...},
+     "notes": [...]}
+
+Values are portable JSON: timestamps as ISO 8601 with offset (UTC), dates as ISO dates,
+JSON columns as JSON, money as integer cents. Tables are listed parents first, so an import
+inserts them in order; ids are kept, so references and invoice numbers survive exactly.
+LangGraph checkpoints are not exported: they are working state of unfinished runs, and
+the ledger (which is exported) is the record. Tables other modules add register themselves
+with :func:`register_table`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from store.db import Database, Tx
+from store.errors import StoreError
+from store.migrations import MIGRATIONS
+
+FORMAT = "coo-snapshot"
+FORMAT_VERSION = 1
+
+
+class TableSpec(BaseModel):
+    name: str
+    json_columns: tuple[str, ...] = ()
+    serial: bool = True  # has an integer id backed by a sequence (PostgreSQL) to move forward
+    order_by: str = "id"
+
+
+TABLES: list[TableSpec] = [
+    TableSpec(name="clients"),
+    TableSpec(name="client_facts"),
+    TableSpec(name="retainers"),
+    TableSpec(name="deliverables"),
+    TableSpec(name="tasks"),
+    TableSpec(name="counters", serial=False, order_by="name"),
+    TableSpec(name="invoices"),
+    TableSpec(name="invoice_lines"),
+    TableSpec(name="payments"),
+    TableSpec(name="artifacts", json_columns=("meta",)),
+    TableSpec(name="intents", json_columns=("intent",)),
+    TableSpec(name="runs", serial=False),
+    TableSpec(name="approvals", json_columns=("card", "draft")),
+    TableSpec(name="messages", json_columns=("payload",)),
+    TableSpec(name="clarifications", json_columns=("intent", "fields"), serial=False, order_by="thread_key"),
+    TableSpec(name="side_effects", json_columns=("receipt",), serial=False, order_by="key"),
+    TableSpec(name="model_cache", serial=False, order_by="key"),
+    TableSpec(name="ledger", json_columns=("payload", "receipt")),
+    TableSpec(name="deliveries"),
+    TableSpec(name="inbound_refs", serial=False, order_by="event_key"),
+]
+
+
+def register_table(spec: TableSpec) -> None:
+    """Add a table (parents must already be listed) to every snapshot."""
+    if all(t.name != spec.name for t in TABLES):
+        TABLES.append(spec)
+
+
+class Snapshot(BaseModel):
+    format: str = FORMAT
+    version: int = FORMAT_VERSION
+    exported_at: str
+    source: dict[str, Any]
+    tables: dict[str, dict[str, Any]]
+    notes: list[str] = Field(default_factory=list)
+
+
+class SnapshotError(StoreError):
+    """The snapshot cannot be imported; the message says why."""
+
+
+def _portable(value: Any, is_json: bool) -> Any:
+    if value is None:
+        return None
+    if is_json:
+        return json.loads(value) if isinstance(value, str) else value
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        raise SnapshotError("binary columns are not portable; register the table without them")
+    return value
+
+
+def _existing_tables(tx: Tx, dialect: str) -> set[str]:
+    if dialect == "sqlite":
+        rows = tx.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = tx.fetchall("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'")
+    return {r["name"] for r in rows}
+
+
+def _columns(tx: Tx, dialect: str, table: str) -> list[str]:
+    if dialect == "sqlite":
+        return [r["name"] for r in tx.fetchall(f"PRAGMA table_info({table})")]
+    rows = tx.fetchall(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ?"
+        " ORDER BY ordinal_position",
+        (table,),
+    )
+    return [r["column_name"] for r in rows]
+
+
+def export_snapshot(db: Database, now: datetime) -> Snapshot:
+    """Everything in the database, as one portable snapshot."""
+    tables: dict[str, dict[str, Any]] = {}
+    with db.transaction() as tx:
+        present = _existing_tables(tx, db.dialect)
+        for spec in TABLES:
+            if spec.name not in present:
+                continue
+            columns = _columns(tx, db.dialect, spec.name)
+            rows = tx.fetchall(f"SELECT {', '.join(columns)} FROM {spec.name} ORDER BY {spec.order_by}")
+            tables[spec.name] = {
+                "columns": columns,
+                "rows": [[_portable(row[c], c in spec.json_columns) for c in columns] for row in rows],
+            }
+    return Snapshot(
+        exported_at=now.astimezone(timezone.utc).isoformat(),
+        source={"dialect": db.dialect, "schema": len(MIGRATIONS)},
+        tables=tables,
+        notes=["LangGraph checkpoints are not included: unfinished runs restart from their last ledger step."],
+    )
+
+
+def write_snapshot(snapshot: Snapshot, path: Path) -> None:
+    path.write_text(snapshot.model_dump_json(indent=None), encoding="utf-8")
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SnapshotError(f"{path} is not a coo snapshot")
+    if data.get("version") != FORMAT_VERSION:
+        raise SnapshotError(f"{path} is snapshot format v{data.get('version')}; this coo reads v{FORMAT_VERSION}")
+    return Snapshot.model_validate(data)
+
+
+def import_snapshot(db: Database, snapshot: Snapshot) -> dict[str, int]:
+    """Restore a snapshot into an empty (freshly migrated) database; returns rows per table."""
+    if snapshot.source.get("schema", 0) > len(MIGRATIONS):
+        raise SnapshotError("the snapshot comes from a newer coo; upgrade coo before importing it")
+    counts: dict[str, int] = {}
+    specs = {t.name: t for t in TABLES}
+    with db.transaction() as tx:
+        present = _existing_tables(tx, db.dialect)
+        for name in snapshot.tables:
+            if name not in specs or name not in present:
+                raise SnapshotError(f"the snapshot has a table this coo does not know: {name}")
+        for spec in TABLES:
+            if spec.name in snapshot.tables and spec.name != "counters":
+                if tx.scalar(f"SELECT COUNT(*) AS n FROM {spec.name}"):
+                    raise SnapshotError(f"the database is not empty ({spec.name} has rows); import into a new one")
+        for spec in TABLES:
+            table = snapshot.tables.get(spec.name)
+            if table is None:
+                continue
+            columns: list[str] = table["columns"]
+            if spec.name == "counters":  # the migration seeds them; the snapshot's values win
+                tx.execute("DELETE FROM counters")
+            marks = ", ".join("?" for _ in columns)
+            sql = f"INSERT INTO {spec.name} ({', '.join(columns)}) VALUES ({marks})"
+            for row in table["rows"]:
+                tx.execute(sql, row)  # Tx adapts JSON values per dialect
+            counts[spec.name] = len(table["rows"])
+            if spec.serial and db.dialect == "postgres" and table["rows"]:
+                # explicit ids leave the sequence behind; move it past the highest id
+                tx.execute(f"SELECT setval(pg_get_serial_sequence('{spec.name}', 'id'), "
+                           f"(SELECT MAX(id) FROM {spec.name}))")
+    return counts
