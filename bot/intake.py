@@ -14,6 +14,7 @@ import logging
 from pydantic import BaseModel
 
 from bot.runtime import get_runtime
+from graphs.email_intake import ingest_email
 from graphs.envelope import Envelope
 from store.deliveries import Deliveries
 from store.facade import Store
@@ -53,6 +54,13 @@ class Intake:
             reply_ref=reply_ref.model_dump() if reply_ref else None,
         )
 
+    def email(self, raw: bytes, env: Envelope, *, reply_ref: ReplyRef | None = None) -> bool:
+        """Queue a forwarded e-mail (raw RFC 822) for the e-mail ingester; ``env.text`` is unused."""
+        return self.queue.enqueue(
+            "bot.intake.ingest_forwarded_email", _job_id("mail", env.idempotency_key), SPEC,
+            raw=raw, envelope=env.model_dump(), reply_ref=reply_ref.model_dump() if reply_ref else None,
+        )
+
     def refuse(self, env: Envelope, *, ephemeral: bool = False, reply_ref: ReplyRef | None = None) -> bool:
         return self.queue.enqueue(
             "bot.intake.refuse", _job_id("refuse", env.idempotency_key), SPEC,
@@ -87,6 +95,17 @@ def handle_envelope(envelope: dict[str, str], addressed: bool = True, post_ack: 
     handled = runtime.conversation.handle(env)
     if handled.ack and post_ack and not handled.duplicate:
         store.conversations.post(env.channel, env.thread_id, handled.ack, dedupe=f"ack:{env.idempotency_key}")
+
+
+def ingest_forwarded_email(raw: bytes, envelope: dict[str, str], reply_ref: dict[str, str] | None = None) -> None:
+    """File a forwarded e-mail, summarise it in the thread, propose one action (graphs.email_intake)."""
+    runtime = get_runtime()
+    env = Envelope.model_validate(envelope)
+    _remember(reply_ref, env)
+    result = ingest_email(runtime.conversation, raw, channel=env.channel, thread_id=env.thread_id,
+                          user_id=env.user_id, event_id=env.event_id)
+    if result.ack and not result.duplicate:
+        runtime.store.conversations.post(env.channel, env.thread_id, result.ack, dedupe=f"ack:{env.idempotency_key}")
 
 
 def refuse(envelope: dict[str, str], ephemeral: bool = False, reply_ref: dict[str, str] | None = None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from bot.slack.outbound import SlackOutbound
 from bot.telegram.adapter import ALLOWED_UPDATES, TelegramAdapter, build_telegram_app
 from bot.telegram.outbound import Pacer, TelegramOutbound
 from bot.web import build_web_app
+from graphs.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class Services:
         self.settings = settings
         self.delivery_interval = delivery_interval
         self.pacer = pacer
-        intake = Intake(runtime.queue)
+        self.intake = intake = Intake(runtime.queue)
         self.slack: SlackAdapter | None = None
         if settings.slack_bot_token:
             self.slack = build_slack_app(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
@@ -70,9 +72,17 @@ class Services:
             slack=self.slack.app if self.slack and settings.slack_signing_secret else None,
             telegram=self.telegram.application if self.telegram and settings.telegram_webhook_url else None,
             telegram_secret=settings.telegram_webhook_secret,
+            email_secret=settings.inbound_email_secret,
+            ingest_email=self._inbound_email,
             healthy=self._healthy,
             lifespan=self._lifespan,
         )
+
+    def _inbound_email(self, raw: bytes) -> None:
+        """POST /inbound/email: the same bytes posted twice (a relay's retry) are one e-mail."""
+        digest = hashlib.sha256(raw).hexdigest()
+        self.intake.email(raw, Envelope(channel="email", event_id=digest[:32], thread_id=f"inbox-{digest[:12]}",
+                                        user_id="inbound-email", text="e-mail"))
 
     def _healthy(self) -> bool:
         try:

@@ -17,6 +17,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.intake import Intake
+from bot.rfc822 import address, compose
 from bot.slack.blocks import EDIT_CALLBACK, edit_modal
 from bot.slack.text import from_slack
 from graphs.approvals import Draft
@@ -57,6 +58,8 @@ class SlackAdapter:
     # -- messages ---------------------------------------------------------------------------
 
     def on_message(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        if self._emails(event, body):
+            return
         if event.get("bot_id") or event.get("subtype") not in HUMAN_SUBTYPES or not event.get("user"):
             return
         bot = context.get("bot_user_id")
@@ -79,6 +82,24 @@ class SlackAdapter:
                 self.intake.refuse(env, ephemeral=True)
             return
         self.intake.submit(env, addressed=addressed)
+
+    def _emails(self, event: dict[str, Any], body: dict[str, Any]) -> bool:
+        """E-mails sent to a channel's address arrive as e-mail file shares, posted by Slack's
+        e-mail integration rather than a person; the mail is data and proposes work that still
+        waits for the operator's approval, so it is taken whoever sent it."""
+        files = [f for f in event.get("files") or [] if f.get("filetype") == "email" or f.get("mode") == "email"]
+        for number, file in enumerate(files):
+            headers = file.get("headers") or {}
+            raw = compose(body=file.get("plain_text") or file.get("preview_plain_text") or file.get("preview") or "",
+                          sender=address(file["from"][0]) if file.get("from") else None,
+                          to=[address(a) for a in file.get("to") or []], cc=[address(a) for a in file.get("cc") or []],
+                          subject=file.get("subject") or file.get("title"), date=headers.get("date"),
+                          message_id=headers.get("message_id"), in_reply_to=headers.get("in_reply_to"))
+            env = Envelope(channel="slack", event_id=f"{body['event_id']}:{number}",
+                           thread_id=thread_id(event["channel"], event.get("thread_ts") or event["ts"]),
+                           user_id=event.get("user") or "slack-email", text=file.get("subject") or "e-mail")
+            self.intake.email(raw, env)
+        return bool(files)
 
     # -- approval buttons -------------------------------------------------------------------
 

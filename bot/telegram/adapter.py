@@ -10,16 +10,21 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import Update
+from email.utils import format_datetime
+
+from telegram import Message, Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.intake import Intake, ReplyRef
+from bot.rfc822 import compose
 from graphs.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
 DECISION = re.compile(r"^coo:(approve|reject):(\d+)$")
 ALLOWED_UPDATES = ["message", "callback_query"]
+EML = filters.Document.FileExtension("eml") | filters.Document.MimeType("message/rfc822")
+MAX_EML_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 
 
 class TelegramAdapter:
@@ -28,7 +33,7 @@ class TelegramAdapter:
         self.intake = intake
         self.operators = operators
         application.add_handler(CallbackQueryHandler(self.on_callback))
-        application.add_handler(MessageHandler(filters.TEXT | filters.CAPTION, self.on_message))
+        application.add_handler(MessageHandler(filters.TEXT | filters.CAPTION | EML, self.on_message))
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
@@ -50,7 +55,30 @@ class TelegramAdapter:
             if addressed:
                 self.intake.refuse(env, reply_ref=ref)
             return
+        raw = await self._email(message, text)
+        if raw is not None:
+            self.intake.email(raw, env, reply_ref=ref)
+            return
         self.intake.submit(env, addressed=addressed, reply_ref=ref)
+
+    async def _email(self, message: Message, text: str) -> bytes | None:
+        """An .eml document (its bytes), or a forwarded message rebuilt as an e-mail; else None."""
+        document = message.document
+        if document is not None and (document.mime_type == "message/rfc822"
+                                     or (document.file_name or "").lower().endswith(".eml")):
+            if (document.file_size or 0) > MAX_EML_BYTES:
+                return None
+            file = await document.get_file()
+            return bytes(await file.download_as_bytearray())
+        origin = message.forward_origin
+        if origin is None:
+            return None
+        sender = getattr(origin, "sender_user", None)
+        name = (sender.full_name if sender else None) or getattr(origin, "sender_user_name", None) \
+            or getattr(getattr(origin, "chat", None), "title", None) or "unknown sender"
+        subject = next((line for line in text.splitlines() if line.strip()), "Forwarded message")[:120]
+        return compose(body=text, sender=f'"{name}" <unknown@telegram.invalid>', subject=subject,
+                       date=format_datetime(origin.date) if origin.date else None)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

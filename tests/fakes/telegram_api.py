@@ -29,11 +29,19 @@ class TelegramApi:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
+        self.files: dict[str, bytes] = {}  # file_path → bytes, served by getFile and downloads
         self.lock = threading.Lock()
         self._ids = itertools.count(5001)
         api = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 — file downloads: /file/bot<token>/<file_path>
+                data = api.files.get(self.path.split("/", 3)[-1])
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's hook name)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
@@ -95,6 +103,10 @@ class TelegramApi:
             if not ready:
                 time.sleep(min(float(args.get("timeout") or 0), 0.05))
             return {"ok": True, "result": ready}
+        if method == "getFile":
+            path = f"documents/{args['file_id']}.eml"
+            return {"ok": True, "result": {"file_id": args["file_id"], "file_unique_id": args["file_id"],
+                                           "file_size": len(self.files.get(path, b"")), "file_path": path}}
         if method == "sendMessage":
             sent = self._message(args)
             call["sent_message_id"] = sent["message_id"]
