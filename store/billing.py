@@ -29,6 +29,21 @@ def next_number(tx: Tx, counter: str) -> int:
     return int(value)
 
 
+def _insert_lines(tx: Tx, invoice_id: int, lines: list[NewLine]) -> int:
+    """Write an invoice's lines in order; returns the total in cents."""
+    total = 0
+    for position, line in enumerate(lines, start=1):
+        line_total = cents(line.quantity * line.unit_price)
+        total += line_total
+        tx.execute(
+            "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_price_cents,"
+            " total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (invoice_id, position, line.description, str(line.quantity.normalize()), line.unit,
+             cents(line.unit_price), line_total),
+        )
+    return total
+
+
 class BillingStore:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
@@ -61,13 +76,7 @@ class BillingStore:
             (seq, number, client_id, currency, issue_date, due_date, sum(totals), run_id, self.clock.now()),
         )
         invoice_id = tx.scalar("SELECT id FROM invoices WHERE number = ?", (number,))
-        for position, (line, total) in enumerate(zip(lines, totals), start=1):
-            tx.execute(
-                "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_price_cents,"
-                " total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (invoice_id, position, line.description, str(line.quantity.normalize()), line.unit,
-                 cents(line.unit_price), total),
-            )
+        _insert_lines(tx, invoice_id, lines)
         row = tx.fetchone("SELECT * FROM invoices WHERE id = ?", (invoice_id,))
         assert row is not None
         return self._with_lines(tx, row)
@@ -75,17 +84,10 @@ class BillingStore:
     def replace_lines(self, tx: Tx, invoice_id: int, lines: list[NewLine], due_date: date) -> Invoice:
         """Edit a draft before approval: new lines and due date, same number."""
         tx.execute("DELETE FROM invoice_lines WHERE invoice_id = ?", (invoice_id,))
-        totals = [cents(line.quantity * line.unit_price) for line in lines]
-        for position, (line, total) in enumerate(zip(lines, totals), start=1):
-            tx.execute(
-                "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_price_cents,"
-                " total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (invoice_id, position, line.description, str(line.quantity.normalize()), line.unit,
-                 cents(line.unit_price), total),
-            )
+        total = _insert_lines(tx, invoice_id, lines)
         tx.execute(
             "UPDATE invoices SET total_cents = ?, due_date = ? WHERE id = ? AND status = 'draft'",
-            (sum(totals), due_date, invoice_id),
+            (total, due_date, invoice_id),
         )
         row = tx.fetchone("SELECT * FROM invoices WHERE id = ?", (invoice_id,))
         assert row is not None

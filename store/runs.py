@@ -113,6 +113,14 @@ class RunStore:
                 == 1
             )
 
+    def decided_approvals(self, client_id: int, limit: int = 5) -> list[Approval]:
+        """The client's most recent decisions (approved or rejected), newest first."""
+        rows = self.db.fetchall(
+            "SELECT * FROM approvals WHERE status <> 'pending' ORDER BY decided_at DESC, id DESC LIMIT ?", (limit * 10,)
+        )
+        decided = [Approval.model_validate(r) for r in rows]
+        return [a for a in decided if a.card.get("client_id") == client_id][:limit]
+
     def pending_approvals(self) -> list[Approval]:
         rows = self.db.fetchall("SELECT * FROM approvals WHERE status = 'pending' ORDER BY id")
         return [Approval.model_validate(r) for r in rows]

@@ -1,0 +1,74 @@
+"""Client profile: "what do we know about Acme?" — a short answer where every line says
+where it came from (a run, an e-mail, an approval), pointing at artifacts, not copying them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from agents.context import load_client_context
+from store.facade import Store
+from store.models import format_money
+
+_FIELD_WORDS = {
+    "revision_limit": "revision rounds",
+    "preferred_channel": "preferred channel",
+    "hourly_rate_cents": "hourly rate (cents)",
+    "billing_day": "billing day",
+    "contact_email": "contact e-mail",
+}
+
+
+def _when(store: Store, moment) -> str:  # type: ignore[no-untyped-def]
+    return store.clock.local(moment).date().isoformat()
+
+
+def client_profile(store: Store, client_id: int, today: date) -> str:
+    """The profile text, built from canonical facts and recent artifacts, with sources."""
+    ctx = load_client_context(store, client_id)
+    c = ctx.client
+    contact = ", ".join(x for x in (c.contact_name, c.contact_email) if x) or "no contact on file"
+    lines = [f"{c.name} — {contact} (client since {_when(store, c.created_at)})"]
+    if ctx.retainer:
+        r = ctx.retainer
+        terms = [f"{format_money(r.monthly_amount, r.currency)}/month"]
+        if r.revision_rounds is not None:
+            terms.append(f"{r.revision_rounds} revision rounds")
+        if r.billing_day:
+            terms.append(f"billed on day {r.billing_day}")
+        lines.append(f"Retainer: {', '.join(terms)} (since {_when(store, r.created_at)}, run {r.run_id})")
+    constraints = ctx.constraints()
+    if constraints:
+        lines.append(f"Constraints: {'; '.join(constraints)}")
+    if ctx.facts:
+        lines.append("Facts:")
+        for fact in ctx.facts:
+            text = fact.fact
+            if fact.field in _FIELD_WORDS and fact.value is not None:
+                text = f"{_FIELD_WORDS[fact.field]}: {fact.value}"
+            lines.append(f"• {text} — {fact.source or 'unknown source'}, {_when(store, fact.created_at)}")
+    if ctx.open_invoices:
+        owed = sum((i.balance for i in ctx.open_invoices), start=0)
+        lines.append(f"Open invoices ({format_money(owed)} outstanding):")
+        for inv in ctx.open_invoices:
+            late = f", {(today - inv.due_date).days} days overdue" if inv.due_date < today else ""
+            lines.append(f"• {inv.number} {format_money(inv.balance, inv.currency)} due {inv.due_date.isoformat()}"
+                         f"{late} — run {inv.run_id}")
+    if ctx.deliverables:
+        lines.append("Deliverables:")
+        for d in ctx.deliverables:
+            due = f" due {d.due_date.isoformat()}" if d.due_date else ""
+            lines.append(f"• {d.title}{due} — run {d.run_id}")
+    mails = [a for a in store.artifacts.for_client(client_id, limit=20) if a.kind in ("email", "email_in")][:3]
+    if mails:
+        lines.append("Last e-mails:")
+        for a in mails:
+            direction = "from them" if a.kind == "email_in" else f"to {a.meta.get('to', '?')}"
+            lines.append(f"• {_when(store, a.created_at)} {direction}: “{a.title}” (artifact #{a.id})")
+    decisions = [a for a in store.runs.decided_approvals(client_id, limit=3)]
+    if decisions:
+        lines.append("Decisions:")
+        for a in decisions:
+            when = _when(store, a.decided_at) if a.decided_at else "?"
+            lines.append(f"• #{a.id} {a.card.get('title', a.action)} — {a.status} by {a.decided_by} via "
+                         f"{a.decided_via}, {when} (run {a.run_id})")
+    return "\n".join(lines)
