@@ -115,6 +115,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from agents.digest_writer import write_digest
+    from bot.digest import post_digest
+
+    runtime = _runtime()
+    try:
+        day = date.fromisoformat(args.date) if args.date else runtime.store.clock.today()
+        if not args.send:
+            print(write_digest(runtime.store, day).text)
+            return 0
+        digest, posted = post_digest(runtime, day)
+        print(digest.text)
+        print(f"\n(posted to the operators for {day.isoformat()}; `coo serve` delivers it to Slack/Telegram)"
+              if posted else f"\n(the digest for {day.isoformat()} was already posted; not sent again)")
+        return 0
+    finally:
+        runtime.close()
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from store.facade import Store
     from store.snapshot import export_snapshot, write_snapshot
@@ -163,6 +184,49 @@ def cmd_bench_slack(args: argparse.Namespace) -> int:
     return bench_slack_main(args)
 
 
+def cmd_memory(args: argparse.Namespace) -> int:
+    from agents.embedders import EmbedderUnavailable, get_embedder
+    from store.facade import Store
+    from store.memory import EmbedderMismatch
+    from store.memory_sync import sync
+
+    settings = load_settings()
+    try:
+        embedder = get_embedder(settings.embedder)
+    except EmbedderUnavailable as exc:
+        print(f"coo memory: {exc}", file=sys.stderr)
+        return 2
+    store = Store.open(settings.database)
+    try:
+        if args.action == "reembed":
+            before = store.memory.config()
+            total = store.memory.reembed(embedder, progress=lambda done, n: print(f"  re-embedded {done}/{n}",
+                                                                               flush=True))
+            added = sync(store, embedder)
+            print(f"Re-embedded {total} memories with {embedder.name} ({embedder.dim} dimensions; was "
+                  f"{before.get('embedder', 'none')}); indexed {added} new.")
+        elif args.action == "sync":
+            try:
+                added = sync(store, embedder)
+            except EmbedderMismatch as exc:
+                print(f"coo memory: {exc}", file=sys.stderr)
+                return 1
+            print(f"Indexed {added} new or changed memories ({store.memory.count()} in all).")
+        else:
+            cfg = store.memory.config()
+            print(f"{store.memory.count()} memories · embedder {cfg.get('embedder', 'none yet')}"
+                  f" ({cfg.get('dim', '?')} dimensions) · configured: {embedder.name}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_bench_memory(args: argparse.Namespace) -> int:
+    from bot.bench_memory import main as bench_memory_main
+
+    return bench_memory_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coo", description="coo — an AI chief operating officer for one-person companies")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -181,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="offline parser accuracy on the phrasing set, and the CLINC150 misfire rate")
     ev.add_argument("--clinc", help="path to a CLINC150 jsonl file (default: ../shared/corpora/clinc150/test.jsonl)")
     ev.set_defaults(func=cmd_eval)
+    digest = sub.add_parser("digest", help="print today's digest; --send posts it to the operators now")
+    digest.add_argument("--send", action="store_true")
+    digest.add_argument("--date", help="the local date of the digest (default: today)")
+    digest.set_defaults(func=cmd_digest)
     export = sub.add_parser("export", help="write one portable snapshot of everything (see README) to FILE")
     export.add_argument("file")
     export.set_defaults(func=cmd_export)
@@ -202,6 +270,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench_slack.add_argument("--events", type=int, default=50)
     bench_slack.add_argument("--database", help="database URL for coo serve (default: a fresh embedded SQLite file)")
     bench_slack.set_defaults(func=cmd_bench_slack)
+    memory = sub.add_parser("memory", help="semantic memory: stats, sync (index what is new), reembed (after "
+                                           "changing COO_EMBEDDER)")
+    memory.add_argument("action", nargs="?", choices=["stats", "sync", "reembed"], default="stats")
+    memory.set_defaults(func=cmd_memory)
+    bench_memory = sub.add_parser("bench-memory", help="recall benchmark: recall@5/MRR per method and embedder, "
+                                                       "query latency at 1k/10k/100k memories")
+    bench_memory.add_argument("--postgres", help="PostgreSQL server URL (a temporary database is created and dropped;"
+                                                 " default: COO_TEST_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/postgres)")
+    bench_memory.add_argument("--sizes", default="1000,10000,100000", help="memory counts for the latency runs "
+                                                                          "(default 1000,10000,100000; k suffix ok)")
+    bench_memory.add_argument("--embedders", help="comma-separated embedders (default: every installed one)")
+    bench_memory.add_argument("--queries", type=int, default=200, help="timed queries per size and database")
+    bench_memory.add_argument("--no-sqlite", action="store_true", help="skip the SQLite latency runs")
+    bench_memory.add_argument("--quick", action="store_true", help="a smoke run: hashing only, small sizes")
+    bench_memory.set_defaults(func=cmd_bench_memory)
     return parser
 
 

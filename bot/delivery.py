@@ -26,7 +26,7 @@ from store.models import Message
 log = logging.getLogger(__name__)
 
 # Channels whose replies have no chat thread of their own: they go to the operators directly.
-OPERATOR_CHANNELS = ("email",)
+OPERATOR_CHANNELS = ("email", "digest")  # posted to the operators wherever they are
 
 
 class Target(BaseModel):

@@ -44,3 +44,14 @@ def resume_run(run_id: str, approval_id: int) -> None:
     """Resume a run after the operator decided on its approval."""
     runtime = get_runtime()
     _guarded(runtime, run_id, lambda: runtime.supervisor.resume(run_id, approval_id))
+
+
+def send_digest(day: str) -> None:
+    """Post the digest for ``day`` (once) and schedule the next one."""
+    from datetime import date
+
+    from bot.digest import post_digest, schedule_next_digest
+
+    runtime = get_runtime()
+    post_digest(runtime, date.fromisoformat(day))
+    schedule_next_digest(runtime)

@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from bot.digest import schedule_next_digest
 from bot.delivery import Deliverer, Outbound
 from bot.intake import Intake
 from bot.runtime import Runtime, use_runtime
@@ -124,6 +125,9 @@ class Services:
             outbounds["telegram"] = TelegramOutbound(application.bot, asyncio.get_running_loop(),
                                                      settings.telegram_operator_ids, self.pacer)
         self.deliverer = Deliverer(self.runtime.store, outbounds, remind_after_hours=settings.approval_remind_after)
+        if not settings.redis_url:
+            # Embedded default: the in-process queue keeps the digest's schedule (workers do otherwise).
+            schedule_next_digest(self.runtime)
         self._thread = threading.Thread(target=self.deliverer.run, args=(self._stop,),
                                         kwargs={"interval": self.delivery_interval}, name="coo-delivery", daemon=True)
         self._thread.start()

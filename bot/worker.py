@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from agents.registry import QUEUES
+from bot.digest import schedule_next_digest
 from bot.runtime import JOBS, Runtime
 from graphs.plans import plan_for
 
@@ -40,6 +41,8 @@ def run_worker(runtime: Runtime, queues: list[str] | None = None, burst: bool = 
     requeued = requeue_saved_work(runtime)
     if requeued:
         log.info("re-queued %d saved job(s)", requeued)
+    day, moment = schedule_next_digest(runtime)
+    log.info("next digest: %s at %s UTC", day, moment.isoformat())
     names = queues or list(QUEUES)
     # SimpleWorker runs jobs in this process, so the runtime (pools, compiled graph) is built
     # once instead of once per forked job; a crash is still recovered by RQ's abandoned-job retry.

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 from contextvars import ContextVar
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -32,6 +33,10 @@ class JobSpec(BaseModel):
 class JobQueue(Protocol):
     def enqueue(self, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
         """Queue a job once; False when a job with this id was already queued."""
+        ...
+
+    def enqueue_at(self, when: datetime, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
+        """Queue a job to run at ``when`` (UTC) once; False when that job id is already scheduled."""
         ...
 
     def wait_idle(self, timeout: float = 60) -> None:
@@ -70,6 +75,8 @@ class InProcessQueue:
         # Recent job ids only: enough to refuse a duplicate enqueue, bounded for long-lived servers.
         self._seen: dict[str, None] = {}
         self._lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
+        self._scheduled: set[str] = set()
         self._thread = threading.Thread(target=self._work, name="coo-inprocess-worker", daemon=True)
         self._thread.start()
 
@@ -81,6 +88,18 @@ class InProcessQueue:
             if len(self._seen) > 10_000:
                 del self._seen[next(iter(self._seen))]
         self._jobs.put((func, job_id, spec, kwargs))
+        return True
+
+    def enqueue_at(self, when: datetime, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
+        with self._lock:
+            if job_id in self._seen or job_id in self._scheduled:
+                return False
+            self._scheduled.add(job_id)
+        delay = max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        timer = threading.Timer(delay, self.enqueue, args=(func, job_id, spec), kwargs=kwargs)
+        timer.daemon = True  # a scheduled job dies with the process; the next start schedules it again
+        timer.start()
+        self._timers.append(timer)
         return True
 
     def _work(self) -> None:
@@ -104,6 +123,8 @@ class InProcessQueue:
         self._jobs.join()
 
     def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
         self._jobs.put(None)
         self._thread.join(timeout=5)
 
@@ -144,6 +165,19 @@ class RQQueue:
             return False
         except RedisError as exc:
             raise StoreUnavailable(f"cannot reach Redis to queue the work: {exc}") from exc
+        return True
+
+    def enqueue_at(self, when: datetime, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
+        from redis.exceptions import RedisError
+        from rq.exceptions import DuplicateJobError
+
+        try:
+            self._queue(spec.queue).enqueue_at(when, func, kwargs=kwargs, job_id=job_id, job_timeout=spec.timeout,
+                                               result_ttl=86400, failure_ttl=7 * 86400, unique=True)
+        except DuplicateJobError:
+            return False
+        except RedisError as exc:
+            raise StoreUnavailable(f"cannot reach Redis to schedule the work: {exc}") from exc
         return True
 
     def wait_idle(self, timeout: float = 60) -> None:

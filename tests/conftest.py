@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -149,7 +150,9 @@ def make_runtime(coo_env: dict[str, str], clock: FixedClock) -> Iterator:
     made: list[Runtime] = []
 
     def make(**settings: str) -> Runtime:
-        runtime = Runtime(load_settings(**settings), clock=clock)
+        loaded = load_settings(**settings)
+        clock.tz = ZoneInfo(loaded.timezone)  # the fixed clock lives where the operator does
+        runtime = Runtime(loaded, clock=clock)
         use_runtime(runtime)
         made.append(runtime)
         return runtime
