@@ -37,7 +37,7 @@ from agents.llm import register_provider, unregister_provider
 from bot.runtime import Runtime, use_runtime
 from bot.settings import load_settings
 from graphs.intents import intent_to_dict
-from graphs.model_parser import ParsedIntent
+from graphs.model_parser import IntentKindChoice
 from graphs.offline_parser import OfflineParser
 from graphs.parser_eval import DEFAULT_PHRASINGS_PATH, EVAL_TODAY
 
@@ -84,7 +84,10 @@ class BenchChatModel(BaseChatModel):
             system = " ".join(str(m.content) for m in messages if not isinstance(m, HumanMessage))
             found = _DATE.search(system)
             today = date.fromisoformat(found.group(1)) if found else date.today()
-            args = {"intent": intent_to_dict(_OFFLINE.parse(user, today).intent)}
+            intent = intent_to_dict(_OFFLINE.parse(user, today).intent)
+            # the parser asks for the kind first, then for that kind's fields
+            tool = self.tools[0]["function"]["name"]
+            args = {"kind": intent["kind"]} if tool == "IntentKindChoice" else intent
             reply = AIMessage(content="", tool_calls=[{"name": self.tools[0]["function"]["name"], "args": args,
                                                        "id": f"call_{len(self.prompt_split)}"}])
             completion = approx_tokens(json.dumps(args))
@@ -165,7 +168,7 @@ def _measure(runtime: Runtime, model: BenchChatModel, texts: list[str]) -> dict[
         "completion_tokens_per_intent": round(mean(c.completion_tokens for c in fresh), 1),
         "prompt_message_tokens": round(mean(m for m, _ in split), 1),
         "prompt_schema_tokens": round(mean(s for _, s in split), 1),
-        "prompt_schema_chars": len(json.dumps(convert_to_openai_tool(ParsedIntent))),
+        "prompt_schema_chars": len(json.dumps(convert_to_openai_tool(IntentKindChoice))),
         "by_kind": {kind: {"n": len(cs), "prompt": round(mean(c.prompt_tokens for c in cs), 1),
                            "completion": round(mean(c.completion_tokens for c in cs), 1)}
                     for kind, cs in sorted(per_kind.items())},

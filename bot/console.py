@@ -61,6 +61,7 @@ class ConsoleChat:
     def _wait(self, run_ids: list[str]) -> None:
         started = time.monotonic()
         told = nudged = False
+        pause = 0.001  # most runs settle in milliseconds: look often first, then back off
         while self.runtime.store.runs.unsettled(run_ids):
             elapsed = time.monotonic() - started
             if elapsed > self.settle_timeout:
@@ -74,7 +75,8 @@ class ConsoleChat:
                 _print_reply("Still queued — is `coo worker` running?", self.out)
                 nudged = True
             self._flush()
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
     def _flush(self) -> None:
         for message in self.runtime.store.conversations.messages_after("console", THREAD, self.seen):

@@ -1,38 +1,46 @@
 """The model parser: structured output from the ``small`` tier, behind the parser interface.
 
-The prompt is small on purpose (today's date and the rules); the intent schema travels as
-the tool definition. When the model fails, the offline parser answers instead, so a flaky
-provider never leaves the operator without a reply.
+Two small calls instead of one large one: first the kind (a one-field schema), then only that
+kind's fields. Sending every intent's schema at once would make the tool definitions ~97% of
+each prompt and grow with every new intent. When the model fails or returns something
+invalid, the offline parser answers instead, so a flaky provider never leaves the operator
+without a reply.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
 from agents.errors import AgentError
 from agents.llm import ModelRunner
-from graphs.intents import Intent
+from graphs.intents import INTENT_KINDS, Intent, intent_from_dict
 from graphs.parsing import IntentParser, ParseResult
 
 log = logging.getLogger(__name__)
 
 SYSTEM = (
-    "You turn one message from a freelancer to their back-office assistant into one intent. "
-    "Today is {today}. Amounts are numbers (4k = 4000); dates are ISO (YYYY-MM-DD). "
-    "Use kind 'unknown' for anything that is not about their clients, invoices, payments, proposals, "
-    "deliverables, tasks or business status — never guess an invoice, payment or e-mail. "
-    "Leave out fields the message does not state."
+    "You read one message from a freelancer to their back-office assistant. Today is {today}. "
+    "Use 'unknown' for anything that is not about their clients, invoices, payments, proposals, "
+    "deliverables, tasks or business status — never guess an invoice, payment or e-mail."
+)
+FIELDS = (
+    "Extract the {kind} the message states. Today is {today}. Amounts are numbers (4k = 4000); "
+    "dates are ISO (YYYY-MM-DD). Leave out fields the message does not state."
 )
 
+class IntentKindChoice(BaseModel):
+    """Which kind of request the message is."""
 
-class ParsedIntent(BaseModel):
-    """The intent the message expresses."""
+    kind: Literal[INTENT_KINDS]  # type: ignore[valid-type]
 
-    intent: Intent
+
+# Intent is Annotated[Union[...], discriminator]: its first argument is the union of classes.
+_CLASSES: dict[str, type[BaseModel]] = {cls.model_fields["kind"].default: cls for cls in get_args(get_args(Intent)[0])}
+_NO_FIELDS = {"help", "unknown"}
 
 
 class ModelParser:
@@ -44,12 +52,20 @@ class ModelParser:
 
     def parse(self, text: str, today: date) -> ParseResult:
         try:
-            parsed = self.runner.structured("small", "parse_intent", ParsedIntent,
+            choice = self.runner.structured("small", "classify_intent", IntentKindChoice,
                                             SYSTEM.format(today=today.isoformat()), text)
+            if choice.kind in _NO_FIELDS:
+                data: dict[str, Any] = {"kind": choice.kind}
+                if choice.kind == "unknown":
+                    data["text"] = text
+                return ParseResult(intent=intent_from_dict(data))
+            fields = self.runner.structured("small", "extract_intent", _CLASSES[choice.kind],
+                                            FIELDS.format(kind=choice.kind.replace("_", " "),
+                                                          today=today.isoformat()), text)
         except AgentError as exc:
             log.warning("model parser failed, using the offline parser: %s", exc)
             return self.fallback.parse(text, today)
-        return ParseResult(intent=parsed.intent)
+        return ParseResult(intent=intent_from_dict(fields.model_dump()))
 
     def parse_field(self, field: str, text: str, today: date) -> Any:
         return self.fallback.parse_field(field, text, today)
