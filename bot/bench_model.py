@@ -142,21 +142,27 @@ def _measure(runtime: Runtime, model: BenchChatModel, texts: list[str]) -> dict[
         return output, call
 
     runtime.runner._invoke = recorded  # type: ignore[method-assign]
-    per_kind: dict[str, list[Any]] = defaultdict(list)
+    # One parse is two calls (the kind, then that kind's fields): figures are summed per intent.
+    per_kind: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    per_intent: list[tuple[int, int]] = []
     fallbacks = 0
     for text in texts:
         made = len(calls)
         intent = runtime.parser.parse(text, EVAL_TODAY).intent
-        if len(calls) == made:  # the model failed and the offline parser answered: no call to count
+        new = calls[made:]
+        if not new:  # the model failed and the offline parser answered: no call to count
             fallbacks += 1
             continue
-        per_kind[intent.kind].append(calls[-1])
+        tokens = (sum(c.prompt_tokens for c in new), sum(c.completion_tokens for c in new))
+        per_intent.append(tokens)
+        per_kind[intent.kind].append(tokens)
     fresh = [c for c in calls if not c.cached]
     split = model.prompt_split[: len(fresh)]
-    first_pass = len(calls)
+    cached = 0
     for text in texts:  # the same prompts again: the output cache answers, no tokens spent
+        made = len(calls)
         runtime.parser.parse(text, EVAL_TODAY)
-    cached = sum(c.cached for c in calls[first_pass:])
+        cached += bool(calls[made:]) and all(c.cached for c in calls[made:])
 
     drive_lines(runtime, list(DRAFTING_LINES))
     in_runs = _ledger_calls(runtime)
@@ -164,14 +170,15 @@ def _measure(runtime: Runtime, model: BenchChatModel, texts: list[str]) -> dict[
         "tier": runtime.tiers.specs["small"],
         "intents": len(texts),
         "model_failures": fallbacks,
-        "prompt_tokens_per_intent": round(mean(c.prompt_tokens for c in fresh), 1),
-        "completion_tokens_per_intent": round(mean(c.completion_tokens for c in fresh), 1),
+        "prompt_tokens_per_intent": round(mean(p for p, _ in per_intent), 1),
+        "completion_tokens_per_intent": round(mean(c for _, c in per_intent), 1),
+        "calls_per_intent": round(len(fresh) / max(len(per_intent), 1), 2),
         "prompt_message_tokens": round(mean(m for m, _ in split), 1),
         "prompt_schema_tokens": round(mean(s for _, s in split), 1),
         "prompt_schema_chars": len(json.dumps(convert_to_openai_tool(IntentKindChoice))),
-        "by_kind": {kind: {"n": len(cs), "prompt": round(mean(c.prompt_tokens for c in cs), 1),
-                           "completion": round(mean(c.completion_tokens for c in cs), 1)}
-                    for kind, cs in sorted(per_kind.items())},
+        "by_kind": {kind: {"n": len(ts), "prompt": round(mean(p for p, _ in ts), 1),
+                           "completion": round(mean(c for _, c in ts), 1)}
+                    for kind, ts in sorted(per_kind.items())},
         "repeat_cache_hits": f"{cached}/{len(texts)}",
         "in_run_calls": {purpose: {"n": len(cs), "prompt": round(mean(c["prompt_tokens"] for c in cs), 1),
                                    "completion": round(mean(c["completion_tokens"] for c in cs), 1)}

@@ -98,9 +98,9 @@ def _storage(targets: dict[str, dict[str, Any]]) -> list[str]:
 def _tokens(t: dict[str, Any]) -> list[str]:
     lines = [f"Tokens per intent on the small tier ({t['tier']}; ≈ tokens = words + punctuation marks)",
              f"  {t['intents']} intents: prompt {t['prompt_tokens_per_intent']} "
-             f"(messages {t['prompt_message_tokens']} + intent tool schema {t['prompt_schema_tokens']}; "
-             f"the schema is {t['prompt_schema_chars']} characters, ≈{t['prompt_schema_chars'] // 4} tokens "
-             "by the 4-characters rule), "
+             f"in {t['calls_per_intent']} calls (the kind, then only its fields; per call: messages "
+             f"{t['prompt_message_tokens']} + tool schema {t['prompt_schema_tokens']}; the kind schema is "
+             f"{t['prompt_schema_chars']} characters), "
              f"completion {t['completion_tokens_per_intent']}; model failures {t['model_failures']}",
              "  by kind (prompt / completion): " + ", ".join(
                  f"{k} {v['prompt']:.0f}/{v['completion']:.0f}" for k, v in t["by_kind"].items()),
