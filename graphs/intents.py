@@ -204,6 +204,18 @@ class SendEmail(_IntentBase):
         return missing
 
 
+class Recall(_IntentBase):
+    """Find what was said or sent (e-mails, notes, proposals, invoices); read-only, answered
+    with pointers to the artifacts."""
+
+    kind: Literal["recall"] = "recall"
+    query: str | None = None
+    client_name: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        return ["query"] if not self.query else []
+
+
 class Help(_IntentBase):
     kind: Literal["help"] = "help"
 
@@ -228,6 +240,7 @@ Intent = Annotated[
         StatusQuery,
         RememberFact,
         SendEmail,
+        Recall,
         Help,
         Unknown,
     ],
@@ -247,6 +260,7 @@ INTENT_KINDS: tuple[str, ...] = (
     "status_query",
     "remember_fact",
     "send_email",
+    "recall",
     "help",
     "unknown",
 )

@@ -29,6 +29,7 @@ PLANS: dict[str, Plan] = {
     "remember_fact": Plan(lead="intake", steps=("remember_fact",)),
     "send_email": Plan(lead="email_responder", steps=("compose_email",)),
     "status_query": Plan(lead="status_reporter", steps=("status_report",)),
+    "recall": Plan(lead="status_reporter", steps=("recall",)),
 }
 
 

@@ -11,6 +11,7 @@ HELP = """Here's what I can do (just write it the way you'd tell an assistant):
 • Deliverable or task — "Acme needs the homepage mockups by Friday", "remind me to call the accountant tomorrow"
 • Remember — "remember that Acme allows only 2 revision rounds and prefers Slack"
 • E-mail a client — "email Jane at Acme that the logo is ready"
+• Recall — "what did Jane say about the logo colours?", "find the proposal for Acme", "find INV-0042"
 • Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?"
 Commands: /approve N · /edit N … · /reject N · /help
 Nothing leaves the machine (e-mails, invoices, proposals) until you approve it."""
@@ -23,6 +24,7 @@ QUESTIONS = {
     "title": "What is it? Give me a short title.",
     "fact": "What should I remember?",
     "body": "What should the e-mail say?",
+    "query": "What should I look for?",
     "contact_email": "What's their e-mail address?",
 }
 

@@ -7,6 +7,8 @@ A step returns notes for the operator and, when the next thing would leave the m
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents.context import ClientContext, load_client_context
+from agents.embedders import Embedder, get_embedder
 from agents.letters import greeting_for
 from agents.invoicer import compare_with_previous, due_date_for, render_invoice
 from agents.proposal_drafter import ProposalRequest, draft_proposal
@@ -26,6 +29,7 @@ from graphs.intents import (
     CreateInvoice,
     DraftProposal,
     NewClient,
+    Recall,
     RecordPayment,
     RememberFact,
     RetainerSignup,
@@ -34,6 +38,8 @@ from graphs.intents import (
     intent_from_dict,
 )
 from store.billing import NewLine
+from store.memory import EmbedderMismatch, Hit, keyword_terms
+from store.memory_sync import stale_ids, sync as sync_memory
 from store.models import Client, Invoice, format_money
 
 
@@ -329,6 +335,83 @@ def status_report(deps: Deps, state: dict[str, Any]) -> StepResult:
                       client_id=client.id if client else None)
 
 
+# -- semantic memory -------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+
+def memory_embedder(deps: Deps) -> Embedder:
+    """The run's embedder: ``deps.embedder`` when the runtime provides one, else ``COO_EMBEDDER``."""
+    return getattr(deps, "embedder", None) or get_embedder()
+
+
+def index_memory(deps: Deps) -> None:
+    """Index what the run created (idempotent sweep); a failure here never fails the run."""
+    try:
+        sync_memory(deps.store, memory_embedder(deps))
+    except Exception:  # noqa: BLE001 - memory is derived data; the next sweep catches up
+        log.warning("memory indexing failed; the next run or recall retries it", exc_info=True)
+
+
+def _snippet(text: str, query: str, limit: int = 160) -> str:
+    """The sentence of ``text`` that shares most words (by 5-letter prefix) with the query."""
+    body = text.split("\n", 1)[1] if "\n" in text else text
+    sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+|\n+", body) if x.strip()] or [body.strip()]
+    terms = {t[:5] for t in keyword_terms(query)}
+    best = max(sentences, key=lambda x: (len(terms & {t[:5] for t in keyword_terms(x)}), len(x) > 30,
+                                         -sentences.index(x)))
+    return best if len(best) <= limit else best[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _recall_line(deps: Deps, hit: Hit, query: str) -> str:
+    item, meta = hit.item, hit.item.meta
+    date_text = str(meta.get("date") or item.created_at.isoformat())[:10]
+    client = meta.get("client")
+    if item.source_kind == "invoice":
+        invoice = deps.store.billing.by_id(item.source_id)
+        return (f"• invoice {invoice.number} for {client or '?'}, issued {invoice.issue_date.isoformat()}: "
+                f"{format_money(invoice.total, invoice.currency)}, {invoice.status.replace('_', ' ')} "
+                f"(invoice #{invoice.id}): {_snippet(item.text, query)}")
+    if item.source_kind == "fact":
+        return f"• note about {client or '?'}, {date_text} (fact #{item.source_id}): {_snippet(item.text, query)}"
+    if item.kind == "email_in":
+        what = f"e-mail from {meta.get('from_name') or meta.get('from_address') or '?'}"
+    elif item.kind == "email":
+        what = f"e-mail to {meta.get('to_address') or client or '?'}"
+    elif item.kind == "proposal":
+        what = f"proposal {meta.get('number') or ''} for {client or '?'}".replace("  ", " ")
+    else:
+        what = item.kind.replace("_", " ")
+    return f"• {what}, {date_text} “{item.title}” (artifact #{item.source_id}): {_snippet(item.text, query)}"
+
+
+def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
+    intent = intent_from_dict(state["intent"])
+    assert isinstance(intent, Recall) and intent.query
+    embedder = memory_embedder(deps)
+    try:
+        sync_memory(deps.store, embedder)
+    except EmbedderMismatch as exc:
+        return StepResult(notes=[f"I can't search the memory yet: {exc}."], stop=True)
+    client = None
+    if intent.client_name:
+        client, _ = resolve_client(deps, intent.client_name, None)  # no client: the name may be a contact's
+    vector = embedder.embed([intent.query])[0]
+    stale = set(stale_ids(deps.store))  # deleted sources, superseded facts: the audit prunes them
+    hits = [h for h in deps.store.memory.hybrid(intent.query, vector, k=5 + len(stale),
+                                                client_id=client.id if client else None) if h.item.id not in stale]
+    if not hits and client is not None:
+        hits = [h for h in deps.store.memory.hybrid(intent.query, vector, k=5 + len(stale)) if h.item.id not in stale]
+    hits = hits[:5]
+    if not hits:
+        return StepResult(notes=["I found nothing in the e-mails, notes, proposals or invoices about that."],
+                          client_id=client.id if client else None)
+    scope = f" for {client.name}" if client else ""
+    lines = [_recall_line(deps, hit, intent.query) for hit in hits]
+    return StepResult(notes=[f"Here's what I found{scope} (best match first):", *lines],
+                      client_id=client.id if client else None, facts={"recall_hits": len(hits)})
+
+
 STEPS: dict[str, StepFn] = {
     "record_retainer": record_retainer,
     "record_client": record_client,
@@ -340,4 +423,5 @@ STEPS: dict[str, StepFn] = {
     "remember_fact": remember_fact,
     "compose_email": compose_email,
     "status_report": status_report,
+    "recall": recall,
 }

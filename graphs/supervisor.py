@@ -20,7 +20,7 @@ from graphs.actions import compensation_for, perform, reject
 from graphs.approvals import Action, Card, Draft, render_card
 from graphs.deps import Deps
 from graphs.plans import plan_for
-from graphs.steps import STEPS
+from graphs.steps import STEPS, index_memory
 from store.runs import FINISHED
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
             notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
         if notes:
             post(state, "\n".join(notes), "final")
+        index_memory(deps)  # semantic memory: index what this run created (idempotent sweep)
         store.runs.set_status(run_id, status, summary=notes[0][:200] if notes else None)
         return {"notes": []}
 

@@ -9,6 +9,7 @@ from store.clock import Clock
 from store.conversations import ConversationStore
 from store.db import Database
 from store.ledger import Ledger
+from store.memory import MemoryStore
 from store.migrations import migrate
 from store.model_cache import ModelCache
 from store.runs import RunStore
@@ -31,6 +32,7 @@ class Store:
         self.ledger = Ledger(db, self.clock)
         self.side_effects = SideEffects(db, self.clock)
         self.model_cache = ModelCache(db, self.clock)
+        self.memory = MemoryStore(db, self.clock)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None) -> "Store":

@@ -300,7 +300,70 @@ CREATE TABLE inbound_refs (
 );
 """
 
-MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES]
+# Semantic memory (store/memory.py): compact items that point at an artifact, fact or invoice,
+# their exact tokens (names, invoice numbers, e-mails) and full-text index. The vector table is
+# created by MemoryStore.ensure() because its dimension belongs to the configured embedder.
+_MEMORY_COMMON = """
+CREATE TABLE memory_items (
+    id {pk},
+    source_kind TEXT NOT NULL,
+    source_id {bigint} NOT NULL,
+    kind TEXT NOT NULL,
+    client_id INTEGER,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    meta {json} NOT NULL,
+    fingerprint TEXT,
+    created_at {ts} NOT NULL,
+    indexed_at {ts} NOT NULL,
+    UNIQUE (source_kind, source_id)
+);
+CREATE INDEX memory_items_client ON memory_items (client_id);
+CREATE TABLE memory_tokens (
+    item_id {bigint} NOT NULL REFERENCES memory_items (id) ON DELETE CASCADE,
+    token TEXT NOT NULL
+);
+CREATE INDEX memory_tokens_token ON memory_tokens (token, item_id);
+CREATE INDEX memory_tokens_item ON memory_tokens (item_id);
+CREATE TABLE memory_config (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+_MEMORY = {
+    "sqlite": _MEMORY_COMMON.format(**_TOKENS["sqlite"]) + """
+CREATE VIRTUAL TABLE memory_fts USING fts5(title, text, tokenize = 'porter unicode61 remove_diacritics 2');
+""",
+    "postgres": "CREATE EXTENSION IF NOT EXISTS vector;\n" + _MEMORY_COMMON.format(**_TOKENS["postgres"]) + """
+ALTER TABLE memory_items ADD COLUMN tsv tsvector
+    GENERATED ALWAYS AS (to_tsvector('english', title || ' ' || text)) STORED;
+CREATE INDEX memory_items_tsv ON memory_items USING gin (tsv);
+""",
+}
+
+# Rows of bank/provider CSV exports the reconciler has seen (agents/reconciler.py), keyed by a
+# fingerprint of the row's content, so importing a file (or an overlapping export) again never
+# records a payment twice; "asked" rows were put to the operator, "matched" ones were recorded.
+_PAYMENT_IMPORTS = """
+CREATE TABLE payment_imports (
+    id {pk},
+    fingerprint TEXT NOT NULL UNIQUE,
+    file_hash TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    invoice_numbers TEXT,
+    amount_cents {bigint} NOT NULL,
+    currency TEXT NOT NULL,
+    received_on {date} NOT NULL,
+    run_id TEXT NOT NULL,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL
+);
+"""
+
+MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES, _MEMORY, _PAYMENT_IMPORTS]
 
 
 def _statements(script: str) -> list[str]:

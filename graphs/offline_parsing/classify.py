@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 
 from graphs.intents import SIDE_EFFECT_KINDS, Intent, Unknown
-from graphs.offline_parsing import rules_money, rules_work
+from graphs.offline_parsing import rules_money, rules_recall, rules_work
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.names import is_personal
 from graphs.parsing import ParseResult
@@ -17,6 +17,7 @@ Rule = Callable[[Ctx], Intent | None]
 # - help before anything ("?" is also a question);
 # - tasks before money ("remind me to invoice Acme" is a to-do, not an invoice);
 # - facts before money ("remember that Acme pays net 45");
+# - recall before status ("find the invoice for Acme" looks the document up);
 # - status before money (questions about invoices never create one);
 # - retainer before new client and payment ("signed the retainer" beats "signed on");
 # - proposal before invoice ("send Acme a proposal"), invoice before e-mail ("send Acme an invoice");
@@ -25,6 +26,7 @@ RULES: tuple[Rule, ...] = (
     rules_work.help_,
     rules_work.task,
     rules_work.remember_fact,
+    rules_recall.recall,
     rules_work.status,
     rules_money.retainer,
     rules_money.proposal,

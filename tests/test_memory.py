@@ -1,0 +1,226 @@
+"""Semantic memory: one store interface on SQLite (sqlite-vec, FTS5) and PostgreSQL (pgvector,
+full text), hybrid retrieval, the client filter, re-embedding, the recall intent as the operator
+sees it, and a smoke run of the recall benchmark."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from agents.embedders import HashingEmbedder
+from store.facade import Store
+from store.memory import EmbedderMismatch, NewMemory, exact_tokens, rrf
+from store.memory_sync import stale_ids, sync
+from tests.test_email_intake import ACME, client_mail, forward_as_attachment, ingest
+
+WHEN = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+EMB = HashingEmbedder()
+
+
+def _item(source_id: int, title: str, text: str, client_id: int | None = None, kind: str = "email_in") -> NewMemory:
+    return NewMemory(source_kind="artifact", source_id=source_id, kind=kind, client_id=client_id, title=title,
+                     text=text, created_at=WHEN)
+
+
+class BlindEmbedder:
+    """An embedder that understands nothing (a random direction per text): only keywords can help."""
+
+    name = "blind"
+    dim = 16
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        import hashlib
+        import random
+
+        out = []
+        for text in texts:
+            rng = random.Random(hashlib.sha256(text.encode()).digest())
+            out.append([rng.gauss(0, 1) for _ in range(self.dim)])
+        return out
+
+
+def _put(store: Store, embedder, items: list[NewMemory]) -> list[int]:  # type: ignore[no-untyped-def]
+    return store.memory.upsert_many(items, embedder.embed([f"{i.title}\n{i.text}" for i in items]))
+
+
+@pytest.fixture
+def store(db_url: str, clock):  # type: ignore[no-untyped-def]
+    s = Store.open(db_url, clock)
+    yield s
+    s.close()
+
+
+def test_add_upsert_search_and_delete_by_source_pointer(store: Store) -> None:
+    store.memory.ensure(EMB)
+    _put(store, EMB, [
+        _item(1, "Homepage feedback", "Jane: the logo colours feel cold, could we try warmer tones?", 1),
+        _item(2, "Invoice question", "Bob asked whether INV-0007 includes the photo shoot.", 2),
+        _item(3, "Launch date", "Jane confirmed the launch moves to March 3rd.", 1),
+    ])
+    hits = store.memory.search(EMB.embed(["logo colour"])[0], k=2)
+    assert hits[0].item.source_id == 1 and hits[0].score > hits[1].score
+    # Upsert by source pointer replaces, never duplicates.
+    _put(store, EMB, [_item(1, "Homepage feedback", "Jane wants the palette changed to terracotta.", 1)])
+    assert store.memory.count() == 3
+    assert "terracotta" in store.memory.get("artifact", 1).text  # type: ignore[union-attr]
+    assert store.memory.search(EMB.embed(["terracotta palette"])[0], k=1)[0].item.source_id == 1
+    assert store.memory.delete("artifact", 1) and not store.memory.delete("artifact", 1)
+    assert store.memory.count() == 2
+    assert all(h.item.source_id != 1 for h in store.memory.hybrid("terracotta", EMB.embed(["terracotta"])[0], k=5))
+
+
+def test_hybrid_finds_exact_names_invoice_numbers_and_emails_the_vector_misses(store: Store) -> None:
+    blind = BlindEmbedder()
+    store.memory.ensure(blind)
+    _put(store, blind, [_item(i, f"Note {i}", f"Weekly status update number {i} about the website build.", 1)
+                        for i in range(1, 40)])
+    _put(store, blind, [
+        _item(100, "Invoice INV-0042", "Invoice INV-0042 to Acme Studio, total $4,000.", 1, "invoice"),
+        _item(101, "Contract", "Contract renewal question from priya@kestrel.example about the retainer.", 2),
+        _item(102, "Feedback", "Okonkwo said the typography looks dated.", 3),
+    ])
+    for query, expected in (("find INV-0042", 100), ("anything from priya@kestrel.example?", 101),
+                            ("what did Okonkwo say?", 102), ("inv0042", 100)):
+        vector_only = [h.item.source_id for h in store.memory.search(blind.embed([query])[0], k=3)]
+        assert expected not in vector_only, query  # the embedding is no help here …
+        combined = [h.item.source_id for h in store.memory.hybrid(query, blind.embed([query])[0], k=5)]
+        assert combined[0] == expected, (query, combined)  # … the keyword side finds it first
+        assert store.memory.keyword(query, k=5)[0].item.source_id == expected
+
+
+def test_client_filter_applies_to_every_method(store: Store) -> None:
+    store.memory.ensure(EMB)
+    _put(store, EMB, [_item(1, "Logo feedback", "The logo colours should be warmer.", 1),
+                      _item(2, "Logo feedback", "The logo colours should be cooler.", 2),
+                      _item(3, "Logo notes", "Logo colours: teal and sand.", None)])
+    vec = EMB.embed(["logo colours"])[0]
+    for hits in (store.memory.search(vec, 5, client_id=2), store.memory.keyword("logo colours", 5, client_id=2),
+                 store.memory.hybrid("logo colours", vec, 5, client_id=2)):
+        assert [h.item.source_id for h in hits] == [2]
+    assert {h.item.source_id for h in store.memory.hybrid("logo colours", vec, 5)} == {1, 2, 3}
+
+
+def test_sync_indexes_artifacts_facts_and_invoices_once_and_reembed_switches_models(store: Store) -> None:
+    from decimal import Decimal
+
+    from store.billing import NewLine
+
+    with store.db.transaction() as tx:
+        client, _ = store.clients.upsert(tx, "Acme Studio", "Jane Doe", "jane@acme.example")
+        store.artifacts.create(tx, "email_in", "Homepage feedback", "Hi, the logo colours feel cold.\n\n> old quote",
+                               "mail-1", client.id, {"from": {"name": "Jane Doe", "address": "jane@acme.example"}})
+        store.clients.add_fact(tx, client.id, "prefers Slack over e-mail", "run r1")
+        store.billing.create_invoice(tx, client.id, [NewLine(description="Brand audit", quantity=Decimal(1),
+                                                             unit_price=Decimal(1200))],
+                                     "USD", WHEN.date(), WHEN.date(), "run-i")
+    assert sync(store, EMB) == 3
+    assert sync(store, EMB) == 0  # idempotent
+    item = store.memory.get("artifact", 1)
+    assert item is not None and "old quote" not in item.text and "Jane Doe" in item.text
+    assert store.memory.keyword("INV-0001", 1)[0].item.source_kind == "invoice"
+    # A superseded fact is not re-indexed; its item is stale (the audit's to prune), not deleted by sync.
+    with store.db.transaction() as tx:
+        tx.execute("UPDATE client_facts SET superseded_at = ? WHERE fact = ?", (WHEN, "prefers Slack over e-mail"))
+    assert sync(store, EMB) == 0
+    fact_item = store.memory.get("fact", 1)
+    assert fact_item is not None and stale_ids(store) == [fact_item.id]
+    # Another embedder: refused until re-embedded, then searchable with the new dimension.
+    small = HashingEmbedder(dim=64)
+    with pytest.raises(EmbedderMismatch, match="coo memory reembed"):
+        sync(store, small)
+    assert store.memory.reembed(small) == store.memory.count()
+    assert store.memory.config() == {"embedder": small.name, "dim": "64"}
+    hits = store.memory.hybrid("logo colours", small.embed(["logo colours"])[0], 1)
+    assert hits[0].item.title == "Homepage feedback"
+
+
+def test_memory_reembed_command(coo_env, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import main
+
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    monkeypatch.setenv("COO_DATABASE_URL", url)
+    s = Store.open(url)
+    s.memory.ensure(BlindEmbedder())
+    with s.db.transaction() as tx:
+        client, _ = s.clients.upsert(tx, "Acme Studio")
+        s.artifacts.create(tx, "email_in", "Homepage feedback", "the logo colours feel cold", "mail-1", client.id)
+    sync(s, BlindEmbedder())
+    s.close()
+    assert main(["memory", "sync"]) == 1
+    assert "coo memory reembed" in capsys.readouterr().err
+    assert main(["memory", "reembed"]) == 0
+    assert "Re-embedded 1 memories with hashing-v1-512" in capsys.readouterr().out
+    assert main(["memory"]) == 0
+    assert "1 memories · embedder hashing-v1-512 (512 dimensions)" in capsys.readouterr().out
+
+
+def test_exact_tokens_and_rrf() -> None:
+    assert exact_tokens("see INV-0042, inv0043 and Jane <jane@acme.example>.") >= {
+        "inv-0042", "inv0043", "inv-0043", "jane@acme.example"}
+    assert [i for i, _, _ in rrf({"a": [1, 2, 3], "b": [3, 1]})] == [1, 3, 2]
+
+
+def test_recall_in_chat_points_at_the_artifacts(chat) -> None:  # type: ignore[no-untyped-def]
+    chat.say(ACME)
+    ingest(chat, forward_as_attachment(client_mail(
+        "Hi Ana,\n\nThanks for the homepage draft. The layout works for us. On the logo colours: the teal "
+        "feels too cold next to the photos, could we try the warmer terracotta we discussed?\n\nBest,\nJane")))
+    ingest(chat, forward_as_attachment(client_mail(
+        "Hi Ana,\n\nQuick one: can we move the launch call to Thursday?\n\nJane", subject="Launch call",
+        msgid="<m2@acme.example>")), event_id="mail-2")
+    chat.say("draft a proposal for Acme Studio for a brand refresh, $6k")
+    shown = chat.say("what did Jane say about the logo colours?")
+    lines = [line.strip() for line in shown.splitlines() if line.strip().startswith("•")]
+    assert lines, shown
+    assert lines[0].startswith("• e-mail from Jane Doe, 2026-11-24 “Homepage feedback” (artifact #")
+    assert "terracotta" in lines[0] and "Thanks for the homepage draft" not in shown  # a pointer + snippet
+    shown = chat.say("find the proposal for Acme Studio")
+    assert "Here's what I found for Acme Studio" in shown
+    first = [line.strip() for line in shown.splitlines() if line.strip().startswith("•")][0]
+    assert first.startswith("• proposal P-0001 for Acme Studio") and "(artifact #" in first
+    shown = chat.say("find jane@acme.example")
+    assert "e-mail from Jane Doe" in shown
+    # Read-only: nothing waits for approval, nothing was sent by recall.
+    assert "/approve" not in shown
+
+
+def test_recall_parsing() -> None:
+    from graphs.offline_parser import OfflineParser
+
+    parser = OfflineParser()
+    today = WHEN.date()
+    cases = {
+        "what did Jane say about the logo colours?": ("recall", "Jane"),
+        "what did Jane from Acme Studio say about the budget?": ("recall", "Acme Studio"),
+        "find the proposal for Acme": ("recall", "Acme"),
+        "find INV-0042": ("recall", None),
+        "did Bob mention the deadline?": ("recall", "Bob"),
+        "where's the brief from Northwind?": ("recall", "Northwind"),
+        "search for jane@acme.example": ("recall", None),
+        "what did we agree with Acme about revisions?": ("recall", "Acme"),
+        "pull up the last e-mail from Kestrel": ("recall", "Kestrel"),
+        "search memory for logo colours": ("recall", None),
+    }
+    for text, (kind, client) in cases.items():
+        intent = parser.parse(text, today).intent
+        assert intent.kind == kind, text
+        assert getattr(intent, "client_name", None) == client, text
+        assert not intent.has_side_effects
+    for text, kind in {"what's overdue?": "status_query", "show me the invoices for Acme": "status_query",
+                       "find a plumber near me": "unknown", "did Acme pay?": "status_query",
+                       "remind me to find the proposal for Acme": "add_task",
+                       "invoice Acme $2,500 for the website": "create_invoice"}.items():
+        assert parser.parse(text, today).intent.kind == kind, text
+
+
+def test_bench_memory_quick_smoke(capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import main
+
+    started = time.monotonic()
+    assert main(["bench-memory", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert time.monotonic() - started < 20
+    assert "recall@5" in out and "combined" in out and "p99" in out
+    assert "postgres" in out and "sqlite" in out
