@@ -227,6 +227,33 @@ def cmd_bench_memory(args: argparse.Namespace) -> int:
     return bench_memory_main(args)
 
 
+def cmd_import_payments(args: argparse.Namespace) -> int:
+    import getpass
+
+    from agents.bank_csv import UnreadableExport
+    from agents.reconciler import import_payments, new_import_id, render_report
+    from store.clock import Clock
+    from store.facade import Store
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"coo import-payments: no file {args.file}", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    store = Store.open(settings.database, Clock(settings.timezone))
+    try:
+        report = import_payments(store, path.read_bytes(), path.name, run_id=new_import_id(), channel="console",
+                                 thread_id="import-payments", user_id=getpass.getuser(),
+                                 default_currency=args.currency.upper() if args.currency else None)
+    except UnreadableExport as exc:
+        print(f"coo import-payments: {path.name}: {exc} Nothing was recorded.", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(render_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coo", description="coo — an AI chief operating officer for one-person companies")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -285,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_memory.add_argument("--no-sqlite", action="store_true", help="skip the SQLite latency runs")
     bench_memory.add_argument("--quick", action="store_true", help="a smoke run: hashing only, small sizes")
     bench_memory.set_defaults(func=cmd_bench_memory)
+    payments = sub.add_parser("import-payments", help="match a bank or Stripe/PayPal CSV export to open invoices; "
+                                                      "records exact matches, lists the rest as questions")
+    payments.add_argument("file")
+    payments.add_argument("--currency", help="currency of amounts when the file doesn't say (default USD)")
+    payments.set_defaults(func=cmd_import_payments)
     return parser
 
 

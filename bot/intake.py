@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from bot.runtime import get_runtime
 from graphs.email_intake import ingest_email
 from graphs.envelope import Envelope
+from graphs.payments_intake import import_payments
 from store.deliveries import Deliveries
 from store.facade import Store
 from store.jobqueue import JobQueue, JobSpec
@@ -59,6 +60,14 @@ class Intake:
         return self.queue.enqueue(
             "bot.intake.ingest_forwarded_email", _job_id("mail", env.idempotency_key), SPEC,
             raw=raw, envelope=env.model_dump(), reply_ref=reply_ref.model_dump() if reply_ref else None,
+        )
+
+    def payments(self, data: bytes, filename: str, env: Envelope, *, reply_ref: ReplyRef | None = None) -> bool:
+        """Queue a bank/provider CSV export for the reconciler (graphs.payments_intake)."""
+        return self.queue.enqueue(
+            "bot.intake.import_payments_file", _job_id("pay", env.idempotency_key), SPEC,
+            data=data, filename=filename, envelope=env.model_dump(),
+            reply_ref=reply_ref.model_dump() if reply_ref else None,
         )
 
     def refuse(self, env: Envelope, *, ephemeral: bool = False, reply_ref: ReplyRef | None = None) -> bool:
@@ -106,6 +115,16 @@ def ingest_forwarded_email(raw: bytes, envelope: dict[str, str], reply_ref: dict
                           user_id=env.user_id, event_id=env.event_id)
     if result.ack and not result.duplicate:
         runtime.store.conversations.post(env.channel, env.thread_id, result.ack, dedupe=f"ack:{env.idempotency_key}")
+
+
+def import_payments_file(data: bytes, filename: str, envelope: dict[str, str],
+                         reply_ref: dict[str, str] | None = None) -> None:
+    """Reconcile a dropped CSV export and post the report in its thread (graphs.payments_intake)."""
+    runtime = get_runtime()
+    env = Envelope.model_validate(envelope)
+    _remember(reply_ref, env)
+    import_payments(runtime.conversation, data, filename, channel=env.channel, thread_id=env.thread_id,
+                    user_id=env.user_id, event_id=env.event_id)
 
 
 def refuse(envelope: dict[str, str], ephemeral: bool = False, reply_ref: dict[str, str] | None = None) -> None:

@@ -5,11 +5,33 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from store.clock import Clock
 from store.db import Database, Tx
-from store.models import Invoice, InvoiceLine, Payment, cents
+from store.models import Invoice, InvoiceLine, Payment, UtcDateTime, cents
+
+OPEN_STATUSES = ("sent", "issued", "partially_paid")
+
+
+class PaymentImport(BaseModel):
+    """One row of a bank/provider export the reconciler has seen (table payment_imports)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    fingerprint: str
+    file_hash: str
+    filename: str
+    line: int
+    outcome: str  # "matched" (payment recorded) or "asked" (put to the operator)
+    invoice_numbers: str | None = None
+    amount_cents: int
+    currency: str
+    received_on: date
+    run_id: str
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class NewLine(BaseModel):
@@ -160,3 +182,76 @@ class BillingStore:
         row = tx.fetchone("SELECT * FROM payments WHERE run_id = ?", (run_id,))
         assert row is not None
         return Payment.model_validate(row)
+
+    # -- reconciling bank/provider exports (agents/reconciler.py) -------------------------------
+
+    def by_seqs(self, seqs: list[int]) -> list[Invoice]:
+        """Invoices by their sequence numbers (a bank reference says "inv 7", not "INV-0007")."""
+        if not seqs:
+            return []
+        marks = ", ".join("?" for _ in seqs)
+        with self.db.transaction() as tx:
+            rows = tx.fetchall(f"SELECT * FROM invoices WHERE seq IN ({marks}) ORDER BY seq", tuple(seqs))
+            return [self._with_lines(tx, r) for r in rows]
+
+    def locked(self, tx: Tx, invoice_id: int) -> Invoice:
+        """The invoice as it is now, locked until the transaction ends (PostgreSQL; SQLite's write
+        transaction already excludes other writers), so two imports never pay one balance twice."""
+        lock = " FOR UPDATE" if tx.dialect == "postgres" else ""
+        row = tx.fetchone(f"SELECT * FROM invoices WHERE id = ?{lock}", (invoice_id,))
+        assert row is not None, f"invoice {invoice_id} vanished"
+        return self._with_lines(tx, row)
+
+    def payments_received(self, first: date, last: date) -> list[Payment]:
+        """Payments received between two dates (inclusive), oldest first."""
+        rows = self.db.fetchall("SELECT * FROM payments WHERE received_on >= ? AND received_on <= ? ORDER BY id",
+                                (first, last))
+        return [Payment.model_validate(r) for r in rows]
+
+    def imported_rows(self, fingerprints: list[str]) -> dict[str, PaymentImport]:
+        """The export rows among ``fingerprints`` seen by an earlier import, by fingerprint."""
+        found: dict[str, PaymentImport] = {}
+        for start in range(0, len(fingerprints), 500):
+            chunk = fingerprints[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.db.fetchall(f"SELECT * FROM payment_imports WHERE fingerprint IN ({marks})", tuple(chunk)):
+                item = PaymentImport.model_validate(row)
+                found[item.fingerprint] = item
+        return found
+
+    def claim_import_row(
+        self,
+        tx: Tx,
+        *,
+        fingerprint: str,
+        file_hash: str,
+        filename: str,
+        line: int,
+        outcome: str,
+        invoice_numbers: list[str],
+        amount: Decimal,
+        currency: str,
+        received_on: date,
+        run_id: str,
+    ) -> bool:
+        """Mark an export row as matched or asked. Returns False when it was already matched (by an
+        earlier or a concurrent import): the caller then records nothing. An "asked" row can later
+        become "matched" (e.g. after the invoice it pays was sent)."""
+        now = self.clock.now()
+        numbers = ",".join(invoice_numbers) or None
+        inserted = tx.execute(
+            "INSERT INTO payment_imports (fingerprint, file_hash, filename, line, outcome, invoice_numbers,"
+            " amount_cents, currency, received_on, run_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING",
+            (fingerprint, file_hash, filename, line, outcome, numbers, cents(amount), currency, received_on, run_id,
+             now, now),
+        )
+        if inserted == 1:
+            return True
+        if outcome != "matched":
+            return False
+        return tx.execute(
+            "UPDATE payment_imports SET outcome = 'matched', invoice_numbers = ?, run_id = ?, updated_at = ?"
+            " WHERE fingerprint = ? AND outcome <> 'matched'",
+            (numbers, run_id, now, fingerprint),
+        ) == 1

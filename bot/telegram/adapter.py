@@ -18,6 +18,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from bot.intake import Intake, ReplyRef
 from bot.rfc822 import compose
 from graphs.envelope import Envelope
+from graphs.payments_intake import looks_like_csv
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,9 @@ DECISION = re.compile(r"^coo:(approve|reject):(\d+)$")
 ALLOWED_UPDATES = ["message", "callback_query"]
 EML = filters.Document.FileExtension("eml") | filters.Document.MimeType("message/rfc822")
 MAX_EML_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
+# Bank/provider exports for the invoice reconciler (graphs.payments_intake).
+CSV = (filters.Document.FileExtension("csv") | filters.Document.FileExtension("tsv")
+       | filters.Document.MimeType("text/csv") | filters.Document.MimeType("text/comma-separated-values"))
 
 
 class TelegramAdapter:
@@ -33,7 +37,7 @@ class TelegramAdapter:
         self.intake = intake
         self.operators = operators
         application.add_handler(CallbackQueryHandler(self.on_callback))
-        application.add_handler(MessageHandler(filters.TEXT | filters.CAPTION | EML, self.on_message))
+        application.add_handler(MessageHandler(filters.TEXT | filters.CAPTION | EML | CSV, self.on_message))
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
@@ -54,6 +58,13 @@ class TelegramAdapter:
         if str(user.id) not in self.operators:
             if addressed:
                 self.intake.refuse(env, reply_ref=ref)
+            return
+        document = message.document
+        if document is not None and looks_like_csv(document.file_name, document.mime_type) \
+                and (document.file_size or 0) <= MAX_EML_BYTES:
+            file = await document.get_file()
+            self.intake.payments(bytes(await file.download_as_bytearray()), document.file_name or "payments.csv",
+                                 env, reply_ref=ref)
             return
         raw = await self._email(message, text)
         if raw is not None:
