@@ -442,7 +442,10 @@ def render_report(report: ImportReport, *, chat: bool = False) -> str:
     if report.problems:
         lines.append("\nCouldn't read (fix the file or record these by hand):")
         lines.extend(f"  ! line {p.line}: {p.reason}" for p in report.problems)
-    if asked:
+    if asked and not any(r.suggestion for r in asked):
+        lines.append("\nIf one of these is a client's payment, tell me in chat, e.g. “<client> paid <amount> for "
+                     "INV-0001 on <date>”; otherwise leave it. Importing this file again records nothing twice.")
+    elif asked:
         lines.append("\n" + ("Answer any question by writing the message shown (it records the payment like any "
                              "other); leave the rest. Re-sending the file later records nothing twice."
                              if chat else "Answer these in chat with the message shown, or leave them; importing "
