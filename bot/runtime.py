@@ -7,6 +7,7 @@ import logging
 import threading
 from typing import Any
 
+from agents.embedders import get_embedder
 from agents.llm import ModelRunner, ModelTiers
 from agents.mailer import Mailer, OutboxMailer, SmtpMailer
 from bot.settings import Settings, load_settings
@@ -20,6 +21,7 @@ from store.checkpoints import open_checkpointer
 from store.clock import Clock
 from store.facade import Store
 from store.jobqueue import InProcessQueue, JobQueue, RQQueue
+from store.working_memory import InProcessWorkingMemory, RedisWorkingMemory
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,10 @@ class Runtime:
                                  "large": settings.model_large})
         self.runner = ModelRunner(self.tiers, self.store.model_cache, self.store.ledger)
         self.deps = Deps(store=self.store, runner=self.runner, mailer=build_mailer(settings),
-                         sender_name=settings.sender_name, mail_delivers=bool(settings.smtp_url))
+                         sender_name=settings.sender_name, mail_delivers=bool(settings.smtp_url),
+                         embedder=get_embedder(settings.embedder),
+                         working_memory=RedisWorkingMemory(settings.redis_url) if settings.redis_url
+                         else InProcessWorkingMemory())
         self._exit = contextlib.ExitStack()
         checkpointer = self._exit.enter_context(open_checkpointer(self.store.db))
         self.supervisor = Supervisor(self.deps, checkpointer)

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, Field
 
-from agents.invoicer import render_invoice
+from agents.invoicer import invoice_details, render_invoice
 from graphs.deps import Deps
 from store.billing import NewLine
 from store.models import Approval
@@ -165,8 +165,6 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, changes: dict[str, str],
         updated = deps.store.billing.replace_lines(tx, invoice.id, lines, due)
     client = deps.store.clients.get(updated.client_id)
     subject, body = render_invoice(updated, client, deps.sender_name)
-    from graphs.steps import invoice_details  # the same detail lines as the first card
-
     card.details = invoice_details(updated)
     return card, Draft(to=draft.to, subject=draft.subject if draft.subject != subject else subject,
                        body=draft.body if keep_body else body)

@@ -20,7 +20,7 @@ from agents.llm import attribute_to
 from graphs.approvals import EditError, apply_edit, render_card
 from graphs.deps import Deps
 from graphs.envelope import Envelope
-from graphs.intents import Help, Unknown, intent_from_dict, intent_to_dict
+from graphs.intents import Help, Intent, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
 from graphs.plans import plan_for
 from graphs.replies import COMMANDS, HELP, question_for
@@ -31,6 +31,8 @@ from store.jobqueue import JobQueue, JobSpec
 log = logging.getLogger(__name__)
 
 _COMMAND = re.compile(r"^/(\w+)(?:@\S+)?\s*(.*)$", re.S)
+_PRONOUN = re.compile(r"\b(?:them|they|their|him|her|his|this\s+client|that\s+client)\b", re.I)
+_FOLLOW_UP_KINDS = frozenset({"update_terms", "client_profile"})
 _CANCEL = re.compile(r"^\s*(cancel|never ?mind|nvm|forget it|stop)\b", re.I)
 
 
@@ -107,6 +109,7 @@ class Conversation:
         if isinstance(intent, Unknown):
             self.reply(env, f"I'm not sure what you'd like me to do with “{text[:120]}”.\n{HELP}")
             return Handled()
+        intent = self._from_thread(env, intent, text)
         if parsed.problems:
             problem = parsed.problems[0]
             return self._ask(env, intent_to_dict(intent), [problem.field, *intent.missing_fields()],
@@ -115,6 +118,18 @@ class Conversation:
         if missing:
             return self._ask(env, intent_to_dict(intent), missing, question_for(missing[0]), text)
         return self._accept(env, intent_to_dict(intent), text)
+
+    def _from_thread(self, env: Envelope, intent: Intent, text: str) -> Intent:
+        """Fill in the client the thread is about when the operator says "them" (or, for a
+        follow-up that changes terms, says nothing), from the thread's working memory."""
+        if getattr(intent, "client_name", "") is not None:
+            return intent
+        if intent.kind not in _FOLLOW_UP_KINDS and not _PRONOUN.search(text):
+            return intent
+        context = self.deps.working_memory.recall(env.thread_key)
+        if context is None or context.client_name is None:
+            return intent
+        return intent_from_dict({**intent_to_dict(intent), "client_name": context.client_name})
 
     def _ask(self, env: Envelope, intent: dict[str, Any], fields: list[str], question: str, text: str) -> Handled:
         fields = list(dict.fromkeys(fields))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from agents.embedders import Embedder
 from agents.llm import ModelRunner
 from agents.mailer import Mailer
 from store.facade import Store
+from store.working_memory import InProcessWorkingMemory, WorkingMemory
 
 
 @dataclass(frozen=True)
@@ -16,3 +18,5 @@ class Deps:
     mailer: Mailer
     sender_name: str
     mail_delivers: bool  # False: e-mail goes to the outbox only; replies say so
+    embedder: Embedder | None = None  # semantic memory; None: the configured default (COO_EMBEDDER)
+    working_memory: WorkingMemory = field(default_factory=InProcessWorkingMemory)

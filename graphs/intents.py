@@ -216,6 +216,30 @@ class Recall(_IntentBase):
         return ["query"] if not self.query else []
 
 
+class ClientProfile(_IntentBase):
+    """ "What do we know about Acme?": the client's canonical facts with their sources."""
+
+    kind: Literal["client_profile"] = "client_profile"
+    client_name: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
+
+
+class UpdateTerms(_IntentBase):
+    """Change a retainer's terms ("bill them on the 15th instead"). ``client_name`` may come
+    from the thread's working memory when the operator says "them"."""
+
+    kind: Literal["update_terms"] = "update_terms"
+    client_name: str | None = None
+    billing_day: int | None = Field(default=None, ge=1, le=31)
+    monthly_amount: Money | None = None
+    revision_rounds: int | None = Field(default=None, ge=0, le=50)
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
+
+
 class Help(_IntentBase):
     kind: Literal["help"] = "help"
 
@@ -241,6 +265,8 @@ Intent = Annotated[
         RememberFact,
         SendEmail,
         Recall,
+        ClientProfile,
+        UpdateTerms,
         Help,
         Unknown,
     ],
@@ -261,6 +287,8 @@ INTENT_KINDS: tuple[str, ...] = (
     "remember_fact",
     "send_email",
     "recall",
+    "client_profile",
+    "update_terms",
     "help",
     "unknown",
 )

@@ -30,6 +30,8 @@ PLANS: dict[str, Plan] = {
     "send_email": Plan(lead="email_responder", steps=("compose_email",)),
     "status_query": Plan(lead="status_reporter", steps=("status_report",)),
     "recall": Plan(lead="status_reporter", steps=("recall",)),
+    "client_profile": Plan(lead="status_reporter", steps=("client_profile",)),
+    "update_terms": Plan(lead="intake", steps=("update_terms",)),
 }
 
 

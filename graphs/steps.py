@@ -7,18 +7,11 @@ A step returns notes for the operator and, when the next thing would leave the m
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Callable
-from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from agents.context import ClientContext, load_client_context
-from agents.embedders import Embedder, get_embedder
 from agents.letters import greeting_for
-from agents.invoicer import compare_with_previous, due_date_for, render_invoice
+from agents.invoicer import compare_with_previous, due_date_for, invoice_details, render_invoice
 from agents.proposal_drafter import ProposalRequest, draft_proposal
 from agents.status_reporter import report
 from graphs.approvals import Action, Card, Draft
@@ -29,7 +22,6 @@ from graphs.intents import (
     CreateInvoice,
     DraftProposal,
     NewClient,
-    Recall,
     RecordPayment,
     RememberFact,
     RetainerSignup,
@@ -37,48 +29,9 @@ from graphs.intents import (
     StatusQuery,
     intent_from_dict,
 )
+from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.billing import NewLine
-from store.memory import EmbedderMismatch, Hit, keyword_terms
-from store.memory_sync import stale_ids, sync as sync_memory
 from store.models import Client, Invoice, format_money
-
-
-class StepResult(BaseModel):
-    notes: list[str] = Field(default_factory=list)
-    action: Action | None = None
-    client_id: int | None = None
-    stop: bool = False  # nothing more can be done in this run (e.g. unknown client)
-    facts: dict[str, Any] = Field(default_factory=dict)
-
-
-StepFn = Callable[[Deps, dict[str, Any]], StepResult]
-
-
-def _s(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
-def resolve_client(deps: Deps, name: str | None, email: str | None) -> tuple[Client | None, list[Client]]:
-    """The one client meant by name/e-mail, or None with the candidates when it is ambiguous."""
-    matches = deps.store.clients.find(name, email)
-    if len(matches) == 1:
-        return matches[0], matches
-    return None, matches
-
-
-def _unknown_client(name: str | None, candidates: list[Client]) -> StepResult:
-    if candidates:
-        names = ", ".join(c.name for c in candidates)
-        return StepResult(notes=[f'"{name}" could mean {names}. Say it again with the full client name.'], stop=True)
-    return StepResult(
-        notes=[f"I don't know a client called {name!r} yet. Add them first, e.g. \"new client: {name}, "
-               f"contact name@example.com\"."],
-        stop=True,
-    )
-
-
-def _today(deps: Deps) -> date:
-    return deps.store.clock.today()
 
 
 # -- retainers, clients, proposals -----------------------------------------------------------
@@ -102,7 +55,7 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     contact = f" ({client.contact_email})" if client.contact_email else ""
     terms = [f"{format_money(retainer.monthly_amount, retainer.currency)}/month"]
     if retainer.revision_rounds is not None:
-        terms.append(_s(retainer.revision_rounds, "revision round"))
+        terms.append(plural(retainer.revision_rounds, "revision round"))
     if retainer.billing_day:
         terms.append(f"billed on day {retainer.billing_day}")
     what = "New retainer" if created else "Retainer recorded"
@@ -152,7 +105,7 @@ def prepare_proposal(deps: Deps, state: dict[str, Any]) -> StepResult:
         assert isinstance(intent, DraftProposal)
         client, candidates = resolve_client(deps, intent.client_name, intent.contact_email)
         if client is None:
-            return _unknown_client(intent.client_name, candidates)
+            return unknown_client(intent.client_name, candidates)
         ctx = load_client_context(deps.store, client.id)
         req = ProposalRequest(scope=intent.scope, amount=intent.amount, currency=intent.currency,
                               sender_name=deps.sender_name)
@@ -164,18 +117,6 @@ def prepare_proposal(deps: Deps, state: dict[str, Any]) -> StepResult:
 # -- billing ---------------------------------------------------------------------------------
 
 
-def invoice_details(invoice: Invoice) -> list[str]:
-    rows = []
-    for line in invoice.lines:
-        qty = f"{line.quantity.normalize():f} {line.unit or 'x'}{'s' if line.unit and line.quantity != 1 else ''} × " \
-            if line.quantity != 1 or line.unit else ""
-        rows.append(f"• {line.description}: {qty}{format_money(line.unit_price, invoice.currency)}"
-                    f" = {format_money(line.total, invoice.currency)}")
-    rows.append(f"Total {format_money(invoice.total, invoice.currency)} · issued {invoice.issue_date.isoformat()}"
-                f" · due {invoice.due_date.isoformat()}")
-    return rows
-
-
 def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     intent = intent_from_dict(state["intent"])
     assert isinstance(intent, CreateInvoice) and intent.client_name and intent.items
@@ -183,8 +124,8 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     notes = []
     client, candidates = resolve_client(deps, intent.client_name, intent.contact_email)
     if client is None and candidates:
-        return _unknown_client(intent.client_name, candidates)
-    today = _today(deps)
+        return unknown_client(intent.client_name, candidates)
+    today = today_for(deps)
     due = due_date_for(today, intent.due_date, intent.due_in_days)
     if due < today:
         return StepResult(notes=[f"The due date {due.isoformat()} is in the past; say when it should be due."],
@@ -225,13 +166,13 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
     else:
         client, candidates = resolve_client(deps, intent.client_name, None)
         if client is None:
-            return _unknown_client(intent.client_name, candidates)
+            return unknown_client(intent.client_name, candidates)
         open_invoices = deps.store.billing.open_invoices(client.id)
         exact = [i for i in open_invoices if i.balance == intent.amount]
         invoice = exact[0] if exact else (open_invoices[0] if open_invoices else None)
     if invoice is not None and invoice.status in ("paid", "void", "draft"):
         return StepResult(notes=[f"Invoice {invoice.number} is {invoice.status}; nothing to pay on it."], stop=True)
-    received = intent.received_on or _today(deps)
+    received = intent.received_on or today_for(deps)
     with deps.store.db.transaction() as tx:
         deps.store.billing.record_payment(tx, client.id if client else None, invoice, intent.amount, intent.currency,
                                           received, intent.invoice_number, state["run_id"])
@@ -254,7 +195,7 @@ def add_deliverable(deps: Deps, state: dict[str, Any]) -> StepResult:
     assert isinstance(intent, AddDeliverable) and intent.title
     client, candidates = resolve_client(deps, intent.client_name, None)
     if client is None:
-        return _unknown_client(intent.client_name, candidates)
+        return unknown_client(intent.client_name, candidates)
     with deps.store.db.transaction() as tx:
         d = deps.store.work.add_deliverable(tx, client.id, intent.title, intent.due_date, state["run_id"])
     due = f", due {d.due_date.isoformat()}" if d.due_date else " (no due date)"
@@ -278,7 +219,7 @@ def remember_fact(deps: Deps, state: dict[str, Any]) -> StepResult:
     assert isinstance(intent, RememberFact) and intent.client_name and intent.fact
     client, candidates = resolve_client(deps, intent.client_name, intent.contact_email)
     if client is None:
-        return _unknown_client(intent.client_name, candidates)
+        return unknown_client(intent.client_name, candidates)
     source = f"run {state['run_id']}"
     with deps.store.db.transaction() as tx:
         changes = deps.store.clients.set_constraints(
@@ -295,7 +236,7 @@ def compose_email(deps: Deps, state: dict[str, Any]) -> StepResult:
     assert isinstance(intent, SendEmail) and intent.body
     client, candidates = resolve_client(deps, intent.client_name, intent.to)
     if client is None and intent.to is None:
-        return _unknown_client(intent.client_name, candidates)
+        return unknown_client(intent.client_name, candidates)
     to = intent.to or (client.contact_email if client else None)
     first = client.contact_name.split()[0] if client and client.contact_name else None
     greeting = greeting_for(client.contact_name, to, client.name).replace(" team,", ",") if client else "Hello,"
@@ -330,89 +271,14 @@ def status_report(deps: Deps, state: dict[str, Any]) -> StepResult:
     if intent.client_name:
         client, candidates = resolve_client(deps, intent.client_name, None)
         if client is None:
-            return _unknown_client(intent.client_name, candidates)
-    return StepResult(notes=[report(deps.store, intent.topic, _today(deps), client)],
+            return unknown_client(intent.client_name, candidates)
+    return StepResult(notes=[report(deps.store, intent.topic, today_for(deps), client)],
                       client_id=client.id if client else None)
 
 
 # -- semantic memory -------------------------------------------------------------------------
 
-log = logging.getLogger(__name__)
-
-
-def memory_embedder(deps: Deps) -> Embedder:
-    """The run's embedder: ``deps.embedder`` when the runtime provides one, else ``COO_EMBEDDER``."""
-    return getattr(deps, "embedder", None) or get_embedder()
-
-
-def index_memory(deps: Deps) -> None:
-    """Index what the run created (idempotent sweep); a failure here never fails the run."""
-    try:
-        sync_memory(deps.store, memory_embedder(deps))
-    except Exception:  # noqa: BLE001 - memory is derived data; the next sweep catches up
-        log.warning("memory indexing failed; the next run or recall retries it", exc_info=True)
-
-
-def _snippet(text: str, query: str, limit: int = 160) -> str:
-    """The sentence of ``text`` that shares most words (by 5-letter prefix) with the query."""
-    body = text.split("\n", 1)[1] if "\n" in text else text
-    sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+|\n+", body) if x.strip()] or [body.strip()]
-    terms = {t[:5] for t in keyword_terms(query)}
-    best = max(sentences, key=lambda x: (len(terms & {t[:5] for t in keyword_terms(x)}), len(x) > 30,
-                                         -sentences.index(x)))
-    return best if len(best) <= limit else best[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _recall_line(deps: Deps, hit: Hit, query: str) -> str:
-    item, meta = hit.item, hit.item.meta
-    date_text = str(meta.get("date") or item.created_at.isoformat())[:10]
-    client = meta.get("client")
-    if item.source_kind == "invoice":
-        invoice = deps.store.billing.by_id(item.source_id)
-        return (f"• invoice {invoice.number} for {client or '?'}, issued {invoice.issue_date.isoformat()}: "
-                f"{format_money(invoice.total, invoice.currency)}, {invoice.status.replace('_', ' ')} "
-                f"(invoice #{invoice.id}): {_snippet(item.text, query)}")
-    if item.source_kind == "fact":
-        return f"• note about {client or '?'}, {date_text} (fact #{item.source_id}): {_snippet(item.text, query)}"
-    if item.kind == "email_in":
-        what = f"e-mail from {meta.get('from_name') or meta.get('from_address') or '?'}"
-    elif item.kind == "email":
-        what = f"e-mail to {meta.get('to_address') or client or '?'}"
-    elif item.kind == "proposal":
-        what = f"proposal {meta.get('number') or ''} for {client or '?'}".replace("  ", " ")
-    else:
-        what = item.kind.replace("_", " ")
-    return f"• {what}, {date_text} “{item.title}” (artifact #{item.source_id}): {_snippet(item.text, query)}"
-
-
-def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
-    intent = intent_from_dict(state["intent"])
-    assert isinstance(intent, Recall) and intent.query
-    embedder = memory_embedder(deps)
-    try:
-        sync_memory(deps.store, embedder)
-    except EmbedderMismatch as exc:
-        return StepResult(notes=[f"I can't search the memory yet: {exc}."], stop=True)
-    client = None
-    if intent.client_name:
-        client, _ = resolve_client(deps, intent.client_name, None)  # no client: the name may be a contact's
-    vector = embedder.embed([intent.query])[0]
-    stale = set(stale_ids(deps.store))  # deleted sources, superseded facts: the audit prunes them
-    hits = [h for h in deps.store.memory.hybrid(intent.query, vector, k=5 + len(stale),
-                                                client_id=client.id if client else None) if h.item.id not in stale]
-    if not hits and client is not None:
-        hits = [h for h in deps.store.memory.hybrid(intent.query, vector, k=5 + len(stale)) if h.item.id not in stale]
-    hits = hits[:5]
-    if not hits:
-        return StepResult(notes=["I found nothing in the e-mails, notes, proposals or invoices about that."],
-                          client_id=client.id if client else None)
-    scope = f" for {client.name}" if client else ""
-    lines = [_recall_line(deps, hit, intent.query) for hit in hits]
-    return StepResult(notes=[f"Here's what I found{scope} (best match first):", *lines],
-                      client_id=client.id if client else None, facts={"recall_hits": len(hits)})
-
-
-STEPS: dict[str, StepFn] = {
+CORE_STEPS: dict[str, StepFn] = {
     "record_retainer": record_retainer,
     "record_client": record_client,
     "prepare_proposal": prepare_proposal,
@@ -423,5 +289,4 @@ STEPS: dict[str, StepFn] = {
     "remember_fact": remember_fact,
     "compose_email": compose_email,
     "status_report": status_report,
-    "recall": recall,
 }

@@ -20,8 +20,10 @@ from graphs.actions import compensation_for, perform, reject
 from graphs.approvals import Action, Card, Draft, render_card
 from graphs.deps import Deps
 from graphs.plans import plan_for
-from graphs.steps import STEPS, index_memory
+from graphs.step_registry import STEPS
+from graphs.steps_memory import index_memory
 from store.runs import FINISHED
+from store.working_memory import ThreadContext
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class RunState(TypedDict, total=False):
     decision: str | None
     stop: bool
     side_effects: int
+    outcome: dict[str, Any]  # final status and summary, applied once the checkpoints are cleaned up
 
 
 def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
@@ -139,8 +142,14 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
         if notes:
             post(state, "\n".join(notes), "final")
         index_memory(deps)  # semantic memory: index what this run created (idempotent sweep)
-        store.runs.set_status(run_id, status, summary=notes[0][:200] if notes else None)
-        return {"notes": []}
+        client = state.get("client_id")
+        if client is not None:
+            # Follow-ups in this thread ("bill them on the 15th instead") mean this client.
+            name = store.clients.get(client).name
+            deps.working_memory.remember(f"{state['channel']}:{state['thread_id']}",
+                                         ThreadContext(client_id=client, client_name=name, run_id=run_id,
+                                                       kind=state["intent"]["kind"]))
+        return {"notes": [], "outcome": {"status": status, "summary": notes[0][:200] if notes else None}}
 
     def after_step(state: RunState) -> str:
         if state.get("stop"):
@@ -224,6 +233,9 @@ class Supervisor:
             self._announce(run_id, pending.value)
         if not interrupts:
             self.checkpointer.delete_thread(run_id)  # the ledger keeps the story of a finished run
+            outcome = result.get("outcome") or {"status": "done", "summary": None}
+            # Settled last: whoever waits on the run sees it finished only when all is in place.
+            self.deps.store.runs.set_status(run_id, outcome["status"], summary=outcome["summary"])
 
     def _announce(self, run_id: str, value: dict[str, Any]) -> None:
         """Post the approval card into the run's thread (once) and mark the run waiting."""
@@ -242,3 +254,7 @@ class Supervisor:
                                  payload={"approval_id": approval.id, "card": card.model_dump(),
                                           "draft": draft.model_dump(), "buttons": ["approve", "edit", "reject"]})
         store.runs.set_status(run_id, "waiting_approval")
+        if card.client_id is not None and card.client:
+            self.deps.working_memory.remember(f"{run.channel}:{run.thread_id}",
+                                              ThreadContext(client_id=card.client_id, client_name=card.client,
+                                                            run_id=run_id, kind=run.kind))

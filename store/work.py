@@ -43,6 +43,15 @@ class WorkStore:
         assert row is not None
         return Retainer.model_validate(row)
 
+    def update_retainer(self, tx: Tx, retainer_id: int, *, billing_day: int | None = None,
+                        monthly_amount: Decimal | None = None, revision_rounds: int | None = None) -> None:
+        """Change the terms given (None leaves a term as it is)."""
+        tx.execute(
+            "UPDATE retainers SET billing_day = COALESCE(?, billing_day), monthly_cents = COALESCE(?, monthly_cents),"
+            " revision_rounds = COALESCE(?, revision_rounds) WHERE id = ?",
+            (billing_day, cents(monthly_amount) if monthly_amount is not None else None, revision_rounds, retainer_id),
+        )
+
     def active_retainer(self, client_id: int) -> Retainer | None:
         row = self.db.fetchone(
             "SELECT * FROM retainers WHERE client_id = ? AND status = 'active' ORDER BY id DESC", (client_id,)

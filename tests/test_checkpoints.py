@@ -25,6 +25,7 @@ def test_waiting_run_keeps_one_checkpoint_and_finished_run_none(chat, smtp):
 
 def test_a_crashed_step_is_replayed_without_duplicating_work(chat, smtp, monkeypatch):
     """A job that dies mid-run is run again from its last checkpoint; records are keyed by run."""
+    import graphs.step_registry as registry
     import graphs.steps as steps
 
     original = steps.prepare_invoice
@@ -37,7 +38,7 @@ def test_a_crashed_step_is_replayed_without_duplicating_work(chat, smtp, monkeyp
             raise ConnectionError("worker lost its connection after creating the invoice")
         return result
 
-    monkeypatch.setitem(steps.STEPS, "prepare_invoice", flaky)
+    monkeypatch.setitem(registry.STEPS, "prepare_invoice", flaky)
     chat.say("new client: Northwind, contact ops@northwind.example")
     shown = chat.say("invoice Northwind $2,000 for october design work")
     assert "Invoice #INV-0001 for Northwind: $2,000.00" in shown

@@ -1,0 +1,107 @@
+"""Rules for what coo remembers about a client: the profile question ("what do we know about
+Acme?") and follow-ups that change a retainer's terms ("bill them on the 15th instead").
+
+A follow-up may name the client or say "them"; the conversation fills "them" in from the
+thread's working memory. Neither intent sends anything anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graphs.intents import ClientProfile, UpdateTerms
+from graphs.offline_parsing.context import Ctx
+from graphs.offline_parsing.dates import find_day_of_month
+from graphs.offline_parsing.extract import revision_count
+from graphs.offline_parsing.names import is_personal, take_name
+
+PRONOUNS = frozenset("them they their theirs him her his it its this that".split())
+
+_PROFILE_RE = re.compile(
+    r"^(?:what\s+do\s+(?:we|i|you)\s+know\s+about|what\s+(?:do|did)\s+(?:we|i)\s+have\s+on|"
+    r"tell\s+me\s+(?:everything\s+|all\s+)?about|who\s+is|who's|whos|remind\s+me\s+(?:who|about)|"
+    r"(?:show\s+(?:me\s+)?)?(?:the\s+)?(?:client\s+)?profile\s+(?:for|of)|brief\s+me\s+on|fill\s+me\s+in\s+on)\s+"
+    r"(?:the\s+client\s+)?", re.I)
+_PROFILE_POSSESSIVE_RE = re.compile(r"^(?:show\s+(?:me\s+)?)?(?P<name>.+?)['’]s\s+(?:client\s+)?profile\b", re.I)
+
+# "bill them on the 15th instead", "invoice Acme on the 20th from now on"
+_BILL_ON_RE = re.compile(r"^(?:actually,?\s+|ok,?\s+|and\s+)?(?:please\s+)?(?:bill|invoice|charge)\s+(?P<who>.+?)\s+"
+                         r"(?:on|every)\s+the\s+\d", re.I)
+# "change/move/switch/set their billing day to the 15th", "move Acme's billing date to the 20th"
+_BILLING_DAY_RE = re.compile(r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:change|move|switch|set|make)\s+"
+                             r"(?P<who>.+?)(?:['’]s)?\s+billing(?:\s+(?:day|date))?\s+to\b", re.I)
+# "make it $4,500 a month instead", "raise Acme's retainer to $5k", "bump their retainer to 4.5k"
+_AMOUNT_RE = re.compile(r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:make\s+it|change\s+it\s+to|"
+                        r"(?:raise|lower|bump|increase|reduce|drop|change|set)\s+(?P<who>.+?)(?:['’]s)?\s+"
+                        r"(?:retainer|monthly\s+fee|fee|rate)\s+to)\b", re.I)
+# "actually 2 revision rounds", "make it 4 rounds", "only 2 revisions for them"
+_ROUNDS_RE = re.compile(r"^(?:actually,?\s+|make\s+it\s+|change\s+it\s+to\s+|only\s+)\d+\s+(?:design\s+|revision\s+)?"
+                        r"(?:rounds?|revisions?)\b", re.I)
+_MONTHLY_RE = re.compile(r"\b(?:a|per|/)\s*(?:month|mo)\b|\bmonthly\b|\bretainer\b", re.I)
+_INSTEAD_RE = re.compile(r"\b(?:instead|from\s+now\s+on|going\s+forward|actually)\b", re.I)
+
+
+def _client(ctx: Ctx, who: str | None, start: int) -> tuple[str | None, bool]:
+    """(client name or None, the operator pointed at the thread's client with a pronoun)."""
+    if who is None:
+        return None, True
+    word = who.strip().lower()
+    if word in PRONOUNS:
+        return None, True
+    found = take_name(ctx.text, start)
+    if found is None or is_personal(found.name) or found.name.lower() in PRONOUNS:
+        return None, False
+    return found.name.removesuffix("'s").removesuffix("’s"), False
+
+
+# Only these phrasings are unambiguous enough to accept a lowercase name ("what do we know
+# about acme"); "who is …" / "tell me about …" need a capitalised one, or they catch small talk.
+_ANY_CASE_RE = re.compile(r"^(?:what\s+do\s+(?:we|i)\s+know|what\s+(?:do|did)\s+(?:we|i)\s+have|"
+                          r"(?:show\s+(?:me\s+)?)?(?:the\s+)?(?:client\s+)?profile)", re.I)
+
+
+def profile(ctx: Ctx) -> ClientProfile | None:
+    m = _PROFILE_RE.match(ctx.text)
+    if m:
+        found = take_name(ctx.text, m.end())
+        if found and not (found.name[:1].isupper() or _ANY_CASE_RE.match(ctx.text)):
+            found = None
+        if found and not is_personal(found.name) and found.name.lower() not in PRONOUNS:
+            return ClientProfile(client_name=found.name.removesuffix("'s").removesuffix("’s"))
+        rest = ctx.text[m.end():].strip(" ?.!").lower()
+        if rest in PRONOUNS or rest in ("this client", "that client"):
+            return ClientProfile()
+        return None
+    m = _PROFILE_POSSESSIVE_RE.match(ctx.text)
+    if m:
+        found = take_name(ctx.text, m.start("name"))
+        if found and not is_personal(found.name):
+            return ClientProfile(client_name=found.name.removesuffix("'s").removesuffix("’s"))
+    return None
+
+
+def update_terms(ctx: Ctx) -> UpdateTerms | None:
+    text = ctx.text
+    for pattern in (_BILL_ON_RE, _BILLING_DAY_RE):
+        m = pattern.match(text)
+        if m:
+            day = find_day_of_month(text[m.start("who"):] if pattern is _BILL_ON_RE else "on " + text[m.end():])
+            if day is None or not day.days:
+                return None
+            name, pronoun = _client(ctx, m.group("who"), m.start("who"))
+            if name is None and not pronoun:
+                return None
+            if pattern is _BILL_ON_RE and not (pronoun or _INSTEAD_RE.search(text)):
+                return None  # "bill Acme on the 1st" with no follow-up sense is an invoice request
+            return UpdateTerms(client_name=name, billing_day=day.days)
+    m = _AMOUNT_RE.match(text)
+    if m and ctx.amounts and (_MONTHLY_RE.search(text) or m.group("who")):
+        name, pronoun = _client(ctx, m.group("who"), m.start("who")) if m.group("who") else (None, True)
+        if name is None and not pronoun:
+            return None
+        return UpdateTerms(client_name=name, monthly_amount=ctx.amounts[0].value)
+    if _ROUNDS_RE.match(text):
+        rounds = revision_count(text)
+        if rounds is not None:
+            return UpdateTerms(revision_rounds=rounds)
+    return None

@@ -1,0 +1,9 @@
+"""Every step a plan can name, by name."""
+
+from __future__ import annotations
+
+from graphs.step_kit import StepFn
+from graphs.steps import CORE_STEPS
+from graphs.steps_memory import MEMORY_STEPS
+
+STEPS: dict[str, StepFn] = {**CORE_STEPS, **MEMORY_STEPS}

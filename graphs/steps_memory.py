@@ -1,0 +1,143 @@
+"""Steps over what coo remembers: recall (semantic memory), the client profile, and
+follow-ups that change a retainer's terms."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from agents.client_profile import client_profile as render_profile
+from agents.embedders import Embedder, get_embedder
+from graphs.deps import Deps
+from graphs.intents import ClientProfile, Recall, UpdateTerms, intent_from_dict
+from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
+from store.memory import EmbedderMismatch, Hit, keyword_terms
+from store.memory_sync import stale_ids, sync as sync_memory
+from store.models import format_money
+
+log = logging.getLogger(__name__)
+
+
+def memory_embedder(deps: Deps) -> Embedder:
+    """The run's embedder: ``deps.embedder`` when the runtime provides one, else ``COO_EMBEDDER``."""
+    return deps.embedder or get_embedder()
+
+
+def index_memory(deps: Deps) -> None:
+    """Index what the run created (idempotent sweep); a failure here never fails the run."""
+    try:
+        sync_memory(deps.store, memory_embedder(deps))
+    except Exception:  # noqa: BLE001 - memory is derived data; the next sweep catches up
+        log.warning("memory indexing failed; the next run or recall retries it", exc_info=True)
+
+
+def _snippet(text: str, query: str, limit: int = 160) -> str:
+    """The sentence of ``text`` that shares most words (by 5-letter prefix) with the query."""
+    body = text.split("\n", 1)[1] if "\n" in text else text
+    sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+|\n+", body) if x.strip()] or [body.strip()]
+    terms = {t[:5] for t in keyword_terms(query)}
+    best = max(sentences, key=lambda x: (len(terms & {t[:5] for t in keyword_terms(x)}), len(x) > 30,
+                                         -sentences.index(x)))
+    return best if len(best) <= limit else best[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _recall_line(deps: Deps, hit: Hit, query: str) -> str:
+    item, meta = hit.item, hit.item.meta
+    date_text = str(meta.get("date") or item.created_at.isoformat())[:10]
+    client = meta.get("client")
+    if item.source_kind == "invoice":
+        invoice = deps.store.billing.by_id(item.source_id)
+        return (f"• invoice {invoice.number} for {client or '?'}, issued {invoice.issue_date.isoformat()}: "
+                f"{format_money(invoice.total, invoice.currency)}, {invoice.status.replace('_', ' ')} "
+                f"(invoice #{invoice.id}): {_snippet(item.text, query)}")
+    if item.source_kind == "fact":
+        return f"• note about {client or '?'}, {date_text} (fact #{item.source_id}): {_snippet(item.text, query)}"
+    if item.kind == "email_in":
+        what = f"e-mail from {meta.get('from_name') or meta.get('from_address') or '?'}"
+    elif item.kind == "email":
+        what = f"e-mail to {meta.get('to_address') or client or '?'}"
+    elif item.kind == "proposal":
+        what = f"proposal {meta.get('number') or ''} for {client or '?'}".replace("  ", " ")
+    else:
+        what = item.kind.replace("_", " ")
+    return f"• {what}, {date_text} “{item.title}” (artifact #{item.source_id}): {_snippet(item.text, query)}"
+
+
+def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
+    intent = intent_from_dict(state["intent"])
+    assert isinstance(intent, Recall) and intent.query
+    embedder = memory_embedder(deps)
+    try:
+        sync_memory(deps.store, embedder)
+    except EmbedderMismatch as exc:
+        return StepResult(notes=[f"I can't search the memory yet: {exc}."], stop=True)
+    client = None
+    if intent.client_name:
+        client, _ = resolve_client(deps, intent.client_name, None)  # no client: the name may be a contact's
+    vector = embedder.embed([intent.query])[0]
+    stale = set(stale_ids(deps.store))  # deleted sources, superseded facts: the audit prunes them
+    hits = [h for h in deps.store.memory.hybrid(intent.query, vector, k=5 + len(stale),
+                                                client_id=client.id if client else None) if h.item.id not in stale]
+    if not hits and client is not None:
+        hits = [h for h in deps.store.memory.hybrid(intent.query, vector, k=5 + len(stale)) if h.item.id not in stale]
+    hits = hits[:5]
+    if not hits:
+        return StepResult(notes=["I found nothing in the e-mails, notes, proposals or invoices about that."],
+                          client_id=client.id if client else None)
+    scope = f" for {client.name}" if client else ""
+    lines = [_recall_line(deps, hit, intent.query) for hit in hits]
+    return StepResult(notes=[f"Here's what I found{scope} (best match first):", *lines],
+                      client_id=client.id if client else None, facts={"recall_hits": len(hits)})
+
+
+
+
+def client_profile(deps: Deps, state: dict[str, Any]) -> StepResult:
+    intent = intent_from_dict(state["intent"])
+    assert isinstance(intent, ClientProfile) and intent.client_name
+    client, candidates = resolve_client(deps, intent.client_name, None)
+    if client is None:
+        return unknown_client(intent.client_name, candidates)
+    return StepResult(notes=[render_profile(deps.store, client.id, today_for(deps))], client_id=client.id)
+
+
+def update_terms(deps: Deps, state: dict[str, Any]) -> StepResult:
+    """Change the active retainer's terms; the old values stay in the facts as superseded."""
+    intent = intent_from_dict(state["intent"])
+    assert isinstance(intent, UpdateTerms) and intent.client_name
+    client, candidates = resolve_client(deps, intent.client_name, None)
+    if client is None:
+        return unknown_client(intent.client_name, candidates)
+    retainer = deps.store.work.active_retainer(client.id)
+    if retainer is None:
+        return StepResult(notes=[f"{client.name} has no active retainer to change. Record one first, e.g. "
+                                 f"\"{client.name} signed the retainer: $4,000 a month\"."], stop=True)
+    changes = []
+    source = f"run {state['run_id']}"
+    with deps.store.db.transaction() as tx:
+        if intent.billing_day is not None and intent.billing_day != retainer.billing_day:
+            changes.append(f"billed on day {intent.billing_day} (was "
+                           f"{'day ' + str(retainer.billing_day) if retainer.billing_day else 'not set'})")
+        if intent.monthly_amount is not None and intent.monthly_amount != retainer.monthly_amount:
+            changes.append(f"{format_money(intent.monthly_amount, retainer.currency)}/month "
+                           f"(was {format_money(retainer.monthly_amount, retainer.currency)})")
+        if intent.revision_rounds is not None and intent.revision_rounds != retainer.revision_rounds:
+            was = plural(retainer.revision_rounds, "round") if retainer.revision_rounds is not None else "not set"
+            changes.append(f"{plural(intent.revision_rounds, 'revision round')} (was {was})")
+        deps.store.work.update_retainer(tx, retainer.id, billing_day=intent.billing_day,
+                                        monthly_amount=intent.monthly_amount, revision_rounds=intent.revision_rounds)
+        deps.store.clients.set_constraints(tx, client.id, source, billing_day=intent.billing_day,
+                                           revision_limit=intent.revision_rounds)
+    if not changes:
+        return StepResult(notes=[f"{client.name}'s retainer already has those terms; nothing changed."],
+                          client_id=client.id)
+    return StepResult(notes=[f"Updated {client.name}'s retainer: {'; '.join(changes)}."], client_id=client.id,
+                      facts={"retainer_id": retainer.id})
+
+
+MEMORY_STEPS: dict[str, StepFn] = {
+    "recall": recall,
+    "client_profile": client_profile,
+    "update_terms": update_terms,
+}
