@@ -13,8 +13,10 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from store.facade import Store
+from store.memory_audit import audit
 from store.models import format_money
 
+AUDIT_WEEKDAY = 0  # Monday's digest carries the weekly memory audit
 APPROVAL_SLA_HOURS = 24  # soft SLA: an approval should not wait longer than a day
 
 
@@ -87,10 +89,17 @@ def write_digest(store: Store, day: date) -> Digest:
         if items:
             lines.append(f"{title}:")
             lines.extend(items)
+    if day.weekday() == AUDIT_WEEKDAY:
+        # The weekly recall audit: its one-line summary, and a ledger record of it per week.
+        report = audit(store)
+        week = day.isocalendar()
+        store.ledger.append(f"audit-week-{week.year}-{week.week:02d}", "audit", "memory_audit",
+                            {"summary": report.summary(), **report.counts()}, actor="digest")
+        lines.append(report.summary())
     month_start = _local_day_bounds(store, day.replace(day=1))[0]
     yesterday_cost = _cost_between(store, start, end)
     month_cost = _cost_between(store, month_start, _local_day_bounds(store, day)[1])
-    quiet = len(lines) == 1
+    quiet = len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("Memory audit: all"))
     if quiet:
         lines = [f"Good morning — nothing needs you today ({day.isoformat()}). No approvals waiting, "
                  "nothing overdue or due this week."]

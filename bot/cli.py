@@ -212,12 +212,38 @@ def cmd_memory(args: argparse.Namespace) -> int:
                 print(f"coo memory: {exc}", file=sys.stderr)
                 return 1
             print(f"Indexed {added} new or changed memories ({store.memory.count()} in all).")
+        elif args.action in ("audit", "prune"):
+            return _audit_memory(store, prune=args.action == "prune", yes=args.yes)
         else:
             cfg = store.memory.config()
             print(f"{store.memory.count()} memories · embedder {cfg.get('embedder', 'none yet')}"
                   f" ({cfg.get('dim', '?')} dimensions) · configured: {embedder.name}")
     finally:
         store.close()
+    return 0
+
+
+def _audit_memory(store: "Store", *, prune: bool, yes: bool) -> int:  # type: ignore[name-defined]
+    """`coo memory audit` / `coo memory prune`: the report, then removals after confirmation."""
+    import getpass
+
+    from store.memory_audit import audit, prune as prune_findings
+
+    report = audit(store)
+    print(report.render())
+    if not prune or not report.findings:
+        return 0
+    if not yes:
+        if not sys.stdin.isatty():
+            print("coo memory prune: add --yes to confirm when not at a terminal; nothing was removed.",
+                  file=sys.stderr)
+            return 2
+        answer = input(f"Remove these {len(report.findings)} item(s) from the memory? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("Nothing was removed.")
+            return 0
+    run_id, removed = prune_findings(store, report, actor=f"cli:{getpass.getuser()}")
+    print(f"Removed {removed} item(s); each removal is in the ledger: coo ledger {run_id}")
     return 0
 
 
@@ -298,8 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench_slack.add_argument("--database", help="database URL for coo serve (default: a fresh embedded SQLite file)")
     bench_slack.set_defaults(func=cmd_bench_slack)
     memory = sub.add_parser("memory", help="semantic memory: stats, sync (index what is new), reembed (after "
-                                           "changing COO_EMBEDDER)")
-    memory.add_argument("action", nargs="?", choices=["stats", "sync", "reembed"], default="stats")
+                                           "changing COO_EMBEDDER), audit (stale, duplicate, orphaned, oversized), "
+                                           "prune (remove what the audit found, after confirmation)")
+    memory.add_argument("action", nargs="?", choices=["stats", "sync", "reembed", "audit", "prune"], default="stats")
+    memory.add_argument("--yes", action="store_true", help="prune without asking")
     memory.set_defaults(func=cmd_memory)
     bench_memory = sub.add_parser("bench-memory", help="recall benchmark: recall@5/MRR per method and embedder, "
                                                        "query latency at 1k/10k/100k memories")

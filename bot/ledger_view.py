@@ -21,10 +21,17 @@ def list_runs(store: Store, limit: int = 20) -> str:
 
 def show_run(store: Store, run_id: str) -> str:
     run = store.runs.find(run_id)
-    if run is None:
+    if run is not None:
+        key = run.id
+        lines = [f"Run {run.id} · {run.kind} · {run.status} · {run.channel} thread {run.thread_id}"]
+    else:
+        # Work recorded in the ledger without a chat run: audits, imports, e-mail intake.
+        key = run_id
+        lines = [f"Ledger {run_id} (no chat run)"]
+    events = store.ledger.events(key)
+    if run is None and not events:
         return f"There is no run {run_id}. `coo ledger` lists the runs."
-    lines = [f"Run {run.id} · {run.kind} · {run.status} · {run.channel} thread {run.thread_id}"]
-    for event in store.ledger.events(run.id):
+    for event in events:
         when = store.clock.local(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
         payload = json.dumps(event.payload, ensure_ascii=False, default=str)
         if len(payload) > 160:
@@ -32,7 +39,7 @@ def show_run(store: Store, run_id: str) -> str:
         lines.append(f"  {when}  {event.kind:<22} {event.step:<18} {event.actor:<18} {payload}")
         if event.receipt:
             lines.append(f"  {'':19}  receipt: {json.dumps(event.receipt, default=str)}")
-    usage = store.ledger.model_usage(run.id)
+    usage = store.ledger.model_usage(key)
     if usage["calls"]:
         lines.append(f"  model calls: {int(usage['calls'])} · tokens {int(usage['prompt_tokens'])} in /"
                      f" {int(usage['completion_tokens'])} out · ${usage['cost_usd']:.4f}")

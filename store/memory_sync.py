@@ -113,14 +113,18 @@ def pending(store: "Store") -> list[NewMemory]:
     indexed = {(r["source_kind"], int(r["source_id"])): r["fingerprint"]
                for r in db.fetchall("SELECT source_kind, source_id, fingerprint FROM memory_items"
                                     " WHERE source_kind IN ('artifact', 'fact', 'invoice')")}
+    # Sources pruned as duplicates by `coo memory prune` stay out of the index.
+    pruned = {(r["source_kind"], int(r["source_id"])) for r in db.fetchall("SELECT * FROM memory_pruned")}
     out: list[NewMemory] = []
     # Artifacts: a size fingerprint read in SQL, so unchanged bodies are never loaded.
     for row in db.fetchall("SELECT id, length(title) AS lt, length(body) AS lb FROM artifacts ORDER BY id"):
+        if ("artifact", int(row["id"])) in pruned:
+            continue
         if indexed.get(("artifact", int(row["id"]))) != f"len:{row['lt']}:{row['lb']}":
             artifact = store.artifacts.get(int(row["id"]))
             out.append(artifact_memory(artifact, names.get(artifact.client_id) if artifact.client_id else None))
     for row in db.fetchall("SELECT * FROM client_facts WHERE superseded_at IS NULL ORDER BY id"):
-        if ("fact", int(row["id"])) not in indexed:
+        if ("fact", int(row["id"])) not in indexed and ("fact", int(row["id"])) not in pruned:
             out.append(fact_memory(row, names.get(row["client_id"])))
     for row in db.fetchall("SELECT * FROM invoices ORDER BY id"):
         if indexed.get(("invoice", int(row["id"]))) != _invoice_fp(row):

@@ -363,7 +363,41 @@ CREATE TABLE payment_imports (
 );
 """
 
-MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES, _MEMORY, _PAYMENT_IMPORTS]
+# What `coo memory prune` removed as a duplicate: the indexing sweep skips these sources.
+_MEMORY_PRUNED = """
+CREATE TABLE memory_pruned (
+    source_kind TEXT NOT NULL,
+    source_id {bigint} NOT NULL,
+    reason TEXT NOT NULL,
+    pruned_at {ts} NOT NULL,
+    PRIMARY KEY (source_kind, source_id)
+);
+"""
+
+# Per-agent autonomy the operator sets with /autonomy (store/policies.py), and one claim per
+# recurring job and period (store/recurring.py): the retainer's invoice for 2026-11, its
+# report for 2026-W48. The claim's key is the idempotency key of the intent the job submits.
+_RECURRING = """
+CREATE TABLE agent_policies (
+    agent TEXT PRIMARY KEY,
+    autonomy TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_via TEXT NOT NULL,
+    set_at {ts} NOT NULL
+);
+
+CREATE TABLE recurring_work (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    retainer_id INTEGER NOT NULL REFERENCES retainers (id),
+    period TEXT NOT NULL,
+    run_id TEXT,
+    created_at {ts} NOT NULL
+);
+CREATE INDEX recurring_work_retainer ON recurring_work (retainer_id, kind, period);
+"""
+
+MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES, _MEMORY, _PAYMENT_IMPORTS, _MEMORY_PRUNED, _RECURRING]
 
 
 def _statements(script: str) -> list[str]:

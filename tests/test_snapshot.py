@@ -91,3 +91,4 @@ def test_export_and_import_commands(coo_env, tmp_path):
     assert "Northwind <ops@northwind.example>" in run(["chat"], other, stdin="list my clients\n").stdout
     again = run(["import", str(tmp_path / "snap.json")], other)
     assert again.returncode == 1 and "is not empty" in again.stderr
+
