@@ -240,6 +240,18 @@ class UpdateTerms(_IntentBase):
         return ["client_name"] if self.client_name is None else []
 
 
+class RevisionRequest(_IntentBase):
+    """A client asked for another round of changes; counted against their revision limit."""
+
+    kind: Literal["revision_request"] = "revision_request"
+    client_name: str | None = None
+    deliverable: str | None = None  # what it is about ("the logo"); rounds are counted per deliverable
+    note: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
+
+
 class Help(_IntentBase):
     kind: Literal["help"] = "help"
 
@@ -267,6 +279,7 @@ Intent = Annotated[
         Recall,
         ClientProfile,
         UpdateTerms,
+        RevisionRequest,
         Help,
         Unknown,
     ],
@@ -289,6 +302,7 @@ INTENT_KINDS: tuple[str, ...] = (
     "recall",
     "client_profile",
     "update_terms",
+    "revision_request",
     "help",
     "unknown",
 )

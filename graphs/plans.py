@@ -32,6 +32,7 @@ PLANS: dict[str, Plan] = {
     "recall": Plan(lead="status_reporter", steps=("recall",)),
     "client_profile": Plan(lead="status_reporter", steps=("client_profile",)),
     "update_terms": Plan(lead="intake", steps=("update_terms",)),
+    "revision_request": Plan(lead="intake", steps=("record_revision",)),
 }
 
 

@@ -10,6 +10,8 @@ HELP = """Here's what I can do (just write it the way you'd tell an assistant):
 • Payment — "Acme paid $4,000" or "got $1,140 from Bob Lee for INV-0001"
 • Deliverable or task — "Acme needs the homepage mockups by Friday", "remind me to call the accountant tomorrow"
 • Remember — "remember that Acme allows only 2 revision rounds and prefers Slack"
+• Profile and follow-ups — "what do we know about Acme?", "bill them on the 15th instead"
+• Revision rounds — "Acme asked for another revision of the logo" (counted against their limit)
 • E-mail a client — "email Jane at Acme that the logo is ready"
 • Recall — "what did Jane say about the logo colours?", "find the proposal for Acme", "find INV-0042"
 • Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?"

@@ -10,7 +10,8 @@ from typing import Any
 from agents.client_profile import client_profile as render_profile
 from agents.embedders import Embedder, get_embedder
 from graphs.deps import Deps
-from graphs.intents import ClientProfile, Recall, UpdateTerms, intent_from_dict
+from agents.context import load_client_context
+from graphs.intents import ClientProfile, Recall, RevisionRequest, UpdateTerms, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.memory import EmbedderMismatch, Hit, keyword_terms
 from store.memory_sync import stale_ids, sync as sync_memory
@@ -136,8 +137,37 @@ def update_terms(deps: Deps, state: dict[str, Any]) -> StepResult:
                       facts={"retainer_id": retainer.id})
 
 
+def record_revision(deps: Deps, state: dict[str, Any]) -> StepResult:
+    """Count a revision round against the client's limit; beyond it, flag it as out of scope."""
+    intent = intent_from_dict(state["intent"])
+    assert isinstance(intent, RevisionRequest) and intent.client_name
+    client, candidates = resolve_client(deps, intent.client_name, None)
+    if client is None:
+        return unknown_client(intent.client_name, candidates)
+    limit = load_client_context(deps.store, client.id).revision_limit
+    with deps.store.db.transaction() as tx:
+        revision = deps.store.revisions.record(tx, client.id, intent.deliverable, intent.note, limit, state["run_id"])
+        if revision.out_of_scope:
+            deps.store.ledger.append(state["run_id"], "record_revision", "revision_out_of_scope",
+                                     {"client": client.name, "deliverable": revision.deliverable,
+                                      "round": revision.round, "limit": limit}, tx=tx)
+    what = "" if intent.deliverable is None else f" for the {revision.deliverable}"
+    note = f" ({intent.note})" if intent.note else ""
+    if limit is None:
+        return StepResult(notes=[f"Noted revision round {revision.round}{what} for {client.name}{note}. "
+                                 f"{client.name} has no revision limit on file."], client_id=client.id)
+    if revision.out_of_scope:
+        return StepResult(notes=[
+            f"⚠ Out of scope: this is revision round {revision.round}{what}, but {client.name}'s terms include "
+            f"{plural(limit, 'round')}{note}. Quote the extra round or decline it before doing the work."],
+            client_id=client.id, facts={"out_of_scope": True})
+    return StepResult(notes=[f"Revision round {revision.round} of {limit}{what} for {client.name}{note}."],
+                      client_id=client.id)
+
+
 MEMORY_STEPS: dict[str, StepFn] = {
     "recall": recall,
     "client_profile": client_profile,
     "update_terms": update_terms,
+    "record_revision": record_revision,
 }

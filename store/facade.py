@@ -12,6 +12,7 @@ from store.ledger import Ledger
 from store.memory import MemoryStore
 from store.migrations import migrate
 from store.model_cache import ModelCache
+from store.revisions import RevisionStore
 from store.runs import RunStore
 from store.side_effects import SideEffects
 from store.work import WorkStore
@@ -29,6 +30,7 @@ class Store:
         self.artifacts = ArtifactStore(db, self.clock)
         self.conversations = ConversationStore(db, self.clock)
         self.runs = RunStore(db, self.clock)
+        self.revisions = RevisionStore(db, self.clock)
         self.ledger = Ledger(db, self.clock)
         self.side_effects = SideEffects(db, self.clock)
         self.model_cache = ModelCache(db, self.clock)

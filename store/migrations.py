@@ -397,7 +397,22 @@ CREATE TABLE recurring_work (
 CREATE INDEX recurring_work_retainer ON recurring_work (retainer_id, kind, period);
 """
 
-MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES, _MEMORY, _PAYMENT_IMPORTS, _MEMORY_PRUNED, _RECURRING]
+# Revision rounds clients asked for (store/revisions.py), counted per deliverable.
+_REVISIONS = """
+CREATE TABLE revisions (
+    id {pk},
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    deliverable TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    note TEXT,
+    out_of_scope INTEGER NOT NULL,
+    run_id TEXT NOT NULL UNIQUE,
+    created_at {ts} NOT NULL
+);
+CREATE INDEX revisions_client ON revisions (client_id, deliverable);
+"""
+
+MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES, _MEMORY, _PAYMENT_IMPORTS, _MEMORY_PRUNED, _RECURRING, _REVISIONS]
 
 
 def _statements(script: str) -> list[str]:

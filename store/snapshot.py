@@ -62,6 +62,7 @@ TABLES: list[TableSpec] = [
     TableSpec(name="inbound_refs", serial=False, order_by="event_key"),
     TableSpec(name="payment_imports"),
     TableSpec(name="memory_pruned", serial=False, order_by="source_kind, source_id"),
+    TableSpec(name="revisions"),
     TableSpec(name="agent_policies", serial=False, order_by="agent"),
     TableSpec(name="recurring_work", serial=False, order_by="key"),
 ]

@@ -26,6 +26,7 @@ RULES: tuple[Rule, ...] = (
     rules_work.help_,
     rules_memory.update_terms,
     rules_memory.profile,
+    rules_memory.revision_request,
     rules_work.task,
     rules_work.remember_fact,
     rules_recall.recall,

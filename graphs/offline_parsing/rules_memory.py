@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from graphs.intents import ClientProfile, UpdateTerms
+from graphs.intents import ClientProfile, RevisionRequest, UpdateTerms
+from graphs.offline_parsing.extract import subject_name
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import find_day_of_month
 from graphs.offline_parsing.extract import revision_count
@@ -105,3 +106,34 @@ def update_terms(ctx: Ctx) -> UpdateTerms | None:
         if rounds is not None:
             return UpdateTerms(revision_rounds=rounds)
     return None
+
+
+# "Acme asked for another revision of the logo", "Acme wants a third round on the homepage",
+# "Acme requested changes to the brochure: darker blue", "revision request from Acme: bigger type"
+_REVISION_VERBS_RE = re.compile(
+    r"(?:asked\s+for|asks\s+for|wants|requested|requests|needs|sent)\s+(?:an?\s+|another\s+|one\s+more\s+|"
+    r"a\s+(?:new|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+|more\s+)?(?:round\s+of\s+)?"
+    r"(?:revisions?|changes|edits|rounds?(?:\s+of\s+(?:revisions?|changes|edits))?)\b", re.I)
+_REVISION_FROM_RE = re.compile(r"^(?:new\s+)?(?:revision|change)\s+request\s+from\s+", re.I)
+_ABOUT_RE = re.compile(r"^\s*(?:of|on|to|for)\s+(?:the\s+|our\s+|their\s+)?(?P<what>[^:,.;]+?)\s*(?:[:,.;]|$)", re.I)
+
+
+def revision_request(ctx: Ctx) -> RevisionRequest | None:
+    text = ctx.text
+    m = _REVISION_FROM_RE.match(text)
+    if m:
+        found = take_name(text, m.end())
+        if found is None or is_personal(found.name):
+            return None
+        note = text[found.end:].lstrip(" :,-").strip() or None
+        return RevisionRequest(client_name=found.name, note=note)
+    found = subject_name(ctx, _REVISION_VERBS_RE)
+    if found is None or is_personal(found.name) or found.name.lower() in PRONOUNS:
+        return None
+    verb = _REVISION_VERBS_RE.search(text, found.end)
+    assert verb is not None
+    rest = text[verb.end():]
+    about = _ABOUT_RE.match(rest)
+    note = rest[about.end():].strip() if about else rest.lstrip(" :,-").strip()
+    return RevisionRequest(client_name=found.name, deliverable=about.group("what").strip() if about else None,
+                           note=note or None)
