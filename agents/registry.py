@@ -41,6 +41,10 @@ AGENTS: dict[str, AgentSpec] = {
                   queue="coo-email", timeout=300, retries=2, tier="mid"),
         AgentSpec(name="status_reporter", description="answers questions about the business",
                   queue="coo-reports", timeout=60, retries=1, tier="small"),
+        AgentSpec(name="weekly_reporter", description="drafts each retainer's weekly client report for approval",
+                  queue="coo-reports", timeout=120, retries=2, tier="mid"),
+        AgentSpec(name="deadline_monitor", description="raises retainer deliverables about to slip, once per threshold",
+                  queue="coo-reports", timeout=60, retries=3, tier="small"),
     )
 }
 

@@ -136,6 +136,28 @@ def cmd_digest(args: argparse.Namespace) -> int:
         runtime.close()
 
 
+def cmd_tick(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot.ticks import run_tick
+
+    runtime = _runtime()
+    try:
+        day = date.fromisoformat(args.date) if args.date else runtime.store.clock.today()
+        done = run_tick(runtime, day)
+        runtime.queue.wait_idle()  # embedded: the submitted runs finish (and post their cards) here
+    finally:
+        runtime.close()
+    print(f"Tick {done.summary()}")
+    if not (done.invoices or done.reports or done.alerts):
+        print("(nothing new: work already done for this day is not done again)")
+    elif runtime.settings.redis_url:
+        print("The invoices and reports run on `coo worker`; their cards appear in each retainer's thread.")
+    else:
+        print("Cards and alerts are in each retainer's thread (`coo chat` shows them; `coo serve` delivers them).")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from store.facade import Store
     from store.snapshot import export_snapshot, write_snapshot
@@ -302,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--send", action="store_true")
     digest.add_argument("--date", help="the local date of the digest (default: today)")
     digest.set_defaults(func=cmd_digest)
+    tick = sub.add_parser("tick", help="run a day's recurring work now: retainer invoices on their billing day, "
+                                       "weekly client reports, deadline alerts (each only once)")
+    tick.add_argument("--date", help="the local date to run (default: today)")
+    tick.set_defaults(func=cmd_tick)
     export = sub.add_parser("export", help="write one portable snapshot of everything (see README) to FILE")
     export.add_argument("file")
     export.set_defaults(func=cmd_export)

@@ -55,3 +55,12 @@ def send_digest(day: str) -> None:
     runtime = get_runtime()
     post_digest(runtime, date.fromisoformat(day))
     schedule_next_digest(runtime)
+
+
+def run_tick(day: str) -> None:
+    """The day's recurring work: retainer invoices, weekly reports, deadline alerts (once each)."""
+    from datetime import date
+
+    from bot.ticks import tick_job
+
+    tick_job(get_runtime(), date.fromisoformat(day))

@@ -55,7 +55,8 @@ class Runtime:
                          sender_name=settings.sender_name, mail_delivers=bool(settings.smtp_url),
                          embedder=get_embedder(settings.embedder),
                          working_memory=RedisWorkingMemory(settings.redis_url) if settings.redis_url
-                         else InProcessWorkingMemory())
+                         else InProcessWorkingMemory(),
+                         report_weekday=settings.report_weekday)
         self._exit = contextlib.ExitStack()
         checkpointer = self._exit.enter_context(open_checkpointer(self.store.db))
         self.supervisor = Supervisor(self.deps, checkpointer)

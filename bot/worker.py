@@ -6,6 +6,7 @@ import logging
 
 from agents.registry import QUEUES
 from bot.digest import schedule_next_digest
+from bot.ticks import catch_up_tick, schedule_next_tick
 from bot.runtime import JOBS, Runtime
 from graphs.plans import plan_for
 
@@ -43,6 +44,10 @@ def run_worker(runtime: Runtime, queues: list[str] | None = None, burst: bool = 
         log.info("re-queued %d saved job(s)", requeued)
     day, moment = schedule_next_digest(runtime)
     log.info("next digest: %s at %s UTC", day, moment.isoformat())
+    if catch_up_tick(runtime):
+        log.info("today's tick (invoices, weekly reports, deadlines) queued now: its time has passed")
+    day, moment = schedule_next_tick(runtime)
+    log.info("next tick: %s at %s UTC", day, moment.isoformat())
     names = queues or list(QUEUES)
     # SimpleWorker runs jobs in this process, so the runtime (pools, compiled graph) is built
     # once instead of once per forked job; a crash is still recovered by RQ's abandoned-job retry.

@@ -23,6 +23,7 @@ from graphs.envelope import Envelope
 from graphs.intents import Help, Intent, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
 from graphs.plans import plan_for
+from graphs.recurring import autonomy_command, open_deliverables_text
 from graphs.replies import COMMANDS, HELP, question_for
 from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable
@@ -226,6 +227,15 @@ class Conversation:
                 self.store.conversations.answered(tx, env.thread_key)
             self.reply(env, "OK, dropped that request." if dropped else "There was nothing to cancel.")
             return Handled()
+        if name == "autonomy":
+            self.reply(env, autonomy_command(self.store, env, rest))
+            return Handled()
+        if name == "done":
+            number = rest.lstrip("#").split(" ")[0]
+            if not number.isdigit():
+                self.reply(env, open_deliverables_text(self.store))
+                return Handled()
+            return self._accept(env, {"kind": "deliverable_done", "deliverable_id": int(number)}, f"/done {rest}")
         if name in ("approve", "reject", "edit"):
             number, _, extra = rest.partition(" ")
             if not number.lstrip("#").isdigit():

@@ -20,3 +20,4 @@ class Deps:
     mail_delivers: bool  # False: e-mail goes to the outbox only; replies say so
     embedder: Embedder | None = None  # semantic memory; None: the configured default (COO_EMBEDDER)
     working_memory: WorkingMemory = field(default_factory=InProcessWorkingMemory)
+    report_weekday: int = 5  # ISO weekday of the weekly client reports (COO_REPORT_WEEKDAY)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
 Money = Annotated[Decimal, PlainSerializer(lambda v: float(v), return_type=float, when_used="json")]
 
 SIDE_EFFECT_KINDS: frozenset[str] = frozenset(
-    {"retainer_signup", "draft_proposal", "create_invoice", "record_payment", "send_email"}
+    {"retainer_signup", "draft_proposal", "create_invoice", "record_payment", "send_email", "weekly_report"}
 )
 
 
@@ -252,6 +252,30 @@ class RevisionRequest(_IntentBase):
         return ["client_name"] if self.client_name is None else []
 
 
+class DeliverableDone(_IntentBase):
+    """A deliverable was delivered: "the homepage mockups for Acme are done", or "/done 5"."""
+
+    kind: Literal["deliverable_done"] = "deliverable_done"
+    deliverable_id: int | None = None
+    client_name: str | None = None
+    title: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        if self.deliverable_id is not None:
+            return []
+        return [f for f in ("title", "client_name") if getattr(self, f) is None]
+
+
+class WeeklyReport(_IntentBase):
+    """A retainer's weekly client report. Built by the scheduler (graphs/recurring.py), never
+    parsed from text: it is not among the kinds a model may choose."""
+
+    kind: Literal["weekly_report"] = "weekly_report"
+    retainer_id: int
+    client_name: str | None = None
+    week_start: date
+
+
 class Help(_IntentBase):
     kind: Literal["help"] = "help"
 
@@ -280,6 +304,8 @@ Intent = Annotated[
         ClientProfile,
         UpdateTerms,
         RevisionRequest,
+        DeliverableDone,
+        WeeklyReport,
         Help,
         Unknown,
     ],
@@ -303,6 +329,7 @@ INTENT_KINDS: tuple[str, ...] = (
     "client_profile",
     "update_terms",
     "revision_request",
+    "deliverable_done",
     "help",
     "unknown",
 )

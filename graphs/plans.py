@@ -19,7 +19,8 @@ class Plan(BaseModel):
 
 
 PLANS: dict[str, Plan] = {
-    "retainer_signup": Plan(lead="proposal_drafter", steps=("record_retainer", "prepare_proposal")),
+    "retainer_signup": Plan(lead="proposal_drafter", steps=("record_retainer", "prepare_proposal",
+                                                           "schedule_recurring")),
     "new_client": Plan(lead="intake", steps=("record_client",)),
     "draft_proposal": Plan(lead="proposal_drafter", steps=("prepare_proposal",)),
     "create_invoice": Plan(lead="invoicer", steps=("prepare_invoice",)),
@@ -33,6 +34,8 @@ PLANS: dict[str, Plan] = {
     "client_profile": Plan(lead="status_reporter", steps=("client_profile",)),
     "update_terms": Plan(lead="intake", steps=("update_terms",)),
     "revision_request": Plan(lead="intake", steps=("record_revision",)),
+    "deliverable_done": Plan(lead="intake", steps=("mark_deliverable_done",)),
+    "weekly_report": Plan(lead="weekly_reporter", steps=("draft_weekly_report",)),
 }
 
 

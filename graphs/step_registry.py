@@ -5,5 +5,6 @@ from __future__ import annotations
 from graphs.step_kit import StepFn
 from graphs.steps import CORE_STEPS
 from graphs.steps_memory import MEMORY_STEPS
+from graphs.steps_recurring import RECURRING_STEPS
 
-STEPS: dict[str, StepFn] = {**CORE_STEPS, **MEMORY_STEPS}
+STEPS: dict[str, StepFn] = {**CORE_STEPS, **MEMORY_STEPS, **RECURRING_STEPS}

@@ -20,6 +20,7 @@ from graphs.actions import compensation_for, perform, reject
 from graphs.approvals import Action, Card, Draft, render_card
 from graphs.deps import Deps
 from graphs.plans import plan_for
+from graphs.recurring import approve_by_autonomy, autonomy_note
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
 from store.runs import FINISHED
@@ -89,9 +90,12 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
         run_id = state["run_id"]
         approval, _ = store.runs.ask_approval(run_id, action.step, action.action, action.card.model_dump(),
                                               action.draft.model_dump())
-        # The card is announced by Supervisor._announce once this interrupt's checkpoint is
-        # saved, so a decision can never arrive before there is a run to resume.
-        interrupt({"approval_id": approval.id, "notes": state["notes"]})
+        # Routine recurring work the operator raised the agent's autonomy for goes on without a card.
+        autonomous = approve_by_autonomy(store, run_id, action, approval)
+        if not autonomous:
+            # The card is announced by Supervisor._announce once this interrupt's checkpoint is
+            # saved, so a decision can never arrive before there is a run to resume.
+            interrupt({"approval_id": approval.id, "notes": state["notes"]})
         decided = store.runs.approval(approval.id)
         assert decided is not None and decided.status in ("approved", "rejected")
         store.runs.set_status(run_id, "running")
@@ -102,7 +106,8 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
         # What is sent is what was approved: the stored draft, including any edits.
         approved = Action(step=action.step, action=action.action, card=Card.model_validate(decided.card),
                           draft=Draft.model_validate(decided.draft))
-        return {"action": approved.model_dump(), "decision": decided.status, "notes": []}
+        notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
+        return {"action": approved.model_dump(), "decision": decided.status, "notes": notes}
 
     def do_side_effect(state: RunState) -> dict[str, Any]:
         action = Action.model_validate(state["action"])

@@ -94,3 +94,31 @@ class WorkStore:
     def open_tasks(self) -> list[Task]:
         rows = self.db.fetchall("SELECT * FROM tasks WHERE status = 'open' ORDER BY due_date IS NULL, due_date, id")
         return [Task.model_validate(r) for r in rows]
+
+    # -- recurring work: billing, weekly reports, deadlines --------------------------------
+
+    def active_retainers(self) -> list[Retainer]:
+        rows = self.db.fetchall("SELECT * FROM retainers WHERE status = 'active' ORDER BY id")
+        return [Retainer.model_validate(r) for r in rows]
+
+    def retainer(self, retainer_id: int) -> Retainer | None:
+        row = self.db.fetchone("SELECT * FROM retainers WHERE id = ?", (retainer_id,))
+        return None if row is None else Retainer.model_validate(row)
+
+    def deliverable(self, deliverable_id: int) -> Deliverable | None:
+        row = self.db.fetchone("SELECT * FROM deliverables WHERE id = ?", (deliverable_id,))
+        return None if row is None else Deliverable.model_validate(row)
+
+    def deliverables_for_client(self, client_id: int) -> list[Deliverable]:
+        """Every deliverable of the client, open and done, by due date."""
+        rows = self.db.fetchall(
+            "SELECT * FROM deliverables WHERE client_id = ? ORDER BY due_date IS NULL, due_date, id", (client_id,)
+        )
+        return [Deliverable.model_validate(r) for r in rows]
+
+    def mark_done(self, tx: Tx, deliverable_id: int) -> bool:
+        """Mark an open deliverable delivered now; False when it was already done."""
+        return tx.execute(
+            "UPDATE deliverables SET status = 'done', done_at = ? WHERE id = ? AND status = 'open'",
+            (self.clock.now(), deliverable_id),
+        ) == 1

@@ -1,0 +1,73 @@
+"""The daily tick: the day's recurring work (retainer invoices, weekly client reports, deadline
+alerts), and its place on the schedule.
+
+Like the digest, the tick is scheduled with the job queue's own ``enqueue_at`` (RQ's scheduler
+in `coo worker`; a timer in process for the embedded default) at COO_TICK_TIME in
+COO_TIMEZONE, with a job id per local date; each run schedules the next one first, so a tick
+that fails for good does not end the chain. Everything a tick does has a key per job and
+period, so two workers, a retried job or `coo tick` by hand never do the same work twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from bot.runtime import Runtime
+from graphs.recurring import DayReport, run_day
+from store.jobqueue import JobSpec
+
+TICK_JOB = "bot.jobs.run_tick"
+TICK_SPEC = JobSpec(queue="coo-reports", timeout=300, retries=3, retry_intervals=[30, 120, 600])
+
+
+def local_moment(tz: ZoneInfo, day: date, hhmm: str) -> datetime:
+    """``hhmm`` on the local ``day``, as a UTC moment. A wall time that does not exist that day
+    (the spring-forward gap) is normalised through UTC to the real instant after the gap."""
+    hours, minutes = (int(x) for x in hhmm.split(":"))
+    return datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(timezone.utc)
+
+
+def next_tick_at(runtime: Runtime, after: datetime) -> tuple[date, datetime]:
+    """The next local tick time strictly after ``after``, as (local date, UTC moment); built
+    from the local wall-clock time each day, so it stays at 07:00 across DST changes."""
+    tz = runtime.store.clock.tz
+    day = after.astimezone(tz).date()
+    for _ in range(3):
+        moment = local_moment(tz, day, runtime.settings.tick_time)
+        if moment > after:
+            return day, moment
+        day += timedelta(days=1)
+    raise AssertionError("unreachable: a tick time exists within three days")
+
+
+def schedule_next_tick(runtime: Runtime, after: datetime | None = None) -> tuple[date, datetime]:
+    """Put the next tick on the queue's schedule (a no-op when it is already there)."""
+    day, moment = next_tick_at(runtime, after or runtime.store.clock.now())
+    runtime.queue.enqueue_at(moment, TICK_JOB, f"tick-{day.isoformat()}", TICK_SPEC, day=day.isoformat())
+    return day, moment
+
+
+def catch_up_tick(runtime: Runtime) -> date | None:
+    """Queue today's tick now when its time has passed (a worker started at 09:00 still bills
+    today); the job id and the work's keys make this harmless if it already ran."""
+    now = runtime.store.clock.now()
+    today = now.astimezone(runtime.store.clock.tz).date()
+    if now < local_moment(runtime.store.clock.tz, today, runtime.settings.tick_time):
+        return None
+    runtime.queue.enqueue(TICK_JOB, f"tick-{today.isoformat()}", TICK_SPEC, day=today.isoformat())
+    return today
+
+
+def run_tick(runtime: Runtime, day: date) -> DayReport:
+    """Do the recurring work of the local ``day`` (idempotent)."""
+    return run_day(runtime.store, runtime.conversation, day, runtime.settings.report_weekday)
+
+
+def tick_job(runtime: Runtime, day: date) -> DayReport:
+    """The scheduled job: first the next tick (so a failing day cannot end the chain), then the work.
+    The next one is computed from this tick's own time, so a job that starts a moment early
+    never schedules itself again."""
+    tz = runtime.store.clock.tz
+    schedule_next_tick(runtime, max(runtime.store.clock.now(), local_moment(tz, day, runtime.settings.tick_time)))
+    return run_tick(runtime, day)
