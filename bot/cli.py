@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -14,9 +15,21 @@ from store.errors import StoreError
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _playbooks():  # type: ignore[no-untyped-def]
+    """Load and validate every playbook (built-ins + COO_PLAYBOOKS_DIR) and plan with them;
+    an invalid one raises PlaybookError naming the file and the field."""
+    from graphs.playbooks import load_playbooks, use_playbooks
+
+    extra = [Path(d).expanduser() for d in os.environ.get("COO_PLAYBOOKS_DIR", "").split(os.pathsep) if d]
+    playbooks = load_playbooks(*extra)
+    use_playbooks(playbooks)
+    return playbooks
+
+
 def _runtime():  # type: ignore[no-untyped-def]
     from bot.runtime import Runtime, use_runtime
 
+    _playbooks()  # before anything starts: an invalid playbook stops here, naming file and field
     runtime = Runtime(load_settings())
     use_runtime(runtime)
     return runtime
@@ -197,7 +210,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.serve import main as serve_main
 
+    _playbooks()
     return serve_main(args)
+
+
+def cmd_playbooks(args: argparse.Namespace) -> int:
+    from graphs.playbooks import PlaybookError
+    from graphs.playbooks.listing import render_playbooks
+    from store.facade import Store
+
+    try:
+        playbooks = _playbooks()
+    except PlaybookError as exc:
+        print(f"coo playbooks: {len(exc.problems)} problem(s); coo will not start until they are fixed:",
+              file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    store = Store.open(load_settings().database)
+    try:
+        print(render_playbooks(playbooks, store.runs.playbook_counts()))
+    finally:
+        store.close()
+    return 0
 
 
 def cmd_bench_slack(args: argparse.Namespace) -> int:
@@ -371,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     payments.add_argument("file")
     payments.add_argument("--currency", help="currency of amounts when the file doesn't say (default USD)")
     payments.set_defaults(func=cmd_import_payments)
+    playbooks = sub.add_parser("playbooks", help="every playbook version: trigger, steps, runs on it, migration "
+                                                 "note (COO_PLAYBOOKS_DIR adds the operator's own)")
+    playbooks.set_defaults(func=cmd_playbooks)
     return parser
 
 
@@ -386,6 +424,15 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("coo").error("store error: %s", exc)
         print(f"coo: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        # Imported only here: loading the playbook module pulls in every step, which commands
+        # like `coo parse` never need.
+        from graphs.playbooks import PlaybookError
+
+        if not isinstance(exc, PlaybookError):
+            raise
+        print(f"coo: invalid playbook: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -19,7 +19,7 @@ from agents.errors import AgentError, DeliveryUncertain
 from graphs.actions import compensation_for, perform, reject
 from graphs.approvals import Action, Card, Draft, render_card
 from graphs.deps import Deps
-from graphs.plans import plan_for
+from graphs.plans import plan_for, playbook
 from graphs.recurring import approve_by_autonomy, autonomy_note
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
@@ -65,10 +65,17 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
         return {"client_id": client.id if client else None, "notes": [], "cursor": 0, "side_effects": 0}
 
     def plan(state: RunState) -> dict[str, Any]:
-        chosen = plan_for(state["intent"]["kind"])
+        # A run re-planned after a crash before its first checkpoint keeps the version it had.
+        recorded = store.runs.playbook_of(state["run_id"])
+        chosen = (playbook(*recorded) if recorded else None) or plan_for(state["intent"]["kind"])
         assert chosen is not None, "runs are only created for intents with a plan"
-        store.ledger.append(state["run_id"], "plan", "planned",
-                            {"steps": list(chosen.steps), "agent": chosen.lead, "queue": chosen.agent.queue})
+        # The steps go into the state, so the run's checkpoint carries them: a run planned
+        # under v1 finishes its v1 steps even when v2 ships before it is resumed.
+        with store.db.transaction() as tx:
+            store.runs.set_playbook(state["run_id"], chosen.name, chosen.version, tx=tx)
+            store.ledger.append(state["run_id"], "plan", "planned",
+                                {"playbook": chosen.name, "version": chosen.version, "steps": list(chosen.steps),
+                                 "agent": chosen.lead, "queue": chosen.agent.queue}, tx=tx)
         return {"plan": list(chosen.steps)}
 
     def step(state: RunState) -> dict[str, Any]:

@@ -412,7 +412,32 @@ CREATE TABLE revisions (
 CREATE INDEX revisions_client ON revisions (client_id, deliverable);
 """
 
-MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES, _MEMORY, _PAYMENT_IMPORTS, _MEMORY_PRUNED, _RECURRING, _REVISIONS]
+# The playbook version each run was planned with (graphs/playbooks/). Runs planned before
+# playbooks were versioned ran what became each playbook's v1 — except retainer runs planned
+# with schedule_recurring (their ledger says so), which ran v2. Queued runs are not planned yet
+# and get the latest version when they are.
+_RUN_PLAYBOOKS = """
+ALTER TABLE runs ADD COLUMN playbook TEXT;
+ALTER TABLE runs ADD COLUMN playbook_version INTEGER;
+UPDATE runs SET playbook = CASE kind
+    WHEN 'retainer_signup' THEN 'retainer' WHEN 'new_client' THEN 'new_client'
+    WHEN 'draft_proposal' THEN 'proposal' WHEN 'create_invoice' THEN 'invoice'
+    WHEN 'record_payment' THEN 'payment' WHEN 'add_deliverable' THEN 'deliverable'
+    WHEN 'add_task' THEN 'task' WHEN 'remember_fact' THEN 'fact' WHEN 'send_email' THEN 'email'
+    WHEN 'status_query' THEN 'status' WHEN 'recall' THEN 'recall' WHEN 'client_profile' THEN 'client_profile'
+    WHEN 'update_terms' THEN 'update_terms' WHEN 'revision_request' THEN 'revision'
+    WHEN 'deliverable_done' THEN 'deliverable_done' WHEN 'weekly_report' THEN 'weekly_report'
+    END
+WHERE status <> 'queued';
+UPDATE runs SET playbook_version = CASE WHEN playbook = 'retainer' AND EXISTS (
+    SELECT 1 FROM ledger WHERE ledger.run_id = runs.id AND ledger.kind = 'planned'
+    AND CAST(ledger.payload AS TEXT) LIKE '%schedule_recurring%') THEN 2 ELSE 1 END
+WHERE playbook IS NOT NULL;
+CREATE INDEX runs_playbook ON runs (playbook, playbook_version);
+"""
+
+MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES, _MEMORY, _PAYMENT_IMPORTS, _MEMORY_PRUNED,
+                                          _RECURRING, _REVISIONS, _RUN_PLAYBOOKS]
 
 
 def _statements(script: str) -> list[str]:

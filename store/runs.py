@@ -69,6 +69,30 @@ class RunStore:
         )
         return [r["id"] for r in rows]
 
+    # -- playbooks ---------------------------------------------------------------------
+
+    def set_playbook(self, run_id: str, name: str, version: int, *, tx: Tx) -> None:
+        """Record the playbook version the run was planned with."""
+        tx.execute("UPDATE runs SET playbook = ?, playbook_version = ? WHERE id = ?", (name, version, run_id))
+
+    def playbook_of(self, run_id: str) -> tuple[str, int] | None:
+        """(name, version) the run was planned with; None before it is planned."""
+        row = self.db.fetchone("SELECT playbook, playbook_version FROM runs WHERE id = ?", (run_id,))
+        if row is None or row["playbook"] is None:
+            return None
+        return row["playbook"], int(row["playbook_version"])
+
+    def playbook_counts(self) -> dict[tuple[str, int], dict[str, int]]:
+        """Runs per playbook version and status; runs not planned yet are under ("", 0)."""
+        rows = self.db.fetchall(
+            "SELECT COALESCE(playbook, '') AS playbook, COALESCE(playbook_version, 0) AS version, status,"
+            " COUNT(*) AS n FROM runs GROUP BY COALESCE(playbook, ''), COALESCE(playbook_version, 0), status"
+        )
+        counts: dict[tuple[str, int], dict[str, int]] = {}
+        for row in rows:
+            counts.setdefault((row["playbook"], int(row["version"])), {})[row["status"]] = int(row["n"])
+        return counts
+
     # -- approvals ---------------------------------------------------------------------
 
     def ask_approval(
