@@ -183,9 +183,10 @@ class Conversation:
         missing = parsed.missing_fields()
         if missing:
             raise ValueError(f"the {parsed.kind} intent is missing {', '.join(missing)}")
-        return self._accept(env, intent_to_dict(parsed), text)
+        # The core's own submissions (schedules, e-mail intake) leave the operator's question open.
+        return self._accept(env, intent_to_dict(parsed), text, answers_question=False)
 
-    def _accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
+    def _accept(self, env: Envelope, intent: dict[str, Any], text: str, *, answers_question: bool = True) -> Handled:
         plan = plan_for(intent["kind"])
         assert plan is not None
         run_id = _message_run.get() or new_run_id()
@@ -196,7 +197,8 @@ class Conversation:
                 return Handled(duplicate=True, run_ids=[accepted.run_id] if accepted.run_id else [])
             self.store.runs.create(tx, run_id, accepted.id, intent["kind"], env.channel, env.thread_id, env.user_id)
             self.store.conversations.link_run(tx, accepted.id, run_id)
-            self.store.conversations.answered(tx, env.thread_key)
+            if answers_question:
+                self.store.conversations.answered(tx, env.thread_key)
             self.store.ledger.append(run_id, "intake", "intent_received",
                                      {"intent": intent, "channel": env.channel, "event_id": env.event_id,
                                       "text": text}, actor=f"{env.channel}:{env.user_id}", tx=tx)

@@ -15,7 +15,7 @@ HELP = """Here's what I can do (just write it the way you'd tell an assistant):
 • E-mail a client — "email Jane at Acme that the logo is ready"
 • Recall — "what did Jane say about the logo colours?", "find the proposal for Acme", "find INV-0042"
 • Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?"
-Commands: /approve N · /edit N … · /reject N · /help
+Commands: /approve N · /edit N … · /reject N · /done N (a deliverable is delivered) · /autonomy · /help
 Nothing leaves the machine (e-mails, invoices, proposals) until you approve it."""
 
 QUESTIONS = {
@@ -30,7 +30,7 @@ QUESTIONS = {
     "contact_email": "What's their e-mail address?",
 }
 
-COMMANDS = ("/approve N", "/edit N …", "/reject N", "/help", "/cancel")
+COMMANDS = ("/approve N", "/edit N …", "/reject N", "/done N", "/autonomy [agent auto|ask]", "/help", "/cancel")
 
 
 def question_for(field: str) -> str:
