@@ -328,3 +328,31 @@ def test_migration_records_old_runs_as_v1_and_leaves_queued_runs_unplanned(db_ur
                                           ("invoice", 1): {"waiting_approval": 1}, ("", 0): {"queued": 1}}
     finally:
         db.close()
+
+
+def test_run_replanned_after_a_crash_keeps_its_recorded_version(chat, tmp_path, monkeypatch):
+    """A worker that died after planning but before the first checkpoint: the retried job plans
+    again, with the version the run already has, not the one shipped meanwhile."""
+    monkeypatch.setitem(STEPS, "welcome_pack", welcome_pack)
+    runtime = chat.runtime
+    store = runtime.store
+    old = latest_retainer()
+    intent = runtime.parser.parse(GLOBEX, store.clock.today()).intent.model_dump(mode="json")
+    with store.db.transaction() as tx:
+        accepted, _ = store.conversations.accept(tx, "console:crash-1", "console", "t-crash", "ana", GLOBEX, intent)
+        store.runs.create(tx, "r-crashed", accepted.id, "retainer_signup", "console", "t-crash", "ana")
+        store.conversations.link_run(tx, accepted.id, "r-crashed")
+        store.runs.set_playbook("r-crashed", "retainer", old.version, tx=tx)  # what the dead attempt recorded
+    write(tmp_path, f"retainer.v{old.version + 1}.yaml",
+          {"name": "retainer", "version": old.version + 1, "trigger": "retainer_signup", "lead": old.lead,
+           "description": "Retainer, then a welcome pack.", "steps": [*old.steps, "welcome_pack"],
+           "migration": "Older runs finish as planned."})
+    use_playbooks(load_playbooks(tmp_path))
+
+    runtime.supervisor.start("r-crashed")
+    assert store.runs.get("r-crashed").status == "waiting_approval"
+    assert store.runs.playbook_of("r-crashed") == ("retainer", old.version)
+    planned = next(e for e in store.ledger.events("r-crashed") if e.kind == "planned")
+    assert planned.payload["version"] == old.version and planned.payload["steps"] == list(old.steps)
+    state = runtime.supervisor.graph.get_state({"configurable": {"thread_id": "r-crashed"}}).values
+    assert state["plan"] == list(old.steps)
