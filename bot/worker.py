@@ -8,7 +8,7 @@ from agents.registry import QUEUES
 from bot.digest import schedule_next_digest
 from bot.ticks import catch_up_tick, schedule_next_tick
 from bot.runtime import JOBS, Runtime
-from graphs.plans import plan_for
+from graphs.plans import plan_for, plan_for_run
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,11 @@ def requeue_saved_work(runtime: Runtime) -> int:
             count += 1
     decided = store.db.fetchall(
         "SELECT a.id, a.run_id, r.kind FROM approvals a JOIN runs r ON r.id = a.run_id"
-        " WHERE a.status <> 'pending' AND r.status = 'waiting_approval'"
+        # "resuming": decided while the queue was down, so the resume job never got queued
+        " WHERE a.status <> 'pending' AND r.status IN ('waiting_approval', 'resuming')"
     )
     for row in decided:
-        plan = plan_for(row["kind"])
+        plan = plan_for_run(store.runs, row["run_id"], row["kind"])
         if plan and runtime.queue.enqueue(JOBS.resume, f"resume-{row['run_id']}-{row['id']}", plan.agent.job_spec(),
                                           run_id=row["run_id"], approval_id=row["id"]):
             count += 1

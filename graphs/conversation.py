@@ -22,7 +22,7 @@ from graphs.deps import Deps
 from graphs.envelope import Envelope
 from graphs.intents import Help, Intent, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
-from graphs.plans import plan_for
+from graphs.plans import plan_for, plan_for_run
 from graphs.recurring import autonomy_command, open_deliverables_text
 from graphs.replies import COMMANDS, HELP, question_for
 from store.conversations import PendingQuestion
@@ -275,7 +275,7 @@ class Conversation:
         # "resuming" is not settled: whoever waits on the run waits for the side effect too.
         self.store.runs.set_status(approval.run_id, "resuming")
         queued = self._enqueue(env, self.jobs.resume, f"resume-{approval.run_id}-{approval_id}",
-                               plan_for(run.kind).agent.job_spec(),  # type: ignore[union-attr]
+                               plan_for_run(self.store.runs, run.id, run.kind).agent.job_spec(),  # type: ignore[union-attr]
                                run_id=approval.run_id, approval_id=approval_id)
         if not queued:
             return Handled(saved=[approval.run_id])

@@ -169,3 +169,27 @@ def test_retried_job_after_approval_sends_exactly_once(prod_env, smtp, tmp_path)
     finally:
         _stop(worker)
     assert len(smtp.messages) == 1
+
+
+def test_approval_given_while_redis_is_down_is_carried_out_when_a_worker_starts(prod_env, smtp, tmp_path):
+    worker = _worker(prod_env, tmp_path / "w1.log")
+    try:
+        _chat(prod_env, ["new client: Northwind, contact ops@northwind.example",
+                         "invoice Northwind $2,000 for october design work"])
+    finally:
+        _stop(worker)
+    dead = {**prod_env, "COO_REDIS_URL": "redis://127.0.0.1:1/0"}
+    out = _chat(dead, ["/approve 1"], timeout=60)
+    assert "I've saved your request, but the work queue is unreachable" in out
+    assert smtp.messages == []
+    worker = _worker(prod_env, tmp_path / "w2.log")
+    try:
+        assert len(smtp.wait_for(1, timeout=30)) == 1
+        deadline = time.monotonic() + 20
+        out = ""
+        while time.monotonic() < deadline and "Sent invoice" not in out:
+            out = _chat(prod_env, ["/help"])
+    finally:
+        _stop(worker)
+    assert "Sent invoice #INV-0001 to ops@northwind.example" in out
+    assert len(smtp.messages) == 1
