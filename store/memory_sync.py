@@ -5,7 +5,8 @@ memory item yet (or whose source changed since: a size fingerprint, so an edited
 re-indexed). It never deletes: items of superseded facts and of deleted sources are what the
 recall audit reports and ``coo memory prune`` removes (``stale_ids`` finds them; recall skips them).
 It runs at the end of every run and before every recall, so artifacts filed outside a run
-(forwarded e-mails) are found too. A second call with nothing new costs three small queries.
+(forwarded e-mails) are found too. Items restored by `coo import` (a snapshot carries no
+embeddings) are embedded and indexed again. A second call with nothing new costs four small queries.
 """
 
 from __future__ import annotations
@@ -148,9 +149,17 @@ def stale_ids(store: "Store") -> list[int]:
 def sync(store: "Store", embedder: Embedder, batch: int = 64) -> int:
     """Index what is new or changed; returns how many items were written."""
     store.memory.ensure(embedder)
+    # Items without a vector: restored by `coo import` (a snapshot carries no embeddings).
+    restored = 0
+    while rows := store.memory.unindexed(limit=batch * 8):
+        for start in range(0, len(rows), batch):
+            chunk = rows[start:start + batch]
+            store.memory.index_existing(chunk, embedder.embed([embedding_input(r["title"], r["text"])
+                                                               for r in chunk]))
+        restored += len(rows)
     todo = pending(store)
     for start in range(0, len(todo), batch):
         chunk = todo[start:start + batch]
         vectors = embedder.embed([embedding_input(m.title, m.text) for m in chunk])
         store.memory.upsert_many(chunk, vectors)
-    return len(todo)
+    return restored + len(todo)

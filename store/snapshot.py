@@ -87,6 +87,14 @@ def register_table(spec: TableSpec) -> None:
         TABLES.append(spec)
 
 
+# Memories travel without their embeddings (and without the full-text and exact-token indexes):
+# `coo memory sync` (or `coo memory reembed`) after `coo import` embeds and indexes them again.
+register_table(TableSpec(name="memory_items", json_columns=("meta",)))
+MEMORY_NOTE = ("Memories (memory_items) are exported without their embeddings, full-text or exact-token "
+               "indexes: they are re-embedded on import — run `coo memory sync` (or `coo memory reembed`) "
+               "after `coo import`.")
+
+
 class Snapshot(BaseModel):
     format: str = FORMAT
     version: int = FORMAT_VERSION
@@ -129,7 +137,7 @@ def _columns(tx: Tx, dialect: str, table: str) -> list[str]:
         return [r["name"] for r in tx.fetchall(f"PRAGMA table_info({table})")]
     rows = tx.fetchall(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ?"
-        " ORDER BY ordinal_position",
+        " AND is_generated = 'NEVER' ORDER BY ordinal_position",  # generated columns (tsv) are derived
         (table,),
     )
     return [r["column_name"] for r in rows]
@@ -153,7 +161,8 @@ def export_snapshot(db: Database, now: datetime) -> Snapshot:
         exported_at=now.astimezone(timezone.utc).isoformat(),
         source={"dialect": db.dialect, "schema": len(MIGRATIONS)},
         tables=tables,
-        notes=["LangGraph checkpoints are not included: unfinished runs restart from their last ledger step."],
+        notes=["LangGraph checkpoints are not included: unfinished runs restart from their last ledger step.",
+               MEMORY_NOTE],
     )
 
 

@@ -224,3 +224,81 @@ def test_bench_memory_quick_smoke(capsys) -> None:  # type: ignore[no-untyped-de
     assert time.monotonic() - started < 20
     assert "recall@5" in out and "combined" in out and "p99" in out
     assert "postgres" in out and "sqlite" in out
+
+
+@pytest.mark.parametrize("direction", ["sqlite_to_postgres", "postgres_to_sqlite"])
+def test_memories_round_trip_through_a_snapshot_and_are_re_embedded_on_import(direction, sqlite_url, pg_url, clock,
+                                                                              tmp_path) -> None:
+    from decimal import Decimal
+
+    from store.billing import NewLine
+    from store.snapshot import export_snapshot, import_snapshot, read_snapshot, write_snapshot
+
+    source_url, target_url = (sqlite_url, pg_url) if direction == "sqlite_to_postgres" else (pg_url, sqlite_url)
+    source = Store.open(source_url, clock)
+    with source.db.transaction() as tx:
+        client, _ = source.clients.upsert(tx, "Acme Studio", "Jane Doe", "jane@acme.example")
+        sender = {"from": {"name": "Jane Doe", "address": "jane@acme.example"}}
+        source.artifacts.create(tx, "email_in", "Logo feedback", "The teal feels too cold; could you try terracotta?",
+                                "mail-1", client.id, sender)
+        source.artifacts.create(tx, "email_in", "Launch date", "The board moved the launch to March 3rd.", "mail-2",
+                                client.id, sender)
+        source.clients.add_fact(tx, client.id, "prefers Slack over e-mail", "run r1")
+        source.billing.create_invoice(tx, client.id, [NewLine(description="Brand audit", quantity=Decimal(1),
+                                                              unit_price=Decimal(1200))],
+                                      "USD", WHEN.date(), WHEN.date(), "run-i")
+    assert sync(source, EMB) == 4
+    queries = ["what did Jane say about the logo colours?", "INV-0001", "jane@acme.example launch", "Slack"]
+
+    def answers(store: Store) -> list[list[tuple[str, int]]]:
+        return [[(h.item.source_kind, h.item.source_id) for h in store.memory.hybrid(q, EMB.embed([q])[0], 3)]
+                for q in queries]
+
+    before = answers(source)
+    snapshot = export_snapshot(source.db, clock.now())
+    source.close()
+    tables = snapshot.tables
+    assert len(tables["memory_items"]["rows"]) == 4 and "tsv" not in tables["memory_items"]["columns"]
+    assert not [t for t in tables if t.startswith(("memory_vec", "memory_fts", "memory_tokens", "memory_config"))]
+    assert any("re-embedded on import" in note and "coo memory sync" in note for note in snapshot.notes)
+    path = tmp_path / "snapshot.json"
+    write_snapshot(snapshot, path)
+
+    target = Store.open(target_url, clock)
+    try:
+        assert import_snapshot(target.db, read_snapshot(path))["memory_items"] == 4
+        assert export_snapshot(target.db, clock.now()).tables == tables  # every row, every column
+        assert len(target.memory.unindexed()) == 4  # no vectors yet …
+        assert sync(target, EMB) == 4  # … the sweep embeds and indexes the restored items
+        assert sync(target, EMB) == 0
+        assert answers(target) == before
+        assert target.memory.reembed(EMB) == 4 and answers(target) == before
+        assert export_snapshot(target.db, clock.now()).tables["memory_items"] == tables["memory_items"]
+    finally:
+        target.close()
+
+
+def test_keyword_search_stays_bounded_when_a_word_is_everywhere(store: Store) -> None:
+    """Past TEXT_BUDGET matches, the text list still puts the rows with every word (and with the
+    rare words) first, whatever their age, and the client filter still applies."""
+    import store.memory as memory
+
+    store.memory.ensure(EMB)
+    old = [_item(1, "Logo feedback", "Priya: the logo colours feel cold, try terracotta.", 1),
+           _item(2, "Logo question", "Which logo colours go on the booth?", 2)]
+    filler = [_item(10 + i, "Weekly update", f"Status of the website build, week {i}, logo unchanged.", 1 + i % 3)
+              for i in range(60)]
+    _put(store, EMB, old + filler)
+    budget, memory.TEXT_BUDGET = memory.TEXT_BUDGET, 10
+    pg_common = memory.PG_COMMON_ROWS
+    try:
+        if store.db.dialect == "postgres":
+            memory.PG_COMMON_ROWS = 10
+            with store.db.transaction() as tx:
+                tx.execute("ANALYZE memory_items")
+        hits = store.memory.keyword("logo colours terracotta", 3)
+        assert hits[0].item.source_id == 1
+        hits = store.memory.keyword("logo colours", 5, client_id=2)
+        assert [h.item.source_id for h in hits][0] == 2 and all(h.item.client_id == 2 for h in hits)
+    finally:
+        memory.TEXT_BUDGET, memory.PG_COMMON_ROWS = budget, pg_common
