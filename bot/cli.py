@@ -20,8 +20,7 @@ def _playbooks():  # type: ignore[no-untyped-def]
     an invalid one raises PlaybookError naming the file and the field."""
     from graphs.playbooks import load_playbooks, use_playbooks
 
-    extra = [Path(d).expanduser() for d in os.environ.get("COO_PLAYBOOKS_DIR", "").split(os.pathsep) if d]
-    playbooks = load_playbooks(*extra)
+    playbooks = load_playbooks(*load_settings().playbook_dirs)
     use_playbooks(playbooks)
     return playbooks
 

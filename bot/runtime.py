@@ -15,6 +15,7 @@ from graphs.conversation import Conversation, JobNames
 from graphs.deps import Deps
 from graphs.model_parser import ModelParser
 from graphs.offline_parser import OfflineParser
+from graphs.playbooks import load_playbooks, use_playbooks
 from graphs.parsing import IntentParser
 from graphs.supervisor import Supervisor
 from store.checkpoints import open_checkpointer
@@ -46,6 +47,8 @@ class Runtime:
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, queue: JobQueue | None = None) -> None:
         self.settings = settings
+        # Every process plans with the same playbooks: built-ins plus the operator's own.
+        use_playbooks(load_playbooks(*settings.playbook_dirs))
         self.store = Store.open(settings.database, clock or Clock(settings.timezone))
         self.queue: JobQueue = queue or (RQQueue(settings.redis_url) if settings.redis_url else InProcessQueue())
         self.tiers = ModelTiers({"small": settings.model_small, "mid": settings.model_mid,

