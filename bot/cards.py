@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from graphs.approvals import Card, Draft
 from store.clock import Clock
@@ -55,6 +55,37 @@ def card_view(message: Message, approval: Approval | None, clock: Clock) -> Card
                             at=clock.local(approval.decided_at),
                             waited_seconds=(approval.decided_at - approval.asked_at).total_seconds())
     return CardView(approval_id=int(payload["approval_id"]), intro=intro, card=card, draft=draft, decision=decision)
+
+
+DIGEST_BUTTONS = 10  # approvals given buttons in one digest; the rest are counted
+
+
+class DigestApproval(BaseModel):
+    approval_id: int
+    title: str  # "Send invoice #INV-0002 to ops@northwind.example"
+
+
+class DigestView(BaseModel):
+    """The daily digest with a row of buttons per approval still waiting when it is delivered."""
+
+    text: str
+    approvals: list[DigestApproval] = Field(default_factory=list)
+    more: int = 0  # waiting approvals beyond DIGEST_BUTTONS
+
+    @property
+    def more_line(self) -> str:
+        return f"…and {self.more} more waiting: /approve N or /reject N." if self.more else ""
+
+
+def digest_view(message: Message, approvals: list[Approval]) -> DigestView:
+    """``approvals``: the rows named by the digest's ``approval_ids``; decided ones get no buttons."""
+    waiting = [a for a in approvals if a.status == "pending"]
+    shown = [DigestApproval(approval_id=a.id, title=str(a.card.get("title") or a.action)) for a in waiting]
+    return DigestView(text=message.text, approvals=shown[:DIGEST_BUTTONS], more=max(0, len(shown) - DIGEST_BUTTONS))
+
+
+def is_digest(message: Message) -> bool:
+    return message.channel == "digest" and bool(message.payload.get("approval_ids"))
 
 
 def is_card(message: Message) -> bool:

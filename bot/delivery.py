@@ -16,7 +16,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from bot.cards import CardView, card_view, is_card
+from bot.cards import CardView, DigestView, card_view, digest_view, is_card, is_digest
 from bot.reminders import remind_waiting
 from store.deliveries import Deliveries
 from store.errors import NotFound
@@ -51,6 +51,10 @@ class Outbound(Protocol):
     def post_card(self, target: Target, view: CardView) -> str: ...
 
     def update_card(self, ref: str, view: CardView) -> None: ...
+
+    def post_digest(self, target: Target, view: DigestView) -> str:
+        """The digest's text with Approve/Reject buttons per waiting approval (the cards' own)."""
+        ...
 
 
 class Deliverer:
@@ -119,6 +123,8 @@ class Deliverer:
             for outbound, target in self._targets(message, mirror=True):
                 self._send(message, outbound, target, lambda o=outbound, t=target: o.post_card(t, view),
                            approval_id=view.approval_id)
+        elif is_digest(message):
+            self._post_digest(message)
         else:
             self._post_text(message, message.text)
         self.store.conversations.mark_delivered(message.id)
@@ -128,6 +134,17 @@ class Deliverer:
         for outbound, target in self._targets(message, mirror=False):
             self._send(message, outbound, target,
                        lambda o=outbound, t=target: o.post_text(t, text, ephemeral_to=ephemeral))
+
+    def _post_digest(self, message: Message) -> None:
+        """Approvals still waiting get their buttons; a decided one is only listed. The buttons
+        are not updated in place later: a tap on a decided one is answered "already approved"."""
+        rows = [self.store.runs.approval(int(n)) for n in message.payload.get("approval_ids") or []]
+        view = digest_view(message, [a for a in rows if a is not None])
+        if not view.approvals:
+            self._post_text(message, message.text)
+            return
+        for outbound, target in self._targets(message, mirror=False):
+            self._send(message, outbound, target, lambda o=outbound, t=target: o.post_digest(t, view))
 
     def _targets(self, message: Message, *, mirror: bool) -> list[tuple[Outbound, Target]]:
         """The message's own thread, and (cards; operator channels) the operators elsewhere."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -70,6 +71,14 @@ class Intake:
             reply_ref=reply_ref.model_dump() if reply_ref else None,
         )
 
+    def shared_payments(self, file: dict[str, Any], env: Envelope, *, addressed: bool = True) -> bool:
+        """Queue a CSV export shared in Slack (its ``files`` entry): the job downloads it with the
+        bot token and reconciles it; the HTTP handler that calls this makes no network call."""
+        return self.queue.enqueue(
+            "bot.slack.files.import_shared_payments", _job_id("pay", env.idempotency_key), SPEC,
+            file=file, envelope=env.model_dump(), addressed=addressed,
+        )
+
     def refuse(self, env: Envelope, *, ephemeral: bool = False, reply_ref: ReplyRef | None = None) -> bool:
         return self.queue.enqueue(
             "bot.intake.refuse", _job_id("refuse", env.idempotency_key), SPEC,
@@ -98,7 +107,7 @@ def handle_envelope(envelope: dict[str, str], addressed: bool = True, post_ack: 
     runtime = get_runtime()
     env = Envelope.model_validate(envelope)
     store = runtime.store
-    if not addressed and not _in_conversation(store, env):
+    if not addressed and not in_conversation(store, env):
         return  # channel chatter in a thread coo is not part of
     _remember(reply_ref, env)
     handled = runtime.conversation.handle(env)
@@ -138,7 +147,7 @@ def refuse(envelope: dict[str, str], ephemeral: bool = False, reply_ref: dict[st
                                      dedupe=f"reply:{env.idempotency_key}")
 
 
-def _in_conversation(store: Store, env: Envelope) -> bool:
+def in_conversation(store: Store, env: Envelope) -> bool:
     """A thread coo already speaks in (it asked a question or posted there)."""
     if store.conversations.pending_question(env.thread_key) is not None:
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timezone
 
 import pytest
@@ -101,3 +102,96 @@ def test_sent_digest_reaches_the_operator_on_slack_and_telegram(slack_api, teleg
     assert slack["channel"] == OPERATOR and "nothing needs you today" in slack["text"]
     [tg] = [c for c in telegram_api.wait_for("sendMessage") if "Good morning" in c["text"]]
     assert str(tg["chat_id"]) == str(TG_OPERATOR)
+
+
+# -- approvals in the digest come with their buttons ---------------------------------------------
+
+NORTHWIND = "invoice Northwind $900 for hosting, contact ops@northwind.example"
+
+
+def _digest_call(calls):  # type: ignore[no-untyped-def]
+    return next(c for c in calls if "Good morning" in (c.get("text") or ""))
+
+
+def test_digest_on_slack_has_the_cards_buttons_and_a_tap_decides_once(slack_api, smtp, serve, sqlite_url):
+    from tests.channels import OPERATOR, button, dm, slack_settings
+
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url, smtp_url=smtp.url)
+    served.slack_event(dm(NORTHWIND, "1764082800.000100"), "Ev800")
+    slack_api.wait_for("chat.postMessage", 2)  # "On it." and the card
+    served.settle()
+    post_digest(served.runtime, date(2026, 11, 25))
+    slack_api.wait_for("chat.postMessage", 3)
+    served.settle()
+    digest = _digest_call(slack_api.recorded("chat.postMessage"))
+    assert digest["channel"] == OPERATOR and "Waiting for your approval" in digest["text"]
+    rows = [b for b in digest["blocks"] if b["type"] == "actions"]
+    assert [b["block_id"] for b in rows] == ["coo_digest_1"]
+    assert [(e["action_id"], e["value"]) for e in rows[0]["elements"]] == [
+        ("coo:approve:1", "1"), ("coo:edit:1", "1"), ("coo:reject:1", "1")]  # exactly the card's
+    assert any("#1* Send invoice" in (b.get("text") or {}).get("text", "") for b in digest["blocks"])
+
+    tap = button(digest, "approve", 1)
+    tap["actions"][0]["block_id"] = "coo_digest_1"
+    assert served.slack_interaction(tap).status_code == 200
+    assert len(smtp.wait_for(1)) == 1
+    [update] = slack_api.wait_for("chat.update")  # the card (not the digest) shows the decision
+    assert update["ts"] != digest["posted"]["ts"]
+    served.settle()
+    assert served.runtime.store.runs.approval(1).status == "approved"
+    [said] = slack_api.wait_for("chat.postMessage", text="Approved #1.")
+    assert said["thread_ts"] == digest["posted"]["ts"]  # answered under the digest
+
+    # The digest's buttons are not updated; a second tap there only says who decided.
+    served.slack_interaction({**tap, "actions": [{**tap["actions"][0], "action_ts": "1764082901.000009"}]})
+    served.settle()
+    texts = [c.get("text") or "" for c in slack_api.recorded("chat.postMessage")]
+    assert any("already approved by UOPERATOR" in t for t in texts)
+    time.sleep(0.1)
+    assert len(smtp.messages) == 1
+
+
+def test_digest_on_telegram_has_a_row_per_approval(telegram_api, smtp, serve, sqlite_url):
+    from tests.channels import telegram_settings, tg_message, tg_tap
+
+    served = serve(**telegram_settings(telegram_api), database_url=sqlite_url, smtp_url=smtp.url)
+    served.telegram_update(tg_message(8001, 80, NORTHWIND))
+    served.telegram_update(tg_message(8002, 81, "invoice Northwind $400 for a logo"))
+    telegram_api.wait_for("sendMessage", 4)
+    served.settle()
+    post_digest(served.runtime, date(2026, 11, 25))
+    telegram_api.wait_for("sendMessage", 5)
+    served.settle()
+    digest = _digest_call(telegram_api.recorded("sendMessage"))
+    rows = [[b["callback_data"] for b in row] for row in digest["reply_markup"]["inline_keyboard"]]
+    assert rows == [["coo:approve:1", "coo:reject:1"], ["coo:approve:2", "coo:reject:2"]]
+
+    tap = tg_tap(8003, digest, "coo:approve:1")
+    tap["callback_query"]["message"]["reply_markup"] = digest["reply_markup"]  # as Telegram sends it
+    served.telegram_update(tap)
+    [kept] = telegram_api.wait_for("editMessageReplyMarkup")  # only the tapped approval's row goes
+    assert [[b["callback_data"] for b in row] for row in kept["reply_markup"]["inline_keyboard"]] == [
+        ["coo:approve:2", "coo:reject:2"]]
+    assert len(smtp.wait_for(1)) == 1
+    served.settle()
+    assert served.runtime.store.runs.approval(1).status == "approved"
+    assert served.runtime.store.runs.approval(2).status == "pending"
+
+
+def test_digest_buttons_stop_at_ten_and_decided_approvals_get_none():
+    from bot.cards import digest_view
+    from bot.slack.blocks import digest_blocks
+    from store.models import Approval, Message
+
+    now = datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
+    approvals = [Approval(id=n, run_id=f"r{n}", step="send", action="send_invoice", card={"title": f"Send #{n}"},
+                          draft={}, asked_at=now, status="approved" if n == 1 else "pending") for n in range(1, 14)]
+    message = Message(id=1, channel="digest", thread_id="daily", direction="out", text="Good morning\n" * 600,
+                      payload={"approval_ids": list(range(1, 14))}, created_at=now)
+    view = digest_view(message, approvals)
+    assert [a.approval_id for a in view.approvals] == list(range(2, 12)) and view.more == 2
+    blocks = digest_blocks(view)
+    assert len(blocks) <= 50
+    assert [b["block_id"] for b in blocks if b["type"] == "actions"] == [f"coo_digest_{n}" for n in range(2, 12)]
+    assert blocks[-1]["elements"][0]["text"] == "…and 2 more waiting: /approve N or /reject N."
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")

@@ -211,3 +211,78 @@ def test_waiting_approval_is_reminded_once_per_period(slack_api, serve, sqlite_u
     assert len(reminders) == 2 and all(r["thread_ts"] == TS for r in reminders)
     assert "approval #1 has been waiting 25 h 0 min" in reminders[0]["text"]
     assert served.runtime.store.runs.approval(1).status == "pending"  # reminded, never expired
+
+
+# -- a bank / provider CSV export shared in Slack -----------------------------------------------
+
+
+def _share(file: dict, ts: str, user: str = OPERATOR, **more) -> dict:  # type: ignore[type-arg]
+    """A file_share message event in the operator's DM."""
+    return {**dm("", ts, user=user, subtype="file_share", upload=False, display_as_bot=False, files=[file]), **more}
+
+
+def test_csv_export_shared_in_a_dm_is_downloaded_and_reconciled_once(slack_api, serve, sqlite_url):
+    from tests.test_reconciler import DATA, seed, status
+
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url)
+    seed(served.runtime.store)
+    file = slack_api.upload("F0CSV1", "stripe_payments.csv", (DATA / "stripe_payments.csv").read_bytes())
+    started = time.perf_counter()
+    assert served.slack_event(_share(file, TS), "Ev700").status_code == 200
+    assert time.perf_counter() - started < 1.0
+    [report] = slack_api.wait_for("chat.postMessage")
+    assert report["channel"] == "D0OPS" and report["thread_ts"] == TS
+    assert "Payments import of stripe_payments.csv — Stripe export" in report["text"]
+    assert "→ INV-0001 (Acme Studio; by reference INV-0001)" in report["text"]
+    [download] = slack_api.recorded("files.download")
+    assert download["token"] == "xoxb-test" and download["path"].endswith("/download/stripe_payments.csv")
+    assert status(served.runtime.store, "INV-0001")[0] == "paid"
+
+    # Slack retries the event: one download, one import, one report.
+    assert served.slack_event(_share(file, TS), "Ev700", retry=1).status_code == 200
+    served.settle()
+    assert len(slack_api.recorded("files.download")) == 1
+    assert len(slack_api.recorded("chat.postMessage")) == 1
+    [run] = served.runtime.store.runs.recent()
+    assert run.status == "done" and run.id.startswith("imp-")
+
+
+def test_csv_from_a_stranger_or_outside_coo_threads_is_not_downloaded(slack_api, serve, sqlite_url):
+    from tests.test_reconciler import DATA, seed, status
+
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url)
+    seed(served.runtime.store)
+    file = slack_api.upload("F0CSV2", "us_bank.csv", (DATA / "us_bank.csv").read_bytes())
+    served.slack_event(_share(file, TS, user="USTRANGER"), "Ev710")
+    [refusal] = slack_api.wait_for("chat.postEphemeral")
+    assert refusal["user"] == "USTRANGER" and "only take instructions" in refusal["text"]
+    # The operator drops it in a team channel, in no thread coo speaks in and without a mention.
+    served.slack_event(_share(file, "1764082800.000710", channel="C0TEAM", channel_type="channel"), "Ev711")
+    served.settle()
+    assert slack_api.recorded("files.download") == []
+    assert slack_api.recorded("chat.postMessage") == []
+    assert status(served.runtime.store, "INV-0001")[0] == "sent"
+
+
+def test_a_failed_download_is_said_in_the_thread(slack_api, serve, sqlite_url):
+    from tests.test_reconciler import DATA
+
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url)
+    slack_api.token = "xoxb-another-app"  # our token lacks files:read: Slack answers with its sign-in page
+    file = slack_api.upload("F0CSV3", "us_bank.csv", (DATA / "us_bank.csv").read_bytes())
+    served.slack_event(_share(file, TS), "Ev720")
+    [reply] = slack_api.wait_for("chat.postMessage")
+    assert reply["thread_ts"] == TS
+    assert reply["text"].startswith("I couldn't read us_bank.csv from Slack:") and "files:read" in reply["text"]
+    assert "Nothing was recorded" in reply["text"]
+
+    gone = {**file, "id": "F0GONE", "url_private_download": file["url_private_download"].replace("F0CSV3", "F0GONE")}
+    served.slack_event(_share(gone, "1764082800.000721"), "Ev721")
+    [_, missing] = slack_api.wait_for("chat.postMessage", 2)
+    assert "Slack answered 404" in missing["text"] and missing["thread_ts"] == "1764082800.000721"
+    huge = {**file, "id": "F0HUGE", "size": 11 * 1024 * 1024}
+    served.slack_event(_share(huge, "1764082800.000722"), "Ev722")
+    [*_, too_big] = slack_api.wait_for("chat.postMessage", 3)
+    assert "I read payment exports up to 10 MB" in too_big["text"]
+    assert len(slack_api.recorded("files.download")) == 2  # the oversized one was not fetched
+    assert served.runtime.store.runs.recent() == []

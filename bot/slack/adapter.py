@@ -2,7 +2,8 @@
 
 Bolt verifies every request's signature and timestamp and drops the bot's own events; the
 listeners below drop other bots, keep strangers out, and queue the work (no database, no
-model call before the ack). Replies reach Slack through ``bot.delivery``.
+model call before the ack). Replies reach Slack through ``bot.delivery``. A bank or provider
+CSV shared by an operator is queued as its ``files`` entry; the job downloads it (bot.slack.files).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from slack_sdk import WebClient
 
 from bot.intake import Intake
 from bot.rfc822 import address, compose
-from bot.slack.blocks import EDIT_CALLBACK, edit_modal
+from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, edit_modal
+from bot.slack.files import file_entry, is_payments_export
 from bot.slack.text import from_slack
 from graphs.approvals import Draft
 from graphs.envelope import Envelope
@@ -81,7 +83,13 @@ class SlackAdapter:
             if addressed:  # strangers chatting in a channel are not refused, just not heard
                 self.intake.refuse(env, ephemeral=True)
             return
-        self.intake.submit(env, addressed=addressed)
+        exports = [f for f in event.get("files") or [] if is_payments_export(f)]
+        for file in exports:  # bank/provider CSVs: downloaded and reconciled by the queued job
+            self.intake.shared_payments(file_entry(file),
+                                        env.model_copy(update={"event_id": f"{env.event_id}:{file.get('id')}"}),
+                                        addressed=addressed)
+        if not exports:
+            self.intake.submit(env, addressed=addressed)
 
     def _emails(self, event: dict[str, Any], body: dict[str, Any]) -> bool:
         """E-mails sent to a channel's address arrive as e-mail file shares, posted by Slack's
@@ -118,7 +126,9 @@ class SlackAdapter:
             self.intake.refuse(env, ephemeral=True)
             return
         # The card itself is updated in place once the decision is recorded: no "Approved." reply.
-        self.intake.submit(env, post_ack=False)
+        # A tap in the daily digest (which is not updated) is answered in the digest's thread.
+        from_digest = str(action.get("block_id") or "").startswith(DIGEST_BLOCK)
+        self.intake.submit(env, post_ack=from_digest)
 
     def on_edit(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()

@@ -1,18 +1,20 @@
-"""Block Kit for coo's approval cards and the Edit modal."""
+"""Block Kit for coo's approval cards, the digest's approval buttons and the Edit modal."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from bot.cards import CardView
+from bot.cards import CardView, DigestView
 from bot.slack.text import escape
 from graphs.approvals import Draft
 
 EDIT_CALLBACK = "coo_edit"
+DIGEST_BLOCK = "coo_digest_"  # block_id prefix of the digest's button rows
 PREVIEW_LINES = 12
 SECTION_LIMIT = 2900  # Slack allows 3000 characters in a section's text
 INPUT_LIMIT = 3000  # ... and in a plain-text input
+MAX_BLOCKS = 50  # blocks in one message
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -64,6 +66,34 @@ def card_fallback(view: CardView) -> str:
     if view.decision is not None:
         return f"{view.card.title} — {view.decision.line('text')}"
     return f"Approval #{view.approval_id} needed: {view.card.question}"
+
+
+def digest_blocks(view: DigestView) -> list[dict[str, Any]]:
+    """The digest's text, then per waiting approval its title and the card's own buttons (same
+    action ids and values, so the card's interaction handlers decide it)."""
+    buttons: list[dict[str, Any]] = [{"type": "divider"}]
+    for item in view.approvals:
+        buttons.append(_section(f"*#{item.approval_id}* {escape(item.title)}"))
+        buttons.append({"type": "actions", "block_id": f"{DIGEST_BLOCK}{item.approval_id}", "elements": [
+            _button("Approve", "approve", item.approval_id, "primary"),
+            _button("Edit", "edit", item.approval_id),
+            _button("Reject", "reject", item.approval_id, "danger"),
+        ]})
+    if view.more:
+        buttons.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(view.more_line)}]})
+    text = [_section(chunk) for chunk in _chunks(escape(view.text), SECTION_LIMIT)]
+    return text[: MAX_BLOCKS - len(buttons)] + buttons
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """``text`` in pieces of at most ``size`` characters, cut at line ends where possible."""
+    chunks: list[str] = []
+    while len(text) > size:
+        cut = text.rfind("\n", 0, size)
+        cut = cut if cut > 0 else size
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*chunks, text] if text else chunks
 
 
 def _button(label: str, verb: str, approval_id: int, style: str | None = None) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.cards import CardView
+from bot.cards import CardView, DigestView
 from bot.delivery import Target
 from bot.slack.adapter import split_thread
-from bot.slack.blocks import card_blocks, card_fallback
+from bot.slack.blocks import card_blocks, card_fallback, digest_blocks
 from bot.slack.text import escape
 
 LIMIT = 39000  # Slack truncates message text at 40,000 characters
@@ -45,3 +45,8 @@ class SlackOutbound:
     def update_card(self, ref: str, view: CardView) -> None:
         channel, _, ts = ref.partition("|")
         self.client.chat_update(channel=channel, ts=ts, text=card_fallback(view), blocks=card_blocks(view))
+
+    def post_digest(self, target: Target, view: DigestView) -> str:
+        sent = self.client.chat_postMessage(channel=target.chat_id, thread_ts=target.thread,
+                                            text=escape(view.text)[:LIMIT], blocks=digest_blocks(view))
+        return f"{sent['channel']}|{sent['ts']}"

@@ -12,7 +12,7 @@ import re
 
 from email.utils import format_datetime
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.intake import Intake, ReplyRef
@@ -113,7 +113,18 @@ class TelegramAdapter:
             raise
         await query.answer(f"{'Approving' if verb == 'approve' else 'Rejecting'} #{number}…")
         # Buttons go at once, so a second tap can't race the first; the text follows from delivery.
-        await query.edit_message_reply_markup(reply_markup=None)
+        # (The digest has a row per approval: only the tapped approval's row goes.)
+        await query.edit_message_reply_markup(reply_markup=_without(query.message, number))
+
+
+def _without(message: object, approval_id: str) -> InlineKeyboardMarkup | None:
+    """The message's keyboard minus the rows deciding ``approval_id``; None when nothing is left."""
+    markup = getattr(message, "reply_markup", None)
+    if markup is None:
+        return None
+    mine = (f"coo:approve:{approval_id}", f"coo:reject:{approval_id}")
+    rows = [row for row in markup.inline_keyboard if not any(b.callback_data in mine for b in row)]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def build_telegram_app(*, token: str, api_url: str, polling: bool, intake: Intake,

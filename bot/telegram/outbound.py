@@ -19,7 +19,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, RetryAfter
 
-from bot.cards import CardView
+from bot.cards import CardView, DigestView
 from bot.delivery import Target
 
 LIMIT = 4096  # characters in one Telegram message
@@ -82,6 +82,14 @@ def keyboard(approval_id: int) -> InlineKeyboardMarkup:
     ]])
 
 
+def digest_keyboard(view: DigestView) -> InlineKeyboardMarkup:
+    """A row per waiting approval, with the cards' own callback data."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(f"Approve #{item.approval_id}", callback_data=f"coo:approve:{item.approval_id}"),
+        InlineKeyboardButton(f"Reject #{item.approval_id}", callback_data=f"coo:reject:{item.approval_id}"),
+    ] for item in view.approvals])
+
+
 class TelegramOutbound:
     platform = "telegram"
 
@@ -123,6 +131,14 @@ class TelegramOutbound:
         sent = self._run(target.chat_id, lambda: self.bot.send_message(
             chat_id=target.chat_id, text=card_text(view), reply_parameters=self._reply(target),
             reply_markup=keyboard(view.approval_id)))
+        return f"{sent.chat_id}|{sent.message_id}"
+
+    def post_digest(self, target: Target, view: DigestView) -> str:
+        more = f"\n\n{view.more_line}" if view.more else ""
+        text = view.text[: LIMIT - len(more)] + more
+        sent = self._run(target.chat_id, lambda: self.bot.send_message(
+            chat_id=target.chat_id, text=text, reply_parameters=self._reply(target),
+            reply_markup=digest_keyboard(view)))
         return f"{sent.chat_id}|{sent.message_id}"
 
     def update_card(self, ref: str, view: CardView) -> None:

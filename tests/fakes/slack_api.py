@@ -29,9 +29,16 @@ class Call(dict):  # type: ignore[type-arg]
         return str(self["method"])
 
 
+FILES_PREFIX = "/files-pri/"
+LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
+
+
 class SlackApi:
-    def __init__(self) -> None:
+    def __init__(self, token: str = "xoxb-test") -> None:
         self.calls: list[Call] = []
+        self.token = token  # the bot token uploaded files are served to
+        self.files: dict[str, bytes] = {}  # path under FILES_PREFIX -> content (see ``upload``)
+        self.file_info: dict[str, dict[str, Any]] = {}  # file id -> its files.info entry
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         api = self
@@ -56,6 +63,16 @@ class SlackApi:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_GET(self) -> None:  # noqa: N802
+                # A file's url_private_download: Slack serves it to a bearer of a token with
+                # files:read, and anyone else gets the sign-in page (HTML, status 200).
+                status, content_type, body = api.download(self.path, self.headers.get("Authorization", ""))
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *args: Any) -> None:
                 return
 
@@ -74,6 +91,32 @@ class SlackApi:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def upload(self, file_id: str, name: str, content: bytes, *, filetype: str = "csv",
+               mimetype: str = "text/csv") -> dict[str, Any]:
+        """Store a file and return it as a ``files`` entry of a file_share message event."""
+        private, download = f"{TEAM}-{file_id}/{name}", f"{TEAM}-{file_id}/download/{name}"
+        self.files[private] = self.files[download] = content
+        self.file_info[file_id] = {
+            "id": file_id, "name": name, "title": name, "filetype": filetype, "mimetype": mimetype,
+            "size": len(content), "mode": "hosted", "is_external": False,
+            "url_private": f"{self.root}{FILES_PREFIX}{private}",
+            "url_private_download": f"{self.root}{FILES_PREFIX}{download}"}
+        return dict(self.file_info[file_id])
+
+    def download(self, path: str, auth: str) -> tuple[int, str, bytes]:
+        call = Call({"path": path}, method="files.download", token=auth.removeprefix("Bearer "), at=time.monotonic())
+        with self.lock:
+            self.calls.append(call)
+        if not path.startswith(FILES_PREFIX) or path.removeprefix(FILES_PREFIX) not in self.files:
+            return 404, "text/plain", b"file not found"
+        if auth != f"Bearer {self.token}":
+            return 200, "text/html; charset=utf-8", LOGIN_PAGE
+        return 200, "text/csv", self.files[path.removeprefix(FILES_PREFIX)]
 
     def next_ts(self) -> str:
         return f"{1764082800 + next(self._ts)}.000100"
@@ -96,6 +139,9 @@ class SlackApi:
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
+        if method == "files.info":
+            info = self.file_info.get(str(args.get("file")))
+            return {"ok": True, "file": info} if info else {"ok": False, "error": "file_not_found"}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V0001", **(args.get("view") or {})}}
         return {"ok": False, "error": "unknown_method"}
