@@ -32,7 +32,7 @@ MAX_TEXT_CHARS = 1200  # ~300 tokens: items stay compact; the artifact holds the
 RRF_K = 60
 # Version of the derived search structures (full-text table, vector table layout, exact tokens).
 # ``ensure()`` rebuilds them from memory_items when the stored version differs: no hand migration.
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 # Bounded work per keyword query: at most about this many rows are ranked per full-text pass, so
 # a query whose words are in half of 100k memories costs what one over a small memory costs.
 TEXT_BUDGET = 1500
@@ -42,6 +42,8 @@ TEXT_BUDGET = 1500
 PG_COMMON_ROWS = 800
 RECENT_WINDOW = 2000
 PG_RARE_LIMIT = 2000
+# PostgreSQL with a client filter: common words are matched among that client's newest rows.
+CLIENT_WINDOW = 1000
 # PostgreSQL: a client with fewer vectors than this is searched exactly (its rows, by the client
 # index); a larger one through the HNSW index with an iterative (filtered) scan.
 EXACT_CLIENT_MAX = 20000
@@ -281,10 +283,12 @@ class MemoryStore:
             tx.execute("DROP TABLE IF EXISTS memory_fts")
             tx.execute("CREATE VIRTUAL TABLE memory_fts USING fts5(title, text, scope,"
                        " tokenize = 'porter unicode61 remove_diacritics 2')")
-            # bm25 with the subject counting double and the client scope token not at all
-            tx.execute("INSERT INTO memory_fts (memory_fts, rank) VALUES ('rank', 'bm25(2.0, 1.0, 0.0)')")
+            # bm25 over subject and text; the client scope token does not count
+            tx.execute("INSERT INTO memory_fts (memory_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 0.0)')")
             tx.execute("INSERT INTO memory_fts (rowid, title, text, scope)"
                        " SELECT id, title, text, 'c' || COALESCE(client_id, 0) FROM memory_items")
+        else:  # a client's newest rows, in order, for the bounded keyword passes
+            tx.execute("CREATE INDEX IF NOT EXISTS memory_items_client_recent ON memory_items (client_id, id)")
         tx.execute("DELETE FROM memory_tokens")
         for row in tx.fetchall("SELECT id, title, text FROM memory_items ORDER BY id"):
             for token in sorted(exact_tokens(f"{row['title']}\n{row['text']}")):
@@ -584,28 +588,29 @@ class MemoryStore:
     def _pg_text_ids(self, tx: Tx, terms: list[str], k: int, client_id: int | None) -> list[int]:
         """PostgreSQL full text, ranked by ``ts_rank_cd`` over a bounded candidate set.
 
-        With a client filter the GIN match is intersected with the client's rows: the client
-        bounds it. Without one, words are split by how many rows hold them (the planner's
-        statistics of the tsv column): rows with any rare word are candidates (few by
-        definition); words that are in more than PG_COMMON_ROWS rows are matched among the
-        newest RECENT_WINDOW items only, so a common word never makes the
-        ranking read the whole table. A small memory has no common word: all matches are ranked."""
+        Words are split by how many rows hold them (the planner's statistics of the tsv column):
+        rows with a rare word are candidates (few by definition: the newest PG_RARE_LIMIT at
+        most); words in more than PG_COMMON_ROWS rows are matched among the newest RECENT_WINDOW
+        items only (with a client filter: that client's newest CLIENT_WINDOW), so a common word
+        never makes the ranking read the whole table or the whole client. A small memory has no
+        common word: every match is ranked, as a plain full-text query would."""
         any_word = " or ".join(terms)
-        if client_id is not None:
-            rows = tx.fetchall(
-                "SELECT id FROM memory_items, websearch_to_tsquery('english', ?) q WHERE tsv @@ q AND client_id = ?"
-                " ORDER BY ts_rank_cd(tsv, q, 1) DESC, id DESC LIMIT ?", [any_word, client_id, k])
-            return [int(r["id"]) for r in rows]
         common = self._pg_common_words(tx, terms)
         rare = [t for t in terms if t not in common]
+        client, cargs = (" AND client_id = ?", [client_id]) if client_id is not None else ("", [])
         parts, args = [], []
         if rare:
-            parts.append("SELECT id, tsv FROM memory_items WHERE tsv @@ websearch_to_tsquery('english', ?)"
+            parts.append(f"SELECT id, tsv FROM memory_items WHERE tsv @@ websearch_to_tsquery('english', ?){client}"
                          " ORDER BY id DESC LIMIT ?")
-            args += [" or ".join(rare), PG_RARE_LIMIT]
-        if common:
-            newest = "id > (SELECT COALESCE(MAX(id), 0) FROM memory_items) - ?"
-            parts.append(f"SELECT id, tsv FROM memory_items WHERE tsv @@ websearch_to_tsquery('english', ?) AND {newest}")
+            args += [" or ".join(rare), *cargs, PG_RARE_LIMIT]
+        if common and client_id is not None:
+            parts.append("SELECT id, tsv FROM (SELECT id, tsv FROM memory_items WHERE client_id = ?"
+                         " ORDER BY client_id DESC, id DESC LIMIT ? OFFSET 0) w"
+                         " WHERE tsv @@ websearch_to_tsquery('english', ?)")
+            args += [client_id, CLIENT_WINDOW, " or ".join(common)]
+        elif common:
+            parts.append("SELECT id, tsv FROM memory_items WHERE tsv @@ websearch_to_tsquery('english', ?)"
+                         " AND id > (SELECT COALESCE(MAX(id), 0) FROM memory_items) - ?")
             args += [" or ".join(common), RECENT_WINDOW]
         rows = tx.fetchall(
             "WITH c AS MATERIALIZED (" + " UNION ALL ".join(f"({p})" for p in parts) + "),"
