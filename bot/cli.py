@@ -176,6 +176,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = Store.open(load_settings().database)
     try:
         snapshot = export_snapshot(store.db, store.clock.now())
+        snapshot.playbooks = [{"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()}
+                              for book in _playbooks().all()]
         write_snapshot(snapshot, Path(args.file))
     finally:
         store.close()
@@ -189,13 +191,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     from store.facade import Store
     from store.snapshot import import_snapshot, read_snapshot
 
+    settings = load_settings()
     snapshot = read_snapshot(Path(args.file))
-    store = Store.open(load_settings().database)
+    store = Store.open(settings.database)
     try:
         counts = import_snapshot(store.db, snapshot)
     finally:
         store.close()
-    print(f"Imported {sum(counts.values())} rows into {len(counts)} tables from {args.file}.")
+    own = [p for p in snapshot.playbooks if not p.get("builtin")]
+    if own:
+        # the operator's own playbooks come back where coo looks for them by default
+        target = settings.data_dir / "playbooks"
+        target.mkdir(parents=True, exist_ok=True)
+        for book in own:
+            (target / Path(book["file"]).name).write_text(book["yaml"])
+    print(f"Imported {sum(counts.values())} rows into {len(counts)} tables from {args.file}"
+          + (f"; {len(own)} playbook file(s) of your own restored to {settings.data_dir / 'playbooks'}." if own else "."))
     return 0
 
 

@@ -168,7 +168,12 @@ class Settings(BaseSettings):
 
     @property
     def playbook_dirs(self) -> list[Path]:
-        return [Path(d).expanduser() for d in self.playbooks_dir.split(os.pathsep) if d]
+        """COO_PLAYBOOKS_DIR, then <data dir>/playbooks (where `coo import` restores them)."""
+        dirs = [Path(d).expanduser() for d in self.playbooks_dir.split(os.pathsep) if d]
+        restored = self.data_dir / "playbooks"
+        if restored.is_dir() and any(restored.glob("*.yaml")) and restored not in dirs:
+            dirs.append(restored)
+        return dirs
 
     @property
     def outbox_dir(self) -> Path:

@@ -101,6 +101,9 @@ class Snapshot(BaseModel):
     exported_at: str
     source: dict[str, Any]
     tables: dict[str, dict[str, Any]]
+    # Playbook definitions in force when exported: {"file", "builtin", "yaml"}; the operator's
+    # own are restored by `coo import`, the built-in ones are there for the record.
+    playbooks: list[dict[str, Any]] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
 

@@ -92,3 +92,26 @@ def test_export_and_import_commands(coo_env, tmp_path):
     again = run(["import", str(tmp_path / "snap.json")], other)
     assert again.returncode == 1 and "is not empty" in again.stderr
 
+
+
+
+def test_snapshot_carries_playbooks_and_restores_the_operators_own(coo_env, tmp_path):
+    from tests.test_cli import run
+
+    own = tmp_path / "my-playbooks"
+    own.mkdir()
+    (own / "new_client.v2.yaml").write_text(  # the operator's newer version of a built-in playbook
+        "name: new_client\nversion: 2\ndescription: Record a new client, my way.\ntrigger: new_client\n"
+        "lead: intake\nsteps: [record_client]\nmigration: Nothing changes for runs under v1.\n")
+    env = {**coo_env, "COO_PLAYBOOKS_DIR": str(own)}
+    assert run(["playbooks"], env).returncode == 0
+    run(["chat"], env, stdin="new client: Northwind, contact ops@northwind.example\n")
+    assert run(["export", str(tmp_path / "snap.json")], env).returncode == 0
+    snapshot = json.loads((tmp_path / "snap.json").read_text())
+    files = {p["file"]: p["builtin"] for p in snapshot["playbooks"]}
+    assert files["retainer.v2.yaml"] is True and files["new_client.v2.yaml"] is False
+    other = {**coo_env, "COO_DATA_DIR": str(tmp_path / "other")}
+    restored = run(["import", str(tmp_path / "snap.json")], other)
+    assert "1 playbook file(s) of your own restored" in restored.stdout
+    listing = run(["playbooks"], other).stdout
+    assert "Record a new client, my way." in listing and "runs: 1 total" in listing

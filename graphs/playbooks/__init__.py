@@ -119,6 +119,14 @@ class Playbook(BaseModel):
         return AGENTS[self.lead]
 
     @property
+    def builtin(self) -> bool:
+        return self._source == BUILTIN_DIR
+
+    @property
+    def path(self) -> Path:
+        return self._source / f"{self.name}.v{self.version}.yaml"
+
+    @property
     def label(self) -> str:
         """The file as messages name it: bare for built-ins, the full path for an operator's own."""
         file = f"{self.name}.v{self.version}.yaml"
