@@ -115,3 +115,13 @@ def test_snapshot_carries_playbooks_and_restores_the_operators_own(coo_env, tmp_
     assert "1 playbook file(s) of your own restored" in restored.stdout
     listing = run(["playbooks"], other).stdout
     assert "Record a new client, my way." in listing and "runs: 1 total" in listing
+
+
+def test_every_table_is_in_the_snapshot_or_deliberately_left_out(db_url, clock):
+    from store.snapshot import unlisted_tables
+
+    store = Store.open(db_url, clock)
+    try:
+        assert unlisted_tables(store.db) == []
+    finally:
+        store.close()
