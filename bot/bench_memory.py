@@ -317,5 +317,3 @@ def _admin_url() -> str:
     return DEFAULT_PG
 
 
-def _unused(*_: Any) -> None:  # pragma: no cover
-    pass
