@@ -8,10 +8,11 @@ per local date, so two workers, a retried job or a second `--send` never post tw
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 
 from agents.digest_writer import Digest, write_digest
 from bot.runtime import Runtime
+from store.clock import next_local_time
 from store.jobqueue import JobSpec
 
 DIGEST_JOB = "bot.jobs.send_digest"
@@ -29,22 +30,8 @@ def post_digest(runtime: Runtime, day: date) -> tuple[Digest, bool]:
 
 
 def next_digest_at(runtime: Runtime, after: datetime) -> tuple[date, datetime]:
-    """The next local digest time strictly after ``after``, as (local date, UTC moment).
-
-    Built from the local wall-clock time each day, so it stays at 08:00 across daylight-saving
-    changes; a time that does not exist that day (a spring-forward gap) moves forward with it.
-    """
-    tz = runtime.store.clock.tz
-    hours, minutes = (int(x) for x in runtime.settings.digest_time.split(":"))
-    local = after.astimezone(tz)
-    day = local.date()
-    for _ in range(3):
-        moment = datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(timezone.utc)
-        # normalise through UTC so a nonexistent local time lands on the real instant after the gap
-        if moment > after:
-            return day, moment
-        day += timedelta(days=1)
-    raise AssertionError("unreachable: a digest time exists within three days")
+    """The next local digest time strictly after ``after``, as (local date, UTC moment)."""
+    return next_local_time(runtime.store.clock.tz, runtime.settings.digest_time, after)
 
 
 def schedule_next_digest(runtime: Runtime, after: datetime | None = None) -> tuple[date, datetime]:

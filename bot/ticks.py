@@ -10,35 +10,20 @@ period, so two workers, a retried job or `coo tick` by hand never do the same wo
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from bot.runtime import Runtime
 from graphs.recurring import DayReport, run_day
+from store.clock import local_moment, next_local_time
 from store.jobqueue import JobSpec
 
 TICK_JOB = "bot.jobs.run_tick"
 TICK_SPEC = JobSpec(queue="coo-reports", timeout=300, retries=3, retry_intervals=[30, 120, 600])
 
 
-def local_moment(tz: ZoneInfo, day: date, hhmm: str) -> datetime:
-    """``hhmm`` on the local ``day``, as a UTC moment. A wall time that does not exist that day
-    (the spring-forward gap) is normalised through UTC to the real instant after the gap."""
-    hours, minutes = (int(x) for x in hhmm.split(":"))
-    return datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(timezone.utc)
-
-
 def next_tick_at(runtime: Runtime, after: datetime) -> tuple[date, datetime]:
-    """The next local tick time strictly after ``after``, as (local date, UTC moment); built
-    from the local wall-clock time each day, so it stays at 07:00 across DST changes."""
-    tz = runtime.store.clock.tz
-    day = after.astimezone(tz).date()
-    for _ in range(3):
-        moment = local_moment(tz, day, runtime.settings.tick_time)
-        if moment > after:
-            return day, moment
-        day += timedelta(days=1)
-    raise AssertionError("unreachable: a tick time exists within three days")
+    """The next local tick time strictly after ``after``, as (local date, UTC moment)."""
+    return next_local_time(runtime.store.clock.tz, runtime.settings.tick_time, after)
 
 
 def schedule_next_tick(runtime: Runtime, after: datetime | None = None) -> tuple[date, datetime]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 
@@ -35,3 +35,23 @@ class FixedClock(Clock):
 
     def advance(self, **delta: float) -> None:
         self._moment += timedelta(**delta)
+
+
+def local_moment(tz: ZoneInfo, day: date, hhmm: str) -> datetime:
+    """``hhmm`` on the local ``day``, as a UTC moment. A wall time that does not exist that day
+    (the spring-forward gap) is normalised through UTC to the real instant after the gap."""
+    hours, minutes = (int(x) for x in hhmm.split(":"))
+    return datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(timezone.utc)
+
+
+def next_local_time(tz: ZoneInfo, hhmm: str, after: datetime) -> tuple[date, datetime]:
+    """The next ``hhmm`` local time strictly after ``after``, as (local date, UTC moment).
+
+    Built from the local wall clock each day, so a daily job stays at 08:00 across
+    daylight-saving changes."""
+    day = after.astimezone(tz).date()
+    while True:  # today, or at the latest tomorrow
+        moment = local_moment(tz, day, hhmm)
+        if moment > after:
+            return day, moment
+        day += timedelta(days=1)
