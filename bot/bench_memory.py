@@ -258,8 +258,9 @@ def main(args: argparse.Namespace) -> int:
         _say("")
         _say(f"{'embedder':<10}{'dim':>5}{'load':>9}{'texts/s':>10}   install")
         for name, t in timings.items():
-            install = ("pure Python, no extra packages" if name == "hashing" else
-                       "extra [minilm]: torch CPU + sentence-transformers + model")
+            install = {"hashing": "pure Python, no extra packages",
+                       "m2v": "model2vec + 15 MB model shipped with coo; no torch"}.get(
+                name, "extra [minilm]: torch CPU + sentence-transformers + model")
             _say(f"{name:<10}{int(t['dim']):>5}{t['load']:>8.2f}s{t['rate']:>10,.0f}   {install}")
         _say(f"(this venv: {_venv_size()})")
         _say("")

