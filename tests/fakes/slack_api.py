@@ -12,9 +12,10 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
+
+from tests.fakes.local_api import LocalApiServer
 
 BOT_USER = "UCOOBOT"
 BOT_ID = "BCOOBOT"
@@ -33,7 +34,7 @@ FILES_PREFIX = "/files-pri/"
 LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
 
-class SlackApi:
+class SlackApi(LocalApiServer):
     def __init__(self, token: str = "xoxb-test") -> None:
         self.calls: list[Call] = []
         self.token = token  # the bot token uploaded files are served to
@@ -41,60 +42,21 @@ class SlackApi:
         self.file_info: dict[str, dict[str, Any]] = {}  # file id -> its files.info entry
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
-        api = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's hook name)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    args: dict[str, Any] = json.loads(raw or "{}")
-                else:
-                    args = {k: v[0] for k, v in parse_qs(raw).items()}
-                    for key in ("blocks", "view"):
-                        if isinstance(args.get(key), str):
-                            args[key] = json.loads(args[key])
-                method = self.path.rsplit("/", 1)[-1]
-                result = api.answer(method, args, self.headers.get("Authorization", ""))
-                body = json.dumps(result).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    json_fields = ("blocks", "view")
 
-            def do_GET(self) -> None:  # noqa: N802
-                # A file's url_private_download: Slack serves it to a bearer of a token with
-                # files:read, and anyone else gets the sign-in page (HTML, status 200).
-                status, content_type, body = api.download(self.path, self.headers.get("Authorization", ""))
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def handle_post(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        return self.answer(method, args, headers.get("Authorization", ""))
 
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def handle_get(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
+        # A file's url_private_download: Slack serves it to a bearer of a token with
+        # files:read, and anyone else gets the sign-in page (HTML, status 200).
+        return self.download(path, headers.get("Authorization", ""))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
-
-    def start(self) -> "SlackApi":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def root(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.root}/api/"
 
     def upload(self, file_id: str, name: str, content: bytes, *, filetype: str = "csv",
                mimetype: str = "text/csv") -> dict[str, Any]:

@@ -10,9 +10,9 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+
+from tests.fakes.local_api import LocalApiServer
 
 BOT = {"id": 777000, "is_bot": True, "first_name": "coo", "username": "coo_test_bot",
        "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -25,59 +25,28 @@ class Call(dict):  # type: ignore[type-arg]
         return str(self["method"])
 
 
-class TelegramApi:
+class TelegramApi(LocalApiServer):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}  # file_path → bytes, served by getFile and downloads
         self.lock = threading.Lock()
         self._ids = itertools.count(5001)
-        api = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 — file downloads: /file/bot<token>/<file_path>
-                data = api.files.get(self.path.split("/", 3)[-1])
-                self.send_response(200 if data is not None else 404)
-                self.send_header("Content-Length", str(len(data or b"")))
-                self.end_headers()
-                self.wfile.write(data or b"")
+    json_fields = _JSON_FIELDS
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's hook name)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    args: dict[str, Any] = json.loads(raw or "{}")
-                else:
-                    args = {k: v[0] for k, v in parse_qs(raw).items()}
-                for key in _JSON_FIELDS:
-                    if isinstance(args.get(key), str):
-                        args[key] = json.loads(args[key])
-                method = self.path.rsplit("/", 1)[-1]
-                body = json.dumps(api.answer(method, args)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def handle_post(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        return self.answer(method, args)
 
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def handle_get(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
+        # file downloads: /file/bot<token>/<file_path>
+        data = self.files.get(path.split("/", 3)[-1])
+        return (200, "application/octet-stream", data) if data is not None else (404, "text/plain", b"")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> "TelegramApi":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return self.root
 
     def push_update(self, update: dict[str, Any]) -> None:
         with self.lock:
