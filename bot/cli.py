@@ -251,19 +251,23 @@ def cmd_bench_slack(args: argparse.Namespace) -> int:
 
 
 def cmd_memory(args: argparse.Namespace) -> int:
-    from agents.embedders import EmbedderUnavailable, get_embedder
+    from agents.embedders import DEFAULT_EMBEDDER, EmbedderUnavailable, choose, get_embedder
     from store.facade import Store
     from store.memory import EmbedderMismatch
     from store.memory_sync import sync
 
     settings = load_settings()
-    try:
-        embedder = get_embedder(settings.embedder)
-    except EmbedderUnavailable as exc:
-        print(f"coo memory: {exc}", file=sys.stderr)
-        return 2
     store = Store.open(settings.database)
     try:
+        # reembed moves the memory to the configured embedder, or to the default when none is set;
+        # everything else works with the one recall uses (agents.embedders.choose).
+        name = (settings.embedder or DEFAULT_EMBEDDER) if args.action == "reembed" else choose(
+            settings.embedder, store.memory.embedded_with())
+        try:
+            embedder = get_embedder(name)
+        except EmbedderUnavailable as exc:
+            print(f"coo memory: {exc}", file=sys.stderr)
+            return 2
         if args.action == "reembed":
             before = store.memory.config()
             total = store.memory.reembed(embedder, progress=lambda done, n: print(f"  re-embedded {done}/{n}",
@@ -282,8 +286,11 @@ def cmd_memory(args: argparse.Namespace) -> int:
             return _audit_memory(store, prune=args.action == "prune", yes=args.yes)
         else:
             cfg = store.memory.config()
+            source = "COO_EMBEDDER" if settings.embedder else (
+                "the default" if name == DEFAULT_EMBEDDER else
+                f"kept from the memory; `coo memory reembed` moves it to the default, {DEFAULT_EMBEDDER}")
             print(f"{store.memory.count()} memories · embedder {cfg.get('embedder', 'none yet')}"
-                  f" ({cfg.get('dim', '?')} dimensions) · configured: {embedder.name}")
+                  f" ({cfg.get('dim', '?')} dimensions) · in use: {name} = {embedder.name} ({source})")
     finally:
         store.close()
     return 0
@@ -406,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_memory.add_argument("--sizes", default="1000,10000,100000", help="memory counts for the latency runs "
                                                                           "(default 1000,10000,100000; k suffix ok)")
     bench_memory.add_argument("--embedders", help="comma-separated embedders (default: every installed one)")
+    bench_memory.add_argument("--latency-embedder", help="embedder whose vectors fill the latency runs (default: "
+                              "hashing; a query's cost depends on the dimension and the index, and the "
+                              "transformer embeds ~140 filler texts/s, ~12 min per 100k)")
     bench_memory.add_argument("--queries", type=int, default=200, help="timed queries per size and database")
     bench_memory.add_argument("--no-sqlite", action="store_true", help="skip the SQLite latency runs")
     bench_memory.add_argument("--quick", action="store_true", help="a smoke run: hashing only, small sizes")

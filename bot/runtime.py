@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Any
 
-from agents.embedders import get_embedder
+from agents.embedders import DEFAULT_EMBEDDER, choose, get_embedder
 from agents.llm import ModelRunner, ModelTiers
 from agents.mailer import Mailer, OutboxMailer, SmtpMailer
 from bot.settings import Settings, load_settings
@@ -54,9 +54,14 @@ class Runtime:
         self.tiers = ModelTiers({"small": settings.model_small, "mid": settings.model_mid,
                                  "large": settings.model_large})
         self.runner = ModelRunner(self.tiers, self.store.model_cache, self.store.ledger)
+        embedder = choose(settings.embedder, self.store.memory.embedded_with())
+        get_embedder(embedder)  # an embedder that can't run here stops the start with its reason
+        if embedder != DEFAULT_EMBEDDER and not settings.embedder:
+            log.warning("the memory was embedded with %s: keeping it; `coo memory reembed` moves it to %s "
+                        "(better recall; README: Memory)", embedder, DEFAULT_EMBEDDER)
         self.deps = Deps(store=self.store, runner=self.runner, mailer=build_mailer(settings),
                          sender_name=settings.sender_name, mail_delivers=bool(settings.smtp_url),
-                         embedder=get_embedder(settings.embedder),
+                         embedder_name=settings.embedder,
                          working_memory=RedisWorkingMemory(settings.redis_url) if settings.redis_url
                          else InProcessWorkingMemory(),
                          report_weekday=settings.report_weekday)

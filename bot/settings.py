@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     playbooks_dir: str = ""  # the operator's own playbooks: directories separated by ':'
     tick_time: str = "07:00"  # local time of the daily recurring work: invoices, weekly reports, deadlines
     report_weekday: int = 5  # ISO weekday of the weekly client reports (COO_REPORT_WEEKDAY=friday or 5)
-    embedder: str = "hashing"  # semantic memory: hashing (default), m2v (shipped model) or minilm (coo[minilm])
+    # Semantic memory: minilm-onnx, hashing, m2v or minilm (coo[minilm]). Unset: the memory's own
+    # embedder, or minilm-onnx for a new memory (agents.embedders.choose).
+    embedder: str = ""
 
     # Chat platforms. Their variables carry the platforms' own names (no COO_ prefix), as
     # their docs and app manifests spell them.
@@ -107,8 +109,8 @@ class Settings(BaseSettings):
     def _embedder(cls, value: str) -> str:
         from agents.embedders import EMBEDDERS
 
-        value = (value or "hashing").strip().lower()
-        if value not in EMBEDDERS:
+        value = (value or "").strip().lower()
+        if value and value not in EMBEDDERS:
             raise ValueError(f"expected one of: {', '.join(EMBEDDERS)}")
         return value
 

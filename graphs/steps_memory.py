@@ -8,9 +8,10 @@ import re
 from typing import Any
 
 from agents.client_profile import client_profile as render_profile
-from agents.embedders import Embedder, get_embedder
+from agents.embedders import Embedder, choose, get_embedder
 from graphs.deps import Deps
 from agents.context import load_client_context
+from graphs.memory_search import search_memory, topic_of
 from graphs.intents import ClientProfile, Recall, RevisionRequest, UpdateTerms, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.memory import EmbedderMismatch, Hit, keyword_terms
@@ -21,8 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def memory_embedder(deps: Deps) -> Embedder:
-    """The run's embedder: ``deps.embedder`` when the runtime provides one, else ``COO_EMBEDDER``."""
-    return deps.embedder or get_embedder()
+    """The run's embedder: ``deps.embedder`` when fixed; else COO_EMBEDDER, or the one the memory
+    was built with, or the default (agents.embedders.choose). Chosen at each use, so processes
+    follow a `coo memory reembed` without a restart."""
+    return deps.embedder or get_embedder(choose(deps.embedder_name, deps.store.memory.embedded_with()))
 
 
 def index_memory(deps: Deps) -> None:
@@ -33,17 +36,24 @@ def index_memory(deps: Deps) -> None:
         log.warning("memory indexing failed; the next run or recall retries it", exc_info=True)
 
 
-def _snippet(text: str, query: str, limit: int = 160) -> str:
-    """The sentence of ``text`` that shares most words (by 5-letter prefix) with the query."""
+def _snippet(text: str, query: str, embedder: Embedder, limit: int = 160) -> str:
+    """The sentence of ``text`` that shares most words (by 5-letter prefix) with the query; when
+    none shares one (the item was found by meaning), the sentence closest to it in meaning."""
     body = text.split("\n", 1)[1] if "\n" in text else text
     sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+|\n+", body) if x.strip()] or [body.strip()]
+    # Greetings and sign-offs ("Hi Ana,", "Jane") say nothing about the topic.
+    sentences = [x for x in sentences if len(x.split()) > 3] or sentences
     terms = {t[:5] for t in keyword_terms(query)}
-    best = max(sentences, key=lambda x: (len(terms & {t[:5] for t in keyword_terms(x)}), len(x) > 30,
-                                         -sentences.index(x)))
-    return best if len(best) <= limit else best[: limit - 1].rsplit(" ", 1)[0] + "…"
+    overlap = [len(terms & {t[:5] for t in keyword_terms(x)}) for x in sentences]
+    if max(overlap) == 0 and len(sentences) > 1:
+        q, *vectors = embedder.embed([query, *sentences])
+        overlap = [sum(a * b for a, b in zip(q, v)) for v in vectors]  # type: ignore[misc]
+    best = max(range(len(sentences)), key=lambda i: (overlap[i], len(sentences[i]) > 30, -i))
+    found = sentences[best]
+    return found if len(found) <= limit else found[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _recall_line(deps: Deps, hit: Hit, query: str) -> str:
+def _recall_line(deps: Deps, hit: Hit, query: str, embedder: Embedder) -> str:
     item, meta = hit.item, hit.item.meta
     date_text = str(meta.get("date") or item.created_at.isoformat())[:10]
     client = meta.get("client")
@@ -51,9 +61,10 @@ def _recall_line(deps: Deps, hit: Hit, query: str) -> str:
         invoice = deps.store.billing.by_id(item.source_id)
         return (f"• invoice {invoice.number} for {client or '?'}, issued {invoice.issue_date.isoformat()}: "
                 f"{format_money(invoice.total, invoice.currency)}, {invoice.status.replace('_', ' ')} "
-                f"(invoice #{invoice.id}): {_snippet(item.text, query)}")
+                f"(invoice #{invoice.id}): {_snippet(item.text, query, embedder)}")
     if item.source_kind == "fact":
-        return f"• note about {client or '?'}, {date_text} (fact #{item.source_id}): {_snippet(item.text, query)}"
+        return (f"• note about {client or '?'}, {date_text} (fact #{item.source_id}): "
+                f"{_snippet(item.text, query, embedder)}")
     if item.kind == "email_in":
         what = f"e-mail from {meta.get('from_name') or meta.get('from_address') or '?'}"
     elif item.kind == "email":
@@ -62,7 +73,8 @@ def _recall_line(deps: Deps, hit: Hit, query: str) -> str:
         what = f"proposal {meta.get('number') or ''} for {client or '?'}".replace("  ", " ")
     else:
         what = item.kind.replace("_", " ")
-    return f"• {what}, {date_text} “{item.title}” (artifact #{item.source_id}): {_snippet(item.text, query)}"
+    snippet = _snippet(item.text, query, embedder)
+    return f"• {what}, {date_text} “{item.title}” (artifact #{item.source_id}): {snippet}"
 
 
 def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
@@ -76,22 +88,23 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
     client = None
     if intent.client_name:
         client, _ = resolve_client(deps, intent.client_name, None)  # no client: the name may be a contact's
-    vector = embedder.embed([intent.query])[0]
     stale = set(stale_ids(deps.store))  # deleted sources, superseded facts: the audit prunes them
-    hits = [h for h in deps.store.memory.hybrid(intent.query, vector, k=5 + len(stale),
-                                                client_id=client.id if client else None) if h.item.id not in stale]
+
+    def search(client_id: int | None) -> list[Hit]:
+        return search_memory(deps.store, embedder, intent.query, name=intent.client_name, client_id=client_id,
+                             skip=stale)
+
+    hits = search(client.id if client else None)
     if not hits and client is not None:
-        hits = [h for h in deps.store.memory.hybrid(intent.query, vector, k=5 + len(stale)) if h.item.id not in stale]
-    hits = hits[:5]
+        hits = search(None)
     if not hits:
         return StepResult(notes=["I found nothing in the e-mails, notes, proposals or invoices about that."],
                           client_id=client.id if client else None)
     scope = f" for {client.name}" if client else ""
-    lines = [_recall_line(deps, hit, intent.query) for hit in hits]
+    topic = topic_of(intent.query, intent.client_name)
+    lines = [_recall_line(deps, hit, topic, embedder) for hit in hits]
     return StepResult(notes=[f"Here's what I found{scope} (best match first):", *lines],
                       client_id=client.id if client else None, facts={"recall_hits": len(hits)})
-
-
 
 
 def client_profile(deps: Deps, state: dict[str, Any]) -> StepResult:

@@ -198,6 +198,12 @@ class MemoryStore:
         rows = self.db.fetchall("SELECT key, value FROM memory_config")
         return {r["key"]: r["value"] for r in rows if r["key"] != "index"}
 
+    def embedded_with(self) -> str | None:
+        """The embedder name the stored vectors come from; None while there are none."""
+        if self.db.scalar("SELECT 1 AS one FROM memory_items LIMIT 1") is None:
+            return None
+        return self.config().get("embedder")
+
     def ensure(self, embedder: Embedder) -> None:
         """Make the vector table exist for this embedder; EmbedderMismatch if the stored
         vectors come from another one (and there are any). Rebuilds the derived search

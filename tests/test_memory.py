@@ -150,10 +150,21 @@ def test_memory_reembed_command(coo_env, tmp_path, monkeypatch, capsys) -> None:
     s.close()
     assert main(["memory", "sync"]) == 1
     assert "coo memory reembed" in capsys.readouterr().err
+    monkeypatch.setenv("COO_EMBEDDER", "hashing")
     assert main(["memory", "reembed"]) == 0
     assert "Re-embedded 1 memories with hashing-v1-512" in capsys.readouterr().out
+    # COO_EMBEDDER unset again (as after an upgrade that changed the default): the memory keeps
+    # the embedder it was built with until the operator moves it.
+    monkeypatch.delenv("COO_EMBEDDER")
     assert main(["memory"]) == 0
-    assert "1 memories · embedder hashing-v1-512 (512 dimensions)" in capsys.readouterr().out
+    assert ("1 memories · embedder hashing-v1-512 (512 dimensions) · in use: hashing = hashing-v1-512 "
+            "(kept from the memory; `coo memory reembed` moves it to the default, minilm-onnx)") in capsys.readouterr().out
+    assert main(["memory", "sync"]) == 0
+    assert main(["memory", "reembed"]) == 0
+    assert "Re-embedded 1 memories with all-MiniLM-L6-v2-onnx-int8 (384 dimensions; was hashing-v1-512)" in \
+        capsys.readouterr().out
+    assert main(["memory"]) == 0
+    assert "in use: minilm-onnx = all-MiniLM-L6-v2-onnx-int8 (the default)" in capsys.readouterr().out
 
 
 def test_exact_tokens_and_rrf() -> None:
@@ -184,6 +195,62 @@ def test_recall_in_chat_points_at_the_artifacts(chat) -> None:  # type: ignore[n
     assert "e-mail from Jane Doe" in shown
     # Read-only: nothing waits for approval, nothing was sent by recall.
     assert "/approve" not in shown
+
+
+@pytest.mark.parametrize("embedder, found", [("", True), ("hashing", False)])
+def test_recall_finds_what_was_said_in_other_words(make_runtime, db_url, smtp, embedder, found) -> None:  # type: ignore[no-untyped-def]
+    """The default embedder (a transformer) finds an e-mail that shares no word with the question;
+    the lexical hashing embedder, kept as the control, cannot."""
+    from tests.conftest import ChatDriver
+
+    chat = ChatDriver(make_runtime(database_url=db_url, smtp_url=smtp.url, embedder=embedder,
+                                   from_email="Ana Ruiz <ana@studio.example>"))
+    chat.say(ACME)
+    mails = [("Homepage feedback", "On the logo: the teal feels too cold next to the photos, could we try the "
+                                   "warmer terracotta we discussed?"),
+             ("Launch call", "Can we move the launch call to Thursday? Our CEO is travelling."),
+             ("Invoice details", "Our finance team needs our VAT number on the next invoice."),
+             ("Workshop", "The team enjoyed Tuesday's workshop; the sticky-note exercise was a hit.")]
+    for n, (subject, body) in enumerate(mails):
+        ingest(chat, forward_as_attachment(client_mail(f"Hi Ana,\n\n{body}\n\nJane", subject=subject,
+                                                       msgid=f"<m{n}@acme.example>")), event_id=f"mail-{n}")
+    shown = chat.say("what did Jane say about the brand palette?")
+    lines = [line.strip() for line in shown.splitlines() if line.strip().startswith("•")]
+    assert lines, shown
+    assert ("terracotta" in lines[0]) is found, shown
+
+
+def test_upgraded_memory_keeps_its_embedder_until_moved_and_running_coo_follows(
+        make_runtime, db_url, smtp, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A memory built with hashing (the old default) keeps working after the upgrade; `coo memory
+    reembed` moves it to the default and a running coo follows at its next recall."""
+    from agents.embedders import get_embedder
+    from tests.conftest import ChatDriver
+
+    old = ChatDriver(make_runtime(database_url=db_url, smtp_url=smtp.url, embedder="hashing"))
+    old.say(ACME)
+    ingest(old, forward_as_attachment(client_mail(
+        "Hi Ana,\n\nOn the logo: the teal feels too cold next to the photos, could we try the warmer "
+        "terracotta we discussed?\n\nJane")))
+    ingest(old, forward_as_attachment(client_mail("Hi Ana,\n\nCan we move the launch call to Thursday?\n\nJane",
+                                                  subject="Launch call", msgid="<m2@acme.example>")),
+           event_id="mail-2")
+    assert "terracotta" in old.say("what did Jane say about the logo colours?")
+    old.runtime.close()
+
+    with caplog.at_level("WARNING", logger="bot.runtime"):
+        chat = ChatDriver(make_runtime(database_url=db_url, smtp_url=smtp.url))  # COO_EMBEDDER unset
+    assert "the memory was embedded with hashing: keeping it; `coo memory reembed` moves it to minilm-onnx" \
+        in caplog.text
+    shown = chat.say("what did Jane say about the logo colours?")
+    assert "terracotta" in shown and "can't search" not in shown
+    store = chat.runtime.store
+    assert store.memory.config()["embedder"] == "hashing-v1-512"
+    store.memory.reembed(get_embedder("minilm-onnx"))  # what `coo memory reembed` does, from another process
+    lines = [x.strip() for x in chat.say("what did Jane say about the brand palette?").splitlines()
+             if x.strip().startswith("•")]
+    assert lines and "terracotta" in lines[0]
+    assert store.memory.config()["embedder"] == "all-MiniLM-L6-v2-onnx-int8"
 
 
 def test_recall_parsing() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from agents.digest_writer import write_digest
-from agents.embedders import get_embedder
+from graphs.steps_memory import memory_embedder
 from store.memory_audit import audit, prune
 from store.memory_sync import sync
 
@@ -24,7 +24,7 @@ def _messy_memory(chat) -> None:  # type: ignore[no-untyped-def]
         for n in range(2):  # the same e-mail forwarded twice
             store.artifacts.create(tx, "email_in", "Launch date", body, f"r-fwd-{n}", client.id, {"from": "jane"})
         gone = store.artifacts.create(tx, "note", "Old note", "A note that will be deleted.", "r-note", client.id)
-    sync(store, get_embedder("hashing"))
+    sync(store, memory_embedder(chat.runtime.deps))
     with store.db.transaction() as tx:
         tx.execute("DELETE FROM artifacts WHERE id = ?", (gone.id,))  # its memory is now an orphan
         tx.execute("UPDATE memory_items SET text = ? WHERE source_kind = 'fact' AND id = "
@@ -52,7 +52,7 @@ def test_prune_removes_findings_records_them_and_they_stay_gone(chat, smtp):
     assert removed == len(report.findings)
     events = [e.kind for e in store.ledger.events(run_id)]
     assert events[0] == "memory_audit" and events.count("memory_pruned") == removed
-    sync(store, get_embedder("hashing"))  # the sweep re-indexes compactly, but not the duplicate
+    sync(store, memory_embedder(chat.runtime.deps))  # the sweep re-indexes compactly, but not the duplicate
     after = audit(store)
     assert after.findings == [], after.render()
     assert store.memory.count() < before
