@@ -5,6 +5,7 @@ embedder it was built with until the operator moves it."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 
@@ -37,18 +38,19 @@ def test_default_embedder_is_the_shipped_transformer() -> None:
     assert len(long) == 384
 
 
-def test_minilm_onnx_needs_neither_torch_nor_the_network() -> None:
+@pytest.mark.parametrize("name, dim, model_dir", [("minilm-onnx", 384, ONNX_MODEL_DIR), ("m2v", 256, M2V_MODEL_DIR)])
+def test_shipped_embedders_need_neither_torch_nor_the_network(name: str, dim: int, model_dir: str) -> None:
     code = ("import sys; sys.modules['torch'] = sys.modules['transformers'] = None\n"
             "import socket\n"
             "def refuse(*a, **k): raise OSError('network used')\n"
             "socket.socket.connect = refuse\n"
             "from agents.embedders import get_embedder\n"
-            "print(len(get_embedder('minilm-onnx').embed(['hello'])[0]))\n")
+            f"print(len(get_embedder({name!r}).embed(['hello'])[0]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "384"
-    assert ONNX_MODEL_DIR.endswith("agents/models/minilm-onnx")
+    assert out.stdout.strip() == str(dim)
+    assert os.path.isfile(os.path.join(model_dir, "tokenizer.json"))  # shipped inside the package
 
 
 @pytest.mark.parametrize("configured, stored, chosen", [
@@ -79,17 +81,3 @@ def test_m2v_is_shipped_normalised_and_semantic() -> None:
     assert all(abs(math.sqrt(sum(x * x for x in v)) - 1.0) < 1e-3 for v in (bill, late, colour))
     assert _dot(bill, late) > _dot(bill, colour) + 0.3
     assert emb.embed([]) == []
-
-
-def test_m2v_needs_neither_torch_nor_the_network() -> None:
-    code = ("import sys; sys.modules['torch'] = sys.modules['transformers'] = None\n"
-            "import socket\n"
-            "def refuse(*a, **k): raise OSError('network used')\n"
-            "socket.socket.connect = refuse\n"
-            "from agents.embedders import get_embedder\n"
-            "print(len(get_embedder('m2v').embed(['hello'])[0]))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "256"
-    assert M2V_MODEL_DIR.endswith("agents/models/minilm-m2v")
