@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.settings import ConfigError, load_settings
@@ -277,7 +278,7 @@ def cmd_memory(args: argparse.Namespace) -> int:
                   f"{before.get('embedder', 'none')}); indexed {added} new.")
         elif args.action == "sync":
             try:
-                added = sync(store, embedder)
+                added = sync(store, embedder, progress=_at_most_every_second(lambda done: f"  indexed {done:,}"))
             except EmbedderMismatch as exc:
                 print(f"coo memory: {exc}", file=sys.stderr)
                 return 1
@@ -294,6 +295,20 @@ def cmd_memory(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _at_most_every_second(line: Callable[[int], str]) -> Callable[[int], None]:
+    """A progress callback that prints ``line(count)`` at most once a second."""
+    import time
+
+    last = [0.0]
+
+    def report(count: int) -> None:
+        if time.monotonic() - last[0] >= 1.0:
+            last[0] = time.monotonic()
+            print(line(count), flush=True)
+
+    return report
 
 
 def _audit_memory(store: "Store", *, prune: bool, yes: bool) -> int:  # type: ignore[name-defined]

@@ -15,7 +15,7 @@ from graphs.memory_search import search_memory, topic_of
 from graphs.intents import ClientProfile, Recall, RevisionRequest, UpdateTerms, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.memory import EmbedderMismatch, Hit, keyword_terms
-from store.memory_sync import stale_ids, sync as sync_memory
+from store.memory_sync import backlog as memory_backlog, stale_ids, sync as sync_memory
 from store.models import format_money
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,16 @@ def memory_embedder(deps: Deps) -> Embedder:
     return deps.embedder or get_embedder(choose(deps.embedder_name, deps.store.memory.embedded_with()))
 
 
+# Items a run or a recall indexes before it answers: a run creates a few; a backlog (a snapshot
+# just imported, a memory being moved) is `coo memory sync`'s, which shows progress, not a chat
+# reply's, which would go quiet for minutes (the transformer embeds ~150 items a second).
+SYNC_BUDGET = 256
+
+
 def index_memory(deps: Deps) -> None:
     """Index what the run created (idempotent sweep); a failure here never fails the run."""
     try:
-        sync_memory(deps.store, memory_embedder(deps))
+        sync_memory(deps.store, memory_embedder(deps), limit=SYNC_BUDGET)
     except Exception:  # noqa: BLE001 - memory is derived data; the next sweep catches up
         log.warning("memory indexing failed; the next run or recall retries it", exc_info=True)
 
@@ -82,9 +88,10 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
     assert isinstance(intent, Recall) and intent.query
     embedder = memory_embedder(deps)
     try:
-        sync_memory(deps.store, embedder)
+        indexed = sync_memory(deps.store, embedder, limit=SYNC_BUDGET)
     except EmbedderMismatch as exc:
         return StepResult(notes=[f"I can't search the memory yet: {exc}."], stop=True)
+    left = memory_backlog(deps.store) if indexed >= SYNC_BUDGET else 0
     client = None
     if intent.client_name:
         client, _ = resolve_client(deps, intent.client_name, None)  # no client: the name may be a contact's
@@ -97,13 +104,15 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
     hits = search(client.id if client else None)
     if not hits and client is not None:
         hits = search(None)
+    partial = ([f"({left:,} memories are not indexed yet, so this may miss some: `coo memory sync` indexes "
+                f"them now.)"] if left else [])
     if not hits:
-        return StepResult(notes=["I found nothing in the e-mails, notes, proposals or invoices about that."],
-                          client_id=client.id if client else None)
+        return StepResult(notes=["I found nothing in the e-mails, notes, proposals or invoices about that.",
+                                 *partial], client_id=client.id if client else None)
     scope = f" for {client.name}" if client else ""
     topic = topic_of(intent.query, intent.client_name)
     lines = [_recall_line(deps, hit, topic, embedder) for hit in hits]
-    return StepResult(notes=[f"Here's what I found{scope} (best match first):", *lines],
+    return StepResult(notes=[f"Here's what I found{scope} (best match first):", *lines, *partial],
                       client_id=client.id if client else None, facts={"recall_hits": len(hits)})
 
 

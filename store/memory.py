@@ -414,14 +414,20 @@ class MemoryStore:
 
     # items without a vector (restored by `coo import`, which carries no embeddings) ---------------
 
-    def unindexed(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Items that have no vector yet: id, client_id, title, text (oldest first)."""
+    def _without_vector(self) -> str:
+        """The WHERE clause of items that have no vector (all of them before the table exists)."""
         table = "memory_vectors" if self.db.dialect == "postgres" else "memory_vec"
         exists = self.db.scalar("SELECT to_regclass('memory_vectors') IS NOT NULL AS e" if self.db.dialect == "postgres"
                                 else "SELECT COUNT(*) AS e FROM sqlite_master WHERE name = 'memory_vec'")
-        without = f" WHERE id NOT IN (SELECT item_id FROM {table})" if exists else ""
-        return self.db.fetchall(f"SELECT id, client_id, title, text FROM memory_items{without} ORDER BY id"
-                                + (f" LIMIT {int(limit)}" if limit else ""))
+        return f" WHERE id NOT IN (SELECT item_id FROM {table})" if exists else ""
+
+    def unindexed(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Items that have no vector yet: id, client_id, title, text (oldest first)."""
+        return self.db.fetchall(f"SELECT id, client_id, title, text FROM memory_items{self._without_vector()}"
+                                " ORDER BY id" + (f" LIMIT {int(limit)}" if limit else ""))
+
+    def unindexed_count(self) -> int:
+        return int(self.db.scalar(f"SELECT COUNT(*) AS n FROM memory_items{self._without_vector()}"))
 
     def index_existing(self, rows: Sequence[dict[str, Any]], vectors: Sequence[Sequence[float]]) -> None:
         """Index items already in memory_items (tokens, full text, vector) without rewriting them."""

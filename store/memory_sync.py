@@ -12,6 +12,8 @@ embeddings) are embedded and indexed again. A second call with nothing new costs
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -146,20 +148,33 @@ def stale_ids(store: "Store") -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
-def sync(store: "Store", embedder: Embedder, batch: int = 64) -> int:
-    """Index what is new or changed; returns how many items were written."""
+def sync(store: "Store", embedder: Embedder, batch: int = 64, limit: int | None = None,
+         progress: Callable[[int], None] | None = None) -> int:
+    """Index what is new or changed, at most ``limit`` items (None: all); returns how many items
+    were written. ``progress`` hears the running count after each batch."""
     store.memory.ensure(embedder)
+    budget = limit if limit is not None else sys.maxsize
+    done = 0
     # Items without a vector: restored by `coo import` (a snapshot carries no embeddings).
-    restored = 0
-    while rows := store.memory.unindexed(limit=batch * 8):
+    while done < budget and (rows := store.memory.unindexed(limit=min(batch * 8, budget - done))):
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]
             store.memory.index_existing(chunk, embedder.embed([embedding_input(r["title"], r["text"])
                                                                for r in chunk]))
-        restored += len(rows)
-    todo = pending(store)
+            done += len(chunk)
+            if progress:
+                progress(done)
+    todo = pending(store)[:max(0, budget - done)]
     for start in range(0, len(todo), batch):
         chunk = todo[start:start + batch]
         vectors = embedder.embed([embedding_input(m.title, m.text) for m in chunk])
         store.memory.upsert_many(chunk, vectors)
-    return restored + len(todo)
+        done += len(chunk)
+        if progress:
+            progress(done)
+    return done
+
+
+def backlog(store: "Store") -> int:
+    """How many items a full sync would write now."""
+    return store.memory.unindexed_count() + len(pending(store))

@@ -253,6 +253,31 @@ def test_upgraded_memory_keeps_its_embedder_until_moved_and_running_coo_follows(
     assert store.memory.config()["embedder"] == "all-MiniLM-L6-v2-onnx-int8"
 
 
+def test_a_backlog_is_indexed_by_the_command_and_recall_says_it_may_miss_some(chat, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A chat reply never embeds a whole backlog (a fresh import, say): it indexes a bounded share,
+    answers, and says that more is waiting for `coo memory sync`."""
+    import graphs.steps_memory as steps_memory
+    from graphs.steps_memory import memory_embedder
+    from store.memory_sync import backlog
+
+    monkeypatch.setattr(steps_memory, "SYNC_BUDGET", 1)
+    chat.say(ACME)
+    for n, subject in enumerate(("Homepage feedback", "Launch call", "Invoice details", "Workshop", "Fonts")):
+        ingest(chat, forward_as_attachment(client_mail(f"Hi Ana,\n\nA note about the {subject.lower()}.\n\nJane",
+                                                       subject=subject, msgid=f"<b{n}@acme.example>")),
+               event_id=f"mail-b{n}")
+    store = chat.runtime.store
+    waiting = backlog(store)
+    assert waiting > 0
+    shown = chat.say("what did Jane say about the launch call?")
+    assert f"({waiting - 1:,} memories are not indexed yet, so this may miss some: `coo memory sync` indexes " \
+           "them now.)" in shown
+    left = backlog(store)  # the recall's own run indexed one more when it ended
+    assert left == waiting - 2
+    assert sync(store, memory_embedder(chat.runtime.deps)) == left and backlog(store) == 0
+    assert "not indexed yet" not in chat.say("what did Jane say about the launch call?")
+
+
 def test_recall_parsing() -> None:
     from graphs.offline_parser import OfflineParser
 
