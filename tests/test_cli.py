@@ -50,6 +50,7 @@ def test_parse_stdin_one_json_per_line(coo_env):
         ("COO_REDIS_URL", "http://x", "COO_REDIS_URL: expected redis://host:port/db"),
         ("COO_SMTP_URL", "mail.example.com", "COO_SMTP_URL: expected smtp://"),
         ("COO_FROM_EMAIL", "not an address", "COO_FROM_EMAIL: expected an address"),
+        ("COO_EMBEDDER", "bert", "COO_EMBEDDER: expected one of: hashing, minilm-onnx, minilm, m2v"),
     ],
 )
 def test_wrong_settings_fail_at_start_with_one_line(coo_env, variable, value, message):
@@ -57,6 +58,18 @@ def test_wrong_settings_fail_at_start_with_one_line(coo_env, variable, value, me
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"coo: configuration error: {result.stderr.split('error: ', 1)[1].strip()}"]
     assert message in result.stderr
+
+
+def test_an_embedder_that_cannot_run_here_fails_at_start_with_one_line(coo_env):
+    from agents.embedders import minilm_installed
+
+    if minilm_installed():
+        pytest.skip("the [minilm] extra is installed here")
+    result = run(["chat"], {**coo_env, "COO_EMBEDDER": "minilm"}, stdin="hello\n")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "coo: configuration error: COO_EMBEDDER=minilm needs the optional extra: pip install 'coo[minilm]' "
+        "(install torch==2.13.0 CPU first)"]
 
 
 def test_dead_postgres_is_reported_clearly(coo_env):
