@@ -24,27 +24,121 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Role = Literal["date", "text", "payer", "email", "amount", "credit", "debit", "currency", "status", "type",
-               "refunded", "id", "direction"]
+Role = Literal[
+    "date",
+    "text",
+    "payer",
+    "email",
+    "amount",
+    "credit",
+    "debit",
+    "currency",
+    "status",
+    "type",
+    "refunded",
+    "id",
+    "direction",
+]
 
 # Header aliases, normalised (lower case, umlauts folded, punctuation → space). For roles that
 # take one column, an earlier alias wins: a booking date beats a value date, Gross beats Net.
 ALIASES: dict[Role, tuple[str, ...]] = {
-    "date": ("date", "booking date", "transaction date", "posting date", "posted date", "created utc", "created",
-             "created date utc", "date utc", "buchungstag", "buchungsdatum", "datum", "fecha", "date de l operation",
-             "completed date", "value date", "valuta", "wertstellung", "valutadatum"),
-    "text": ("description", "verwendungszweck", "reference", "payment reference", "details", "memo", "narrative",
-             "transaction description", "buchungstext", "beschreibung", "text", "subject", "note", "item title",
-             "invoice number", "remittance information", "purpose", "libelle", "concepto"),
-    "payer": ("payee", "payer", "name", "counterparty", "counterparty name", "customer name", "customer description",
-              "beguenstigter zahlungspflichtiger", "auftraggeber empfaenger", "zahlungspflichtiger",
-              "auftraggeber", "empfaenger", "from", "sender", "merchant", "other party"),
+    "date": (
+        "date",
+        "booking date",
+        "transaction date",
+        "posting date",
+        "posted date",
+        "created utc",
+        "created",
+        "created date utc",
+        "date utc",
+        "buchungstag",
+        "buchungsdatum",
+        "datum",
+        "fecha",
+        "date de l operation",
+        "completed date",
+        "value date",
+        "valuta",
+        "wertstellung",
+        "valutadatum",
+    ),
+    "text": (
+        "description",
+        "verwendungszweck",
+        "reference",
+        "payment reference",
+        "details",
+        "memo",
+        "narrative",
+        "transaction description",
+        "buchungstext",
+        "beschreibung",
+        "text",
+        "subject",
+        "note",
+        "item title",
+        "invoice number",
+        "remittance information",
+        "purpose",
+        "libelle",
+        "concepto",
+    ),
+    "payer": (
+        "payee",
+        "payer",
+        "name",
+        "counterparty",
+        "counterparty name",
+        "customer name",
+        "customer description",
+        "beguenstigter zahlungspflichtiger",
+        "auftraggeber empfaenger",
+        "zahlungspflichtiger",
+        "auftraggeber",
+        "empfaenger",
+        "from",
+        "sender",
+        "merchant",
+        "other party",
+    ),
     "email": ("customer email", "email", "e mail", "from email address", "payer email", "sender email"),
-    "amount": ("amount", "gross", "betrag", "transaction amount", "value", "umsatz", "montant", "importe", "amount paid"),
-    "credit": ("credit", "credit amount", "credits", "paid in", "money in", "deposit", "deposits", "haben",
-               "eingang", "incoming"),
-    "debit": ("debit", "debit amount", "debits", "paid out", "money out", "withdrawal", "withdrawals", "soll",
-              "ausgang", "outgoing"),
+    "amount": (
+        "amount",
+        "gross",
+        "betrag",
+        "transaction amount",
+        "value",
+        "umsatz",
+        "montant",
+        "importe",
+        "amount paid",
+    ),
+    "credit": (
+        "credit",
+        "credit amount",
+        "credits",
+        "paid in",
+        "money in",
+        "deposit",
+        "deposits",
+        "haben",
+        "eingang",
+        "incoming",
+    ),
+    "debit": (
+        "debit",
+        "debit amount",
+        "debits",
+        "paid out",
+        "money out",
+        "withdrawal",
+        "withdrawals",
+        "soll",
+        "ausgang",
+        "outgoing",
+    ),
     "currency": ("currency", "waehrung", "ccy", "currency code", "devise", "moneda"),
     "status": ("status", "state"),
     "type": ("type", "transaction type", "buchungsart", "reporting category"),
@@ -55,26 +149,91 @@ ALIASES: dict[Role, tuple[str, ...]] = {
 _SINGLE = {role for role in ALIASES if role != "text"}
 _CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
-_KNOWN_CODES = {"usd", "eur", "gbp", "chf", "cad", "aud", "nzd", "sek", "nok", "dkk", "pln", "czk", "jpy", "inr",
-                "brl", "mxn", "sgd", "hkd", "zar", "huf", "ron"}
+_KNOWN_CODES = {
+    "usd",
+    "eur",
+    "gbp",
+    "chf",
+    "cad",
+    "aud",
+    "nzd",
+    "sek",
+    "nok",
+    "dkk",
+    "pln",
+    "czk",
+    "jpy",
+    "inr",
+    "brl",
+    "mxn",
+    "sgd",
+    "hkd",
+    "zar",
+    "huf",
+    "ron",
+}
 
 # Statuses of a completed incoming payment; anything else is not money in the account (yet).
-_DONE = {"", "paid", "succeeded", "success", "completed", "complete", "cleared", "posted", "booked", "settled",
-         "available", "gebucht", "true"}
-_FAILED = {"failed", "declined", "denied", "canceled", "cancelled", "blocked", "reversed", "voided", "expired",
-           "disputed", "uncaptured", "false"}
-_PENDING = {"pending", "processing", "in transit", "requires action", "requires payment method", "unverified",
-            "vorgemerkt", "scheduled", "held", "on hold"}
-_OUT_TYPES = re.compile(r"\b(refund|payout|withdrawal|fee|fees|reversal|chargeback|dispute|adjustment|"
-                        r"auszahlung|gebuehr|entgelt)\b", re.I)
+_DONE = {
+    "",
+    "paid",
+    "succeeded",
+    "success",
+    "completed",
+    "complete",
+    "cleared",
+    "posted",
+    "booked",
+    "settled",
+    "available",
+    "gebucht",
+    "true",
+}
+_FAILED = {
+    "failed",
+    "declined",
+    "denied",
+    "canceled",
+    "cancelled",
+    "blocked",
+    "reversed",
+    "voided",
+    "expired",
+    "disputed",
+    "uncaptured",
+    "false",
+}
+_PENDING = {
+    "pending",
+    "processing",
+    "in transit",
+    "requires action",
+    "requires payment method",
+    "unverified",
+    "vorgemerkt",
+    "scheduled",
+    "held",
+    "on hold",
+}
+_OUT_TYPES = re.compile(
+    r"\b(refund|payout|withdrawal|fee|fees|reversal|chargeback|dispute|adjustment|"
+    r"auszahlung|gebuehr|entgelt)\b",
+    re.I,
+)
 _DIRECTION_OUT = {"debit", "dr", "d", "s", "soll", "lastschrift", "belastung", "out", "outgoing", "withdrawal"}
 _DIRECTION_IN = {"credit", "cr", "c", "h", "haben", "gutschrift", "in", "incoming", "deposit"}
 # A provider moving its collected balance to the bank is not a client paying an invoice: the
 # provider's own export holds the client payments.
-_PROVIDER_PAYOUT = re.compile(r"\b(stripe|paypal|square|gocardless|wise|mollie|adyen)\b.*\b(payouts?|transfers?|"
-                              r"settlements?|auszahlung)\b|\b(payouts?|transfers?)\b.*\b(stripe|paypal)\b", re.I)
-_SUMMARY = re.compile(r"\b(opening|closing|starting|ending|available)\s+balance\b|\b(anfangs|end|kontostand|"
-                      r"alter|neuer)\s*saldo\b|^\s*(total|summe|saldo|balance)\b", re.I)
+_PROVIDER_PAYOUT = re.compile(
+    r"\b(stripe|paypal|square|gocardless|wise|mollie|adyen)\b.*\b(payouts?|transfers?|"
+    r"settlements?|auszahlung)\b|\b(payouts?|transfers?)\b.*\b(stripe|paypal)\b",
+    re.I,
+)
+_SUMMARY = re.compile(
+    r"\b(opening|closing|starting|ending|available)\s+balance\b|\b(anfangs|end|kontostand|"
+    r"alter|neuer)\s*saldo\b|^\s*(total|summe|saldo|balance)\b",
+    re.I,
+)
 
 
 class BankRow(BaseModel):
@@ -189,14 +348,18 @@ def _sniff(text: str) -> tuple[str, int, _Columns]:
         if scored:
             _, delimiter, columns = max(scored, key=lambda s: s[0])
             return delimiter, number, columns
-    raise UnreadableExport("I couldn't find a header row with a date and an amount column in the first 30 lines "
-                           "(expected names like Date/Buchungstag/Created (UTC) and Amount/Betrag/Gross/Credit).")
+    raise UnreadableExport(
+        "I couldn't find a header row with a date and an amount column in the first 30 lines "
+        "(expected names like Date/Buchungstag/Created (UTC) and Amount/Betrag/Gross/Credit)."
+    )
 
 
 # -- amounts -------------------------------------------------------------------------------
 
-_GROUPED = {".": re.compile(r"^\d{1,3}(?:[,\s'\u00a0\u202f]\d{3})+(?:\.\d{1,2})?$|^\d+(?:\.\d{1,2})?$"),
-            ",": re.compile(r"^\d{1,3}(?:[.\s'\u00a0\u202f]\d{3})+(?:,\d{1,2})?$|^\d+(?:,\d{1,2})?$")}
+_GROUPED = {
+    ".": re.compile(r"^\d{1,3}(?:[,\s'\u00a0\u202f]\d{3})+(?:\.\d{1,2})?$|^\d+(?:\.\d{1,2})?$"),
+    ",": re.compile(r"^\d{1,3}(?:[.\s'\u00a0\u202f]\d{3})+(?:,\d{1,2})?$|^\d+(?:,\d{1,2})?$"),
+}
 
 
 def _strip_money(cell: str) -> tuple[str, bool, str | None]:
@@ -272,9 +435,26 @@ def _decimal_convention(values: list[str], delimiter: str) -> str:
 
 # -- dates ---------------------------------------------------------------------------------
 
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d/%m/%y", "%m/%d/%y",
-                 "%d-%m-%Y", "%m-%d-%Y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d-%b-%y",
-                 "%b %d %Y", "%Y%m%d")
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+    "%d.%m.%y",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%b %d %Y",
+    "%Y%m%d",
+)
 _DAY_FIRST = {"%d/%m/%Y": "%m/%d/%Y", "%d/%m/%y": "%m/%d/%y", "%d-%m-%Y": "%m-%d-%Y"}
 _TIME = re.compile(r"^(.+?)(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2}| ?UTC)?)$")
 
@@ -314,6 +494,7 @@ def _date_format(values: list[str], hint_day_first: bool | None) -> str | None:
 
 # -- rows ----------------------------------------------------------------------------------
 
+
 def _cell(cells: list[str], index: int | None) -> str:
     return cells[index].strip() if index is not None and index < len(cells) else ""
 
@@ -330,8 +511,16 @@ def _shape(columns: _Columns, delimiter: str, decimal: str, date_format: str | N
         kind = "bank export with signed amounts"
     sep = {";": "';'", ",": "','", "\t": "tab"}[delimiter]
     example = "1.234,56" if decimal == "," else "1,234.56"
-    shown = date_format.replace("%Y", "yyyy").replace("%y", "yy").replace("%m", "mm").replace("%d", "dd") \
-        .replace("%b", "Mon").replace("%B", "Month") if date_format else "dates unreadable"
+    shown = (
+        date_format.replace("%Y", "yyyy")
+        .replace("%y", "yy")
+        .replace("%m", "mm")
+        .replace("%d", "dd")
+        .replace("%b", "Mon")
+        .replace("%B", "Month")
+        if date_format
+        else "dates unreadable"
+    )
     return f"{kind} ({sep}-separated, amounts like {example}, dates {shown})"
 
 
@@ -344,8 +533,9 @@ def _fingerprint(columns: _Columns, cells: list[str], seen: Counter[str]) -> str
     return hashlib.sha256(f"{content}#{seen[content]}".encode()).hexdigest()[:32]
 
 
-def _classify(status: str, kind: str, provider_id: str, text: str,
-              refunded: Decimal | None, amount: Decimal) -> str | None:
+def _classify(
+    status: str, kind: str, provider_id: str, text: str, refunded: Decimal | None, amount: Decimal
+) -> str | None:
     """Why a row with money coming in is still not a client payment, or None."""
     if status not in _DONE:
         if status in _FAILED:
@@ -370,7 +560,7 @@ def parse_export(data: bytes, filename: str = "payments.csv", default_currency: 
     """Read one export. Raises UnreadableExport when the file has no usable header."""
     text = _decode(data)
     delimiter, header_line, columns = _sniff(text)
-    body = list(csv.reader(io.StringIO(text), delimiter=delimiter))[header_line + 1:]
+    body = list(csv.reader(io.StringIO(text), delimiter=delimiter))[header_line + 1 :]
     col = columns.index
     money_cols = [col[r] for r in ("amount", "credit", "debit", "refunded") if r in col]
     decimal = _decimal_convention([_cell(c, i) for c in body for i in money_cols if _cell(c, i)], delimiter)
@@ -413,19 +603,42 @@ def parse_export(data: bytes, filename: str = "payments.csv", default_currency: 
         if direction == "out":
             skip = "outgoing (a debit or payment you made)"
         else:
-            skip = _classify(_fold(_cell(cells, col.get("status"))), _cell(cells, col.get("type")),
-                             provider_id, f"{payer} {words}",
-                             refunded, amount)
+            skip = _classify(
+                _fold(_cell(cells, col.get("status"))),
+                _cell(cells, col.get("type")),
+                provider_id,
+                f"{payer} {words}",
+                refunded,
+                amount,
+            )
             if skip is None and refunded:
                 note = f"partly refunded ({refunded}); the rest counts"
                 amount -= refunded
         email = _cell(cells, col.get("email")) or None
-        rows.append(BankRow(line=file_line, fingerprint=fingerprint, booked_on=_parse_date(when, date_format),
-                            amount=amount, direction=direction, currency=currency, payer=payer, email=email,
-                            text=words, provider_id=provider_id or None, skip=skip, note=note))
-    return ParsedExport(file_hash=hashlib.sha256(data).hexdigest(), filename=filename,
-                        shape=_shape(columns, delimiter, decimal, date_format), rows=rows, problems=problems,
-                        assumed_currency=assumed)
+        rows.append(
+            BankRow(
+                line=file_line,
+                fingerprint=fingerprint,
+                booked_on=_parse_date(when, date_format),
+                amount=amount,
+                direction=direction,
+                currency=currency,
+                payer=payer,
+                email=email,
+                text=words,
+                provider_id=provider_id or None,
+                skip=skip,
+                note=note,
+            )
+        )
+    return ParsedExport(
+        file_hash=hashlib.sha256(data).hexdigest(),
+        filename=filename,
+        shape=_shape(columns, delimiter, decimal, date_format),
+        rows=rows,
+        problems=problems,
+        assumed_currency=assumed,
+    )
 
 
 def _parse_date(cell: str, date_format: str | None) -> date:
@@ -439,7 +652,9 @@ def _parse_date(cell: str, date_format: str | None) -> date:
     return parsed
 
 
-def _row(cells: list[str], columns: _Columns, decimal: str, date_format: str | None) -> tuple[Decimal, Literal["in", "out"], str | None, Decimal | None] | None:
+def _row(
+    cells: list[str], columns: _Columns, decimal: str, date_format: str | None
+) -> tuple[Decimal, Literal["in", "out"], str | None, Decimal | None] | None:
     """(magnitude, direction, currency, refunded) of one row; None for a row with no amount at all."""
     col = columns.index
     _parse_date(_cell(cells, col["date"]), date_format)

@@ -60,8 +60,14 @@ def due_for_billing(store: Store, day: date) -> list[BillingDue]:
         signed = store.clock.local(retainer.created_at).date()
         if when > day or when < max(signed, retainer.start_date or signed):
             continue
-        due.append(BillingDue(retainer=retainer, client=store.clients.get(retainer.client_id), billing_date=when,
-                              period=f"{when.year:04d}-{when.month:02d}"))
+        due.append(
+            BillingDue(
+                retainer=retainer,
+                client=store.clients.get(retainer.client_id),
+                billing_date=when,
+                period=f"{when.year:04d}-{when.month:02d}",
+            )
+        )
     return due
 
 
@@ -70,8 +76,13 @@ def invoice_intent(item: BillingDue) -> dict[str, Any]:
     return {
         "kind": "create_invoice",
         "client_name": item.client.name,
-        "items": [{"description": f"Monthly retainer — {month_label(item.billing_date)}", "quantity": "1",
-                   "unit_price": str(item.retainer.monthly_amount)}],
+        "items": [
+            {
+                "description": f"Monthly retainer — {month_label(item.billing_date)}",
+                "quantity": "1",
+                "unit_price": str(item.retainer.monthly_amount),
+            }
+        ],
         "currency": item.retainer.currency,
     }
 
@@ -81,6 +92,10 @@ def is_routine(invoice: Invoice, retainer: Retainer) -> bool:
 
     Only such an invoice may go out under raised autonomy; an edited or unusual one asks.
     """
-    return (invoice.status == "draft" and invoice.client_id == retainer.client_id
-            and invoice.currency == retainer.currency and len(invoice.lines) == 1
-            and invoice.total_cents == cents(retainer.monthly_amount))
+    return (
+        invoice.status == "draft"
+        and invoice.client_id == retainer.client_id
+        and invoice.currency == retainer.currency
+        and len(invoice.lines) == 1
+        and invoice.total_cents == cents(retainer.monthly_amount)
+    )

@@ -51,8 +51,10 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
         lines.append(f"Open invoices ({format_money(owed)} outstanding):")
         for inv in ctx.open_invoices:
             late = f", {(today - inv.due_date).days} days overdue" if inv.due_date < today else ""
-            lines.append(f"• {inv.number} {format_money(inv.balance, inv.currency)} due {inv.due_date.isoformat()}"
-                         f"{late} — run {inv.run_id}")
+            lines.append(
+                f"• {inv.number} {format_money(inv.balance, inv.currency)} due {inv.due_date.isoformat()}"
+                f"{late} — run {inv.run_id}"
+            )
     if ctx.deliverables:
         lines.append("Deliverables:")
         for d in ctx.deliverables:
@@ -69,6 +71,8 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
         lines.append("Decisions:")
         for a in decisions:
             when = _when(store, a.decided_at) if a.decided_at else "?"
-            lines.append(f"• #{a.id} {a.card.get('title', a.action)} — {a.status} by {a.decided_by} via "
-                         f"{a.decided_via}, {when} (run {a.run_id})")
+            lines.append(
+                f"• #{a.id} {a.card.get('title', a.action)} — {a.status} by {a.decided_by} via "
+                f"{a.decided_via}, {when} (run {a.run_id})"
+            )
     return "\n".join(lines)

@@ -24,7 +24,11 @@ class ClientContext(BaseModel):
         """The client's constraints in operator words, for drafts and approval cards."""
         c = self.client
         lines = []
-        limit = c.revision_limit if c.revision_limit is not None else (self.retainer.revision_rounds if self.retainer else None)
+        limit = (
+            c.revision_limit
+            if c.revision_limit is not None
+            else (self.retainer.revision_rounds if self.retainer else None)
+        )
         if limit is not None:
             lines.append(f"{limit} revision round{'s' if limit != 1 else ''} included")
         if c.preferred_channel:

@@ -42,8 +42,7 @@ class Alert(BaseModel):
             status = f"is due tomorrow ({when})"
         else:
             status = f"is due in {self.days_left} days ({when})"
-        return (f"⏰ {self.client.name}: “{d.title}” {status} and is still open. "
-                f"When it's delivered: /done {d.id}")
+        return f"⏰ {self.client.name}: “{d.title}” {status} and is still open. When it's delivered: /done {d.id}"
 
 
 def threshold_for(days_left: int) -> str | None:
@@ -67,6 +66,7 @@ def alerts_for(store: Store, day: date) -> list[Alert]:
             left = (d.due_date - day).days
             threshold = threshold_for(left)
             if threshold is not None:
-                alerts.append(Alert(deliverable=d, client=client, retainer=retainer, threshold=threshold,
-                                    days_left=left))
+                alerts.append(
+                    Alert(deliverable=d, client=client, retainer=retainer, threshold=threshold, days_left=left)
+                )
     return alerts

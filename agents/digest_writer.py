@@ -7,7 +7,7 @@ day is one line, never a page of empty headings.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel
@@ -31,12 +31,13 @@ def _local_day_bounds(store: Store, day: date) -> tuple[datetime, datetime]:
     """The local day as a UTC interval: stored times are UTC (and compared as text on SQLite)."""
     start = datetime.combine(day, time.min, tzinfo=store.clock.tz)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=store.clock.tz)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _cost_between(store: Store, start: datetime, end: datetime) -> Decimal:
-    rows = store.db.fetchall("SELECT payload FROM ledger WHERE kind = 'model_call' AND created_at >= ? AND created_at < ?",
-                             (start, end))
+    rows = store.db.fetchall(
+        "SELECT payload FROM ledger WHERE kind = 'model_call' AND created_at >= ? AND created_at < ?", (start, end)
+    )
     total = Decimal(0)
     for row in rows:
         payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
@@ -51,36 +52,69 @@ def write_digest(store: Store, day: date) -> Digest:
     sections: list[tuple[str, list[str]]] = []
 
     approvals = store.runs.pending_approvals()
-    sections.append(("Waiting for your approval", [
-        f"• #{a.id} {a.card.get('title', a.action)} — /approve {a.id} · /reject {a.id}" for a in approvals]))
+    sections.append(
+        (
+            "Waiting for your approval",
+            [f"• #{a.id} {a.card.get('title', a.action)} — /approve {a.id} · /reject {a.id}" for a in approvals],
+        )
+    )
 
     invoices = store.billing.open_invoices()
     overdue = [i for i in invoices if i.due_date < day]
     due_week = [i for i in invoices if day <= i.due_date <= day + timedelta(days=7)]
-    sections.append(("Invoices overdue", [
-        f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.balance, i.currency)}, "
-        f"{(day - i.due_date).days} days late" for i in overdue]))
-    sections.append(("Invoices due this week", [
-        f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.balance, i.currency)}, due {i.due_date.isoformat()}"
-        for i in due_week]))
+    sections.append(
+        (
+            "Invoices overdue",
+            [
+                f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.balance, i.currency)}, "
+                f"{(day - i.due_date).days} days late"
+                for i in overdue
+            ],
+        )
+    )
+    sections.append(
+        (
+            "Invoices due this week",
+            [
+                f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.balance, i.currency)}, due {i.due_date.isoformat()}"
+                for i in due_week
+            ],
+        )
+    )
 
     deliverables = [d for d in store.work.open_deliverables() if d.due_date and d.due_date <= day + timedelta(days=7)]
-    sections.append(("Deliverables due in the next 7 days", [
-        f"• {d.title} ({names.get(d.client_id, '?')}) — "
-        + (f"{(day - d.due_date).days} days late" if d.due_date < day else f"due {d.due_date.isoformat()}")
-        for d in deliverables if d.due_date]))
+    sections.append(
+        (
+            "Deliverables due in the next 7 days",
+            [
+                f"• {d.title} ({names.get(d.client_id, '?')}) — "
+                + (f"{(day - d.due_date).days} days late" if d.due_date < day else f"due {d.due_date.isoformat()}")
+                for d in deliverables
+                if d.due_date
+            ],
+        )
+    )
 
     start, end = _local_day_bounds(store, day - timedelta(days=1))
     finished = store.db.fetchall(
         "SELECT id, kind, summary FROM runs WHERE status = 'done' AND finished_at >= ? AND finished_at < ? "
-        "ORDER BY finished_at", (start, end))
-    sections.append(("Finished yesterday", [
-        f"• {(r['summary'] or r['kind']).splitlines()[0][:100]} (run {r['id']})" for r in finished]))
+        "ORDER BY finished_at",
+        (start, end),
+    )
+    sections.append(
+        (
+            "Finished yesterday",
+            [f"• {(r['summary'] or r['kind']).splitlines()[0][:100]} (run {r['id']})" for r in finished],
+        )
+    )
 
     breaches = [a for a in approvals if (now - a.asked_at).total_seconds() > APPROVAL_SLA_HOURS * 3600]
     late_work = [d for d in deliverables if d.due_date and d.due_date < day]
-    sla = [f"• approval #{a.id} has waited {int((now - a.asked_at).total_seconds() // 3600)} h "
-           f"(SLA {APPROVAL_SLA_HOURS} h)" for a in breaches]
+    sla = [
+        f"• approval #{a.id} has waited {int((now - a.asked_at).total_seconds() // 3600)} h "
+        f"(SLA {APPROVAL_SLA_HOURS} h)"
+        for a in breaches
+    ]
     sla += [f"• {d.title} ({names.get(d.client_id, '?')}) is past its due date" for d in late_work]
     sections.append(("SLA breaches", sla))
 
@@ -93,16 +127,23 @@ def write_digest(store: Store, day: date) -> Digest:
         # The weekly recall audit: its one-line summary, and a ledger record of it per week.
         report = audit(store)
         week = day.isocalendar()
-        store.ledger.append(f"audit-week-{week.year}-{week.week:02d}", "audit", "memory_audit",
-                            {"summary": report.summary(), **report.counts()}, actor="digest")
+        store.ledger.append(
+            f"audit-week-{week.year}-{week.week:02d}",
+            "audit",
+            "memory_audit",
+            {"summary": report.summary(), **report.counts()},
+            actor="digest",
+        )
         lines.append(report.summary())
     month_start = _local_day_bounds(store, day.replace(day=1))[0]
     yesterday_cost = _cost_between(store, start, end)
     month_cost = _cost_between(store, month_start, _local_day_bounds(store, day)[1])
     quiet = len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("Memory audit: all"))
     if quiet:
-        lines = [f"Good morning — nothing needs you today ({day.isoformat()}). No approvals waiting, "
-                 "nothing overdue or due this week."]
+        lines = [
+            f"Good morning — nothing needs you today ({day.isoformat()}). No approvals waiting, "
+            "nothing overdue or due this week."
+        ]
     if month_cost:
         lines.append(f"Model cost: yesterday ${yesterday_cost:.4f}, this month ${month_cost:.4f}.")
     return Digest(day=day, text="\n".join(lines), approval_ids=[a.id for a in approvals], quiet=quiet)

@@ -77,16 +77,25 @@ def reply_subject(subject: str) -> str:
     return f"Re: {topic}" if topic else "Re: your message"
 
 
-def _offline_reply(topic: str, asks: list[str], category: Category, attachments: list[str], known: bool,
-                   deliverable: str | None, due: date | None) -> str:
+def _offline_reply(
+    topic: str,
+    asks: list[str],
+    category: Category,
+    attachments: list[str],
+    known: bool,
+    deliverable: str | None,
+    due: date | None,
+) -> str:
     about = f" about “{one_line(topic, 70)}”" if topic else ""
     if not known:
         text = f"Thank you for getting in touch{about}. I'll read your message carefully and get back to you shortly."
     elif category == "billing":
         text = f"Thank you for your message{about}. I'm checking the invoice details and will get back to you shortly."
     elif category == "deliverable" and deliverable and due:
-        text = (f"Thank you for your message{about}. Noted: {deliverable} by {due.strftime('%A, %-d %B')}. "
-                "I'll confirm as soon as it's on its way.")
+        text = (
+            f"Thank you for your message{about}. Noted: {deliverable} by {due.strftime('%A, %-d %B')}. "
+            "I'll confirm as soon as it's on its way."
+        )
     elif asks:
         noun = "questions" if len(asks) > 1 else "question"
         text = f"Thank you for your message{about}. I've noted your {noun} and will get back to you shortly."
@@ -105,8 +114,9 @@ def _as_data(email: ParsedEmail, text: str) -> str:
     return f"From: {who}\nSubject: {email.subject}\n<email>\n{body}\n</email>"
 
 
-def build_brief(email: ParsedEmail, *, today: date, known_client: bool, runner: ModelRunner | None = None,
-                run_id: str | None = None) -> EmailBrief:
+def build_brief(
+    email: ParsedEmail, *, today: date, known_client: bool, runner: ModelRunner | None = None, run_id: str | None = None
+) -> EmailBrief:
     """The brief of ``email`` (the client's message: pass ``parsed.original``)."""
     ref = email.date.date() if email.date else today
     fresh = new_text(email.body) or email.body
@@ -147,10 +157,12 @@ def build_brief(email: ParsedEmail, *, today: date, known_client: bool, runner: 
     )
     if runner is not None and not runner.tiers.is_offline("mid") and fresh.strip():
         try:
-            gist = runner.text("mid", "summarise_email", _SUMMARY_SYSTEM, _as_data(email, fresh),
-                               run_id=run_id, step="email_summary").strip()
-            reply = runner.text("mid", "draft_email_reply", _REPLY_SYSTEM, _as_data(email, fresh),
-                                run_id=run_id, step="email_reply").strip()
+            gist = runner.text(
+                "mid", "summarise_email", _SUMMARY_SYSTEM, _as_data(email, fresh), run_id=run_id, step="email_summary"
+            ).strip()
+            reply = runner.text(
+                "mid", "draft_email_reply", _REPLY_SYSTEM, _as_data(email, fresh), run_id=run_id, step="email_reply"
+            ).strip()
         except AgentError as exc:
             brief.problems.append(f"the mid model could not summarise it ({exc}); this is the offline summary")
         else:

@@ -17,8 +17,11 @@ from pydantic import BaseModel
 
 from store.models import format_money
 
-_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m} | {
-    m.lower(): i for i, m in enumerate(calendar.month_abbr) if m} | {"sept": 9}
+_MONTHS = (
+    {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+    | {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
+    | {"sept": 9}
+)
 _WEEKDAYS = {d.lower(): i for i, d in enumerate(calendar.day_name)}
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _DATE = re.compile(
@@ -37,8 +40,16 @@ _MONEY = re.compile(
     rf"|(?P<n3>{_NUM})(?P<k3>\s?[kK])?\s?(?P<word>USD|EUR|GBP|CHF|dollars|euros?|pounds)\b)(?![\w$@])",
     re.I,
 )
-_SYMBOLS = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP", "dollars": "USD", "euro": "EUR", "euros": "EUR",
-            "pounds": "GBP"}
+_SYMBOLS = {
+    "$": "USD",
+    "us$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "dollars": "USD",
+    "euro": "EUR",
+    "euros": "EUR",
+    "pounds": "GBP",
+}
 
 # What a client asks for: a question, or a request phrased as one.
 _ASK = re.compile(
@@ -68,8 +79,9 @@ _DELIVER_VERB = re.compile(
 _LEADING = re.compile(r"^(?:(?:the|a|an|our|us|me|your|those|these|some|over|with|all)\s+)+", re.I)
 _TRAILING = re.compile(r"\s+(?:ready|done|over|finished|completed|please|for us|to us|to me)\s*$", re.I)
 _CONNECTOR = re.compile(r"\s*(?:\b(?:by|before|until|till|on|for|no later than|at the latest|latest)\s*)+$", re.I)
-_GREETING = re.compile(r"^(?:hi|hello|hey|dear|thanks|thank you|best|regards|cheers|kind regards)\b[^?]{0,40}[,!.]?$",
-                       re.I)
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|dear|thanks|thank you|best|regards|cheers|kind regards)\b[^?]{0,40}[,!.]?$", re.I
+)
 
 
 class DateMention(BaseModel):
@@ -138,12 +150,12 @@ def find_dates(text: str, ref: date) -> list[tuple[DateMention, tuple[int, int]]
 
 
 def _number(text: str) -> Decimal | None:
-    """"1,200.50", "1.200,50", "1,200", "1200": the last separator followed by 1–2 digits is the
+    """ "1,200.50", "1.200,50", "1,200", "1200": the last separator followed by 1–2 digits is the
     decimal point; one followed by three digits groups thousands."""
     cleaned = text
     last = max(text.rfind(","), text.rfind("."))
     if last != -1 and len(text) - last - 1 in (1, 2):
-        cleaned = re.sub(r"[,.]", "", text[:last]) + "." + text[last + 1:]
+        cleaned = re.sub(r"[,.]", "", text[:last]) + "." + text[last + 1 :]
     else:
         cleaned = re.sub(r"[,.]", "", text)
     try:
@@ -208,7 +220,7 @@ def deliverable_in(sentence: str, ref: date) -> tuple[str, date] | None:
     verbs = list(_DELIVER_VERB.finditer(before))
     if not verbs:
         return None
-    title = _CONNECTOR.sub("", before[verbs[-1].end():]).strip(" ,;:-")
+    title = _CONNECTOR.sub("", before[verbs[-1].end() :]).strip(" ,;:-")
     title = _TRAILING.sub("", _LEADING.sub("", title)).strip(" ,;:-")
     if not title or len(title) > 80 or not re.search(r"[A-Za-z]{3}", title):
         return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
@@ -72,8 +72,11 @@ class Attachment(BaseModel):
     size: int  # decoded bytes
 
     def display(self) -> str:
-        size = f"{self.size} B" if self.size < 1024 else (
-            f"{self.size / 1024:.0f} KB" if self.size < 1024 * 1024 else f"{self.size / 1024 / 1024:.1f} MB")
+        size = (
+            f"{self.size} B"
+            if self.size < 1024
+            else (f"{self.size / 1024:.0f} KB" if self.size < 1024 * 1024 else f"{self.size / 1024 / 1024:.1f} MB")
+        )
         return f"{self.filename or '(unnamed)'} ({self.content_type}, {size})"
 
 
@@ -180,7 +183,7 @@ def _date(msg: Message, problems: list[str]) -> datetime | None:
     except Exception:
         problems.append(f"the Date header ({clean_text(raw[0])[:40]!r}) could not be read")
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _msgids(msg: Message, name: str) -> list[str]:
@@ -306,6 +309,7 @@ def _walk(part: Message, found: _Parts, depth: int, parse_policy: policy.Policy)
 
 def _best_alternative(children: list[Message]) -> Message:
     """text/plain when it has words, else HTML, else whatever richer part there is."""
+
     def has_text(c: Message) -> bool:
         payload = c.get_payload(decode=True)
         return isinstance(payload, bytes) and bool(payload.strip())
@@ -342,11 +346,28 @@ _FORWARD_MARKER = re.compile(
 )
 _FIELD = re.compile(r"^[ \t>]*\*?(?P<key>[A-Za-zéÀ-ÿ-]{2,12})\s?:\*?[ \t]*(?P<value>.*)$")
 _FIELD_NAMES = {
-    "from": "from", "von": "from", "de": "from", "van": "from", "da": "from",
-    "to": "to", "an": "to", "à": "to", "para": "to", "a": "to",
+    "from": "from",
+    "von": "from",
+    "de": "from",
+    "van": "from",
+    "da": "from",
+    "to": "to",
+    "an": "to",
+    "à": "to",
+    "para": "to",
+    "a": "to",
     "cc": "cc",
-    "date": "date", "sent": "date", "datum": "date", "gesendet": "date", "envoyé": "date", "fecha": "date",
-    "subject": "subject", "betreff": "subject", "objet": "subject", "asunto": "subject", "oggetto": "subject",
+    "date": "date",
+    "sent": "date",
+    "datum": "date",
+    "gesendet": "date",
+    "envoyé": "date",
+    "fecha": "date",
+    "subject": "subject",
+    "betreff": "subject",
+    "objet": "subject",
+    "asunto": "subject",
+    "oggetto": "subject",
     "reply-to": "reply_to",
 }
 
@@ -356,7 +377,7 @@ def _inline_forward(body: str) -> tuple[str, ParsedEmail] | None:
     marker = _FORWARD_MARKER.search(body)
     if marker is None:
         return None
-    lines = body[marker.end():].lstrip("\n").split("\n")
+    lines = body[marker.end() :].lstrip("\n").split("\n")
     fields: dict[str, str] = {}
     index = 0
     while index < len(lines):
@@ -383,14 +404,20 @@ def _inline_forward(body: str) -> tuple[str, ParsedEmail] | None:
     if "date" in fields:
         try:
             date = parsedate_to_datetime(fields["date"])
-            date = date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+            date = date if date.tzinfo else date.replace(tzinfo=UTC)
         except Exception:
             date = _loose_date(fields["date"])
     rest = "\n".join(line[1:].lstrip() if line.startswith(">") else line for line in lines[index:]).strip()
     forwarded = ParsedEmail(
-        sender=senders[0] if senders else None, to=_mailboxes(holder, "to"), cc=_mailboxes(holder, "cc"),
-        reply_to=_mailboxes(holder, "reply-to"), date=date, subject=decode_words(fields.get("subject", "")),
-        body=rest[:MAX_BODY], body_source="plain", problems=problems,
+        sender=senders[0] if senders else None,
+        to=_mailboxes(holder, "to"),
+        cc=_mailboxes(holder, "cc"),
+        reply_to=_mailboxes(holder, "reply-to"),
+        date=date,
+        subject=decode_words(fields.get("subject", "")),
+        body=rest[:MAX_BODY],
+        body_source="plain",
+        problems=problems,
     )
     return body[: marker.start()].strip(), forwarded
 
@@ -398,10 +425,16 @@ def _inline_forward(body: str) -> tuple[str, ParsedEmail] | None:
 def _loose_date(text: str) -> datetime | None:
     """Gmail writes "Mon, Nov 23, 2026 at 4:05 PM" in inline forwards."""
     cleaned = re.sub(r"\s+at\s+", " ", text.strip())
-    for fmt in ("%a, %b %d, %Y %I:%M %p", "%A, %B %d, %Y %I:%M %p", "%b %d, %Y %I:%M %p", "%d %B %Y %H:%M",
-                "%A, %B %d, %Y %H:%M", "%d.%m.%Y %H:%M"):
+    for fmt in (
+        "%a, %b %d, %Y %I:%M %p",
+        "%A, %B %d, %Y %I:%M %p",
+        "%b %d, %Y %I:%M %p",
+        "%d %B %Y %H:%M",
+        "%A, %B %d, %Y %H:%M",
+        "%d.%m.%Y %H:%M",
+    ):
         try:
-            return datetime.strptime(cleaned, fmt).replace(tzinfo=timezone.utc)
+            return datetime.strptime(cleaned, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     return None
@@ -452,14 +485,20 @@ def _read(msg: Message, depth: int, parse_policy: policy.Policy) -> ParsedEmail:
         problems=problems,
     )
     # One attached message is a forward; a digest, a bounce report or a list mail is not.
-    forward = (len(found.nested) == 1 and parsed.automated is None
-               and _content_type(msg) not in ("multipart/digest", "multipart/report"))
+    forward = (
+        len(found.nested) == 1
+        and parsed.automated is None
+        and _content_type(msg) not in ("multipart/digest", "multipart/report")
+    )
     if forward:
         parsed.forwarded, parsed.forward_kind, parsed.note = found.nested[0], "attached", body
     elif found.nested:
         parsed.attachments.extend(
-            Attachment(filename=f"message: {n.subject or '(no subject)'}", content_type="message/rfc822",
-                       size=len(n.body)) for n in found.nested)
+            Attachment(
+                filename=f"message: {n.subject or '(no subject)'}", content_type="message/rfc822", size=len(n.body)
+            )
+            for n in found.nested
+        )
     else:
         inline = _inline_forward(body)
         if inline is not None:
@@ -484,5 +523,6 @@ def parse_email(raw: bytes | str, *, _depth: int = 0) -> ParsedEmail:
         except Exception as exc:  # the default policy raises on some broken headers
             notes.append(f"strict parsing failed ({type(exc).__name__}); read leniently")
     text = clean_text(raw[:MAX_BODY].decode("utf-8", "replace"))
-    return ParsedEmail(body=text, body_source="plain",
-                       problems=[*notes, "it could not be read as an e-mail; kept as plain text"])
+    return ParsedEmail(
+        body=text, body_source="plain", problems=[*notes, "it could not be read as an e-mail; kept as plain text"]
+    )

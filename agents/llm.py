@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -138,19 +138,30 @@ class ModelRunner:
     def _record(self, run_id: str | None, step: str, call: ModelCall, seq: int) -> None:
         run_id = run_id or _attributed_run.get()
         if run_id:
-            self.ledger.append(run_id, step, "model_call", call.model_dump(), actor=f"model:{call.tier}",
-                               dedupe=str(seq))
+            self.ledger.append(
+                run_id, step, "model_call", call.model_dump(), actor=f"model:{call.tier}", dedupe=str(seq)
+            )
 
-    def text(self, tier: Tier, purpose: str, system: str, user: str, *, run_id: str | None = None,
-             step: str = "model") -> str:
+    def text(
+        self, tier: Tier, purpose: str, system: str, user: str, *, run_id: str | None = None, step: str = "model"
+    ) -> str:
         """Free text from the tier's model (for drafts)."""
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
         raw, call = self._invoke(tier, purpose, messages, None)
         self._record(run_id, step, call, int(time.time() * 1e6))
         return raw
 
-    def structured(self, tier: Tier, purpose: str, schema: type[T], system: str, user: str, *,
-                   run_id: str | None = None, step: str = "model") -> T:
+    def structured(
+        self,
+        tier: Tier,
+        purpose: str,
+        schema: type[T],
+        system: str,
+        user: str,
+        *,
+        run_id: str | None = None,
+        step: str = "model",
+    ) -> T:
         """A validated ``schema`` instance from the tier's model (tool calling)."""
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
         raw, call = self._invoke(tier, purpose, messages, schema)
@@ -160,16 +171,25 @@ class ModelRunner:
         except ValueError as exc:
             raise AgentError(f"The {tier} model returned something that is not a valid {schema.__name__}.") from exc
 
-    def _invoke(self, tier: Tier, purpose: str, messages: list[BaseMessage],
-                schema: type[BaseModel] | None) -> tuple[str, ModelCall]:
+    def _invoke(
+        self, tier: Tier, purpose: str, messages: list[BaseMessage], schema: type[BaseModel] | None
+    ) -> tuple[str, ModelCall]:
         spec = self.tiers.specs[tier]
         prompt = json.dumps([[m.type, m.content] for m in messages] + [schema.__name__ if schema else "text"])
         started = time.perf_counter()
         cached = self.cache.get(spec, prompt)
         if cached is not None:
-            return cached, ModelCall(tier=tier, model=spec, purpose=purpose, prompt_tokens=0, completion_tokens=0,
-                                     cost_usd=0.0, priced=True, latency_ms=(time.perf_counter() - started) * 1000,
-                                     cached=True)
+            return cached, ModelCall(
+                tier=tier,
+                model=spec,
+                purpose=purpose,
+                prompt_tokens=0,
+                completion_tokens=0,
+                cost_usd=0.0,
+                priced=True,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                cached=True,
+            )
         model = self.tiers.model(tier)
         try:
             if schema is None:
@@ -192,6 +212,14 @@ class ModelRunner:
         price = PRICES.get(model_name)
         cost = (prompt_tokens * price[0] + completion_tokens * price[1]) / 1e6 if price else 0.0
         self.cache.put(spec, prompt, output)
-        return output, ModelCall(tier=tier, model=spec, purpose=purpose, prompt_tokens=prompt_tokens,
-                                 completion_tokens=completion_tokens, cost_usd=round(cost, 6), priced=price is not None,
-                                 latency_ms=round((time.perf_counter() - started) * 1000, 2), cached=False)
+        return output, ModelCall(
+            tier=tier,
+            model=spec,
+            purpose=purpose,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=round(cost, 6),
+            priced=price is not None,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            cached=False,
+        )

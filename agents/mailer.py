@@ -71,8 +71,9 @@ class SmtpMailer:
         host, port = self.url.hostname or "localhost", self.url.port
         try:
             if self.url.scheme == "smtps":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30,
-                                                        context=ssl.create_default_context())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    host, port or 465, timeout=30, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(host, port or 25, timeout=30)
             with client:
@@ -88,8 +89,13 @@ class SmtpMailer:
             raise AgentError(f"The mail server at {host} did not take the e-mail: {exc}") from exc
         if refused:
             raise AgentError(f"The mail server refused {', '.join(refused)}.")
-        return EmailReceipt(transport="smtp", message_id=msg["Message-ID"], to=email.to, sent=True,
-                            detail=f"accepted by {host} ({code})")
+        return EmailReceipt(
+            transport="smtp",
+            message_id=msg["Message-ID"],
+            to=email.to,
+            sent=True,
+            detail=f"accepted by {host} ({code})",
+        )
 
 
 class OutboxMailer:
@@ -105,5 +111,4 @@ class OutboxMailer:
         name = msg["Message-ID"].strip("<>").split("@")[0] + ".eml"
         path = self.directory / name
         path.write_bytes(bytes(msg))
-        return EmailReceipt(transport="outbox", message_id=msg["Message-ID"], to=email.to, sent=False,
-                            detail=str(path))
+        return EmailReceipt(transport="outbox", message_id=msg["Message-ID"], to=email.to, sent=False, detail=str(path))

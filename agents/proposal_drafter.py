@@ -79,8 +79,9 @@ def offline_draft(ctx: ClientContext, req: ProposalRequest) -> ProposalDraft:
     return ProposalDraft(subject=subject, body="\n".join(lines))
 
 
-def draft_proposal(ctx: ClientContext, req: ProposalRequest, runner: ModelRunner | None = None,
-                   run_id: str | None = None) -> ProposalDraft:
+def draft_proposal(
+    ctx: ClientContext, req: ProposalRequest, runner: ModelRunner | None = None, run_id: str | None = None
+) -> ProposalDraft:
     """The proposal draft; on a model tier the body is written by the model from the terms."""
     draft = offline_draft(ctx, req)
     if runner is None or runner.tiers.is_offline("mid"):

@@ -24,27 +24,73 @@ class AgentSpec(BaseModel):
     tier: Tier
 
     def job_spec(self) -> JobSpec:
-        return JobSpec(queue=self.queue, timeout=self.timeout, retries=self.retries,
-                       retry_intervals=[5, 30, 120][: max(self.retries, 1)])
+        return JobSpec(
+            queue=self.queue,
+            timeout=self.timeout,
+            retries=self.retries,
+            retry_intervals=[5, 30, 120][: max(self.retries, 1)],
+        )
 
 
 AGENTS: dict[str, AgentSpec] = {
     spec.name: spec
     for spec in (
-        AgentSpec(name="intake", description="records clients, facts, deliverables and tasks",
-                  queue="coo-intake", timeout=60, retries=3, tier="small"),
-        AgentSpec(name="proposal_drafter", description="drafts and sends proposals",
-                  queue="coo-proposals", timeout=300, retries=2, tier="mid"),
-        AgentSpec(name="invoicer", description="prepares, sends and records invoices and payments",
-                  queue="coo-billing", timeout=120, retries=3, tier="small"),
-        AgentSpec(name="email_responder", description="drafts and sends e-mails to clients",
-                  queue="coo-email", timeout=300, retries=2, tier="mid"),
-        AgentSpec(name="status_reporter", description="answers questions about the business",
-                  queue="coo-reports", timeout=60, retries=1, tier="small"),
-        AgentSpec(name="weekly_reporter", description="drafts each retainer's weekly client report for approval",
-                  queue="coo-reports", timeout=120, retries=2, tier="mid"),
-        AgentSpec(name="deadline_monitor", description="raises retainer deliverables about to slip, once per threshold",
-                  queue="coo-reports", timeout=60, retries=3, tier="small"),
+        AgentSpec(
+            name="intake",
+            description="records clients, facts, deliverables and tasks",
+            queue="coo-intake",
+            timeout=60,
+            retries=3,
+            tier="small",
+        ),
+        AgentSpec(
+            name="proposal_drafter",
+            description="drafts and sends proposals",
+            queue="coo-proposals",
+            timeout=300,
+            retries=2,
+            tier="mid",
+        ),
+        AgentSpec(
+            name="invoicer",
+            description="prepares, sends and records invoices and payments",
+            queue="coo-billing",
+            timeout=120,
+            retries=3,
+            tier="small",
+        ),
+        AgentSpec(
+            name="email_responder",
+            description="drafts and sends e-mails to clients",
+            queue="coo-email",
+            timeout=300,
+            retries=2,
+            tier="mid",
+        ),
+        AgentSpec(
+            name="status_reporter",
+            description="answers questions about the business",
+            queue="coo-reports",
+            timeout=60,
+            retries=1,
+            tier="small",
+        ),
+        AgentSpec(
+            name="weekly_reporter",
+            description="drafts each retainer's weekly client report for approval",
+            queue="coo-reports",
+            timeout=120,
+            retries=2,
+            tier="mid",
+        ),
+        AgentSpec(
+            name="deadline_monitor",
+            description="raises retainer deliverables about to slip, once per threshold",
+            queue="coo-reports",
+            timeout=60,
+            retries=3,
+            tier="small",
+        ),
     )
 }
 

@@ -61,10 +61,14 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
         owed = sum((i.balance for i in invoices), start=0)
         drafts = [i for i in store.billing.drafts() if cid is None or i.client_id == cid]
         sections = [
-            (f"Open invoices{scope} ({format_money(owed)} outstanding)" if invoices else "Open invoices",
-             [_invoice_line(i, names, today) for i in invoices]),
-            ("Drafts waiting to be sent", [f"• {i.number} {names.get(i.client_id, '?')}: "
-                                           f"{format_money(i.total, i.currency)}" for i in drafts]),
+            (
+                f"Open invoices{scope} ({format_money(owed)} outstanding)" if invoices else "Open invoices",
+                [_invoice_line(i, names, today) for i in invoices],
+            ),
+            (
+                "Drafts waiting to be sent",
+                [f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.total, i.currency)}" for i in drafts],
+            ),
         ]
         if not invoices and not drafts:
             return f"No open invoices{scope}: nobody owes you money right now."
@@ -90,7 +94,7 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
     elif topic == "clients":
         clients = [client] if client else store.clients.all()
         if not clients:
-            return "No clients yet. Tell me about one, e.g. \"Acme signed the retainer: $4k a month\"."
+            return 'No clients yet. Tell me about one, e.g. "Acme signed the retainer: $4k a month".'
         lines = []
         for c in clients:
             retainer = store.work.active_retainer(c.id)

@@ -7,7 +7,7 @@ coo was told about is reported, so the client never reads a number coo made up).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel
 
@@ -86,18 +86,19 @@ def _done_between(store: Store, d: Deliverable, start: date, end: date) -> bool:
     """Delivered within [start, end) in the operator's local dates (done_at is stored in UTC)."""
     if d.status != "done" or d.done_at is None:
         return False
-    lo = datetime.combine(start, time.min, tzinfo=store.clock.tz).astimezone(timezone.utc)
-    hi = datetime.combine(end, time.min, tzinfo=store.clock.tz).astimezone(timezone.utc)
+    lo = datetime.combine(start, time.min, tzinfo=store.clock.tz).astimezone(UTC)
+    hi = datetime.combine(end, time.min, tzinfo=store.clock.tz).astimezone(UTC)
     return lo <= d.done_at < hi
 
 
-def _revision_lines(store: Store, client: Client, retainer: Retainer, current: list[Deliverable], start: date,
-                    end: date) -> list[str]:
+def _revision_lines(
+    store: Store, client: Client, retainer: Retainer, current: list[Deliverable], start: date, end: date
+) -> list[str]:
     """Rounds used of the limit, for the deliverables in play this week (rounds are counted per
     deliverable by store/revisions.py; only what was recorded is reported)."""
     limit = client.revision_limit if client.revision_limit is not None else retainer.revision_rounds
-    lo = datetime.combine(start, time.min, tzinfo=store.clock.tz).astimezone(timezone.utc)
-    hi = datetime.combine(end, time.min, tzinfo=store.clock.tz).astimezone(timezone.utc)
+    lo = datetime.combine(start, time.min, tzinfo=store.clock.tz).astimezone(UTC)
+    hi = datetime.combine(end, time.min, tzinfo=store.clock.tz).astimezone(UTC)
     in_play = {deliverable_key(d.title): d.title for d in current}
     used: dict[str, int] = {}
     for r in store.revisions.for_client(client.id):
@@ -129,8 +130,12 @@ def write_report(store: Store, retainer: Retainer, start: date, today: date, sen
     planned = [d for d in items if d.due_date and (d.due_date.year, d.due_date.month) == (today.year, today.month)]
     planned_done = [d for d in planned if d.status == "done"]
 
-    lines = [greeting_for(client.contact_name, client.contact_email, client.name).replace(" team,", ","), "",
-             f"Here is your weekly update for {_span(start)}.", ""]
+    lines = [
+        greeting_for(client.contact_name, client.contact_email, client.name).replace(" team,", ","),
+        "",
+        f"Here is your weekly update for {_span(start)}.",
+        "",
+    ]
     if delivered:
         lines.append("Delivered this week:")
         lines.extend(f"• {d.title}" + (f" (due {_when(d.due_date)})" if d.due_date else "") for d in delivered)
@@ -146,15 +151,25 @@ def write_report(store: Store, retainer: Retainer, start: date, today: date, sen
     else:
         lines.append("Nothing is scheduled for next week yet.")
     if planned:
-        lines += ["", f"This month's plan: {len(planned_done)} of {len(planned)} deliverables due in "
-                      f"{today:%B} delivered."]
+        lines += [
+            "",
+            f"This month's plan: {len(planned_done)} of {len(planned)} deliverables due in {today:%B} delivered.",
+        ]
     revisions = _revision_lines(store, client, retainer, [*open_items, *delivered], start, end)
     if revisions:
         lines += ["", *revisions]
     lines += ["", "Best regards,", sender]
-    details = [f"Week {week_label(start)} ({_span(start)})",
-               f"Delivered {len(delivered)} · due next week {len(upcoming)} · late {len(late)}"
-               + (f" · month plan {len(planned_done)}/{len(planned)}" if planned else ""),
-               f"Revision rounds recorded: {sum(1 for r in store.revisions.for_client(client.id))}"]
-    return WeeklyReport(subject=f"Weekly update {_span(start)} — {client.name}", body="\n".join(lines),
-                        details=details, delivered=len(delivered), due_next_week=len(upcoming), late=len(late))
+    details = [
+        f"Week {week_label(start)} ({_span(start)})",
+        f"Delivered {len(delivered)} · due next week {len(upcoming)} · late {len(late)}"
+        + (f" · month plan {len(planned_done)}/{len(planned)}" if planned else ""),
+        f"Revision rounds recorded: {sum(1 for r in store.revisions.for_client(client.id))}",
+    ]
+    return WeeklyReport(
+        subject=f"Weekly update {_span(start)} — {client.name}",
+        body="\n".join(lines),
+        details=details,
+        delivered=len(delivered),
+        due_next_week=len(upcoming),
+        late=len(late),
+    )

@@ -42,9 +42,17 @@ def progress(text: str) -> None:
 
 def _settings(tmp: str, database_url: str | None = None, redis_url: str | None = None) -> Settings:
     # Every setting explicit: the operator's own COO_* environment must not leak into the figures.
-    return load_settings(database_url=database_url or f"sqlite:///{Path(tmp) / 'coo.sqlite3'}",
-                         redis_url=redis_url, data_dir=tmp, model_small="offline", model_mid="offline",
-                         model_large="offline", smtp_url=None, from_email=None, timezone="UTC")
+    return load_settings(
+        database_url=database_url or f"sqlite:///{Path(tmp) / 'coo.sqlite3'}",
+        redis_url=redis_url,
+        data_dir=tmp,
+        model_small="offline",
+        model_mid="offline",
+        model_large="offline",
+        smtp_url=None,
+        from_email=None,
+        timezone="UTC",
+    )
 
 
 def _probed_run(settings: Settings, count: int, every: int) -> dict[str, Any]:
@@ -69,8 +77,11 @@ def embedded(count: int, every: int) -> dict[str, Any]:
 def postgres_worker(server: str, redis_url: str, count: int, every: int) -> dict[str, Any]:
     from bot.bench_services import flushed_redis, temp_database, worker_process
 
-    with tempfile.TemporaryDirectory(prefix="coo-bench-") as tmp, temp_database(server) as db_url, \
-            flushed_redis(redis_url):
+    with (
+        tempfile.TemporaryDirectory(prefix="coo-bench-") as tmp,
+        temp_database(server) as db_url,
+        flushed_redis(redis_url),
+    ):
         # The bench's runtime migrates the fresh database before the worker starts on it.
         runtime = Runtime(_settings(tmp, db_url, redis_url))
         try:
@@ -91,8 +102,10 @@ def postgres_inprocess(server: str, count: int, every: int) -> dict[str, Any]:
 
 
 def _services(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    return (args.postgres or os.environ.get("COO_TEST_DATABASE_URL"),
-            args.redis or os.environ.get("COO_TEST_REDIS_URL"))
+    return (
+        args.postgres or os.environ.get("COO_TEST_DATABASE_URL"),
+        args.redis or os.environ.get("COO_TEST_REDIS_URL"),
+    )
 
 
 def _attempt(label: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -114,8 +127,7 @@ def main(args: argparse.Namespace) -> int:
 
     from bot import bench_model, bench_parse
 
-    progress("offline intent parse (operator phrasings" + (" ×5" if not quick else "")
-             + " + CLINC150 dev)…")
+    progress("offline intent parse (operator phrasings" + (" ×5" if not quick else "") + " + CLINC150 dev)…")
     result["parse"] = bench_parse.run(quick)
 
     targets = result["targets"]
@@ -126,13 +138,16 @@ def main(args: argparse.Namespace) -> int:
     if server and redis_url:
         progress(f"PostgreSQL + Redis + 1 `coo worker`, {count} messages…")
         targets["postgres+redis+worker"] = _attempt(
-            "postgres+redis+worker", lambda: postgres_worker(server, redis_url, count, every))
+            "postgres+redis+worker", lambda: postgres_worker(server, redis_url, count, every)
+        )
         progress(f"PostgreSQL + in-process queue (persistence probe), {count} messages…")
-        targets["postgres in-process"] = _attempt("postgres in-process",
-                                                  lambda: postgres_inprocess(server, count, every))
+        targets["postgres in-process"] = _attempt(
+            "postgres in-process", lambda: postgres_inprocess(server, count, every)
+        )
     else:
         targets["postgres+redis+worker"] = {
-            "skipped": "give --postgres URL and --redis URL (or set COO_TEST_DATABASE_URL / COO_TEST_REDIS_URL)"}
+            "skipped": "give --postgres URL and --redis URL (or set COO_TEST_DATABASE_URL / COO_TEST_REDIS_URL)"
+        }
 
     intents = 10 if quick else 50
     progress(f"tokens per intent on a scripted small-tier model, {intents} messages…")

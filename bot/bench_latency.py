@@ -16,7 +16,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from statistics import mean, median, quantiles
 from typing import Any
 
@@ -25,8 +25,12 @@ from bot.console import THREAD, ConsoleChat
 from bot.runtime import Runtime
 
 # Replies that mean the message did not do what the mix intended: counted, shown, never hidden.
-_TROUBLE = ("Still working on it in the background", "Sorry — run", "I'm not sure what you'd like",
-            "I couldn't save that")
+_TROUBLE = (
+    "Still working on it in the background",
+    "Sorry — run",
+    "I'm not sure what you'd like",
+    "I couldn't save that",
+)
 WARMUP = "what's overdue?"  # one unrecorded line first, so one-time imports don't count
 
 
@@ -43,14 +47,18 @@ def _ms(values: list[float]) -> dict[str, float]:
         return {}
     ordered = sorted(values)
     p95 = quantiles(ordered, n=20, method="inclusive")[-1] if len(ordered) > 1 else ordered[0]
-    return {"p50": round(median(ordered) * 1000, 1), "p95": round(p95 * 1000, 1),
-            "mean": round(mean(ordered) * 1000, 1), "max": round(ordered[-1] * 1000, 1)}
+    return {
+        "p50": round(median(ordered) * 1000, 1),
+        "p95": round(p95 * 1000, 1),
+        "mean": round(mean(ordered) * 1000, 1),
+        "max": round(ordered[-1] * 1000, 1),
+    }
 
 
 def _send(console: ConsoleChat, text: str) -> tuple[str, float, float | None]:
     console.out = io.StringIO()
     before = console.seen
-    handed = datetime.now(timezone.utc)
+    handed = datetime.now(UTC)
     started = time.perf_counter()
     console.send(text)
     elapsed = time.perf_counter() - started

@@ -19,10 +19,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from agents.embedders import Embedder, available, get_embedder
 from bot.bench_memory_data import History, build, filler
@@ -94,9 +93,15 @@ def load_history(store: Store, history: History) -> dict[str, tuple[str, int]]:
             run = f"bench-{doc.key}"
             if doc.kind == "email_in":
                 assert doc.sender
-                a = store.artifacts.create(tx, "email_in", doc.title, doc.text, run, cid,
-                                           {"from": {"name": doc.sender.name, "address": doc.sender.email},
-                                            "date": doc.when.isoformat()})
+                a = store.artifacts.create(
+                    tx,
+                    "email_in",
+                    doc.title,
+                    doc.text,
+                    run,
+                    cid,
+                    {"from": {"name": doc.sender.name, "address": doc.sender.email}, "date": doc.when.isoformat()},
+                )
                 pointers[doc.key] = ("artifact", a.id)
             elif doc.kind == "proposal":
                 a = store.artifacts.create(tx, "proposal", doc.title, doc.text, run, cid, {"status": "sent"})
@@ -119,12 +124,15 @@ def _invoice_lines(text: str) -> list[NewLine]:
     out = []
     for item in items:
         desc, amount = item.rsplit(" ($", 1)
-        out.append(NewLine(description=desc, quantity=Decimal(1), unit_price=Decimal(amount.rstrip(")").replace(",", ""))))
+        out.append(
+            NewLine(description=desc, quantity=Decimal(1), unit_price=Decimal(amount.rstrip(")").replace(",", "")))
+        )
     return out
 
 
-def evaluate(store: Store, history: History, pointers: dict[str, tuple[str, int]], embedder: Embedder,
-             k: int = 5) -> dict[str, dict[str, float]]:
+def evaluate(
+    store: Store, history: History, pointers: dict[str, tuple[str, int]], embedder: Embedder, k: int = 5
+) -> dict[str, dict[str, float]]:
     """recall@k and MRR per method. Each question is asked as recall asks it: with its client's
     filter, and without the client's name in the ranked query (graphs/memory_search.py); the
     combined method is recall's own search function."""
@@ -156,18 +164,33 @@ def evaluate(store: Store, history: History, pointers: dict[str, tuple[str, int]
 # -- latency -----------------------------------------------------------------------------------
 
 
-def fill(store: Store, embedder: Embedder, size: int, seed: int = 11, batch: int = 5000,
-         progress: Callable[[str], None] = _say) -> None:
+def fill(
+    store: Store,
+    embedder: Embedder,
+    size: int,
+    seed: int = 11,
+    batch: int = 5000,
+    progress: Callable[[str], None] = _say,
+) -> None:
     rng = random.Random(seed)
-    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
     done = 0
     while done < size:
         n = min(batch, size - done)
         items = []
         for i in range(n):
             title, text, client = filler(rng)
-            items.append(NewMemory(source_kind="note", source_id=done + i + 1, kind="note", client_id=client,
-                                   title=title, text=text, created_at=start))
+            items.append(
+                NewMemory(
+                    source_kind="note",
+                    source_id=done + i + 1,
+                    kind="note",
+                    client_id=client,
+                    title=title,
+                    text=text,
+                    created_at=start,
+                )
+            )
         vectors = embedder.embed([embedding_input(m.title, m.text) for m in items])
         store.memory.bulk_insert(items, vectors)
         done += n
@@ -219,19 +242,24 @@ def _venv_size() -> str:
 
 def main(args: argparse.Namespace) -> int:
     quick = bool(getattr(args, "quick", False))
-    names = (args.embedders.split(",") if args.embedders else (["hashing"] if quick else available()))
-    sizes = _sizes(args.sizes) if args.sizes and not (quick and args.sizes == "1000,10000,100000") else (
-        [1000] if quick else [1000, 10000, 100000])
+    names = args.embedders.split(",") if args.embedders else (["hashing"] if quick else available())
+    sizes = (
+        _sizes(args.sizes)
+        if args.sizes and not (quick and args.sizes == "1000,10000,100000")
+        else ([1000] if quick else [1000, 10000, 100000])
+    )
     queries_n = min(args.queries, 50) if quick else args.queries
     pg_url = args.postgres or os.environ.get("COO_BENCH_POSTGRES_URL") or _admin_url()
     dbs = Databases(pg_url)
-    clock = FixedClock(datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc), "UTC")
+    clock = FixedClock(datetime(2026, 11, 25, 15, 0, tzinfo=UTC), "UTC")
     history = build()
     targets = [("sqlite", lambda n: dbs.sqlite(n))] if not args.no_sqlite else []
     targets.append(("postgres", lambda n: dbs.postgres()))
     try:
-        _say(f"Recall benchmark: {len(history.questions)} labelled questions over {len(history.docs)} artifacts "
-             f"(6 clients, 12 months: e-mails, proposals, invoices, notes)")
+        _say(
+            f"Recall benchmark: {len(history.questions)} labelled questions over {len(history.docs)} artifacts "
+            f"(6 clients, 12 months: e-mails, proposals, invoices, notes)"
+        )
         timings: dict[str, dict[str, float]] = {}
         results: list[tuple[str, str, dict[str, dict[str, float]]]] = []
         for name in names:
@@ -253,21 +281,25 @@ def main(args: argparse.Namespace) -> int:
                 finally:
                     store.close()
                 results.append((name, db_name, scores))
-                _say(f"  {name:<12} {db_name:<8} " + "  ".join(
-                    f"{m} recall@5 {s['recall']:.3f} MRR {s['mrr']:.3f}" for m, s in scores.items()))
+                _say(
+                    f"  {name:<12} {db_name:<8} "
+                    + "  ".join(f"{m} recall@5 {s['recall']:.3f} MRR {s['mrr']:.3f}" for m, s in scores.items())
+                )
         _say("")
         _say(f"{'embedder':<13}{'db':<10}{'method':<10}{'recall@5':>9}{'MRR':>8}")
         for name, db_name, scores in results:
             for method in METHODS:
-                _say(f"{name:<13}{db_name:<10}{method:<10}{scores[method]['recall']:>9.3f}"
-                     f"{scores[method]['mrr']:>8.3f}")
+                _say(
+                    f"{name:<13}{db_name:<10}{method:<10}{scores[method]['recall']:>9.3f}{scores[method]['mrr']:>8.3f}"
+                )
         _say("")
         _say(f"{'embedder':<13}{'dim':>5}{'load':>9}{'texts/s':>10}   install")
         for name, t in timings.items():
-            install = {"hashing": "pure Python, no extra packages",
-                       "minilm-onnx": "onnxruntime (~80 MB) + 23 MB int8 model shipped with coo; no torch",
-                       "m2v": "model2vec + 15 MB model shipped with coo; no torch"}.get(
-                name, "extra [minilm]: torch CPU + sentence-transformers + model (~1.4 GB)")
+            install = {
+                "hashing": "pure Python, no extra packages",
+                "minilm-onnx": "onnxruntime (~80 MB) + 23 MB int8 model shipped with coo; no torch",
+                "m2v": "model2vec + 15 MB model shipped with coo; no torch",
+            }.get(name, "extra [minilm]: torch CPU + sentence-transformers + model (~1.4 GB)")
             _say(f"{name:<13}{int(t['dim']):>5}{t['load']:>8.2f}s{t['rate']:>10,.0f}   {install}")
         _say(f"(this venv: {_venv_size()})")
         _say("")
@@ -290,8 +322,10 @@ def main(args: argparse.Namespace) -> int:
                         _say("    building the HNSW index …")
                         with store.db.transaction() as tx:
                             tx.execute("SET LOCAL maintenance_work_mem = '512MB'")
-                            tx.execute("CREATE INDEX memory_vectors_hnsw ON memory_vectors"
-                                       " USING hnsw (embedding halfvec_cosine_ops)")
+                            tx.execute(
+                                "CREATE INDEX memory_vectors_hnsw ON memory_vectors"
+                                " USING hnsw (embedding halfvec_cosine_ops)"
+                            )
                         # What autovacuum does to a loaded table: statistics, and the visibility map
                         # that lets a client's exact vector search be an index-only scan.
                         import psycopg
@@ -306,14 +340,18 @@ def main(args: argparse.Namespace) -> int:
                 finally:
                     store.close()
                 rows.append((db_name, size, load_s, lat))
-                _say(f"    {db_name} {size:>7,}: combined p50 {lat['combined'][0]:.2f} ms p99 "
-                     f"{lat['combined'][1]:.2f} ms · vector p50 {lat['vector'][0]:.2f} ms p99 "
-                     f"{lat['vector'][1]:.2f} ms (load {load_s:.1f}s)")
+                _say(
+                    f"    {db_name} {size:>7,}: combined p50 {lat['combined'][0]:.2f} ms p99 "
+                    f"{lat['combined'][1]:.2f} ms · vector p50 {lat['vector'][0]:.2f} ms p99 "
+                    f"{lat['vector'][1]:.2f} ms (load {load_s:.1f}s)"
+                )
         _say("")
         _say(f"{'db':<10}{'memories':>9}{'combined p50':>14}{'p99':>9}{'vector p50':>12}{'p99':>9}{'load':>8}")
         for db_name, size, load_s, lat in rows:
-            _say(f"{db_name:<10}{size:>9,}{lat['combined'][0]:>11.2f} ms{lat['combined'][1]:>6.2f} ms"
-                 f"{lat['vector'][0]:>9.2f} ms{lat['vector'][1]:>6.2f} ms{load_s:>7.1f}s")
+            _say(
+                f"{db_name:<10}{size:>9,}{lat['combined'][0]:>11.2f} ms{lat['combined'][1]:>6.2f} ms"
+                f"{lat['vector'][0]:>9.2f} ms{lat['vector'][1]:>6.2f} ms{load_s:>7.1f}s"
+            )
     finally:
         dbs.close()
     return 0
@@ -325,5 +363,3 @@ def _admin_url() -> str:
         base, _, _ = url.rpartition("/")
         return f"{base}/postgres"
     return DEFAULT_PG
-
-

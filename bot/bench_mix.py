@@ -17,15 +17,48 @@ from dataclasses import dataclass
 # Kinds the figures are grouped by: what the operator did, not which parser branch ran.
 KINDS: tuple[str, ...] = ("new_client", "invoice", "approve", "status", "payment", "remember")
 
-_FIRST = ("Hooli", "Initech", "Globex", "Northwind", "Bluebird", "Halcyon", "Oakridge", "Pinecrest",
-          "Redwood", "Silverline", "Blue Harbor", "Copperleaf", "Evergreen", "Lakeside", "Brightside",
-          "Summit", "Riverbend", "Sunflower", "Westbrook", "Maple")
+_FIRST = (
+    "Hooli",
+    "Initech",
+    "Globex",
+    "Northwind",
+    "Bluebird",
+    "Halcyon",
+    "Oakridge",
+    "Pinecrest",
+    "Redwood",
+    "Silverline",
+    "Blue Harbor",
+    "Copperleaf",
+    "Evergreen",
+    "Lakeside",
+    "Brightside",
+    "Summit",
+    "Riverbend",
+    "Sunflower",
+    "Westbrook",
+    "Maple",
+)
 _SECOND = ("Labs", "Studio", "Design", "Media", "Dental", "Coffee", "Partners", "Works")
 _THIRD = ("", " Group", " Collective", " Co")
-_WORK = ("website work", "logo design", "brand refresh", "landing page", "newsletter design",
-         "photo retouching", "app screens", "pitch deck")
-_STATUS = ("what's overdue?", "who owes me money?", "any approvals waiting?", "how are we doing?",
-           "which invoices are still unpaid?", "list my clients")
+_WORK = (
+    "website work",
+    "logo design",
+    "brand refresh",
+    "landing page",
+    "newsletter design",
+    "photo retouching",
+    "app screens",
+    "pitch deck",
+)
+_STATUS = (
+    "what's overdue?",
+    "who owes me money?",
+    "any approvals waiting?",
+    "how are we doing?",
+    "which invoices are still unpaid?",
+    "list my clients",
+)
 _FACTS = ("prefers Slack", "allows only 2 revision rounds", "prefers email", "pays late, send reminders early")
 
 APPROVAL = "{approval}"  # placeholder in an approval line, filled from the last card

@@ -74,8 +74,13 @@ class BenchChatModel(BaseChatModel):
         bound.tools = [convert_to_openai_tool(t) for t in tools]
         return bound
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         message_tokens = sum(approx_tokens(str(m.content)) for m in messages)
         schema_tokens = approx_tokens(json.dumps(self.tools)) if self.tools else 0
         self.prompt_split.append((message_tokens, schema_tokens))
@@ -88,8 +93,12 @@ class BenchChatModel(BaseChatModel):
             # the parser asks for the kind first, then for that kind's fields
             tool = self.tools[0]["function"]["name"]
             args = {"kind": intent["kind"]} if tool == "IntentKindChoice" else intent
-            reply = AIMessage(content="", tool_calls=[{"name": self.tools[0]["function"]["name"], "args": args,
-                                                       "id": f"call_{len(self.prompt_split)}"}])
+            reply = AIMessage(
+                content="",
+                tool_calls=[
+                    {"name": self.tools[0]["function"]["name"], "args": args, "id": f"call_{len(self.prompt_split)}"}
+                ],
+            )
             completion = approx_tokens(json.dumps(args))
         else:
             # A plausible short draft: the facts given, as prose, as a model would return them.
@@ -97,8 +106,11 @@ class BenchChatModel(BaseChatModel):
             reply = AIMessage(content=body)
             completion = approx_tokens(body)
         prompt = message_tokens + schema_tokens
-        reply.usage_metadata = {"input_tokens": prompt, "output_tokens": completion,
-                                "total_tokens": prompt + completion}
+        reply.usage_metadata = {
+            "input_tokens": prompt,
+            "output_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
@@ -115,10 +127,17 @@ def run(quick: bool) -> dict[str, Any]:
     register_provider(PROVIDER, lambda name: model)
     texts = _sample(10 if quick else 50)
     with tempfile.TemporaryDirectory(prefix="coo-bench-model-") as tmp:
-        settings = load_settings(database_url=f"sqlite:///{Path(tmp) / 'coo.sqlite3'}", data_dir=tmp,
-                                 redis_url=None, smtp_url=None, from_email=None, timezone="UTC",
-                                 model_small=f"{PROVIDER}:intent", model_mid=f"{PROVIDER}:writer",
-                                 model_large="offline")
+        settings = load_settings(
+            database_url=f"sqlite:///{Path(tmp) / 'coo.sqlite3'}",
+            data_dir=tmp,
+            redis_url=None,
+            smtp_url=None,
+            from_email=None,
+            timezone="UTC",
+            model_small=f"{PROVIDER}:intent",
+            model_mid=f"{PROVIDER}:writer",
+            model_large="offline",
+        )
         runtime = Runtime(settings)
         use_runtime(runtime)
         try:
@@ -176,15 +195,25 @@ def _measure(runtime: Runtime, model: BenchChatModel, texts: list[str]) -> dict[
         "prompt_message_tokens": round(mean(m for m, _ in split), 1),
         "prompt_schema_tokens": round(mean(s for _, s in split), 1),
         "prompt_schema_chars": len(json.dumps(convert_to_openai_tool(IntentKindChoice))),
-        "by_kind": {kind: {"n": len(ts), "prompt": round(mean(p for p, _ in ts), 1),
-                           "completion": round(mean(c for _, c in ts), 1)}
-                    for kind, ts in sorted(per_kind.items())},
+        "by_kind": {
+            kind: {
+                "n": len(ts),
+                "prompt": round(mean(p for p, _ in ts), 1),
+                "completion": round(mean(c for _, c in ts), 1),
+            }
+            for kind, ts in sorted(per_kind.items())
+        },
         "repeat_cache_hits": f"{cached}/{len(texts)}",
-        "in_run_calls": {purpose: {"n": len(cs), "prompt": round(mean(c["prompt_tokens"] for c in cs), 1),
-                                   "completion": round(mean(c["completion_tokens"] for c in cs), 1)}
-                         for purpose, cs in sorted(in_runs.items())},
+        "in_run_calls": {
+            purpose: {
+                "n": len(cs),
+                "prompt": round(mean(c["prompt_tokens"] for c in cs), 1),
+                "completion": round(mean(c["completion_tokens"] for c in cs), 1),
+            }
+            for purpose, cs in sorted(in_runs.items())
+        },
         "source": "per intent: the runner's ModelCall for each parse (messages that start no run have no "
-                  "ledger event); calls for runs: the ledger's model_call events",
+        "ledger event); calls for runs: the ledger's model_call events",
     }
 
 

@@ -55,9 +55,17 @@ class StepCounter(BaseCallbackHandler):
     def __init__(self) -> None:
         self.steps = 0
 
-    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, *, run_id: UUID,
-                       parent_run_id: UUID | None = None, tags: list[str] | None = None,
-                       metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         node = (metadata or {}).get("langgraph_node")
         # A node's own run is tagged graph:step:N; a routing function runs inside it as seq:step:N.
         if node and kwargs.get("name") == node and any(t.startswith("graph:step:") for t in tags or ()):
@@ -99,7 +107,7 @@ class Probe:
         return append
 
     @classmethod
-    def install(cls, runtime: Runtime) -> "Probe":
+    def install(cls, runtime: Runtime) -> Probe:
         probe = cls()
         store = runtime.store
         # The conversation, the runner and the graph's nodes all hold this one Ledger object.

@@ -80,8 +80,7 @@ def worker_process(database_url: str, redis_url: str, data_dir: Path) -> Iterato
     from rq import Worker
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("COO_")}
-    env.update(COO_DATABASE_URL=database_url, COO_REDIS_URL=redis_url, COO_DATA_DIR=str(data_dir),
-               COO_TIMEZONE="UTC")
+    env.update(COO_DATABASE_URL=database_url, COO_REDIS_URL=redis_url, COO_DATA_DIR=str(data_dir), COO_TIMEZONE="UTC")
     log_path = data_dir / "worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
@@ -93,8 +92,9 @@ def worker_process(database_url: str, redis_url: str, data_dir: Path) -> Iterato
             if proc.poll() is not None:
                 raise RuntimeError(f"coo worker exited with {proc.returncode}:\n{_tail(log_path)}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"coo worker did not register within {WORKER_START_TIMEOUT:.0f}s:\n"
-                                   f"{_tail(log_path)}")
+                raise RuntimeError(
+                    f"coo worker did not register within {WORKER_START_TIMEOUT:.0f}s:\n{_tail(log_path)}"
+                )
             time.sleep(0.1)
         yield proc
     finally:

@@ -32,8 +32,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _ms(values: list[float]) -> str:
-    return (f"p50 {statistics.median(values) * 1000:6.1f} ms · p99 {_percentile(values, 0.99) * 1000:6.1f} ms · "
-            f"max {max(values) * 1000:6.1f} ms")
+    return (
+        f"p50 {statistics.median(values) * 1000:6.1f} ms · p99 {_percentile(values, 0.99) * 1000:6.1f} ms · "
+        f"max {max(values) * 1000:6.1f} ms"
+    )
 
 
 async def _fire(url: str, count: int, offset: int) -> list[tuple[str, float, float]]:
@@ -47,10 +49,24 @@ async def _fire(url: str, count: int, offset: int) -> list[tuple[str, float, flo
     requests = []
     for i in range(count):
         ts = f"1764090000.{offset + i:06d}"
-        body = event_body({"type": "message", "channel": "DBENCH", "channel_type": "im", "user": OPERATOR,
-                           "text": "what's overdue?", "ts": ts, "event_ts": ts}, f"EvBench{offset + i}")
-        headers = {"Host": f"{host}:{port}", "Content-Type": "application/json",
-                   "Content-Length": str(len(body.encode())), **sign(SECRET, body)}
+        body = event_body(
+            {
+                "type": "message",
+                "channel": "DBENCH",
+                "channel_type": "im",
+                "user": OPERATOR,
+                "text": "what's overdue?",
+                "ts": ts,
+                "event_ts": ts,
+            },
+            f"EvBench{offset + i}",
+        )
+        headers = {
+            "Host": f"{host}:{port}",
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body.encode())),
+            **sign(SECRET, body),
+        }
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         requests.append((ts, f"POST /slack/events HTTP/1.1\r\n{head}\r\n{body}".encode()))
     connections = [await asyncio.open_connection(host, int(port)) for _ in range(count)]
@@ -97,13 +113,24 @@ def main(args: argparse.Namespace) -> int:
     data = tempfile.mkdtemp(prefix="coo-bench-slack-")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COO_", "SLACK_", "TELEGRAM_"))}
-    env |= {"COO_DATA_DIR": data, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": api.url, "COO_SLACK_OPERATORS": OPERATOR, "PYTHONPATH": str(REPO)}
+    env |= {
+        "COO_DATA_DIR": data,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api.url,
+        "COO_SLACK_OPERATORS": OPERATOR,
+        "PYTHONPATH": str(REPO),
+    }
     if args.database:
         env["COO_DATABASE_URL"] = args.database
     log = open(Path(data) / "serve.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -123,8 +150,10 @@ def main(args: argparse.Namespace) -> int:
         acks = [latency for _, _, latency in sent]
         replies = _first_replies(api, sent, 120)
         database = args.database or "embedded SQLite"
-        print(f"coo bench-slack: {args.events} concurrent signed message events → coo serve ({database}, "
-              f"in-process queue) on this machine")
+        print(
+            f"coo bench-slack: {args.events} concurrent signed message events → coo serve ({database}, "
+            f"in-process queue) on this machine"
+        )
         print(f"  HTTP ack           {_ms(acks)}")
         print(f"  event → 1st reply  {_ms(replies)}   (the reply reaching the fake Slack Web API)")
         print(f"  goal: ack p99 < 50 ms — {'met' if _percentile(acks, 0.99) < 0.05 else 'NOT met'}")

@@ -27,9 +27,11 @@ _CHECKPOINT_SQL: dict[str, tuple[str, ...]] = {
     ),
 }
 _LEDGER_SQL: dict[str, str] = {
-    "sqlite": ("SELECT run_id, COUNT(*) AS events, SUM(LENGTH(run_id) + LENGTH(step) + LENGTH(actor) + LENGTH(kind)"
-               " + LENGTH(payload) + COALESCE(LENGTH(receipt), 0) + LENGTH(dedupe_key) + LENGTH(created_at) + 8)"
-               " AS bytes FROM ledger GROUP BY run_id"),
+    "sqlite": (
+        "SELECT run_id, COUNT(*) AS events, SUM(LENGTH(run_id) + LENGTH(step) + LENGTH(actor) + LENGTH(kind)"
+        " + LENGTH(payload) + COALESCE(LENGTH(receipt), 0) + LENGTH(dedupe_key) + LENGTH(created_at) + 8)"
+        " AS bytes FROM ledger GROUP BY run_id"
+    ),
     "postgres": "SELECT run_id, COUNT(*) AS events, SUM(pg_column_size(l.*)) AS bytes FROM ledger l GROUP BY run_id",
 }
 # Whole relations (with indexes, and dead rows not yet vacuumed): what the disk really holds.

@@ -25,7 +25,7 @@ class Decision(BaseModel):
     waited_seconds: float | None = None
 
     def line(self, here: str) -> str:
-        """"✅ Approved by U123 in Slack at 2026-11-25 15:05 (waited 5 min)"; ``here`` is the viewing platform."""
+        """ "✅ Approved by U123 in Slack at 2026-11-25 15:05 (waited 5 min)"; ``here`` is the viewing platform."""
         mark = "✅" if self.status == "approved" else "✖️"
         who = f"<@{self.by}>" if here == "slack" and self.via == "slack" else self.by
         where = PLATFORM_NAMES.get(self.via, self.via)
@@ -51,9 +51,13 @@ def card_view(message: Message, approval: Approval | None, clock: Clock) -> Card
     intro = message.text[:at].strip() if at > 0 else ""
     decision = None
     if approval is not None and approval.status != "pending" and approval.decided_at is not None:
-        decision = Decision(status=approval.status, by=approval.decided_by or "?", via=approval.decided_via or "?",
-                            at=clock.local(approval.decided_at),
-                            waited_seconds=(approval.decided_at - approval.asked_at).total_seconds())
+        decision = Decision(
+            status=approval.status,
+            by=approval.decided_by or "?",
+            via=approval.decided_via or "?",
+            at=clock.local(approval.decided_at),
+            waited_seconds=(approval.decided_at - approval.asked_at).total_seconds(),
+        )
     return CardView(approval_id=int(payload["approval_id"]), intro=intro, card=card, draft=draft, decision=decision)
 
 

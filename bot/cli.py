@@ -107,8 +107,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from graphs.offline_parser import OfflineParser
     from graphs import parser_eval
+    from graphs.offline_parser import OfflineParser
 
     parser = OfflineParser()
     report = parser_eval.evaluate_phrasings(parser)
@@ -116,8 +116,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     holdout = parser_eval.DEFAULT_PHRASINGS_PATH.with_name("operator_holdout.jsonl")
     if holdout.exists():
         held = parser_eval.evaluate_phrasings(parser, holdout)
-        print(f"\nHeld-out phrasings (written after the parser was built): "
-              f"{held.correct}/{held.total} correct ({held.accuracy:.1%})")
+        print(
+            f"\nHeld-out phrasings (written after the parser was built): "
+            f"{held.correct}/{held.total} correct ({held.accuracy:.1%})"
+        )
     clinc = Path(args.clinc) if args.clinc else REPO.parent / "shared" / "corpora" / "clinc150" / "test.jsonl"
     if clinc.exists():
         print()
@@ -141,8 +143,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
             return 0
         digest, posted = post_digest(runtime, day)
         print(digest.text)
-        print(f"\n(posted to the operators for {day.isoformat()}; `coo serve` delivers it to Slack/Telegram)"
-              if posted else f"\n(the digest for {day.isoformat()} was already posted; not sent again)")
+        print(
+            f"\n(posted to the operators for {day.isoformat()}; `coo serve` delivers it to Slack/Telegram)"
+            if posted
+            else f"\n(the digest for {day.isoformat()} was already posted; not sent again)"
+        )
         return 0
     finally:
         runtime.close()
@@ -177,14 +182,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = Store.open(load_settings().database)
     try:
         snapshot = export_snapshot(store.db, store.clock.now())
-        snapshot.playbooks = [{"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()}
-                              for book in _playbooks().all()]
+        snapshot.playbooks = [
+            {"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()}
+            for book in _playbooks().all()
+        ]
         write_snapshot(snapshot, Path(args.file))
     finally:
         store.close()
     rows = sum(len(t["rows"]) for t in snapshot.tables.values())
-    print(f"Exported {rows} rows from {len(snapshot.tables)} tables to {args.file} "
-          f"(coo snapshot v{snapshot.version}).")
+    print(f"Exported {rows} rows from {len(snapshot.tables)} tables to {args.file} (coo snapshot v{snapshot.version}).")
     return 0
 
 
@@ -206,8 +212,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         target.mkdir(parents=True, exist_ok=True)
         for book in own:
             (target / Path(book["file"]).name).write_text(book["yaml"])
-    print(f"Imported {sum(counts.values())} rows into {len(counts)} tables from {args.file}"
-          + (f"; {len(own)} playbook file(s) of your own restored to {settings.data_dir / 'playbooks'}." if own else "."))
+    print(
+        f"Imported {sum(counts.values())} rows into {len(counts)} tables from {args.file}"
+        + (f"; {len(own)} playbook file(s) of your own restored to {settings.data_dir / 'playbooks'}." if own else ".")
+    )
     return 0
 
 
@@ -232,8 +240,9 @@ def cmd_playbooks(args: argparse.Namespace) -> int:
     try:
         playbooks = _playbooks()
     except PlaybookError as exc:
-        print(f"coo playbooks: {len(exc.problems)} problem(s); coo will not start until they are fixed:",
-              file=sys.stderr)
+        print(
+            f"coo playbooks: {len(exc.problems)} problem(s); coo will not start until they are fixed:", file=sys.stderr
+        )
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
@@ -262,8 +271,11 @@ def cmd_memory(args: argparse.Namespace) -> int:
     try:
         # reembed moves the memory to the configured embedder, or to the default when none is set;
         # everything else works with the one recall uses (agents.embedders.choose).
-        name = (settings.embedder or DEFAULT_EMBEDDER) if args.action == "reembed" else choose(
-            settings.embedder, store.memory.embedded_with())
+        name = (
+            (settings.embedder or DEFAULT_EMBEDDER)
+            if args.action == "reembed"
+            else choose(settings.embedder, store.memory.embedded_with())
+        )
         try:
             embedder = get_embedder(name)
         except EmbedderUnavailable as exc:
@@ -271,11 +283,14 @@ def cmd_memory(args: argparse.Namespace) -> int:
             return 2
         if args.action == "reembed":
             before = store.memory.config()
-            total = store.memory.reembed(embedder, progress=lambda done, n: print(f"  re-embedded {done}/{n}",
-                                                                               flush=True))
+            total = store.memory.reembed(
+                embedder, progress=lambda done, n: print(f"  re-embedded {done}/{n}", flush=True)
+            )
             added = sync(store, embedder)
-            print(f"Re-embedded {total} memories with {embedder.name} ({embedder.dim} dimensions; was "
-                  f"{before.get('embedder', 'none')}); indexed {added} new.")
+            print(
+                f"Re-embedded {total} memories with {embedder.name} ({embedder.dim} dimensions; was "
+                f"{before.get('embedder', 'none')}); indexed {added} new."
+            )
         elif args.action == "sync":
             try:
                 added = sync(store, embedder, progress=_at_most_every_second(lambda done: f"  indexed {done:,}"))
@@ -287,11 +302,19 @@ def cmd_memory(args: argparse.Namespace) -> int:
             return _audit_memory(store, prune=args.action == "prune", yes=args.yes)
         else:
             cfg = store.memory.config()
-            source = "COO_EMBEDDER" if settings.embedder else (
-                "the default" if name == DEFAULT_EMBEDDER else
-                f"kept from the memory; `coo memory reembed` moves it to the default, {DEFAULT_EMBEDDER}")
-            print(f"{store.memory.count()} memories · embedder {cfg.get('embedder', 'none yet')}"
-                  f" ({cfg.get('dim', '?')} dimensions) · in use: {name} = {embedder.name} ({source})")
+            source = (
+                "COO_EMBEDDER"
+                if settings.embedder
+                else (
+                    "the default"
+                    if name == DEFAULT_EMBEDDER
+                    else f"kept from the memory; `coo memory reembed` moves it to the default, {DEFAULT_EMBEDDER}"
+                )
+            )
+            print(
+                f"{store.memory.count()} memories · embedder {cfg.get('embedder', 'none yet')}"
+                f" ({cfg.get('dim', '?')} dimensions) · in use: {name} = {embedder.name} ({source})"
+            )
     finally:
         store.close()
     return 0
@@ -311,11 +334,12 @@ def _at_most_every_second(line: Callable[[int], str]) -> Callable[[int], None]:
     return report
 
 
-def _audit_memory(store: "Store", *, prune: bool, yes: bool) -> int:  # type: ignore[name-defined]
+def _audit_memory(store: Store, *, prune: bool, yes: bool) -> int:  # type: ignore[name-defined]
     """`coo memory audit` / `coo memory prune`: the report, then removals after confirmation."""
     import getpass
 
-    from store.memory_audit import audit, prune as prune_findings
+    from store.memory_audit import audit
+    from store.memory_audit import prune as prune_findings
 
     report = audit(store)
     print(report.render())
@@ -323,8 +347,9 @@ def _audit_memory(store: "Store", *, prune: bool, yes: bool) -> int:  # type: ig
         return 0
     if not yes:
         if not sys.stdin.isatty():
-            print("coo memory prune: add --yes to confirm when not at a terminal; nothing was removed.",
-                  file=sys.stderr)
+            print(
+                "coo memory prune: add --yes to confirm when not at a terminal; nothing was removed.", file=sys.stderr
+            )
             return 2
         answer = input(f"Remove these {len(report.findings)} item(s) from the memory? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
@@ -356,9 +381,16 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
     settings = load_settings()
     store = Store.open(settings.database, Clock(settings.timezone))
     try:
-        report = import_payments(store, path.read_bytes(), path.name, run_id=new_import_id(), channel="console",
-                                 thread_id="import-payments", user_id=getpass.getuser(),
-                                 default_currency=args.currency.upper() if args.currency else None)
+        report = import_payments(
+            store,
+            path.read_bytes(),
+            path.name,
+            run_id=new_import_id(),
+            channel="console",
+            thread_id="import-payments",
+            user_id=getpass.getuser(),
+            default_currency=args.currency.upper() if args.currency else None,
+        )
     except UnreadableExport as exc:
         print(f"coo import-payments: {path.name}: {exc} Nothing was recorded.", file=sys.stderr)
         return 1
@@ -369,7 +401,9 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coo", description="coo — an AI chief operating officer for one-person companies")
+    parser = argparse.ArgumentParser(
+        prog="coo", description="coo — an AI chief operating officer for one-person companies"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("chat", help="chat with coo in this terminal (piped input works too)").set_defaults(func=cmd_chat)
     worker = sub.add_parser("worker", help="run RQ workers (needs COO_REDIS_URL)")
@@ -390,8 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--send", action="store_true")
     digest.add_argument("--date", help="the local date of the digest (default: today)")
     digest.set_defaults(func=cmd_digest)
-    tick = sub.add_parser("tick", help="run a day's recurring work now: retainer invoices on their billing day, "
-                                       "weekly client reports, deadline alerts (each only once)")
+    tick = sub.add_parser(
+        "tick",
+        help="run a day's recurring work now: retainer invoices on their billing day, "
+        "weekly client reports, deadline alerts (each only once)",
+    )
     tick.add_argument("--date", help="the local date to run (default: today)")
     tick.set_defaults(func=cmd_tick)
     export = sub.add_parser("export", help="write one portable snapshot of everything (see README) to FILE")
@@ -402,12 +439,16 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import)
     bench = sub.add_parser("bench", help="benchmarks: parse time, message→reply latency, ledger overhead")
     bench.add_argument("--messages", type=int, help="messages per latency run (default 200; 20 with --quick)")
-    bench.add_argument("--postgres", help="PostgreSQL URL for the production-shape run (a temporary database is "
-                                          "created on its server and dropped)")
+    bench.add_argument(
+        "--postgres",
+        help="PostgreSQL URL for the production-shape run (a temporary database is created on its server and dropped)",
+    )
     bench.add_argument("--redis", help="Redis URL for the production-shape run (its DB is flushed before and after)")
     bench.add_argument("--quick", action="store_true", help="a smoke run: fewer messages and rounds")
     bench.set_defaults(func=cmd_bench)
-    serve = sub.add_parser("serve", help="web app: Slack events, Telegram webhook, inbound e-mail (+ Socket Mode, polling)")
+    serve = sub.add_parser(
+        "serve", help="web app: Slack events, Telegram webhook, inbound e-mail (+ Socket Mode, polling)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
@@ -415,33 +456,53 @@ def build_parser() -> argparse.ArgumentParser:
     bench_slack.add_argument("--events", type=int, default=50)
     bench_slack.add_argument("--database", help="database URL for coo serve (default: a fresh embedded SQLite file)")
     bench_slack.set_defaults(func=cmd_bench_slack)
-    memory = sub.add_parser("memory", help="semantic memory: stats, sync (index what is new), reembed (after "
-                                           "changing COO_EMBEDDER), audit (stale, duplicate, orphaned, oversized), "
-                                           "prune (remove what the audit found, after confirmation)")
+    memory = sub.add_parser(
+        "memory",
+        help="semantic memory: stats, sync (index what is new), reembed (after "
+        "changing COO_EMBEDDER), audit (stale, duplicate, orphaned, oversized), "
+        "prune (remove what the audit found, after confirmation)",
+    )
     memory.add_argument("action", nargs="?", choices=["stats", "sync", "reembed", "audit", "prune"], default="stats")
     memory.add_argument("--yes", action="store_true", help="prune without asking")
     memory.set_defaults(func=cmd_memory)
-    bench_memory = sub.add_parser("bench-memory", help="recall benchmark: recall@5/MRR per method and embedder, "
-                                                       "query latency at 1k/10k/100k memories")
-    bench_memory.add_argument("--postgres", help="PostgreSQL server URL (a temporary database is created and dropped;"
-                                                 " default: COO_TEST_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/postgres)")
-    bench_memory.add_argument("--sizes", default="1000,10000,100000", help="memory counts for the latency runs "
-                                                                          "(default 1000,10000,100000; k suffix ok)")
+    bench_memory = sub.add_parser(
+        "bench-memory",
+        help="recall benchmark: recall@5/MRR per method and embedder, query latency at 1k/10k/100k memories",
+    )
+    bench_memory.add_argument(
+        "--postgres",
+        help="PostgreSQL server URL (a temporary database is created and dropped;"
+        " default: COO_TEST_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/postgres)",
+    )
+    bench_memory.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="memory counts for the latency runs (default 1000,10000,100000; k suffix ok)",
+    )
     bench_memory.add_argument("--embedders", help="comma-separated embedders (default: every installed one)")
-    bench_memory.add_argument("--latency-embedder", help="embedder whose vectors fill the latency runs (default: "
-                              "hashing; a query's cost depends on the dimension and the index, and the "
-                              "transformer embeds ~140 filler texts/s, ~12 min per 100k)")
+    bench_memory.add_argument(
+        "--latency-embedder",
+        help="embedder whose vectors fill the latency runs (default: "
+        "hashing; a query's cost depends on the dimension and the index, and the "
+        "transformer embeds ~140 filler texts/s, ~12 min per 100k)",
+    )
     bench_memory.add_argument("--queries", type=int, default=200, help="timed queries per size and database")
     bench_memory.add_argument("--no-sqlite", action="store_true", help="skip the SQLite latency runs")
     bench_memory.add_argument("--quick", action="store_true", help="a smoke run: hashing only, small sizes")
     bench_memory.set_defaults(func=cmd_bench_memory)
-    payments = sub.add_parser("import-payments", help="match a bank or Stripe/PayPal CSV export to open invoices; "
-                                                      "records exact matches, lists the rest as questions")
+    payments = sub.add_parser(
+        "import-payments",
+        help="match a bank or Stripe/PayPal CSV export to open invoices; "
+        "records exact matches, lists the rest as questions",
+    )
     payments.add_argument("file")
     payments.add_argument("--currency", help="currency of amounts when the file doesn't say (default USD)")
     payments.set_defaults(func=cmd_import_payments)
-    playbooks = sub.add_parser("playbooks", help="every playbook version: trigger, steps, runs on it, migration "
-                                                 "note (COO_PLAYBOOKS_DIR adds the operator's own)")
+    playbooks = sub.add_parser(
+        "playbooks",
+        help="every playbook version: trigger, steps, runs on it, migration "
+        "note (COO_PLAYBOOKS_DIR adds the operator's own)",
+    )
     playbooks.set_defaults(func=cmd_playbooks)
     return parser
 

@@ -65,8 +65,9 @@ class ConsoleChat:
         while self.runtime.store.runs.unsettled(run_ids):
             elapsed = time.monotonic() - started
             if elapsed > self.settle_timeout:
-                _print_reply("Still working on it in the background; the reply will show with your next message.",
-                             self.out)
+                _print_reply(
+                    "Still working on it in the background; the reply will show with your next message.", self.out
+                )
                 return
             if not told and elapsed > PROGRESS_AFTER:
                 _print_reply("Working on it…", self.out)

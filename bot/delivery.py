@@ -121,8 +121,13 @@ class Deliverer:
         elif card:
             view = card_view(message, approval, self.store.clock)
             for outbound, target in self._targets(message, mirror=True):
-                self._send(message, outbound, target, lambda o=outbound, t=target: o.post_card(t, view),
-                           approval_id=view.approval_id)
+                self._send(
+                    message,
+                    outbound,
+                    target,
+                    lambda o=outbound, t=target: o.post_card(t, view),
+                    approval_id=view.approval_id,
+                )
         elif is_digest(message):
             self._post_digest(message)
         else:
@@ -132,8 +137,9 @@ class Deliverer:
     def _post_text(self, message: Message, text: str) -> None:
         ephemeral = message.payload.get("ephemeral_to")
         for outbound, target in self._targets(message, mirror=False):
-            self._send(message, outbound, target,
-                       lambda o=outbound, t=target: o.post_text(t, text, ephemeral_to=ephemeral))
+            self._send(
+                message, outbound, target, lambda o=outbound, t=target: o.post_text(t, text, ephemeral_to=ephemeral)
+            )
 
     def _post_digest(self, message: Message) -> None:
         """Approvals still waiting get their buttons; a decided one is only listed. The buttons
@@ -172,21 +178,21 @@ class Deliverer:
         inbound = self.deliveries.inbound(key) if key else None
         return inbound.ref if inbound and inbound.chat_id == message.thread_id else None
 
-    def _send(self, message: Message, outbound: Outbound, target: Target, post: "Post",
-              approval_id: int | None = None) -> None:
+    def _send(
+        self, message: Message, outbound: Outbound, target: Target, post: Post, approval_id: int | None = None
+    ) -> None:
         claim = self.deliveries.claim(message.id, outbound.platform, target.chat_id, approval_id)
         if claim is None:
             return  # already delivered there (another loop, or before a restart)
         try:
             ref = post()
         except Exception as exc:
-            log.warning("could not deliver message %s to %s %s: %s", message.id, outbound.platform,
-                        target.chat_id, exc)
+            log.warning("could not deliver message %s to %s %s: %s", message.id, outbound.platform, target.chat_id, exc)
             self.deliveries.failed(claim, str(exc))
             return
         self.deliveries.sent(claim, ref)
 
-    def _safely(self, platform: str, call: "Post") -> None:
+    def _safely(self, platform: str, call: Post) -> None:
         try:
             call()
         except Exception as exc:

@@ -23,7 +23,10 @@ def post_digest(runtime: Runtime, day: date) -> tuple[Digest, bool]:
     """Queue the digest for the operators (Slack DM / Telegram chat); (digest, newly posted)."""
     digest = write_digest(runtime.store, day)
     posted = runtime.store.conversations.post(
-        "digest", f"daily-{day.isoformat()}", digest.text, dedupe=f"digest:{day.isoformat()}",
+        "digest",
+        f"daily-{day.isoformat()}",
+        digest.text,
+        dedupe=f"digest:{day.isoformat()}",
         payload={"digest_day": day.isoformat(), "approval_ids": digest.approval_ids},
     )
     return digest, posted is not None

@@ -47,27 +47,40 @@ class Intake:
     def __init__(self, queue: JobQueue) -> None:
         self.queue = queue
 
-    def submit(self, env: Envelope, *, addressed: bool = True, post_ack: bool = True,
-               reply_ref: ReplyRef | None = None) -> bool:
+    def submit(
+        self, env: Envelope, *, addressed: bool = True, post_ack: bool = True, reply_ref: ReplyRef | None = None
+    ) -> bool:
         """Queue the message once (a retried event with the same id is dropped here or in the core)."""
         return self.queue.enqueue(
-            "bot.intake.handle_envelope", _job_id("in", env.idempotency_key), SPEC,
-            envelope=env.model_dump(), addressed=addressed, post_ack=post_ack,
+            "bot.intake.handle_envelope",
+            _job_id("in", env.idempotency_key),
+            SPEC,
+            envelope=env.model_dump(),
+            addressed=addressed,
+            post_ack=post_ack,
             reply_ref=reply_ref.model_dump() if reply_ref else None,
         )
 
     def email(self, raw: bytes, env: Envelope, *, reply_ref: ReplyRef | None = None) -> bool:
         """Queue a forwarded e-mail (raw RFC 822) for the e-mail ingester; ``env.text`` is unused."""
         return self.queue.enqueue(
-            "bot.intake.ingest_forwarded_email", _job_id("mail", env.idempotency_key), SPEC,
-            raw=raw, envelope=env.model_dump(), reply_ref=reply_ref.model_dump() if reply_ref else None,
+            "bot.intake.ingest_forwarded_email",
+            _job_id("mail", env.idempotency_key),
+            SPEC,
+            raw=raw,
+            envelope=env.model_dump(),
+            reply_ref=reply_ref.model_dump() if reply_ref else None,
         )
 
     def payments(self, data: bytes, filename: str, env: Envelope, *, reply_ref: ReplyRef | None = None) -> bool:
         """Queue a bank/provider CSV export for the reconciler (graphs.payments_intake)."""
         return self.queue.enqueue(
-            "bot.intake.import_payments_file", _job_id("pay", env.idempotency_key), SPEC,
-            data=data, filename=filename, envelope=env.model_dump(),
+            "bot.intake.import_payments_file",
+            _job_id("pay", env.idempotency_key),
+            SPEC,
+            data=data,
+            filename=filename,
+            envelope=env.model_dump(),
             reply_ref=reply_ref.model_dump() if reply_ref else None,
         )
 
@@ -75,22 +88,31 @@ class Intake:
         """Queue a CSV export shared in Slack (its ``files`` entry): the job downloads it with the
         bot token and reconciles it; the HTTP handler that calls this makes no network call."""
         return self.queue.enqueue(
-            "bot.slack.files.import_shared_payments", _job_id("pay", env.idempotency_key), SPEC,
-            file=file, envelope=env.model_dump(), addressed=addressed,
+            "bot.slack.files.import_shared_payments",
+            _job_id("pay", env.idempotency_key),
+            SPEC,
+            file=file,
+            envelope=env.model_dump(),
+            addressed=addressed,
         )
 
     def refuse(self, env: Envelope, *, ephemeral: bool = False, reply_ref: ReplyRef | None = None) -> bool:
         return self.queue.enqueue(
-            "bot.intake.refuse", _job_id("refuse", env.idempotency_key), SPEC,
-            envelope=env.model_dump(), ephemeral=ephemeral,
+            "bot.intake.refuse",
+            _job_id("refuse", env.idempotency_key),
+            SPEC,
+            envelope=env.model_dump(),
+            ephemeral=ephemeral,
             reply_ref=reply_ref.model_dump() if reply_ref else None,
         )
 
 
 def refusal_text(env: Envelope) -> str:
     variable = {"slack": "COO_SLACK_OPERATORS", "telegram": "COO_TELEGRAM_OPERATORS"}.get(env.channel, "the settings")
-    return (f"Sorry — I only take instructions and approvals from this business's operator, so I did nothing. "
-            f"(If that should be you: your user id is {env.user_id}; add it to {variable}.)")
+    return (
+        f"Sorry — I only take instructions and approvals from this business's operator, so I did nothing. "
+        f"(If that should be you: your user id is {env.user_id}; add it to {variable}.)"
+    )
 
 
 def _remember(reply_ref: dict[str, str] | None, env: Envelope) -> None:
@@ -98,11 +120,13 @@ def _remember(reply_ref: dict[str, str] | None, env: Envelope) -> None:
         ref = ReplyRef.model_validate(reply_ref)
         runtime = get_runtime()
         Deliveries(runtime.store.db, runtime.store.clock).remember_inbound(
-            env.idempotency_key, ref.platform, ref.chat_id, ref.ref)
+            env.idempotency_key, ref.platform, ref.chat_id, ref.ref
+        )
 
 
-def handle_envelope(envelope: dict[str, str], addressed: bool = True, post_ack: bool = True,
-                    reply_ref: dict[str, str] | None = None) -> None:
+def handle_envelope(
+    envelope: dict[str, str], addressed: bool = True, post_ack: bool = True, reply_ref: dict[str, str] | None = None
+) -> None:
     """Hand one operator message to the core; post "On it." when work was queued."""
     runtime = get_runtime()
     env = Envelope.model_validate(envelope)
@@ -120,20 +144,34 @@ def ingest_forwarded_email(raw: bytes, envelope: dict[str, str], reply_ref: dict
     runtime = get_runtime()
     env = Envelope.model_validate(envelope)
     _remember(reply_ref, env)
-    result = ingest_email(runtime.conversation, raw, channel=env.channel, thread_id=env.thread_id,
-                          user_id=env.user_id, event_id=env.event_id)
+    result = ingest_email(
+        runtime.conversation,
+        raw,
+        channel=env.channel,
+        thread_id=env.thread_id,
+        user_id=env.user_id,
+        event_id=env.event_id,
+    )
     if result.ack and not result.duplicate:
         runtime.store.conversations.post(env.channel, env.thread_id, result.ack, dedupe=f"ack:{env.idempotency_key}")
 
 
-def import_payments_file(data: bytes, filename: str, envelope: dict[str, str],
-                         reply_ref: dict[str, str] | None = None) -> None:
+def import_payments_file(
+    data: bytes, filename: str, envelope: dict[str, str], reply_ref: dict[str, str] | None = None
+) -> None:
     """Reconcile a dropped CSV export and post the report in its thread (graphs.payments_intake)."""
     runtime = get_runtime()
     env = Envelope.model_validate(envelope)
     _remember(reply_ref, env)
-    import_payments(runtime.conversation, data, filename, channel=env.channel, thread_id=env.thread_id,
-                    user_id=env.user_id, event_id=env.event_id)
+    import_payments(
+        runtime.conversation,
+        data,
+        filename,
+        channel=env.channel,
+        thread_id=env.thread_id,
+        user_id=env.user_id,
+        event_id=env.event_id,
+    )
 
 
 def refuse(envelope: dict[str, str], ephemeral: bool = False, reply_ref: dict[str, str] | None = None) -> None:
@@ -142,9 +180,13 @@ def refuse(envelope: dict[str, str], ephemeral: bool = False, reply_ref: dict[st
     env = Envelope.model_validate(envelope)
     _remember(reply_ref, env)
     log.info("refused %s user %s", env.channel, env.user_id)
-    runtime.store.conversations.post(env.channel, env.thread_id, refusal_text(env),
-                                     payload={"ephemeral_to": env.user_id} if ephemeral else None,
-                                     dedupe=f"reply:{env.idempotency_key}")
+    runtime.store.conversations.post(
+        env.channel,
+        env.thread_id,
+        refusal_text(env),
+        payload={"ephemeral_to": env.user_id} if ephemeral else None,
+        dedupe=f"reply:{env.idempotency_key}",
+    )
 
 
 def in_conversation(store: Store, env: Envelope) -> bool:

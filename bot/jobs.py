@@ -27,9 +27,11 @@ def _guarded(runtime: Runtime, run_id: str, work: Callable[[], None]) -> None:
         run = runtime.store.runs.get(run_id)
         runtime.store.runs.set_status(run_id, "failed", error=str(exc)[:500])
         runtime.store.conversations.post(
-            run.channel, run.thread_id,
+            run.channel,
+            run.thread_id,
             f"Sorry — run {run_id} failed: {exc}. Nothing was sent. The details are in `coo ledger {run_id}`.",
-            run_id=run_id, dedupe=f"{run_id}:failed",
+            run_id=run_id,
+            dedupe=f"{run_id}:failed",
         )
         raise
 

@@ -41,6 +41,8 @@ def show_run(store: Store, run_id: str) -> str:
             lines.append(f"  {'':19}  receipt: {json.dumps(event.receipt, default=str)}")
     usage = store.ledger.model_usage(key)
     if usage["calls"]:
-        lines.append(f"  model calls: {int(usage['calls'])} · tokens {int(usage['prompt_tokens'])} in /"
-                     f" {int(usage['completion_tokens'])} out · ${usage['cost_usd']:.4f}")
+        lines.append(
+            f"  model calls: {int(usage['calls'])} · tokens {int(usage['prompt_tokens'])} in /"
+            f" {int(usage['completion_tokens'])} out · ${usage['cost_usd']:.4f}"
+        )
     return "\n".join(lines)

@@ -27,10 +27,12 @@ def remind_waiting(store: Store, deliveries: Deliveries, after_hours: float) -> 
         card = Card.model_validate(approval.card)
         waited = duration((now - approval.asked_at).total_seconds())
         store.conversations.post(
-            run.channel, run.thread_id,
+            run.channel,
+            run.thread_id,
             f"Reminder: approval #{approval.id} has been waiting {waited} — {card.question} ({card.title}). "
             f"Use the buttons on the card, or /approve {approval.id} · /reject {approval.id}.",
-            run_id=run.id, payload={"reminder_for": approval.id},
+            run_id=run.id,
+            payload={"reminder_for": approval.id},
             dedupe=f"remind:{approval.id}:{now.isoformat()}",
         )
         reminded.append(approval.id)

@@ -9,12 +9,24 @@ from email.policy import SMTPUTF8
 from email.utils import formataddr, formatdate
 
 
-def compose(*, body: str, sender: str | None = None, to: list[str] | None = None, cc: list[str] | None = None,
-            subject: str | None = None, date: str | None = None, message_id: str | None = None,
-            in_reply_to: str | None = None) -> bytes:
+def compose(
+    *,
+    body: str,
+    sender: str | None = None,
+    to: list[str] | None = None,
+    cc: list[str] | None = None,
+    subject: str | None = None,
+    date: str | None = None,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+) -> bytes:
     message = EmailMessage(policy=SMTPUTF8)
-    for header, value in (("From", sender), ("Subject", subject), ("Message-ID", message_id),
-                          ("In-Reply-To", in_reply_to)):
+    for header, value in (
+        ("From", sender),
+        ("Subject", subject),
+        ("Message-ID", message_id),
+        ("In-Reply-To", in_reply_to),
+    ):
         if value:
             message[header] = value.replace("\r", " ").replace("\n", " ")
     if to:

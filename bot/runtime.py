@@ -15,8 +15,8 @@ from graphs.conversation import Conversation, JobNames
 from graphs.deps import Deps
 from graphs.model_parser import ModelParser
 from graphs.offline_parser import OfflineParser
-from graphs.playbooks import load_playbooks, use_playbooks
 from graphs.parsing import IntentParser
+from graphs.playbooks import load_playbooks, use_playbooks
 from graphs.supervisor import Supervisor
 from store.checkpoints import open_checkpointer
 from store.clock import Clock
@@ -51,20 +51,29 @@ class Runtime:
         use_playbooks(load_playbooks(*settings.playbook_dirs))
         self.store = Store.open(settings.database, clock or Clock(settings.timezone))
         self.queue: JobQueue = queue or (RQQueue(settings.redis_url) if settings.redis_url else InProcessQueue())
-        self.tiers = ModelTiers({"small": settings.model_small, "mid": settings.model_mid,
-                                 "large": settings.model_large})
+        self.tiers = ModelTiers(
+            {"small": settings.model_small, "mid": settings.model_mid, "large": settings.model_large}
+        )
         self.runner = ModelRunner(self.tiers, self.store.model_cache, self.store.ledger)
         embedder = choose(settings.embedder, self.store.memory.embedded_with())
         get_embedder(embedder)  # an embedder that can't run here stops the start with its reason
         if embedder != DEFAULT_EMBEDDER and not settings.embedder:
-            log.warning("the memory was embedded with %s: keeping it; `coo memory reembed` moves it to %s "
-                        "(better recall; README: Memory)", embedder, DEFAULT_EMBEDDER)
-        self.deps = Deps(store=self.store, runner=self.runner, mailer=build_mailer(settings),
-                         sender_name=settings.sender_name, mail_delivers=bool(settings.smtp_url),
-                         embedder_name=settings.embedder,
-                         working_memory=RedisWorkingMemory(settings.redis_url) if settings.redis_url
-                         else InProcessWorkingMemory(),
-                         report_weekday=settings.report_weekday)
+            log.warning(
+                "the memory was embedded with %s: keeping it; `coo memory reembed` moves it to %s "
+                "(better recall; README: Memory)",
+                embedder,
+                DEFAULT_EMBEDDER,
+            )
+        self.deps = Deps(
+            store=self.store,
+            runner=self.runner,
+            mailer=build_mailer(settings),
+            sender_name=settings.sender_name,
+            mail_delivers=bool(settings.smtp_url),
+            embedder_name=settings.embedder,
+            working_memory=RedisWorkingMemory(settings.redis_url) if settings.redis_url else InProcessWorkingMemory(),
+            report_weekday=settings.report_weekday,
+        )
         self._exit = contextlib.ExitStack()
         checkpointer = self._exit.enter_context(open_checkpointer(self.store.db))
         self.supervisor = Supervisor(self.deps, checkpointer)

@@ -17,9 +17,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from bot.digest import schedule_next_digest
-from bot.ticks import schedule_next_tick
 from bot.delivery import Deliverer, Outbound
+from bot.digest import schedule_next_digest
 from bot.intake import Intake
 from bot.runtime import Runtime, use_runtime
 from bot.settings import ConfigError, Settings, load_settings
@@ -27,6 +26,7 @@ from bot.slack.adapter import SlackAdapter, build_slack_app
 from bot.slack.outbound import SlackOutbound
 from bot.telegram.adapter import ALLOWED_UPDATES, TelegramAdapter, build_telegram_app
 from bot.telegram.outbound import Pacer, TelegramOutbound
+from bot.ticks import schedule_next_tick
 from bot.web import build_web_app
 from graphs.envelope import Envelope
 
@@ -36,8 +36,10 @@ log = logging.getLogger(__name__)
 def check(settings: Settings) -> None:
     """Refuse configurations that would run insecurely, with the variable to fix."""
     if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
-        raise ConfigError("TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (Telegram sends it back "
-                          "on every update; requests without it are refused)")
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL (Telegram sends it back "
+            "on every update; requests without it are refused)"
+        )
     if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
         raise ConfigError("SLACK_SIGNING_SECRET: required for /slack/events (or set SLACK_APP_TOKEN for Socket Mode)")
 
@@ -55,14 +57,23 @@ class Services:
         self.intake = intake = Intake(runtime.queue)
         self.slack: SlackAdapter | None = None
         if settings.slack_bot_token:
-            self.slack = build_slack_app(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
-                                         api_url=settings.slack_api_url, intake=intake,
-                                         operators=settings.slack_operator_ids, approval=runtime.store.runs.approval)
+            self.slack = build_slack_app(
+                token=settings.slack_bot_token,
+                signing_secret=settings.slack_signing_secret,
+                api_url=settings.slack_api_url,
+                intake=intake,
+                operators=settings.slack_operator_ids,
+                approval=runtime.store.runs.approval,
+            )
         self.telegram: TelegramAdapter | None = None
         if settings.telegram_bot_token:
-            self.telegram = build_telegram_app(token=settings.telegram_bot_token, api_url=settings.telegram_api_url,
-                                               polling=not settings.telegram_webhook_url, intake=intake,
-                                               operators=settings.telegram_operator_ids)
+            self.telegram = build_telegram_app(
+                token=settings.telegram_bot_token,
+                api_url=settings.telegram_api_url,
+                polling=not settings.telegram_webhook_url,
+                intake=intake,
+                operators=settings.telegram_operator_ids,
+            )
         self.deliverer: Deliverer | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,8 +94,16 @@ class Services:
     def _inbound_email(self, raw: bytes) -> None:
         """POST /inbound/email: the same bytes posted twice (a relay's retry) are one e-mail."""
         digest = hashlib.sha256(raw).hexdigest()
-        self.intake.email(raw, Envelope(channel="email", event_id=digest[:32], thread_id=f"inbox-{digest[:12]}",
-                                        user_id="inbound-email", text="e-mail"))
+        self.intake.email(
+            raw,
+            Envelope(
+                channel="email",
+                event_id=digest[:32],
+                thread_id=f"inbox-{digest[:12]}",
+                user_id="inbound-email",
+                text="e-mail",
+            ),
+        )
 
     def _healthy(self) -> bool:
         try:
@@ -116,23 +135,31 @@ class Services:
             await application.initialize()
             await application.start()
             if settings.telegram_webhook_url:
-                await application.bot.set_webhook(settings.telegram_webhook_url,
-                                                  secret_token=settings.telegram_webhook_secret,
-                                                  allowed_updates=ALLOWED_UPDATES)
+                await application.bot.set_webhook(
+                    settings.telegram_webhook_url,
+                    secret_token=settings.telegram_webhook_secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
             else:
                 assert application.updater is not None
                 await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
                 log.info("Telegram long polling started")
-            outbounds["telegram"] = TelegramOutbound(application.bot, asyncio.get_running_loop(),
-                                                     settings.telegram_operator_ids, self.pacer)
+            outbounds["telegram"] = TelegramOutbound(
+                application.bot, asyncio.get_running_loop(), settings.telegram_operator_ids, self.pacer
+            )
         self.deliverer = Deliverer(self.runtime.store, outbounds, remind_after_hours=settings.approval_remind_after)
         if not settings.redis_url:
             # Embedded default: the in-process queue keeps the digest's and the tick's schedule
             # (workers do otherwise).
             schedule_next_digest(self.runtime)
             schedule_next_tick(self.runtime)
-        self._thread = threading.Thread(target=self.deliverer.run, args=(self._stop,),
-                                        kwargs={"interval": self.delivery_interval}, name="coo-delivery", daemon=True)
+        self._thread = threading.Thread(
+            target=self.deliverer.run,
+            args=(self._stop,),
+            kwargs={"interval": self.delivery_interval},
+            name="coo-delivery",
+            daemon=True,
+        )
         self._thread.start()
 
     async def stop(self) -> None:
@@ -159,7 +186,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
     try:
         services = Services(runtime)
         if services.slack is None and services.telegram is None:
-            log.warning("neither SLACK_BOT_TOKEN nor TELEGRAM_BOT_TOKEN is set: serving /inbound/email and /healthz only")
+            log.warning(
+                "neither SLACK_BOT_TOKEN nor TELEGRAM_BOT_TOKEN is set: serving /inbound/email and /healthz only"
+            )
         # No per-request access log: at chat volumes it is noise, and it sits on the ack path.
         uvicorn.run(services.app(), host=host, port=port, log_level="info", access_log=False)
     finally:

@@ -71,9 +71,18 @@ class Settings(BaseSettings):
             raise ValueError("expected postgresql://… or sqlite:///path")
         return value
 
-    @field_validator("redis_url", "smtp_url", "from_email", "slack_bot_token", "slack_signing_secret",
-                     "slack_app_token", "telegram_bot_token", "telegram_webhook_url", "telegram_webhook_secret",
-                     "inbound_email_secret")
+    @field_validator(
+        "redis_url",
+        "smtp_url",
+        "from_email",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "telegram_bot_token",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "inbound_email_secret",
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -128,8 +137,14 @@ class Settings(BaseSettings):
     @classmethod
     def _digest_time(cls, value: str) -> str:
         hours, sep, minutes = value.partition(":")
-        if not (sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
-                and len(minutes) == 2):
+        if not (
+            sep
+            and hours.isdigit()
+            and minutes.isdigit()
+            and int(hours) < 24
+            and int(minutes) < 60
+            and len(minutes) == 2
+        ):
             raise ValueError(f"expected a local time like 08:00, got {value!r}")
         return f"{int(hours):02d}:{minutes}"
 

@@ -6,8 +6,8 @@ import logging
 
 from agents.registry import QUEUES
 from bot.digest import schedule_next_digest
-from bot.ticks import catch_up_tick, schedule_next_tick
 from bot.runtime import JOBS, Runtime
+from bot.ticks import catch_up_tick, schedule_next_tick
 from graphs.plans import plan_for, plan_for_run
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,13 @@ def requeue_saved_work(runtime: Runtime) -> int:
     )
     for row in decided:
         plan = plan_for_run(store.runs, row["run_id"], row["kind"])
-        if plan and runtime.queue.enqueue(JOBS.resume, f"resume-{row['run_id']}-{row['id']}", plan.agent.job_spec(),
-                                          run_id=row["run_id"], approval_id=row["id"]):
+        if plan and runtime.queue.enqueue(
+            JOBS.resume,
+            f"resume-{row['run_id']}-{row['id']}",
+            plan.agent.job_spec(),
+            run_id=row["run_id"],
+            approval_id=row["id"],
+        ):
             count += 1
     return count
 

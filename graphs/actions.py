@@ -31,9 +31,14 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
         )
     try:
         receipt = deps.mailer.send(
-            OutgoingEmail(to=action.draft.to, subject=action.draft.subject, body=action.draft.body,
-                          idempotency_key=key, in_reply_to=action.draft.in_reply_to,
-                          references=action.draft.references)
+            OutgoingEmail(
+                to=action.draft.to,
+                subject=action.draft.subject,
+                body=action.draft.body,
+                idempotency_key=key,
+                in_reply_to=action.draft.in_reply_to,
+                references=action.draft.references,
+            )
         ).model_dump()
     except AgentError:
         deps.store.side_effects.release(key)  # nothing left the machine: a retry may try again
@@ -44,8 +49,14 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
             # "issued": numbered and owed, but only in the outbox; the operator sends it by hand.
             deps.store.billing.set_status(tx, action.card.invoice_id, "sent" if receipt["sent"] else "issued")
         deps.store.artifacts.create(
-            tx, "email", action.draft.subject, action.draft.body, run_id, action.card.client_id,
-            {"to": action.draft.to, "receipt": receipt, "action": action.action}, dedupe=action.step,
+            tx,
+            "email",
+            action.draft.subject,
+            action.draft.body,
+            run_id,
+            action.card.client_id,
+            {"to": action.draft.to, "receipt": receipt, "action": action.action},
+            dedupe=action.step,
         )
     deps.store.side_effects.complete(key, receipt)
     return receipt

@@ -144,8 +144,10 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, changes: dict[str, str],
     invoice = deps.store.billing.by_id(card.invoice_id)
     if invoice.status != "draft":
         raise EditError(f"Invoice {invoice.number} is {invoice.status}; only drafts can be edited.")
-    lines = [NewLine(description=l.description, quantity=l.quantity, unit=l.unit, unit_price=l.unit_price)
-             for l in invoice.lines]
+    lines = [
+        NewLine(description=l.description, quantity=l.quantity, unit=l.unit, unit_price=l.unit_price)
+        for l in invoice.lines
+    ]
     due = invoice.due_date
     try:
         for key, value in changes.items():
@@ -166,8 +168,11 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, changes: dict[str, str],
     client = deps.store.clients.get(updated.client_id)
     subject, body = render_invoice(updated, client, deps.sender_name)
     card.details = invoice_details(updated)
-    return card, Draft(to=draft.to, subject=draft.subject if draft.subject != subject else subject,
-                       body=draft.body if keep_body else body)
+    return card, Draft(
+        to=draft.to,
+        subject=draft.subject if draft.subject != subject else subject,
+        body=draft.body if keep_body else body,
+    )
 
 
 def _money(value: str) -> Decimal:

@@ -70,8 +70,9 @@ class Conversation:
         self.jobs = jobs
 
     def reply(self, env: Envelope, text: str, payload: dict[str, Any] | None = None) -> None:
-        self.store.conversations.post(env.channel, env.thread_id, text, payload=payload,
-                                      dedupe=f"reply:{env.idempotency_key}")
+        self.store.conversations.post(
+            env.channel, env.thread_id, text, payload=payload, dedupe=f"reply:{env.idempotency_key}"
+        )
 
     def handle(self, env: Envelope) -> Handled:
         """Handle one operator message exactly once (a redelivered event is a no-op)."""
@@ -84,8 +85,14 @@ class Conversation:
             _message_run.reset(token)
 
     def _handle(self, env: Envelope) -> Handled:
-        recorded = self.store.conversations.post(env.channel, env.thread_id, env.text, direction="in",
-                                                 dedupe=f"in:{env.idempotency_key}", payload={"user": env.user_id})
+        recorded = self.store.conversations.post(
+            env.channel,
+            env.thread_id,
+            env.text,
+            direction="in",
+            dedupe=f"in:{env.idempotency_key}",
+            payload={"user": env.user_id},
+        )
         if recorded is None:
             return Handled(duplicate=True)
         text = env.text.strip()
@@ -113,8 +120,9 @@ class Conversation:
         intent = self._from_thread(env, intent, text)
         if parsed.problems:
             problem = parsed.problems[0]
-            return self._ask(env, intent_to_dict(intent), [problem.field, *intent.missing_fields()],
-                             problem.message, text)
+            return self._ask(
+                env, intent_to_dict(intent), [problem.field, *intent.missing_fields()], problem.message, text
+            )
         missing = intent.missing_fields()
         if missing:
             return self._ask(env, intent_to_dict(intent), missing, question_for(missing[0]), text)
@@ -166,8 +174,14 @@ class Conversation:
         remaining = [f for f in pending.fields[1:] if f in intent.missing_fields()] or intent.missing_fields()
         if remaining:
             with self.store.db.transaction() as tx:
-                self.store.conversations.ask(tx, env.thread_key, intent_to_dict(intent), remaining,
-                                             question_for(remaining[0]), pending.source_text)
+                self.store.conversations.ask(
+                    tx,
+                    env.thread_key,
+                    intent_to_dict(intent),
+                    remaining,
+                    question_for(remaining[0]),
+                    pending.source_text,
+                )
             self.reply(env, f"{question_for(remaining[0])} (or /cancel)")
             return Handled()
         return self._accept(env, intent_to_dict(intent), f"{pending.source_text} / {text}")
@@ -191,17 +205,23 @@ class Conversation:
         assert plan is not None
         run_id = _message_run.get() or new_run_id()
         with self.store.db.transaction() as tx:
-            accepted, new = self.store.conversations.accept(tx, env.idempotency_key, env.channel, env.thread_id,
-                                                            env.user_id, text, intent)
+            accepted, new = self.store.conversations.accept(
+                tx, env.idempotency_key, env.channel, env.thread_id, env.user_id, text, intent
+            )
             if not new:
                 return Handled(duplicate=True, run_ids=[accepted.run_id] if accepted.run_id else [])
             self.store.runs.create(tx, run_id, accepted.id, intent["kind"], env.channel, env.thread_id, env.user_id)
             self.store.conversations.link_run(tx, accepted.id, run_id)
             if answers_question:
                 self.store.conversations.answered(tx, env.thread_key)
-            self.store.ledger.append(run_id, "intake", "intent_received",
-                                     {"intent": intent, "channel": env.channel, "event_id": env.event_id,
-                                      "text": text}, actor=f"{env.channel}:{env.user_id}", tx=tx)
+            self.store.ledger.append(
+                run_id,
+                "intake",
+                "intent_received",
+                {"intent": intent, "channel": env.channel, "event_id": env.event_id, "text": text},
+                actor=f"{env.channel}:{env.user_id}",
+                tx=tx,
+            )
         if not self._enqueue(env, self.jobs.run, f"run-{run_id}", plan.agent.job_spec(), run_id=run_id):
             return Handled(saved=[run_id])
         return Handled(run_ids=[run_id], ack="On it.")
@@ -212,8 +232,11 @@ class Conversation:
             self.queue.enqueue(func, job_id, spec, **kwargs)
         except StoreUnavailable as exc:
             log.error("could not queue %s: %s", job_id, exc)
-            self.reply(env, "I've saved your request, but the work queue is unreachable right now; "
-                            "it will run as soon as a worker is back (coo worker picks up saved work on start).")
+            self.reply(
+                env,
+                "I've saved your request, but the work queue is unreachable right now; "
+                "it will run as soon as a worker is back (coo worker picks up saved work on start).",
+            )
             return False
         return True
 
@@ -259,9 +282,14 @@ class Conversation:
             self.reply(env, f"There is no approval #{approval_id}.{self._waiting_list()}")
             return Handled()
         if approval.status != "pending":
-            when = self.store.clock.local(approval.decided_at).strftime("%Y-%m-%d %H:%M") if approval.decided_at else "?"
-            self.reply(env, f"Approval #{approval_id} was already {approval.status} by {approval.decided_by} "
-                            f"via {approval.decided_via} at {when}; nothing changed.")
+            when = (
+                self.store.clock.local(approval.decided_at).strftime("%Y-%m-%d %H:%M") if approval.decided_at else "?"
+            )
+            self.reply(
+                env,
+                f"Approval #{approval_id} was already {approval.status} by {approval.decided_by} "
+                f"via {approval.decided_via} at {when}; nothing changed.",
+            )
             return Handled()
         if verb == "edit":
             return self._edit(env, approval, extra)
@@ -269,14 +297,21 @@ class Conversation:
         if not self.store.runs.decide(approval_id, decision, env.user_id, env.channel):
             fresh = self.store.runs.approval(approval_id)
             assert fresh is not None
-            self.reply(env, f"Approval #{approval_id} was already {fresh.status} by {fresh.decided_by}; nothing changed.")
+            self.reply(
+                env, f"Approval #{approval_id} was already {fresh.status} by {fresh.decided_by}; nothing changed."
+            )
             return Handled()
         run = self.store.runs.get(approval.run_id)
         # "resuming" is not settled: whoever waits on the run waits for the side effect too.
         self.store.runs.set_status(approval.run_id, "resuming")
-        queued = self._enqueue(env, self.jobs.resume, f"resume-{approval.run_id}-{approval_id}",
-                               plan_for_run(self.store.runs, run.id, run.kind).agent.job_spec(),  # type: ignore[union-attr]
-                               run_id=approval.run_id, approval_id=approval_id)
+        queued = self._enqueue(
+            env,
+            self.jobs.resume,
+            f"resume-{approval.run_id}-{approval_id}",
+            plan_for_run(self.store.runs, run.id, run.kind).agent.job_spec(),  # type: ignore[union-attr]
+            run_id=approval.run_id,
+            approval_id=approval_id,
+        )
         if not queued:
             return Handled(saved=[approval.run_id])
         return Handled(run_ids=[approval.run_id], ack=f"{decision.capitalize()} #{approval_id}.")
@@ -290,10 +325,22 @@ class Conversation:
         if not self.store.runs.update_draft(approval.id, card.model_dump(), draft.model_dump()):
             self.reply(env, f"Approval #{approval.id} was decided meanwhile; the edit was not applied.")
             return Handled()
-        self.store.ledger.append(approval.run_id, approval.step, "approval_edited",
-                                 {"approval_id": approval.id, "changes": changed, "draft": draft.model_dump()},
-                                 actor=f"{env.channel}:{env.user_id}", dedupe=env.idempotency_key)
-        self.reply(env, f"Edited #{approval.id} ({', '.join(changed)}).\n{render_card(approval.id, card, draft)}",
-                   {"approval_id": approval.id, "card": card.model_dump(), "draft": draft.model_dump(),
-                    "buttons": ["approve", "edit", "reject"]})
+        self.store.ledger.append(
+            approval.run_id,
+            approval.step,
+            "approval_edited",
+            {"approval_id": approval.id, "changes": changed, "draft": draft.model_dump()},
+            actor=f"{env.channel}:{env.user_id}",
+            dedupe=env.idempotency_key,
+        )
+        self.reply(
+            env,
+            f"Edited #{approval.id} ({', '.join(changed)}).\n{render_card(approval.id, card, draft)}",
+            {
+                "approval_id": approval.id,
+                "card": card.model_dump(),
+                "draft": draft.model_dump(),
+                "buttons": ["approve", "edit", "reject"],
+            },
+        )
         return Handled()

@@ -81,9 +81,14 @@ def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[
     references = None
     if original.message_id:
         references = " ".join([*original.references, original.message_id])
-    return SendEmail(client_name=client.name if client else None, to=link.reply_to.address,
-                     subject=brief.reply_subject, body=brief.reply_body, in_reply_to=original.message_id,
-                     references=references), None
+    return SendEmail(
+        client_name=client.name if client else None,
+        to=link.reply_to.address,
+        subject=brief.reply_subject,
+        body=brief.reply_body,
+        in_reply_to=original.message_id,
+        references=references,
+    ), None
 
 
 def _client_facts(ctx: ClientContext) -> str:
@@ -91,8 +96,9 @@ def _client_facts(ctx: ClientContext) -> str:
     if ctx.open_invoices:
         owed = sum((i.balance for i in ctx.open_invoices), start=0)
         n = len(ctx.open_invoices)
-        parts.append(f"{n} open invoice{'s' if n != 1 else ''} ({format_money(owed, ctx.open_invoices[0].currency)} "
-                     "outstanding)")
+        parts.append(
+            f"{n} open invoice{'s' if n != 1 else ''} ({format_money(owed, ctx.open_invoices[0].currency)} outstanding)"
+        )
     if ctx.deliverables:
         n = len(ctx.deliverables)
         parts.append(f"{n} open deliverable{'s' if n != 1 else ''}")
@@ -103,8 +109,10 @@ def _client_facts(ctx: ClientContext) -> str:
 
 def _proposal_line(intent: Intent | None, why_not: str | None, link: SenderLink) -> str:
     if isinstance(intent, SendEmail):
-        return (f"Proposed: a reply to {intent.to} (“{intent.subject}”). The draft follows; nothing is sent "
-                "until you approve it.")
+        return (
+            f"Proposed: a reply to {intent.to} (“{intent.subject}”). The draft follows; nothing is sent "
+            "until you approve it."
+        )
     if isinstance(intent, AddDeliverable):
         due = f", due {intent.due_date.isoformat()}" if intent.due_date else ""
         return f"Proposed: add the deliverable “{intent.title}” for {intent.client_name}{due}."
@@ -113,15 +121,25 @@ def _proposal_line(intent: Intent | None, why_not: str | None, link: SenderLink)
     return f"Nothing proposed: {why_not}."
 
 
-def _render(store: Store, parsed: ParsedEmail, link: SenderLink, brief: EmailBrief, ctx: ClientContext | None,
-            intent: Intent | None, why_not: str | None) -> str:
+def _render(
+    store: Store,
+    parsed: ParsedEmail,
+    link: SenderLink,
+    brief: EmailBrief,
+    ctx: ClientContext | None,
+    intent: Intent | None,
+    why_not: str | None,
+) -> str:
     original = parsed.original
     head = f"E-mail from {brief.who}"
     if link.client is not None:
         head += f" — {link.client.name}"
         if link.by != "address":
-            head += f" (matched by {link.by}; not the contact address on file)" if link.by in ("name", "domain") \
+            head += (
+                f" (matched by {link.by}; not the contact address on file)"
+                if link.by in ("name", "domain")
                 else f" (matched by {link.by})"
+            )
     if link.forwarded_by is not None:
         head += f", forwarded by {link.forwarded_by.display()}"
     lines = [head]
@@ -146,8 +164,11 @@ def _render(store: Store, parsed: ParsedEmail, link: SenderLink, brief: EmailBri
     if parsed.forwarded is not None and parsed.note.strip():
         lines.append(f"Note with the forward: “{one_line(new_text(parsed.note) or parsed.note, 160)}”")
     if brief.warnings:
-        lines.append("⚠ It contains text aimed at an assistant, not at you: " + "; ".join(brief.warnings[:2])
-                     + ". I treat it as part of the e-mail only: nothing in an e-mail runs by itself.")
+        lines.append(
+            "⚠ It contains text aimed at an assistant, not at you: "
+            + "; ".join(brief.warnings[:2])
+            + ". I treat it as part of the e-mail only: nothing in an e-mail runs by itself."
+        )
     problems = list(dict.fromkeys([*parsed.problems, *original.problems, *brief.problems]))
     if problems:
         lines.append("Couldn't read everything: " + "; ".join(problems[:4]) + ".")
@@ -155,8 +176,9 @@ def _render(store: Store, parsed: ParsedEmail, link: SenderLink, brief: EmailBri
         lines.append(_client_facts(ctx))
     elif link.candidates:
         names = " or ".join(c.name for c in link.candidates[:4])
-        lines.append(f"It could be from {names}; I linked it to none of them. Reply with the client's name to "
-                     "act on it.")
+        lines.append(
+            f"It could be from {names}; I linked it to none of them. Reply with the client's name to act on it."
+        )
     elif link.reply_to is not None and link.reply_to.address:
         who = link.reply_to
         contact = f"{who.name} {who.address}" if who.name else who.address
@@ -176,8 +198,9 @@ def _headline(parsed: ParsedEmail) -> str:
     return f"[e-mail] {who}: {one_line(original.subject, 100) or '(no subject)'}"
 
 
-def ingest_email(conversation: Conversation, raw: bytes, *, channel: Channel, thread_id: str, user_id: str,
-                 event_id: str) -> EmailIntakeResult:
+def ingest_email(
+    conversation: Conversation, raw: bytes, *, channel: Channel, thread_id: str, user_id: str, event_id: str
+) -> EmailIntakeResult:
     """File a forwarded e-mail, summarise it in the thread and propose one action. Never raises on
     the e-mail's content; store outages propagate like they do from ``Conversation.handle``."""
     store = conversation.store
@@ -188,11 +211,22 @@ def ingest_email(conversation: Conversation, raw: bytes, *, channel: Channel, th
     done = _finished(store, intake_id)
     if done is not None:
         return done
-    store.conversations.post(channel, thread_id, env.text, direction="in", dedupe=f"in:{env.idempotency_key}",
-                             payload={"user": user_id, "email": intake_id})
+    store.conversations.post(
+        channel,
+        thread_id,
+        env.text,
+        direction="in",
+        dedupe=f"in:{env.idempotency_key}",
+        payload={"user": user_id, "email": intake_id},
+    )
     link = link_sender(store, parsed)
-    brief = build_brief(original, today=store.clock.today(), known_client=link.client is not None,
-                        runner=conversation.deps.runner, run_id=intake_id)
+    brief = build_brief(
+        original,
+        today=store.clock.today(),
+        known_client=link.client is not None,
+        runner=conversation.deps.runner,
+        run_id=intake_id,
+    )
     ctx = load_client_context(store, link.client.id) if link.client is not None else None
     intent, why_not = _propose(parsed, link, brief)
     problems = list(dict.fromkeys([*parsed.problems, *original.problems, *brief.problems]))
@@ -219,18 +253,39 @@ def ingest_email(conversation: Conversation, raw: bytes, *, channel: Channel, th
         "raw_size": len(raw),
     }
     with store.db.transaction() as tx:
-        artifact = store.artifacts.create(tx, "email_in", one_line(original.subject, 200) or "(no subject)",
-                                          original.body, intake_id, link.client.id if link.client else None, meta,
-                                          dedupe="email_in")
-        store.ledger.append(intake_id, STEP, "email_received",
-                            {"artifact_id": artifact.id, "client_id": meta["client_id"], "linked_by": link.by,
-                             "from": original.sender.display() if original.sender else None,
-                             "subject": original.subject, "message_id": original.message_id,
-                             "warnings": brief.warnings, "problems": problems},
-                            actor=f"{channel}:{user_id}", tx=tx)
+        artifact = store.artifacts.create(
+            tx,
+            "email_in",
+            one_line(original.subject, 200) or "(no subject)",
+            original.body,
+            intake_id,
+            link.client.id if link.client else None,
+            meta,
+            dedupe="email_in",
+        )
+        store.ledger.append(
+            intake_id,
+            STEP,
+            "email_received",
+            {
+                "artifact_id": artifact.id,
+                "client_id": meta["client_id"],
+                "linked_by": link.by,
+                "from": original.sender.display() if original.sender else None,
+                "subject": original.subject,
+                "message_id": original.message_id,
+                "warnings": brief.warnings,
+                "problems": problems,
+            },
+            actor=f"{channel}:{user_id}",
+            tx=tx,
+        )
     text = _render(store, parsed, link, brief, ctx, intent, why_not)
-    conversation.reply(env, text, {"email_artifact_id": artifact.id, "client_id": meta["client_id"],
-                                   "proposed": intent.kind if intent else None})
+    conversation.reply(
+        env,
+        text,
+        {"email_artifact_id": artifact.id, "client_id": meta["client_id"], "proposed": intent.kind if intent else None},
+    )
     handled = Handled()
     if intent is not None:
         source = f"e-mail from {link.reply_to.address if link.reply_to else '?'}: {one_line(original.subject, 100)}"
@@ -251,6 +306,7 @@ def ingest_email(conversation: Conversation, raw: bytes, *, channel: Channel, th
         problems=problems,
         ack=handled.ack,
     )
-    store.ledger.append(intake_id, STEP, "email_intake_done", result.model_dump(mode="json"),
-                        actor=f"{channel}:{user_id}")
+    store.ledger.append(
+        intake_id, STEP, "email_intake_done", result.model_dump(mode="json"), actor=f"{channel}:{user_id}"
+    )
     return result

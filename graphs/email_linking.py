@@ -22,12 +22,40 @@ from store.models import Artifact, Client
 LinkedBy = Literal["address", "thread", "name", "domain"]
 
 # Shared mail providers say nothing about which company someone works for.
-FREEMAIL = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com",
-    "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "pm.me", "gmx.de", "gmx.net",
-    "gmx.com", "web.de", "mail.com", "yandex.ru", "yandex.com", "zoho.com", "fastmail.com", "hey.com", "qq.com",
-    "163.com", "example.com", "example.org", "example.net",
-})
+FREEMAIL = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "mail.com",
+        "yandex.ru",
+        "yandex.com",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "qq.com",
+        "163.com",
+        "example.com",
+        "example.org",
+        "example.net",
+    }
+)
 _SUBDOMAINS = {"mail", "email", "e-mail", "www", "smtp", "mx", "mailer", "post", "m", "corp", "eu", "us"}
 _THREAD_SCAN = 500  # recent e-mails searched for a Message-ID a reply refers to
 
@@ -41,7 +69,7 @@ class SenderLink(BaseModel):
 
 
 def company_label(domain: str | None) -> str | None:
-    """"acme-studio" from "mail.acme-studio.co.uk"; None for shared providers."""
+    """ "acme-studio" from "mail.acme-studio.co.uk"; None for shared providers."""
     if not domain or domain.lower() in FREEMAIL:
         return None
     parts = [p for p in domain.lower().split(".") if p]
@@ -124,8 +152,11 @@ def link_sender(store: Store, parsed: ParsedEmail) -> SenderLink:
     label = company_label(domain)
     if domain and label:
         same = [c for c in everyone if c.contact_email and c.contact_email.lower().rpartition("@")[2] == domain]
-        named = [c for c in everyone if _compact(c.name) == _compact(label)
-                 or (len(label) >= 4 and name_key(c.name).split()[:1] == [label])]
+        named = [
+            c
+            for c in everyone
+            if _compact(c.name) == _compact(label) or (len(label) >= 4 and name_key(c.name).split()[:1] == [label])
+        ]
         client, matches = _unique(same or named)
         if client is not None:
             return link.model_copy(update={"client": client, "by": "domain"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
 
@@ -289,26 +289,7 @@ class Unknown(_IntentBase):
 
 
 Intent = Annotated[
-    Union[
-        RetainerSignup,
-        NewClient,
-        DraftProposal,
-        CreateInvoice,
-        RecordPayment,
-        AddDeliverable,
-        AddTask,
-        StatusQuery,
-        RememberFact,
-        SendEmail,
-        Recall,
-        ClientProfile,
-        UpdateTerms,
-        RevisionRequest,
-        DeliverableDone,
-        WeeklyReport,
-        Help,
-        Unknown,
-    ],
+    RetainerSignup | NewClient | DraftProposal | CreateInvoice | RecordPayment | AddDeliverable | AddTask | StatusQuery | RememberFact | SendEmail | Recall | ClientProfile | UpdateTerms | RevisionRequest | DeliverableDone | WeeklyReport | Help | Unknown,
     Field(discriminator="kind"),
 ]
 

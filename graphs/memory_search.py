@@ -35,8 +35,16 @@ def mentions(hit: Hit, name: str) -> bool:
     return all(w.lower() in words for w in re.findall(r"\w+", name))
 
 
-def search_memory(store: Store, embedder: Embedder, query: str, *, name: str | None = None,
-                  client_id: int | None = None, k: int = 5, skip: Collection[int] = ()) -> list[Hit]:
+def search_memory(
+    store: Store,
+    embedder: Embedder,
+    query: str,
+    *,
+    name: str | None = None,
+    client_id: int | None = None,
+    k: int = 5,
+    skip: Collection[int] = (),
+) -> list[Hit]:
     """The best ``k`` memories for ``query`` (hybrid retrieval), with ``name`` handled as above:
     ``client_id`` is the client it resolved to, if any."""
     topic = topic_of(query, name)

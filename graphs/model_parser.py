@@ -32,6 +32,7 @@ FIELDS = (
     "dates are ISO (YYYY-MM-DD). Leave out fields the message does not state."
 )
 
+
 class IntentKindChoice(BaseModel):
     """Which kind of request the message is."""
 
@@ -52,16 +53,21 @@ class ModelParser:
 
     def parse(self, text: str, today: date) -> ParseResult:
         try:
-            choice = self.runner.structured("small", "classify_intent", IntentKindChoice,
-                                            SYSTEM.format(today=today.isoformat()), text)
+            choice = self.runner.structured(
+                "small", "classify_intent", IntentKindChoice, SYSTEM.format(today=today.isoformat()), text
+            )
             if choice.kind in _NO_FIELDS:
                 data: dict[str, Any] = {"kind": choice.kind}
                 if choice.kind == "unknown":
                     data["text"] = text
                 return ParseResult(intent=intent_from_dict(data))
-            fields = self.runner.structured("small", "extract_intent", _CLASSES[choice.kind],
-                                            FIELDS.format(kind=choice.kind.replace("_", " "),
-                                                          today=today.isoformat()), text)
+            fields = self.runner.structured(
+                "small",
+                "extract_intent",
+                _CLASSES[choice.kind],
+                FIELDS.format(kind=choice.kind.replace("_", " "), today=today.isoformat()),
+                text,
+            )
         except AgentError as exc:
             log.warning("model parser failed, using the offline parser: %s", exc)
             return self.fallback.parse(text, today)

@@ -103,7 +103,12 @@ def _equal(expected: Any, got: Any) -> bool:
         return isinstance(got, list) and len(got) == len(expected) and all(_equal(e, g) for e, g in zip(expected, got))
     if isinstance(expected, dict):
         return isinstance(got, dict) and all(_equal(v, got.get(k)) for k, v in expected.items())
-    if isinstance(expected, str) and isinstance(got, (int, float, str)) and _num(expected) is not None and _num(got) is not None:
+    if (
+        isinstance(expected, str)
+        and isinstance(got, (int, float, str))
+        and _num(expected) is not None
+        and _num(got) is not None
+    ):
         return _num(expected) == _num(got)
     return expected == got
 
@@ -118,7 +123,9 @@ def load_phrasings(path: Path | str | None = None) -> list[dict[str, Any]]:
     return cases
 
 
-def evaluate_phrasings(parser: IntentParser, path: Path | str | None = None, today: date = EVAL_TODAY) -> PhrasingReport:
+def evaluate_phrasings(
+    parser: IntentParser, path: Path | str | None = None, today: date = EVAL_TODAY
+) -> PhrasingReport:
     """Accuracy: kind correct AND every expected field equal, per kind, with the failures."""
     totals: dict[str, int] = defaultdict(int)
     corrects: dict[str, int] = defaultdict(int)
@@ -181,8 +188,7 @@ def evaluate_out_of_domain(
 def format_phrasing_report(report: PhrasingReport, max_failures: int = 30) -> str:
     """Printable summary: overall accuracy, per-kind table, then the failures."""
     lines = [
-        f"Operator phrasings ({report.parser} parser): {report.correct}/{report.total} correct "
-        f"({report.accuracy:.1%})",
+        f"Operator phrasings ({report.parser} parser): {report.correct}/{report.total} correct ({report.accuracy:.1%})",
         "",
         f"  {'kind':<18} {'correct':>7} {'total':>5} {'accuracy':>9}",
     ]

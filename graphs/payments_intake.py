@@ -41,29 +41,56 @@ def looks_like_csv(filename: str | None, mime_type: str | None) -> bool:
     """What adapters route here: ``.csv``/``.tsv`` files, or a CSV MIME type."""
     name = (filename or "").lower()
     return name.endswith((".csv", ".tsv")) or (mime_type or "").lower() in (
-        "text/csv", "text/comma-separated-values", "text/tab-separated-values", "application/csv")
+        "text/csv",
+        "text/comma-separated-values",
+        "text/tab-separated-values",
+        "application/csv",
+    )
 
 
-def import_payments(conversation: Conversation, csv_bytes: bytes, filename: str, *, channel: Channel,
-                    thread_id: str, user_id: str, event_id: str,
-                    default_currency: str | None = None) -> PaymentsIntakeResult:
+def import_payments(
+    conversation: Conversation,
+    csv_bytes: bytes,
+    filename: str,
+    *,
+    channel: Channel,
+    thread_id: str,
+    user_id: str,
+    event_id: str,
+    default_currency: str | None = None,
+) -> PaymentsIntakeResult:
     """Reconcile one dropped export and post the report into its thread."""
     store = conversation.store
-    env = Envelope(channel=channel, event_id=event_id, thread_id=thread_id, user_id=user_id,
-                   text=f"(payments file {filename})")
+    env = Envelope(
+        channel=channel, event_id=event_id, thread_id=thread_id, user_id=user_id, text=f"(payments file {filename})"
+    )
     run_id = import_run_id(env)
     done = store.runs.find(run_id)
     if done is not None and done.id == run_id and done.status == "done":
         return PaymentsIntakeResult(duplicate=True, run_id=run_id, reply=done.summary or "")
-    store.conversations.post(channel, thread_id, env.text, direction="in", dedupe=f"in:{env.idempotency_key}",
-                             payload={"user": user_id, "file": filename})
+    store.conversations.post(
+        channel,
+        thread_id,
+        env.text,
+        direction="in",
+        dedupe=f"in:{env.idempotency_key}",
+        payload={"user": user_id, "file": filename},
+    )
     if len(csv_bytes) > MAX_CSV_BYTES:
         text = f"{filename} is {len(csv_bytes) // 1024 // 1024} MB; I read payment exports up to 10 MB. Export a shorter period?"
         conversation.reply(env, text)
         return PaymentsIntakeResult(run_id=run_id, reply=text)
     try:
-        report = reconcile(store, csv_bytes, filename, run_id=run_id, channel=channel, thread_id=thread_id,
-                           user_id=user_id, default_currency=default_currency)
+        report = reconcile(
+            store,
+            csv_bytes,
+            filename,
+            run_id=run_id,
+            channel=channel,
+            thread_id=thread_id,
+            user_id=user_id,
+            default_currency=default_currency,
+        )
     except UnreadableExport as exc:
         text = f"I couldn't read {filename} as a bank or payment-provider export: {exc} Nothing was recorded."
         conversation.reply(env, text)

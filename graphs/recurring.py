@@ -42,8 +42,11 @@ class DayReport(BaseModel):
     alerts: list[str] = Field(default_factory=list)  # alert keys raised (new only)
 
     def summary(self) -> str:
-        parts = [f"{len(self.invoices)} invoice(s) prepared", f"{len(self.reports)} weekly report(s) drafted",
-                 f"{len(self.alerts)} deadline alert(s) raised"]
+        parts = [
+            f"{len(self.invoices)} invoice(s) prepared",
+            f"{len(self.reports)} weekly report(s) drafted",
+            f"{len(self.alerts)} deadline alert(s) raised",
+        ]
         return f"{self.day.isoformat()}: " + ", ".join(parts) + "."
 
 
@@ -62,14 +65,27 @@ def retainer_thread(store: Store, retainer: Retainer) -> tuple[str, str]:
     return "console", "console"  # e.g. a retainer restored without its run
 
 
-def _submit(store: Store, conversation: Conversation, key: str, kind: str, retainer: Retainer, period: str,
-            intent: dict[str, Any], text: str) -> str | None:
+def _submit(
+    store: Store,
+    conversation: Conversation,
+    key: str,
+    kind: str,
+    retainer: Retainer,
+    period: str,
+    intent: dict[str, Any],
+    text: str,
+) -> str | None:
     """Submit the period's intent once; the new run's id, or None when it already existed."""
     claims = RecurringWork(store.db, store.clock)
     claims.claim(key, kind, retainer.id, period)
     channel, thread = retainer_thread(store, retainer)
-    env = Envelope(channel=channel, event_id=key, thread_id=thread, user_id=SCHEDULER_USER,  # type: ignore[arg-type]
-                   text=text)
+    env = Envelope(
+        channel=channel,
+        event_id=key,
+        thread_id=thread,
+        user_id=SCHEDULER_USER,  # type: ignore[arg-type]
+        text=text,
+    )
     handled = conversation.submit(env, intent, text)
     run_id = next(iter(handled.run_ids or handled.saved), None)
     if run_id:
@@ -77,31 +93,64 @@ def _submit(store: Store, conversation: Conversation, key: str, kind: str, retai
     return None if handled.duplicate else run_id
 
 
-def run_day(store: Store, conversation: Conversation, day: date,
-            report_weekday: int = weekly_reporter.DEFAULT_WEEKDAY) -> DayReport:
+def run_day(
+    store: Store, conversation: Conversation, day: date, report_weekday: int = weekly_reporter.DEFAULT_WEEKDAY
+) -> DayReport:
     """Do ``day``'s recurring work (a local date); safe to run any number of times."""
     done = DayReport(day=day)
     ledger_id = tick_ledger_id(day)
     for bill in billing_cycle.due_for_billing(store, day):
-        text = (f"Monthly retainer invoice for {bill.client.name} — "
-                f"{billing_cycle.month_label(bill.billing_date)} (billing day {bill.retainer.billing_day})")
-        run_id = _submit(store, conversation, bill.key, billing_cycle.KIND, bill.retainer, bill.period,
-                         billing_cycle.invoice_intent(bill), text)
+        text = (
+            f"Monthly retainer invoice for {bill.client.name} — "
+            f"{billing_cycle.month_label(bill.billing_date)} (billing day {bill.retainer.billing_day})"
+        )
+        run_id = _submit(
+            store,
+            conversation,
+            bill.key,
+            billing_cycle.KIND,
+            bill.retainer,
+            bill.period,
+            billing_cycle.invoice_intent(bill),
+            text,
+        )
         if run_id:
             done.invoices.append(run_id)
-            store.ledger.append(ledger_id, "billing_cycle", "invoice_prepared",
-                                {"retainer_id": bill.retainer.id, "period": bill.period, "run_id": run_id},
-                                actor="coo (billing cycle)", dedupe=bill.key)
+            store.ledger.append(
+                ledger_id,
+                "billing_cycle",
+                "invoice_prepared",
+                {"retainer_id": bill.retainer.id, "period": bill.period, "run_id": run_id},
+                actor="coo (billing cycle)",
+                dedupe=bill.key,
+            )
     for due in weekly_reporter.due_for_report(store, day, report_weekday):
-        intent = {"kind": "weekly_report", "retainer_id": due.retainer.id, "client_name": due.client.name,
-                  "week_start": due.week_start.isoformat()}
-        run_id = _submit(store, conversation, due.key, weekly_reporter.KIND, due.retainer, due.period, intent,
-                         f"Weekly client report for {due.client.name} — {due.period}")
+        intent = {
+            "kind": "weekly_report",
+            "retainer_id": due.retainer.id,
+            "client_name": due.client.name,
+            "week_start": due.week_start.isoformat(),
+        }
+        run_id = _submit(
+            store,
+            conversation,
+            due.key,
+            weekly_reporter.KIND,
+            due.retainer,
+            due.period,
+            intent,
+            f"Weekly client report for {due.client.name} — {due.period}",
+        )
         if run_id:
             done.reports.append(run_id)
-            store.ledger.append(ledger_id, "weekly_reporter", "report_drafting",
-                                {"retainer_id": due.retainer.id, "week": due.period, "run_id": run_id},
-                                actor="coo (weekly reporter)", dedupe=due.key)
+            store.ledger.append(
+                ledger_id,
+                "weekly_reporter",
+                "report_drafting",
+                {"retainer_id": due.retainer.id, "week": due.period, "run_id": run_id},
+                actor="coo (weekly reporter)",
+                dedupe=due.key,
+            )
     for alert in deadline_monitor.alerts_for(store, day):
         if _raise(store, alert, ledger_id):
             done.alerts.append(alert.key)
@@ -114,15 +163,31 @@ def _raise(store: Store, alert: deadline_monitor.Alert, ledger_id: str) -> bool:
     channel, thread = retainer_thread(store, alert.retainer)
     with store.db.transaction() as tx:
         posted = store.conversations.post(
-            channel, thread, alert.text, run_id=alert.retainer.run_id, dedupe=alert.key, tx=tx,
-            payload={"deliverable_id": alert.deliverable.id, "threshold": alert.threshold})
+            channel,
+            thread,
+            alert.text,
+            run_id=alert.retainer.run_id,
+            dedupe=alert.key,
+            tx=tx,
+            payload={"deliverable_id": alert.deliverable.id, "threshold": alert.threshold},
+        )
         if posted is None:
             return False
-        store.ledger.append(ledger_id, "deadline_monitor", "deadline_raised",
-                            {"deliverable_id": alert.deliverable.id, "title": alert.deliverable.title,
-                             "due": alert.deliverable.due_date.isoformat() if alert.deliverable.due_date else None,
-                             "threshold": alert.threshold, "thread": f"{channel}:{thread}"},
-                            actor="coo (deadline monitor)", dedupe=alert.key, tx=tx)
+        store.ledger.append(
+            ledger_id,
+            "deadline_monitor",
+            "deadline_raised",
+            {
+                "deliverable_id": alert.deliverable.id,
+                "title": alert.deliverable.title,
+                "due": alert.deliverable.due_date.isoformat() if alert.deliverable.due_date else None,
+                "threshold": alert.threshold,
+                "thread": f"{channel}:{thread}",
+            },
+            actor="coo (deadline monitor)",
+            dedupe=alert.key,
+            tx=tx,
+        )
     return True
 
 
@@ -174,15 +239,21 @@ def approve_by_autonomy(store: Store, run_id: str, action: Action, approval: App
     by = f"coo (autonomy: {agent})"
     if not store.runs.decide(approval.id, "approved", by, AUTONOMY_VIA):
         return _decided_by_policy(store.runs.approval(approval.id))
-    store.ledger.append(run_id, action.step, "approved_by_policy",
-                        {"approval_id": approval.id, "agent": agent, "autonomy": "auto",
-                         "scope": AUTONOMY_SCOPE[agent]}, actor=by)
+    store.ledger.append(
+        run_id,
+        action.step,
+        "approved_by_policy",
+        {"approval_id": approval.id, "agent": agent, "autonomy": "auto", "scope": AUTONOMY_SCOPE[agent]},
+        actor=by,
+    )
     return agent
 
 
 def autonomy_note(agent: str) -> str:
-    return (f"Sent without asking: your autonomy setting for the {agent} covers {AUTONOMY_SCOPE[agent]} "
-            f"(/autonomy {agent} ask to approve each one again).")
+    return (
+        f"Sent without asking: your autonomy setting for the {agent} covers {AUTONOMY_SCOPE[agent]} "
+        f"(/autonomy {agent} ask to approve each one again)."
+    )
 
 
 def autonomy_command(store: Store, env: Envelope, rest: str) -> str:
@@ -204,14 +275,24 @@ def autonomy_command(store: Store, env: Envelope, rest: str) -> str:
         return f"Write /autonomy AGENT {'|'.join(AUTONOMY_LEVELS)}, e.g. /autonomy invoicer auto."
     agent, level = words
     if agent not in AUTONOMY_SCOPE:
-        return (f"Only the {', '.join(AUTONOMY_SCOPE)} can act on its own so far ({AUTONOMY_SCOPE['invoicer']}); "
-                f"{agent} always asks.")
+        return (
+            f"Only the {', '.join(AUTONOMY_SCOPE)} can act on its own so far ({AUTONOMY_SCOPE['invoicer']}); "
+            f"{agent} always asks."
+        )
     change = policies.set_autonomy(agent, level, env.user_id, env.channel)
-    store.ledger.append("policies", "autonomy", "policy_changed", change.model_dump() | {"via": env.channel},
-                        actor=f"{env.channel}:{env.user_id}", dedupe=env.idempotency_key)
+    store.ledger.append(
+        "policies",
+        "autonomy",
+        "policy_changed",
+        change.model_dump() | {"via": env.channel},
+        actor=f"{env.channel}:{env.user_id}",
+        dedupe=env.idempotency_key,
+    )
     if level == "auto":
-        return (f"OK: the {agent} now sends {AUTONOMY_SCOPE[agent]} without asking; anything unusual still "
-                f"waits for you. /autonomy {agent} ask undoes it.")
+        return (
+            f"OK: the {agent} now sends {AUTONOMY_SCOPE[agent]} without asking; anything unusual still "
+            f"waits for you. /autonomy {agent} ask undoes it."
+        )
     return f"OK: the {agent} asks for your approval before sending anything again."
 
 
@@ -222,6 +303,9 @@ def open_deliverables_text(store: Store) -> str:
     if not items:
         return "No open deliverables."
     lines = ["Which one is done? Write /done N:"]
-    lines.extend(f"• {d.id} {d.title} ({names.get(d.client_id, '?')})"
-                 + (f" — due {d.due_date.isoformat()}" if d.due_date else "") for d in items[:15])
+    lines.extend(
+        f"• {d.id} {d.title} ({names.get(d.client_id, '?')})"
+        + (f" — due {d.due_date.isoformat()}" if d.due_date else "")
+        for d in items[:15]
+    )
     return "\n".join(lines)

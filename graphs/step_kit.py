@@ -41,8 +41,10 @@ def unknown_client(name: str | None, candidates: list[Client]) -> StepResult:
         names = ", ".join(c.name for c in candidates)
         return StepResult(notes=[f'"{name}" could mean {names}. Say it again with the full client name.'], stop=True)
     return StepResult(
-        notes=[f"I don't know a client called {name!r} yet. Add them first, e.g. \"new client: {name}, "
-               f"contact name@example.com\"."],
+        notes=[
+            f"I don't know a client called {name!r} yet. Add them first, e.g. \"new client: {name}, "
+            f'contact name@example.com".'
+        ],
         stop=True,
     )
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from agents.context import ClientContext, load_client_context
-from agents.letters import greeting_for
 from agents.invoicer import compare_with_previous, due_date_for, invoice_details, render_invoice
+from agents.letters import greeting_for
 from agents.proposal_drafter import ProposalRequest, draft_proposal
 from agents.status_reporter import report
 from graphs.approvals import Action, Card, Draft
@@ -31,8 +31,7 @@ from graphs.intents import (
 )
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.billing import NewLine
-from store.models import Client, Invoice, format_money
-
+from store.models import Client, format_money
 
 # -- retainers, clients, proposals -----------------------------------------------------------
 
@@ -42,14 +41,25 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     assert isinstance(intent, RetainerSignup) and intent.client_name and intent.monthly_amount is not None
     run_id = state["run_id"]
     with deps.store.db.transaction() as tx:
-        client, created = deps.store.clients.upsert(tx, intent.client_name, intent.contact_name,
-                                                     intent.contact_email, intent.currency)
+        client, created = deps.store.clients.upsert(
+            tx, intent.client_name, intent.contact_name, intent.contact_email, intent.currency
+        )
         retainer = deps.store.work.add_retainer(
-            tx, client.id, intent.monthly_amount, intent.currency, intent.revision_rounds, intent.billing_day,
-            intent.scope, intent.start_date, run_id,
+            tx,
+            client.id,
+            intent.monthly_amount,
+            intent.currency,
+            intent.revision_rounds,
+            intent.billing_day,
+            intent.scope,
+            intent.start_date,
+            run_id,
         )
         deps.store.clients.set_constraints(
-            tx, client.id, f"run {run_id}", billing_day=intent.billing_day,
+            tx,
+            client.id,
+            f"run {run_id}",
+            billing_day=intent.billing_day,
             revision_limit=intent.revision_rounds if client.revision_limit is None else None,
         )
     contact = f" ({client.contact_email})" if client.contact_email else ""
@@ -59,8 +69,11 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     if retainer.billing_day:
         terms.append(f"billed on day {retainer.billing_day}")
     what = "New retainer" if created else "Retainer recorded"
-    return StepResult(notes=[f"{what} for {client.name}{contact}: {', '.join(terms)}."], client_id=client.id,
-                      facts={"retainer_id": retainer.id})
+    return StepResult(
+        notes=[f"{what} for {client.name}{contact}: {', '.join(terms)}."],
+        client_id=client.id,
+        facts={"retainer_id": retainer.id},
+    )
 
 
 def record_client(deps: Deps, state: dict[str, Any]) -> StepResult:
@@ -74,20 +87,33 @@ def record_client(deps: Deps, state: dict[str, Any]) -> StepResult:
     return StepResult(notes=[f"{client.name} is already a client{contact}; details updated."], client_id=client.id)
 
 
-def _proposal_action(deps: Deps, ctx: ClientContext, req: ProposalRequest, run_id: str, to: str | None) -> tuple[Action, str]:
+def _proposal_action(
+    deps: Deps, ctx: ClientContext, req: ProposalRequest, run_id: str, to: str | None
+) -> tuple[Action, str]:
     draft = draft_proposal(ctx, req, deps.runner, run_id)
     with deps.store.db.transaction() as tx:
-        artifact = deps.store.artifacts.create(tx, "proposal", draft.subject, draft.body, run_id, ctx.client.id,
-                                               {"status": "draft"}, dedupe="proposal")
+        artifact = deps.store.artifacts.create(
+            tx, "proposal", draft.subject, draft.body, run_id, ctx.client.id, {"status": "draft"}, dedupe="proposal"
+        )
     details = []
     if req.amount is not None:
         details.append(f"Fee: {format_money(req.amount, req.currency)}{'/month' if req.monthly else ''}")
     question = f"Send it to {to}?" if to else "Send it? (no e-mail address on file)"
-    card = Card(title=f"Send proposal #{artifact.number} to {to or ctx.client.name}", question=question,
-                client_id=ctx.client.id, client=ctx.client.name, details=details, constraints=ctx.constraints(),
-                artifact_id=artifact.id)
-    action = Action(step="send_proposal", action="send_proposal", card=card,
-                    draft=Draft(to=to, subject=artifact.title, body=artifact.body))
+    card = Card(
+        title=f"Send proposal #{artifact.number} to {to or ctx.client.name}",
+        question=question,
+        client_id=ctx.client.id,
+        client=ctx.client.name,
+        details=details,
+        constraints=ctx.constraints(),
+        artifact_id=artifact.id,
+    )
+    action = Action(
+        step="send_proposal",
+        action="send_proposal",
+        card=card,
+        draft=Draft(to=to, subject=artifact.title, body=artifact.body),
+    )
     return action, f"I drafted the proposal (proposal #{artifact.number})."
 
 
@@ -97,9 +123,15 @@ def prepare_proposal(deps: Deps, state: dict[str, Any]) -> StepResult:
     if isinstance(intent, RetainerSignup):
         client_id = state["client_id"]
         ctx = load_client_context(deps.store, client_id)
-        req = ProposalRequest(scope=intent.scope, amount=intent.monthly_amount, currency=intent.currency, monthly=True,
-                              billing_day=intent.billing_day, revision_rounds=intent.revision_rounds,
-                              sender_name=deps.sender_name)
+        req = ProposalRequest(
+            scope=intent.scope,
+            amount=intent.monthly_amount,
+            currency=intent.currency,
+            monthly=True,
+            billing_day=intent.billing_day,
+            revision_rounds=intent.revision_rounds,
+            sender_name=deps.sender_name,
+        )
         to = ctx.client.contact_email
     else:
         assert isinstance(intent, DraftProposal)
@@ -107,8 +139,9 @@ def prepare_proposal(deps: Deps, state: dict[str, Any]) -> StepResult:
         if client is None:
             return unknown_client(intent.client_name, candidates)
         ctx = load_client_context(deps.store, client.id)
-        req = ProposalRequest(scope=intent.scope, amount=intent.amount, currency=intent.currency,
-                              sender_name=deps.sender_name)
+        req = ProposalRequest(
+            scope=intent.scope, amount=intent.amount, currency=intent.currency, sender_name=deps.sender_name
+        )
         to = intent.contact_email or client.contact_email
     action, note = _proposal_action(deps, ctx, req, run_id, to)
     return StepResult(notes=[note], action=action, client_id=ctx.client.id)
@@ -128,10 +161,13 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     today = today_for(deps)
     due = due_date_for(today, intent.due_date, intent.due_in_days)
     if due < today:
-        return StepResult(notes=[f"The due date {due.isoformat()} is in the past; say when it should be due."],
-                          stop=True)
-    lines = [NewLine(description=i.description, quantity=i.quantity, unit=i.unit, unit_price=i.unit_price)
-             for i in intent.items]
+        return StepResult(
+            notes=[f"The due date {due.isoformat()} is in the past; say when it should be due."], stop=True
+        )
+    lines = [
+        NewLine(description=i.description, quantity=i.quantity, unit=i.unit, unit_price=i.unit_price)
+        for i in intent.items
+    ]
     with deps.store.db.transaction() as tx:
         if client is None:
             client, _ = deps.store.clients.upsert(tx, intent.client_name, None, intent.contact_email, intent.currency)
@@ -141,16 +177,24 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     previous = deps.store.billing.previous_for_client(client.id, invoice.seq)
     subject, body = render_invoice(invoice, client, deps.sender_name)
     to = intent.contact_email or client.contact_email
-    notes.append(f"Invoice #{invoice.number} for {client.name}: {format_money(invoice.total, invoice.currency)},"
-                 f" due {invoice.due_date.isoformat()}.")
+    notes.append(
+        f"Invoice #{invoice.number} for {client.name}: {format_money(invoice.total, invoice.currency)},"
+        f" due {invoice.due_date.isoformat()}."
+    )
     card = Card(
         title=f"Send invoice #{invoice.number} to {to or client.name}",
         question=f"Send it to {to}?" if to else "Send it? (no e-mail address on file)",
-        client_id=client.id, client=client.name, details=invoice_details(invoice),
-        comparison=compare_with_previous(invoice, previous), constraints=ctx.constraints(), invoice_id=invoice.id,
+        client_id=client.id,
+        client=client.name,
+        details=invoice_details(invoice),
+        comparison=compare_with_previous(invoice, previous),
+        constraints=ctx.constraints(),
+        invoice_id=invoice.id,
         editable=["to", "subject", "body", "due", "rate", "qty"],
     )
-    action = Action(step="send_invoice", action="send_invoice", card=card, draft=Draft(to=to, subject=subject, body=body))
+    action = Action(
+        step="send_invoice", action="send_invoice", card=card, draft=Draft(to=to, subject=subject, body=body)
+    )
     return StepResult(notes=notes, action=action, client_id=client.id, facts={"invoice": invoice.number})
 
 
@@ -174,17 +218,33 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
         return StepResult(notes=[f"Invoice {invoice.number} is {invoice.status}; nothing to pay on it."], stop=True)
     received = intent.received_on or today_for(deps)
     with deps.store.db.transaction() as tx:
-        deps.store.billing.record_payment(tx, client.id if client else None, invoice, intent.amount, intent.currency,
-                                          received, intent.invoice_number, state["run_id"])
+        deps.store.billing.record_payment(
+            tx,
+            client.id if client else None,
+            invoice,
+            intent.amount,
+            intent.currency,
+            received,
+            intent.invoice_number,
+            state["run_id"],
+        )
     amount = format_money(intent.amount, intent.currency)
     name = client.name if client else "?"
     if invoice is None:
-        return StepResult(notes=[f"Recorded {amount} from {name} on {received.isoformat()}. No open invoice to apply "
-                                 "it to: it stays as a credit."], client_id=client.id if client else None)
+        return StepResult(
+            notes=[
+                f"Recorded {amount} from {name} on {received.isoformat()}. No open invoice to apply "
+                "it to: it stays as a credit."
+            ],
+            client_id=client.id if client else None,
+        )
     after = deps.store.billing.by_id(invoice.id)
-    state_text = "now paid in full" if after.status == "paid" else f"{format_money(after.balance, after.currency)} still open"
-    return StepResult(notes=[f"Recorded {amount} from {name} against {after.number} ({state_text})."],
-                      client_id=after.client_id)
+    state_text = (
+        "now paid in full" if after.status == "paid" else f"{format_money(after.balance, after.currency)} still open"
+    )
+    return StepResult(
+        notes=[f"Recorded {amount} from {name} against {after.number} ({state_text})."], client_id=after.client_id
+    )
 
 
 # -- work, facts, e-mail, status -------------------------------------------------------------
@@ -223,8 +283,14 @@ def remember_fact(deps: Deps, state: dict[str, Any]) -> StepResult:
     source = f"run {state['run_id']}"
     with deps.store.db.transaction() as tx:
         changes = deps.store.clients.set_constraints(
-            tx, client.id, source, revision_limit=intent.revision_limit, preferred_channel=intent.preferred_channel,
-            hourly_rate=intent.hourly_rate, billing_day=intent.billing_day, contact_email=intent.contact_email,
+            tx,
+            client.id,
+            source,
+            revision_limit=intent.revision_limit,
+            preferred_channel=intent.preferred_channel,
+            hourly_rate=intent.hourly_rate,
+            billing_day=intent.billing_day,
+            contact_email=intent.contact_email,
         )
         deps.store.clients.add_fact(tx, client.id, intent.fact, source)
     detail = f" Updated: {'; '.join(changes)}." if changes else ""
@@ -246,21 +312,32 @@ def compose_email(deps: Deps, state: dict[str, Any]) -> StepResult:
         text += "."
     body = "\n".join([greeting, "", text, "", "Best regards,", deps.sender_name])
     if not deps.runner.tiers.is_offline("mid"):
-        body = deps.runner.text(
-            "mid", "draft_email",
-            "Write a short e-mail body in the sender's voice. Keep every fact; no placeholders; no subject line.",
-            f"To: {first or (client.name if client else to)}\nMessage: {intent.body}\nSign as: {deps.sender_name}",
-            run_id=state["run_id"], step="draft",
-        ).strip() or body
+        body = (
+            deps.runner.text(
+                "mid",
+                "draft_email",
+                "Write a short e-mail body in the sender's voice. Keep every fact; no placeholders; no subject line.",
+                f"To: {first or (client.name if client else to)}\nMessage: {intent.body}\nSign as: {deps.sender_name}",
+                run_id=state["run_id"],
+                step="draft",
+            ).strip()
+            or body
+        )
     subject = intent.subject or (f"{text.rstrip('.!?')[:60]}")
     ctx = load_client_context(deps.store, client.id) if client else None
-    card = Card(title=f"Send e-mail to {to or (client.name if client else '?')}",
-                question=f"Send it to {to}?" if to else "Send it? (no e-mail address on file)",
-                client_id=client.id if client else None, client=client.name if client else None,
-                constraints=ctx.constraints() if ctx else [])
-    action = Action(step="send_email", action="send_email", card=card,
-                    draft=Draft(to=to, subject=subject, body=body, in_reply_to=intent.in_reply_to,
-                                references=intent.references))
+    card = Card(
+        title=f"Send e-mail to {to or (client.name if client else '?')}",
+        question=f"Send it to {to}?" if to else "Send it? (no e-mail address on file)",
+        client_id=client.id if client else None,
+        client=client.name if client else None,
+        constraints=ctx.constraints() if ctx else [],
+    )
+    action = Action(
+        step="send_email",
+        action="send_email",
+        card=card,
+        draft=Draft(to=to, subject=subject, body=body, in_reply_to=intent.in_reply_to, references=intent.references),
+    )
     return StepResult(notes=["I drafted the e-mail."], action=action, client_id=client.id if client else None)
 
 
@@ -272,8 +349,9 @@ def status_report(deps: Deps, state: dict[str, Any]) -> StepResult:
         client, candidates = resolve_client(deps, intent.client_name, None)
         if client is None:
             return unknown_client(intent.client_name, candidates)
-    return StepResult(notes=[report(deps.store, intent.topic, today_for(deps), client)],
-                      client_id=client.id if client else None)
+    return StepResult(
+        notes=[report(deps.store, intent.topic, today_for(deps), client)], client_id=client.id if client else None
+    )
 
 
 # -- semantic memory -------------------------------------------------------------------------

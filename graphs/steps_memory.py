@@ -8,14 +8,16 @@ import re
 from typing import Any
 
 from agents.client_profile import client_profile as render_profile
+from agents.context import load_client_context
 from agents.embedders import Embedder, choose, get_embedder
 from graphs.deps import Deps
-from agents.context import load_client_context
-from graphs.memory_search import search_memory, topic_of
 from graphs.intents import ClientProfile, Recall, RevisionRequest, UpdateTerms, intent_from_dict
+from graphs.memory_search import search_memory, topic_of
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.memory import EmbedderMismatch, Hit, keyword_terms
-from store.memory_sync import backlog as memory_backlog, stale_ids, sync as sync_memory
+from store.memory_sync import backlog as memory_backlog
+from store.memory_sync import stale_ids
+from store.memory_sync import sync as sync_memory
 from store.models import format_money
 
 log = logging.getLogger(__name__)
@@ -65,12 +67,16 @@ def _recall_line(deps: Deps, hit: Hit, query: str, embedder: Embedder) -> str:
     client = meta.get("client")
     if item.source_kind == "invoice":
         invoice = deps.store.billing.by_id(item.source_id)
-        return (f"• invoice {invoice.number} for {client or '?'}, issued {invoice.issue_date.isoformat()}: "
-                f"{format_money(invoice.total, invoice.currency)}, {invoice.status.replace('_', ' ')} "
-                f"(invoice #{invoice.id}): {_snippet(item.text, query, embedder)}")
+        return (
+            f"• invoice {invoice.number} for {client or '?'}, issued {invoice.issue_date.isoformat()}: "
+            f"{format_money(invoice.total, invoice.currency)}, {invoice.status.replace('_', ' ')} "
+            f"(invoice #{invoice.id}): {_snippet(item.text, query, embedder)}"
+        )
     if item.source_kind == "fact":
-        return (f"• note about {client or '?'}, {date_text} (fact #{item.source_id}): "
-                f"{_snippet(item.text, query, embedder)}")
+        return (
+            f"• note about {client or '?'}, {date_text} (fact #{item.source_id}): "
+            f"{_snippet(item.text, query, embedder)}"
+        )
     if item.kind == "email_in":
         what = f"e-mail from {meta.get('from_name') or meta.get('from_address') or '?'}"
     elif item.kind == "email":
@@ -98,22 +104,31 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
     stale = set(stale_ids(deps.store))  # deleted sources, superseded facts: the audit prunes them
 
     def search(client_id: int | None) -> list[Hit]:
-        return search_memory(deps.store, embedder, intent.query, name=intent.client_name, client_id=client_id,
-                             skip=stale)
+        return search_memory(
+            deps.store, embedder, intent.query, name=intent.client_name, client_id=client_id, skip=stale
+        )
 
     hits = search(client.id if client else None)
     if not hits and client is not None:
         hits = search(None)
-    partial = ([f"({left:,} memories are not indexed yet, so this may miss some: `coo memory sync` indexes "
-                f"them now.)"] if left else [])
+    partial = (
+        [f"({left:,} memories are not indexed yet, so this may miss some: `coo memory sync` indexes them now.)"]
+        if left
+        else []
+    )
     if not hits:
-        return StepResult(notes=["I found nothing in the e-mails, notes, proposals or invoices about that.",
-                                 *partial], client_id=client.id if client else None)
+        return StepResult(
+            notes=["I found nothing in the e-mails, notes, proposals or invoices about that.", *partial],
+            client_id=client.id if client else None,
+        )
     scope = f" for {client.name}" if client else ""
     topic = topic_of(intent.query, intent.client_name)
     lines = [_recall_line(deps, hit, topic, embedder) for hit in hits]
-    return StepResult(notes=[f"Here's what I found{scope} (best match first):", *lines, *partial],
-                      client_id=client.id if client else None, facts={"recall_hits": len(hits)})
+    return StepResult(
+        notes=[f"Here's what I found{scope} (best match first):", *lines, *partial],
+        client_id=client.id if client else None,
+        facts={"recall_hits": len(hits)},
+    )
 
 
 def client_profile(deps: Deps, state: dict[str, Any]) -> StepResult:
@@ -134,29 +149,48 @@ def update_terms(deps: Deps, state: dict[str, Any]) -> StepResult:
         return unknown_client(intent.client_name, candidates)
     retainer = deps.store.work.active_retainer(client.id)
     if retainer is None:
-        return StepResult(notes=[f"{client.name} has no active retainer to change. Record one first, e.g. "
-                                 f"\"{client.name} signed the retainer: $4,000 a month\"."], stop=True)
+        return StepResult(
+            notes=[
+                f"{client.name} has no active retainer to change. Record one first, e.g. "
+                f'"{client.name} signed the retainer: $4,000 a month".'
+            ],
+            stop=True,
+        )
     changes = []
     source = f"run {state['run_id']}"
     with deps.store.db.transaction() as tx:
         if intent.billing_day is not None and intent.billing_day != retainer.billing_day:
-            changes.append(f"billed on day {intent.billing_day} (was "
-                           f"{'day ' + str(retainer.billing_day) if retainer.billing_day else 'not set'})")
+            changes.append(
+                f"billed on day {intent.billing_day} (was "
+                f"{'day ' + str(retainer.billing_day) if retainer.billing_day else 'not set'})"
+            )
         if intent.monthly_amount is not None and intent.monthly_amount != retainer.monthly_amount:
-            changes.append(f"{format_money(intent.monthly_amount, retainer.currency)}/month "
-                           f"(was {format_money(retainer.monthly_amount, retainer.currency)})")
+            changes.append(
+                f"{format_money(intent.monthly_amount, retainer.currency)}/month "
+                f"(was {format_money(retainer.monthly_amount, retainer.currency)})"
+            )
         if intent.revision_rounds is not None and intent.revision_rounds != retainer.revision_rounds:
             was = plural(retainer.revision_rounds, "round") if retainer.revision_rounds is not None else "not set"
             changes.append(f"{plural(intent.revision_rounds, 'revision round')} (was {was})")
-        deps.store.work.update_retainer(tx, retainer.id, billing_day=intent.billing_day,
-                                        monthly_amount=intent.monthly_amount, revision_rounds=intent.revision_rounds)
-        deps.store.clients.set_constraints(tx, client.id, source, billing_day=intent.billing_day,
-                                           revision_limit=intent.revision_rounds)
+        deps.store.work.update_retainer(
+            tx,
+            retainer.id,
+            billing_day=intent.billing_day,
+            monthly_amount=intent.monthly_amount,
+            revision_rounds=intent.revision_rounds,
+        )
+        deps.store.clients.set_constraints(
+            tx, client.id, source, billing_day=intent.billing_day, revision_limit=intent.revision_rounds
+        )
     if not changes:
-        return StepResult(notes=[f"{client.name}'s retainer already has those terms; nothing changed."],
-                          client_id=client.id)
-    return StepResult(notes=[f"Updated {client.name}'s retainer: {'; '.join(changes)}."], client_id=client.id,
-                      facts={"retainer_id": retainer.id})
+        return StepResult(
+            notes=[f"{client.name}'s retainer already has those terms; nothing changed."], client_id=client.id
+        )
+    return StepResult(
+        notes=[f"Updated {client.name}'s retainer: {'; '.join(changes)}."],
+        client_id=client.id,
+        facts={"retainer_id": retainer.id},
+    )
 
 
 def record_revision(deps: Deps, state: dict[str, Any]) -> StepResult:
@@ -170,21 +204,35 @@ def record_revision(deps: Deps, state: dict[str, Any]) -> StepResult:
     with deps.store.db.transaction() as tx:
         revision = deps.store.revisions.record(tx, client.id, intent.deliverable, intent.note, limit, state["run_id"])
         if revision.out_of_scope:
-            deps.store.ledger.append(state["run_id"], "record_revision", "revision_out_of_scope",
-                                     {"client": client.name, "deliverable": revision.deliverable,
-                                      "round": revision.round, "limit": limit}, tx=tx)
+            deps.store.ledger.append(
+                state["run_id"],
+                "record_revision",
+                "revision_out_of_scope",
+                {"client": client.name, "deliverable": revision.deliverable, "round": revision.round, "limit": limit},
+                tx=tx,
+            )
     what = "" if intent.deliverable is None else f" for the {revision.deliverable}"
     note = f" ({intent.note})" if intent.note else ""
     if limit is None:
-        return StepResult(notes=[f"Noted revision round {revision.round}{what} for {client.name}{note}. "
-                                 f"{client.name} has no revision limit on file."], client_id=client.id)
+        return StepResult(
+            notes=[
+                f"Noted revision round {revision.round}{what} for {client.name}{note}. "
+                f"{client.name} has no revision limit on file."
+            ],
+            client_id=client.id,
+        )
     if revision.out_of_scope:
-        return StepResult(notes=[
-            f"⚠ Out of scope: this is revision round {revision.round}{what}, but {client.name}'s terms include "
-            f"{plural(limit, 'round')}{note}. Quote the extra round or decline it before doing the work."],
-            client_id=client.id, facts={"out_of_scope": True})
-    return StepResult(notes=[f"Revision round {revision.round} of {limit}{what} for {client.name}{note}."],
-                      client_id=client.id)
+        return StepResult(
+            notes=[
+                f"⚠ Out of scope: this is revision round {revision.round}{what}, but {client.name}'s terms include "
+                f"{plural(limit, 'round')}{note}. Quote the extra round or decline it before doing the work."
+            ],
+            client_id=client.id,
+            facts={"out_of_scope": True},
+        )
+    return StepResult(
+        notes=[f"Revision round {revision.round} of {limit}{what} for {client.name}{note}."], client_id=client.id
+    )
 
 
 MEMORY_STEPS: dict[str, StepFn] = {

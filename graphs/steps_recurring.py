@@ -40,20 +40,29 @@ def schedule_recurring(deps: Deps, state: dict[str, Any]) -> StepResult:
         return StepResult(notes=[])
     today = today_for(deps)
     notes = []
-    facts: dict[str, Any] = {"report_weekday": _WEEKDAYS[deps.report_weekday - 1],
-                             "deadline_thresholds": ["3 days", "1 day", "overdue"]}
+    facts: dict[str, Any] = {
+        "report_weekday": _WEEKDAYS[deps.report_weekday - 1],
+        "deadline_thresholds": ["3 days", "1 day", "overdue"],
+    }
     if retainer.billing_day:
         when = next_billing_date(today, retainer.billing_day)
-        mode = "sent on its own (autonomy: auto)" if Policies(deps.store.db, deps.store.clock).autonomy(
-            "invoicer") == "auto" else "waits for your approval"
-        notes.append(f"Billing configured: a {format_money(retainer.monthly_amount, retainer.currency)} invoice is "
-                     f"prepared on day {retainer.billing_day} each month (next {when.isoformat()}) and {mode}.")
+        mode = (
+            "sent on its own (autonomy: auto)"
+            if Policies(deps.store.db, deps.store.clock).autonomy("invoicer") == "auto"
+            else "waits for your approval"
+        )
+        notes.append(
+            f"Billing configured: a {format_money(retainer.monthly_amount, retainer.currency)} invoice is "
+            f"prepared on day {retainer.billing_day} each month (next {when.isoformat()}) and {mode}."
+        )
         facts["next_invoice"] = when.isoformat()
     else:
-        notes.append("No billing day given, so no monthly invoice is scheduled (say \"bill them on the 1st\").")
-    notes.append(f"Weekly report to {deps.store.clients.get(retainer.client_id).name} scheduled for "
-                 f"{_WEEKDAYS[deps.report_weekday - 1]}s, drafted for your approval; deadline monitor watching "
-                 f"their deliverables (3 days, 1 day, overdue).")
+        notes.append('No billing day given, so no monthly invoice is scheduled (say "bill them on the 1st").')
+    notes.append(
+        f"Weekly report to {deps.store.clients.get(retainer.client_id).name} scheduled for "
+        f"{_WEEKDAYS[deps.report_weekday - 1]}s, drafted for your approval; deadline monitor watching "
+        f"their deliverables (3 days, 1 day, overdue)."
+    )
     return StepResult(notes=[" ".join(notes)], facts=facts)
 
 
@@ -66,15 +75,26 @@ def draft_weekly_report(deps: Deps, state: dict[str, Any]) -> StepResult:
     report = write_report(deps.store, retainer, intent.week_start, today_for(deps), deps.sender_name)
     ctx = load_client_context(deps.store, retainer.client_id)
     to = ctx.client.contact_email
-    card = Card(title=f"Send weekly report to {to or ctx.client.name}",
-                question=f"Send it to {to}?" if to else "Send it? (no e-mail address on file)",
-                client_id=ctx.client.id, client=ctx.client.name, details=report.details,
-                constraints=ctx.constraints())
-    action = Action(step="send_weekly_report", action="send_email", card=card,
-                    draft=Draft(to=to, subject=report.subject, body=report.body))
-    return StepResult(notes=[f"I drafted {ctx.client.name}'s weekly report."], action=action,
-                      client_id=ctx.client.id,
-                      facts={"delivered": report.delivered, "due_next_week": report.due_next_week, "late": report.late})
+    card = Card(
+        title=f"Send weekly report to {to or ctx.client.name}",
+        question=f"Send it to {to}?" if to else "Send it? (no e-mail address on file)",
+        client_id=ctx.client.id,
+        client=ctx.client.name,
+        details=report.details,
+        constraints=ctx.constraints(),
+    )
+    action = Action(
+        step="send_weekly_report",
+        action="send_email",
+        card=card,
+        draft=Draft(to=to, subject=report.subject, body=report.body),
+    )
+    return StepResult(
+        notes=[f"I drafted {ctx.client.name}'s weekly report."],
+        action=action,
+        client_id=ctx.client.id,
+        facts={"delivered": report.delivered, "due_next_week": report.due_next_week, "late": report.late},
+    )
 
 
 def _match(items: list[Deliverable], title: str) -> list[Deliverable]:
@@ -91,8 +111,9 @@ def mark_deliverable_done(deps: Deps, state: dict[str, Any]) -> StepResult:
     if intent.deliverable_id is not None:
         found = store.work.deliverable(intent.deliverable_id)
         if found is None:
-            return StepResult(notes=[f"There is no deliverable {intent.deliverable_id}. /done lists the open ones."],
-                              stop=True)
+            return StepResult(
+                notes=[f"There is no deliverable {intent.deliverable_id}. /done lists the open ones."], stop=True
+            )
     else:
         client, candidates = resolve_client(deps, intent.client_name, None)
         if client is None:
@@ -101,16 +122,23 @@ def mark_deliverable_done(deps: Deps, state: dict[str, Any]) -> StepResult:
         if len(matches) != 1:
             listed = "; ".join(f"/done {d.id} {d.title}" for d in store.work.open_deliverables(client.id)[:8])
             what = "more than one open deliverable" if matches else "no open deliverable"
-            return StepResult(notes=[f"“{intent.title}” matches {what} for {client.name}."
-                                     + (f" Open: {listed}." if listed else "")], stop=True)
+            return StepResult(
+                notes=[f"“{intent.title}” matches {what} for {client.name}." + (f" Open: {listed}." if listed else "")],
+                stop=True,
+            )
         found = matches[0]
     client_name = store.clients.get(found.client_id).name
     with store.db.transaction() as tx:
         changed = store.work.mark_done(tx, found.id)
     if not changed and found.status == "done":
-        return StepResult(notes=[f"“{found.title}” ({client_name}) was already marked done."], client_id=found.client_id)
-    return StepResult(notes=[f"Marked “{found.title}” ({client_name}) delivered; it goes into this week's report."],
-                      client_id=found.client_id, facts={"deliverable_id": found.id})
+        return StepResult(
+            notes=[f"“{found.title}” ({client_name}) was already marked done."], client_id=found.client_id
+        )
+    return StepResult(
+        notes=[f"Marked “{found.title}” ({client_name}) delivered; it goes into this week's report."],
+        client_id=found.client_id,
+        facts={"deliverable_id": found.id},
+    )
 
 
 RECURRING_STEPS: dict[str, StepFn] = {

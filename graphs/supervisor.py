@@ -50,18 +50,34 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
     store = deps.store
 
     def post(state: RunState, text: str, key: str, payload: dict[str, Any] | None = None) -> None:
-        store.conversations.post(state["channel"], state["thread_id"], text, run_id=state["run_id"],
-                                 payload=payload, dedupe=f"{state['run_id']}:{key}")
+        store.conversations.post(
+            state["channel"],
+            state["thread_id"],
+            text,
+            run_id=state["run_id"],
+            payload=payload,
+            dedupe=f"{state['run_id']}:{key}",
+        )
 
     def load_context(state: RunState) -> dict[str, Any]:
         store.runs.set_status(state["run_id"], "running")
         intent = state["intent"]
-        matches = store.clients.find(intent.get("client_name"), intent.get("contact_email") or intent.get("to")) \
-            if intent.get("client_name") or intent.get("contact_email") or intent.get("to") else []
+        matches = (
+            store.clients.find(intent.get("client_name"), intent.get("contact_email") or intent.get("to"))
+            if intent.get("client_name") or intent.get("contact_email") or intent.get("to")
+            else []
+        )
         client = matches[0] if len(matches) == 1 else None
-        store.ledger.append(state["run_id"], "load_context", "context_loaded",
-                            {"client_id": client.id if client else None, "client": client.name if client else None,
-                             "candidates": len(matches)})
+        store.ledger.append(
+            state["run_id"],
+            "load_context",
+            "context_loaded",
+            {
+                "client_id": client.id if client else None,
+                "client": client.name if client else None,
+                "candidates": len(matches),
+            },
+        )
         return {"client_id": client.id if client else None, "notes": [], "cursor": 0, "side_effects": 0}
 
     def plan(state: RunState) -> dict[str, Any]:
@@ -73,17 +89,30 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
         # under v1 finishes its v1 steps even when v2 ships before it is resumed.
         with store.db.transaction() as tx:
             store.runs.set_playbook(state["run_id"], chosen.name, chosen.version, tx=tx)
-            store.ledger.append(state["run_id"], "plan", "planned",
-                                {"playbook": chosen.name, "version": chosen.version, "steps": list(chosen.steps),
-                                 "agent": chosen.lead, "queue": chosen.agent.queue}, tx=tx)
+            store.ledger.append(
+                state["run_id"],
+                "plan",
+                "planned",
+                {
+                    "playbook": chosen.name,
+                    "version": chosen.version,
+                    "steps": list(chosen.steps),
+                    "agent": chosen.lead,
+                    "queue": chosen.agent.queue,
+                },
+                tx=tx,
+            )
         return {"plan": list(chosen.steps)}
 
     def step(state: RunState) -> dict[str, Any]:
         name = state["plan"][state["cursor"]]
         result = STEPS[name](deps, dict(state))
-        store.ledger.append(state["run_id"], name, "step_done",
-                            {"notes": result.notes, "action": result.action.action if result.action else None,
-                             **result.facts})
+        store.ledger.append(
+            state["run_id"],
+            name,
+            "step_done",
+            {"notes": result.notes, "action": result.action.action if result.action else None, **result.facts},
+        )
         return {
             "cursor": state["cursor"] + 1,
             "notes": state["notes"] + result.notes,
@@ -95,8 +124,9 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
     def gate(state: RunState) -> dict[str, Any]:
         action = Action.model_validate(state["action"])
         run_id = state["run_id"]
-        approval, _ = store.runs.ask_approval(run_id, action.step, action.action, action.card.model_dump(),
-                                              action.draft.model_dump())
+        approval, _ = store.runs.ask_approval(
+            run_id, action.step, action.action, action.card.model_dump(), action.draft.model_dump()
+        )
         # Routine recurring work the operator raised the agent's autonomy for goes on without a card.
         autonomous = approve_by_autonomy(store, run_id, action, approval)
         if not autonomous:
@@ -107,12 +137,26 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
         assert decided is not None and decided.status in ("approved", "rejected")
         store.runs.set_status(run_id, "running")
         waited = (decided.decided_at - decided.asked_at).total_seconds() if decided.decided_at else None
-        store.ledger.append(run_id, action.step, "approval_answered",
-                            {"approval_id": decided.id, "decision": decided.status, "by": decided.decided_by,
-                             "via": decided.decided_via, "waited_seconds": waited}, actor=decided.decided_by or "?")
+        store.ledger.append(
+            run_id,
+            action.step,
+            "approval_answered",
+            {
+                "approval_id": decided.id,
+                "decision": decided.status,
+                "by": decided.decided_by,
+                "via": decided.decided_via,
+                "waited_seconds": waited,
+            },
+            actor=decided.decided_by or "?",
+        )
         # What is sent is what was approved: the stored draft, including any edits.
-        approved = Action(step=action.step, action=action.action, card=Card.model_validate(decided.card),
-                          draft=Draft.model_validate(decided.draft))
+        approved = Action(
+            step=action.step,
+            action=action.action,
+            card=Card.model_validate(decided.card),
+            draft=Draft.model_validate(decided.draft),
+        )
         notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
         return {"action": approved.model_dump(), "decision": decided.status, "notes": notes}
 
@@ -134,14 +178,25 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
         except AgentError as exc:
             store.ledger.append(run_id, action.step, "side_effect_failed", {"reason": str(exc)})
             return {"notes": state["notes"] + [f"I could not send the {label}: {exc}."], "action": None, "stop": True}
-        store.ledger.append(run_id, action.step, "side_effect",
-                            {"action": action.action, "to": action.draft.to, "subject": action.draft.subject,
-                             "compensation": compensation_for(action)}, receipt=receipt)
+        store.ledger.append(
+            run_id,
+            action.step,
+            "side_effect",
+            {
+                "action": action.action,
+                "to": action.draft.to,
+                "subject": action.draft.subject,
+                "compensation": compensation_for(action),
+            },
+            receipt=receipt,
+        )
         if receipt.get("sent"):
             note = f"Sent {label} to {action.draft.to} (receipt {receipt['message_id']})."
         else:
-            note = (f"Not sent — no SMTP server is configured (COO_SMTP_URL). The {label} to {action.draft.to} "
-                    f"is in the outbox: {receipt['detail']}.")
+            note = (
+                f"Not sent — no SMTP server is configured (COO_SMTP_URL). The {label} to {action.draft.to} "
+                f"is in the outbox: {receipt['detail']}."
+            )
         return {"notes": state["notes"] + [note], "action": None, "side_effects": state["side_effects"] + 1}
 
     def finish(state: RunState) -> dict[str, Any]:
@@ -158,9 +213,10 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
         if client is not None:
             # Follow-ups in this thread ("bill them on the 15th instead") mean this client.
             name = store.clients.get(client).name
-            deps.working_memory.remember(f"{state['channel']}:{state['thread_id']}",
-                                         ThreadContext(client_id=client, client_name=name, run_id=run_id,
-                                                       kind=state["intent"]["kind"]))
+            deps.working_memory.remember(
+                f"{state['channel']}:{state['thread_id']}",
+                ThreadContext(client_id=client, client_name=name, run_id=run_id, kind=state["intent"]["kind"]),
+            )
         return {"notes": [], "outcome": {"status": status, "summary": notes[0][:200] if notes else None}}
 
     def after_step(state: RunState) -> str:
@@ -223,8 +279,12 @@ class Supervisor:
             self._invoke(run_id, None)
             return
         accepted = self.deps.store.conversations.intent_for_run(run_id)
-        state: RunState = {"run_id": run_id, "intent": accepted.intent, "channel": run.channel,
-                           "thread_id": run.thread_id}
+        state: RunState = {
+            "run_id": run_id,
+            "intent": accepted.intent,
+            "channel": run.channel,
+            "thread_id": run.thread_id,
+        }
         self._invoke(run_id, state)
 
     def resume(self, run_id: str, approval_id: int) -> None:
@@ -258,15 +318,26 @@ class Supervisor:
             return
         run = store.runs.get(run_id)
         card, draft = Card.model_validate(approval.card), Draft.model_validate(approval.draft)
-        store.ledger.append(run_id, approval.step, "approval_asked",
-                            {"approval_id": approval.id, "title": card.title, "to": draft.to})
+        store.ledger.append(
+            run_id, approval.step, "approval_asked", {"approval_id": approval.id, "title": card.title, "to": draft.to}
+        )
         text = "\n".join([*value.get("notes", []), render_card(approval.id, card, draft)])
-        store.conversations.post(run.channel, run.thread_id, text, run_id=run_id,
-                                 dedupe=f"{run_id}:{approval.step}:card",
-                                 payload={"approval_id": approval.id, "card": card.model_dump(),
-                                          "draft": draft.model_dump(), "buttons": ["approve", "edit", "reject"]})
+        store.conversations.post(
+            run.channel,
+            run.thread_id,
+            text,
+            run_id=run_id,
+            dedupe=f"{run_id}:{approval.step}:card",
+            payload={
+                "approval_id": approval.id,
+                "card": card.model_dump(),
+                "draft": draft.model_dump(),
+                "buttons": ["approve", "edit", "reject"],
+            },
+        )
         store.runs.set_status(run_id, "waiting_approval")
         if card.client_id is not None and card.client:
-            self.deps.working_memory.remember(f"{run.channel}:{run.thread_id}",
-                                              ThreadContext(client_id=card.client_id, client_name=card.client,
-                                                            run_id=run_id, kind=run.kind))
+            self.deps.working_memory.remember(
+                f"{run.channel}:{run.thread_id}",
+                ThreadContext(client_id=card.client_id, client_name=card.client, run_id=run_id, kind=run.kind),
+            )

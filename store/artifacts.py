@@ -44,7 +44,9 @@ class ArtifactStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (kind, number, client_id, run_id, title, body, meta, self.clock.now()),
         )
-        row = tx.fetchone("SELECT * FROM artifacts WHERE id = (SELECT MAX(id) FROM artifacts WHERE run_id = ?)", (run_id,))
+        row = tx.fetchone(
+            "SELECT * FROM artifacts WHERE id = (SELECT MAX(id) FROM artifacts WHERE run_id = ?)", (run_id,)
+        )
         assert row is not None
         return Artifact.model_validate(row)
 

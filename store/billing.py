@@ -60,8 +60,15 @@ def _insert_lines(tx: Tx, invoice_id: int, lines: list[NewLine]) -> int:
         tx.execute(
             "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_price_cents,"
             " total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (invoice_id, position, line.description, str(line.quantity.normalize()), line.unit,
-             cents(line.unit_price), line_total),
+            (
+                invoice_id,
+                position,
+                line.description,
+                str(line.quantity.normalize()),
+                line.unit,
+                cents(line.unit_price),
+                line_total,
+            ),
         )
     return total
 
@@ -172,8 +179,16 @@ class BillingStore:
         tx.execute(
             "INSERT INTO payments (client_id, invoice_id, amount_cents, currency, received_on, reference, run_id,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (client_id, invoice.id if invoice else None, cents(amount), currency, received_on, reference, run_id,
-             self.clock.now()),
+            (
+                client_id,
+                invoice.id if invoice else None,
+                cents(amount),
+                currency,
+                received_on,
+                reference,
+                run_id,
+                self.clock.now(),
+            ),
         )
         if invoice is not None:
             paid = invoice.paid_cents + cents(amount)
@@ -204,15 +219,16 @@ class BillingStore:
 
     def payments_received(self, first: date, last: date) -> list[Payment]:
         """Payments received between two dates (inclusive), oldest first."""
-        rows = self.db.fetchall("SELECT * FROM payments WHERE received_on >= ? AND received_on <= ? ORDER BY id",
-                                (first, last))
+        rows = self.db.fetchall(
+            "SELECT * FROM payments WHERE received_on >= ? AND received_on <= ? ORDER BY id", (first, last)
+        )
         return [Payment.model_validate(r) for r in rows]
 
     def imported_rows(self, fingerprints: list[str]) -> dict[str, PaymentImport]:
         """The export rows among ``fingerprints`` seen by an earlier import, by fingerprint."""
         found: dict[str, PaymentImport] = {}
         for start in range(0, len(fingerprints), 500):
-            chunk = fingerprints[start:start + 500]
+            chunk = fingerprints[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             for row in self.db.fetchall(f"SELECT * FROM payment_imports WHERE fingerprint IN ({marks})", tuple(chunk)):
                 item = PaymentImport.model_validate(row)
@@ -243,15 +259,30 @@ class BillingStore:
             "INSERT INTO payment_imports (fingerprint, file_hash, filename, line, outcome, invoice_numbers,"
             " amount_cents, currency, received_on, run_id, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING",
-            (fingerprint, file_hash, filename, line, outcome, numbers, cents(amount), currency, received_on, run_id,
-             now, now),
+            (
+                fingerprint,
+                file_hash,
+                filename,
+                line,
+                outcome,
+                numbers,
+                cents(amount),
+                currency,
+                received_on,
+                run_id,
+                now,
+                now,
+            ),
         )
         if inserted == 1:
             return True
         if outcome != "matched":
             return False
-        return tx.execute(
-            "UPDATE payment_imports SET outcome = 'matched', invoice_numbers = ?, run_id = ?, updated_at = ?"
-            " WHERE fingerprint = ? AND outcome <> 'matched'",
-            (numbers, run_id, now, fingerprint),
-        ) == 1
+        return (
+            tx.execute(
+                "UPDATE payment_imports SET outcome = 'matched', invoice_numbers = ?, run_id = ?, updated_at = ?"
+                " WHERE fingerprint = ? AND outcome <> 'matched'",
+                (numbers, run_id, now, fingerprint),
+            )
+            == 1
+        )

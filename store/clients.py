@@ -81,7 +81,9 @@ class ClientStore:
                 updates["contact_name"] = contact_name
             if updates:
                 sets = ", ".join(f"{k} = ?" for k in updates)
-                tx.execute(f"UPDATE clients SET {sets}, updated_at = ? WHERE id = ?", (*updates.values(), now, client.id))
+                tx.execute(
+                    f"UPDATE clients SET {sets}, updated_at = ? WHERE id = ?", (*updates.values(), now, client.id)
+                )
                 client = self.get(client.id, tx)
             return client, False
         tx.execute(
@@ -107,7 +109,9 @@ class ClientStore:
             old = getattr(client, field)
             if old == value:
                 continue
-            tx.execute(f"UPDATE clients SET {field} = ?, updated_at = ? WHERE id = ?", (value, self.clock.now(), client_id))
+            tx.execute(
+                f"UPDATE clients SET {field} = ?, updated_at = ? WHERE id = ?", (value, self.clock.now(), client_id)
+            )
             # The old fact is superseded, not deleted: the audit trail shows what changed when.
             tx.execute(
                 "UPDATE client_facts SET superseded_at = ? WHERE client_id = ? AND field = ? AND superseded_at IS NULL",

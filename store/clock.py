@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -13,7 +13,7 @@ class Clock:
         self.tz = ZoneInfo(tz)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def today(self) -> date:
         """Today's date where the operator lives (due dates are local calendar dates)."""
@@ -28,7 +28,7 @@ class FixedClock(Clock):
 
     def __init__(self, moment: datetime, tz: str = "UTC") -> None:
         super().__init__(tz)
-        self._moment = moment.astimezone(timezone.utc)
+        self._moment = moment.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._moment
@@ -41,7 +41,7 @@ def local_moment(tz: ZoneInfo, day: date, hhmm: str) -> datetime:
     """``hhmm`` on the local ``day``, as a UTC moment. A wall time that does not exist that day
     (the spring-forward gap) is normalised through UTC to the real instant after the gap."""
     hours, minutes = (int(x) for x in hhmm.split(":"))
-    return datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(UTC)
 
 
 def next_local_time(tz: ZoneInfo, hhmm: str, after: datetime) -> tuple[date, datetime]:

@@ -110,7 +110,7 @@ class Database:
         self._sqlite_conns: list[Any] = []
 
     @classmethod
-    def from_url(cls, url: str) -> "Database":
+    def from_url(cls, url: str) -> Database:
         return cls(url)
 
     # -- connections -----------------------------------------------------------------------

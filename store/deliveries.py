@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from store.clock import Clock
 from store.db import Database
 from store.models import Message, UtcDateTime
-
-from pydantic import BaseModel
 
 
 class Delivery(BaseModel):
@@ -55,10 +55,12 @@ class Deliveries:
             )
             if inserted != 1:
                 return None
-            return int(tx.scalar(
-                "SELECT id FROM deliveries WHERE message_id = ? AND platform = ? AND chat_id = ?",
-                (message_id, platform, chat_id),
-            ))
+            return int(
+                tx.scalar(
+                    "SELECT id FROM deliveries WHERE message_id = ? AND platform = ? AND chat_id = ?",
+                    (message_id, platform, chat_id),
+                )
+            )
 
     def _set(self, delivery_id: int, status: str, *, ref: str | None = None, error: str | None = None) -> None:
         with self.db.transaction() as tx:

@@ -37,7 +37,7 @@ class Store:
         self.memory = MemoryStore(db, self.clock)
 
     @classmethod
-    def open(cls, url: str, clock: Clock | None = None) -> "Store":
+    def open(cls, url: str, clock: Clock | None = None) -> Store:
         """Connect and bring the schema up to date."""
         store = cls(Database.from_url(url), clock)
         migrate(store.db)

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -71,7 +71,7 @@ class InProcessQueue:
     """One worker thread; jobs run in the order they were queued, retried like RQ would."""
 
     def __init__(self) -> None:
-        self._jobs: "queue.Queue[tuple[str, str, JobSpec, dict[str, Any]] | None]" = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, str, JobSpec, dict[str, Any]] | None] = queue.Queue()
         # Recent job ids only: enough to refuse a duplicate enqueue, bounded for long-lived servers.
         self._seen: dict[str, None] = {}
         self._lock = threading.Lock()
@@ -95,7 +95,7 @@ class InProcessQueue:
             if job_id in self._seen or job_id in self._scheduled:
                 return False
             self._scheduled.add(job_id)
-        delay = max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
         timer = threading.Timer(delay, self.enqueue, args=(func, job_id, spec), kwargs=kwargs)
         timer.daemon = True  # a scheduled job dies with the process; the next start schedules it again
         timer.start()
@@ -172,8 +172,16 @@ class RQQueue:
         from rq.exceptions import DuplicateJobError
 
         try:
-            self._queue(spec.queue).enqueue_at(when, func, kwargs=kwargs, job_id=job_id, job_timeout=spec.timeout,
-                                               result_ttl=86400, failure_ttl=7 * 86400, unique=True)
+            self._queue(spec.queue).enqueue_at(
+                when,
+                func,
+                kwargs=kwargs,
+                job_id=job_id,
+                job_timeout=spec.timeout,
+                result_ttl=86400,
+                failure_ttl=7 * 86400,
+                unique=True,
+            )
         except DuplicateJobError:
             return False
         except RedisError as exc:

@@ -58,8 +58,18 @@ class Ledger:
             params = (run_id,)
         totals = {"calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0, "cost_usd": 0.0, "cached": 0.0}
         for row in self.db.fetchall(sql, params):
-            event = LedgerEvent.model_validate({**row, "id": 0, "run_id": "", "step": "", "actor": "", "kind": "",
-                                                "dedupe_key": "", "created_at": self.clock.now()})
+            event = LedgerEvent.model_validate(
+                {
+                    **row,
+                    "id": 0,
+                    "run_id": "",
+                    "step": "",
+                    "actor": "",
+                    "kind": "",
+                    "dedupe_key": "",
+                    "created_at": self.clock.now(),
+                }
+            )
             totals["calls"] += 1
             for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
                 totals[key] += float(event.payload.get(key, 0) or 0)

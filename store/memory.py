@@ -151,8 +151,9 @@ def compact(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return (cut[:space] if space > limit * 0.8 else cut) + " …"
 
 
-def rrf(lists: dict[str, list[int]], weights: dict[str, float] | None = None, k: int = RRF_K
-        ) -> list[tuple[int, float, dict[str, int]]]:
+def rrf(
+    lists: dict[str, list[int]], weights: dict[str, float] | None = None, k: int = RRF_K
+) -> list[tuple[int, float, dict[str, int]]]:
     """Reciprocal rank fusion: score = Σ weight / (k + rank) over the lists an id appears in."""
     scores: dict[int, float] = {}
     ranks: dict[int, dict[str, int]] = {}
@@ -225,7 +226,8 @@ class MemoryStore:
                 if count:
                     raise EmbedderMismatch(
                         f"the memory was embedded with {cfg.get('embedder')} ({cfg.get('dim')} dimensions), "
-                        f"not {embedder.name} ({embedder.dim}): run `coo memory reembed`")
+                        f"not {embedder.name} ({embedder.dim}): run `coo memory reembed`"
+                    )
                 self._drop_vectors(tx)
             if cfg.get("embedder") != embedder.name or cfg.get("dim") != str(embedder.dim):
                 self._create_vectors(tx, embedder.dim)
@@ -249,9 +251,12 @@ class MemoryStore:
             # which made every exact or filtered scan fetch it out of line).
             tx.execute(
                 f"CREATE TABLE IF NOT EXISTS memory_vectors (item_id BIGINT PRIMARY KEY REFERENCES memory_items (id)"
-                f" ON DELETE CASCADE, client_id INTEGER, embedding halfvec({int(dim)}) NOT NULL)")
-            tx.execute("CREATE INDEX IF NOT EXISTS memory_vectors_hnsw ON memory_vectors"
-                       " USING hnsw (embedding halfvec_cosine_ops)")
+                f" ON DELETE CASCADE, client_id INTEGER, embedding halfvec({int(dim)}) NOT NULL)"
+            )
+            tx.execute(
+                "CREATE INDEX IF NOT EXISTS memory_vectors_hnsw ON memory_vectors"
+                " USING hnsw (embedding halfvec_cosine_ops)"
+            )
             # The client index carries the vectors (when they fit a btree row): a client's exact
             # search is an index-only scan of neighbouring pages, not one heap page per vector.
             cover = " INCLUDE (item_id, embedding)" if dim <= 1200 else ""
@@ -260,24 +265,31 @@ class MemoryStore:
             # The client is a partition key: a filtered search reads that client's vectors only.
             # Small chunks: every partition allocates at least one (1024 vectors by default, 2 MB
             # each at 512 dimensions, per client); 128 costs nothing measurable at 100k.
-            tx.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS memory_vec USING vec0(item_id integer primary key,"
-                       f" client_id integer partition key, embedding float[{int(dim)}] distance_metric=cosine,"
-                       f" chunk_size={VEC_CHUNK})")
+            tx.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS memory_vec USING vec0(item_id integer primary key,"
+                f" client_id integer partition key, embedding float[{int(dim)}] distance_metric=cosine,"
+                f" chunk_size={VEC_CHUNK})"
+            )
 
     def _drop_vectors(self, tx: Tx) -> None:
-        tx.execute("DROP TABLE IF EXISTS memory_vectors" if tx.dialect == "postgres" else
-                   "DROP TABLE IF EXISTS memory_vec")
+        tx.execute(
+            "DROP TABLE IF EXISTS memory_vectors" if tx.dialect == "postgres" else "DROP TABLE IF EXISTS memory_vec"
+        )
 
     def _upgrade_vectors(self, tx: Tx, dim: int) -> None:
         """Bring a vector table of an older layout to the current one, keeping its vectors."""
         if tx.dialect == "postgres":
-            kind = tx.scalar("SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute"
-                             " WHERE attrelid = to_regclass('memory_vectors') AND attname = 'embedding'")
+            kind = tx.scalar(
+                "SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute"
+                " WHERE attrelid = to_regclass('memory_vectors') AND attname = 'embedding'"
+            )
             if kind is not None and not str(kind).startswith("halfvec"):
                 tx.execute("DROP INDEX IF EXISTS memory_vectors_hnsw")
                 tx.execute("DROP INDEX IF EXISTS memory_vectors_client")
-                tx.execute(f"ALTER TABLE memory_vectors ALTER COLUMN embedding TYPE halfvec({int(dim)})"
-                           f" USING embedding::halfvec({int(dim)})")
+                tx.execute(
+                    f"ALTER TABLE memory_vectors ALTER COLUMN embedding TYPE halfvec({int(dim)})"
+                    f" USING embedding::halfvec({int(dim)})"
+                )
                 self._create_vectors(tx, dim)
             return
         sql = tx.scalar("SELECT sql FROM sqlite_master WHERE name = 'memory_vec'")
@@ -293,12 +305,16 @@ class MemoryStore:
         """Full-text table (SQLite) and exact tokens, rebuilt from memory_items."""
         if tx.dialect == "sqlite":
             tx.execute("DROP TABLE IF EXISTS memory_fts")
-            tx.execute("CREATE VIRTUAL TABLE memory_fts USING fts5(title, text, scope,"
-                       " tokenize = 'porter unicode61 remove_diacritics 2')")
+            tx.execute(
+                "CREATE VIRTUAL TABLE memory_fts USING fts5(title, text, scope,"
+                " tokenize = 'porter unicode61 remove_diacritics 2')"
+            )
             # bm25 over subject and text; the client scope token does not count
             tx.execute("INSERT INTO memory_fts (memory_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 0.0)')")
-            tx.execute("INSERT INTO memory_fts (rowid, title, text, scope)"
-                       " SELECT id, title, text, 'c' || COALESCE(client_id, 0) FROM memory_items")
+            tx.execute(
+                "INSERT INTO memory_fts (rowid, title, text, scope)"
+                " SELECT id, title, text, 'c' || COALESCE(client_id, 0) FROM memory_items"
+            )
         else:  # a client's newest rows, in order, for the bounded keyword passes
             tx.execute("CREATE INDEX IF NOT EXISTS memory_items_client_recent ON memory_items (client_id, id)")
         tx.execute("DELETE FROM memory_tokens")
@@ -329,14 +345,25 @@ class MemoryStore:
             " ON CONFLICT (source_kind, source_id) DO UPDATE SET kind = excluded.kind, client_id = excluded.client_id,"
             " title = excluded.title, text = excluded.text, meta = excluded.meta, fingerprint = excluded.fingerprint,"
             " created_at = excluded.created_at, indexed_at = excluded.indexed_at RETURNING id",
-            (item.source_kind, item.source_id, item.kind, item.client_id, item.title, text, item.meta,
-             item.fingerprint, item.created_at, now),
+            (
+                item.source_kind,
+                item.source_id,
+                item.kind,
+                item.client_id,
+                item.title,
+                text,
+                item.meta,
+                item.fingerprint,
+                item.created_at,
+                now,
+            ),
         )
         self._index(tx, int(item_id), item.client_id, item.title, text, vector)
         return int(item_id)
 
-    def _index(self, tx: Tx, item_id: int, client_id: int | None, title: str, text: str,
-               vector: Sequence[float] | bytes) -> None:
+    def _index(
+        self, tx: Tx, item_id: int, client_id: int | None, title: str, text: str, vector: Sequence[float] | bytes
+    ) -> None:
         """Exact tokens, full text (SQLite; PostgreSQL's is a generated column) and the vector."""
         tx.execute("DELETE FROM memory_tokens WHERE item_id = ?", (item_id,))
         for token in sorted(exact_tokens(f"{title}\n{text}")):
@@ -344,20 +371,27 @@ class MemoryStore:
         self._write_vector(tx, item_id, client_id, vector)
         if tx.dialect == "sqlite":
             tx.execute("DELETE FROM memory_fts WHERE rowid = ?", (item_id,))
-            tx.execute("INSERT INTO memory_fts (rowid, title, text, scope) VALUES (?, ?, ?, ?)",
-                       (item_id, title, text, _scope(client_id)))
+            tx.execute(
+                "INSERT INTO memory_fts (rowid, title, text, scope) VALUES (?, ?, ?, ?)",
+                (item_id, title, text, _scope(client_id)),
+            )
 
     def _write_vector(self, tx: Tx, item_id: int, client_id: int | None, vector: Sequence[float] | bytes) -> None:
         if tx.dialect == "postgres":
             assert not isinstance(vector, bytes)
-            tx.execute("INSERT INTO memory_vectors (item_id, client_id, embedding) VALUES (?, ?, ?::halfvec)"
-                       " ON CONFLICT (item_id) DO UPDATE SET client_id = excluded.client_id,"
-                       " embedding = excluded.embedding", (item_id, client_id, _pg_vector(vector)))
+            tx.execute(
+                "INSERT INTO memory_vectors (item_id, client_id, embedding) VALUES (?, ?, ?::halfvec)"
+                " ON CONFLICT (item_id) DO UPDATE SET client_id = excluded.client_id,"
+                " embedding = excluded.embedding",
+                (item_id, client_id, _pg_vector(vector)),
+            )
         else:
             blob = vector if isinstance(vector, bytes) else _blob(vector)
             tx.execute("DELETE FROM memory_vec WHERE item_id = ?", (item_id,))
-            tx.execute("INSERT INTO memory_vec (item_id, client_id, embedding) VALUES (?, ?, ?)",
-                       (item_id, client_id or 0, blob))
+            tx.execute(
+                "INSERT INTO memory_vec (item_id, client_id, embedding) VALUES (?, ?, ?)",
+                (item_id, client_id or 0, blob),
+            )
 
     def bulk_insert(self, items: Sequence[NewMemory], vectors: Sequence[Sequence[float]]) -> None:
         """Fast load of new items (benchmarks, imports): COPY on PostgreSQL, executemany on SQLite.
@@ -367,15 +401,31 @@ class MemoryStore:
             start = int(tx.scalar("SELECT COALESCE(MAX(id), 0) AS m FROM memory_items")) + 1
             ids = list(range(start, start + len(items)))
             conn = tx._conn  # noqa: SLF001 - the store package's own raw connection, for COPY/executemany
-            rows = [(i, it.source_kind, it.source_id, it.kind, it.client_id, it.title, compact(it.text),
-                     it.meta, it.fingerprint, it.created_at, now) for i, it in zip(ids, items)]
+            rows = [
+                (
+                    i,
+                    it.source_kind,
+                    it.source_id,
+                    it.kind,
+                    it.client_id,
+                    it.title,
+                    compact(it.text),
+                    it.meta,
+                    it.fingerprint,
+                    it.created_at,
+                    now,
+                )
+                for i, it in zip(ids, items)
+            ]
             tokens = [(i, t) for i, it in zip(ids, items) for t in sorted(exact_tokens(f"{it.title}\n{it.text}"))]
             if tx.dialect == "postgres":
                 from psycopg.types.json import Jsonb
 
                 cur = conn.cursor()
-                with cur.copy("COPY memory_items (id, source_kind, source_id, kind, client_id, title, text, meta,"
-                              " fingerprint, created_at, indexed_at) FROM STDIN") as copy:
+                with cur.copy(
+                    "COPY memory_items (id, source_kind, source_id, kind, client_id, title, text, meta,"
+                    " fingerprint, created_at, indexed_at) FROM STDIN"
+                ) as copy:
                     for row in rows:
                         copy.write_row((*row[:7], Jsonb(row[7]), *row[8:]))
                 with cur.copy("COPY memory_tokens (item_id, token) FROM STDIN") as copy:
@@ -384,28 +434,35 @@ class MemoryStore:
                 with cur.copy("COPY memory_vectors (item_id, client_id, embedding) FROM STDIN") as copy:
                     for i, it, vector in zip(ids, items, vectors):
                         copy.write_row((i, it.client_id, _pg_vector(vector)))
-                cur.execute("SELECT setval(pg_get_serial_sequence('memory_items', 'id'),"
-                            " (SELECT MAX(id) FROM memory_items))")
+                cur.execute(
+                    "SELECT setval(pg_get_serial_sequence('memory_items', 'id'), (SELECT MAX(id) FROM memory_items))"
+                )
             else:
                 import json
 
                 conn.executemany(
                     "INSERT INTO memory_items (id, source_kind, source_id, kind, client_id, title, text, meta,"
                     " fingerprint, created_at, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(*r[:7], json.dumps(r[7]), r[8], r[9].isoformat(), r[10].isoformat()) for r in rows])
+                    [(*r[:7], json.dumps(r[7]), r[8], r[9].isoformat(), r[10].isoformat()) for r in rows],
+                )
                 conn.executemany("INSERT INTO memory_tokens (item_id, token) VALUES (?, ?)", tokens)
-                conn.executemany("INSERT INTO memory_vec (item_id, client_id, embedding) VALUES (?, ?, ?)",
-                                 [(i, it.client_id or 0, _blob(v)) for i, it, v in zip(ids, items, vectors)])
-                conn.executemany("INSERT INTO memory_fts (rowid, title, text, scope) VALUES (?, ?, ?, ?)",
-                                 [(r[0], r[5], r[6], _scope(r[4])) for r in rows])
+                conn.executemany(
+                    "INSERT INTO memory_vec (item_id, client_id, embedding) VALUES (?, ?, ?)",
+                    [(i, it.client_id or 0, _blob(v)) for i, it, v in zip(ids, items, vectors)],
+                )
+                conn.executemany(
+                    "INSERT INTO memory_fts (rowid, title, text, scope) VALUES (?, ?, ?, ?)",
+                    [(r[0], r[5], r[6], _scope(r[4])) for r in rows],
+                )
 
     def delete(self, source_kind: str, source_id: int, tx: Tx | None = None) -> bool:
         """Forget the item for a source; True if there was one."""
         if tx is None:
             with self.db.transaction() as own:
                 return self.delete(source_kind, source_id, own)
-        item_id = tx.scalar("SELECT id FROM memory_items WHERE source_kind = ? AND source_id = ?",
-                            (source_kind, source_id))
+        item_id = tx.scalar(
+            "SELECT id FROM memory_items WHERE source_kind = ? AND source_id = ?", (source_kind, source_id)
+        )
         if item_id is None:
             return False
         self._delete_ids(tx, [int(item_id)])
@@ -423,14 +480,19 @@ class MemoryStore:
     def _without_vector(self) -> str:
         """The WHERE clause of items that have no vector (all of them before the table exists)."""
         table = "memory_vectors" if self.db.dialect == "postgres" else "memory_vec"
-        exists = self.db.scalar("SELECT to_regclass('memory_vectors') IS NOT NULL AS e" if self.db.dialect == "postgres"
-                                else "SELECT COUNT(*) AS e FROM sqlite_master WHERE name = 'memory_vec'")
+        exists = self.db.scalar(
+            "SELECT to_regclass('memory_vectors') IS NOT NULL AS e"
+            if self.db.dialect == "postgres"
+            else "SELECT COUNT(*) AS e FROM sqlite_master WHERE name = 'memory_vec'"
+        )
         return f" WHERE id NOT IN (SELECT item_id FROM {table})" if exists else ""
 
     def unindexed(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Items that have no vector yet: id, client_id, title, text (oldest first)."""
-        return self.db.fetchall(f"SELECT id, client_id, title, text FROM memory_items{self._without_vector()}"
-                                " ORDER BY id" + (f" LIMIT {int(limit)}" if limit else ""))
+        return self.db.fetchall(
+            f"SELECT id, client_id, title, text FROM memory_items{self._without_vector()}"
+            " ORDER BY id" + (f" LIMIT {int(limit)}" if limit else "")
+        )
 
     def unindexed_count(self) -> int:
         return int(self.db.scalar(f"SELECT COUNT(*) AS n FROM memory_items{self._without_vector()}"))
@@ -447,9 +509,11 @@ class MemoryStore:
         return int(self.db.scalar("SELECT COUNT(*) AS n FROM memory_items") or 0)
 
     def get(self, source_kind: str, source_id: int) -> MemoryItem | None:
-        row = self.db.fetchone("SELECT id, source_kind, source_id, kind, client_id, title, text, meta, fingerprint,"
-                               " created_at FROM memory_items WHERE source_kind = ? AND source_id = ?",
-                               (source_kind, source_id))
+        row = self.db.fetchone(
+            "SELECT id, source_kind, source_id, kind, client_id, title, text, meta, fingerprint,"
+            " created_at FROM memory_items WHERE source_kind = ? AND source_id = ?",
+            (source_kind, source_id),
+        )
         return None if row is None else MemoryItem.model_validate(row)
 
     def items(self, ids: Iterable[int], tx: Tx | None = None) -> dict[int, MemoryItem]:
@@ -457,8 +521,10 @@ class MemoryStore:
         if not ids:
             return {}
         marks = ", ".join("?" for _ in ids)
-        sql = f"SELECT id, source_kind, source_id, kind, client_id, title, text, meta, fingerprint, created_at" \
-              f" FROM memory_items WHERE id IN ({marks})"
+        sql = (
+            f"SELECT id, source_kind, source_id, kind, client_id, title, text, meta, fingerprint, created_at"
+            f" FROM memory_items WHERE id IN ({marks})"
+        )
         rows = tx.fetchall(sql, ids) if tx else self.db.fetchall(sql, ids)
         return {int(r["id"]): MemoryItem.model_validate(r) for r in rows}
 
@@ -467,18 +533,23 @@ class MemoryStore:
         with self.db.transaction() as tx:
             found = self._vector_ids(tx, vector, k, client_id)
             items = self.items([i for i, _ in found], tx)
-        return [Hit(item=items[i], score=1.0 - d, ranks={"vector": n}) for n, (i, d) in enumerate(found, 1) if i in items]
+        return [
+            Hit(item=items[i], score=1.0 - d, ranks={"vector": n}) for n, (i, d) in enumerate(found, 1) if i in items
+        ]
 
     def keyword(self, query: str, k: int = 5, client_id: int | None = None) -> list[Hit]:
         """Exact tokens (e-mails, invoice numbers) first, then full-text rank."""
         with self.db.transaction() as tx:
-            fused = rrf({"exact": self._exact_ids(tx, query, k, client_id),
-                         "text": self._text_ids(tx, query, k, client_id)}, {"exact": 2.0})[:k]
+            fused = rrf(
+                {"exact": self._exact_ids(tx, query, k, client_id), "text": self._text_ids(tx, query, k, client_id)},
+                {"exact": 2.0},
+            )[:k]
             items = self.items([i for i, _, _ in fused], tx)
         return [Hit(item=items[i], score=s, ranks=r) for i, s, r in fused if i in items]
 
-    def hybrid(self, query: str, vector: Sequence[float], k: int = 5, client_id: int | None = None,
-               depth: int = 30) -> list[Hit]:
+    def hybrid(
+        self, query: str, vector: Sequence[float], k: int = 5, client_id: int | None = None, depth: int = 30
+    ) -> list[Hit]:
         """Vector, full-text and exact-token lists fused by reciprocal rank, one client filter."""
         with self.db.transaction() as tx:
             lists = {
@@ -501,16 +572,20 @@ class MemoryStore:
             conn.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
             _MAPPED.add(id(conn))
         if client_id is not None:  # the partition key: only this client's vectors are read
-            rows = tx.fetchall("SELECT item_id, distance AS d FROM memory_vec WHERE embedding MATCH ? AND k = ?"
-                               " AND client_id = ? ORDER BY distance", [blob, k, client_id])
+            rows = tx.fetchall(
+                "SELECT item_id, distance AS d FROM memory_vec WHERE embedding MATCH ? AND k = ?"
+                " AND client_id = ? ORDER BY distance",
+                [blob, k, client_id],
+            )
         else:
-            rows = tx.fetchall("SELECT item_id, distance AS d FROM memory_vec WHERE embedding MATCH ? AND k = ?"
-                               " ORDER BY distance", [blob, k])
+            rows = tx.fetchall(
+                "SELECT item_id, distance AS d FROM memory_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance",
+                [blob, k],
+            )
         found = sorted(((int(r["item_id"]), float(r["d"])) for r in rows), key=lambda p: (p[1], p[0]))
         return found[:k]
 
-    def _pg_vector_ids(self, tx: Tx, vector: Sequence[float], k: int, client_id: int | None
-                       ) -> list[tuple[int, float]]:
+    def _pg_vector_ids(self, tx: Tx, vector: Sequence[float], k: int, client_id: int | None) -> list[tuple[int, float]]:
         literal = _pg_vector(vector)
         if client_id is not None:
             # Exact over the client's rows (its index; OFFSET 0 keeps the planner off the HNSW
@@ -518,7 +593,9 @@ class MemoryStore:
             rows = tx.fetchall(
                 "SELECT item_id, d, n FROM (SELECT item_id, d, COUNT(*) OVER () AS n FROM (SELECT item_id,"
                 " embedding <=> ?::halfvec AS d FROM memory_vectors WHERE client_id = ? LIMIT ? OFFSET 0) c) s"
-                " ORDER BY d, item_id LIMIT ?", [literal, client_id, EXACT_CLIENT_MAX, k])
+                " ORDER BY d, item_id LIMIT ?",
+                [literal, client_id, EXACT_CLIENT_MAX, k],
+            )
             if not rows or int(rows[0]["n"]) < EXACT_CLIENT_MAX:
                 return [(int(r["item_id"]), float(r["d"])) for r in rows]
         # HNSW; a filtered scan keeps walking the graph until k rows pass the filter (pgvector ≥ 0.8).
@@ -527,7 +604,9 @@ class MemoryStore:
         where, params = ("WHERE client_id = ?", [client_id]) if client_id is not None else ("", [])
         rows = tx.fetchall(
             f"SELECT item_id, embedding <=> ?::halfvec AS d FROM memory_vectors {where}"
-            " ORDER BY embedding <=> ?::halfvec LIMIT ?", [literal, *params, literal, k])
+            " ORDER BY embedding <=> ?::halfvec LIMIT ?",
+            [literal, *params, literal, k],
+        )
         return sorted(((int(r["item_id"]), float(r["d"])) for r in rows), key=lambda p: (p[1], p[0]))
 
     def _exact_ids(self, tx: Tx, query: str, k: int, client_id: int | None) -> list[int]:
@@ -541,7 +620,8 @@ class MemoryStore:
         rows = tx.fetchall(
             f"SELECT t.item_id AS id, COUNT(*) AS n FROM memory_tokens t JOIN memory_items m ON m.id = t.item_id"
             f" WHERE t.token IN ({marks}){where} GROUP BY t.item_id ORDER BY COUNT(*) DESC, t.item_id DESC LIMIT ?",
-            [*tokens, *params, k])
+            [*tokens, *params, k],
+        )
         return [int(r["id"]) for r in rows]
 
     def _text_ids(self, tx: Tx, query: str, k: int, client_id: int | None) -> list[int]:
@@ -571,14 +651,18 @@ class MemoryStore:
             return f"({f' {op} '.join(words)}){scope}"
 
         def cut(expr: str) -> int | None:  # rowid below which the matches beyond the budget lie
-            value = tx.scalar("SELECT rowid AS r FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid DESC"
-                              " LIMIT 1 OFFSET ?", (expr, TEXT_BUDGET))
+            value = tx.scalar(
+                "SELECT rowid AS r FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                (expr, TEXT_BUDGET),
+            )
             return None if value is None else int(value)
 
         def ranked(expr: str, floor: int | None) -> list[int]:
             above, params = (" AND rowid > ?", [floor]) if floor is not None else ("", [])
-            rows = tx.fetchall(f"SELECT rowid AS id FROM memory_fts WHERE memory_fts MATCH ?{above}"
-                               " ORDER BY rank LIMIT ?", [expr, *params, k])
+            rows = tx.fetchall(
+                f"SELECT rowid AS id FROM memory_fts WHERE memory_fts MATCH ?{above} ORDER BY rank LIMIT ?",
+                [expr, *params, k],
+            )
             return [int(r["id"]) for r in rows]
 
         any_word = match(quoted, "OR")
@@ -620,23 +704,31 @@ class MemoryStore:
         client, cargs = (" AND client_id = ?", [client_id]) if client_id is not None else ("", [])
         parts, args = [], []
         if rare:
-            parts.append(f"SELECT id, tsv FROM memory_items WHERE tsv @@ websearch_to_tsquery('english', ?){client}"
-                         " ORDER BY id DESC LIMIT ?")
+            parts.append(
+                f"SELECT id, tsv FROM memory_items WHERE tsv @@ websearch_to_tsquery('english', ?){client}"
+                " ORDER BY id DESC LIMIT ?"
+            )
             args += [" or ".join(rare), *cargs, PG_RARE_LIMIT]
         if common and client_id is not None:
-            parts.append("SELECT id, tsv FROM (SELECT id, tsv FROM memory_items WHERE client_id = ?"
-                         " ORDER BY client_id DESC, id DESC LIMIT ? OFFSET 0) w"
-                         " WHERE tsv @@ websearch_to_tsquery('english', ?)")
+            parts.append(
+                "SELECT id, tsv FROM (SELECT id, tsv FROM memory_items WHERE client_id = ?"
+                " ORDER BY client_id DESC, id DESC LIMIT ? OFFSET 0) w"
+                " WHERE tsv @@ websearch_to_tsquery('english', ?)"
+            )
             args += [client_id, CLIENT_WINDOW, " or ".join(common)]
         elif common:
-            parts.append("SELECT id, tsv FROM memory_items WHERE tsv @@ websearch_to_tsquery('english', ?)"
-                         " AND id > (SELECT COALESCE(MAX(id), 0) FROM memory_items) - ?")
+            parts.append(
+                "SELECT id, tsv FROM memory_items WHERE tsv @@ websearch_to_tsquery('english', ?)"
+                " AND id > (SELECT COALESCE(MAX(id), 0) FROM memory_items) - ?"
+            )
             args += [" or ".join(common), RECENT_WINDOW]
         rows = tx.fetchall(
             "WITH c AS MATERIALIZED (" + " UNION ALL ".join(f"({p})" for p in parts) + "),"
             " d AS (SELECT DISTINCT ON (id) id, tsv FROM c ORDER BY id)"
             " SELECT id FROM d, websearch_to_tsquery('english', ?) q"
-            " ORDER BY ts_rank(tsv, q, 1) DESC, id DESC LIMIT ?", [*args, any_word, k])
+            " ORDER BY ts_rank(tsv, q, 1) DESC, id DESC LIMIT ?",
+            [*args, any_word, k],
+        )
         return [int(r["id"]) for r in rows]
 
     def _pg_common_words(self, tx: Tx, terms: list[str]) -> set[str]:
@@ -646,9 +738,11 @@ class MemoryStore:
         common = {lexeme for lexeme, rows in self._pg_lexeme_rows(tx).items() if rows > PG_COMMON_ROWS}
         if not common:
             return set()
-        rows = tx.fetchall("SELECT w.term, l.lexeme FROM regexp_split_to_table(?, ' ') AS w(term),"
-                           " LATERAL unnest(tsvector_to_array(to_tsvector('english', w.term))) AS l(lexeme)",
-                           [" ".join(terms)])
+        rows = tx.fetchall(
+            "SELECT w.term, l.lexeme FROM regexp_split_to_table(?, ' ') AS w(term),"
+            " LATERAL unnest(tsvector_to_array(to_tsvector('english', w.term))) AS l(lexeme)",
+            [" ".join(terms)],
+        )
         return {str(r["term"]) for r in rows if r["lexeme"] in common}
 
     def _pg_lexeme_rows(self, tx: Tx) -> dict[str, float]:
@@ -662,7 +756,8 @@ class MemoryStore:
             "SELECT e.elem, e.freq * c.reltuples AS n FROM pg_stats s, pg_class c,"
             " LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(elem, freq)"
             " WHERE s.schemaname = current_schema() AND s.tablename = 'memory_items' AND s.attname = 'tsv'"
-            " AND c.oid = 'memory_items'::regclass")
+            " AND c.oid = 'memory_items'::regclass"
+        )
         rows = {str(r["elem"]): float(r["n"]) for r in found}
         self._lexeme_rows = (time.monotonic(), rows)
         return rows
@@ -681,7 +776,7 @@ class MemoryStore:
             self._rebuild_text(tx)
             rows = tx.fetchall("SELECT id, client_id, title, text FROM memory_items ORDER BY id")
             for start in range(0, len(rows), batch):
-                chunk = rows[start:start + batch]
+                chunk = rows[start : start + batch]
                 vectors = embedder.embed([embedding_input(r["title"], r["text"]) for r in chunk])
                 for row, vector in zip(chunk, vectors):
                     self._write_vector(tx, int(row["id"]), row["client_id"], vector)

@@ -65,7 +65,7 @@ class AuditReport(BaseModel):
 
 def _shingles(text: str) -> set[str]:
     words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i:i + 3]) for i in range(max(len(words) - 2, 1))}
+    return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
 
 
 def _similar(a: str, b: str) -> float:
@@ -73,13 +73,15 @@ def _similar(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
-def _items(store: "Store") -> list[MemoryItem]:
-    rows = store.db.fetchall("SELECT id, source_kind, source_id, kind, client_id, title, text, meta, fingerprint,"
-                             " created_at FROM memory_items ORDER BY id")
+def _items(store: Store) -> list[MemoryItem]:
+    rows = store.db.fetchall(
+        "SELECT id, source_kind, source_id, kind, client_id, title, text, meta, fingerprint,"
+        " created_at FROM memory_items ORDER BY id"
+    )
     return [MemoryItem.model_validate(r) for r in rows]
 
 
-def audit(store: "Store") -> AuditReport:
+def audit(store: Store) -> AuditReport:
     """What the memory holds that is stale, contradicted, duplicated, orphaned or oversized."""
     names = {c.id: c.name for c in store.clients.all()}
     items = _items(store)
@@ -97,17 +99,45 @@ def audit(store: "Store") -> AuditReport:
         if item.source_kind == "fact":
             fact = facts.get(item.source_id)
             if fact is None:
-                findings.append(Finding(kind="orphan", item_id=item.id, source=source, client=client,
-                                        detail="points at a fact that no longer exists"))
+                findings.append(
+                    Finding(
+                        kind="orphan",
+                        item_id=item.id,
+                        source=source,
+                        client=client,
+                        detail="points at a fact that no longer exists",
+                    )
+                )
             elif fact["superseded_at"] is not None:
-                findings.append(Finding(kind="stale", item_id=item.id, source=source, client=client,
-                                        detail=f"“{fact['fact']}” was superseded by a newer fact"))
+                findings.append(
+                    Finding(
+                        kind="stale",
+                        item_id=item.id,
+                        source=source,
+                        client=client,
+                        detail=f"“{fact['fact']}” was superseded by a newer fact",
+                    )
+                )
         elif item.source_kind in existing and item.source_id not in existing[item.source_kind]:
-            findings.append(Finding(kind="orphan", item_id=item.id, source=source, client=client,
-                                    detail=f"points at a deleted {item.source_kind} (“{item.title}”)"))
+            findings.append(
+                Finding(
+                    kind="orphan",
+                    item_id=item.id,
+                    source=source,
+                    client=client,
+                    detail=f"points at a deleted {item.source_kind} (“{item.title}”)",
+                )
+            )
         if len(item.text) > MAX_TEXT_CHARS:
-            findings.append(Finding(kind="oversized", item_id=item.id, source=source, client=client,
-                                    detail=f"{len(item.text)} characters (limit {MAX_TEXT_CHARS}); re-indexed compact"))
+            findings.append(
+                Finding(
+                    kind="oversized",
+                    item_id=item.id,
+                    source=source,
+                    client=client,
+                    detail=f"{len(item.text)} characters (limit {MAX_TEXT_CHARS}); re-indexed compact",
+                )
+            )
 
     # Contradictions among current free-text facts: "prefers Slack" then "prefers e-mail".
     preferences: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -122,10 +152,16 @@ def audit(store: "Store") -> AuditReport:
             for fact_id, what in prefs[:-1]:
                 if what != newest:
                     item = by_source.get(("fact", fact_id))
-                    findings.append(Finding(
-                        kind="contradicted", item_id=item.id if item else None, fact_id=fact_id,
-                        source=f"fact #{fact_id}", client=names.get(client_id),
-                        detail=f"“{facts[fact_id]['fact']}” contradicts the newer fact #{newest_id} ({newest})"))
+                    findings.append(
+                        Finding(
+                            kind="contradicted",
+                            item_id=item.id if item else None,
+                            fact_id=fact_id,
+                            source=f"fact #{fact_id}",
+                            client=names.get(client_id),
+                            detail=f"“{facts[fact_id]['fact']}” contradicts the newer fact #{newest_id} ({newest})",
+                        )
+                    )
 
     # Near-duplicates within one client and kind: the newest stays.
     flagged = {f.item_id for f in findings}
@@ -140,34 +176,47 @@ def audit(store: "Store") -> AuditReport:
             if twin is None:
                 kept.append(item)
                 continue
-            findings.append(Finding(kind="duplicate", item_id=item.id, source=f"{item.source_kind} #{item.source_id}",
-                                    client=names.get(item.client_id) if item.client_id else None,
-                                    detail=f"“{item.title}” repeats {twin.source_kind} #{twin.source_id}"))
+            findings.append(
+                Finding(
+                    kind="duplicate",
+                    item_id=item.id,
+                    source=f"{item.source_kind} #{item.source_id}",
+                    client=names.get(item.client_id) if item.client_id else None,
+                    detail=f"“{item.title}” repeats {twin.source_kind} #{twin.source_id}",
+                )
+            )
     findings.sort(key=lambda f: (_ORDER.index(f.kind), f.source))
     return AuditReport(findings=findings, memories=len(items))
 
 
-def prune(store: "Store", report: AuditReport, actor: str) -> tuple[str, int]:
+def prune(store: Store, report: AuditReport, actor: str) -> tuple[str, int]:
     """Remove what ``report`` found; returns (the audit run id in the ledger, removals)."""
     run_id = f"audit-{secrets.token_hex(5)}"
     removed = 0
-    store.ledger.append(run_id, "audit", "memory_audit", {"summary": report.summary(), **report.counts()},
-                        actor=actor)
+    store.ledger.append(run_id, "audit", "memory_audit", {"summary": report.summary(), **report.counts()}, actor=actor)
     for n, finding in enumerate(report.findings):
         with store.db.transaction() as tx:
-            item = tx.fetchone("SELECT source_kind, source_id FROM memory_items WHERE id = ?",
-                               (finding.item_id,)) if finding.item_id else None
+            item = (
+                tx.fetchone("SELECT source_kind, source_id FROM memory_items WHERE id = ?", (finding.item_id,))
+                if finding.item_id
+                else None
+            )
             if item is not None:
                 store.memory.delete(item["source_kind"], int(item["source_id"]), tx)
                 if finding.kind == "duplicate":
                     # remembered, so the indexing sweep does not bring the duplicate back
-                    tx.execute("INSERT INTO memory_pruned (source_kind, source_id, reason, pruned_at) VALUES"
-                               " (?, ?, ?, ?) ON CONFLICT (source_kind, source_id) DO NOTHING",
-                               (item["source_kind"], item["source_id"], finding.detail, store.clock.now()))
+                    tx.execute(
+                        "INSERT INTO memory_pruned (source_kind, source_id, reason, pruned_at) VALUES"
+                        " (?, ?, ?, ?) ON CONFLICT (source_kind, source_id) DO NOTHING",
+                        (item["source_kind"], item["source_id"], finding.detail, store.clock.now()),
+                    )
             if finding.kind == "contradicted" and finding.fact_id is not None:
-                tx.execute("UPDATE client_facts SET superseded_at = ? WHERE id = ? AND superseded_at IS NULL",
-                           (store.clock.now(), finding.fact_id))
-            store.ledger.append(run_id, "prune", "memory_pruned", finding.model_dump(), actor=actor,
-                                dedupe=str(n), tx=tx)
+                tx.execute(
+                    "UPDATE client_facts SET superseded_at = ? WHERE id = ? AND superseded_at IS NULL",
+                    (store.clock.now(), finding.fact_id),
+                )
+            store.ledger.append(
+                run_id, "prune", "memory_pruned", finding.model_dump(), actor=actor, dedupe=str(n), tx=tx
+            )
         removed += 1
     return run_id, removed

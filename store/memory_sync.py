@@ -18,14 +18,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from store.memory import Embedder, NewMemory, compact, embedding_input
-from store.models import Artifact, from_cents, format_money
+from store.models import Artifact, format_money, from_cents
 
 if TYPE_CHECKING:
     from store.facade import Store
 
 _QUOTE_START_RE = re.compile(r"^(?:On .{0,200}wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$", re.M)
-KIND_LABELS = {"email_in": "E-mail from", "email": "E-mail to", "proposal": "Proposal", "invoice": "Invoice",
-               "fact": "Note about", "report": "Report"}
+KIND_LABELS = {
+    "email_in": "E-mail from",
+    "email": "E-mail to",
+    "proposal": "Proposal",
+    "invoice": "Invoice",
+    "fact": "Note about",
+    "report": "Report",
+}
 
 
 def _strip_quotes(body: str) -> str:
@@ -69,24 +75,42 @@ def artifact_memory(artifact: Artifact, client_name: str | None) -> NewMemory:
         body = artifact.body
     date = (meta.get("date") or artifact.created_at.isoformat())[:10]
     text = f"{head}, {date}: “{artifact.title}”\n{body}"
-    return NewMemory(source_kind="artifact", source_id=artifact.id, kind=artifact.kind, client_id=artifact.client_id,
-                     title=artifact.title, text=compact(text), meta=out, fingerprint=_fp(artifact.title, artifact.body),
-                     created_at=artifact.created_at)
+    return NewMemory(
+        source_kind="artifact",
+        source_id=artifact.id,
+        kind=artifact.kind,
+        client_id=artifact.client_id,
+        title=artifact.title,
+        text=compact(text),
+        meta=out,
+        fingerprint=_fp(artifact.title, artifact.body),
+        created_at=artifact.created_at,
+    )
 
 
 def invoice_memory(row: dict[str, Any], lines: list[dict[str, Any]], client_name: str | None) -> NewMemory:
     currency = row["currency"]
-    items = "; ".join(f"{line['description']} ({format_money(from_cents(line['total_cents']), currency)})"
-                      for line in lines)
+    items = "; ".join(
+        f"{line['description']} ({format_money(from_cents(line['total_cents']), currency)})" for line in lines
+    )
     issue = str(row["issue_date"])[:10]
     month = datetime.fromisoformat(issue).strftime("%B %Y")
     total = format_money(from_cents(row["total_cents"]), currency)
-    text = (f"Invoice {row['number']} to {client_name or 'a client'}, issued {issue} ({month}), due "
-            f"{str(row['due_date'])[:10]}, total {total}: {items}")
-    return NewMemory(source_kind="invoice", source_id=int(row["id"]), kind="invoice", client_id=row["client_id"],
-                     title=f"Invoice {row['number']}", text=compact(text),
-                     meta={"number": row["number"], "client": client_name},
-                     fingerprint=_invoice_fp(row), created_at=_dt(row["created_at"]))
+    text = (
+        f"Invoice {row['number']} to {client_name or 'a client'}, issued {issue} ({month}), due "
+        f"{str(row['due_date'])[:10]}, total {total}: {items}"
+    )
+    return NewMemory(
+        source_kind="invoice",
+        source_id=int(row["id"]),
+        kind="invoice",
+        client_id=row["client_id"],
+        title=f"Invoice {row['number']}",
+        text=compact(text),
+        meta={"number": row["number"], "client": client_name},
+        fingerprint=_invoice_fp(row),
+        created_at=_dt(row["created_at"]),
+    )
 
 
 def _invoice_fp(row: dict[str, Any]) -> str:
@@ -94,11 +118,17 @@ def _invoice_fp(row: dict[str, Any]) -> str:
 
 
 def fact_memory(row: dict[str, Any], client_name: str | None) -> NewMemory:
-    return NewMemory(source_kind="fact", source_id=int(row["id"]), kind="fact", client_id=row["client_id"],
-                     title=f"Note about {client_name or 'a client'}",
-                     text=compact(f"Note about {client_name or 'a client'}: {row['fact']}"),
-                     meta={"client": client_name, "source": row.get("source")},
-                     fingerprint=_fp(row["fact"]), created_at=_dt(row["created_at"]))
+    return NewMemory(
+        source_kind="fact",
+        source_id=int(row["id"]),
+        kind="fact",
+        client_id=row["client_id"],
+        title=f"Note about {client_name or 'a client'}",
+        text=compact(f"Note about {client_name or 'a client'}: {row['fact']}"),
+        meta={"client": client_name, "source": row.get("source")},
+        fingerprint=_fp(row["fact"]),
+        created_at=_dt(row["created_at"]),
+    )
 
 
 def _fp(*parts: Any) -> str:
@@ -109,13 +139,17 @@ def _dt(value: Any) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def pending(store: "Store") -> list[NewMemory]:
+def pending(store: Store) -> list[NewMemory]:
     """Memories to write: sources without an item, or whose fingerprint changed."""
     db = store.db
     names = {c.id: c.name for c in store.clients.all()}
-    indexed = {(r["source_kind"], int(r["source_id"])): r["fingerprint"]
-               for r in db.fetchall("SELECT source_kind, source_id, fingerprint FROM memory_items"
-                                    " WHERE source_kind IN ('artifact', 'fact', 'invoice')")}
+    indexed = {
+        (r["source_kind"], int(r["source_id"])): r["fingerprint"]
+        for r in db.fetchall(
+            "SELECT source_kind, source_id, fingerprint FROM memory_items"
+            " WHERE source_kind IN ('artifact', 'fact', 'invoice')"
+        )
+    }
     # Sources pruned as duplicates by `coo memory prune` stay out of the index.
     pruned = {(r["source_kind"], int(r["source_id"])) for r in db.fetchall("SELECT * FROM memory_pruned")}
     out: list[NewMemory] = []
@@ -136,7 +170,7 @@ def pending(store: "Store") -> list[NewMemory]:
     return out
 
 
-def stale_ids(store: "Store") -> list[int]:
+def stale_ids(store: Store) -> list[int]:
     """Items whose source is gone or superseded (a fact replaced by a newer one)."""
     rows = store.db.fetchall(
         "SELECT m.id FROM memory_items m LEFT JOIN client_facts f ON m.source_kind = 'fact' AND f.id = m.source_id"
@@ -144,12 +178,18 @@ def stale_ids(store: "Store") -> list[int]:
         " UNION SELECT m.id FROM memory_items m LEFT JOIN artifacts a ON a.id = m.source_id"
         " WHERE m.source_kind = 'artifact' AND a.id IS NULL"
         " UNION SELECT m.id FROM memory_items m LEFT JOIN invoices i ON i.id = m.source_id"
-        " WHERE m.source_kind = 'invoice' AND i.id IS NULL")
+        " WHERE m.source_kind = 'invoice' AND i.id IS NULL"
+    )
     return [int(r["id"]) for r in rows]
 
 
-def sync(store: "Store", embedder: Embedder, batch: int = 64, limit: int | None = None,
-         progress: Callable[[int], None] | None = None) -> int:
+def sync(
+    store: Store,
+    embedder: Embedder,
+    batch: int = 64,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Index what is new or changed, at most ``limit`` items (None: all); returns how many items
     were written. ``progress`` hears the running count after each batch."""
     store.memory.ensure(embedder)
@@ -158,15 +198,14 @@ def sync(store: "Store", embedder: Embedder, batch: int = 64, limit: int | None 
     # Items without a vector: restored by `coo import` (a snapshot carries no embeddings).
     while done < budget and (rows := store.memory.unindexed(limit=min(batch * 8, budget - done))):
         for start in range(0, len(rows), batch):
-            chunk = rows[start:start + batch]
-            store.memory.index_existing(chunk, embedder.embed([embedding_input(r["title"], r["text"])
-                                                               for r in chunk]))
+            chunk = rows[start : start + batch]
+            store.memory.index_existing(chunk, embedder.embed([embedding_input(r["title"], r["text"]) for r in chunk]))
             done += len(chunk)
             if progress:
                 progress(done)
-    todo = pending(store)[:max(0, budget - done)]
+    todo = pending(store)[: max(0, budget - done)]
     for start in range(0, len(todo), batch):
-        chunk = todo[start:start + batch]
+        chunk = todo[start : start + batch]
         vectors = embedder.embed([embedding_input(m.title, m.text) for m in chunk])
         store.memory.upsert_many(chunk, vectors)
         done += len(chunk)
@@ -175,6 +214,6 @@ def sync(store: "Store", embedder: Embedder, batch: int = 64, limit: int | None 
     return done
 
 
-def backlog(store: "Store") -> int:
+def backlog(store: Store) -> int:
     """How many items a full sync would write now."""
     return store.memory.unindexed_count() + len(pending(store))

@@ -332,10 +332,13 @@ CREATE TABLE memory_config (
 """
 
 _MEMORY = {
-    "sqlite": _MEMORY_COMMON.format(**_TOKENS["sqlite"]) + """
+    "sqlite": _MEMORY_COMMON.format(**_TOKENS["sqlite"])
+    + """
 CREATE VIRTUAL TABLE memory_fts USING fts5(title, text, tokenize = 'porter unicode61 remove_diacritics 2');
 """,
-    "postgres": "CREATE EXTENSION IF NOT EXISTS vector;\n" + _MEMORY_COMMON.format(**_TOKENS["postgres"]) + """
+    "postgres": "CREATE EXTENSION IF NOT EXISTS vector;\n"
+    + _MEMORY_COMMON.format(**_TOKENS["postgres"])
+    + """
 ALTER TABLE memory_items ADD COLUMN tsv tsvector
     GENERATED ALWAYS AS (to_tsvector('english', title || ' ' || text)) STORED;
 CREATE INDEX memory_items_tsv ON memory_items USING gin (tsv);
@@ -436,8 +439,17 @@ WHERE playbook IS NOT NULL;
 CREATE INDEX runs_playbook ON runs (playbook, playbook_version);
 """
 
-MIGRATIONS: list[str | dict[str, str]] = [_CORE, _LEDGER_GUARD, _DELIVERIES, _MEMORY, _PAYMENT_IMPORTS, _MEMORY_PRUNED,
-                                          _RECURRING, _REVISIONS, _RUN_PLAYBOOKS]
+MIGRATIONS: list[str | dict[str, str]] = [
+    _CORE,
+    _LEDGER_GUARD,
+    _DELIVERIES,
+    _MEMORY,
+    _PAYMENT_IMPORTS,
+    _MEMORY_PRUNED,
+    _RECURRING,
+    _REVISIONS,
+    _RUN_PLAYBOOKS,
+]
 
 
 def _statements(script: str) -> list[str]:

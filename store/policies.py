@@ -50,8 +50,10 @@ class Policies:
         with self.db.transaction() as tx:
             before = tx.scalar("SELECT autonomy FROM agent_policies WHERE agent = ?", (agent,)) or DEFAULT_AUTONOMY
             tx.execute("DELETE FROM agent_policies WHERE agent = ?", (agent,))
-            tx.execute("INSERT INTO agent_policies (agent, autonomy, set_by, set_via, set_at) VALUES (?, ?, ?, ?, ?)",
-                       (agent, level, by, via, self.clock.now()))
+            tx.execute(
+                "INSERT INTO agent_policies (agent, autonomy, set_by, set_via, set_at) VALUES (?, ?, ?, ?, ?)",
+                (agent, level, by, via, self.clock.now()),
+            )
         return AutonomyChange(agent=agent, before=str(before), after=level)
 
     def all(self) -> list[Policy]:

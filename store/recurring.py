@@ -30,11 +30,14 @@ class RecurringWork:
     def claim(self, key: str, kind: str, retainer_id: int, period: str) -> bool:
         """Record the job for its period; False when it was already claimed (by anyone)."""
         with self.db.transaction() as tx:
-            return tx.execute(
-                "INSERT INTO recurring_work (key, kind, retainer_id, period, created_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (key) DO NOTHING",
-                (key, kind, retainer_id, period, self.clock.now()),
-            ) == 1
+            return (
+                tx.execute(
+                    "INSERT INTO recurring_work (key, kind, retainer_id, period, created_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (key) DO NOTHING",
+                    (key, kind, retainer_id, period, self.clock.now()),
+                )
+                == 1
+            )
 
     def link_run(self, key: str, run_id: str) -> None:
         with self.db.transaction() as tx:
@@ -45,6 +48,7 @@ class RecurringWork:
         return None if row is None else RecurringItem.model_validate(row)
 
     def for_retainer(self, retainer_id: int, kind: str) -> list[RecurringItem]:
-        rows = self.db.fetchall("SELECT * FROM recurring_work WHERE retainer_id = ? AND kind = ? ORDER BY period",
-                                (retainer_id, kind))
+        rows = self.db.fetchall(
+            "SELECT * FROM recurring_work WHERE retainer_id = ? AND kind = ? ORDER BY period", (retainer_id, kind)
+        )
         return [RecurringItem.model_validate(r) for r in rows]

@@ -37,20 +37,32 @@ class RevisionStore:
         self.db = db
         self.clock = clock
 
-    def record(self, tx: Tx, client_id: int, deliverable: str | None, note: str | None, limit: int | None,
-               run_id: str) -> Revision:
+    def record(
+        self, tx: Tx, client_id: int, deliverable: str | None, note: str | None, limit: int | None, run_id: str
+    ) -> Revision:
         """The next round for this deliverable; a replayed step returns the round it recorded."""
         row = tx.fetchone("SELECT * FROM revisions WHERE run_id = ?", (run_id,))
         if row is None:
             key = deliverable_key(deliverable)
-            done = int(tx.scalar("SELECT COUNT(*) AS n FROM revisions WHERE client_id = ? AND deliverable = ?",
-                                 (client_id, key)) or 0)
+            done = int(
+                tx.scalar(
+                    "SELECT COUNT(*) AS n FROM revisions WHERE client_id = ? AND deliverable = ?", (client_id, key)
+                )
+                or 0
+            )
             round_ = done + 1
             tx.execute(
                 "INSERT INTO revisions (client_id, deliverable, round, note, out_of_scope, run_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (client_id, key, round_, note, 1 if limit is not None and round_ > limit else 0, run_id,
-                 self.clock.now()),
+                (
+                    client_id,
+                    key,
+                    round_,
+                    note,
+                    1 if limit is not None and round_ > limit else 0,
+                    run_id,
+                    self.clock.now(),
+                ),
             )
             row = tx.fetchone("SELECT * FROM revisions WHERE run_id = ?", (run_id,))
         return Revision.model_validate({**row, "out_of_scope": bool(row["out_of_scope"])})

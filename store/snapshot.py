@@ -17,7 +17,7 @@ with :func:`register_table`.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -69,8 +69,16 @@ TABLES: list[TableSpec] = [
 
 # Tables a snapshot leaves out on purpose: bookkeeping of this database, LangGraph's working
 # state, and search indexes that are rebuilt from the exported rows.
-NOT_EXPORTED_PREFIXES = ("schema_migrations", "checkpoint", "writes", "sqlite_", "memory_vec", "memory_fts",
-                         "memory_config", "memory_tokens")
+NOT_EXPORTED_PREFIXES = (
+    "schema_migrations",
+    "checkpoint",
+    "writes",
+    "sqlite_",
+    "memory_vec",
+    "memory_fts",
+    "memory_config",
+    "memory_tokens",
+)
 
 
 def unlisted_tables(db: Database) -> list[str]:
@@ -90,9 +98,11 @@ def register_table(spec: TableSpec) -> None:
 # Memories travel without their embeddings (and without the full-text and exact-token indexes):
 # `coo memory sync` (or `coo memory reembed`) after `coo import` embeds and indexes them again.
 register_table(TableSpec(name="memory_items", json_columns=("meta",)))
-MEMORY_NOTE = ("Memories (memory_items) are exported without their embeddings, full-text or exact-token "
-               "indexes: they are re-embedded on import — run `coo memory sync` (or `coo memory reembed`) "
-               "after `coo import`.")
+MEMORY_NOTE = (
+    "Memories (memory_items) are exported without their embeddings, full-text or exact-token "
+    "indexes: they are re-embedded on import — run `coo memory sync` (or `coo memory reembed`) "
+    "after `coo import`."
+)
 
 
 class Snapshot(BaseModel):
@@ -117,7 +127,7 @@ def _portable(value: Any, is_json: bool) -> Any:
     if is_json:
         return json.loads(value) if isinstance(value, str) else value
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -161,11 +171,13 @@ def export_snapshot(db: Database, now: datetime) -> Snapshot:
                 "rows": [[_portable(row[c], c in spec.json_columns) for c in columns] for row in rows],
             }
     return Snapshot(
-        exported_at=now.astimezone(timezone.utc).isoformat(),
+        exported_at=now.astimezone(UTC).isoformat(),
         source={"dialect": db.dialect, "schema": len(MIGRATIONS)},
         tables=tables,
-        notes=["LangGraph checkpoints are not included: unfinished runs restart from their last ledger step.",
-               MEMORY_NOTE],
+        notes=[
+            "LangGraph checkpoints are not included: unfinished runs restart from their last ledger step.",
+            MEMORY_NOTE,
+        ],
     )
 
 
@@ -214,6 +226,7 @@ def import_snapshot(db: Database, snapshot: Snapshot) -> dict[str, int]:
             counts[spec.name] = len(table["rows"])
             if spec.serial and db.dialect == "postgres" and table["rows"]:
                 # explicit ids leave the sequence behind; move it past the highest id
-                tx.execute(f"SELECT setval(pg_get_serial_sequence('{spec.name}', 'id'), "
-                           f"(SELECT MAX(id) FROM {spec.name}))")
+                tx.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{spec.name}', 'id'), (SELECT MAX(id) FROM {spec.name}))"
+                )
     return counts

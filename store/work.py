@@ -30,21 +30,35 @@ class WorkStore:
         existing = tx.fetchone("SELECT * FROM retainers WHERE run_id = ? AND client_id = ?", (run_id, client_id))
         if existing:  # a replayed step must not create a second retainer
             return Retainer.model_validate(existing)
-        tx.execute(
-            "UPDATE retainers SET status = 'replaced' WHERE client_id = ? AND status = 'active'", (client_id,)
-        )
+        tx.execute("UPDATE retainers SET status = 'replaced' WHERE client_id = ? AND status = 'active'", (client_id,))
         tx.execute(
             "INSERT INTO retainers (client_id, monthly_cents, currency, revision_rounds, billing_day, scope,"
             " start_date, status, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
-            (client_id, cents(monthly_amount), currency, revision_rounds, billing_day, scope, start_date, run_id,
-             self.clock.now()),
+            (
+                client_id,
+                cents(monthly_amount),
+                currency,
+                revision_rounds,
+                billing_day,
+                scope,
+                start_date,
+                run_id,
+                self.clock.now(),
+            ),
         )
         row = tx.fetchone("SELECT * FROM retainers WHERE run_id = ? AND client_id = ?", (run_id, client_id))
         assert row is not None
         return Retainer.model_validate(row)
 
-    def update_retainer(self, tx: Tx, retainer_id: int, *, billing_day: int | None = None,
-                        monthly_amount: Decimal | None = None, revision_rounds: int | None = None) -> None:
+    def update_retainer(
+        self,
+        tx: Tx,
+        retainer_id: int,
+        *,
+        billing_day: int | None = None,
+        monthly_amount: Decimal | None = None,
+        revision_rounds: int | None = None,
+    ) -> None:
         """Change the terms given (None leaves a term as it is)."""
         tx.execute(
             "UPDATE retainers SET billing_day = COALESCE(?, billing_day), monthly_cents = COALESCE(?, monthly_cents),"
@@ -118,7 +132,10 @@ class WorkStore:
 
     def mark_done(self, tx: Tx, deliverable_id: int) -> bool:
         """Mark an open deliverable delivered now; False when it was already done."""
-        return tx.execute(
-            "UPDATE deliverables SET status = 'done', done_at = ? WHERE id = ? AND status = 'open'",
-            (self.clock.now(), deliverable_id),
-        ) == 1
+        return (
+            tx.execute(
+                "UPDATE deliverables SET status = 'done', done_at = ? WHERE id = ? AND status = 'open'",
+                (self.clock.now(), deliverable_id),
+            )
+            == 1
+        )

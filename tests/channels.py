@@ -19,10 +19,20 @@ SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 OPERATOR = "UOPERATOR"
 TG_OPERATOR = 4242
 TG_SECRET = "tg-webhook-secret"
-RETAINER = ("Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, "
-            "contact <mailto:jane@acme.example|jane@acme.example>")
-PLATFORM_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "TELEGRAM_BOT_TOKEN",
-                 "TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_API_URL")
+RETAINER = (
+    "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, "
+    "contact <mailto:jane@acme.example|jane@acme.example>"
+)
+PLATFORM_VARS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_URL",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_API_URL",
+)
 
 
 class Served:
@@ -35,8 +45,9 @@ class Served:
         self.services = services
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(services.app(), host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(services.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
@@ -49,8 +60,15 @@ class Served:
     def post(self, path: str, content: str | bytes, headers: dict[str, str] | None = None) -> httpx.Response:
         return self.http.post(path, content=content, headers=headers or {})
 
-    def slack_event(self, event: dict[str, Any], event_id: str, *, retry: int | None = None,
-                    timestamp: int | None = None, secret: str = SIGNING_SECRET) -> httpx.Response:
+    def slack_event(
+        self,
+        event: dict[str, Any],
+        event_id: str,
+        *,
+        retry: int | None = None,
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+    ) -> httpx.Response:
         body = event_body(event, event_id)
         headers = {"Content-Type": "application/json", **sign(secret, body, timestamp)}
         if retry is not None:
@@ -59,8 +77,9 @@ class Served:
 
     def slack_interaction(self, payload: dict[str, Any]) -> httpx.Response:
         body = interaction_body(payload)
-        return self.post("/slack/events", body,
-                         {"Content-Type": "application/x-www-form-urlencoded", **sign(SIGNING_SECRET, body)})
+        return self.post(
+            "/slack/events", body, {"Content-Type": "application/x-www-form-urlencoded", **sign(SIGNING_SECRET, body)}
+        )
 
     def telegram_update(self, update: dict[str, Any], secret: str | None = TG_SECRET) -> httpx.Response:
         import json
@@ -76,8 +95,10 @@ class Served:
         store = self.runtime.store
         while time.monotonic() < deadline:
             self.runtime.queue.wait_idle()
-            waiting = store.db.scalar("SELECT COUNT(*) AS n FROM messages WHERE direction = 'out'"
-                                      " AND delivered_at IS NULL AND channel IN ('slack', 'telegram')")
+            waiting = store.db.scalar(
+                "SELECT COUNT(*) AS n FROM messages WHERE direction = 'out'"
+                " AND delivered_at IS NULL AND channel IN ('slack', 'telegram')"
+            )
             if not waiting:
                 return
             time.sleep(0.01)
@@ -124,45 +145,91 @@ def serve(make_runtime: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def slack_settings(slack_api: SlackApi, **more: Any) -> dict[str, Any]:
-    return {"slack_bot_token": "xoxb-test", "slack_signing_secret": SIGNING_SECRET, "slack_api_url": slack_api.url,
-            "slack_operators": OPERATOR, **more}
+    return {
+        "slack_bot_token": "xoxb-test",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": slack_api.url,
+        "slack_operators": OPERATOR,
+        **more,
+    }
 
 
 def telegram_settings(telegram_api: TelegramApi, **more: Any) -> dict[str, Any]:
-    return {"telegram_bot_token": "123456:TEST-TOKEN", "telegram_api_url": telegram_api.url,
-            "telegram_webhook_url": "https://coo.example/telegram/webhook", "telegram_webhook_secret": TG_SECRET,
-            "telegram_operators": str(TG_OPERATOR), **more}
+    return {
+        "telegram_bot_token": "123456:TEST-TOKEN",
+        "telegram_api_url": telegram_api.url,
+        "telegram_webhook_url": "https://coo.example/telegram/webhook",
+        "telegram_webhook_secret": TG_SECRET,
+        "telegram_operators": str(TG_OPERATOR),
+        **more,
+    }
 
 
 def dm(text: str, ts: str, user: str = OPERATOR, **more: Any) -> dict[str, Any]:
     """A direct message event (message.im)."""
-    return {"type": "message", "channel": "D0OPS", "channel_type": "im", "user": user, "text": text, "ts": ts,
-            "event_ts": ts, **more}
+    return {
+        "type": "message",
+        "channel": "D0OPS",
+        "channel_type": "im",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        **more,
+    }
 
 
-def button(card: dict[str, Any], verb: str, approval_id: int, user: str = OPERATOR,
-           action_ts: str = "1764082900.000001") -> dict[str, Any]:
+def button(
+    card: dict[str, Any], verb: str, approval_id: int, user: str = OPERATOR, action_ts: str = "1764082900.000001"
+) -> dict[str, Any]:
     """A block_actions payload: ``user`` tapped ``verb`` on the card posted by the chat.postMessage call ``card``."""
     channel, ts = card["posted"]["channel"], card["posted"]["ts"]
-    return {"type": "block_actions", "user": {"id": user, "username": user.lower()},
-            "trigger_id": f"trigger-{action_ts}", "channel": {"id": channel},
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
-            "message": {"ts": ts, "thread_ts": card.get("thread_ts"), "text": card.get("text")},
-            "actions": [{"type": "button", "action_id": f"coo:{verb}:{approval_id}", "block_id": "b",
-                         "value": str(approval_id), "action_ts": action_ts}]}
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower()},
+        "trigger_id": f"trigger-{action_ts}",
+        "channel": {"id": channel},
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+        "message": {"ts": ts, "thread_ts": card.get("thread_ts"), "text": card.get("text")},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": f"coo:{verb}:{approval_id}",
+                "block_id": "b",
+                "value": str(approval_id),
+                "action_ts": action_ts,
+            }
+        ],
+    }
 
 
 def tg_message(update_id: int, message_id: int, text: str, user: int = TG_OPERATOR) -> dict[str, Any]:
-    return {"update_id": update_id, "message": {
-        "message_id": message_id, "date": int(time.time()), "text": text,
-        "chat": {"id": user, "type": "private", "first_name": "Ana"},
-        "from": {"id": user, "is_bot": False, "first_name": "Ana"}}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "text": text,
+            "chat": {"id": user, "type": "private", "first_name": "Ana"},
+            "from": {"id": user, "is_bot": False, "first_name": "Ana"},
+        },
+    }
 
 
 def tg_tap(update_id: int, card: dict[str, Any], data: str, user: int = TG_OPERATOR) -> dict[str, Any]:
     """A callback_query: ``user`` tapped the button with ``data`` on ``card`` (a sendMessage call)."""
-    return {"update_id": update_id, "callback_query": {
-        "id": f"cb-{update_id}", "chat_instance": "ci", "data": data,
-        "from": {"id": user, "is_bot": False, "first_name": "Someone"},
-        "message": {"message_id": card["sent_message_id"], "date": int(time.time()), "text": "card",
-                    "chat": {"id": int(card["chat_id"]), "type": "private"}}}}
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb-{update_id}",
+            "chat_instance": "ci",
+            "data": data,
+            "from": {"id": user, "is_bot": False, "first_name": "Someone"},
+            "message": {
+                "message_id": card["sent_message_id"],
+                "date": int(time.time()),
+                "text": "card",
+                "chat": {"id": int(card["chat_id"]), "type": "private"},
+            },
+        },
+    }

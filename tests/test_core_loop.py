@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-RETAINER = ("Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, "
-            "contact jane@acme.example")
+RETAINER = (
+    "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
+)
 
 
 def test_retainer_signup_drafts_proposal_and_sends_it_once_approved(chat, smtp):
     shown = chat.say(RETAINER)
-    assert "New retainer for Acme Studio (jane@acme.example): $4,000.00/month, 3 revision rounds, billed on day 1." in shown
+    assert (
+        "New retainer for Acme Studio (jane@acme.example): $4,000.00/month, 3 revision rounds, billed on day 1."
+        in shown
+    )
     assert "I drafted the proposal (proposal #P-0001)." in shown
     assert "Send it to jane@acme.example?" in shown
     assert "[/approve 1] [/edit 1 …] [/reject 1]" in shown

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -50,16 +50,28 @@ def test_one_digest_per_day_whoever_sends_it(make_runtime, sqlite_url, clock):
 @pytest.mark.parametrize(
     ("tz", "after", "expected_day", "expected_utc"),
     [
-        ("UTC", datetime(2026, 11, 25, 7, 0, tzinfo=timezone.utc), date(2026, 11, 25), "2026-11-25T08:00:00+00:00"),
-        ("UTC", datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc), date(2026, 11, 26), "2026-11-26T08:00:00+00:00"),
+        ("UTC", datetime(2026, 11, 25, 7, 0, tzinfo=UTC), date(2026, 11, 25), "2026-11-25T08:00:00+00:00"),
+        ("UTC", datetime(2026, 11, 25, 8, 0, tzinfo=UTC), date(2026, 11, 26), "2026-11-26T08:00:00+00:00"),
         # Berlin springs forward on 2026-03-29: 08:00 local is 06:00 UTC that day, 07:00 UTC before
-        ("Europe/Berlin", datetime(2026, 3, 28, 12, 0, tzinfo=timezone.utc), date(2026, 3, 29),
-         "2026-03-29T06:00:00+00:00"),
-        ("Europe/Berlin", datetime(2026, 10, 24, 12, 0, tzinfo=timezone.utc), date(2026, 10, 25),
-         "2026-10-25T07:00:00+00:00"),
+        (
+            "Europe/Berlin",
+            datetime(2026, 3, 28, 12, 0, tzinfo=UTC),
+            date(2026, 3, 29),
+            "2026-03-29T06:00:00+00:00",
+        ),
+        (
+            "Europe/Berlin",
+            datetime(2026, 10, 24, 12, 0, tzinfo=UTC),
+            date(2026, 10, 25),
+            "2026-10-25T07:00:00+00:00",
+        ),
         # late evening in New York is already tomorrow in UTC: the digest is for the local date
-        ("America/New_York", datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc), date(2026, 11, 26),
-         "2026-11-26T13:00:00+00:00"),
+        (
+            "America/New_York",
+            datetime(2026, 11, 26, 2, 0, tzinfo=UTC),
+            date(2026, 11, 26),
+            "2026-11-26T13:00:00+00:00",
+        ),
     ],
 )
 def test_next_digest_time_follows_the_local_clock(make_runtime, sqlite_url, tz, after, expected_day, expected_utc):
@@ -128,7 +140,10 @@ def test_digest_on_slack_has_the_cards_buttons_and_a_tap_decides_once(slack_api,
     rows = [b for b in digest["blocks"] if b["type"] == "actions"]
     assert [b["block_id"] for b in rows] == ["coo_digest_1"]
     assert [(e["action_id"], e["value"]) for e in rows[0]["elements"]] == [
-        ("coo:approve:1", "1"), ("coo:edit:1", "1"), ("coo:reject:1", "1")]  # exactly the card's
+        ("coo:approve:1", "1"),
+        ("coo:edit:1", "1"),
+        ("coo:reject:1", "1"),
+    ]  # exactly the card's
     assert any("#1* Send invoice" in (b.get("text") or {}).get("text", "") for b in digest["blocks"])
 
     tap = button(digest, "approve", 1)
@@ -171,7 +186,8 @@ def test_digest_on_telegram_has_a_row_per_approval(telegram_api, smtp, serve, sq
     served.telegram_update(tap)
     [kept] = telegram_api.wait_for("editMessageReplyMarkup")  # only the tapped approval's row goes
     assert [[b["callback_data"] for b in row] for row in kept["reply_markup"]["inline_keyboard"]] == [
-        ["coo:approve:2", "coo:reject:2"]]
+        ["coo:approve:2", "coo:reject:2"]
+    ]
     assert len(smtp.wait_for(1)) == 1
     served.settle()
     assert served.runtime.store.runs.approval(1).status == "approved"
@@ -183,11 +199,29 @@ def test_digest_buttons_stop_at_ten_and_decided_approvals_get_none():
     from bot.slack.blocks import digest_blocks
     from store.models import Approval, Message
 
-    now = datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
-    approvals = [Approval(id=n, run_id=f"r{n}", step="send", action="send_invoice", card={"title": f"Send #{n}"},
-                          draft={}, asked_at=now, status="approved" if n == 1 else "pending") for n in range(1, 14)]
-    message = Message(id=1, channel="digest", thread_id="daily", direction="out", text="Good morning\n" * 600,
-                      payload={"approval_ids": list(range(1, 14))}, created_at=now)
+    now = datetime(2026, 11, 25, 8, tzinfo=UTC)
+    approvals = [
+        Approval(
+            id=n,
+            run_id=f"r{n}",
+            step="send",
+            action="send_invoice",
+            card={"title": f"Send #{n}"},
+            draft={},
+            asked_at=now,
+            status="approved" if n == 1 else "pending",
+        )
+        for n in range(1, 14)
+    ]
+    message = Message(
+        id=1,
+        channel="digest",
+        thread_id="daily",
+        direction="out",
+        text="Good morning\n" * 600,
+        payload={"approval_ids": list(range(1, 14))},
+        created_at=now,
+    )
     view = digest_view(message, approvals)
     assert [a.approval_id for a in view.approvals] == list(range(2, 12)) and view.more == 2
     blocks = digest_blocks(view)

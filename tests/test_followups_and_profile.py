@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import ChatDriver
-
-RETAINER = ("Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, "
-            "contact jane@acme.example")
+RETAINER = (
+    "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
+)
 
 
 def test_follow_up_in_the_thread_changes_that_retainer(chat, smtp):
@@ -80,13 +79,20 @@ def test_a_revision_beyond_the_limit_is_flagged_out_of_scope(chat, smtp):
     chat.say("remember that Acme allows only 2 revision rounds and prefers Slack")
     assert "Revision round 1 of 2 for the logo for Acme." in chat.say("Acme asked for another revision of the logo")
     assert "Revision round 2 of 2 for the logo for Acme (darker blue)." in chat.say(
-        "Acme wants another round on the logo: darker blue")
+        "Acme wants another round on the logo: darker blue"
+    )
     assert "Revision round 1 of 2 for the homepage" in chat.say("Acme requested changes to the homepage")
     shown = chat.say("Acme asked for one more revision of the Logo")
-    assert ("⚠ Out of scope: this is revision round 3 for the logo, but Acme's terms include 2 rounds. "
-            "Quote the extra round or decline it before doing the work.") in shown
+    assert (
+        "⚠ Out of scope: this is revision round 3 for the logo, but Acme's terms include 2 rounds. "
+        "Quote the extra round or decline it before doing the work."
+    ) in shown
     run = chat.runtime.store.runs.recent(1)[0]
     assert "revision_out_of_scope" in [e.kind for e in chat.runtime.store.ledger.events(run.id)]
     rounds = chat.runtime.store.revisions.for_client(chat.runtime.store.clients.find("Acme")[0].id)
     assert [(r.deliverable, r.round, r.out_of_scope) for r in rounds] == [
-        ("logo", 1, False), ("logo", 2, False), ("homepage", 1, False), ("logo", 3, True)]
+        ("logo", 1, False),
+        ("logo", 2, False),
+        ("homepage", 1, False),
+        ("logo", 3, True),
+    ]

@@ -5,7 +5,7 @@ sees it, and a smoke run of the recall benchmark."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,13 +15,20 @@ from store.memory import EmbedderMismatch, NewMemory, exact_tokens, rrf
 from store.memory_sync import stale_ids, sync
 from tests.test_email_intake import ACME, client_mail, forward_as_attachment, ingest
 
-WHEN = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 EMB = HashingEmbedder()
 
 
 def _item(source_id: int, title: str, text: str, client_id: int | None = None, kind: str = "email_in") -> NewMemory:
-    return NewMemory(source_kind="artifact", source_id=source_id, kind=kind, client_id=client_id, title=title,
-                     text=text, created_at=WHEN)
+    return NewMemory(
+        source_kind="artifact",
+        source_id=source_id,
+        kind=kind,
+        client_id=client_id,
+        title=title,
+        text=text,
+        created_at=WHEN,
+    )
 
 
 class BlindEmbedder:
@@ -54,11 +61,15 @@ def store(db_url: str, clock):  # type: ignore[no-untyped-def]
 
 def test_add_upsert_search_and_delete_by_source_pointer(store: Store) -> None:
     store.memory.ensure(EMB)
-    _put(store, EMB, [
-        _item(1, "Homepage feedback", "Jane: the logo colours feel cold, could we try warmer tones?", 1),
-        _item(2, "Invoice question", "Bob asked whether INV-0007 includes the photo shoot.", 2),
-        _item(3, "Launch date", "Jane confirmed the launch moves to March 3rd.", 1),
-    ])
+    _put(
+        store,
+        EMB,
+        [
+            _item(1, "Homepage feedback", "Jane: the logo colours feel cold, could we try warmer tones?", 1),
+            _item(2, "Invoice question", "Bob asked whether INV-0007 includes the photo shoot.", 2),
+            _item(3, "Launch date", "Jane confirmed the launch moves to March 3rd.", 1),
+        ],
+    )
     hits = store.memory.search(EMB.embed(["logo colour"])[0], k=2)
     assert hits[0].item.source_id == 1 and hits[0].score > hits[1].score
     # Upsert by source pointer replaces, never duplicates.
@@ -74,15 +85,26 @@ def test_add_upsert_search_and_delete_by_source_pointer(store: Store) -> None:
 def test_hybrid_finds_exact_names_invoice_numbers_and_emails_the_vector_misses(store: Store) -> None:
     blind = BlindEmbedder()
     store.memory.ensure(blind)
-    _put(store, blind, [_item(i, f"Note {i}", f"Weekly status update number {i} about the website build.", 1)
-                        for i in range(1, 40)])
-    _put(store, blind, [
-        _item(100, "Invoice INV-0042", "Invoice INV-0042 to Acme Studio, total $4,000.", 1, "invoice"),
-        _item(101, "Contract", "Contract renewal question from priya@kestrel.example about the retainer.", 2),
-        _item(102, "Feedback", "Okonkwo said the typography looks dated.", 3),
-    ])
-    for query, expected in (("find INV-0042", 100), ("anything from priya@kestrel.example?", 101),
-                            ("what did Okonkwo say?", 102), ("inv0042", 100)):
+    _put(
+        store,
+        blind,
+        [_item(i, f"Note {i}", f"Weekly status update number {i} about the website build.", 1) for i in range(1, 40)],
+    )
+    _put(
+        store,
+        blind,
+        [
+            _item(100, "Invoice INV-0042", "Invoice INV-0042 to Acme Studio, total $4,000.", 1, "invoice"),
+            _item(101, "Contract", "Contract renewal question from priya@kestrel.example about the retainer.", 2),
+            _item(102, "Feedback", "Okonkwo said the typography looks dated.", 3),
+        ],
+    )
+    for query, expected in (
+        ("find INV-0042", 100),
+        ("anything from priya@kestrel.example?", 101),
+        ("what did Okonkwo say?", 102),
+        ("inv0042", 100),
+    ):
         vector_only = [h.item.source_id for h in store.memory.search(blind.embed([query])[0], k=3)]
         assert expected not in vector_only, query  # the embedding is no help here …
         combined = [h.item.source_id for h in store.memory.hybrid(query, blind.embed([query])[0], k=5)]
@@ -92,12 +114,21 @@ def test_hybrid_finds_exact_names_invoice_numbers_and_emails_the_vector_misses(s
 
 def test_client_filter_applies_to_every_method(store: Store) -> None:
     store.memory.ensure(EMB)
-    _put(store, EMB, [_item(1, "Logo feedback", "The logo colours should be warmer.", 1),
-                      _item(2, "Logo feedback", "The logo colours should be cooler.", 2),
-                      _item(3, "Logo notes", "Logo colours: teal and sand.", None)])
+    _put(
+        store,
+        EMB,
+        [
+            _item(1, "Logo feedback", "The logo colours should be warmer.", 1),
+            _item(2, "Logo feedback", "The logo colours should be cooler.", 2),
+            _item(3, "Logo notes", "Logo colours: teal and sand.", None),
+        ],
+    )
     vec = EMB.embed(["logo colours"])[0]
-    for hits in (store.memory.search(vec, 5, client_id=2), store.memory.keyword("logo colours", 5, client_id=2),
-                 store.memory.hybrid("logo colours", vec, 5, client_id=2)):
+    for hits in (
+        store.memory.search(vec, 5, client_id=2),
+        store.memory.keyword("logo colours", 5, client_id=2),
+        store.memory.hybrid("logo colours", vec, 5, client_id=2),
+    ):
         assert [h.item.source_id for h in hits] == [2]
     assert {h.item.source_id for h in store.memory.hybrid("logo colours", vec, 5)} == {1, 2, 3}
 
@@ -109,12 +140,25 @@ def test_sync_indexes_artifacts_facts_and_invoices_once_and_reembed_switches_mod
 
     with store.db.transaction() as tx:
         client, _ = store.clients.upsert(tx, "Acme Studio", "Jane Doe", "jane@acme.example")
-        store.artifacts.create(tx, "email_in", "Homepage feedback", "Hi, the logo colours feel cold.\n\n> old quote",
-                               "mail-1", client.id, {"from": {"name": "Jane Doe", "address": "jane@acme.example"}})
+        store.artifacts.create(
+            tx,
+            "email_in",
+            "Homepage feedback",
+            "Hi, the logo colours feel cold.\n\n> old quote",
+            "mail-1",
+            client.id,
+            {"from": {"name": "Jane Doe", "address": "jane@acme.example"}},
+        )
         store.clients.add_fact(tx, client.id, "prefers Slack over e-mail", "run r1")
-        store.billing.create_invoice(tx, client.id, [NewLine(description="Brand audit", quantity=Decimal(1),
-                                                             unit_price=Decimal(1200))],
-                                     "USD", WHEN.date(), WHEN.date(), "run-i")
+        store.billing.create_invoice(
+            tx,
+            client.id,
+            [NewLine(description="Brand audit", quantity=Decimal(1), unit_price=Decimal(1200))],
+            "USD",
+            WHEN.date(),
+            WHEN.date(),
+            "run-i",
+        )
     assert sync(store, EMB) == 3
     assert sync(store, EMB) == 0  # idempotent
     item = store.memory.get("artifact", 1)
@@ -157,30 +201,52 @@ def test_memory_reembed_command(coo_env, tmp_path, monkeypatch, capsys) -> None:
     # the embedder it was built with until the operator moves it.
     monkeypatch.delenv("COO_EMBEDDER")
     assert main(["memory"]) == 0
-    assert ("1 memories · embedder hashing-v1-512 (512 dimensions) · in use: hashing = hashing-v1-512 "
-            "(kept from the memory; `coo memory reembed` moves it to the default, minilm-onnx)") in capsys.readouterr().out
+    assert (
+        "1 memories · embedder hashing-v1-512 (512 dimensions) · in use: hashing = hashing-v1-512 "
+        "(kept from the memory; `coo memory reembed` moves it to the default, minilm-onnx)"
+    ) in capsys.readouterr().out
     assert main(["memory", "sync"]) == 0
     assert main(["memory", "reembed"]) == 0
-    assert "Re-embedded 1 memories with all-MiniLM-L6-v2-onnx-int8 (384 dimensions; was hashing-v1-512)" in \
-        capsys.readouterr().out
+    assert (
+        "Re-embedded 1 memories with all-MiniLM-L6-v2-onnx-int8 (384 dimensions; was hashing-v1-512)"
+        in capsys.readouterr().out
+    )
     assert main(["memory"]) == 0
     assert "in use: minilm-onnx = all-MiniLM-L6-v2-onnx-int8 (the default)" in capsys.readouterr().out
 
 
 def test_exact_tokens_and_rrf() -> None:
     assert exact_tokens("see INV-0042, inv0043 and Jane <jane@acme.example>.") >= {
-        "inv-0042", "inv0043", "inv-0043", "jane@acme.example"}
+        "inv-0042",
+        "inv0043",
+        "inv-0043",
+        "jane@acme.example",
+    }
     assert [i for i, _, _ in rrf({"a": [1, 2, 3], "b": [3, 1]})] == [1, 3, 2]
 
 
 def test_recall_in_chat_points_at_the_artifacts(chat) -> None:  # type: ignore[no-untyped-def]
     chat.say(ACME)
-    ingest(chat, forward_as_attachment(client_mail(
-        "Hi Ana,\n\nThanks for the homepage draft. The layout works for us. On the logo colours: the teal "
-        "feels too cold next to the photos, could we try the warmer terracotta we discussed?\n\nBest,\nJane")))
-    ingest(chat, forward_as_attachment(client_mail(
-        "Hi Ana,\n\nQuick one: can we move the launch call to Thursday?\n\nJane", subject="Launch call",
-        msgid="<m2@acme.example>")), event_id="mail-2")
+    ingest(
+        chat,
+        forward_as_attachment(
+            client_mail(
+                "Hi Ana,\n\nThanks for the homepage draft. The layout works for us. On the logo colours: the teal "
+                "feels too cold next to the photos, could we try the warmer terracotta we discussed?\n\nBest,\nJane"
+            )
+        ),
+    )
+    ingest(
+        chat,
+        forward_as_attachment(
+            client_mail(
+                "Hi Ana,\n\nQuick one: can we move the launch call to Thursday?\n\nJane",
+                subject="Launch call",
+                msgid="<m2@acme.example>",
+            )
+        ),
+        event_id="mail-2",
+    )
     chat.say("draft a proposal for Acme Studio for a brand refresh, $6k")
     shown = chat.say("what did Jane say about the logo colours?")
     lines = [line.strip() for line in shown.splitlines() if line.strip().startswith("•")]
@@ -203,17 +269,29 @@ def test_recall_finds_what_was_said_in_other_words(make_runtime, db_url, smtp, e
     the lexical hashing embedder, kept as the control, cannot."""
     from tests.conftest import ChatDriver
 
-    chat = ChatDriver(make_runtime(database_url=db_url, smtp_url=smtp.url, embedder=embedder,
-                                   from_email="Ana Ruiz <ana@studio.example>"))
+    chat = ChatDriver(
+        make_runtime(
+            database_url=db_url, smtp_url=smtp.url, embedder=embedder, from_email="Ana Ruiz <ana@studio.example>"
+        )
+    )
     chat.say(ACME)
-    mails = [("Homepage feedback", "On the logo: the teal feels too cold next to the photos, could we try the "
-                                   "warmer terracotta we discussed?"),
-             ("Launch call", "Can we move the launch call to Thursday? Our CEO is travelling."),
-             ("Invoice details", "Our finance team needs our VAT number on the next invoice."),
-             ("Workshop", "The team enjoyed Tuesday's workshop; the sticky-note exercise was a hit.")]
+    mails = [
+        (
+            "Homepage feedback",
+            "On the logo: the teal feels too cold next to the photos, could we try the warmer terracotta we discussed?",
+        ),
+        ("Launch call", "Can we move the launch call to Thursday? Our CEO is travelling."),
+        ("Invoice details", "Our finance team needs our VAT number on the next invoice."),
+        ("Workshop", "The team enjoyed Tuesday's workshop; the sticky-note exercise was a hit."),
+    ]
     for n, (subject, body) in enumerate(mails):
-        ingest(chat, forward_as_attachment(client_mail(f"Hi Ana,\n\n{body}\n\nJane", subject=subject,
-                                                       msgid=f"<m{n}@acme.example>")), event_id=f"mail-{n}")
+        ingest(
+            chat,
+            forward_as_attachment(
+                client_mail(f"Hi Ana,\n\n{body}\n\nJane", subject=subject, msgid=f"<m{n}@acme.example>")
+            ),
+            event_id=f"mail-{n}",
+        )
     shown = chat.say("what did Jane say about the brand palette?")
     lines = [line.strip() for line in shown.splitlines() if line.strip().startswith("•")]
     assert lines, shown
@@ -221,7 +299,8 @@ def test_recall_finds_what_was_said_in_other_words(make_runtime, db_url, smtp, e
 
 
 def test_upgraded_memory_keeps_its_embedder_until_moved_and_running_coo_follows(
-        make_runtime, db_url, smtp, caplog) -> None:  # type: ignore[no-untyped-def]
+    make_runtime, db_url, smtp, caplog
+) -> None:  # type: ignore[no-untyped-def]
     """A memory built with hashing (the old default) keeps working after the upgrade; `coo memory
     reembed` moves it to the default and a running coo follows at its next recall."""
     from agents.embedders import get_embedder
@@ -229,26 +308,44 @@ def test_upgraded_memory_keeps_its_embedder_until_moved_and_running_coo_follows(
 
     old = ChatDriver(make_runtime(database_url=db_url, smtp_url=smtp.url, embedder="hashing"))
     old.say(ACME)
-    ingest(old, forward_as_attachment(client_mail(
-        "Hi Ana,\n\nOn the logo: the teal feels too cold next to the photos, could we try the warmer "
-        "terracotta we discussed?\n\nJane")))
-    ingest(old, forward_as_attachment(client_mail("Hi Ana,\n\nCan we move the launch call to Thursday?\n\nJane",
-                                                  subject="Launch call", msgid="<m2@acme.example>")),
-           event_id="mail-2")
+    ingest(
+        old,
+        forward_as_attachment(
+            client_mail(
+                "Hi Ana,\n\nOn the logo: the teal feels too cold next to the photos, could we try the warmer "
+                "terracotta we discussed?\n\nJane"
+            )
+        ),
+    )
+    ingest(
+        old,
+        forward_as_attachment(
+            client_mail(
+                "Hi Ana,\n\nCan we move the launch call to Thursday?\n\nJane",
+                subject="Launch call",
+                msgid="<m2@acme.example>",
+            )
+        ),
+        event_id="mail-2",
+    )
     assert "terracotta" in old.say("what did Jane say about the logo colours?")
     old.runtime.close()
 
     with caplog.at_level("WARNING", logger="bot.runtime"):
         chat = ChatDriver(make_runtime(database_url=db_url, smtp_url=smtp.url))  # COO_EMBEDDER unset
-    assert "the memory was embedded with hashing: keeping it; `coo memory reembed` moves it to minilm-onnx" \
-        in caplog.text
+    assert (
+        "the memory was embedded with hashing: keeping it; `coo memory reembed` moves it to minilm-onnx" in caplog.text
+    )
     shown = chat.say("what did Jane say about the logo colours?")
     assert "terracotta" in shown and "can't search" not in shown
     store = chat.runtime.store
     assert store.memory.config()["embedder"] == "hashing-v1-512"
     store.memory.reembed(get_embedder("minilm-onnx"))  # what `coo memory reembed` does, from another process
-    lines = [x.strip() for x in chat.say("what did Jane say about the brand palette?").splitlines()
-             if x.strip().startswith("•")]
+    lines = [
+        x.strip()
+        for x in chat.say("what did Jane say about the brand palette?").splitlines()
+        if x.strip().startswith("•")
+    ]
     assert lines and "terracotta" in lines[0]
     assert store.memory.config()["embedder"] == "all-MiniLM-L6-v2-onnx-int8"
 
@@ -263,15 +360,25 @@ def test_a_backlog_is_indexed_by_the_command_and_recall_says_it_may_miss_some(ch
     monkeypatch.setattr(steps_memory, "SYNC_BUDGET", 1)
     chat.say(ACME)
     for n, subject in enumerate(("Homepage feedback", "Launch call", "Invoice details", "Workshop", "Fonts")):
-        ingest(chat, forward_as_attachment(client_mail(f"Hi Ana,\n\nA note about the {subject.lower()}.\n\nJane",
-                                                       subject=subject, msgid=f"<b{n}@acme.example>")),
-               event_id=f"mail-b{n}")
+        ingest(
+            chat,
+            forward_as_attachment(
+                client_mail(
+                    f"Hi Ana,\n\nA note about the {subject.lower()}.\n\nJane",
+                    subject=subject,
+                    msgid=f"<b{n}@acme.example>",
+                )
+            ),
+            event_id=f"mail-b{n}",
+        )
     store = chat.runtime.store
     waiting = backlog(store)
     assert waiting > 0
     shown = chat.say("what did Jane say about the launch call?")
-    assert f"({waiting - 1:,} memories are not indexed yet, so this may miss some: `coo memory sync` indexes " \
-           "them now.)" in shown
+    assert (
+        f"({waiting - 1:,} memories are not indexed yet, so this may miss some: `coo memory sync` indexes "
+        "them now.)" in shown
+    )
     left = backlog(store)  # the recall's own run indexed one more when it ended
     assert left == waiting - 2
     assert sync(store, memory_embedder(chat.runtime.deps)) == left and backlog(store) == 0
@@ -300,10 +407,14 @@ def test_recall_parsing() -> None:
         assert intent.kind == kind, text
         assert getattr(intent, "client_name", None) == client, text
         assert not intent.has_side_effects
-    for text, kind in {"what's overdue?": "status_query", "show me the invoices for Acme": "status_query",
-                       "find a plumber near me": "unknown", "did Acme pay?": "status_query",
-                       "remind me to find the proposal for Acme": "add_task",
-                       "invoice Acme $2,500 for the website": "create_invoice"}.items():
+    for text, kind in {
+        "what's overdue?": "status_query",
+        "show me the invoices for Acme": "status_query",
+        "find a plumber near me": "unknown",
+        "did Acme pay?": "status_query",
+        "remind me to find the proposal for Acme": "add_task",
+        "invoice Acme $2,500 for the website": "create_invoice",
+    }.items():
         assert parser.parse(text, today).intent.kind == kind, text
 
 
@@ -319,8 +430,9 @@ def test_bench_memory_quick_smoke(capsys) -> None:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize("direction", ["sqlite_to_postgres", "postgres_to_sqlite"])
-def test_memories_round_trip_through_a_snapshot_and_are_re_embedded_on_import(direction, sqlite_url, pg_url, clock,
-                                                                              tmp_path) -> None:
+def test_memories_round_trip_through_a_snapshot_and_are_re_embedded_on_import(
+    direction, sqlite_url, pg_url, clock, tmp_path
+) -> None:
     from decimal import Decimal
 
     from store.billing import NewLine
@@ -331,20 +443,36 @@ def test_memories_round_trip_through_a_snapshot_and_are_re_embedded_on_import(di
     with source.db.transaction() as tx:
         client, _ = source.clients.upsert(tx, "Acme Studio", "Jane Doe", "jane@acme.example")
         sender = {"from": {"name": "Jane Doe", "address": "jane@acme.example"}}
-        source.artifacts.create(tx, "email_in", "Logo feedback", "The teal feels too cold; could you try terracotta?",
-                                "mail-1", client.id, sender)
-        source.artifacts.create(tx, "email_in", "Launch date", "The board moved the launch to March 3rd.", "mail-2",
-                                client.id, sender)
+        source.artifacts.create(
+            tx,
+            "email_in",
+            "Logo feedback",
+            "The teal feels too cold; could you try terracotta?",
+            "mail-1",
+            client.id,
+            sender,
+        )
+        source.artifacts.create(
+            tx, "email_in", "Launch date", "The board moved the launch to March 3rd.", "mail-2", client.id, sender
+        )
         source.clients.add_fact(tx, client.id, "prefers Slack over e-mail", "run r1")
-        source.billing.create_invoice(tx, client.id, [NewLine(description="Brand audit", quantity=Decimal(1),
-                                                              unit_price=Decimal(1200))],
-                                      "USD", WHEN.date(), WHEN.date(), "run-i")
+        source.billing.create_invoice(
+            tx,
+            client.id,
+            [NewLine(description="Brand audit", quantity=Decimal(1), unit_price=Decimal(1200))],
+            "USD",
+            WHEN.date(),
+            WHEN.date(),
+            "run-i",
+        )
     assert sync(source, EMB) == 4
     queries = ["what did Jane say about the logo colours?", "INV-0001", "jane@acme.example launch", "Slack"]
 
     def answers(store: Store) -> list[list[tuple[str, int]]]:
-        return [[(h.item.source_kind, h.item.source_id) for h in store.memory.hybrid(q, EMB.embed([q])[0], 3)]
-                for q in queries]
+        return [
+            [(h.item.source_kind, h.item.source_id) for h in store.memory.hybrid(q, EMB.embed([q])[0], 3)]
+            for q in queries
+        ]
 
     before = answers(source)
     snapshot = export_snapshot(source.db, clock.now())
@@ -376,10 +504,14 @@ def test_keyword_search_stays_bounded_when_a_word_is_everywhere(store: Store) ->
     import store.memory as memory
 
     store.memory.ensure(EMB)
-    old = [_item(1, "Logo feedback", "Priya: the logo colours feel cold, try terracotta.", 1),
-           _item(2, "Logo question", "Which logo colours go on the booth?", 2)]
-    filler = [_item(10 + i, "Weekly update", f"Status of the website build, week {i}, logo unchanged.", 1 + i % 3)
-              for i in range(60)]
+    old = [
+        _item(1, "Logo feedback", "Priya: the logo colours feel cold, try terracotta.", 1),
+        _item(2, "Logo question", "Which logo colours go on the booth?", 2),
+    ]
+    filler = [
+        _item(10 + i, "Weekly update", f"Status of the website build, week {i}, logo unchanged.", 1 + i % 3)
+        for i in range(60)
+    ]
     _put(store, EMB, old + filler)
     budget, memory.TEXT_BUDGET = memory.TEXT_BUDGET, 10
     pg_common = memory.PG_COMMON_ROWS

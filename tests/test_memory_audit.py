@@ -27,8 +27,11 @@ def _messy_memory(chat) -> None:  # type: ignore[no-untyped-def]
     sync(store, memory_embedder(chat.runtime.deps))
     with store.db.transaction() as tx:
         tx.execute("DELETE FROM artifacts WHERE id = ?", (gone.id,))  # its memory is now an orphan
-        tx.execute("UPDATE memory_items SET text = ? WHERE source_kind = 'fact' AND id = "
-                   "(SELECT MIN(id) FROM memory_items WHERE source_kind = 'fact')", ("long " * 400,))
+        tx.execute(
+            "UPDATE memory_items SET text = ? WHERE source_kind = 'fact' AND id = "
+            "(SELECT MIN(id) FROM memory_items WHERE source_kind = 'fact')",
+            ("long " * 400,),
+        )
 
 
 def test_audit_finds_each_kind_of_problem(chat, smtp):
@@ -63,8 +66,12 @@ def test_prune_removes_findings_records_them_and_they_stay_gone(chat, smtp):
 def test_memory_commands_confirm_before_pruning(coo_env):
     from tests.test_cli import run
 
-    run(["chat"], coo_env, stdin="new client: Acme, contact jane@acme.example\n"
-                                 "remember that Acme prefers Slack\nremember that Acme prefers email\n")
+    run(
+        ["chat"],
+        coo_env,
+        stdin="new client: Acme, contact jane@acme.example\n"
+        "remember that Acme prefers Slack\nremember that Acme prefers email\n",
+    )
     out = run(["memory", "audit"], coo_env)
     # the channel constraint was superseded (stale), and the free-text facts contradict each other
     assert out.returncode == 0 and "Memory audit: 1 stale, 1 contradicted" in out.stdout

@@ -12,9 +12,16 @@ from agents.llm import register_provider, unregister_provider
 from tests.conftest import ChatDriver
 from tests.fakes.scripted_model import ScriptedChatModel
 
-RETAINER_INTENT = [{"kind": "retainer_signup"},
-                   {"client_name": "Acme Studio", "contact_email": "jane@acme.example", "monthly_amount": 4000,
-                    "revision_rounds": 3, "billing_day": 1}]
+RETAINER_INTENT = [
+    {"kind": "retainer_signup"},
+    {
+        "client_name": "Acme Studio",
+        "contact_email": "jane@acme.example",
+        "monthly_amount": 4000,
+        "revision_rounds": 3,
+        "billing_day": 1,
+    },
+]
 DRAFT = "Hi Jane,\n\nThanks for signing on: $4,000.00 a month, up to 3 revision rounds, billed on the 1st.\n\nAna"
 
 
@@ -35,8 +42,13 @@ def scripted() -> Iterator[dict[str, ScriptedChatModel]]:
 
 @pytest.fixture
 def model_chat(make_runtime, sqlite_url, smtp, scripted) -> ChatDriver:  # type: ignore[no-untyped-def]
-    runtime = make_runtime(database_url=sqlite_url, smtp_url=smtp.url, from_email="Ana <ana@studio.example>",
-                           model_small="scripted:parser", model_mid="scripted:writer")
+    runtime = make_runtime(
+        database_url=sqlite_url,
+        smtp_url=smtp.url,
+        from_email="Ana <ana@studio.example>",
+        model_small="scripted:parser",
+        model_mid="scripted:writer",
+    )
     return ChatDriver(runtime)
 
 
@@ -60,7 +72,10 @@ def test_small_tier_parses_and_mid_tier_drafts_with_tokens_in_the_ledger(model_c
     run = model_chat.runtime.store.runs.recent(1)[0]
     calls = [e for e in model_chat.runtime.store.ledger.events(run.id) if e.kind == "model_call"]
     assert [(c.payload["tier"], c.payload["purpose"]) for c in calls] == [
-        ("small", "classify_intent"), ("small", "extract_intent"), ("mid", "draft_proposal")]
+        ("small", "classify_intent"),
+        ("small", "extract_intent"),
+        ("mid", "draft_proposal"),
+    ]
     assert all(c.payload["prompt_tokens"] > 0 and c.payload["completion_tokens"] > 0 for c in calls)
     model_chat.say("/approve 1")
     assert "Thanks for signing on" in smtp.wait_for(1)[0].get_payload(decode=True).decode()

@@ -26,8 +26,10 @@ def parse(parser: OfflineParser, text: str):
 
 
 def test_retainer_signup_full_sentence(parser: OfflineParser) -> None:
-    result = parse(parser, "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, "
-                           "contact jane@acme.example")
+    result = parse(
+        parser,
+        "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example",
+    )
     intent = result.intent
     assert intent.kind == "retainer_signup"
     assert intent.client_name == "Acme Studio"
@@ -78,7 +80,9 @@ def test_invoice_hours_at_rate(parser: OfflineParser) -> None:
     intent = parse(parser, "invoice Bob Lee for 12 hours of logo work at $95/h, due in 14 days").intent
     assert intent.kind == "create_invoice"
     assert intent.client_name == "Bob Lee"
-    assert intent.items == [LineItem(description="logo work", quantity=Decimal(12), unit_price=Decimal(95), unit="hour")]
+    assert intent.items == [
+        LineItem(description="logo work", quantity=Decimal(12), unit_price=Decimal(95), unit="hour")
+    ]
     assert intent.due_in_days == 14
 
 
@@ -134,9 +138,17 @@ def test_record_payment(parser: OfflineParser, text: str, client: str, amount: s
 def test_proposal_new_client_and_names(parser: OfflineParser) -> None:
     proposal = parse(parser, "draft a proposal for Acme for a brand refresh, $6k").intent
     assert (proposal.kind, proposal.client_name, proposal.scope, proposal.amount) == (
-        "draft_proposal", "Acme", "brand refresh", Decimal(6000))
+        "draft_proposal",
+        "Acme",
+        "brand refresh",
+        Decimal(6000),
+    )
     client = parse(parser, "new client: Northwind, contact ops@northwind.example").intent
-    assert (client.kind, client.client_name, client.contact_email) == ("new_client", "Northwind", "ops@northwind.example")
+    assert (client.kind, client.client_name, client.contact_email) == (
+        "new_client",
+        "Northwind",
+        "ops@northwind.example",
+    )
     bakery = parse(parser, "add jane's bakery as a client").intent
     assert bakery.client_name == "jane's bakery"  # capitalisation kept as typed
     contact = parse(parser, "new client: Halcyon Labs, contact Jane Doe <jane@x.com>").intent
@@ -145,7 +157,12 @@ def test_proposal_new_client_and_names(parser: OfflineParser) -> None:
 
 def test_deliverables_and_tasks(parser: OfflineParser) -> None:
     d = parse(parser, "Acme needs the homepage mockups by Friday").intent
-    assert (d.kind, d.client_name, d.title, d.due_date) == ("add_deliverable", "Acme", "homepage mockups", date(2026, 11, 27))
+    assert (d.kind, d.client_name, d.title, d.due_date) == (
+        "add_deliverable",
+        "Acme",
+        "homepage mockups",
+        date(2026, 11, 27),
+    )
     d2 = parse(parser, "deliverable for Bob Lee: logo v2 due Dec 3").intent
     assert (d2.client_name, d2.title, d2.due_date) == ("Bob Lee", "logo v2", date(2026, 12, 3))
     t = parse(parser, "remind me to call the accountant tomorrow").intent
@@ -195,8 +212,15 @@ def test_help(parser: OfflineParser, text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["pay my cable bill", "transfer $200 to my savings", "book a flight", "what's my credit card balance",
-     "send a text to mom", "tell carl that he sucks", "bill my mom $20 for pizza"],
+    [
+        "pay my cable bill",
+        "transfer $200 to my savings",
+        "book a flight",
+        "what's my credit card balance",
+        "send a text to mom",
+        "tell carl that he sucks",
+        "bill my mom $20 for pizza",
+    ],
 )
 def test_everyday_requests_have_no_side_effects(parser: OfflineParser, text: str) -> None:
     intent = parse(parser, text).intent
@@ -293,8 +317,13 @@ def test_received_money_from_client_is_a_payment(parser: OfflineParser, text: st
 
 @pytest.mark.parametrize(
     "text",
-    ["what else can you help me with?", "what can you do for us", "how should I use this bot?",
-     "how can you help me", "what are you good for?"],
+    [
+        "what else can you help me with?",
+        "what can you do for us",
+        "how should I use this bot?",
+        "how can you help me",
+        "what are you good for?",
+    ],
 )
 def test_capability_questions_are_help(parser: OfflineParser, text: str) -> None:
     assert parse(parser, text).intent.kind == "help"
@@ -302,9 +331,13 @@ def test_capability_questions_are_help(parser: OfflineParser, text: str) -> None
 
 @pytest.mark.parametrize(
     "text",
-    ["transfer $750 from savings to checking", "move 2k into my money market account from checking",
-     "i'd like to move $1,200 from the household account to savings", "got $250 from savings",
-     "shift $90 from my debit card to the joint account"],
+    [
+        "transfer $750 from savings to checking",
+        "move 2k into my money market account from checking",
+        "i'd like to move $1,200 from the household account to savings",
+        "got $250 from savings",
+        "shift $90 from my debit card to the joint account",
+    ],
 )
 def test_transfers_between_own_accounts_are_unknown(parser: OfflineParser, text: str) -> None:
     intent = parse(parser, text).intent
@@ -318,8 +351,11 @@ def test_client_transfer_into_own_account_is_still_a_payment(parser: OfflinePars
 
 @pytest.mark.parametrize(
     "text",
-    ["send me an inspirational quote every morning", "write me a funny quote for my birthday card",
-     "draft a quote for tomorrow"],
+    [
+        "send me an inspirational quote every morning",
+        "write me a funny quote for my birthday card",
+        "draft a quote for tomorrow",
+    ],
 )
 def test_quote_for_the_operator_is_not_a_proposal(parser: OfflineParser, text: str) -> None:
     assert parse(parser, text).intent.kind != "draft_proposal"
@@ -327,9 +363,11 @@ def test_quote_for_the_operator_is_not_a_proposal(parser: OfflineParser, text: s
 
 @pytest.mark.parametrize(
     ("text", "client"),
-    [("send Harbor Studio a quote for the app redesign", "Harbor Studio"),
-     ("Quill & Co wants an estimate for a new logo", "Quill & Co"),
-     ("send a quote to bob lee for the mural", "bob lee")],
+    [
+        ("send Harbor Studio a quote for the app redesign", "Harbor Studio"),
+        ("Quill & Co wants an estimate for a new logo", "Quill & Co"),
+        ("send a quote to bob lee for the mural", "bob lee"),
+    ],
 )
 def test_quote_addressed_to_a_client_is_a_proposal(parser: OfflineParser, text: str, client: str) -> None:
     intent = parse(parser, text).intent

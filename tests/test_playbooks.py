@@ -13,15 +13,14 @@ import pytest
 import yaml
 
 from graphs.intents import INTENT_KINDS
-from graphs.playbooks import BUILTIN_DIR, PlaybookError, _check_together, load_playbooks, use_playbooks
 from graphs.plans import plan_for
+from graphs.playbooks import BUILTIN_DIR, PlaybookError, _check_together, load_playbooks, use_playbooks
 from graphs.step_kit import StepResult
 from graphs.step_registry import STEPS
 from tests.conftest import REPO
 from tests.test_core_loop import RETAINER
 
-GLOBEX = ("Globex signed the retainer: $2,500 a month, 2 design rounds, bill on the 15th, "
-          "contact max@globex.example")
+GLOBEX = "Globex signed the retainer: $2,500 a month, 2 design rounds, bill on the 15th, contact max@globex.example"
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +46,15 @@ def write(directory: Path, file: str, data: dict[str, Any] | str) -> Path:
 def next_retainer(**changes: Any) -> tuple[str, dict[str, Any]]:
     """A valid next version of the retainer playbook, with ``changes`` applied."""
     base = latest_retainer()
-    data = {"name": "retainer", "version": base.version + 1, "trigger": "retainer_signup", "lead": base.lead,
-            "description": "Retainer with a welcome pack.", "steps": [*base.steps, "record_client"],
-            "migration": f"v{base.version} runs finish their own steps; nothing to do."}
+    data = {
+        "name": "retainer",
+        "version": base.version + 1,
+        "trigger": "retainer_signup",
+        "lead": base.lead,
+        "description": "Retainer with a welcome pack.",
+        "steps": [*base.steps, "record_client"],
+        "migration": f"v{base.version} runs finish their own steps; nothing to do.",
+    }
     data.update(changes)
     version = data["version"] if isinstance(data["version"], int) else base.version + 1
     return f"retainer.v{version}.yaml", data
@@ -87,8 +92,7 @@ def test_every_intent_kind_that_starts_a_run_has_a_valid_playbook():
 def test_unknown_step_names_its_index(tmp_path):
     name, data = next_retainer()
     data["steps"] = ["record_retainer", "prepare_proposal", "configure_bilingg"]
-    assert problems_for(tmp_path, (name, data)) == [
-        f"{tmp_path / name}: steps[2]: unknown step 'configure_bilingg'"]
+    assert problems_for(tmp_path, (name, data)) == [f"{tmp_path / name}: steps[2]: unknown step 'configure_bilingg'"]
 
 
 def test_unknown_agent_trigger_and_typo_fields_are_each_named(tmp_path):
@@ -98,8 +102,10 @@ def test_unknown_agent_trigger_and_typo_fields_are_each_named(tmp_path):
     label = tmp_path / name
     assert problems[0].startswith(f"{label}: stpes: unknown field (did you mean 'steps'?)")
     assert f"{label}: trigger: unknown intent kind 'retainer_sigup' (did you mean 'retainer_signup'?)" in problems
-    assert any(p.startswith(f"{label}: lead: unknown agent 'proposal_draftr' (did you mean 'proposal_drafter'?)")
-               for p in problems)
+    assert any(
+        p.startswith(f"{label}: lead: unknown agent 'proposal_draftr' (did you mean 'proposal_drafter'?)")
+        for p in problems
+    )
     assert f"{label}: steps: required field is missing" in problems
 
 
@@ -111,11 +117,15 @@ def test_unknown_agent_trigger_and_typo_fields_are_each_named(tmp_path):
         ({"steps": []}, "steps: Tuple should have at least 1 item after validation, not 0"),
         ({"steps": "record_retainer"}, "steps: should be a list (got 'record_retainer')"),
         ({"migration": None}, "migration: required from version 2 on: say how v{prev} runs move to v{this}"),
-        ({"steps": ["record_retainer", "prepare_proposal", "record_retainer"]},
-         "steps[2]: 'record_retainer' is already steps[0]; a step runs once per run"),
+        (
+            {"steps": ["record_retainer", "prepare_proposal", "record_retainer"]},
+            "steps[2]: 'record_retainer' is already steps[0]; a step runs once per run",
+        ),
         ({"name": "Retainer"}, "name: String should match pattern '^[a-z][a-z0-9_]*$'"),
-        ({"trigger": "new_client"},
-         "trigger: 'new_client' differs from v1's 'retainer_signup'; a playbook keeps its trigger"),
+        (
+            {"trigger": "new_client"},
+            "trigger: 'new_client' differs from v1's 'retainer_signup'; a playbook keeps its trigger",
+        ),
     ],
 )
 def test_field_problems(tmp_path, changes, problem):
@@ -137,13 +147,18 @@ def test_file_level_problems(tmp_path):
         ("first.v1.yaml", {**data, "name": "first", "trigger": "add_task", "version": 1}),  # v1 has no migration
     )
     assert f"{tmp_path}/Retainer-2.yaml: file name should be NAME.vN.yaml, e.g. retainer.v2.yaml" in problems
-    assert any(p.startswith(f"{tmp_path}/{name.replace('.v', '.v9')}: version: {data['version']} does not "
-                            f"match the file name") for p in problems)
+    assert any(
+        p.startswith(f"{tmp_path}/{name.replace('.v', '.v9')}: version: {data['version']} does not match the file name")
+        for p in problems
+    )
     assert any(p.startswith(f"{tmp_path}/broken.v1.yaml: line 3: not valid YAML") for p in problems), problems
-    assert f"{tmp_path}/list.v1.yaml: should hold the playbook's fields (name, version, trigger, lead, steps, …)" \
+    assert (
+        f"{tmp_path}/list.v1.yaml: should hold the playbook's fields (name, version, trigger, lead, steps, …)"
         in problems
-    assert f"{tmp_path}/first.v1.yaml: migration: version 1 has no earlier version to migrate from; remove it" \
-        in problems
+    )
+    assert (
+        f"{tmp_path}/first.v1.yaml: migration: version 1 has no earlier version to migrate from; remove it" in problems
+    )
 
 
 def test_duplicate_versions_and_gaps(tmp_path):
@@ -161,17 +176,25 @@ def test_duplicate_versions_and_gaps(tmp_path):
 
 def test_two_playbooks_for_one_trigger_blame_the_operators_file(tmp_path):
     latest = latest_retainer()
-    rival = {"name": "onboarding", "version": 1, "trigger": "retainer_signup", "lead": "intake",
-             "description": "Another way to start a retainer.", "steps": ["record_retainer"]}
+    rival = {
+        "name": "onboarding",
+        "version": 1,
+        "trigger": "retainer_signup",
+        "lead": "intake",
+        "description": "Another way to start a retainer.",
+        "steps": ["record_retainer"],
+    }
     assert problems_for(tmp_path, ("onboarding.v1.yaml", rival)) == [
         f"{tmp_path}/onboarding.v1.yaml: trigger: 'retainer_signup' already starts retainer (latest "
-        f"v{latest.version}, retainer.v{latest.version}.yaml); one playbook per intent kind"]
+        f"v{latest.version}, retainer.v{latest.version}.yaml); one playbook per intent kind"
+    ]
 
 
 def test_every_parsed_kind_needs_a_playbook_and_the_directory_must_exist(tmp_path):
     without = [b for b in load_playbooks().all() if b.trigger != "add_task"]
     assert _check_together(without) == [
-        "playbooks: trigger: no playbook starts 'add_task' intents; add NAME.v1.yaml with trigger: add_task"]
+        "playbooks: trigger: no playbook starts 'add_task' intents; add NAME.v1.yaml with trigger: add_task"
+    ]
     with pytest.raises(PlaybookError, match="playbooks directory does not exist"):
         load_playbooks(tmp_path / "missing")
 
@@ -183,8 +206,15 @@ def test_error_message_is_the_first_problem_and_a_count():
 
 def _coo(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if not k.startswith("COO_")} | env
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input="hello\n", capture_output=True, text=True,
-                          env=full, cwd=REPO, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=REPO,
+        timeout=60,
+    )
 
 
 def test_invalid_playbook_stops_chat_and_worker_at_start_with_one_line(coo_env, tmp_path):
@@ -196,7 +226,8 @@ def test_invalid_playbook_stops_chat_and_worker_at_start_with_one_line(coo_env, 
         result = _coo([command], env)
         assert result.returncode == 2, result.stderr
         assert result.stderr.splitlines() == [
-            f"coo: invalid playbook: {tmp_path / 'own' / name}: steps[2]: unknown step 'configure_bilingg'"]
+            f"coo: invalid playbook: {tmp_path / 'own' / name}: steps[2]: unknown step 'configure_bilingg'"
+        ]
     listing = _coo(["playbooks"], env)
     assert listing.returncode == 2
     assert f"  {tmp_path / 'own' / name}: steps[2]: unknown step 'configure_bilingg'" in listing.stderr.splitlines()
@@ -235,10 +266,19 @@ def test_run_started_under_v1_finishes_under_v1_after_v2_ships(chat, tmp_path, m
     # v(N+1) ships while the first run waits at its approval.
     own = tmp_path / "own"
     new_version = old.version + 1
-    write(own, f"retainer.v{new_version}.yaml",
-          {"name": "retainer", "version": new_version, "trigger": "retainer_signup", "lead": old.lead,
-           "description": "Retainer, then a welcome pack.", "steps": [*old.steps, "welcome_pack"],
-           "migration": f"v{old.version} runs finish without the welcome pack; send it by hand."})
+    write(
+        own,
+        f"retainer.v{new_version}.yaml",
+        {
+            "name": "retainer",
+            "version": new_version,
+            "trigger": "retainer_signup",
+            "lead": old.lead,
+            "description": "Retainer, then a welcome pack.",
+            "steps": [*old.steps, "welcome_pack"],
+            "migration": f"v{old.version} runs finish without the welcome pack; send it by hand.",
+        },
+    )
     use_playbooks(load_playbooks(own))
     assert plan_for("retainer_signup").version == new_version  # type: ignore[union-attr]
 
@@ -265,14 +305,19 @@ def test_run_started_under_v1_finishes_under_v1_after_v2_ships(chat, tmp_path, m
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert "retainer — started by retainer_signup intents: Retainer, then a welcome pack." in lines
-    top = lines.index(f"  v{new_version} (latest: new runs) · lead {old.lead} (queue {old.agent.queue}) · from "
-                      f"{own / f'retainer.v{new_version}.yaml'}")
+    top = lines.index(
+        f"  v{new_version} (latest: new runs) · lead {old.lead} (queue {old.agent.queue}) · from "
+        f"{own / f'retainer.v{new_version}.yaml'}"
+    )
     assert lines[top + 1] == f"      steps: {' → '.join([*old.steps, 'welcome_pack'])}"
     assert lines[top + 2] == "      runs: 1 total · 0 waiting · 1 done"
-    assert f"      migration from v{old.version}: v{old.version} runs finish without the welcome pack; send it " \
-           "by hand." in lines
-    under = lines.index(f"  v{old.version} · lead {old.lead} (queue {old.agent.queue}) · from "
-                        f"retainer.v{old.version}.yaml")
+    assert (
+        f"      migration from v{old.version}: v{old.version} runs finish without the welcome pack; send it "
+        "by hand." in lines
+    )
+    under = lines.index(
+        f"  v{old.version} · lead {old.lead} (queue {old.agent.queue}) · from retainer.v{old.version}.yaml"
+    )
     assert lines[under + 2] == "      runs: 1 total · 0 waiting · 1 done"
     assert "invoice — started by create_invoice intents:" in out
 
@@ -288,11 +333,15 @@ def test_listing_counts_waiting_runs_and_runs_not_planned_yet(chat, monkeypatch,
     assert main(["playbooks"]) == 0
     lines = capsys.readouterr().out.splitlines()
     latest = latest_retainer()
-    top = lines.index(f"  v{latest.version} (latest: new runs) · lead {latest.lead} (queue {latest.agent.queue}) · "
-                      f"from retainer.v{latest.version}.yaml")
+    top = lines.index(
+        f"  v{latest.version} (latest: new runs) · lead {latest.lead} (queue {latest.agent.queue}) · "
+        f"from retainer.v{latest.version}.yaml"
+    )
     assert lines[top + 2] == "      runs: 1 total · 1 waiting · 0 done"
-    assert "Not planned yet: 1 total · 0 waiting · 0 done · 1 in progress; queued runs will follow the latest " \
-           "version." in lines
+    assert (
+        "Not planned yet: 1 total · 0 waiting · 0 done · 1 in progress; queued runs will follow the latest "
+        "version." in lines
+    )
 
 
 def test_migration_records_old_runs_as_v1_and_leaves_queued_runs_unplanned(db_url, clock, monkeypatch):
@@ -308,24 +357,33 @@ def test_migration_records_old_runs_as_v1_and_leaves_queued_runs_unplanned(db_ur
         migrations.migrate(db)
         runs = RunStore(db, clock)
         with db.transaction() as tx:
-            for run_id, kind in (("r-a", "retainer_signup"), ("r-b", "create_invoice"), ("r-c", "new_client"),
-                                 ("r-d", "retainer_signup")):
+            for run_id, kind in (
+                ("r-a", "retainer_signup"),
+                ("r-b", "create_invoice"),
+                ("r-c", "new_client"),
+                ("r-d", "retainer_signup"),
+            ):
                 runs.create(tx, run_id, None, kind, "console", "t", "ana")
         for run_id, status in (("r-a", "done"), ("r-b", "waiting_approval"), ("r-d", "done")):
             runs.set_status(run_id, status)
         ledger = Ledger(db, clock)
         ledger.append("r-a", "plan", "planned", {"steps": ["record_retainer", "prepare_proposal"]})
         # Planned after schedule_recurring joined the retainer plan, before plans had versions.
-        ledger.append("r-d", "plan", "planned", {"steps": ["record_retainer", "prepare_proposal",
-                                                           "schedule_recurring"]})
+        ledger.append(
+            "r-d", "plan", "planned", {"steps": ["record_retainer", "prepare_proposal", "schedule_recurring"]}
+        )
         monkeypatch.undo()
         migrations.migrate(db)
         assert runs.playbook_of("r-a") == ("retainer", 1)
         assert runs.playbook_of("r-d") == ("retainer", 2)
         assert runs.playbook_of("r-b") == ("invoice", 1)
         assert runs.playbook_of("r-c") is None  # queued: planned with the latest version when it starts
-        assert runs.playbook_counts() == {("retainer", 1): {"done": 1}, ("retainer", 2): {"done": 1},
-                                          ("invoice", 1): {"waiting_approval": 1}, ("", 0): {"queued": 1}}
+        assert runs.playbook_counts() == {
+            ("retainer", 1): {"done": 1},
+            ("retainer", 2): {"done": 1},
+            ("invoice", 1): {"waiting_approval": 1},
+            ("", 0): {"queued": 1},
+        }
     finally:
         db.close()
 
@@ -343,10 +401,19 @@ def test_run_replanned_after_a_crash_keeps_its_recorded_version(chat, tmp_path, 
         store.runs.create(tx, "r-crashed", accepted.id, "retainer_signup", "console", "t-crash", "ana")
         store.conversations.link_run(tx, accepted.id, "r-crashed")
         store.runs.set_playbook("r-crashed", "retainer", old.version, tx=tx)  # what the dead attempt recorded
-    write(tmp_path, f"retainer.v{old.version + 1}.yaml",
-          {"name": "retainer", "version": old.version + 1, "trigger": "retainer_signup", "lead": old.lead,
-           "description": "Retainer, then a welcome pack.", "steps": [*old.steps, "welcome_pack"],
-           "migration": "Older runs finish as planned."})
+    write(
+        tmp_path,
+        f"retainer.v{old.version + 1}.yaml",
+        {
+            "name": "retainer",
+            "version": old.version + 1,
+            "trigger": "retainer_signup",
+            "lead": old.lead,
+            "description": "Retainer, then a welcome pack.",
+            "steps": [*old.steps, "welcome_pack"],
+            "migration": "Older runs finish as planned.",
+        },
+    )
     use_playbooks(load_playbooks(tmp_path))
 
     runtime.supervisor.start("r-crashed")

@@ -25,15 +25,23 @@ def _env(base: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 def _chat(env: dict[str, str], lines: list[str], timeout: float = 90) -> str:
-    result = subprocess.run(COO + ["chat"], input="\n".join(lines) + "\n", capture_output=True, text=True,
-                            env=env, cwd=REPO, timeout=timeout)
+    result = subprocess.run(
+        COO + ["chat"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(COO + ["worker"], env=env, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        COO + ["worker"], env=env, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -48,24 +56,34 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 @pytest.fixture
 def prod_env(coo_env, pg_url, redis_url, smtp) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return _env(coo_env, COO_DATABASE_URL=pg_url, COO_REDIS_URL=redis_url, COO_SMTP_URL=smtp.url,
-                COO_FROM_EMAIL="Ana Ruiz <ana@studio.example>")
+    return _env(
+        coo_env,
+        COO_DATABASE_URL=pg_url,
+        COO_REDIS_URL=redis_url,
+        COO_SMTP_URL=smtp.url,
+        COO_FROM_EMAIL="Ana Ruiz <ana@studio.example>",
+    )
 
 
 def test_piped_console_with_rq_worker_on_postgres(prod_env, smtp, tmp_path):
     worker = _worker(prod_env, tmp_path / "worker.log")
     try:
-        out = _chat(prod_env, [
-            "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example",
-            "/approve 1",
-            "/approve 1",
-            "invoice Bob Lee for 12 hours of logo work at $95/h, due in 14 days",
-            "what's overdue?",
-            "asdf qwerty",
-        ])
+        out = _chat(
+            prod_env,
+            [
+                "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example",
+                "/approve 1",
+                "/approve 1",
+                "invoice Bob Lee for 12 hours of logo work at $95/h, due in 14 days",
+                "what's overdue?",
+                "asdf qwerty",
+            ],
+        )
     finally:
         _stop(worker)
-    assert "New retainer for Acme Studio (jane@acme.example): $4,000.00/month, 3 revision rounds, billed on day 1." in out
+    assert (
+        "New retainer for Acme Studio (jane@acme.example): $4,000.00/month, 3 revision rounds, billed on day 1." in out
+    )
     assert "Sent proposal #P-0001 to jane@acme.example (receipt <coo." in out
     assert "Approval #1 was already approved" in out
     assert "Invoice #INV-0001 for Bob Lee: $1,140.00" in out
@@ -76,8 +94,9 @@ def test_piped_console_with_rq_worker_on_postgres(prod_env, smtp, tmp_path):
     ledger = subprocess.run(COO + ["ledger"], capture_output=True, text=True, env=prod_env, cwd=REPO, timeout=30)
     assert "retainer_signup  done" in ledger.stdout
     run_id = ledger.stdout.split("retainer_signup")[0].split()[-3]
-    detail = subprocess.run(COO + ["ledger", run_id], capture_output=True, text=True, env=prod_env, cwd=REPO,
-                            timeout=30).stdout
+    detail = subprocess.run(
+        COO + ["ledger", run_id], capture_output=True, text=True, env=prod_env, cwd=REPO, timeout=30
+    ).stdout
     assert "side_effect" in detail and "receipt:" in detail and "approval_answered" in detail
 
 
@@ -105,11 +124,17 @@ def test_killed_worker_mid_send_never_sends_twice(prod_env, smtp, tmp_path):
 
     worker = _worker(prod_env, tmp_path / "w1.log")
     try:
-        _chat(prod_env, ["new client: Northwind, contact ops@northwind.example",
-                         "invoice Northwind $2,000 for october design work"])
+        _chat(
+            prod_env,
+            [
+                "new client: Northwind, contact ops@northwind.example",
+                "invoice Northwind $2,000 for october design work",
+            ],
+        )
         smtp.recorder.delay = 5  # hold the DATA reply: the worker is mid-send when it is killed
-        proc = subprocess.Popen(COO + ["chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                env=prod_env, cwd=REPO)
+        proc = subprocess.Popen(
+            COO + ["chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=prod_env, cwd=REPO
+        )
         proc.stdin.write("/approve 1\n")
         proc.stdin.flush()
         smtp.wait_for(1, timeout=20)
@@ -146,8 +171,14 @@ def test_retried_job_after_approval_sends_exactly_once(prod_env, smtp, tmp_path)
     """A resume job delivered twice (RQ retry after a crash after sending) sends one e-mail."""
     worker = _worker(prod_env, tmp_path / "worker.log")
     try:
-        _chat(prod_env, ["new client: Northwind, contact ops@northwind.example",
-                         "invoice Northwind $2,000 for october design work", "/approve 1"])
+        _chat(
+            prod_env,
+            [
+                "new client: Northwind, contact ops@northwind.example",
+                "invoice Northwind $2,000 for october design work",
+                "/approve 1",
+            ],
+        )
         assert len(smtp.wait_for(1)) == 1
         from redis import Redis
         from rq import Queue
@@ -164,7 +195,8 @@ def test_retried_job_after_approval_sends_exactly_once(prod_env, smtp, tmp_path)
         run_id = store.runs.approval(1).run_id
         store.close()
         Queue("coo-billing", connection=Redis.from_url(prod_env["COO_REDIS_URL"])).enqueue(
-            JOBS.resume, kwargs={"run_id": run_id, "approval_id": 1}, job_id="resume-again")
+            JOBS.resume, kwargs={"run_id": run_id, "approval_id": 1}, job_id="resume-again"
+        )
         time.sleep(2)
     finally:
         _stop(worker)
@@ -174,8 +206,13 @@ def test_retried_job_after_approval_sends_exactly_once(prod_env, smtp, tmp_path)
 def test_approval_given_while_redis_is_down_is_carried_out_when_a_worker_starts(prod_env, smtp, tmp_path):
     worker = _worker(prod_env, tmp_path / "w1.log")
     try:
-        _chat(prod_env, ["new client: Northwind, contact ops@northwind.example",
-                         "invoice Northwind $2,000 for october design work"])
+        _chat(
+            prod_env,
+            [
+                "new client: Northwind, contact ops@northwind.example",
+                "invoice Northwind $2,000 for october design work",
+            ],
+        )
     finally:
         _stop(worker)
     dead = {**prod_env, "COO_REDIS_URL": "redis://127.0.0.1:1/0"}

@@ -5,7 +5,7 @@ including the rows it must not match; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,9 +22,13 @@ DATA = Path(__file__).parent / "data" / "payments"
 
 # Open invoices: INV-0001 Acme $4,000 · INV-0002 Bob Lee $1,140 · INV-0003 Globex €2,500 ·
 # INV-0004 Initech $750 · INV-0005 Umbrella $750 (the same balance as INV-0004, on purpose).
-CLIENTS = [("Acme Studio", "jane@acme.example", "USD", "4000"), ("Bob Lee", "bob@lee.example", "USD", "1140"),
-           ("Globex GmbH", "billing@globex.de", "EUR", "2500"), ("Initech", "ops@initech.example", "USD", "750"),
-           ("Umbrella Corp", "u@umbrella.example", "USD", "750")]
+CLIENTS = [
+    ("Acme Studio", "jane@acme.example", "USD", "4000"),
+    ("Bob Lee", "bob@lee.example", "USD", "1140"),
+    ("Globex GmbH", "billing@globex.de", "EUR", "2500"),
+    ("Initech", "ops@initech.example", "USD", "750"),
+    ("Umbrella Corp", "u@umbrella.example", "USD", "750"),
+]
 
 
 def seed(store: Store) -> None:
@@ -32,8 +36,14 @@ def seed(store: Store) -> None:
         for n, (name, email, currency, amount) in enumerate(CLIENTS):
             client, _ = store.clients.upsert(tx, name, contact_email=email, currency=currency)
             invoice = store.billing.create_invoice(
-                tx, client.id, [NewLine(description="design work", quantity=Decimal(1), unit_price=Decimal(amount))],
-                currency, date(2026, 11, 1), date(2026, 12, 1), f"seed-{n}")
+                tx,
+                client.id,
+                [NewLine(description="design work", quantity=Decimal(1), unit_price=Decimal(amount))],
+                currency,
+                date(2026, 11, 1),
+                date(2026, 12, 1),
+                f"seed-{n}",
+            )
             store.billing.set_status(tx, invoice.id, "sent")
 
 
@@ -72,15 +82,21 @@ def test_us_bank_export_records_the_reference_match_and_asks_the_rest(store, cap
     assert "bank export with signed amounts (','-separated, amounts like 1,234.56, dates mm/dd/yyyy)" in out
     assert "1 matched · 2 to ask about · 3 ignored · 1 unreadable." in out
     assert "The file doesn't say its currency; amounts read as USD." in out
-    assert ("✓ line 2, 2026-11-20, $4,000.00 from ACME STUDIO LLC ACH CREDIT REF INV-0001 → INV-0001 "
-            "(Acme Studio; by reference INV-0001)") in out
+    assert (
+        "✓ line 2, 2026-11-20, $4,000.00 from ACME STUDIO LLC ACH CREDIT REF INV-0001 → INV-0001 "
+        "(Acme Studio; by reference INV-0001)"
+    ) in out
     # The supplier debit for the same $4,000 is outgoing money, never a payment.
     assert "– line 3, 2026-11-20, $4,000.00 from ADOBE SYSTEMS CC PAYMENT: outgoing" in out
     # $750 with no payer and two invoices of $750: asked, not picked.
-    assert ("1. line 4, 2026-11-21, $750.00 from ZELLE FROM JOHN SMITH: no client or invoice I can tie it to; "
-            "2 open invoices have that amount") in out
-    assert "2. line 5, 2026-11-22, $500.00 from BOB LEE ONLINE TRANSFER: from Bob Lee; their INV-0002 has " \
-           "$1,140.00 open: record it as a partial payment?" in out
+    assert (
+        "1. line 4, 2026-11-21, $750.00 from ZELLE FROM JOHN SMITH: no client or invoice I can tie it to; "
+        "2 open invoices have that amount"
+    ) in out
+    assert (
+        "2. line 5, 2026-11-22, $500.00 from BOB LEE ONLINE TRANSFER: from Bob Lee; their INV-0002 has "
+        "$1,140.00 open: record it as a partial payment?" in out
+    )
     assert "To record it, say: Bob Lee paid $500.00 for INV-0002 on 2026-11-22" in out
     assert "$1,234.56 from STRIPE TRANSFER ST-X1Y2Z3: a payout from a payment provider" in out
     assert "– line 7, 2026-11-24, $15.00 from MONTHLY SERVICE FEE: outgoing" in out
@@ -137,8 +153,10 @@ def test_stripe_export_failed_and_refunded_charges_are_not_payments(store, capsy
     assert "– line 3, 2026-11-20, $1,140.00 from Bob Lee: failed or cancelled charge (status failed)" in out
     assert "– line 4, 2026-11-21, $1,140.00 from Bob Lee: refunded" in out
     assert "✓ line 5, 2026-11-22, $1,140.00 from bob@lee.example → INV-0002 (Bob Lee; by payer and amount)" in out
-    assert ("line 6, 2026-11-23, $750.00 from someone@gmail.com: no client or invoice I can tie it to; "
-            "2 open invoices have that amount") in out
+    assert (
+        "line 6, 2026-11-23, $750.00 from someone@gmail.com: no client or invoice I can tie it to; "
+        "2 open invoices have that amount"
+    ) in out
     assert payments(store) == 2
     assert status(store, "INV-0002") == ("paid", Decimal("0.00"))
     assert status(store, "INV-0004")[0] == status(store, "INV-0005")[0] == "sent"
@@ -160,9 +178,17 @@ def test_an_overlapping_export_records_only_the_new_rows(store, capsys, tmp_path
     coo_import(capsys, str(DATA / "stripe_payments.csv"))
     lines = (DATA / "stripe_payments.csv").read_text().splitlines()
     later = tmp_path / "stripe_later.csv"
-    later.write_text("\n".join([lines[0], lines[4],
-                                "ch_3Q2fff,2026-11-24 08:00:00,750.00,0.00,usd,true,750.00,22.05,Paid,cus_U1,"
-                                "Umbrella Corp,u@umbrella.example,Invoice 5"]) + "\n")
+    later.write_text(
+        "\n".join(
+            [
+                lines[0],
+                lines[4],
+                "ch_3Q2fff,2026-11-24 08:00:00,750.00,0.00,usd,true,750.00,22.05,Paid,cus_U1,"
+                "Umbrella Corp,u@umbrella.example,Invoice 5",
+            ]
+        )
+        + "\n"
+    )
     out = coo_import(capsys, str(later))
     assert "$1,140.00 from bob@lee.example: already imported on 2026-11-25 (INV-0002)" in out
     assert "✓ line 3, 2026-11-24, $750.00 from Umbrella Corp → INV-0005 (Umbrella Corp; by reference INV-0005)" in out
@@ -176,16 +202,30 @@ def test_csv_dropped_into_chat_asks_and_the_operator_answers_in_chat(chat):
     store = chat.runtime.store
     seed(store)
     data = (DATA / "us_bank.csv").read_bytes()
-    result = import_payments(chat.runtime.conversation, data, "us_bank.csv", channel="console", thread_id="console",
-                             user_id="ana", event_id="drop-1")
+    result = import_payments(
+        chat.runtime.conversation,
+        data,
+        "us_bank.csv",
+        channel="console",
+        thread_id="console",
+        user_id="ana",
+        event_id="drop-1",
+    )
     assert result.counts["matched"] == 1 and not result.duplicate
     posted = [m.text for m in store.conversations.messages_after("console", "console", 0)]
     assert posted == [result.reply]
     assert "Questions (nothing recorded for these):" in result.reply
     assert "Answer any question by writing the message shown" in result.reply
     # The same file share delivered twice (a webhook retry): one report, nothing recorded twice.
-    again = import_payments(chat.runtime.conversation, data, "us_bank.csv", channel="console", thread_id="console",
-                            user_id="ana", event_id="drop-1")
+    again = import_payments(
+        chat.runtime.conversation,
+        data,
+        "us_bank.csv",
+        channel="console",
+        thread_id="console",
+        user_id="ana",
+        event_id="drop-1",
+    )
     assert again.duplicate and len(store.conversations.messages_after("console", "console", 0)) == 1
 
     shown = chat.say("Bob Lee paid $500.00 for INV-0002 on 2026-11-22")
@@ -193,15 +233,31 @@ def test_csv_dropped_into_chat_asks_and_the_operator_answers_in_chat(chat):
     assert status(store, "INV-0002") == ("partially_paid", Decimal("640.00"))
 
     # Dropped again later: Bob's row is the payment just entered by hand, not a new one.
-    third = import_payments(chat.runtime.conversation, data, "us_bank.csv", channel="console", thread_id="console",
-                            user_id="ana", event_id="drop-2")
-    assert "$500.00 from BOB LEE ONLINE TRANSFER: already recorded in chat ($500.00 from Bob Lee on 2026-11-22)" \
+    third = import_payments(
+        chat.runtime.conversation,
+        data,
+        "us_bank.csv",
+        channel="console",
+        thread_id="console",
+        user_id="ana",
+        event_id="drop-2",
+    )
+    assert (
+        "$500.00 from BOB LEE ONLINE TRANSFER: already recorded in chat ($500.00 from Bob Lee on 2026-11-22)"
         in third.reply
+    )
     assert third.counts["matched"] == 0 and payments(store) == 2
     assert status(store, "INV-0002") == ("partially_paid", Decimal("640.00"))
 
-    junk = import_payments(chat.runtime.conversation, b"hello,world\n1,2\n", "notes.csv", channel="console",
-                           thread_id="console", user_id="ana", event_id="drop-3")
+    junk = import_payments(
+        chat.runtime.conversation,
+        b"hello,world\n1,2\n",
+        "notes.csv",
+        channel="console",
+        thread_id="console",
+        user_id="ana",
+        event_id="drop-3",
+    )
     assert junk.reply.startswith("I couldn't read notes.csv as a bank or payment-provider export:")
     assert "Nothing was recorded." in junk.reply
 
@@ -209,18 +265,30 @@ def test_csv_dropped_into_chat_asks_and_the_operator_answers_in_chat(chat):
 # -- reading values strictly (no database) ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("cell", "decimal", "value", "currency"), [
-    ("-1,234.56", ".", "-1234.56", None), ("1.234,56", ",", "1234.56", None), ("(45.00)", ".", "-45.00", None),
-    ("1'234.50 CHF", ".", "1234.50", "CHF"), ("1.234,56-", ",", "-1234.56", None), ("$4,000.00", ".", "4000.00", "USD"),
-    ("-€45,00", ",", "-45.00", "EUR"), ("EUR 1.200,00", ",", "1200.00", "EUR"), ("100.00 DR", ".", "-100.00", None),
-    ("1 234,56", ",", "1234.56", None), ("+750", ".", "750", None),
-])
+@pytest.mark.parametrize(
+    ("cell", "decimal", "value", "currency"),
+    [
+        ("-1,234.56", ".", "-1234.56", None),
+        ("1.234,56", ",", "1234.56", None),
+        ("(45.00)", ".", "-45.00", None),
+        ("1'234.50 CHF", ".", "1234.50", "CHF"),
+        ("1.234,56-", ",", "-1234.56", None),
+        ("$4,000.00", ".", "4000.00", "USD"),
+        ("-€45,00", ",", "-45.00", "EUR"),
+        ("EUR 1.200,00", ",", "1200.00", "EUR"),
+        ("100.00 DR", ".", "-100.00", None),
+        ("1 234,56", ",", "1234.56", None),
+        ("+750", ".", "750", None),
+    ],
+)
 def test_amounts_in_every_convention(cell, decimal, value, currency):
     assert parse_amount(cell, decimal) == (Decimal(value), currency)
 
 
-@pytest.mark.parametrize(("cell", "decimal"), [("1.234", "."), ("1,234", ","), ("1,2345", "."), ("12abc", "."),
-                                               ("1,23,4", "."), ("4 000 USD EUR", ".")])
+@pytest.mark.parametrize(
+    ("cell", "decimal"),
+    [("1.234", "."), ("1,234", ","), ("1,2345", "."), ("12abc", "."), ("1,23,4", "."), ("4 000 USD EUR", ".")],
+)
 def test_amounts_that_could_mean_two_things_are_refused(cell, decimal):
     with pytest.raises(ValueError):
         parse_amount(cell, decimal)
@@ -247,11 +315,22 @@ def test_telegram_csv_document_is_reconciled_and_reported_in_the_chat(telegram_a
     seed(served.runtime.store)
     data = (DATA / "stripe_payments.csv").read_bytes()
     telegram_api.files["documents/csv1.eml"] = data  # the fake Bot API serves every document under this path
-    update = {"update_id": 7101, "message": {
-        "message_id": 71, "date": int(time.time()), "chat": {"id": TG_OPERATOR, "type": "private"},
-        "from": {"id": TG_OPERATOR, "is_bot": False, "first_name": "Ana"},
-        "document": {"file_id": "csv1", "file_unique_id": "csv1", "file_name": "stripe_payments.csv",
-                     "mime_type": "text/csv", "file_size": len(data)}}}
+    update = {
+        "update_id": 7101,
+        "message": {
+            "message_id": 71,
+            "date": int(time.time()),
+            "chat": {"id": TG_OPERATOR, "type": "private"},
+            "from": {"id": TG_OPERATOR, "is_bot": False, "first_name": "Ana"},
+            "document": {
+                "file_id": "csv1",
+                "file_unique_id": "csv1",
+                "file_name": "stripe_payments.csv",
+                "mime_type": "text/csv",
+                "file_size": len(data),
+            },
+        },
+    }
     assert served.telegram_update(update).status_code == 200
     [reply] = telegram_api.wait_for("sendMessage")
     assert "Payments import of stripe_payments.csv — Stripe export" in reply["text"]
@@ -261,35 +340,62 @@ def test_telegram_csv_document_is_reconciled_and_reported_in_the_chat(telegram_a
 
 
 def test_matching_rules_without_a_database():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from agents.bank_csv import BankRow
     from agents.reconciler import match_rows
     from store.models import Client, Invoice
 
-    now = datetime(2026, 11, 25, tzinfo=timezone.utc)
-    clients = [Client(id=1, name="Northwind Traders", contact_email="ap@northwind.example", created_at=now,
-                      updated_at=now),
-               Client(id=2, name="Contoso", contact_email="pay@contoso.example", created_at=now, updated_at=now)]
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    clients = [
+        Client(id=1, name="Northwind Traders", contact_email="ap@northwind.example", created_at=now, updated_at=now),
+        Client(id=2, name="Contoso", contact_email="pay@contoso.example", created_at=now, updated_at=now),
+    ]
 
     def invoice(seq: int, client: int, total: int) -> Invoice:
-        return Invoice(id=seq, seq=seq, number=f"INV-{seq:04d}", client_id=client, status="sent", currency="USD",
-                       issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1), total_cents=total, created_at=now)
+        return Invoice(
+            id=seq,
+            seq=seq,
+            number=f"INV-{seq:04d}",
+            client_id=client,
+            status="sent",
+            currency="USD",
+            issue_date=date(2026, 11, 1),
+            due_date=date(2026, 12, 1),
+            total_cents=total,
+            created_at=now,
+        )
 
     def row(line: int, amount: str, text: str, email: str | None = None) -> BankRow:
-        return BankRow(line=line, fingerprint=f"fp{line}", booked_on=date(2026, 11, 20), amount=Decimal(amount),
-                       direction="in", currency="USD", text=text, email=email)
+        return BankRow(
+            line=line,
+            fingerprint=f"fp{line}",
+            booked_on=date(2026, 11, 20),
+            amount=Decimal(amount),
+            direction="in",
+            currency="USD",
+            text=text,
+            email=email,
+        )
 
     invoices = [invoice(1, 1, 90000), invoice(2, 2, 30000), invoice(3, 2, 30000), invoice(4, 1, 12345)]
-    results = match_rows([
-        row(1, "123.45", "NORTHWIND TRD ACH"),  # a payer hint ("northwind") and a unique amount
-        row(2, "300.00", "CONTOSO LTD"),  # the payer has two invoices of $300: which one?
-        row(3, "900.00", "wire", email="someone@northwind.example"),  # the client's domain + unique amount
-        row(4, "300.00", "INVOICE #0003 CONTOSO"),  # the reference settles it
-        row(5, "300.00", "inv 3"),  # INV-0003 was just paid by the row above
-    ], invoices, clients)
+    results = match_rows(
+        [
+            row(1, "123.45", "NORTHWIND TRD ACH"),  # a payer hint ("northwind") and a unique amount
+            row(2, "300.00", "CONTOSO LTD"),  # the payer has two invoices of $300: which one?
+            row(3, "900.00", "wire", email="someone@northwind.example"),  # the client's domain + unique amount
+            row(4, "300.00", "INVOICE #0003 CONTOSO"),  # the reference settles it
+            row(5, "300.00", "inv 3"),  # INV-0003 was just paid by the row above
+        ],
+        invoices,
+        clients,
+    )
     assert [(r.outcome, [a.invoice_number for a in r.allocations]) for r in results] == [
-        ("matched", ["INV-0004"]), ("unknown", []), ("matched", ["INV-0001"]), ("matched", ["INV-0003"]),
-        ("unknown", [])]
+        ("matched", ["INV-0004"]),
+        ("unknown", []),
+        ("matched", ["INV-0001"]),
+        ("matched", ["INV-0003"]),
+        ("unknown", []),
+    ]
     assert "same balance, no reference — which one?" in results[1].reason
     assert "which is already paid" in results[4].reason

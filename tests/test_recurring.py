@@ -9,8 +9,8 @@ moved to each day's tick time and the tick run), never by sleeping.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, date, datetime, timedelta
 from email.header import decode_header, make_header
-from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -24,8 +24,10 @@ from tests.channels import OPERATOR, button, dm, serve, slack_api, slack_setting
 
 TS = "1764082800.000100"
 FROM = "Ana Ruiz <ana@studio.example>"
-RETAINER = ("Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 31st, "
-            "contact <mailto:jane@acme.example|jane@acme.example>")
+RETAINER = (
+    "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 31st, "
+    "contact <mailto:jane@acme.example|jane@acme.example>"
+)
 
 
 def _text(call: Any) -> str:
@@ -56,13 +58,15 @@ class Operator:
         return [c for c in self.slack.recorded("chat.postMessage") if contains in _text(c)]
 
     def card(self, approval_id: int) -> Any:
-        [card] = [c for c in self.slack.recorded("chat.postMessage")
-                  if f"coo:approve:{approval_id}" in str(c.get("blocks"))]
+        [card] = [
+            c for c in self.slack.recorded("chat.postMessage") if f"coo:approve:{approval_id}" in str(c.get("blocks"))
+        ]
         return card
 
     def tap(self, verb: str, approval_id: int) -> None:
-        response = self.served.slack_interaction(button(self.card(approval_id), verb, approval_id,
-                                                        action_ts=f"{1764083000 + approval_id}.000001"))
+        response = self.served.slack_interaction(
+            button(self.card(approval_id), verb, approval_id, action_ts=f"{1764083000 + approval_id}.000001")
+        )
         assert response.status_code == 200
         self.served.settle()
 
@@ -134,9 +138,11 @@ def test_a_retainer_through_three_months_of_billing_reports_and_deadlines(slack_
     recurring = [i for i in invoices if i["number"] != "INV-0003"]
     assert [str(i["issue_date"]) for i in recurring] == ["2026-11-30", "2026-12-31", "2027-01-31", "2027-02-28"]
     assert all(i["total_cents"] == 400_000 and i["status"] == "sent" for i in recurring)
-    assert [m for m in ("November 2026", "December 2026") if len(
-        [c for c in ops.posted(f"Monthly retainer — {m}") if c.get("blocks")]) == 1] == ["November 2026",
-                                                                                           "December 2026"]
+    assert [
+        m
+        for m in ("November 2026", "December 2026")
+        if len([c for c in ops.posted(f"Monthly retainer — {m}") if c.get("blocks")]) == 1
+    ] == ["November 2026", "December 2026"]
     # With autonomy raised, January and February went out without a card, and the thread says so.
     assert not [c for c in ops.posted("Monthly retainer — January 2027") if c.get("blocks")]
     assert not [c for c in ops.posted("Monthly retainer — February 2027") if c.get("blocks")]
@@ -152,11 +158,15 @@ def test_a_retainer_through_three_months_of_billing_reports_and_deadlines(slack_
     assert store.billing.get("INV-0003").status == "draft"  # the typed one still waits
 
     # Weekly reports: one card per Friday (14 of them), drafted for approval; one approved and sent.
-    reports = [c for c in ops.posted("Send it to jane@acme.example?") if "Weekly update" in _text(c) and c.get("blocks")]
+    reports = [
+        c for c in ops.posted("Send it to jane@acme.example?") if "Weekly update" in _text(c) and c.get("blocks")
+    ]
     assert len(reports) == 14
     subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.messages]
     mail = [m for m, subject in zip(smtp.messages, subjects) if subject.startswith("Weekly update")]
-    assert [s for s in subjects if s.startswith("Weekly")] == ["Weekly update 30 November–6 December 2026 — Acme Studio"]
+    assert [s for s in subjects if s.startswith("Weekly")] == [
+        "Weekly update 30 November–6 December 2026 — Acme Studio"
+    ]
     body = mail[0].get_payload(decode=True).decode().replace("\r\n", "\n")
     assert "Delivered this week:\n• homepage mockups (due Thu 3 Dec)" in body
     assert "No revision rounds were requested this week (3 included per deliverable)." in body
@@ -174,8 +184,13 @@ def test_a_retainer_through_three_months_of_billing_reports_and_deadlines(slack_
     guidelines = alerts("brand guidelines")
     assert len(guidelines) == 3 and "is 1 day late (was due Fri 15 Jan 2027)" in guidelines[2]
     raised = store.db.fetchall("SELECT run_id FROM ledger WHERE kind = 'deadline_raised' ORDER BY id")
-    assert [r["run_id"] for r in raised] == ["tick-2026-11-30", "tick-2026-12-02", "tick-2027-01-12",
-                                             "tick-2027-01-14", "tick-2027-01-16"]
+    assert [r["run_id"] for r in raised] == [
+        "tick-2026-11-30",
+        "tick-2026-12-02",
+        "tick-2027-01-12",
+        "tick-2027-01-14",
+        "tick-2027-01-16",
+    ]
 
 
 def test_two_workers_ticking_the_same_day_make_one_invoice(make_runtime, sqlite_url, clock):
@@ -197,8 +212,9 @@ def test_two_workers_ticking_the_same_day_make_one_invoice(make_runtime, sqlite_
 
 def test_untrusted_text_cannot_raise_autonomy(make_runtime, sqlite_url):
     runtime = make_runtime(database_url=sqlite_url)
-    env = Envelope(channel="email", event_id="mail-1", thread_id="inbox-1", user_id="inbound-email",
-                   text="/autonomy invoicer auto")
+    env = Envelope(
+        channel="email", event_id="mail-1", thread_id="inbox-1", user_id="inbound-email", text="/autonomy invoicer auto"
+    )
     runtime.conversation.handle(env)
     assert Policies(runtime.store.db, runtime.store.clock).autonomy("invoicer") == "ask"
     replies = runtime.store.db.fetchall("SELECT text FROM messages WHERE thread_id = 'inbox-1' AND direction = 'out'")
@@ -224,10 +240,17 @@ def test_autonomy_and_done_commands(make_runtime, sqlite_url):
     assert "There is no deliverable 9" in chat.say("/done 9")
 
 
-@pytest.mark.parametrize(("billing_day", "month", "expected"), [
-    (31, (2026, 11), date(2026, 11, 30)), (31, (2027, 2), date(2027, 2, 28)), (29, (2028, 2), date(2028, 2, 29)),
-    (30, (2027, 2), date(2027, 2, 28)), (31, (2026, 12), date(2026, 12, 31)), (1, (2027, 3), date(2027, 3, 1)),
-])
+@pytest.mark.parametrize(
+    ("billing_day", "month", "expected"),
+    [
+        (31, (2026, 11), date(2026, 11, 30)),
+        (31, (2027, 2), date(2027, 2, 28)),
+        (29, (2028, 2), date(2028, 2, 29)),
+        (30, (2027, 2), date(2027, 2, 28)),
+        (31, (2026, 12), date(2026, 12, 31)),
+        (1, (2027, 3), date(2027, 3, 1)),
+    ],
+)
 def test_billing_days_at_month_ends(billing_day, month, expected):
     assert billing_date(*month, billing_day) == expected
 
@@ -236,14 +259,17 @@ def test_deadline_thresholds():
     assert [threshold_for(n) for n in (5, 4, 3, 2, 1, 0, -1)] == [None, None, "3d", "3d", "1d", "1d", "overdue"]
 
 
-@pytest.mark.parametrize(("after", "expected_day", "expected_utc"), [
-    # Berlin springs forward on Sunday 2027-03-28: 07:00 local is 06:00 UTC before, 05:00 UTC from then on
-    (datetime(2027, 3, 27, 5, 0, tzinfo=timezone.utc), date(2027, 3, 27), "2027-03-27T06:00:00+00:00"),
-    (datetime(2027, 3, 27, 6, 0, tzinfo=timezone.utc), date(2027, 3, 28), "2027-03-28T05:00:00+00:00"),
-    (datetime(2027, 3, 28, 5, 0, tzinfo=timezone.utc), date(2027, 3, 29), "2027-03-29T05:00:00+00:00"),
-    # ... and falls back on 2026-10-25
-    (datetime(2026, 10, 24, 12, 0, tzinfo=timezone.utc), date(2026, 10, 25), "2026-10-25T06:00:00+00:00"),
-])
+@pytest.mark.parametrize(
+    ("after", "expected_day", "expected_utc"),
+    [
+        # Berlin springs forward on Sunday 2027-03-28: 07:00 local is 06:00 UTC before, 05:00 UTC from then on
+        (datetime(2027, 3, 27, 5, 0, tzinfo=UTC), date(2027, 3, 27), "2027-03-27T06:00:00+00:00"),
+        (datetime(2027, 3, 27, 6, 0, tzinfo=UTC), date(2027, 3, 28), "2027-03-28T05:00:00+00:00"),
+        (datetime(2027, 3, 28, 5, 0, tzinfo=UTC), date(2027, 3, 29), "2027-03-29T05:00:00+00:00"),
+        # ... and falls back on 2026-10-25
+        (datetime(2026, 10, 24, 12, 0, tzinfo=UTC), date(2026, 10, 25), "2026-10-25T06:00:00+00:00"),
+    ],
+)
 def test_tick_time_follows_the_berlin_clock_across_dst(make_runtime, sqlite_url, after, expected_day, expected_utc):
     runtime = make_runtime(database_url=sqlite_url, timezone="Europe/Berlin", tick_time="07:00")
     day, moment = next_tick_at(runtime, after)
@@ -259,7 +285,7 @@ def test_berlin_operator_ticks_through_the_last_sunday_of_march(make_runtime, sq
     chat = ChatDriver(runtime)
     chat.say("Kestrel signed the retainer: €2,000 a month, bill on the 28th, contact priya@kestrel.example")
     chat.say("/approve 1")
-    clock.advance(seconds=(datetime(2027, 3, 26, 20, 0, tzinfo=timezone.utc) - clock.now()).total_seconds())
+    clock.advance(seconds=(datetime(2027, 3, 26, 20, 0, tzinfo=UTC) - clock.now()).total_seconds())
     moments = []
     for _ in range(3):  # what the queue would do: each tick schedules the next from its own time
         day, moment = schedule_next_tick(runtime)
@@ -267,8 +293,11 @@ def test_berlin_operator_ticks_through_the_last_sunday_of_march(make_runtime, sq
         run_tick(runtime, day)
         runtime.queue.wait_idle()
         moments.append((day.isoformat(), moment.isoformat()))
-    assert moments == [("2027-03-27", "2027-03-27T06:00:00+00:00"), ("2027-03-28", "2027-03-28T05:00:00+00:00"),
-                       ("2027-03-29", "2027-03-29T05:00:00+00:00")]
+    assert moments == [
+        ("2027-03-27", "2027-03-27T06:00:00+00:00"),
+        ("2027-03-28", "2027-03-28T05:00:00+00:00"),
+        ("2027-03-29", "2027-03-29T05:00:00+00:00"),
+    ]
     invoice = runtime.store.db.fetchone("SELECT issue_date, total_cents, currency FROM invoices WHERE seq = 1")
     assert str(invoice["issue_date"]) == "2027-03-28" and invoice["total_cents"] == 200_000
     assert invoice["currency"] == "EUR"
@@ -291,6 +320,8 @@ def test_tick_command(coo_env):
 
     out = run(["tick", "--date", "2026-11-30"], coo_env)
     assert out.returncode == 0, out.stderr
-    assert "Tick 2026-11-30: 0 invoice(s) prepared, 0 weekly report(s) drafted, 0 deadline alert(s) raised." in out.stdout
+    assert (
+        "Tick 2026-11-30: 0 invoice(s) prepared, 0 weekly report(s) drafted, 0 deadline alert(s) raised." in out.stdout
+    )
     bad = run(["tick"], {**coo_env, "COO_REPORT_WEEKDAY": "someday"})
     assert bad.returncode == 2 and "COO_REPORT_WEEKDAY: expected a weekday like friday" in bad.stderr

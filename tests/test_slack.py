@@ -155,11 +155,22 @@ def test_edit_opens_a_modal_and_the_edited_text_is_what_is_sent(slack_api, smtp,
     assert inputs["to"] == "jane@acme.example" and "Hi Jane," in inputs["body"]
 
     edited = "Hi Jane,\n\nHere is the retainer, as agreed on the phone.\n\nAna"
-    submit = {"type": "view_submission", "user": {"id": OPERATOR},
-              "view": {**view, "id": "V0001", "hash": "h1", "state": {"values": {
-                  "to": {"value": {"type": "plain_text_input", "value": inputs["to"]}},
-                  "subject": {"value": {"type": "plain_text_input", "value": inputs["subject"]}},
-                  "body": {"value": {"type": "plain_text_input", "value": edited}}}}}}
+    submit = {
+        "type": "view_submission",
+        "user": {"id": OPERATOR},
+        "view": {
+            **view,
+            "id": "V0001",
+            "hash": "h1",
+            "state": {
+                "values": {
+                    "to": {"value": {"type": "plain_text_input", "value": inputs["to"]}},
+                    "subject": {"value": {"type": "plain_text_input", "value": inputs["subject"]}},
+                    "body": {"value": {"type": "plain_text_input", "value": edited}},
+                }
+            },
+        },
+    }
     response = served.slack_interaction(submit)
     assert response.status_code == 200
     [update] = slack_api.wait_for("chat.update")
@@ -176,11 +187,18 @@ def test_edit_opens_a_modal_and_the_edited_text_is_what_is_sent(slack_api, smtp,
 def test_bots_and_own_messages_are_ignored_mentions_reply_in_thread(slack_api, serve, sqlite_url):
     served = serve(**slack_settings(slack_api), database_url=sqlite_url)
     served.slack_event(dm("what's overdue?", "1764082800.000300", user=BOT_USER), "Ev500")
-    served.slack_event({**dm("what's overdue?", "1764082800.000301"), "bot_id": "BOTHER", "subtype": "bot_message"},
-                       "Ev501")
+    served.slack_event(
+        {**dm("what's overdue?", "1764082800.000301"), "bot_id": "BOTHER", "subtype": "bot_message"}, "Ev501"
+    )
     served.slack_event({**dm("what's overdue?", "1764082800.000302"), "bot_id": BOT_ID}, "Ev502")
-    channel_msg = {"type": "message", "channel": "C0TEAM", "channel_type": "channel", "user": OPERATOR,
-                   "text": f"<@{BOT_USER}> what's overdue?", "ts": "1764082800.000400"}
+    channel_msg = {
+        "type": "message",
+        "channel": "C0TEAM",
+        "channel_type": "channel",
+        "user": OPERATOR,
+        "text": f"<@{BOT_USER}> what's overdue?",
+        "ts": "1764082800.000400",
+    }
     served.slack_event(channel_msg, "Ev503")  # message.channels copy of the mention: app_mention does the work
     served.slack_event({**channel_msg, "type": "app_mention"}, "Ev504")
     served.slack_event({**channel_msg, "text": "lunch anyone?", "ts": "1764082800.000500"}, "Ev505")  # chatter

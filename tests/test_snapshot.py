@@ -12,7 +12,9 @@ from tests.conftest import ChatDriver
 
 
 def _business(chat: ChatDriver) -> None:
-    chat.say("Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example")
+    chat.say(
+        "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
+    )
     chat.say("/approve 1")
     chat.say("invoice Bob Lee for 12 hours of logo work at $95/h, due in 14 days")
     chat.say("/edit 2 to=bob@lee.example")
@@ -52,11 +54,19 @@ def test_round_trip_is_exact_both_ways(direction, make_runtime, sqlite_url, pg_u
 
     client = target.clients.find("Bob Lee")[0]
     with target.db.transaction() as tx:
-        invoice = target.billing.create_invoice(tx, client.id, [NewLine(description="x", quantity=Decimal(1),
-                                                                        unit_price=Decimal(1))],
-                                                "USD", date(2026, 11, 25), date(2026, 12, 1), "r-after-import")
-        tx.execute("INSERT INTO clients (name, name_key, created_at, updated_at) VALUES ('New', 'new', ?, ?)",
-                   (clock.now(), clock.now()))
+        invoice = target.billing.create_invoice(
+            tx,
+            client.id,
+            [NewLine(description="x", quantity=Decimal(1), unit_price=Decimal(1))],
+            "USD",
+            date(2026, 11, 25),
+            date(2026, 12, 1),
+            "r-after-import",
+        )
+        tx.execute(
+            "INSERT INTO clients (name, name_key, created_at, updated_at) VALUES ('New', 'new', ?, ?)",
+            (clock.now(), clock.now()),
+        )
     assert invoice.number == "INV-0003"
     target.close()
 
@@ -93,8 +103,6 @@ def test_export_and_import_commands(coo_env, tmp_path):
     assert again.returncode == 1 and "is not empty" in again.stderr
 
 
-
-
 def test_snapshot_carries_playbooks_and_restores_the_operators_own(coo_env, tmp_path):
     from tests.test_cli import run
 
@@ -102,7 +110,8 @@ def test_snapshot_carries_playbooks_and_restores_the_operators_own(coo_env, tmp_
     own.mkdir()
     (own / "new_client.v2.yaml").write_text(  # the operator's newer version of a built-in playbook
         "name: new_client\nversion: 2\ndescription: Record a new client, my way.\ntrigger: new_client\n"
-        "lead: intake\nsteps: [record_client]\nmigration: Nothing changes for runs under v1.\n")
+        "lead: intake\nsteps: [record_client]\nmigration: Nothing changes for runs under v1.\n"
+    )
     env = {**coo_env, "COO_PLAYBOOKS_DIR": str(own)}
     assert run(["playbooks"], env).returncode == 0
     run(["chat"], env, stdin="new client: Northwind, contact ops@northwind.example\n")

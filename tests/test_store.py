@@ -47,9 +47,15 @@ def test_invoice_numbers_are_gapless_under_concurrency(store: Store):
     def make(i: int) -> None:
         try:
             with store.db.transaction() as tx:
-                store.billing.create_invoice(tx, client.id, [NewLine(description="work", quantity=Decimal(1),
-                                                                     unit_price=Decimal("10"))],
-                                             "USD", date(2026, 11, 25), date(2026, 12, 9), f"r-{i}")
+                store.billing.create_invoice(
+                    tx,
+                    client.id,
+                    [NewLine(description="work", quantity=Decimal(1), unit_price=Decimal("10"))],
+                    "USD",
+                    date(2026, 11, 25),
+                    date(2026, 12, 9),
+                    f"r-{i}",
+                )
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -68,14 +74,26 @@ def test_a_rolled_back_invoice_gives_its_number_back(store: Store):
         client, _ = store.clients.upsert(tx, "Acme", None, None)
     with pytest.raises(RuntimeError):
         with store.db.transaction() as tx:
-            store.billing.create_invoice(tx, client.id, [NewLine(description="x", quantity=Decimal(1),
-                                                                 unit_price=Decimal(5))],
-                                         "USD", date(2026, 11, 25), date(2026, 12, 9), "r-a")
+            store.billing.create_invoice(
+                tx,
+                client.id,
+                [NewLine(description="x", quantity=Decimal(1), unit_price=Decimal(5))],
+                "USD",
+                date(2026, 11, 25),
+                date(2026, 12, 9),
+                "r-a",
+            )
             raise RuntimeError("crash before commit")
     with store.db.transaction() as tx:
-        invoice = store.billing.create_invoice(tx, client.id, [NewLine(description="x", quantity=Decimal(1),
-                                                                       unit_price=Decimal(5))],
-                                               "USD", date(2026, 11, 25), date(2026, 12, 9), "r-b")
+        invoice = store.billing.create_invoice(
+            tx,
+            client.id,
+            [NewLine(description="x", quantity=Decimal(1), unit_price=Decimal(5))],
+            "USD",
+            date(2026, 11, 25),
+            date(2026, 12, 9),
+            "r-b",
+        )
     assert invoice.number == "INV-0001"
 
 

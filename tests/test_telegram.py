@@ -110,13 +110,16 @@ def test_long_polling_processes_updates_without_a_webhook(telegram_api, serve, s
 
 
 def test_card_shown_in_slack_and_telegram_is_decided_once_and_both_copies_updated(
-        slack_api, telegram_api, smtp, serve, sqlite_url):
+    slack_api, telegram_api, smtp, serve, sqlite_url
+):
     from tests.channels import dm
 
-    served = serve(**slack_settings(slack_api), **telegram_settings(telegram_api), database_url=sqlite_url,
-                   smtp_url=smtp.url)
-    served.slack_event(dm("invoice Northwind $900 for hosting, contact ops@northwind.example", "1764082800.000900"),
-                       "Ev900")
+    served = serve(
+        **slack_settings(slack_api), **telegram_settings(telegram_api), database_url=sqlite_url, smtp_url=smtp.url
+    )
+    served.slack_event(
+        dm("invoice Northwind $900 for hosting, contact ops@northwind.example", "1764082800.000900"), "Ev900"
+    )
     tg_card = _card(telegram_api)  # the operator's Telegram chat shows the Slack thread's card too
     assert str(tg_card["chat_id"]) == str(TG_OPERATOR) and "reply_parameters" not in tg_card
     served.telegram_update(tg_tap(5001, tg_card, "coo:approve:1"))

@@ -14,9 +14,11 @@ from tests.channels import (  # noqa: F401 (fixtures)
     telegram_settings,
 )
 
-MAIL = (b"From: Jane Doe <jane@acme.example>\r\nTo: Ana Ruiz <ana@studio.example>\r\n"
-        b"Subject: Homepage mockups\r\nMessage-ID: <m1@acme.example>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
-        b"\r\nHi Ana,\r\n\r\nCould you send the homepage mockups by Friday?\r\n\r\nJane\r\n")
+MAIL = (
+    b"From: Jane Doe <jane@acme.example>\r\nTo: Ana Ruiz <ana@studio.example>\r\n"
+    b"Subject: Homepage mockups\r\nMessage-ID: <m1@acme.example>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
+    b"\r\nHi Ana,\r\n\r\nCould you send the homepage mockups by Friday?\r\n\r\nJane\r\n"
+)
 
 
 def test_health_and_unconfigured_endpoints(serve, sqlite_url):
@@ -41,13 +43,26 @@ def test_inbound_email_needs_the_secret_and_reaches_the_operator_once(slack_api,
 
 def test_slack_email_file_share_is_ingested_in_its_thread(slack_api, serve, sqlite_url):
     served = serve(**slack_settings(slack_api), database_url=sqlite_url)
-    file = {"id": "F1", "mode": "email", "filetype": "email", "subject": "Homepage mockups",
-            "from": [{"address": "jane@acme.example", "name": "Jane Doe", "original": "Jane Doe <jane@acme.example>"}],
-            "to": [{"address": "inbox@studio.slack.example", "name": "", "original": "inbox@studio.slack.example"}],
-            "headers": {"date": "Tue, 24 Nov 2026 10:00:00 +0000", "message_id": "<m2@acme.example>"},
-            "plain_text": "Hi Ana,\n\nCould you send the homepage mockups by Friday?\n\nJane"}
-    event = {"type": "message", "subtype": "file_share", "channel": "C0MAIL", "channel_type": "channel",
-             "bot_id": "BEMAIL", "files": [file], "text": "", "ts": "1764082800.000700"}
+    file = {
+        "id": "F1",
+        "mode": "email",
+        "filetype": "email",
+        "subject": "Homepage mockups",
+        "from": [{"address": "jane@acme.example", "name": "Jane Doe", "original": "Jane Doe <jane@acme.example>"}],
+        "to": [{"address": "inbox@studio.slack.example", "name": "", "original": "inbox@studio.slack.example"}],
+        "headers": {"date": "Tue, 24 Nov 2026 10:00:00 +0000", "message_id": "<m2@acme.example>"},
+        "plain_text": "Hi Ana,\n\nCould you send the homepage mockups by Friday?\n\nJane",
+    }
+    event = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel": "C0MAIL",
+        "channel_type": "channel",
+        "bot_id": "BEMAIL",
+        "files": [file],
+        "text": "",
+        "ts": "1764082800.000700",
+    }
     assert served.slack_event(event, "EvMail1").status_code == 200
     replies = slack_api.wait_for("chat.postMessage")
     assert replies and replies[0]["channel"] == "C0MAIL" and replies[0]["thread_ts"] == "1764082800.000700"
@@ -57,11 +72,22 @@ def test_slack_email_file_share_is_ingested_in_its_thread(slack_api, serve, sqli
 def test_telegram_eml_document_is_ingested_and_answered_in_the_chat(telegram_api, serve, sqlite_url):
     served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
     telegram_api.files["documents/doc1.eml"] = MAIL
-    update = {"update_id": 7001, "message": {
-        "message_id": 70, "date": int(time.time()), "chat": {"id": TG_OPERATOR, "type": "private"},
-        "from": {"id": TG_OPERATOR, "is_bot": False, "first_name": "Ana"},
-        "document": {"file_id": "doc1", "file_unique_id": "doc1", "file_name": "mockups.eml",
-                     "mime_type": "message/rfc822", "file_size": len(MAIL)}}}
+    update = {
+        "update_id": 7001,
+        "message": {
+            "message_id": 70,
+            "date": int(time.time()),
+            "chat": {"id": TG_OPERATOR, "type": "private"},
+            "from": {"id": TG_OPERATOR, "is_bot": False, "first_name": "Ana"},
+            "document": {
+                "file_id": "doc1",
+                "file_unique_id": "doc1",
+                "file_name": "mockups.eml",
+                "mime_type": "message/rfc822",
+                "file_size": len(MAIL),
+            },
+        },
+    }
     assert served.telegram_update(update).status_code == 200
     replies = telegram_api.wait_for("sendMessage")
     assert replies and "Homepage mockups" in replies[0]["text"]

@@ -45,8 +45,9 @@ def split_thread(thread: str) -> tuple[str, str | None]:
 
 
 class SlackAdapter:
-    def __init__(self, app: App, intake: Intake, operators: frozenset[str],
-                 approval: Callable[[int], Approval | None]) -> None:
+    def __init__(
+        self, app: App, intake: Intake, operators: frozenset[str], approval: Callable[[int], Approval | None]
+    ) -> None:
         self.app = app
         self.intake = intake
         self.operators = operators
@@ -75,19 +76,27 @@ class SlackAdapter:
             return
         self._message(event, body, addressed=True, bot_user_id=context.get("bot_user_id"))
 
-    def _message(self, event: dict[str, Any], body: dict[str, Any], *, addressed: bool, bot_user_id: str | None) -> None:
-        env = Envelope(channel="slack", event_id=body["event_id"],
-                       thread_id=thread_id(event["channel"], event.get("thread_ts") or event["ts"]),
-                       user_id=event["user"], text=from_slack(event.get("text", ""), bot_user_id))
+    def _message(
+        self, event: dict[str, Any], body: dict[str, Any], *, addressed: bool, bot_user_id: str | None
+    ) -> None:
+        env = Envelope(
+            channel="slack",
+            event_id=body["event_id"],
+            thread_id=thread_id(event["channel"], event.get("thread_ts") or event["ts"]),
+            user_id=event["user"],
+            text=from_slack(event.get("text", ""), bot_user_id),
+        )
         if event["user"] not in self.operators:
             if addressed:  # strangers chatting in a channel are not refused, just not heard
                 self.intake.refuse(env, ephemeral=True)
             return
         exports = [f for f in event.get("files") or [] if is_payments_export(f)]
         for file in exports:  # bank/provider CSVs: downloaded and reconciled by the queued job
-            self.intake.shared_payments(file_entry(file),
-                                        env.model_copy(update={"event_id": f"{env.event_id}:{file.get('id')}"}),
-                                        addressed=addressed)
+            self.intake.shared_payments(
+                file_entry(file),
+                env.model_copy(update={"event_id": f"{env.event_id}:{file.get('id')}"}),
+                addressed=addressed,
+            )
         if not exports:
             self.intake.submit(env, addressed=addressed)
 
@@ -98,14 +107,23 @@ class SlackAdapter:
         files = [f for f in event.get("files") or [] if f.get("filetype") == "email" or f.get("mode") == "email"]
         for number, file in enumerate(files):
             headers = file.get("headers") or {}
-            raw = compose(body=file.get("plain_text") or file.get("preview_plain_text") or file.get("preview") or "",
-                          sender=address(file["from"][0]) if file.get("from") else None,
-                          to=[address(a) for a in file.get("to") or []], cc=[address(a) for a in file.get("cc") or []],
-                          subject=file.get("subject") or file.get("title"), date=headers.get("date"),
-                          message_id=headers.get("message_id"), in_reply_to=headers.get("in_reply_to"))
-            env = Envelope(channel="slack", event_id=f"{body['event_id']}:{number}",
-                           thread_id=thread_id(event["channel"], event.get("thread_ts") or event["ts"]),
-                           user_id=event.get("user") or "slack-email", text=file.get("subject") or "e-mail")
+            raw = compose(
+                body=file.get("plain_text") or file.get("preview_plain_text") or file.get("preview") or "",
+                sender=address(file["from"][0]) if file.get("from") else None,
+                to=[address(a) for a in file.get("to") or []],
+                cc=[address(a) for a in file.get("cc") or []],
+                subject=file.get("subject") or file.get("title"),
+                date=headers.get("date"),
+                message_id=headers.get("message_id"),
+                in_reply_to=headers.get("in_reply_to"),
+            )
+            env = Envelope(
+                channel="slack",
+                event_id=f"{body['event_id']}:{number}",
+                thread_id=thread_id(event["channel"], event.get("thread_ts") or event["ts"]),
+                user_id=event.get("user") or "slack-email",
+                text=file.get("subject") or "e-mail",
+            )
             self.intake.email(raw, env)
         return bool(files)
 
@@ -114,9 +132,13 @@ class SlackAdapter:
     def _tap(self, body: dict[str, Any], action: dict[str, Any], text: str) -> Envelope:
         message = body.get("message") or {}
         channel = body["channel"]["id"]
-        return Envelope(channel="slack", event_id=f"{action['action_id']}@{action['action_ts']}",
-                        thread_id=thread_id(channel, message.get("thread_ts") or body["container"]["message_ts"]),
-                        user_id=body["user"]["id"], text=text)
+        return Envelope(
+            channel="slack",
+            event_id=f"{action['action_id']}@{action['action_ts']}",
+            thread_id=thread_id(channel, message.get("thread_ts") or body["container"]["message_ts"]),
+            user_id=body["user"]["id"],
+            text=text,
+        )
 
     def on_decision(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
@@ -144,8 +166,10 @@ class SlackAdapter:
             return
         channel, ts = split_thread(env.thread_id)
         # trigger_id expires after 3 s: the modal has to open now, not from the queue.
-        client.views_open(trigger_id=body["trigger_id"],
-                          view=edit_modal(number, Draft.model_validate(approval.draft), channel, ts or ""))
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=edit_modal(number, Draft.model_validate(approval.draft), channel, ts or ""),
+        )
 
     def on_edit_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
@@ -170,16 +194,28 @@ class SlackAdapter:
         if text is not None and text.strip() and text != meta.get("body"):
             edits.append(("body", f"/edit {number} {text}"))
         for part, command in edits:
-            env = Envelope(channel="slack", event_id=f"{view['id']}@{view.get('hash', '')}:{part}",
-                           thread_id=thread_id(meta["channel"], meta["thread_ts"]), user_id=user, text=command)
+            env = Envelope(
+                channel="slack",
+                event_id=f"{view['id']}@{view.get('hash', '')}:{part}",
+                thread_id=thread_id(meta["channel"], meta["thread_ts"]),
+                user_id=user,
+                text=command,
+            )
             if user not in self.operators:
                 self.intake.refuse(env, ephemeral=True)
                 return
             self.intake.submit(env, post_ack=False)
 
 
-def build_slack_app(*, token: str, signing_secret: str | None, api_url: str, intake: Intake,
-                    operators: frozenset[str], approval: Callable[[int], Approval | None]) -> SlackAdapter:
+def build_slack_app(
+    *,
+    token: str,
+    signing_secret: str | None,
+    api_url: str,
+    intake: Intake,
+    operators: frozenset[str],
+    approval: Callable[[int], Approval | None],
+) -> SlackAdapter:
     """A Bolt app talking to ``api_url``; without a signing secret it serves Socket Mode only."""
     client = WebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
     app = App(

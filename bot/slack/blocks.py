@@ -38,10 +38,15 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
         blocks.append(_section(escape(view.intro)))
     blocks.append(_section(f"*{escape(card.question)}*  _(approval #{view.approval_id})_"))
     to = escape(draft.to) if draft.to else "_no address on file — Edit to add one_"
-    blocks.append({"type": "section", "fields": [
-        {"type": "mrkdwn", "text": f"*To*\n{to}"},
-        {"type": "mrkdwn", "text": f"*Subject*\n{escape(draft.subject)[:1900]}"},
-    ]})
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*To*\n{to}"},
+                {"type": "mrkdwn", "text": f"*Subject*\n{escape(draft.subject)[:1900]}"},
+            ],
+        }
+    )
     facts = [escape(d) for d in card.details]
     if card.comparison:
         facts.append(escape(card.comparison))
@@ -51,11 +56,17 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
         blocks.append(_section("\n".join(facts)))
     blocks.append(_section(_preview(draft)))
     if view.decision is None:
-        blocks.append({"type": "actions", "block_id": f"coo_approval_{view.approval_id}", "elements": [
-            _button("Approve", "approve", view.approval_id, "primary"),
-            _button("Edit", "edit", view.approval_id),
-            _button("Reject", "reject", view.approval_id, "danger"),
-        ]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"coo_approval_{view.approval_id}",
+                "elements": [
+                    _button("Approve", "approve", view.approval_id, "primary"),
+                    _button("Edit", "edit", view.approval_id),
+                    _button("Reject", "reject", view.approval_id, "danger"),
+                ],
+            }
+        )
     else:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": view.decision.line("slack")}]})
     return blocks
@@ -74,11 +85,17 @@ def digest_blocks(view: DigestView) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = [{"type": "divider"}]
     for item in view.approvals:
         buttons.append(_section(f"*#{item.approval_id}* {escape(item.title)}"))
-        buttons.append({"type": "actions", "block_id": f"{DIGEST_BLOCK}{item.approval_id}", "elements": [
-            _button("Approve", "approve", item.approval_id, "primary"),
-            _button("Edit", "edit", item.approval_id),
-            _button("Reject", "reject", item.approval_id, "danger"),
-        ]})
+        buttons.append(
+            {
+                "type": "actions",
+                "block_id": f"{DIGEST_BLOCK}{item.approval_id}",
+                "elements": [
+                    _button("Approve", "approve", item.approval_id, "primary"),
+                    _button("Edit", "edit", item.approval_id),
+                    _button("Reject", "reject", item.approval_id, "danger"),
+                ],
+            }
+        )
     if view.more:
         buttons.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(view.more_line)}]})
     text = [_section(chunk) for chunk in _chunks(escape(view.text), SECTION_LIMIT)]
@@ -97,8 +114,12 @@ def _chunks(text: str, size: int) -> list[str]:
 
 
 def _button(label: str, verb: str, approval_id: int, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": label},
-                              "action_id": f"coo:{verb}:{approval_id}", "value": str(approval_id)}
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": f"coo:{verb}:{approval_id}",
+        "value": str(approval_id),
+    }
     if style:
         button["style"] = style
     return button
@@ -106,8 +127,16 @@ def _button(label: str, verb: str, approval_id: int, style: str | None = None) -
 
 def edit_modal(approval_id: int, draft: Draft, channel: str, thread_ts: str) -> dict[str, Any]:
     """The Edit modal, prefilled with the draft; where to reply rides in private_metadata."""
-    meta = json.dumps({"approval_id": approval_id, "channel": channel, "thread_ts": thread_ts,
-                       "to": draft.to or "", "subject": draft.subject, "body": draft.body})
+    meta = json.dumps(
+        {
+            "approval_id": approval_id,
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "to": draft.to or "",
+            "subject": draft.subject,
+            "body": draft.body,
+        }
+    )
     blocks: list[dict[str, Any]] = [
         _input("to", "To", draft.to or "", optional=True),
         _input("subject", "Subject", draft.subject),
@@ -115,8 +144,11 @@ def edit_modal(approval_id: int, draft: Draft, channel: str, thread_ts: str) -> 
     if len(draft.body) <= INPUT_LIMIT:
         blocks.append(_input("body", "Draft", draft.body, multiline=True))
     else:
-        blocks.append(_section(f"The draft is too long to edit here; reply `/edit {approval_id} <new text>` "
-                               "in the thread instead."))
+        blocks.append(
+            _section(
+                f"The draft is too long to edit here; reply `/edit {approval_id} <new text>` in the thread instead."
+            )
+        )
     if len(meta) > 3000:  # Slack's private_metadata limit: keep only what is needed to reply
         meta = json.dumps({"approval_id": approval_id, "channel": channel, "thread_ts": thread_ts})
     return {
@@ -134,5 +166,10 @@ def _input(block_id: str, label: str, value: str, *, multiline: bool = False, op
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
     if value:
         element["initial_value"] = value[:INPUT_LIMIT]
-    return {"type": "input", "block_id": block_id, "optional": optional,
-            "label": {"type": "plain_text", "text": label}, "element": element}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }

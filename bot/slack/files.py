@@ -98,8 +98,10 @@ def download(client: WebClient, url: str, *, limit: int = MAX_CSV_BYTES) -> byte
         raise DownloadFailed(_too_big(None, limit))
     if kind == "text/html":
         # Slack's answer to a token without files:read is its sign-in page, with status 200.
-        raise DownloadFailed("Slack sent its sign-in page instead of the file; the app needs the files:read "
-                             "scope (add it and reinstall the app).")
+        raise DownloadFailed(
+            "Slack sent its sign-in page instead of the file; the app needs the files:read "
+            "scope (add it and reinstall the app)."
+        )
     return data
 
 
@@ -144,5 +146,12 @@ def import_shared_payments(file: dict[str, Any], envelope: dict[str, str], addre
         log.warning("slack file %s (%s): %s", file.get("id"), name, exc)
         runtime.conversation.reply(env, f"I couldn't read {name} from Slack: {exc} Nothing was recorded.")
         return
-    import_payments(runtime.conversation, data, name, channel=env.channel, thread_id=env.thread_id,
-                    user_id=env.user_id, event_id=env.event_id)
+    import_payments(
+        runtime.conversation,
+        data,
+        name,
+        channel=env.channel,
+        thread_id=env.thread_id,
+        user_id=env.user_id,
+        event_id=env.event_id,
+    )

@@ -31,15 +31,17 @@ class SlackOutbound:
     def post_text(self, target: Target, text: str, ephemeral_to: str | None = None) -> str:
         body = escape(text)[:LIMIT]
         if ephemeral_to:
-            sent = self.client.chat_postEphemeral(channel=target.chat_id, user=ephemeral_to, text=body,
-                                                  thread_ts=target.thread)
+            sent = self.client.chat_postEphemeral(
+                channel=target.chat_id, user=ephemeral_to, text=body, thread_ts=target.thread
+            )
             return f"{target.chat_id}|{sent['message_ts']}"
         sent = self.client.chat_postMessage(channel=target.chat_id, thread_ts=target.thread, text=body)
         return f"{sent['channel']}|{sent['ts']}"
 
     def post_card(self, target: Target, view: CardView) -> str:
-        sent = self.client.chat_postMessage(channel=target.chat_id, thread_ts=target.thread,
-                                            text=card_fallback(view), blocks=card_blocks(view))
+        sent = self.client.chat_postMessage(
+            channel=target.chat_id, thread_ts=target.thread, text=card_fallback(view), blocks=card_blocks(view)
+        )
         return f"{sent['channel']}|{sent['ts']}"
 
     def update_card(self, ref: str, view: CardView) -> None:
@@ -47,6 +49,7 @@ class SlackOutbound:
         self.client.chat_update(channel=channel, ts=ts, text=card_fallback(view), blocks=card_blocks(view))
 
     def post_digest(self, target: Target, view: DigestView) -> str:
-        sent = self.client.chat_postMessage(channel=target.chat_id, thread_ts=target.thread,
-                                            text=escape(view.text)[:LIMIT], blocks=digest_blocks(view))
+        sent = self.client.chat_postMessage(
+            channel=target.chat_id, thread_ts=target.thread, text=escape(view.text)[:LIMIT], blocks=digest_blocks(view)
+        )
         return f"{sent['channel']}|{sent['ts']}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-
 from email.utils import format_datetime
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -27,8 +26,12 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 EML = filters.Document.FileExtension("eml") | filters.Document.MimeType("message/rfc822")
 MAX_EML_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 # Bank/provider exports for the invoice reconciler (graphs.payments_intake).
-CSV = (filters.Document.FileExtension("csv") | filters.Document.FileExtension("tsv")
-       | filters.Document.MimeType("text/csv") | filters.Document.MimeType("text/comma-separated-values"))
+CSV = (
+    filters.Document.FileExtension("csv")
+    | filters.Document.FileExtension("tsv")
+    | filters.Document.MimeType("text/csv")
+    | filters.Document.MimeType("text/comma-separated-values")
+)
 
 
 class TelegramAdapter:
@@ -48,23 +51,35 @@ class TelegramAdapter:
         mentioned = bool(username) and f"@{username}".lower() in text.lower()
         if username:
             text = re.sub(rf"@{re.escape(username)}\b", "", text, flags=re.I).strip()
-        env = Envelope(channel="telegram", event_id=str(update.update_id), thread_id=str(message.chat_id),
-                       user_id=str(user.id), text=text)
+        env = Envelope(
+            channel="telegram",
+            event_id=str(update.update_id),
+            thread_id=str(message.chat_id),
+            user_id=str(user.id),
+            text=text,
+        )
         ref = ReplyRef(platform="telegram", chat_id=str(message.chat_id), ref=str(message.message_id))
         private = message.chat.type == "private"
-        replied_to_bot = bool(message.reply_to_message and message.reply_to_message.from_user
-                              and message.reply_to_message.from_user.id == context.bot.id)
+        replied_to_bot = bool(
+            message.reply_to_message
+            and message.reply_to_message.from_user
+            and message.reply_to_message.from_user.id == context.bot.id
+        )
         addressed = private or mentioned or replied_to_bot or text.startswith("/")
         if str(user.id) not in self.operators:
             if addressed:
                 self.intake.refuse(env, reply_ref=ref)
             return
         document = message.document
-        if document is not None and looks_like_csv(document.file_name, document.mime_type) \
-                and (document.file_size or 0) <= MAX_EML_BYTES:
+        if (
+            document is not None
+            and looks_like_csv(document.file_name, document.mime_type)
+            and (document.file_size or 0) <= MAX_EML_BYTES
+        ):
             file = await document.get_file()
-            self.intake.payments(bytes(await file.download_as_bytearray()), document.file_name or "payments.csv",
-                                 env, reply_ref=ref)
+            self.intake.payments(
+                bytes(await file.download_as_bytearray()), document.file_name or "payments.csv", env, reply_ref=ref
+            )
             return
         raw = await self._email(message, text)
         if raw is not None:
@@ -75,8 +90,9 @@ class TelegramAdapter:
     async def _email(self, message: Message, text: str) -> bytes | None:
         """An .eml document (its bytes), or a forwarded message rebuilt as an e-mail; else None."""
         document = message.document
-        if document is not None and (document.mime_type == "message/rfc822"
-                                     or (document.file_name or "").lower().endswith(".eml")):
+        if document is not None and (
+            document.mime_type == "message/rfc822" or (document.file_name or "").lower().endswith(".eml")
+        ):
             if (document.file_size or 0) > MAX_EML_BYTES:
                 return None
             file = await document.get_file()
@@ -85,11 +101,19 @@ class TelegramAdapter:
         if origin is None:
             return None
         sender = getattr(origin, "sender_user", None)
-        name = (sender.full_name if sender else None) or getattr(origin, "sender_user_name", None) \
-            or getattr(getattr(origin, "chat", None), "title", None) or "unknown sender"
+        name = (
+            (sender.full_name if sender else None)
+            or getattr(origin, "sender_user_name", None)
+            or getattr(getattr(origin, "chat", None), "title", None)
+            or "unknown sender"
+        )
         subject = next((line for line in text.splitlines() if line.strip()), "Forwarded message")[:120]
-        return compose(body=text, sender=f'"{name}" <unknown@telegram.invalid>', subject=subject,
-                       date=format_datetime(origin.date) if origin.date else None)
+        return compose(
+            body=text,
+            sender=f'"{name}" <unknown@telegram.invalid>',
+            subject=subject,
+            date=format_datetime(origin.date) if origin.date else None,
+        )
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -103,8 +127,13 @@ class TelegramAdapter:
             await query.answer("Only the operator can decide this; nothing was changed.", show_alert=True)
             return
         verb, number = match.groups()
-        env = Envelope(channel="telegram", event_id=str(update.update_id), thread_id=str(query.message.chat.id),
-                       user_id=str(query.from_user.id), text=f"/{verb} {number}")
+        env = Envelope(
+            channel="telegram",
+            event_id=str(update.update_id),
+            thread_id=str(query.message.chat.id),
+            user_id=str(query.from_user.id),
+            text=f"/{verb} {number}",
+        )
         try:
             # The card is updated in place once the decision is recorded: no "Approved." reply.
             self.intake.submit(env, post_ack=False)
@@ -127,13 +156,20 @@ def _without(message: object, approval_id: str) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def build_telegram_app(*, token: str, api_url: str, polling: bool, intake: Intake,
-                       operators: frozenset[str]) -> TelegramAdapter:
+def build_telegram_app(
+    *, token: str, api_url: str, polling: bool, intake: Intake, operators: frozenset[str]
+) -> TelegramAdapter:
     """An Application talking to ``api_url``; with ``polling`` it gets an Updater for getUpdates."""
     root = api_url.rstrip("/")
-    builder = (ApplicationBuilder().token(token).base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-               # Handlers answer callback queries while the delivery thread sends: more than one connection.
-               .connection_pool_size(8).pool_timeout(10.0))
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        # Handlers answer callback queries while the delivery thread sends: more than one connection.
+        .connection_pool_size(8)
+        .pool_timeout(10.0)
+    )
     if not polling:
         builder = builder.updater(None)
     return TelegramAdapter(builder.build(), intake, operators)

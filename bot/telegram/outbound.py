@@ -29,8 +29,13 @@ PREVIEW_LINES = 12
 class Pacer:
     """Telegram's published limits: ~30 messages/s per bot, 20 messages/minute per group."""
 
-    def __init__(self, per_second: float = 30.0, group_per_minute: int = 20,
-                 sleep: Callable[[float], None] = time.sleep, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_second: float = 30.0,
+        group_per_minute: int = 20,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.gap = 1.0 / per_second
         self.group_per_minute = group_per_minute
         self.sleep, self.now = sleep, now
@@ -76,25 +81,35 @@ def card_text(view: CardView) -> str:
 
 
 def keyboard(approval_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton("Approve", callback_data=f"coo:approve:{approval_id}"),
-        InlineKeyboardButton("Reject", callback_data=f"coo:reject:{approval_id}"),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Approve", callback_data=f"coo:approve:{approval_id}"),
+                InlineKeyboardButton("Reject", callback_data=f"coo:reject:{approval_id}"),
+            ]
+        ]
+    )
 
 
 def digest_keyboard(view: DigestView) -> InlineKeyboardMarkup:
     """A row per waiting approval, with the cards' own callback data."""
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(f"Approve #{item.approval_id}", callback_data=f"coo:approve:{item.approval_id}"),
-        InlineKeyboardButton(f"Reject #{item.approval_id}", callback_data=f"coo:reject:{item.approval_id}"),
-    ] for item in view.approvals])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(f"Approve #{item.approval_id}", callback_data=f"coo:approve:{item.approval_id}"),
+                InlineKeyboardButton(f"Reject #{item.approval_id}", callback_data=f"coo:reject:{item.approval_id}"),
+            ]
+            for item in view.approvals
+        ]
+    )
 
 
 class TelegramOutbound:
     platform = "telegram"
 
-    def __init__(self, bot: Bot, loop: asyncio.AbstractEventLoop, operators: frozenset[str],
-                 pacer: Pacer | None = None) -> None:
+    def __init__(
+        self, bot: Bot, loop: asyncio.AbstractEventLoop, operators: frozenset[str], pacer: Pacer | None = None
+    ) -> None:
         self.bot = bot
         self.loop = loop
         self.operators = operators
@@ -123,22 +138,38 @@ class TelegramOutbound:
         return ReplyParameters(message_id=int(target.reply_to), allow_sending_without_reply=True)
 
     def post_text(self, target: Target, text: str, ephemeral_to: str | None = None) -> str:
-        sent = self._run(target.chat_id, lambda: self.bot.send_message(
-            chat_id=target.chat_id, text=text[:LIMIT], reply_parameters=self._reply(target)))
+        sent = self._run(
+            target.chat_id,
+            lambda: self.bot.send_message(
+                chat_id=target.chat_id, text=text[:LIMIT], reply_parameters=self._reply(target)
+            ),
+        )
         return f"{sent.chat_id}|{sent.message_id}"
 
     def post_card(self, target: Target, view: CardView) -> str:
-        sent = self._run(target.chat_id, lambda: self.bot.send_message(
-            chat_id=target.chat_id, text=card_text(view), reply_parameters=self._reply(target),
-            reply_markup=keyboard(view.approval_id)))
+        sent = self._run(
+            target.chat_id,
+            lambda: self.bot.send_message(
+                chat_id=target.chat_id,
+                text=card_text(view),
+                reply_parameters=self._reply(target),
+                reply_markup=keyboard(view.approval_id),
+            ),
+        )
         return f"{sent.chat_id}|{sent.message_id}"
 
     def post_digest(self, target: Target, view: DigestView) -> str:
         more = f"\n\n{view.more_line}" if view.more else ""
         text = view.text[: LIMIT - len(more)] + more
-        sent = self._run(target.chat_id, lambda: self.bot.send_message(
-            chat_id=target.chat_id, text=text, reply_parameters=self._reply(target),
-            reply_markup=digest_keyboard(view)))
+        sent = self._run(
+            target.chat_id,
+            lambda: self.bot.send_message(
+                chat_id=target.chat_id,
+                text=text,
+                reply_parameters=self._reply(target),
+                reply_markup=digest_keyboard(view),
+            ),
+        )
         return f"{sent.chat_id}|{sent.message_id}"
 
     def update_card(self, ref: str, view: CardView) -> None:
@@ -146,8 +177,12 @@ class TelegramOutbound:
         markup = None if view.decision else keyboard(view.approval_id)
         try:
             # Without reply_markup, editMessageText also drops the inline keyboard.
-            self._run(chat_id, lambda: self.bot.edit_message_text(
-                text=card_text(view), chat_id=chat_id, message_id=int(message_id), reply_markup=markup))
+            self._run(
+                chat_id,
+                lambda: self.bot.edit_message_text(
+                    text=card_text(view), chat_id=chat_id, message_id=int(message_id), reply_markup=markup
+                ),
+            )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 raise

@@ -12,9 +12,17 @@ from decimal import Decimal, InvalidOperation
 
 _SYMBOL_CURRENCY: dict[str, str] = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP"}
 _WORD_CURRENCY: dict[str, str] = {
-    "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
-    "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP",
+    "usd": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "bucks": "USD",
+    "eur": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "gbp": "GBP",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "quid": "GBP",
 }
 _CURRENCY_SYMBOL: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
 
@@ -42,13 +50,35 @@ _RATE_RE = re.compile(
     re.I,
 )
 _RATE_UNIT: dict[str, str] = {
-    "hour": "hour", "hours": "hour", "hr": "hour", "hrs": "hour", "h": "hour", "hourly": "hour",
-    "day": "day", "days": "day", "d": "day", "daily": "day",
-    "month": "month", "months": "month", "mo": "month", "mth": "month", "monthly": "month",
-    "week": "week", "weeks": "week", "wk": "week", "weekly": "week",
-    "page": "page", "pages": "page", "word": "word", "words": "word",
-    "piece": "piece", "pieces": "piece", "item": "item", "items": "item",
-    "unit": "unit", "units": "unit",
+    "hour": "hour",
+    "hours": "hour",
+    "hr": "hour",
+    "hrs": "hour",
+    "h": "hour",
+    "hourly": "hour",
+    "day": "day",
+    "days": "day",
+    "d": "day",
+    "daily": "day",
+    "month": "month",
+    "months": "month",
+    "mo": "month",
+    "mth": "month",
+    "monthly": "month",
+    "week": "week",
+    "weeks": "week",
+    "wk": "week",
+    "weekly": "week",
+    "page": "page",
+    "pages": "page",
+    "word": "word",
+    "words": "word",
+    "piece": "piece",
+    "pieces": "piece",
+    "item": "item",
+    "items": "item",
+    "unit": "unit",
+    "units": "unit",
 }
 # A bare number followed by one of these is a quantity or a date, never money.
 _NOT_MONEY_AFTER_RE = re.compile(
@@ -141,7 +171,7 @@ def scan_amounts(text: str) -> tuple[list[Amount], list[MalformedAmount]]:
         pre, num, k, suf = m.group("pre"), m.group("num"), m.group("k"), m.group("suf")
         currency = _currency_of(pre, suf)
         explicit = bool(pre or suf or k)
-        after = text[m.end():]
+        after = text[m.end() :]
         if not explicit and _NOT_MONEY_AFTER_RE.match(after):
             continue
         value = _to_decimal(num, k)

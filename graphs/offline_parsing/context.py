@@ -52,7 +52,7 @@ class Ctx:
     problems: list[FieldProblem] = field(default_factory=list)
 
     @classmethod
-    def build(cls, original: str, today: date) -> "Ctx":
+    def build(cls, original: str, today: date) -> Ctx:
         """Normalise ``original`` and scan it once for amounts and e-mails."""
         text = strip_polite_prefix(normalise(original))
         amounts, malformed = scan_amounts(text)
@@ -78,12 +78,13 @@ class Ctx:
         if not self.amounts:
             return None
         last = self.amounts[-1]
-        if last.explicit or last.rate_unit or "," not in last.raw or not _END_RE.match(self.text[last.end:]):
+        if last.explicit or last.rate_unit or "," not in last.raw or not _END_RE.match(self.text[last.end :]):
             return None
         return last if _TRAILING_PRICE_RE.search(self.text[: last.start]) else None
 
-    def money(self, field_name: str, *, prefer_unit: str | None = None, allow_bare: bool = False
-              ) -> tuple[Decimal | None, str | None]:
+    def money(
+        self, field_name: str, *, prefer_unit: str | None = None, allow_bare: bool = False
+    ) -> tuple[Decimal | None, str | None]:
         """The message's amount for ``field_name``, or (None, None) plus a FieldProblem if malformed.
 
         ``prefer_unit`` picks "$4,000 a month" over other amounts; ``allow_bare`` accepts a number

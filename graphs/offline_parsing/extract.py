@@ -12,7 +12,9 @@ from graphs.offline_parsing.names import NameMatch, take_name
 _INVOICE_NO_RE = re.compile(
     r"\b(?:inv[-# ]?(?P<a>\d+)|invoice\s+(?:no\.?\s*|number\s*|#\s*)(?P<b>\d+))\b|(?<!\w)#(?P<c>\d+)\b", re.I
 )
-_DUE_LEAD_RE = re.compile(r"(?:,?\s*(?:and\s+)?(?:it's\s+|its\s+|it\s+is\s+)?\b(?:due|by|on|payable|before|for|starting|from))?\s*$", re.I)
+_DUE_LEAD_RE = re.compile(
+    r"(?:,?\s*(?:and\s+)?(?:it's\s+|its\s+|it\s+is\s+)?\b(?:due|by|on|payable|before|for|starting|from))?\s*$", re.I
+)
 _ARTICLE_RE = re.compile(r"^(?:the|a|an|our|their|some)\s+", re.I)
 _REVISIONS_RE = re.compile(
     r"\b(?:up\s+to\s+|max(?:imum)?\s+(?:of\s+)?|only\s+)?(?P<n>\d{1,2}|one|two|three|four|five|six)\s+"
@@ -56,8 +58,10 @@ def subject_name(ctx: Ctx, verbs: re.Pattern[str]) -> NameMatch | None:
     found = take_name(ctx.text, 0)
     if found is None:
         return None
-    rest = ctx.text[found.end:]
-    rest = re.sub(r"^(?:'s)?\s*(?:just|finally|has|have|officially|already|actually|also|now)?\s*", "", rest, flags=re.I)
+    rest = ctx.text[found.end :]
+    rest = re.sub(
+        r"^(?:'s)?\s*(?:just|finally|has|have|officially|already|actually|also|now)?\s*", "", rest, flags=re.I
+    )
     return found if verbs.match(rest) else None
 
 
@@ -88,7 +92,7 @@ def remove_dates(text: str, today: date) -> str:
     """``text`` without its date phrases (and the "due"/"by" leading them)."""
     for span in reversed(due_spans(text, today)):
         head = _DUE_LEAD_RE.sub("", text[: span.start])
-        text = head + " " + text[span.end:]
+        text = head + " " + text[span.end :]
     text = re.sub(r"(?i),?\s*\b(?:due\s+)?(?:on|upon)\s+receipt\b", "", text)
     return re.sub(r"\s+", " ", text).strip()
 

@@ -23,7 +23,7 @@ _WORDS_TO_INT: dict[str, int] = {"one": 1, "two": 2, "three": 3, "four": 4, "fiv
 def _client_name(text: str, today: date) -> str:
     name = clean_client_name(text)
     if name is None:
-        raise ValueError(f'"{text.strip()}" doesn\'t look like a client name — what\'s the client called?')
+        raise ValueError(f"\"{text.strip()}\" doesn't look like a client name — what's the client called?")
     return name
 
 

@@ -19,15 +19,57 @@ _QTY_RE = re.compile(
     re.I,
 )
 _UNIT: dict[str, str] = {
-    "h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
-    "d": "day", "day": "day", "days": "day", "week": "week", "weeks": "week", "wk": "week",
-    "wks": "week", "month": "month", "months": "month", "page": "page", "pages": "page",
-    "session": "session", "sessions": "session", "call": "call", "calls": "call",
+    "h": "hour",
+    "hr": "hour",
+    "hrs": "hour",
+    "hour": "hour",
+    "hours": "hour",
+    "d": "day",
+    "day": "day",
+    "days": "day",
+    "week": "week",
+    "weeks": "week",
+    "wk": "week",
+    "wks": "week",
+    "month": "month",
+    "months": "month",
+    "page": "page",
+    "pages": "page",
+    "session": "session",
+    "sessions": "session",
+    "call": "call",
+    "calls": "call",
 }
 # Connectors that sit between quantity, description and price, never part of a description.
-_EDGE_WORDS = {"at", "@", "of", "for", "on", "x", "times", "each", "per", "with", "and", "plus", "the", "a",
-               "an", "is", "=", "total", "totaling", "totalling", "worth", "to", "-", "for:", "invoice",
-               "rate", "hourly"}
+_EDGE_WORDS = {
+    "at",
+    "@",
+    "of",
+    "for",
+    "on",
+    "x",
+    "times",
+    "each",
+    "per",
+    "with",
+    "and",
+    "plus",
+    "the",
+    "a",
+    "an",
+    "is",
+    "=",
+    "total",
+    "totaling",
+    "totalling",
+    "worth",
+    "to",
+    "-",
+    "for:",
+    "invoice",
+    "rate",
+    "hourly",
+}
 _UNIT_PRICE_CONNECTOR_RE = re.compile(r"(?:\bat|@|\bx|\beach|\bper)\s*$", re.I)
 
 
@@ -62,7 +104,7 @@ def _item_from_segment(segment: str, default_description: str) -> LineItem | Non
         return None
     amount: Amount = amounts[0]
     before = segment[: amount.start]
-    rest = segment[: amount.start] + " " + segment[amount.rate_end or amount.end:]
+    rest = segment[: amount.start] + " " + segment[amount.rate_end or amount.end :]
     quantity = Decimal("1")
     unit = amount.rate_unit if amount.rate_unit in ("hour", "day", "week", "month", "page") else None
     qty = _QTY_RE.search(rest)
@@ -71,7 +113,7 @@ def _item_from_segment(segment: str, default_description: str) -> LineItem | Non
         quantity = Decimal(qty.group("q"))
         qunit = _UNIT.get(qty.group("u").lower())
         unit = qunit or unit
-        rest = rest[: qty.start()] + " " + rest[qty.end():]
+        rest = rest[: qty.start()] + " " + rest[qty.end() :]
     description = " ".join(_strip_edges(clean_phrase(rest).split()))
     description = clean_phrase(description) or default_description
     return LineItem(description=description, quantity=quantity, unit_price=amount.value, unit=unit)

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 # "Jane Doe <jane@x.com>" and "jane@x.com (Jane Doe)".
-_ANGLE_CONTACT_RE = re.compile(
-    r"(?P<name>[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3})\s*<(?P<email>[^<>\s]+@[^<>\s]+)>"
-)
+_ANGLE_CONTACT_RE = re.compile(r"(?P<name>[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3})\s*<(?P<email>[^<>\s]+@[^<>\s]+)>")
 _PAREN_CONTACT_RE = re.compile(
     r"(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\s*\((?P<name>[A-Za-z][\w'. -]{0,40})\)"
 )
@@ -69,8 +67,24 @@ ACCOUNT_WORDS: frozenset[str] = frozenset(
     """.split()
 )
 _PERSONAL_PREFIXES: tuple[str, ...] = (
-    "my ", "the ", "a ", "an ", "our ", "your ", "his ", "her ", "their ", "this ", "that ",
-    "some ", "any ", "all ", "bank of ", "wells fargo", "capital one", "american express",
+    "my ",
+    "the ",
+    "a ",
+    "an ",
+    "our ",
+    "your ",
+    "his ",
+    "her ",
+    "their ",
+    "this ",
+    "that ",
+    "some ",
+    "any ",
+    "all ",
+    "bank of ",
+    "wells fargo",
+    "capital one",
+    "american express",
 )
 # A token of a name: words, initials, "&", "37signals", "O'Neil", "Smith-Jones", "Co.".
 _TOKEN_RE = re.compile(r"\s*(?P<tok>&|[A-Za-z0-9][\w&'.\-]*[\w&]|[A-Za-z])(?P<punct>[,:;!?)\]]|\.(?=\s|$))?")
@@ -191,7 +205,7 @@ def clean_client_name(raw: str) -> str | None:
     raw = raw.strip().strip("\"'").rstrip(".!?").strip()
     for prefix in ("it's ", "its ", "it is ", "client is ", "the client is ", "client: ", "name: "):
         if raw.lower().startswith(prefix):
-            raw = raw[len(prefix):].strip()
+            raw = raw[len(prefix) :].strip()
     if not raw or len(raw) > 80 or is_personal(raw) or not any(ch.isalpha() for ch in raw):
         return None
     return raw

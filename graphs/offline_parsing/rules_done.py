@@ -19,11 +19,14 @@ _IS = r"(?:is|are|was|were|has\s+been|have\s+been|'s|’s)"
 _END = r"\s*(?:now|today|already)?\s*[.!]*\s*$"
 
 # "the homepage mockups for Acme are done" — the title before "for <Client>"
-_FOR_CLIENT_RE = re.compile(rf"^(?:mark\s+)?(?:the\s+)?(?P<title>.+?)\s+(?:for|of)\s+(?=\S)", re.I)
+_FOR_CLIENT_RE = re.compile(r"^(?:mark\s+)?(?:the\s+)?(?P<title>.+?)\s+(?:for|of)\s+(?=\S)", re.I)
 _TAIL_RE = re.compile(rf"^\s*(?:{_IS}\s+(?:now\s+|all\s+)?{_FINISHED}|(?:as\s+)?{_FINISHED}){_END}", re.I)
 # "delivered the brand guide to Acme", "finished the logo for Acme"
-_VERB_FIRST_RE = re.compile(r"^(?:i\s+(?:have\s+|just\s+)?|just\s+)?(?:delivered|finished|completed|shipped)\s+"
-                            r"(?:the\s+)?(?P<title>.+?)\s+(?:for|to)\s+", re.I)
+_VERB_FIRST_RE = re.compile(
+    r"^(?:i\s+(?:have\s+|just\s+)?|just\s+)?(?:delivered|finished|completed|shipped)\s+"
+    r"(?:the\s+)?(?P<title>.+?)\s+(?:for|to)\s+",
+    re.I,
+)
 # "Acme's logo is done"
 _POSSESSIVE_TITLE_RE = re.compile(rf"^\s*(?P<title>.+?)\s+{_IS}\s+(?:now\s+|all\s+)?{_FINISHED}{_END}", re.I)
 
@@ -42,16 +45,16 @@ def deliverable_done(ctx: Ctx) -> DeliverableDone | None:
     m = _FOR_CLIENT_RE.match(text)
     if m:
         client = _client(ctx, m.end())
-        if client and _TAIL_RE.match(text[client[1]:]):
+        if client and _TAIL_RE.match(text[client[1] :]):
             return DeliverableDone(client_name=client[0], title=strip_article(m.group("title")).strip())
     m = _VERB_FIRST_RE.match(text)
     if m:
         client = _client(ctx, m.end())
-        if client and re.fullmatch(_END, text[client[1]:]):
+        if client and re.fullmatch(_END, text[client[1] :]):
             return DeliverableDone(client_name=client[0], title=strip_article(m.group("title")).strip())
     client = _client(ctx, 0)
-    if client and text[client[1]:client[1] + 2] in ("'s", "’s"):
-        m = _POSSESSIVE_TITLE_RE.match(text[client[1] + 2:])
+    if client and text[client[1] : client[1] + 2] in ("'s", "’s"):
+        m = _POSSESSIVE_TITLE_RE.match(text[client[1] + 2 :])
         if m:
             return DeliverableDone(client_name=client[0], title=strip_article(m.group("title")).strip())
     return None

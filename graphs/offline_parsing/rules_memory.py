@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 
 from graphs.intents import ClientProfile, RevisionRequest, UpdateTerms
-from graphs.offline_parsing.extract import subject_name
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import find_day_of_month
-from graphs.offline_parsing.extract import revision_count
+from graphs.offline_parsing.extract import revision_count, subject_name
 from graphs.offline_parsing.names import is_personal, take_name
 
 PRONOUNS = frozenset("them they their theirs him her his it its this that".split())
@@ -22,22 +21,36 @@ _PROFILE_RE = re.compile(
     r"^(?:what\s+do\s+(?:we|i|you)\s+know\s+about|what\s+(?:do|did)\s+(?:we|i)\s+have\s+on|"
     r"tell\s+me\s+(?:everything\s+|all\s+)?about|who\s+is|who's|whos|remind\s+me\s+(?:who|about)|"
     r"(?:show\s+(?:me\s+)?)?(?:the\s+)?(?:client\s+)?profile\s+(?:for|of)|brief\s+me\s+on|fill\s+me\s+in\s+on)\s+"
-    r"(?:the\s+client\s+)?", re.I)
+    r"(?:the\s+client\s+)?",
+    re.I,
+)
 _PROFILE_POSSESSIVE_RE = re.compile(r"^(?:show\s+(?:me\s+)?)?(?P<name>.+?)['’]s\s+(?:client\s+)?profile\b", re.I)
 
 # "bill them on the 15th instead", "invoice Acme on the 20th from now on"
-_BILL_ON_RE = re.compile(r"^(?:actually,?\s+|ok,?\s+|and\s+)?(?:please\s+)?(?:bill|invoice|charge)\s+(?P<who>.+?)\s+"
-                         r"(?:on|every)\s+the\s+\d", re.I)
+_BILL_ON_RE = re.compile(
+    r"^(?:actually,?\s+|ok,?\s+|and\s+)?(?:please\s+)?(?:bill|invoice|charge)\s+(?P<who>.+?)\s+"
+    r"(?:on|every)\s+the\s+\d",
+    re.I,
+)
 # "change/move/switch/set their billing day to the 15th", "move Acme's billing date to the 20th"
-_BILLING_DAY_RE = re.compile(r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:change|move|switch|set|make)\s+"
-                             r"(?P<who>.+?)(?:['’]s)?\s+billing(?:\s+(?:day|date))?\s+to\b", re.I)
+_BILLING_DAY_RE = re.compile(
+    r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:change|move|switch|set|make)\s+"
+    r"(?P<who>.+?)(?:['’]s)?\s+billing(?:\s+(?:day|date))?\s+to\b",
+    re.I,
+)
 # "make it $4,500 a month instead", "raise Acme's retainer to $5k", "bump their retainer to 4.5k"
-_AMOUNT_RE = re.compile(r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:make\s+it|change\s+it\s+to|"
-                        r"(?:raise|lower|bump|increase|reduce|drop|change|set)\s+(?P<who>.+?)(?:['’]s)?\s+"
-                        r"(?:retainer|monthly\s+fee|fee|rate)\s+to)\b", re.I)
+_AMOUNT_RE = re.compile(
+    r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:make\s+it|change\s+it\s+to|"
+    r"(?:raise|lower|bump|increase|reduce|drop|change|set)\s+(?P<who>.+?)(?:['’]s)?\s+"
+    r"(?:retainer|monthly\s+fee|fee|rate)\s+to)\b",
+    re.I,
+)
 # "actually 2 revision rounds", "make it 4 rounds", "only 2 revisions for them"
-_ROUNDS_RE = re.compile(r"^(?:actually,?\s+|make\s+it\s+|change\s+it\s+to\s+|only\s+)\d+\s+(?:design\s+|revision\s+)?"
-                        r"(?:rounds?|revisions?)\b", re.I)
+_ROUNDS_RE = re.compile(
+    r"^(?:actually,?\s+|make\s+it\s+|change\s+it\s+to\s+|only\s+)\d+\s+(?:design\s+|revision\s+)?"
+    r"(?:rounds?|revisions?)\b",
+    re.I,
+)
 _MONTHLY_RE = re.compile(r"\b(?:a|per|/)\s*(?:month|mo)\b|\bmonthly\b|\bretainer\b", re.I)
 _INSTEAD_RE = re.compile(r"\b(?:instead|from\s+now\s+on|going\s+forward|actually)\b", re.I)
 
@@ -57,8 +70,11 @@ def _client(ctx: Ctx, who: str | None, start: int) -> tuple[str | None, bool]:
 
 # Only these phrasings are unambiguous enough to accept a lowercase name ("what do we know
 # about acme"); "who is …" / "tell me about …" need a capitalised one, or they catch small talk.
-_ANY_CASE_RE = re.compile(r"^(?:what\s+do\s+(?:we|i)\s+know|what\s+(?:do|did)\s+(?:we|i)\s+have|"
-                          r"(?:show\s+(?:me\s+)?)?(?:the\s+)?(?:client\s+)?profile)", re.I)
+_ANY_CASE_RE = re.compile(
+    r"^(?:what\s+do\s+(?:we|i)\s+know|what\s+(?:do|did)\s+(?:we|i)\s+have|"
+    r"(?:show\s+(?:me\s+)?)?(?:the\s+)?(?:client\s+)?profile)",
+    re.I,
+)
 
 
 def profile(ctx: Ctx) -> ClientProfile | None:
@@ -69,7 +85,7 @@ def profile(ctx: Ctx) -> ClientProfile | None:
             found = None
         if found and not is_personal(found.name) and found.name.lower() not in PRONOUNS:
             return ClientProfile(client_name=found.name.removesuffix("'s").removesuffix("’s"))
-        rest = ctx.text[m.end():].strip(" ?.!").lower()
+        rest = ctx.text[m.end() :].strip(" ?.!").lower()
         if rest in PRONOUNS or rest in ("this client", "that client"):
             return ClientProfile()
         return None
@@ -86,7 +102,7 @@ def update_terms(ctx: Ctx) -> UpdateTerms | None:
     for pattern in (_BILL_ON_RE, _BILLING_DAY_RE):
         m = pattern.match(text)
         if m:
-            day = find_day_of_month(text[m.start("who"):] if pattern is _BILL_ON_RE else "on " + text[m.end():])
+            day = find_day_of_month(text[m.start("who") :] if pattern is _BILL_ON_RE else "on " + text[m.end() :])
             if day is None or not day.days:
                 return None
             name, pronoun = _client(ctx, m.group("who"), m.start("who"))
@@ -113,7 +129,9 @@ def update_terms(ctx: Ctx) -> UpdateTerms | None:
 _REVISION_VERBS_RE = re.compile(
     r"(?:asked\s+for|asks\s+for|wants|requested|requests|needs|sent)\s+(?:an?\s+|another\s+|one\s+more\s+|"
     r"a\s+(?:new|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+|more\s+)?(?:round\s+of\s+)?"
-    r"(?:revisions?|changes|edits|rounds?(?:\s+of\s+(?:revisions?|changes|edits))?)\b", re.I)
+    r"(?:revisions?|changes|edits|rounds?(?:\s+of\s+(?:revisions?|changes|edits))?)\b",
+    re.I,
+)
 _REVISION_FROM_RE = re.compile(r"^(?:new\s+)?(?:revision|change)\s+request\s+from\s+", re.I)
 _ABOUT_RE = re.compile(r"^\s*(?:of|on|to|for)\s+(?:the\s+|our\s+|their\s+)?(?P<what>[^:,.;]+?)\s*(?:[:,.;]|$)", re.I)
 
@@ -125,15 +143,16 @@ def revision_request(ctx: Ctx) -> RevisionRequest | None:
         found = take_name(text, m.end())
         if found is None or is_personal(found.name):
             return None
-        note = text[found.end:].lstrip(" :,-").strip() or None
+        note = text[found.end :].lstrip(" :,-").strip() or None
         return RevisionRequest(client_name=found.name, note=note)
     found = subject_name(ctx, _REVISION_VERBS_RE)
     if found is None or is_personal(found.name) or found.name.lower() in PRONOUNS:
         return None
     verb = _REVISION_VERBS_RE.search(text, found.end)
     assert verb is not None
-    rest = text[verb.end():]
+    rest = text[verb.end() :]
     about = _ABOUT_RE.match(rest)
-    note = rest[about.end():].strip() if about else rest.lstrip(" :,-").strip()
-    return RevisionRequest(client_name=found.name, deliverable=about.group("what").strip() if about else None,
-                           note=note or None)
+    note = rest[about.end() :].strip() if about else rest.lstrip(" :,-").strip()
+    return RevisionRequest(
+        client_name=found.name, deliverable=about.group("what").strip() if about else None, note=note or None
+    )

@@ -65,7 +65,7 @@ def retainer(ctx: Ctx) -> RetainerSignup | None:
     start = None
     start_m = re.search(r"(?i)\b(?:start(?:s|ing)?|from|beginning|kick(?:s|ing)?\s+off)\b", ctx.text)
     if start_m:
-        found = find_date(ctx.text[start_m.end():], ctx.today)
+        found = find_date(ctx.text[start_m.end() :], ctx.today)
         start = found.value if found else None
     scope_m = re.search(r"(?i)\bretainer\s+for\s+(?P<s>[a-z][^,;:$€£.]+)", ctx.text)
     scope = None
@@ -99,9 +99,16 @@ _STRONG_QUOTE_VERB_RE = re.compile(
 _SEND_TO_RE = re.compile(r"^(?:send|email|e-mail|shoot|get|give|write)(?:\s+(?:up|over|out))?\s+", re.I)
 _TO_SELF_RE = re.compile(r"^(?:send|email|e-mail|shoot|get|give|write|text|find|show)\s+(?:me|us|myself)\b", re.I)
 _FOR_TO_RE = re.compile(r"\b(?:for|to|with)\s+", re.I)
-_SUBJECT_WANTS_RE = re.compile(r"(?:wants|needs|asked\s+(?:me\s+)?for|requested|is\s+asking\s+for|would\s+like)\b", re.I)
-_SCOPE_AFTER_RE = re.compile(r"^\s*(?:'s\s+)?(?:[:,\-]\s*|\s+(?:for|on|about|re|regarding|covering)\s+)(?P<s>.+)$", re.I)
-_SCOPE_CUT_RE = re.compile(r"\s*(?:[,;(]|\s-\s|\bat\b|\bfor\s+(?:about\s+|around\s+)?[$€£\d]|[$€£]|\b\d|\bbudget\b|\baround\b|\babout\s+[$€£\d]|\bcontact\b|\bto\s+\S+@).*$", re.I)
+_SUBJECT_WANTS_RE = re.compile(
+    r"(?:wants|needs|asked\s+(?:me\s+)?for|requested|is\s+asking\s+for|would\s+like)\b", re.I
+)
+_SCOPE_AFTER_RE = re.compile(
+    r"^\s*(?:'s\s+)?(?:[:,\-]\s*|\s+(?:for|on|about|re|regarding|covering)\s+)(?P<s>.+)$", re.I
+)
+_SCOPE_CUT_RE = re.compile(
+    r"\s*(?:[,;(]|\s-\s|\bat\b|\bfor\s+(?:about\s+|around\s+)?[$€£\d]|[$€£]|\b\d|\bbudget\b|\baround\b|\babout\s+[$€£\d]|\bcontact\b|\bto\s+\S+@).*$",
+    re.I,
+)
 
 
 def _scope(text: str) -> str | None:
@@ -129,13 +136,15 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
         # "send Polaris Media a proposal for …"
         lead = _SEND_TO_RE.match(ctx.text)
         named = take_name(ctx.text, lead.end()) if lead else None
-        if named is not None and re.match(r"(?i)\s+(?:a|an|the|our|my)\s+(?:\w+\s+)?(?:proposal|quote|estimate|sow)", ctx.text[named.end:]):
+        if named is not None and re.match(
+            r"(?i)\s+(?:a|an|the|our|my)\s+(?:\w+\s+)?(?:proposal|quote|estimate|sow)", ctx.text[named.end :]
+        ):
             client = named
     if client is None and quote_only:
         # "quote"/"estimate" alone is everyday English: it is a proposal only when addressed to a
         # client ("send Acme a quote", "Acme wants an estimate", "a quote for Acme").
         named = name_after(ctx, _FOR_TO_RE, trigger.end())
-        adjacent = named is not None and re.fullmatch(r"(?i)s?\s+(?:for|to)\s+", ctx.text[trigger.end():named.start])
+        adjacent = named is not None and re.fullmatch(r"(?i)s?\s+(?:for|to)\s+", ctx.text[trigger.end() : named.start])
         if named is None or not (named.name[:1].isupper() or adjacent):
             return None
         client = named
@@ -148,15 +157,15 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
         return None  # "send a quote" without a client is not clearly ours
     scope = None
     if client is not None and client.end > trigger.start():
-        after = _SCOPE_AFTER_RE.match(ctx.text[client.end:])
+        after = _SCOPE_AFTER_RE.match(ctx.text[client.end :])
         if after:
             scope = _scope(after.group("s"))
         if scope is None and client.start > trigger.end():
-            between = ctx.text[trigger.end(): client.start]
+            between = ctx.text[trigger.end() : client.start]
             between = re.sub(r"(?i)^\s*(?:for|on|about|re)\s+|\s+(?:for|to|with)\s*$", "", between)
             scope = _scope(between)
     else:
-        after = _SCOPE_AFTER_RE.match(ctx.text[trigger.end():])
+        after = _SCOPE_AFTER_RE.match(ctx.text[trigger.end() :])
         scope = _scope(after.group("s")) if after else None
     amount, currency = ctx.money("amount")
     price = ctx.trailing_price() if amount is None and not ctx.malformed else None
@@ -202,17 +211,19 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
             return None
         lead = _SEND_TO_RE.match(ctx.text)
         named = take_name(ctx.text, lead.end()) if lead else None
-        if named is not None and re.match(r"(?i)\s+(?:a|an|the|their|this)\s+(?:\w+\s+)?invoice", ctx.text[named.end:]):
+        if named is not None and re.match(
+            r"(?i)\s+(?:a|an|the|their|this)\s+(?:\w+\s+)?invoice", ctx.text[named.end :]
+        ):
             client = named  # "send Acme an invoice for …"
         else:
-            word = re.search(r"(?i)\binvoices?\b", ctx.text[noun.start():])
+            word = re.search(r"(?i)\binvoices?\b", ctx.text[noun.start() :])
             after_word = noun.start() + (word.start() if word else 0)
             client = name_after(ctx, _INVOICE_CLIENT_ANCHOR_RE, after_word)
     if client is not None and is_personal(client.name):
         return None
     if client is None and not re.search(r"(?i)\binvoice", ctx.text):
         return None
-    region = ctx.text[client.end:] if client else ctx.text[verb.end() if verb else 0:]
+    region = ctx.text[client.end :] if client else ctx.text[verb.end() if verb else 0 :]
     due_date, due_in_days = due_fields(region, ctx.today)
     region = remove_dates(region, ctx.today)
     items = parse_items(region)
@@ -251,7 +262,8 @@ _PAID_VERBS_RE = re.compile(
 _SAME_SENTENCE = r"(?:[^.?!]|\.(?=\d))*?"
 _RECEIVED_RE = re.compile(
     r"\b(?:got|received|receive|recvd|rcvd|collected|deposited|banked|cashed|came\s+in|come\s+in|landed|arrived)\b"
-    + _SAME_SENTENCE + r"\b(?:from|by)\s+",
+    + _SAME_SENTENCE
+    + r"\b(?:from|by)\s+",
     re.I,
 )
 _PAYMENT_FROM_RE = re.compile(
@@ -265,7 +277,8 @@ _POSSESSIVE_PAYMENT_RE = re.compile(
 # Moving money between the operator's own accounts ("transfer $300 from checking to savings",
 # "move 5k to money market"): personal banking, never a client payment.
 _OWN_TRANSFER_RE = re.compile(
-    r"\b(?:transfer(?:red|ring|s)?|mov(?:e|ed|es|ing)|shift|sweep|put)\b" + _SAME_SENTENCE
+    r"\b(?:transfer(?:red|ring|s)?|mov(?:e|ed|es|ing)|shift|sweep|put)\b"
+    + _SAME_SENTENCE
     + r"\b(?:to|from|into|out\s+of|between)\s+(?:my\s+|our\s+|the\s+)?(?:checking|chequing|savings?|money\s+market|"
     r"household|brokerage|ira|hsa|(?:[a-z]+\s+)?accounts?\b|(?:credit|debit)\s+cards?)\b",
     re.I,
@@ -282,7 +295,7 @@ def payment(ctx: Ctx) -> RecordPayment | None:
     trigger = client is not None
     if client is None:
         first = take_name(ctx.text, 0)
-        if first is not None and _POSSESSIVE_PAYMENT_RE.match(ctx.text[first.end:]):
+        if first is not None and _POSSESSIVE_PAYMENT_RE.match(ctx.text[first.end :]):
             client, trigger = first, True
     if client is None and _OWN_TRANSFER_RE.search(ctx.text):
         return None
@@ -330,7 +343,9 @@ _STRONG_EMAIL_RE = re.compile(
     r"reply\s+to|respond\s+to|follow\s+up\s+with|get\s+back\s+to)\s+",
     re.I,
 )
-_WEAK_EMAIL_RE = re.compile(r"^(?P<v>tell|let|message|msg|ping|notify|inform|update|remind|ask|send|nudge|chase)\s+", re.I)
+_WEAK_EMAIL_RE = re.compile(
+    r"^(?P<v>tell|let|message|msg|ping|notify|inform|update|remind|ask|send|nudge|chase)\s+", re.I
+)
 _BODY_LEAD_RE = re.compile(
     r"^\s*(?:(?:an?\s+)?(?:quick\s+|short\s+)?(?:e-?mail|note|message|msg|update|line|reminder|heads[- ]up)\b\s*)?"
     r"(?:know\s+)?(?:that\s+|saying\s+(?:that\s+)?|to\s+say\s+(?:that\s+)?|about\s+|re:?\s+|regarding\s+|on\s+|"
@@ -369,7 +384,9 @@ def email(ctx: Ctx) -> SendEmail | None:
         verb = weak.group("v").lower()
         if verb == "let" and not re.match(r"(?i)^\s*know\b", rest):
             return None
-        if verb == "send" and not re.match(r"(?i)^\s*(?:an?\s+)?(?:quick\s+|short\s+)?(?:e-?mail|note|message|update|line|reminder)\b", rest):
+        if verb == "send" and not re.match(
+            r"(?i)^\s*(?:an?\s+)?(?:quick\s+|short\s+)?(?:e-?mail|note|message|update|line|reminder)\b", rest
+        ):
             return None
         if verb == "remind" and not re.match(r"(?i)^\s*(?:that|about|to)\b", rest):
             return None

@@ -9,32 +9,47 @@ from graphs.intents import Recall
 from graphs.offline_parsing.context import BUSINESS_RE, Ctx
 from graphs.offline_parsing.names import is_personal, take_name
 
-_VERBS = (r"say|said|write|wrote|mention|mentioned|tell\s+(?:me|us)|ask(?:\s+for)?|asked(?:\s+for)?|"
-          r"send\s+(?:me|us)|sent\s+(?:me|us)|think|reply|respond|answer|decide|agree|complain|suggest|request")
+_VERBS = (
+    r"say|said|write|wrote|mention|mentioned|tell\s+(?:me|us)|ask(?:\s+for)?|asked(?:\s+for)?|"
+    r"send\s+(?:me|us)|sent\s+(?:me|us)|think|reply|respond|answer|decide|agree|complain|suggest|request"
+)
 # "what did Jane (from Acme) say about the logo colours?", "when did Acme mention the launch?"
 _SAID_RE = re.compile(
     rf"^(?:what|when|how)\s+(?:did|does|has|had)\s+(?P<who>[\w'’&.@-]+(?:\s+[\w'’&.@-]+){{0,4}}?)\s+(?:{_VERBS})\b"
-    r"(?P<rest>.*)$", re.I)
+    r"(?P<rest>.*)$",
+    re.I,
+)
 # "did Jane say anything about the budget?", "has Acme mentioned the deadline?"
 _DID_SAY_RE = re.compile(
     rf"^(?:did|has|have)\s+(?P<who>[\w'’&.@-]+(?:\s+[\w'’&.@-]+){{0,4}}?)\s+(?:{_VERBS})\s+(?:anything\s+|something\s+)?"
-    r"(?:(?:about|on|regarding|re)\s+)?(?P<rest>.+)$", re.I)
+    r"(?:(?:about|on|regarding|re)\s+)?(?P<rest>.+)$",
+    re.I,
+)
 # "what was said about the retainer?", "what did we agree with Acme about revisions?"
-_WAS_SAID_RE = re.compile(r"^what\s+(?:was|were|have\s+we|did\s+we|had\s+we)\s+(?:said|discussed|agreed|decided|"
-                          r"agree|decide|discuss|promise|promised|quote|quoted)\b(?P<rest>.*)$", re.I)
-_DOCS = (r"e-?mails?|mails?|messages?|notes?|proposals?|quotes?|invoice|contracts?|briefs?|threads?|"
-         r"conversations?|feedback|reports?|letters?|memos?")
+_WAS_SAID_RE = re.compile(
+    r"^what\s+(?:was|were|have\s+we|did\s+we|had\s+we)\s+(?:said|discussed|agreed|decided|"
+    r"agree|decide|discuss|promise|promised|quote|quoted)\b(?P<rest>.*)$",
+    re.I,
+)
+_DOCS = (
+    r"e-?mails?|mails?|messages?|notes?|proposals?|quotes?|invoice|contracts?|briefs?|threads?|"
+    r"conversations?|feedback|reports?|letters?|memos?"
+)
 # "find the proposal for Acme", "pull up Jane's e-mail about the launch", "where's the brief from Bob?"
 _FIND_DOC_RE = re.compile(
     r"^(?:find|search(?:\s+for)?|look\s+up|look\s+for|pull\s+up|dig\s+up|dig\s+out|fetch|locate|retrieve|"
     r"show\s+me|get\s+me|bring\s+up|where(?:'s|’s|\s+is|\s+was)|which\s+(?:e-?mail|message|note)|remind\s+me\s+what)\s+"
     r"(?:me\s+)?(?:the|that|our|my|an?|any|those|his|her|their)?\s*(?:[\w'’&.-]+(?:'s|’s)\s+)?"
     r"(?:(?:last|latest|recent|first|old|original|signed)\s+)?"
-    rf"(?P<doc>{_DOCS})\b(?P<rest>.*)$", re.I)
+    rf"(?P<doc>{_DOCS})\b(?P<rest>.*)$",
+    re.I,
+)
 # "find INV-0042", "search for jane@acme.example", "search memory for logo colours", "recall: budget"
 _FIND_ANY_RE = re.compile(
     r"^(?:find|search(?:\s+(?:memory|my\s+notes|the\s+archive|everything))?(?:\s+for)?|look\s+up|pull\s+up|recall)"
-    r"\s*:?\s+(?P<rest>.+)$", re.I)
+    r"\s*:?\s+(?P<rest>.+)$",
+    re.I,
+)
 _CODE_RE = re.compile(r"\b(?:INV|P)-?\d{2,}\b", re.I)
 _MEMORY_WORD_RE = re.compile(r"\b(?:memory|notes|archive|everything)\b", re.I)
 _CLIENT_ANCHOR_RE = re.compile(r"\b(?:for|from|to|with|by|at)\s+", re.I)
@@ -44,8 +59,12 @@ _NOT_CLIENT = frozenset("we i you they he she it us me them the client clients a
 def _client(ctx: Ctx, text: str, offset: int) -> str | None:
     for m in _CLIENT_ANCHOR_RE.finditer(text):
         found = take_name(ctx.text, offset + m.end())
-        if found is not None and found.name.lower() not in _NOT_CLIENT and found.name[:1].isupper() \
-                and not is_personal(found.name):
+        if (
+            found is not None
+            and found.name.lower() not in _NOT_CLIENT
+            and found.name[:1].isupper()
+            and not is_personal(found.name)
+        ):
             return found.name
     return None
 
@@ -74,7 +93,12 @@ def recall(ctx: Ctx) -> Recall | None:
     if m:
         return Recall(query=query, client_name=_client(ctx, m.group("rest"), m.start("rest")))
     m = _FIND_ANY_RE.match(text)
-    if m and (ctx.emails or _CODE_RE.search(text) or _MEMORY_WORD_RE.search(text[: m.start("rest")])
-              or text.lower().startswith("recall") or BUSINESS_RE.search(m.group("rest"))):
+    if m and (
+        ctx.emails
+        or _CODE_RE.search(text)
+        or _MEMORY_WORD_RE.search(text[: m.start("rest")])
+        or text.lower().startswith("recall")
+        or BUSINESS_RE.search(m.group("rest"))
+    ):
         return Recall(query=query, client_name=_client(ctx, m.group("rest"), m.start("rest")))
     return None

@@ -7,7 +7,14 @@ import re
 from graphs.intents import AddDeliverable, AddTask, Help, NewClient, RememberFact, StatusQuery
 from graphs.offline_parsing.context import BUSINESS_RE, Ctx
 from graphs.offline_parsing.dates import find_day_of_month
-from graphs.offline_parsing.extract import due_date, name_after, remove_dates, revision_count, strip_article, subject_name
+from graphs.offline_parsing.extract import (
+    due_date,
+    name_after,
+    remove_dates,
+    revision_count,
+    strip_article,
+    subject_name,
+)
 from graphs.offline_parsing.names import BOUNDARY_WORDS, NameMatch, find_contact, take_name
 from graphs.offline_parsing.text import clean_phrase
 
@@ -47,9 +54,18 @@ _FACT_STATEMENT_RE = re.compile(
 _CHANNEL_RE = re.compile(
     r"\b(?P<c>slack|e-?mail|phone|whatsapp|text(?:\s+messages?)?|sms|telegram|teams|zoom|signal|calls?)\b", re.I
 )
-_CHANNEL_CONTEXT_RE = re.compile(r"\b(?:prefer|prefers|preferred|likes?|best|reach|contact|via|use|uses|over|only|through|on)\b", re.I)
-_CHANNELS: dict[str, str] = {"e-mail": "email", "text": "sms", "texts": "sms", "text message": "sms",
-                             "text messages": "sms", "call": "phone", "calls": "phone"}
+_CHANNEL_CONTEXT_RE = re.compile(
+    r"\b(?:prefer|prefers|preferred|likes?|best|reach|contact|via|use|uses|over|only|through|on)\b", re.I
+)
+_CHANNELS: dict[str, str] = {
+    "e-mail": "email",
+    "text": "sms",
+    "texts": "sms",
+    "text message": "sms",
+    "text messages": "sms",
+    "call": "phone",
+    "calls": "phone",
+}
 
 
 def remember_fact(ctx: Ctx) -> RememberFact | None:
@@ -83,7 +99,7 @@ def _fact(ctx: Ctx) -> RememberFact | None:
             fact_start = fact_start + tail.end() if tail else client.start
     if client is None:
         client = take_name(ctx.text, fact_start)
-        if lead is None and (client is None or not _FACT_STATEMENT_RE.match(ctx.text[client.end:])):
+        if lead is None and (client is None or not _FACT_STATEMENT_RE.match(ctx.text[client.end :])):
             return None
     if lead is None and ctx.is_question:
         return None
@@ -122,7 +138,9 @@ _TASK_LEAD_RE = re.compile(
     r"i\s+(?:need|have|gotta|got)\s+to\s+(?=.*\b(?:today|tomorrow|tonight|by|before|next|this)\b))\s*",
     re.I,
 )
-_TASK_TAIL_RE = re.compile(r"\s*(?:on|to)\s+my\s+(?:to-?do|task)\s+list\b.*$|\s+at\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)?\b", re.I)
+_TASK_TAIL_RE = re.compile(
+    r"\s*(?:on|to)\s+my\s+(?:to-?do|task)\s+list\b.*$|\s+at\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)?\b", re.I
+)
 
 
 def task(ctx: Ctx) -> AddTask | None:
@@ -130,7 +148,7 @@ def task(ctx: Ctx) -> AddTask | None:
     lead = _TASK_LEAD_RE.match(ctx.text)
     if lead is None:
         return None
-    rest = ctx.text[lead.end():]
+    rest = ctx.text[lead.end() :]
     when = due_date(ctx.text, ctx.today)  # "remind me tomorrow to …" has the date in the lead
     title = clean_phrase(_TASK_TAIL_RE.sub("", remove_dates(rest, ctx.today))) or None
     return AddTask(title=title, due_date=when)
@@ -138,27 +156,59 @@ def task(ctx: Ctx) -> AddTask | None:
 
 # --- status --------------------------------------------------------------------------------
 _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("approvals", re.compile(r"\b(?:approv\w*|sign-?offs?|pending\s+(?:drafts?|emails?|actions?)|waiting\s+(?:on|for)\s+me|need(?:s)?\s+my\s+(?:ok|okay|sign|go))\b|\bdrafts?\b", re.I)),
-    ("overdue", re.compile(r"\b(?:overdue|past\s+due|late\s+(?:payments?|invoices?|on\s+pay\w*)|behind\s+on|hasn't\s+paid|haven't\s+paid|late)\b", re.I)),
-    ("invoices", re.compile(r"\b(?:invoices?|owes?|owing|owed|unpaid|outstanding|receivables?|billed|paid|pay|payments?|money|cash(?:flow)?|revenue|income)\b", re.I)),
+    (
+        "approvals",
+        re.compile(
+            r"\b(?:approv\w*|sign-?offs?|pending\s+(?:drafts?|emails?|actions?)|waiting\s+(?:on|for)\s+me|need(?:s)?\s+my\s+(?:ok|okay|sign|go))\b|\bdrafts?\b",
+            re.I,
+        ),
+    ),
+    (
+        "overdue",
+        re.compile(
+            r"\b(?:overdue|past\s+due|late\s+(?:payments?|invoices?|on\s+pay\w*)|behind\s+on|hasn't\s+paid|haven't\s+paid|late)\b",
+            re.I,
+        ),
+    ),
+    (
+        "invoices",
+        re.compile(
+            r"\b(?:invoices?|owes?|owing|owed|unpaid|outstanding|receivables?|billed|paid|pay|payments?|money|cash(?:flow)?|revenue|income)\b",
+            re.I,
+        ),
+    ),
     ("deliverables", re.compile(r"\b(?:deliverables?|deadlines?|due|ship|deliver\w*)\b", re.I)),
     ("tasks", re.compile(r"\b(?:tasks?|to-?dos?|to\s+do|on\s+my\s+plate|agenda|work\s+on\s+(?:today|next))\b", re.I)),
     ("clients", re.compile(r"\b(?:clients?|customers?|accounts)\b", re.I)),
-    ("summary", re.compile(r"\b(?:status|summary|overview|how\s+(?:are|am)\s+(?:we|i)\s+doing|how'?s\s+business|how\s+is\s+business|dashboard|catch\s+me\s+up|brief\s+me|update\s+me|rundown|where\s+(?:do\s+)?(?:we|i)\s+stand|where\s+are\s+we|what'?s\s+(?:new|going\s+on|happening)|how'?s\s+it\s+going|recap|report)\b", re.I)),
+    (
+        "summary",
+        re.compile(
+            r"\b(?:status|summary|overview|how\s+(?:are|am)\s+(?:we|i)\s+doing|how'?s\s+business|how\s+is\s+business|dashboard|catch\s+me\s+up|brief\s+me|update\s+me|rundown|where\s+(?:do\s+)?(?:we|i)\s+stand|where\s+are\s+we|what'?s\s+(?:new|going\s+on|happening)|how'?s\s+it\s+going|recap|report)\b",
+            re.I,
+        ),
+    ),
 )
 _STATUS_CLIENT_RE = re.compile(r"\b(?:with|for|from|on|about|of|by)\s+", re.I)
-_HOWS_CLIENT_RE = re.compile(r"^(?:how'?s|how\s+is|how\s+are\s+things\s+with|what\s+about|status\s*:?|where\s+are\s+we\s+(?:at\s+)?with|did|has|have)\s+", re.I)
+_HOWS_CLIENT_RE = re.compile(
+    r"^(?:how'?s|how\s+is|how\s+are\s+things\s+with|what\s+about|status\s*:?|where\s+are\s+we\s+(?:at\s+)?with|did|has|have)\s+",
+    re.I,
+)
 _NON_CLIENT_WORDS = frozenset(
     "today tomorrow week month year now me us everything anything everyone things stuff overdue invoices "
     "deliverables tasks clients approvals money business it".split()
 )
 # Personal-life questions are not status queries even when they mention "due" or "paid".
-_PERSONAL_Q_RE = re.compile(r"\b(?:my|i)\s+(?:bill|card|credit|bank|account|rent|mortgage|car|loan|insurance|paycheck|check)\b|\bi\s+get\s+paid\b", re.I)
+_PERSONAL_Q_RE = re.compile(
+    r"\b(?:my|i)\s+(?:bill|card|credit|bank|account|rent|mortgage|car|loan|insurance|paycheck|check)\b|\bi\s+get\s+paid\b",
+    re.I,
+)
 
 
 def status(ctx: Ctx) -> StatusQuery | None:
     """ "what's overdue?", "who owes me money?", "what's the status with Acme?"."""
-    if not ctx.is_question and not re.match(r"(?i)^(?:overdue|invoices|deliverables|approvals|tasks|clients|summary|status)\b", ctx.text):
+    if not ctx.is_question and not re.match(
+        r"(?i)^(?:overdue|invoices|deliverables|approvals|tasks|clients|summary|status)\b", ctx.text
+    ):
         return None
     if _PERSONAL_Q_RE.search(ctx.text):
         return None
@@ -173,8 +223,10 @@ def status(ctx: Ctx) -> StatusQuery | None:
 
 def _status_client(ctx: Ctx) -> NameMatch | None:
     for found in (name_after(ctx, _HOWS_CLIENT_RE), name_after(ctx, _STATUS_CLIENT_RE)):
-        if found is not None and found.name.lower() not in _NON_CLIENT_WORDS and (
-            found.name[:1].isupper() or len(found.name) > 2
+        if (
+            found is not None
+            and found.name.lower() not in _NON_CLIENT_WORDS
+            and (found.name[:1].isupper() or len(found.name) > 2)
         ):
             if found.name.lower().split()[0] in _NON_CLIENT_WORDS or found.name.lower() in ("doing", "going"):
                 continue
@@ -189,8 +241,13 @@ _NEW_CLIENT_RE = re.compile(
     r"(?:client|customer)\s*:)\s*(?:(?:called|named|is|for)\s+)?[:,\-]?\s*",
     re.I,
 )
-_AS_CLIENT_RE = re.compile(r"^(?:add|save|set\s+up|create|record)\s+(?P<rest>.+?)\s+as\s+(?:a\s+)?(?:new\s+)?(?:client|customer)\b", re.I)
-_SUBJECT_NEW_RE = re.compile(r"(?:is\s+(?:a\s+)?new\s+(?:client|customer)|signed\s+(?:on|up)(?:\s+as\s+a\s+client)?|came\s+on\s+board|is\s+on\s+board)\b", re.I)
+_AS_CLIENT_RE = re.compile(
+    r"^(?:add|save|set\s+up|create|record)\s+(?P<rest>.+?)\s+as\s+(?:a\s+)?(?:new\s+)?(?:client|customer)\b", re.I
+)
+_SUBJECT_NEW_RE = re.compile(
+    r"(?:is\s+(?:a\s+)?new\s+(?:client|customer)|signed\s+(?:on|up)(?:\s+as\s+a\s+client)?|came\s+on\s+board|is\s+on\s+board)\b",
+    re.I,
+)
 
 
 def new_client(ctx: Ctx) -> NewClient | None:
@@ -247,14 +304,14 @@ def _capitalised_prefix_client(ctx: Ctx, start: int) -> NameMatch | None:
     colon = re.match(r"\s*[:\-]?\s*", ctx.text[start:])
     pos = start + (colon.end() if colon else 0)
     found = take_name(ctx.text, pos)
-    if found is None or ctx.text[found.end:found.end + 1] in (",", ":", ";", "'"):
+    if found is None or ctx.text[found.end : found.end + 1] in (",", ":", ";", "'"):
         return None
     words = found.name.split()
     if len(words) < 2 or not all(w[:1].isupper() or w == "&" for w in words):
         return None
     if BUSINESS_RE.fullmatch(words[-1]):
         return None  # "Annual Report draft", "Pitch Deck update": a capitalised work item, not a client
-    rest = remove_dates(ctx.text[found.end:], ctx.today)
+    rest = remove_dates(ctx.text[found.end :], ctx.today)
     first = re.match(r"\s*(?P<w>[a-z][a-z'-]{2,})\b", rest)
     if first is None or first.group("w") in BOUNDARY_WORDS:
         return None
@@ -270,22 +327,22 @@ def deliverable(ctx: Ctx) -> AddDeliverable | None:
     if lead:
         client = take_name(ctx.text, lead.end())
         if client is not None:
-            return AddDeliverable(client_name=client.name, title=_title(ctx.text[client.end:], ctx), due_date=when)
+            return AddDeliverable(client_name=client.name, title=_title(ctx.text[client.end :], ctx), due_date=when)
         # "deliverable: logo v2 for Bob Lee, due Dec 3"
-        found = _TITLE_FOR_CLIENT_RE.match(ctx.text[lead.end():])
+        found = _TITLE_FOR_CLIENT_RE.match(ctx.text[lead.end() :])
         if found:
             client = take_name(ctx.text, lead.end() + found.end())
             if client is not None:
                 return AddDeliverable(client_name=client.name, title=_title(found.group("title"), ctx), due_date=when)
         named = _capitalised_prefix_client(ctx, lead.end())
         if named is not None:
-            return AddDeliverable(client_name=named.name, title=_title(ctx.text[named.end:], ctx), due_date=when)
-        return AddDeliverable(title=_title(ctx.text[lead.end():], ctx), due_date=when)
+            return AddDeliverable(client_name=named.name, title=_title(ctx.text[named.end :], ctx), due_date=when)
+        return AddDeliverable(title=_title(ctx.text[lead.end() :], ctx), due_date=when)
     client = subject_name(ctx, _NEEDS_RE)
     if client is not None:
-        rest = ctx.text[client.end:]
+        rest = ctx.text[client.end :]
         verb_m = _NEEDS_RE.search(rest)
-        title_text = rest[verb_m.end():] if verb_m else rest
+        title_text = rest[verb_m.end() :] if verb_m else rest
         if when is None and not re.search(r"(?i)\b(?:by|due|before|deadline)\b", ctx.text):
             return None  # "Acme needs help" with no date is too vague to be a deliverable
         return AddDeliverable(client_name=client.name, title=_title(title_text, ctx), due_date=when)
@@ -293,8 +350,8 @@ def deliverable(ctx: Ctx) -> AddDeliverable | None:
     if owe and when is not None:
         client = take_name(ctx.text, owe.end())
         if client is not None:
-            return AddDeliverable(client_name=client.name, title=_title(ctx.text[client.end:], ctx), due_date=when)
-        found = _TITLE_FOR_CLIENT_RE.match(ctx.text[owe.end():])
+            return AddDeliverable(client_name=client.name, title=_title(ctx.text[client.end :], ctx), due_date=when)
+        found = _TITLE_FOR_CLIENT_RE.match(ctx.text[owe.end() :])
         if found:
             client = take_name(ctx.text, owe.end() + found.end())
             if client is not None:

@@ -216,15 +216,15 @@ def _read(path: Path, label: str, problems: list[str]) -> Playbook | None:
         problems.append(f"{label}: name: {book.name!r} does not match the file name (expected {named['name']!r})")
         mismatched = True
     if book.version != int(named["version"]):
-        problems.append(f"{label}: version: {book.version} does not match the file name "
-                        f"(expected {named['version']})")
+        problems.append(f"{label}: version: {book.version} does not match the file name (expected {named['version']})")
         mismatched = True
     repeated: dict[str, int] = {}
     for index, step in enumerate(book.steps):
         if step in repeated:
             # Approvals are keyed by (run, step): a step that ran twice would find the first answer.
-            problems.append(f"{label}: steps[{index}]: {step!r} is already steps[{repeated[step]}]; "
-                            "a step runs once per run")
+            problems.append(
+                f"{label}: steps[{index}]: {step!r} is already steps[{repeated[step]}]; a step runs once per run"
+            )
             mismatched = True
         repeated.setdefault(step, index)
     return None if mismatched else book
@@ -237,39 +237,47 @@ def _check_together(books: list[Playbook]) -> list[str]:
     for book in books:
         versions = by_name.setdefault(book.name, {})
         if book.version in versions:
-            problems.append(f"{book.label}: version: {book.name} v{book.version} is already defined in "
-                            f"{versions[book.version].label}")
+            problems.append(
+                f"{book.label}: version: {book.name} v{book.version} is already defined in "
+                f"{versions[book.version].label}"
+            )
             continue
         versions[book.version] = book
     latest_by_trigger: dict[str, Playbook] = {}
     # Built-ins first, so a clash is reported on the operator's file, the one to fix.
-    order = sorted(by_name.items(), key=lambda item: (any(b._source != BUILTIN_DIR for b in item[1].values()),
-                                                      item[0]))
+    order = sorted(by_name.items(), key=lambda item: (any(b._source != BUILTIN_DIR for b in item[1].values()), item[0]))
     for name, versions in order:
         numbers = sorted(versions)
         gaps = [v for v in range(1, numbers[-1] + 1) if v not in versions]
         latest = versions[numbers[-1]]
         if gaps:
-            problems.append(f"{latest.label}: version: {name} has versions {', '.join(map(str, numbers))}; "
-                            f"{', '.join(f'v{v}' for v in gaps)} missing (versions go 1, 2, 3 … without gaps)")
+            problems.append(
+                f"{latest.label}: version: {name} has versions {', '.join(map(str, numbers))}; "
+                f"{', '.join(f'v{v}' for v in gaps)} missing (versions go 1, 2, 3 … without gaps)"
+            )
         for number in numbers[:-1]:
             older = versions[number]
             if older.trigger != latest.trigger:
                 # Runs of one playbook must stay comparable across versions: a migration note
                 # moves v1 runs of one kind of work to v2, not to different work.
-                problems.append(f"{latest.label}: trigger: {latest.trigger!r} differs from v{number}'s "
-                                f"{older.trigger!r}; a playbook keeps its trigger (start a new playbook instead)")
+                problems.append(
+                    f"{latest.label}: trigger: {latest.trigger!r} differs from v{number}'s "
+                    f"{older.trigger!r}; a playbook keeps its trigger (start a new playbook instead)"
+                )
                 break
         other = latest_by_trigger.get(latest.trigger)
         if other is not None:
-            problems.append(f"{latest.label}: trigger: {latest.trigger!r} already starts {other.name} "
-                            f"(latest v{other.version}, {other.label}); one playbook per intent kind")
+            problems.append(
+                f"{latest.label}: trigger: {latest.trigger!r} already starts {other.name} "
+                f"(latest v{other.version}, {other.label}); one playbook per intent kind"
+            )
             continue
         latest_by_trigger[latest.trigger] = latest
     for kind in REQUIRED_TRIGGERS:
         if kind not in latest_by_trigger:
-            problems.append(f"playbooks: trigger: no playbook starts {kind!r} intents; add NAME.v1.yaml "
-                            f"with trigger: {kind}")
+            problems.append(
+                f"playbooks: trigger: no playbook starts {kind!r} intents; add NAME.v1.yaml with trigger: {kind}"
+            )
     return problems
 
 

@@ -4,8 +4,8 @@ that reads a call's arguments (JSON or form-encoded, as the SDKs send them) and 
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 import threading
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs

@@ -32,8 +32,13 @@ class ScriptedChatModel(BaseChatModel):
         bound.script = self.script
         return bound
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         self.calls.append(list(messages))
         if not self.script:
             raise RuntimeError("the scripted model has no more replies")
@@ -46,6 +51,9 @@ class ScriptedChatModel(BaseChatModel):
         else:
             message = AIMessage(content=str(reply))
             completion_tokens = len(str(reply).split())
-        message.usage_metadata = {"input_tokens": prompt_tokens, "output_tokens": completion_tokens,
-                                  "total_tokens": prompt_tokens + completion_tokens}
+        message.usage_metadata = {
+            "input_tokens": prompt_tokens,
+            "output_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -58,16 +58,24 @@ class SlackApi(LocalApiServer):
     def url(self) -> str:
         return f"{self.root}/api/"
 
-    def upload(self, file_id: str, name: str, content: bytes, *, filetype: str = "csv",
-               mimetype: str = "text/csv") -> dict[str, Any]:
+    def upload(
+        self, file_id: str, name: str, content: bytes, *, filetype: str = "csv", mimetype: str = "text/csv"
+    ) -> dict[str, Any]:
         """Store a file and return it as a ``files`` entry of a file_share message event."""
         private, download = f"{TEAM}-{file_id}/{name}", f"{TEAM}-{file_id}/download/{name}"
         self.files[private] = self.files[download] = content
         self.file_info[file_id] = {
-            "id": file_id, "name": name, "title": name, "filetype": filetype, "mimetype": mimetype,
-            "size": len(content), "mode": "hosted", "is_external": False,
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "filetype": filetype,
+            "mimetype": mimetype,
+            "size": len(content),
+            "mode": "hosted",
+            "is_external": False,
             "url_private": f"{self.root}{FILES_PREFIX}{private}",
-            "url_private_download": f"{self.root}{FILES_PREFIX}{download}"}
+            "url_private_download": f"{self.root}{FILES_PREFIX}{download}",
+        }
         return dict(self.file_info[file_id])
 
     def download(self, path: str, auth: str) -> tuple[int, str, bytes]:
@@ -88,15 +96,21 @@ class SlackApi(LocalApiServer):
         with self.lock:
             self.calls.append(call)
         if method == "auth.test":
-            return {"ok": True, "url": "https://coo.slack.example/", "team": "Studio", "user": "coo",
-                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+            return {
+                "ok": True,
+                "url": "https://coo.slack.example/",
+                "team": "Studio",
+                "user": "coo",
+                "team_id": TEAM,
+                "user_id": BOT_USER,
+                "bot_id": BOT_ID,
+            }
         if method == "chat.postMessage":
             channel = str(args.get("channel"))
             if channel.startswith("U"):  # a DM opened by writing to a user id
                 channel = "D" + channel[1:]
             call["posted"] = {"channel": channel, "ts": self.next_ts()}
-            return {"ok": True, **call["posted"],
-                    "message": {"text": args.get("text"), "bot_id": BOT_ID}}
+            return {"ok": True, **call["posted"], "message": {"text": args.get("text"), "bot_id": BOT_ID}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "chat.update":
@@ -133,9 +147,18 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
 
 def event_body(event: dict[str, Any], event_id: str) -> str:
     """An Events API callback as Slack posts it (JSON)."""
-    return json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A0001", "type": "event_callback",
-                       "event_id": event_id, "event_time": int(time.time()), "event": event,
-                       "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]})
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": TEAM,
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+        }
+    )
 
 
 def interaction_body(payload: dict[str, Any]) -> str:

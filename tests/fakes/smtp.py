@@ -54,7 +54,7 @@ class SmtpServer:
             time.sleep(0.02)
         return self.messages
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         self.controller.start()
         return self
 

@@ -7,15 +7,21 @@ queued with :meth:`TelegramApi.push_update` are served to ``getUpdates`` (long p
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import time
 from typing import Any
 
 from tests.fakes.local_api import LocalApiServer
 
-BOT = {"id": 777000, "is_bot": True, "first_name": "coo", "username": "coo_test_bot",
-       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT = {
+    "id": 777000,
+    "is_bot": True,
+    "first_name": "coo",
+    "username": "coo_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 _JSON_FIELDS = ("reply_markup", "reply_parameters", "allowed_updates")
 
 
@@ -54,8 +60,13 @@ class TelegramApi(LocalApiServer):
 
     def _message(self, args: dict[str, Any], message_id: int | None = None) -> dict[str, Any]:
         chat_id = int(args["chat_id"])
-        return {"message_id": message_id or next(self._ids), "date": int(time.time()), "from": BOT,
-                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}, "text": args.get("text", "")}
+        return {
+            "message_id": message_id or next(self._ids),
+            "date": int(time.time()),
+            "from": BOT,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "text": args.get("text", ""),
+        }
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         call = Call(args, method=method)
@@ -74,8 +85,15 @@ class TelegramApi(LocalApiServer):
             return {"ok": True, "result": ready}
         if method == "getFile":
             path = f"documents/{args['file_id']}.eml"
-            return {"ok": True, "result": {"file_id": args["file_id"], "file_unique_id": args["file_id"],
-                                           "file_size": len(self.files.get(path, b"")), "file_path": path}}
+            return {
+                "ok": True,
+                "result": {
+                    "file_id": args["file_id"],
+                    "file_unique_id": args["file_id"],
+                    "file_size": len(self.files.get(path, b"")),
+                    "file_path": path,
+                },
+            }
         if method == "sendMessage":
             sent = self._message(args)
             call["sent_message_id"] = sent["message_id"]
