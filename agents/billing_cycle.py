@@ -26,6 +26,7 @@ class BillingDue(BaseModel):
     client: Client
     billing_date: date
     period: str  # "2026-11"
+    day: date  # the tick's day: the invoice is issued on it (a missed billing date is caught up later)
 
     @property
     def key(self) -> str:
@@ -66,6 +67,7 @@ def due_for_billing(store: Store, day: date) -> list[BillingDue]:
                 client=store.clients.get(retainer.client_id),
                 billing_date=when,
                 period=f"{when.year:04d}-{when.month:02d}",
+                day=day,
             )
         )
     return due
@@ -84,6 +86,7 @@ def invoice_intent(item: BillingDue) -> dict[str, Any]:
             }
         ],
         "currency": item.retainer.currency,
+        "issue_date": item.day.isoformat(),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -135,11 +136,11 @@ class ModelRunner:
         self.cache = cache
         self.ledger = ledger
 
-    def _record(self, run_id: str | None, step: str, call: ModelCall, seq: int) -> None:
+    def _record(self, run_id: str | None, step: str, call: ModelCall, call_id: str) -> None:
         run_id = run_id or _attributed_run.get()
         if run_id:
             self.ledger.append(
-                run_id, step, "model_call", call.model_dump(), actor=f"model:{call.tier}", dedupe=str(seq)
+                run_id, step, "model_call", call.model_dump(), actor=f"model:{call.tier}", dedupe=call_id
             )
 
     def text(
@@ -148,7 +149,7 @@ class ModelRunner:
         """Free text from the tier's model (for drafts)."""
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
         raw, call = self._invoke(tier, purpose, messages, None)
-        self._record(run_id, step, call, int(time.time() * 1e6))
+        self._record(run_id, step, call, uuid.uuid4().hex)
         return raw
 
     def structured(
@@ -165,7 +166,7 @@ class ModelRunner:
         """A validated ``schema`` instance from the tier's model (tool calling)."""
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
         raw, call = self._invoke(tier, purpose, messages, schema)
-        self._record(run_id, step, call, int(time.time() * 1e6))
+        self._record(run_id, step, call, uuid.uuid4().hex)
         try:
             return schema.model_validate_json(raw)
         except ValueError as exc:

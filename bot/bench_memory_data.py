@@ -589,9 +589,7 @@ def build(seed: int = 7) -> History:
                 scope = SCOPES[(n_proposal * 5 + len(spec.name)) % len(SCOPES)]
                 fee = rng.randrange(4, 30) * 500
                 pnum = f"P-{n_proposal:04d}"
-                when = datetime.combine(
-                    first + timedelta(days=rng.randrange(20)), datetime.min.time(), tzinfo=UTC
-                )
+                when = datetime.combine(first + timedelta(days=rng.randrange(20)), datetime.min.time(), tzinfo=UTC)
                 text = (
                     f"Proposal {pnum} for {spec.name}: {scope}. Hi {spec.contacts[0].first}, thank you for the "
                     f"brief. For your {spec.business} we propose a {scope} in three phases: discovery, design "
@@ -624,9 +622,7 @@ def build(seed: int = 7) -> History:
                 )
         for i in note_picks:
             fact, question = NOTES[i]
-            when = datetime.combine(
-                YEAR_START + timedelta(days=rng.randrange(360)), datetime.min.time(), tzinfo=UTC
-            )
+            when = datetime.combine(YEAR_START + timedelta(days=rng.randrange(360)), datetime.min.time(), tzinfo=UTC)
             doc = Doc(
                 f"fact:{spec.short}:{i}",
                 "fact",

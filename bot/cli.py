@@ -8,14 +8,21 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 from store.errors import StoreError
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from graphs.playbooks import Playbooks
+    from store.clock import Clock
+    from store.facade import Store
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _playbooks():  # type: ignore[no-untyped-def]
+def _playbooks() -> Playbooks:
     """Load and validate every playbook (built-ins + COO_PLAYBOOKS_DIR) and plan with them;
     an invalid one raises PlaybookError naming the file and the field."""
     from graphs.playbooks import load_playbooks, use_playbooks
@@ -25,11 +32,32 @@ def _playbooks():  # type: ignore[no-untyped-def]
     return playbooks
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _clock(args: argparse.Namespace, settings: Settings) -> Clock:
+    """The one clock of this command: the caller's (tests pin it), else the wall clock; either
+    way it shows times in COO_TIMEZONE."""
+    from zoneinfo import ZoneInfo
+
+    from store.clock import Clock
+
+    clock: Clock | None = getattr(args, "clock", None)
+    if clock is None:
+        return Clock(settings.timezone)
+    clock.tz = ZoneInfo(settings.timezone)
+    return clock
+
+
+def _store(args: argparse.Namespace, settings: Settings) -> Store:
+    from store.facade import Store
+
+    return Store.open(settings.database, _clock(args, settings))
+
+
+def _runtime(args: argparse.Namespace) -> Runtime:
     from bot.runtime import Runtime, use_runtime
 
     _playbooks()  # before anything starts: an invalid playbook stops here, naming file and field
-    runtime = Runtime(load_settings())
+    settings = load_settings()
+    runtime = Runtime(settings, clock=_clock(args, settings))
     use_runtime(runtime)
     return runtime
 
@@ -37,9 +65,9 @@ def _runtime():  # type: ignore[no-untyped-def]
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.console import chat
 
-    runtime = _runtime()
+    runtime = _runtime(args)
     try:
-        return chat(runtime)
+        return chat(runtime, sys.stdin, sys.stdout)  # read at call time: tests swap them
     finally:
         runtime.queue.wait_idle()
         runtime.close()
@@ -52,7 +80,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 2
     from bot.worker import run_worker
 
-    runtime = _runtime()
+    runtime = _runtime(args)
     try:
         run_worker(runtime, args.queues.split(",") if args.queues else None, burst=args.burst)
     finally:
@@ -62,10 +90,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     from bot.ledger_view import list_runs, show_run
-    from store.facade import Store
 
-    settings = load_settings()
-    store = Store.open(settings.database)
+    store = _store(args, load_settings())
     try:
         print(show_run(store, args.run) if args.run else list_runs(store, args.limit))
     finally:
@@ -75,16 +101,15 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from graphs.intents import intent_to_dict
-    from store.clock import Clock
 
     settings = load_settings()
-    today = Clock(settings.timezone).today()
+    today = _clock(args, settings).today()
     if settings.model_small == "offline":
         from graphs.offline_parser import OfflineParser
 
         parser = OfflineParser()
     else:
-        runtime = _runtime()
+        runtime = _runtime(args)
         parser = runtime.parser  # type: ignore[assignment]
 
     def emit(text: str) -> None:
@@ -135,7 +160,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from agents.digest_writer import write_digest
     from bot.digest import post_digest
 
-    runtime = _runtime()
+    runtime = _runtime(args)
     try:
         day = date.fromisoformat(args.date) if args.date else runtime.store.clock.today()
         if not args.send:
@@ -158,7 +183,7 @@ def cmd_tick(args: argparse.Namespace) -> int:
 
     from bot.ticks import run_tick
 
-    runtime = _runtime()
+    runtime = _runtime(args)
     try:
         day = date.fromisoformat(args.date) if args.date else runtime.store.clock.today()
         done = run_tick(runtime, day)
@@ -176,10 +201,9 @@ def cmd_tick(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from store.facade import Store
     from store.snapshot import export_snapshot, write_snapshot
 
-    store = Store.open(load_settings().database)
+    store = _store(args, load_settings())
     try:
         snapshot = export_snapshot(store.db, store.clock.now())
         snapshot.playbooks = [
@@ -195,12 +219,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from store.facade import Store
     from store.snapshot import import_snapshot, read_snapshot
 
     settings = load_settings()
     snapshot = read_snapshot(Path(args.file))
-    store = Store.open(settings.database)
+    store = _store(args, settings)
     try:
         counts = import_snapshot(store.db, snapshot)
     finally:
@@ -235,7 +258,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_playbooks(args: argparse.Namespace) -> int:
     from graphs.playbooks import PlaybookError
     from graphs.playbooks.listing import render_playbooks
-    from store.facade import Store
 
     try:
         playbooks = _playbooks()
@@ -246,7 +268,7 @@ def cmd_playbooks(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    store = Store.open(load_settings().database)
+    store = _store(args, load_settings())
     try:
         print(render_playbooks(playbooks, store.runs.playbook_counts()))
     finally:
@@ -262,12 +284,11 @@ def cmd_bench_slack(args: argparse.Namespace) -> int:
 
 def cmd_memory(args: argparse.Namespace) -> int:
     from agents.embedders import DEFAULT_EMBEDDER, EmbedderUnavailable, choose, get_embedder
-    from store.facade import Store
     from store.memory import EmbedderMismatch
     from store.memory_sync import sync
 
     settings = load_settings()
-    store = Store.open(settings.database)
+    store = _store(args, settings)
     try:
         # reembed moves the memory to the configured embedder, or to the default when none is set;
         # everything else works with the one recall uses (agents.embedders.choose).
@@ -371,15 +392,13 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
 
     from agents.bank_csv import UnreadableExport
     from agents.reconciler import import_payments, new_import_id, render_report
-    from store.clock import Clock
-    from store.facade import Store
 
     path = Path(args.file)
     if not path.is_file():
         print(f"coo import-payments: no file {args.file}", file=sys.stderr)
         return 2
     settings = load_settings()
-    store = Store.open(settings.database, Clock(settings.timezone))
+    store = _store(args, settings)
     try:
         report = import_payments(
             store,
@@ -507,9 +526,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one `coo` command. ``clock`` is the business clock (default: the wall clock in
+    COO_TIMEZONE); tests pass a fixed one."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    args.clock = clock
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

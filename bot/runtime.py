@@ -50,7 +50,9 @@ class Runtime:
         # Every process plans with the same playbooks: built-ins plus the operator's own.
         use_playbooks(load_playbooks(*settings.playbook_dirs))
         self.store = Store.open(settings.database, clock or Clock(settings.timezone))
-        self.queue: JobQueue = queue or (RQQueue(settings.redis_url) if settings.redis_url else InProcessQueue())
+        self.queue: JobQueue = queue or (
+            RQQueue(settings.redis_url) if settings.redis_url else InProcessQueue(self.store.clock)
+        )
         self.tiers = ModelTiers(
             {"small": settings.model_small, "mid": settings.model_mid, "large": settings.model_large}
         )

@@ -47,13 +47,18 @@ def check(settings: Settings) -> None:
 class Services:
     """The adapters, delivery loop and background connections of one `coo serve` process."""
 
-    def __init__(self, runtime: Runtime, *, delivery_interval: float = 0.05, pacer: Pacer | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, *, delivery_interval: float = 0.05, pacer: Pacer | None = None, schedule: bool = True
+    ) -> None:
+        """``schedule=False`` leaves the digest and the tick off the in-process schedule (tests that
+        do not ask for them; RQ deployments schedule them in `coo worker` anyway)."""
         settings = runtime.settings
         check(settings)
         self.runtime = runtime
         self.settings = settings
         self.delivery_interval = delivery_interval
         self.pacer = pacer
+        self.schedule = schedule
         self.intake = intake = Intake(runtime.queue)
         self.slack: SlackAdapter | None = None
         if settings.slack_bot_token:
@@ -148,7 +153,7 @@ class Services:
                 application.bot, asyncio.get_running_loop(), settings.telegram_operator_ids, self.pacer
             )
         self.deliverer = Deliverer(self.runtime.store, outbounds, remind_after_hours=settings.approval_remind_after)
-        if not settings.redis_url:
+        if self.schedule and not settings.redis_url:
             # Embedded default: the in-process queue keeps the digest's and the tick's schedule
             # (workers do otherwise).
             schedule_next_digest(self.runtime)

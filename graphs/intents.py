@@ -104,6 +104,8 @@ class CreateInvoice(_IntentBase):
     currency: str = "USD"
     due_date: date | None = None
     due_in_days: int | None = Field(default=None, ge=0, le=365)
+    # Set by the scheduler: a tick for a given day (`coo tick --date D`) issues on D, not on today.
+    issue_date: date | None = None
 
     def missing_fields(self) -> list[str]:
         missing = []
@@ -274,6 +276,7 @@ class WeeklyReport(_IntentBase):
     retainer_id: int
     client_name: str | None = None
     week_start: date
+    as_of: date | None = None  # the tick's day: "late" and "this month" are judged as of it
 
 
 class Help(_IntentBase):
@@ -289,7 +292,24 @@ class Unknown(_IntentBase):
 
 
 Intent = Annotated[
-    RetainerSignup | NewClient | DraftProposal | CreateInvoice | RecordPayment | AddDeliverable | AddTask | StatusQuery | RememberFact | SendEmail | Recall | ClientProfile | UpdateTerms | RevisionRequest | DeliverableDone | WeeklyReport | Help | Unknown,
+    RetainerSignup
+    | NewClient
+    | DraftProposal
+    | CreateInvoice
+    | RecordPayment
+    | AddDeliverable
+    | AddTask
+    | StatusQuery
+    | RememberFact
+    | SendEmail
+    | Recall
+    | ClientProfile
+    | UpdateTerms
+    | RevisionRequest
+    | DeliverableDone
+    | WeeklyReport
+    | Help
+    | Unknown,
     Field(discriminator="kind"),
 ]
 

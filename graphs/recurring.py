@@ -130,6 +130,7 @@ def run_day(
             "retainer_id": due.retainer.id,
             "client_name": due.client.name,
             "week_start": due.week_start.isoformat(),
+            "as_of": day.isoformat(),
         }
         run_id = _submit(
             store,

@@ -158,9 +158,9 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     client, candidates = resolve_client(deps, intent.client_name, intent.contact_email)
     if client is None and candidates:
         return unknown_client(intent.client_name, candidates)
-    today = today_for(deps)
-    due = due_date_for(today, intent.due_date, intent.due_in_days)
-    if due < today:
+    issued = intent.issue_date or today_for(deps)
+    due = due_date_for(issued, intent.due_date, intent.due_in_days)
+    if due < issued:
         return StepResult(
             notes=[f"The due date {due.isoformat()} is in the past; say when it should be due."], stop=True
         )
@@ -172,7 +172,7 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
         if client is None:
             client, _ = deps.store.clients.upsert(tx, intent.client_name, None, intent.contact_email, intent.currency)
             notes.append(f"{client.name} is a new client.")
-        invoice = deps.store.billing.create_invoice(tx, client.id, lines, intent.currency, today, due, run_id)
+        invoice = deps.store.billing.create_invoice(tx, client.id, lines, intent.currency, issued, due, run_id)
     ctx = load_client_context(deps.store, client.id)
     previous = deps.store.billing.previous_for_client(client.id, invoice.seq)
     subject, body = render_invoice(invoice, client, deps.sender_name)

@@ -72,7 +72,7 @@ def draft_weekly_report(deps: Deps, state: dict[str, Any]) -> StepResult:
     retainer = deps.store.work.retainer(intent.retainer_id)
     if retainer is None or retainer.status != "active":
         return StepResult(notes=["That retainer has ended; no weekly report."], stop=True)
-    report = write_report(deps.store, retainer, intent.week_start, today_for(deps), deps.sender_name)
+    report = write_report(deps.store, retainer, intent.week_start, intent.as_of or today_for(deps), deps.sender_name)
     ctx = load_client_context(deps.store, retainer.client_id)
     to = ctx.client.contact_email
     card = Card(

@@ -6,16 +6,18 @@ queues run exactly the same functions, and RQ can import them in another process
 
 from __future__ import annotations
 
+import heapq
 import importlib
 import logging
 import queue
 import threading
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from store.clock import Clock
 from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -68,17 +70,28 @@ def resolve(func: str) -> Any:
 
 
 class InProcessQueue:
-    """One worker thread; jobs run in the order they were queued, retried like RQ would."""
+    """One worker thread; jobs run in the order they were queued, retried like RQ would.
 
-    def __init__(self) -> None:
+    Scheduled jobs wait on the runtime's clock, not the machine's: a test that pins the clock
+    never sees tomorrow's digest fire today, and one that advances it sees the job run, as RQ's
+    scheduler would. A scheduler thread re-reads the clock at least every ``poll`` seconds."""
+
+    def __init__(self, clock: Clock | None = None, *, poll: float = 0.5) -> None:
+        self.clock = clock or Clock()
+        self._poll = poll
         self._jobs: queue.Queue[tuple[str, str, JobSpec, dict[str, Any]] | None] = queue.Queue()
         # Recent job ids only: enough to refuse a duplicate enqueue, bounded for long-lived servers.
         self._seen: dict[str, None] = {}
         self._lock = threading.Lock()
-        self._timers: list[threading.Timer] = []
+        self._wake = threading.Condition(self._lock)
+        self._closed = False
+        self._schedule: list[tuple[datetime, int, str, str, JobSpec, dict[str, Any]]] = []
         self._scheduled: set[str] = set()
+        self._order = 0
         self._thread = threading.Thread(target=self._work, name="coo-inprocess-worker", daemon=True)
         self._thread.start()
+        self._scheduler = threading.Thread(target=self._run_schedule, name="coo-inprocess-scheduler", daemon=True)
+        self._scheduler.start()
 
     def enqueue(self, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
         with self._lock:
@@ -91,16 +104,45 @@ class InProcessQueue:
         return True
 
     def enqueue_at(self, when: datetime, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
-        with self._lock:
+        # A scheduled job lives as long as the process; the next start schedules it again.
+        with self._wake:
             if job_id in self._seen or job_id in self._scheduled:
                 return False
             self._scheduled.add(job_id)
-        delay = max(0.0, (when - datetime.now(UTC)).total_seconds())
-        timer = threading.Timer(delay, self.enqueue, args=(func, job_id, spec), kwargs=kwargs)
-        timer.daemon = True  # a scheduled job dies with the process; the next start schedules it again
-        timer.start()
-        self._timers.append(timer)
+            self._order += 1
+            heapq.heappush(self._schedule, (when, self._order, func, job_id, spec, kwargs))
+            self._wake.notify()
         return True
+
+    def scheduled(self) -> list[tuple[datetime, str]]:
+        """What waits on the schedule, soonest first, as (when, job id)."""
+        with self._lock:
+            return [(when, job_id) for when, _, _, job_id, _, _ in sorted(self._schedule)]
+
+    def run_due(self) -> int:
+        """Queue every scheduled job whose time has come on the clock; how many were queued."""
+        now = self.clock.now()
+        due = []
+        with self._lock:
+            while self._schedule and self._schedule[0][0] <= now:
+                due.append(heapq.heappop(self._schedule))
+        for _, _, func, job_id, spec, kwargs in due:
+            with self._lock:
+                self._scheduled.discard(job_id)
+            self.enqueue(func, job_id, spec, **kwargs)
+        return len(due)
+
+    def _run_schedule(self) -> None:
+        while True:
+            self.run_due()
+            with self._wake:
+                if self._closed:
+                    return
+                wait = self._poll
+                if self._schedule:
+                    # never longer than the poll: a test's clock can jump ahead at any moment
+                    wait = min(wait, max(0.0, (self._schedule[0][0] - self.clock.now()).total_seconds()))
+                self._wake.wait(wait)
 
     def _work(self) -> None:
         while True:
@@ -123,10 +165,13 @@ class InProcessQueue:
         self._jobs.join()
 
     def close(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
+        with self._wake:
+            self._closed = True
+            self._schedule.clear()
+            self._wake.notify()
         self._jobs.put(None)
         self._thread.join(timeout=5)
+        self._scheduler.join(timeout=5)
 
 
 class RQQueue:

@@ -133,9 +133,10 @@ def serve(make_runtime: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.delenv(var, raising=False)
     started: list[Served] = []
 
-    def start(**settings: Any) -> Served:
+    def start(*, schedule: bool = False, **settings: Any) -> Served:
         runtime = make_runtime(**settings)
-        served = Served(runtime, Services(runtime, delivery_interval=0.01, pacer=Pacer(per_second=1000)))
+        services = Services(runtime, delivery_interval=0.01, pacer=Pacer(per_second=1000), schedule=schedule)
+        served = Served(runtime, services)
         started.append(served)
         return served
 

@@ -14,8 +14,23 @@ import pytest
 
 from store.clock import FixedClock
 
+pytest_plugins = ["tests.channels"]
+
 if False:  # typing only
     from bot.runtime import Runtime
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """COO_TEST_SHIFT_TO=ISO-moment: this process (each xdist worker too) lives at that moment,
+    ticking on from it; business time must still be the tests' pinned clock."""
+    shift = os.environ.get("COO_TEST_SHIFT_TO")
+    if shift:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.fromisoformat(shift), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
 
 PG_URL = os.environ.get("COO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/coo_test")
 REDIS_URL = os.environ.get("COO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -169,3 +184,36 @@ def chat(make_runtime, db_url: str, smtp) -> ChatDriver:  # type: ignore[no-unty
     """A console chat on the embedded queue, against each database, sending through real SMTP."""
     runtime = make_runtime(database_url=db_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>")
     return ChatDriver(runtime)
+
+
+class CliResult:
+    """What one `coo` command left: its exit code and what it printed."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def coo(
+    coo_env: dict[str, str], clock: FixedClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):  # type: ignore[no-untyped-def]
+    """Run `coo ARGS` in this process (``bot.cli.main``) on the test's clock, with extra
+    environment variables and standard input; returns a CliResult."""
+    import io
+    import sys
+
+    from bot.cli import main
+    from bot.runtime import use_runtime
+
+    def run(args: list[str], env: dict[str, str] | None = None, stdin: str = "") -> CliResult:
+        with monkeypatch.context() as scoped:
+            for key, value in (env or {}).items():
+                scoped.setenv(key, value)
+            scoped.setattr(sys, "stdin", io.StringIO(stdin))
+            capsys.readouterr()
+            code = main(args, clock=clock)
+            out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    yield run
+    use_runtime(None)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 RETAINER = (
     "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
 )
+
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
 
 def test_retainer_signup_drafts_proposal_and_sends_it_once_approved(chat, smtp):

@@ -11,6 +11,8 @@ from bot.digest import next_digest_at, post_digest, schedule_next_digest
 from tests.channels import serve, slack_api, telegram_api  # noqa: F401 (fixtures)
 from tests.conftest import ChatDriver
 
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
+
 
 def test_digest_lists_what_needs_the_operator(chat, smtp, clock):
     chat.say("new client: Northwind, contact ops@northwind.example")

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from agents.digest_writer import write_digest
 from graphs.steps_memory import memory_embedder
 from store.memory_audit import audit, prune
 from store.memory_sync import sync
+
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
 
 def _messy_memory(chat) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,8 @@ from graphs.intents import LineItem
 from graphs.offline_parser import OfflineParser
 from graphs.parser_eval import evaluate_out_of_domain, evaluate_phrasings, format_phrasing_report
 
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
+
 TODAY = date(2026, 11, 25)  # a Wednesday
 CLINC_DIR = Path(__file__).resolve().parents[2] / "shared/corpora/clinc150"
 

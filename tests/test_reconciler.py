@@ -4,7 +4,7 @@ including the rows it must not match; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from agents.bank_csv import UnreadableExport, parse_amount, parse_export
-from bot.cli import main
 from store.billing import NewLine
 from store.facade import Store
 from store.models import LedgerEvent
 from tests.channels import TG_OPERATOR, serve, telegram_api, telegram_settings  # noqa: F401 (fixtures)
+from tests.conftest import CliResult
+
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
 DATA = Path(__file__).parent / "data" / "payments"
 
@@ -57,9 +59,11 @@ def store(db_url: str, clock, coo_env, monkeypatch: pytest.MonkeyPatch) -> Itera
     opened.close()
 
 
-def coo_import(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert main(["import-payments", *args]) == 0
-    return capsys.readouterr().out
+def coo_import(coo: Callable[[list[str]], CliResult], *args: str) -> str:
+    """`coo import-payments ARGS` in process, on the test's clock."""
+    result = coo(["import-payments", *args])
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def status(store: Store, number: str) -> tuple[str, Decimal]:
@@ -77,8 +81,8 @@ def payments(store: Store) -> int:
     return int(store.db.scalar("SELECT COUNT(*) AS n FROM payments"))
 
 
-def test_us_bank_export_records_the_reference_match_and_asks_the_rest(store, capsys):
-    out = coo_import(capsys, str(DATA / "us_bank.csv"))
+def test_us_bank_export_records_the_reference_match_and_asks_the_rest(store, coo):
+    out = coo_import(coo, str(DATA / "us_bank.csv"))
     assert "bank export with signed amounts (','-separated, amounts like 1,234.56, dates mm/dd/yyyy)" in out
     assert "1 matched · 2 to ask about · 3 ignored · 1 unreadable." in out
     assert "The file doesn't say its currency; amounts read as USD." in out
@@ -112,7 +116,7 @@ def test_us_bank_export_records_the_reference_match_and_asks_the_rest(store, cap
     [run] = [r for r in store.runs.recent(5) if r.kind == "import_payments"]
     assert run.status == "done" and "1 matched, 2 to ask about, 3 ignored, 1 unreadable" in (run.summary or "")
 
-    again = coo_import(capsys, str(DATA / "us_bank.csv"))
+    again = coo_import(coo, str(DATA / "us_bank.csv"))
     assert "0 matched · 2 to ask about · 4 ignored · 1 unreadable." in again
     assert "$4,000.00 from ACME STUDIO LLC ACH CREDIT REF INV-0001: already imported on 2026-11-25 (INV-0001)" in again
     assert "(asked before on 2026-11-25)" in again
@@ -120,8 +124,8 @@ def test_us_bank_export_records_the_reference_match_and_asks_the_rest(store, cap
     assert status(store, "INV-0001") == ("paid", Decimal("0.00"))
 
 
-def test_debit_credit_columns_tab_separated(store, capsys):
-    out = coo_import(capsys, str(DATA / "debit_credit.tsv"))
+def test_debit_credit_columns_tab_separated(store, coo):
+    out = coo_import(coo, str(DATA / "debit_credit.tsv"))
     assert "bank export with Debit/Credit columns (tab-separated" in out
     assert "✓ line 3, 2026-11-19, $1,140.00 from Bob Lee invoice 2 → INV-0002 (Bob Lee; by reference INV-0002)" in out
     # The payer names Initech, so the $750 is Initech's even though Umbrella owes $750 too.
@@ -131,8 +135,8 @@ def test_debit_credit_columns_tab_separated(store, capsys):
     assert status(store, "INV-0005") == ("sent", Decimal("750.00"))
 
 
-def test_german_bank_semicolons_decimal_commas_and_currency_check(store, capsys):
-    out = coo_import(capsys, str(DATA / "de_bank.csv"))
+def test_german_bank_semicolons_decimal_commas_and_currency_check(store, coo):
+    out = coo_import(coo, str(DATA / "de_bank.csv"))
     assert "(';'-separated, amounts like 1.234,56, dates dd.mm.yyyy)" in out
     assert "✓ line 6, 2026-11-24, €2,500.00 from Globex GmbH → INV-0003 (Globex GmbH; by reference INV-0003)" in out
     # The rent debit of the same €2,500 is not Globex paying twice.
@@ -146,8 +150,8 @@ def test_german_bank_semicolons_decimal_commas_and_currency_check(store, capsys)
     assert [e["currency"] for e in reconciled(store)] == ["EUR"]
 
 
-def test_stripe_export_failed_and_refunded_charges_are_not_payments(store, capsys):
-    out = coo_import(capsys, str(DATA / "stripe_payments.csv"))
+def test_stripe_export_failed_and_refunded_charges_are_not_payments(store, coo):
+    out = coo_import(coo, str(DATA / "stripe_payments.csv"))
     assert "Stripe export" in out
     assert "✓ line 2, 2026-11-20, $4,000.00 from Acme Studio → INV-0001 (Acme Studio; by reference INV-0001)" in out
     assert "– line 3, 2026-11-20, $1,140.00 from Bob Lee: failed or cancelled charge (status failed)" in out
@@ -162,8 +166,8 @@ def test_stripe_export_failed_and_refunded_charges_are_not_payments(store, capsy
     assert status(store, "INV-0004")[0] == status(store, "INV-0005")[0] == "sent"
 
 
-def test_paypal_gross_counts_and_outgoing_or_pending_rows_do_not(store, capsys):
-    out = coo_import(capsys, str(DATA / "paypal.csv"))
+def test_paypal_gross_counts_and_outgoing_or_pending_rows_do_not(store, coo):
+    out = coo_import(coo, str(DATA / "paypal.csv"))
     assert "PayPal-style export" in out
     assert "✓ line 2, 2026-11-20, $1,140.00 from Bob Lee → INV-0002 (Bob Lee; by payer and amount)" in out
     assert "✓ line 3, 2026-11-21, $750.00 from Initech → INV-0004 (Initech; by payer and amount)" in out
@@ -174,8 +178,8 @@ def test_paypal_gross_counts_and_outgoing_or_pending_rows_do_not(store, capsys):
     assert status(store, "INV-0005") == ("sent", Decimal("750.00"))
 
 
-def test_an_overlapping_export_records_only_the_new_rows(store, capsys, tmp_path):
-    coo_import(capsys, str(DATA / "stripe_payments.csv"))
+def test_an_overlapping_export_records_only_the_new_rows(store, coo, tmp_path):
+    coo_import(coo, str(DATA / "stripe_payments.csv"))
     lines = (DATA / "stripe_payments.csv").read_text().splitlines()
     later = tmp_path / "stripe_later.csv"
     later.write_text(
@@ -189,7 +193,7 @@ def test_an_overlapping_export_records_only_the_new_rows(store, capsys, tmp_path
         )
         + "\n"
     )
-    out = coo_import(capsys, str(later))
+    out = coo_import(coo, str(later))
     assert "$1,140.00 from bob@lee.example: already imported on 2026-11-25 (INV-0002)" in out
     assert "✓ line 3, 2026-11-24, $750.00 from Umbrella Corp → INV-0005 (Umbrella Corp; by reference INV-0005)" in out
     assert payments(store) == 3

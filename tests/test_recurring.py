@@ -29,6 +29,8 @@ RETAINER = (
     "contact <mailto:jane@acme.example|jane@acme.example>"
 )
 
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
+
 
 def _text(call: Any) -> str:
     """Everything a Slack message shows: its text and its blocks."""
@@ -315,13 +317,11 @@ def test_tick_is_scheduled_once_on_rq(make_runtime, pg_url, redis_url):
     assert f"tick-{first[0].isoformat()}" in registry.get_job_ids()
 
 
-def test_tick_command(coo_env):
-    from tests.test_cli import run
-
-    out = run(["tick", "--date", "2026-11-30"], coo_env)
+def test_tick_command(coo):
+    out = coo(["tick", "--date", "2026-11-30"])
     assert out.returncode == 0, out.stderr
     assert (
         "Tick 2026-11-30: 0 invoice(s) prepared, 0 weekly report(s) drafted, 0 deadline alert(s) raised." in out.stdout
     )
-    bad = run(["tick"], {**coo_env, "COO_REPORT_WEEKDAY": "someday"})
+    bad = coo(["tick"], {"COO_REPORT_WEEKDAY": "someday"})
     assert bad.returncode == 2 and "COO_REPORT_WEEKDAY: expected a weekday like friday" in bad.stderr

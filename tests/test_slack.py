@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.channels import (  # noqa: F401 (fixtures)
     OPERATOR,
     RETAINER,
@@ -14,6 +16,8 @@ from tests.channels import (  # noqa: F401 (fixtures)
     slack_settings,
 )
 from tests.fakes.slack_api import BOT_ID, BOT_USER
+
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
 TS = "1764082800.000100"
 FROM = "Ana Ruiz <ana@studio.example>"

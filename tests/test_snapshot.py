@@ -10,6 +10,8 @@ from store.facade import Store
 from store.snapshot import SnapshotError, export_snapshot, import_snapshot, read_snapshot, write_snapshot
 from tests.conftest import ChatDriver
 
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
+
 
 def _business(chat: ChatDriver) -> None:
     chat.say(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.channels import (  # noqa: F401 (fixtures)
     RETAINER,
     TG_OPERATOR,
@@ -15,6 +17,8 @@ from tests.channels import (  # noqa: F401 (fixtures)
     tg_message,
     tg_tap,
 )
+
+pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
 PLAIN_RETAINER = RETAINER.replace("<mailto:jane@acme.example|jane@acme.example>", "jane@acme.example")
 
