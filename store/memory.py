@@ -429,8 +429,8 @@ class MemoryStore:
                     for row in rows:
                         copy.write_row((*row[:7], Jsonb(row[7]), *row[8:]))
                 with cur.copy("COPY memory_tokens (item_id, token) FROM STDIN") as copy:
-                    for row in tokens:
-                        copy.write_row(row)
+                    for token_row in tokens:
+                        copy.write_row(token_row)
                 with cur.copy("COPY memory_vectors (item_id, client_id, embedding) FROM STDIN") as copy:
                     for i, it, vector in zip(ids, items, vectors):
                         copy.write_row((i, it.client_id, _pg_vector(vector)))

@@ -198,9 +198,11 @@ def sync(
     # Items without a vector: restored by `coo import` (a snapshot carries no embeddings).
     while done < budget and (rows := store.memory.unindexed(limit=min(batch * 8, budget - done))):
         for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            store.memory.index_existing(chunk, embedder.embed([embedding_input(r["title"], r["text"]) for r in chunk]))
-            done += len(chunk)
+            unindexed = rows[start : start + batch]
+            store.memory.index_existing(
+                unindexed, embedder.embed([embedding_input(r["title"], r["text"]) for r in unindexed])
+            )
+            done += len(unindexed)
             if progress:
                 progress(done)
     todo = pending(store)[: max(0, budget - done)]
