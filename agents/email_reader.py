@@ -387,12 +387,12 @@ def _inline_forward(body: str) -> tuple[str, ParsedEmail] | None:
         line = lines[index]
         match = _FIELD.match(line)
         key = _FIELD_NAMES.get(match.group("key").lower()) if match else None
-        if key is None:
+        if match is None or key is None:
             if not line.strip().lstrip(">").strip() and not fields:
                 index += 1  # blank line between the marker and the header block
                 continue
             break
-        fields.setdefault(key, match.group("value").strip())  # type: ignore[union-attr]
+        fields.setdefault(key, match.group("value").strip())
         index += 1
     if "from" not in fields:
         return None

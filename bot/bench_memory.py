@@ -115,7 +115,6 @@ def load_history(store: Store, history: History) -> dict[str, tuple[str, int]]:
                 store.clients.add_fact(tx, cid, doc.text.split(": ", 1)[1], run)
                 fid = tx.scalar("SELECT MAX(id) AS m FROM client_facts")
                 pointers[doc.key] = ("fact", int(fid))
-    store._bench_clients = clients  # type: ignore[attr-defined]
     return pointers
 
 
@@ -136,7 +135,7 @@ def evaluate(
     """recall@k and MRR per method. Each question is asked as recall asks it: with its client's
     filter, and without the client's name in the ranked query (graphs/memory_search.py); the
     combined method is recall's own search function."""
-    clients = store._bench_clients  # type: ignore[attr-defined]
+    clients = {c.name: c.id for c in store.clients.all()}
     item_of: dict[int, str] = {}
     for key, (kind, sid) in pointers.items():
         item = store.memory.get(kind, sid)

@@ -302,13 +302,15 @@ class Conversation:
             )
             return Handled()
         run = self.store.runs.get(approval.run_id)
+        plan = plan_for_run(self.store.runs, run.id, run.kind)
+        assert plan is not None, "a run that asks for approval was planned"
         # "resuming" is not settled: whoever waits on the run waits for the side effect too.
         self.store.runs.set_status(approval.run_id, "resuming")
         queued = self._enqueue(
             env,
             self.jobs.resume,
             f"resume-{approval.run_id}-{approval_id}",
-            plan_for_run(self.store.runs, run.id, run.kind).agent.job_spec(),  # type: ignore[union-attr]
+            plan.agent.job_spec(),
             run_id=approval.run_id,
             approval_id=approval_id,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
 
@@ -27,6 +27,8 @@ class _IntentBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = 1
+    if TYPE_CHECKING:  # every intent declares its own Literal kind; pydantic must not see a base field
+        kind: str
 
     def missing_fields(self) -> list[str]:
         """Names of fields the intent still needs before it can run."""
@@ -34,7 +36,7 @@ class _IntentBase(BaseModel):
 
     @property
     def has_side_effects(self) -> bool:
-        return self.kind in SIDE_EFFECT_KINDS  # type: ignore[attr-defined]
+        return self.kind in SIDE_EFFECT_KINDS
 
 
 class LineItem(BaseModel):
@@ -289,7 +291,24 @@ class Unknown(_IntentBase):
 
 
 Intent = Annotated[
-    RetainerSignup | NewClient | DraftProposal | CreateInvoice | RecordPayment | AddDeliverable | AddTask | StatusQuery | RememberFact | SendEmail | Recall | ClientProfile | UpdateTerms | RevisionRequest | DeliverableDone | WeeklyReport | Help | Unknown,
+    RetainerSignup
+    | NewClient
+    | DraftProposal
+    | CreateInvoice
+    | RecordPayment
+    | AddDeliverable
+    | AddTask
+    | StatusQuery
+    | RememberFact
+    | SendEmail
+    | Recall
+    | ClientProfile
+    | UpdateTerms
+    | RevisionRequest
+    | DeliverableDone
+    | WeeklyReport
+    | Help
+    | Unknown,
     Field(discriminator="kind"),
 ]
 

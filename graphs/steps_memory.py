@@ -52,10 +52,10 @@ def _snippet(text: str, query: str, embedder: Embedder, limit: int = 160) -> str
     # Greetings and sign-offs ("Hi Ana,", "Jane") say nothing about the topic.
     sentences = [x for x in sentences if len(x.split()) > 3] or sentences
     terms = {t[:5] for t in keyword_terms(query)}
-    overlap = [len(terms & {t[:5] for t in keyword_terms(x)}) for x in sentences]
+    overlap: list[float] = [len(terms & {t[:5] for t in keyword_terms(x)}) for x in sentences]
     if max(overlap) == 0 and len(sentences) > 1:
         q, *vectors = embedder.embed([query, *sentences])
-        overlap = [sum(a * b for a, b in zip(q, v)) for v in vectors]  # type: ignore[misc]
+        overlap = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors]
     best = max(range(len(sentences)), key=lambda i: (overlap[i], len(sentences[i]) > 30, -i))
     found = sentences[best]
     return found if len(found) <= limit else found[: limit - 1].rsplit(" ", 1)[0] + "…"

@@ -165,7 +165,7 @@ def make_runtime(coo_env: dict[str, str], clock: FixedClock) -> Iterator:
 
 
 @pytest.fixture
-def chat(make_runtime, db_url: str, smtp) -> ChatDriver:  # type: ignore[no-untyped-def]
+def chat(make_runtime, db_url: str, smtp) -> ChatDriver:
     """A console chat on the embedded queue, against each database, sending through real SMTP."""
     runtime = make_runtime(database_url=db_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>")
     return ChatDriver(runtime)

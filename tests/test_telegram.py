@@ -19,7 +19,7 @@ from tests.channels import (  # noqa: F401 (fixtures)
 PLAIN_RETAINER = RETAINER.replace("<mailto:jane@acme.example|jane@acme.example>", "jane@acme.example")
 
 
-def _card(telegram_api):  # type: ignore[no-untyped-def]
+def _card(telegram_api):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         cards = [c for c in telegram_api.recorded("sendMessage") if c.get("reply_markup")]
