@@ -29,6 +29,7 @@ import threading
 import unicodedata
 import zlib
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any, Protocol
 
 EMBEDDERS = ("hashing", "minilm-onnx", "minilm", "m2v")
@@ -78,7 +79,7 @@ class HashingEmbedder:
                 share = 1.2 / len(grams)
                 for g in grams:
                     feats["c:" + g] = feats.get("c:" + g, 0.0) + share
-        for a, b in zip(words, words[1:]):
+        for a, b in pairwise(words):
             key = f"b:{a} {b}"
             feats[key] = feats.get(key, 0.0) + 0.5
         return feats

@@ -8,13 +8,14 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from store.clock import FixedClock
 
-if False:  # typing only
+if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 PG_URL = os.environ.get("COO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/coo_test")
