@@ -28,6 +28,7 @@ from graphs.replies import COMMANDS, HELP, question_for
 from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable
 from store.jobqueue import JobQueue, JobSpec
+from store.models import Decided
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +294,7 @@ class Conversation:
             return Handled()
         if verb == "edit":
             return self._edit(env, approval, extra)
-        decision = "approved" if verb == "approve" else "rejected"
+        decision: Decided = "approved" if verb == "approve" else "rejected"
         if not self.store.runs.decide(approval_id, decision, env.user_id, env.channel):
             fresh = self.store.runs.approval(approval_id)
             assert fresh is not None
