@@ -73,7 +73,7 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
         for decision in decisions:
             when = _when(store, decision.decided_at) if decision.decided_at else "?"
             lines.append(
-                f"• #{decision.id} {decision.card.get('title', decision.action)} — {decision.status} by {decision.decided_by} via "
-                f"{decision.decided_via}, {when} (run {decision.run_id})"
+                f"• #{decision.id} {decision.card.get('title', decision.action)} — {decision.status} "
+                f"by {decision.decided_by} via {decision.decided_via}, {when} (run {decision.run_id})"
             )
     return "\n".join(lines)

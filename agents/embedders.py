@@ -266,7 +266,7 @@ def choose(configured: str, stored_model: str | None) -> str:
 
 
 def get_embedder(name: str | None = None) -> Embedder:
-    """The embedder called ``name`` (default: ``COO_EMBEDDER``, else hashing), built once per process."""
+    """The embedder called ``name`` (default: ``COO_EMBEDDER``, else ``DEFAULT_EMBEDDER``), built once per process."""
     name = (name or os.environ.get("COO_EMBEDDER") or DEFAULT_EMBEDDER).strip().lower()
     if name not in EMBEDDERS:
         raise ValueError(f"unknown embedder {name!r} (expected one of: {', '.join(EMBEDDERS)})")

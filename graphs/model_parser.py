@@ -36,7 +36,7 @@ FIELDS = (
 class IntentKindChoice(BaseModel):
     """Which kind of request the message is."""
 
-    kind: Literal[INTENT_KINDS]  # type: ignore[valid-type]  # a Literal built at runtime: pydantic reads it, mypy cannot
+    kind: Literal[INTENT_KINDS]  # type: ignore[valid-type]  # built at runtime: pydantic reads it, mypy cannot
 
 
 # Intent is Annotated[Union[...], discriminator]: its first argument is the union of classes.

@@ -50,9 +50,6 @@ class ArtifactStore:
         assert row is not None
         return Artifact.model_validate(row)
 
-    def update_body(self, tx: Tx, artifact_id: int, title: str, body: str) -> None:
-        tx.execute("UPDATE artifacts SET title = ?, body = ? WHERE id = ?", (title, body, artifact_id))
-
     def get(self, artifact_id: int) -> Artifact:
         row = self.db.fetchone("SELECT * FROM artifacts WHERE id = ?", (artifact_id,))
         assert row is not None, f"artifact {artifact_id} vanished"

@@ -24,14 +24,6 @@ if TYPE_CHECKING:
     from store.facade import Store
 
 _QUOTE_START_RE = re.compile(r"^(?:On .{0,200}wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$", re.M)
-KIND_LABELS = {
-    "email_in": "E-mail from",
-    "email": "E-mail to",
-    "proposal": "Proposal",
-    "invoice": "Invoice",
-    "fact": "Note about",
-    "report": "Report",
-}
 
 
 def _strip_quotes(body: str) -> str:
