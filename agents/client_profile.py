@@ -3,7 +3,8 @@ where it came from (a run, an e-mail, an approval), pointing at artifacts, not c
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from agents.context import load_client_context
 from store.facade import Store
@@ -18,7 +19,7 @@ _FIELD_WORDS = {
 }
 
 
-def _when(store: Store, moment) -> str:  # type: ignore[no-untyped-def]
+def _when(store: Store, moment: datetime) -> str:
     return store.clock.local(moment).date().isoformat()
 
 
@@ -47,7 +48,7 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
                 text = f"{_FIELD_WORDS[fact.field]}: {fact.value}"
             lines.append(f"• {text} — {fact.source or 'unknown source'}, {_when(store, fact.created_at)}")
     if ctx.open_invoices:
-        owed = sum((i.balance for i in ctx.open_invoices), start=0)
+        owed = sum((i.balance for i in ctx.open_invoices), start=Decimal(0))
         lines.append(f"Open invoices ({format_money(owed)} outstanding):")
         for inv in ctx.open_invoices:
             late = f", {(today - inv.due_date).days} days overdue" if inv.due_date < today else ""
@@ -66,13 +67,13 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
         for a in mails:
             direction = "from them" if a.kind == "email_in" else f"to {a.meta.get('to', '?')}"
             lines.append(f"• {_when(store, a.created_at)} {direction}: “{a.title}” (artifact #{a.id})")
-    decisions = [a for a in store.runs.decided_approvals(client_id, limit=3)]
+    decisions = store.runs.decided_approvals(client_id, limit=3)
     if decisions:
         lines.append("Decisions:")
-        for a in decisions:
-            when = _when(store, a.decided_at) if a.decided_at else "?"
+        for decision in decisions:
+            when = _when(store, decision.decided_at) if decision.decided_at else "?"
             lines.append(
-                f"• #{a.id} {a.card.get('title', a.action)} — {a.status} by {a.decided_by} via "
-                f"{a.decided_via}, {when} (run {a.run_id})"
+                f"• #{decision.id} {decision.card.get('title', decision.action)} — {decision.status} "
+                f"by {decision.decided_by} via {decision.decided_via}, {when} (run {decision.run_id})"
             )
     return "\n".join(lines)

@@ -167,7 +167,7 @@ def _number(text: str) -> Decimal | None:
 def find_amounts(text: str) -> list[MoneyMention]:
     """Amounts with a currency ("$1,200", "€950", "1.200,00 EUR", "USD 300", "$4k"); bare numbers
     are not money (they are quantities, dates, phone numbers)."""
-    out = []
+    out: list[MoneyMention] = []
     for match in _MONEY.finditer(text):
         g = match.groupdict()
         number = _number(g["n1"] or g["n2"] or g["n3"])
@@ -183,7 +183,7 @@ def find_amounts(text: str) -> list[MoneyMention]:
 
 def sentences(text: str) -> list[str]:
     """Sentences of plain text whose lines were hard-wrapped: paragraphs joined, then split."""
-    out = []
+    out: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text):
         lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
         # Bulleted lines are items of their own, not one long wrapped sentence.

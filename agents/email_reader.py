@@ -80,6 +80,9 @@ class Attachment(BaseModel):
         return f"{self.filename or '(unnamed)'} ({self.content_type}, {size})"
 
 
+BodySource = Literal["plain", "html", "none"]  # which part the body was read from
+
+
 class ParsedEmail(BaseModel):
     """What a message says, as far as it could be read."""
 
@@ -93,7 +96,7 @@ class ParsedEmail(BaseModel):
     in_reply_to: str | None = None
     references: list[str] = Field(default_factory=list)
     body: str = ""  # the best text body (text/plain preferred, else HTML as text)
-    body_source: Literal["plain", "html", "none"] = "none"
+    body_source: BodySource = "none"
     attachments: list[Attachment] = Field(default_factory=list)
     nested_messages: int = 0  # message/rfc822 parts found at the top level
     forwarded: ParsedEmail | None = None  # the message this one forwards, if any
@@ -282,7 +285,7 @@ def _walk(part: Message, found: _Parts, depth: int, parse_policy: policy.Policy)
             found.nested.append(parse_email(data, _depth=depth + 1))
         return
     if part.is_multipart():
-        children = [c for c in part.get_payload() if isinstance(c, Message)]  # type: ignore[union-attr]
+        children = [c for c in part.get_payload() if isinstance(c, Message)]
         if ctype == "multipart/alternative" and children:
             _walk(_best_alternative(children), found, depth, parse_policy)
             return
@@ -384,12 +387,12 @@ def _inline_forward(body: str) -> tuple[str, ParsedEmail] | None:
         line = lines[index]
         match = _FIELD.match(line)
         key = _FIELD_NAMES.get(match.group("key").lower()) if match else None
-        if key is None:
+        if match is None or key is None:
             if not line.strip().lstrip(">").strip() and not fields:
                 index += 1  # blank line between the marker and the header block
                 continue
             break
-        fields.setdefault(key, match.group("value").strip())  # type: ignore[union-attr]
+        fields.setdefault(key, match.group("value").strip())
         index += 1
     if "from" not in fields:
         return None
@@ -458,7 +461,8 @@ def _read(msg: Message, depth: int, parse_policy: policy.Policy) -> ParsedEmail:
         found.problems.append(f"part of the message could not be read ({type(exc).__name__})")
     problems.extend(dict.fromkeys(found.problems))
     problems.extend(_defects(msg))
-    body, source = "", "none"
+    body = ""
+    source: BodySource = "none"
     plain = "\n\n".join(t.strip() for t in found.plain if t.strip())
     if plain:
         body, source = plain, "plain"
@@ -474,11 +478,11 @@ def _read(msg: Message, depth: int, parse_policy: policy.Policy) -> ParsedEmail:
         cc=_mailboxes(msg, "cc"),
         date=_date(msg, problems),
         subject=_header(msg, "subject", problems),
-        message_id=(_msgids(msg, "message-id") or [None])[0],
-        in_reply_to=(_msgids(msg, "in-reply-to") or [None])[0],
+        message_id=next(iter(_msgids(msg, "message-id")), None),
+        in_reply_to=next(iter(_msgids(msg, "in-reply-to")), None),
         references=_msgids(msg, "references"),
         body=body,
-        body_source=source,  # type: ignore[arg-type]
+        body_source=source,
         attachments=found.attachments,
         nested_messages=len(found.nested),
         automated=_automated(msg, sender),

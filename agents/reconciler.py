@@ -24,7 +24,7 @@ import re
 import secrets
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
@@ -555,12 +555,25 @@ def _decide(store: Store, parsed: ParsedExport) -> list[RowResult]:
     return results
 
 
+class _Claim(TypedDict):
+    """The export row's fields for ``BillingStore.claim_import_row``."""
+
+    fingerprint: str
+    file_hash: str
+    filename: str
+    line: int
+    amount: Decimal
+    currency: str
+    received_on: date
+    run_id: str
+
+
 def _record(store: Store, parsed: ParsedExport, result: RowResult, run_id: str) -> RowResult:
     """Write one decided row: a match becomes payments + ledger events, a question is noted."""
     row = result.row
     if result.outcome == "ignored":
         return result
-    claim = {
+    claim: _Claim = {
         "fingerprint": row.fingerprint,
         "file_hash": parsed.file_hash,
         "filename": parsed.filename,
@@ -605,9 +618,7 @@ def _record(store: Store, parsed: ParsedExport, result: RowResult, run_id: str) 
         )
 
 
-def _record_match(
-    store: Store, result: RowResult, claim: dict[str, Any], event: dict[str, Any], run_id: str
-) -> RowResult:
+def _record_match(store: Store, result: RowResult, claim: _Claim, event: dict[str, Any], run_id: str) -> RowResult:
     row = result.row
     with store.db.transaction() as tx:
         numbers = [a.invoice_number for a in result.allocations]

@@ -1,4 +1,4 @@
-"""Every specialist agent, declared once: its queue, timeout, retries and model tier.
+"""Every specialist agent, declared once: its queue, timeout and retries.
 
 The supervisor runs a run's job on the queue of the agent that leads it, with that agent's
 timeout and retry policy; workers can be pointed at a subset of queues to scale one kind of
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from agents.llm import Tier
 from store.jobqueue import JobSpec
 
 
@@ -21,7 +20,6 @@ class AgentSpec(BaseModel):
     queue: str
     timeout: int  # seconds a job may run before RQ stops it
     retries: int
-    tier: Tier
 
     def job_spec(self) -> JobSpec:
         return JobSpec(
@@ -41,7 +39,6 @@ AGENTS: dict[str, AgentSpec] = {
             queue="coo-intake",
             timeout=60,
             retries=3,
-            tier="small",
         ),
         AgentSpec(
             name="proposal_drafter",
@@ -49,7 +46,6 @@ AGENTS: dict[str, AgentSpec] = {
             queue="coo-proposals",
             timeout=300,
             retries=2,
-            tier="mid",
         ),
         AgentSpec(
             name="invoicer",
@@ -57,7 +53,6 @@ AGENTS: dict[str, AgentSpec] = {
             queue="coo-billing",
             timeout=120,
             retries=3,
-            tier="small",
         ),
         AgentSpec(
             name="email_responder",
@@ -65,7 +60,6 @@ AGENTS: dict[str, AgentSpec] = {
             queue="coo-email",
             timeout=300,
             retries=2,
-            tier="mid",
         ),
         AgentSpec(
             name="status_reporter",
@@ -73,7 +67,6 @@ AGENTS: dict[str, AgentSpec] = {
             queue="coo-reports",
             timeout=60,
             retries=1,
-            tier="small",
         ),
         AgentSpec(
             name="weekly_reporter",
@@ -81,7 +74,6 @@ AGENTS: dict[str, AgentSpec] = {
             queue="coo-reports",
             timeout=120,
             retries=2,
-            tier="mid",
         ),
         AgentSpec(
             name="deadline_monitor",
@@ -89,7 +81,6 @@ AGENTS: dict[str, AgentSpec] = {
             queue="coo-reports",
             timeout=60,
             retries=3,
-            tier="small",
         ),
     )
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from store.facade import Store
 from store.models import Approval, Client, Deliverable, Invoice, Task, format_money
@@ -58,7 +59,7 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
         if not any(lines for _, lines in sections):
             return f"Nothing is overdue{scope}, and nothing waits for your approval."
     elif topic == "invoices":
-        owed = sum((i.balance for i in invoices), start=0)
+        owed = sum((i.balance for i in invoices), start=Decimal(0))
         drafts = [i for i in store.billing.drafts() if cid is None or i.client_id == cid]
         sections = [
             (
@@ -103,7 +104,7 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
             lines.append(f"• {c.name}{contact}{terms}")
         sections = [("Clients", lines)]
     else:  # summary
-        owed = sum((i.balance for i in invoices), start=0)
+        owed = sum((i.balance for i in invoices), start=Decimal(0))
         return "\n".join(
             [
                 f"Status{scope} on {today.isoformat()}:",

@@ -115,7 +115,6 @@ def load_history(store: Store, history: History) -> dict[str, tuple[str, int]]:
                 store.clients.add_fact(tx, cid, doc.text.split(": ", 1)[1], run)
                 fid = tx.scalar("SELECT MAX(id) AS m FROM client_facts")
                 pointers[doc.key] = ("fact", int(fid))
-    store._bench_clients = clients  # type: ignore[attr-defined]
     return pointers
 
 
@@ -136,7 +135,7 @@ def evaluate(
     """recall@k and MRR per method. Each question is asked as recall asks it: with its client's
     filter, and without the client's name in the ranked query (graphs/memory_search.py); the
     combined method is recall's own search function."""
-    clients = store._bench_clients  # type: ignore[attr-defined]
+    clients = {c.name: c.id for c in store.clients.all()}
     item_of: dict[int, str] = {}
     for key, (kind, sid) in pointers.items():
         item = store.memory.get(kind, sid)
@@ -145,7 +144,7 @@ def evaluate(
     topics = [topic_of(q.text, q.client) for q in history.questions]
     vectors = embedder.embed(topics)
     scores = {m: {"recall": 0.0, "mrr": 0.0} for m in METHODS}
-    for q, topic, vector in zip(history.questions, topics, vectors):
+    for q, topic, vector in zip(history.questions, topics, vectors, strict=True):
         cid = clients.get(q.client) if q.client else None
         results = {
             "vector": store.memory.search(vector, k, client_id=cid),
@@ -202,12 +201,12 @@ def latency(store: Store, embedder: Embedder, queries: list[str], n: int) -> dic
     rng = random.Random(5)
     picked = [rng.choice(queries) for _ in range(n)]
     vectors = embedder.embed(picked)
-    for i, (text, vector) in enumerate(zip(picked[:10], vectors)):  # warm-up, not timed: a new
+    for i, (text, vector) in enumerate(zip(picked[:10], vectors, strict=False)):  # warm-up, not timed: a new
         store.memory.hybrid(text, vector, 5, client_id=(i % 40) + 1 if i % 2 else None)  # connection's caches
     out: dict[str, tuple[float, float]] = {}
     for method in ("combined", "vector"):
         times = []
-        for i, (text, vector) in enumerate(zip(picked, vectors)):
+        for i, (text, vector) in enumerate(zip(picked, vectors, strict=True)):
             client = (i % 40) + 1 if i % 2 else None  # half the queries carry a client filter
             t0 = time.perf_counter()
             if method == "combined":

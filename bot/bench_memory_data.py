@@ -621,7 +621,7 @@ def build(seed: int = 7) -> History:
                     )
                 )
         for i in note_picks:
-            fact, question = NOTES[i]
+            fact, asked = NOTES[i]
             when = datetime.combine(YEAR_START + timedelta(days=rng.randrange(360)), datetime.min.time(), tzinfo=UTC)
             doc = Doc(
                 f"fact:{spec.short}:{i}",
@@ -632,14 +632,14 @@ def build(seed: int = 7) -> History:
                 when,
             )
             h.docs.append(doc)
-            h.questions.append(Question(question.format(client=spec.short), (doc.key,), spec.name, "note"))
+            h.questions.append(Question(asked.format(client=spec.short), (doc.key,), spec.name, "note"))
         # a question naming the client (not the contact) is answered by every e-mail of that
         # client on the topic: two contacts may have written about the same thing
         by_topic: dict[str, list[str]] = {}
-        for doc, key in topic_of:
-            by_topic.setdefault(key, []).append(doc)
-        for q, key in client_questions:
-            q.answers = tuple(by_topic[key])
+        for doc_key, key in topic_of:
+            by_topic.setdefault(key, []).append(doc_key)
+        for question, key in client_questions:
+            question.answers = tuple(by_topic[key])
         # questions that cite an address
         mails = [d for d in h.docs if d.kind == "email_in" and d.client == spec.name]
         for doc in rng.sample(mails, 3):

@@ -160,7 +160,7 @@ def _measure(runtime: Runtime, model: BenchChatModel, texts: list[str]) -> dict[
         calls.append(call)
         return output, call
 
-    runtime.runner._invoke = recorded  # type: ignore[method-assign]
+    runtime.runner._invoke = recorded  # type: ignore[method-assign]  # wrapped to keep each call's figures
     # One parse is two calls (the kind, then that kind's fields): figures are summed per intent.
     per_kind: dict[str, list[tuple[int, int]]] = defaultdict(list)
     per_intent: list[tuple[int, int]] = []

@@ -111,7 +111,7 @@ class Probe:
         probe = cls()
         store = runtime.store
         # The conversation, the runner and the graph's nodes all hold this one Ledger object.
-        store.ledger.append = probe._ledger(store.ledger.append)  # type: ignore[method-assign]
+        store.ledger.append = probe._ledger(store.ledger.append)  # type: ignore[method-assign]  # wrapped to time it
         saver = runtime.supervisor.checkpointer
         # The compiled graph holds the same saver object and looks its methods up per call.
         for name, timer in probe.checkpoint_writes.items():
@@ -119,14 +119,14 @@ class Probe:
         for name in CHECKPOINT_READS:
             setattr(saver, name, probe.checkpoint_reads.wrap(getattr(saver, name)))
         sup = runtime.supervisor
-        sup.start = probe._scoped(sup.start)  # type: ignore[method-assign]
-        sup.resume = probe._scoped(sup.resume)  # type: ignore[method-assign]
+        sup.start = probe._scoped(sup.start)  # type: ignore[method-assign]  # wrapped to scope the timers
+        sup.resume = probe._scoped(sup.resume)  # type: ignore[method-assign]  # wrapped to scope the timers
         config = sup._config
 
         def counted(run_id: str) -> dict[str, Any]:
             return {**config(run_id), "callbacks": [probe.counter]}
 
-        sup._config = counted  # type: ignore[method-assign]
+        sup._config = counted  # type: ignore[method-assign]  # adds the step counter to every run's config
         return probe
 
     def figures(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ def _v(value: Any, suffix: str = "") -> str:
 
 def _row(cells: list[Any], widths: list[int]) -> str:
     first, *rest = cells
-    return f"  {str(first):<{widths[0]}}" + "".join(f"{str(c):>{w}}" for c, w in zip(rest, widths[1:]))
+    return f"  {str(first):<{widths[0]}}" + "".join(f"{str(c):>{w}}" for c, w in zip(rest, widths[1:], strict=True))
 
 
 def _table(title: str, header: list[str], rows: list[list[Any]], widths: list[int]) -> list[str]:

@@ -12,7 +12,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse, urlunparse
+
+if TYPE_CHECKING:
+    import psycopg
 
 WORKER_START_TIMEOUT = 60.0
 
@@ -21,7 +25,7 @@ def _with_database(url: str, name: str) -> str:
     return urlunparse(urlparse(url)._replace(path="/" + name))
 
 
-def _admin_connect(server_url: str):  # type: ignore[no-untyped-def]
+def _admin_connect(server_url: str) -> psycopg.Connection:
     """An autocommit connection to the server: the URL's own database, else the maintenance one."""
     import psycopg
 

@@ -12,13 +12,13 @@ from pydantic import BaseModel, Field
 
 from graphs.approvals import Card, Draft
 from store.clock import Clock
-from store.models import Approval, Message
+from store.models import Approval, Decided, Message
 
 PLATFORM_NAMES = {"slack": "Slack", "telegram": "Telegram", "console": "the console", "email": "e-mail"}
 
 
 class Decision(BaseModel):
-    status: str  # approved | rejected
+    status: Decided
     by: str
     via: str
     at: datetime  # in the operator's time zone

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from bot.settings import ConfigError, Settings, load_settings
 from store.errors import StoreError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the commands import what they need when they run: `coo --help` stays fast
     from bot.runtime import Runtime
+    from graphs.parsing import IntentParser
     from graphs.playbooks import Playbooks
     from store.clock import Clock
     from store.facade import Store
@@ -107,10 +108,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if settings.model_small == "offline":
         from graphs.offline_parser import OfflineParser
 
-        parser = OfflineParser()
+        parser: IntentParser = OfflineParser()
     else:
         runtime = _runtime(args)
-        parser = runtime.parser  # type: ignore[assignment]
+        parser = runtime.parser
 
     def emit(text: str) -> None:
         result = parser.parse(text, today)
@@ -355,7 +356,7 @@ def _at_most_every_second(line: Callable[[int], str]) -> Callable[[int], None]:
     return report
 
 
-def _audit_memory(store: Store, *, prune: bool, yes: bool) -> int:  # type: ignore[name-defined]
+def _audit_memory(store: Store, *, prune: bool, yes: bool) -> int:
     """`coo memory audit` / `coo memory prune`: the report, then removals after confirmation."""
     import getpass
 

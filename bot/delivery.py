@@ -192,7 +192,7 @@ class Deliverer:
             return
         self.deliveries.sent(claim, ref)
 
-    def _safely(self, platform: str, call: Post) -> None:
+    def _safely(self, platform: str, call: Update) -> None:
         try:
             call()
         except Exception as exc:
@@ -200,4 +200,12 @@ class Deliverer:
 
 
 class Post(Protocol):
-    def __call__(self) -> object: ...
+    """A platform call that posts a message and returns its ref there."""
+
+    def __call__(self) -> str: ...
+
+
+class Update(Protocol):
+    """A platform call that changes a message already posted."""
+
+    def __call__(self) -> None: ...

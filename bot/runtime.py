@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Any
 
 from agents.embedders import DEFAULT_EMBEDDER, choose, get_embedder
 from agents.llm import ModelRunner, ModelTiers
@@ -71,7 +70,6 @@ class Runtime:
             runner=self.runner,
             mailer=build_mailer(settings),
             sender_name=settings.sender_name,
-            mail_delivers=bool(settings.smtp_url),
             embedder_name=settings.embedder,
             working_memory=RedisWorkingMemory(settings.redis_url) if settings.redis_url else InProcessWorkingMemory(),
             report_weekday=settings.report_weekday,
@@ -104,9 +102,3 @@ def get_runtime() -> Runtime:
         if _current is None:
             _current = Runtime(load_settings())
         return _current
-
-
-def open_runtime(**overrides: Any) -> Runtime:
-    runtime = Runtime(load_settings(**overrides))
-    use_runtime(runtime)
-    return runtime

@@ -97,7 +97,7 @@ def parse_edit(text: str) -> dict[str, str]:
     if len(parts) == 1 or parts[0].strip():
         return {"body": text}
     changes = {}
-    for key, value in zip(parts[1::2], parts[2::2]):
+    for key, value in zip(parts[1::2], parts[2::2], strict=True):
         changes[key.strip().rstrip("=").strip().lower()] = value.strip()
     return changes
 

@@ -28,6 +28,7 @@ from graphs.replies import COMMANDS, HELP, question_for
 from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable
 from store.jobqueue import JobQueue, JobSpec
+from store.models import Decided
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +294,7 @@ class Conversation:
             return Handled()
         if verb == "edit":
             return self._edit(env, approval, extra)
-        decision = "approved" if verb == "approve" else "rejected"
+        decision: Decided = "approved" if verb == "approve" else "rejected"
         if not self.store.runs.decide(approval_id, decision, env.user_id, env.channel):
             fresh = self.store.runs.approval(approval_id)
             assert fresh is not None
@@ -302,13 +303,15 @@ class Conversation:
             )
             return Handled()
         run = self.store.runs.get(approval.run_id)
+        plan = plan_for_run(self.store.runs, run.id, run.kind)
+        assert plan is not None, "a run that asks for approval was planned"
         # "resuming" is not settled: whoever waits on the run waits for the side effect too.
         self.store.runs.set_status(approval.run_id, "resuming")
         queued = self._enqueue(
             env,
             self.jobs.resume,
             f"resume-{approval.run_id}-{approval_id}",
-            plan_for_run(self.store.runs, run.id, run.kind).agent.job_spec(),  # type: ignore[union-attr]
+            plan.agent.job_spec(),
             run_id=approval.run_id,
             approval_id=approval_id,
         )

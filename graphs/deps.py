@@ -17,7 +17,6 @@ class Deps:
     runner: ModelRunner
     mailer: Mailer
     sender_name: str
-    mail_delivers: bool  # False: e-mail goes to the outbox only; replies say so
     embedder: Embedder | None = None  # semantic memory, fixed (tests); None: chosen per use (embedder_name)
     embedder_name: str = ""  # COO_EMBEDDER; unset: the memory's own embedder, else the default
     working_memory: WorkingMemory = field(default_factory=InProcessWorkingMemory)

@@ -15,6 +15,7 @@ double-forward) files one artifact, posts one summary and starts at most one run
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -94,7 +95,7 @@ def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[
 def _client_facts(ctx: ClientContext) -> str:
     parts = ["; ".join(ctx.constraints())] if ctx.constraints() else []
     if ctx.open_invoices:
-        owed = sum((i.balance for i in ctx.open_invoices), start=0)
+        owed = sum((i.balance for i in ctx.open_invoices), start=Decimal(0))
         n = len(ctx.open_invoices)
         parts.append(
             f"{n} open invoice{'s' if n != 1 else ''} ({format_money(owed, ctx.open_invoices[0].currency)} outstanding)"

@@ -104,8 +104,10 @@ def _by_thread(store: Store, ids: list[str]) -> Client | None:
     for row in rows:
         artifact = Artifact.model_validate(row)
         receipt = artifact.meta.get("receipt") or {}
+        if artifact.client_id is None:  # not selected (the query asks for a client); narrows the type
+            continue
         if wanted & {artifact.meta.get("message_id"), receipt.get("message_id") if isinstance(receipt, dict) else None}:
-            return store.clients.get(artifact.client_id)  # type: ignore[arg-type]
+            return store.clients.get(artifact.client_id)
     return None
 
 

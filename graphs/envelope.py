@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeGuard, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Channel = Literal["console", "slack", "telegram", "email"]
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+
+
+def is_channel(value: str) -> TypeGuard[Channel]:
+    """True for a channel an operator message can arrive on (a run's channel is stored as text)."""
+    return value in CHANNELS
 
 
 class Envelope(BaseModel):

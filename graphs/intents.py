@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
 
@@ -27,6 +27,8 @@ class _IntentBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = 1
+    if TYPE_CHECKING:  # every intent declares its own Literal kind; pydantic must not see a base field
+        kind: str
 
     def missing_fields(self) -> list[str]:
         """Names of fields the intent still needs before it can run."""
@@ -34,7 +36,7 @@ class _IntentBase(BaseModel):
 
     @property
     def has_side_effects(self) -> bool:
-        return self.kind in SIDE_EFFECT_KINDS  # type: ignore[attr-defined]
+        return self.kind in SIDE_EFFECT_KINDS
 
 
 class LineItem(BaseModel):
@@ -315,25 +317,14 @@ Intent = Annotated[
 
 INTENT_ADAPTER: TypeAdapter[Intent] = TypeAdapter(Intent)
 
-INTENT_KINDS: tuple[str, ...] = (
-    "retainer_signup",
-    "new_client",
-    "draft_proposal",
-    "create_invoice",
-    "record_payment",
-    "add_deliverable",
-    "add_task",
-    "status_query",
-    "remember_fact",
-    "send_email",
-    "recall",
-    "client_profile",
-    "update_terms",
-    "revision_request",
-    "deliverable_done",
-    "help",
-    "unknown",
-)
+# Intent is Annotated[Union[...], discriminator]: its first argument is the union of classes.
+INTENT_CLASSES: dict[str, type[BaseModel]] = {
+    cls.model_fields["kind"].default: cls for cls in get_args(get_args(Intent)[0])
+}
+# Built by the scheduler (graphs/recurring.py), never parsed from a message.
+SCHEDULED_KINDS: frozenset[str] = frozenset({"weekly_report"})
+# The kinds a parser may produce, in the union's order (the order the model is offered them).
+INTENT_KINDS: tuple[str, ...] = tuple(kind for kind in INTENT_CLASSES if kind not in SCHEDULED_KINDS)
 
 
 def intent_from_dict(data: dict) -> Intent:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from agents.errors import AgentError
 from agents.llm import ModelRunner
-from graphs.intents import INTENT_KINDS, Intent, intent_from_dict
+from graphs.intents import INTENT_CLASSES, INTENT_KINDS, intent_from_dict
 from graphs.parsing import IntentParser, ParseResult
 
 log = logging.getLogger(__name__)
@@ -36,11 +36,9 @@ FIELDS = (
 class IntentKindChoice(BaseModel):
     """Which kind of request the message is."""
 
-    kind: Literal[INTENT_KINDS]  # type: ignore[valid-type]
+    kind: Literal[INTENT_KINDS]  # type: ignore[valid-type]  # built at runtime: pydantic reads it, mypy cannot
 
 
-# Intent is Annotated[Union[...], discriminator]: its first argument is the union of classes.
-_CLASSES: dict[str, type[BaseModel]] = {cls.model_fields["kind"].default: cls for cls in get_args(get_args(Intent)[0])}
 _NO_FIELDS = {"help", "unknown"}
 
 
@@ -64,7 +62,7 @@ class ModelParser:
             fields = self.runner.structured(
                 "small",
                 "extract_intent",
-                _CLASSES[choice.kind],
+                INTENT_CLASSES[choice.kind],
                 FIELDS.format(kind=choice.kind.replace("_", " "), today=today.isoformat()),
                 text,
             )

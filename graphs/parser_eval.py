@@ -100,7 +100,11 @@ def _equal(expected: Any, got: Any) -> bool:
         n = _num(got)
         return n is not None and n == _num(expected)
     if isinstance(expected, list):
-        return isinstance(got, list) and len(got) == len(expected) and all(_equal(e, g) for e, g in zip(expected, got))
+        return (
+            isinstance(got, list)
+            and len(got) == len(expected)
+            and all(_equal(e, g) for e, g in zip(expected, got, strict=True))
+        )
     if isinstance(expected, dict):
         return isinstance(got, dict) and all(_equal(v, got.get(k)) for k, v in expected.items())
     if (

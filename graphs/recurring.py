@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from agents import billing_cycle, deadline_monitor, weekly_reporter
 from graphs.approvals import Action
-from graphs.envelope import Envelope
+from graphs.envelope import Channel, Envelope, is_channel
 from store.errors import NotFound
 from store.facade import Store
 from store.models import Approval, Retainer
@@ -54,14 +54,16 @@ def tick_ledger_id(day: date) -> str:
     return f"tick-{day.isoformat()}"
 
 
-def retainer_thread(store: Store, retainer: Retainer) -> tuple[str, str]:
+def retainer_thread(store: Store, retainer: Retainer) -> tuple[Channel, str]:
     """The retainer's thread: the one its signup was said in (runs → channel/thread)."""
     if retainer.run_id:
         try:
             run = store.runs.get(retainer.run_id)
-            return run.channel, run.thread_id
         except NotFound:
             pass
+        else:
+            if is_channel(run.channel):  # always, for runs started by an Envelope
+                return run.channel, run.thread_id
     return "console", "console"  # e.g. a retainer restored without its run
 
 
@@ -83,7 +85,7 @@ def _submit(
         channel=channel,
         event_id=key,
         thread_id=thread,
-        user_id=SCHEDULER_USER,  # type: ignore[arg-type]
+        user_id=SCHEDULER_USER,
         text=text,
     )
     handled = conversation.submit(env, intent, text)

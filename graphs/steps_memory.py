@@ -52,10 +52,10 @@ def _snippet(text: str, query: str, embedder: Embedder, limit: int = 160) -> str
     # Greetings and sign-offs ("Hi Ana,", "Jane") say nothing about the topic.
     sentences = [x for x in sentences if len(x.split()) > 3] or sentences
     terms = {t[:5] for t in keyword_terms(query)}
-    overlap = [len(terms & {t[:5] for t in keyword_terms(x)}) for x in sentences]
+    overlap: list[float] = [len(terms & {t[:5] for t in keyword_terms(x)}) for x in sentences]
     if max(overlap) == 0 and len(sentences) > 1:
         q, *vectors = embedder.embed([query, *sentences])
-        overlap = [sum(a * b for a, b in zip(q, v)) for v in vectors]  # type: ignore[misc]
+        overlap = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors]
     best = max(range(len(sentences)), key=lambda i: (overlap[i], len(sentences[i]) > 30, -i))
     found = sentences[best]
     return found if len(found) <= limit else found[: limit - 1].rsplit(" ", 1)[0] + "…"
@@ -92,6 +92,7 @@ def _recall_line(deps: Deps, hit: Hit, query: str, embedder: Embedder) -> str:
 def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
     intent = intent_from_dict(state["intent"])
     assert isinstance(intent, Recall) and intent.query
+    query = intent.query  # narrowed to str here; the closure below would not see the narrowing
     embedder = memory_embedder(deps)
     try:
         indexed = sync_memory(deps.store, embedder, limit=SYNC_BUDGET)
@@ -104,9 +105,7 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
     stale = set(stale_ids(deps.store))  # deleted sources, superseded facts: the audit prunes them
 
     def search(client_id: int | None) -> list[Hit]:
-        return search_memory(
-            deps.store, embedder, intent.query, name=intent.client_name, client_id=client_id, skip=stale
-        )
+        return search_memory(deps.store, embedder, query, name=intent.client_name, client_id=client_id, skip=stale)
 
     hits = search(client.id if client else None)
     if not hits and client is not None:
@@ -122,7 +121,7 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
             client_id=client.id if client else None,
         )
     scope = f" for {client.name}" if client else ""
-    topic = topic_of(intent.query, intent.client_name)
+    topic = topic_of(query, intent.client_name)
     lines = [_recall_line(deps, hit, topic, embedder) for hit in hits]
     return StepResult(
         notes=[f"Here's what I found{scope} (best match first):", *lines, *partial],

@@ -32,8 +32,8 @@ class ArtifactStore:
         meta = dict(meta or {})
         if dedupe:
             meta["dedupe"] = f"{run_id}:{dedupe}"
-            for row in tx.fetchall("SELECT * FROM artifacts WHERE run_id = ? AND kind = ?", (run_id, kind)):
-                artifact = Artifact.model_validate(row)
+            for same_kind in tx.fetchall("SELECT * FROM artifacts WHERE run_id = ? AND kind = ?", (run_id, kind)):
+                artifact = Artifact.model_validate(same_kind)
                 if artifact.meta.get("dedupe") == meta["dedupe"]:
                     return artifact
         number = None
@@ -49,9 +49,6 @@ class ArtifactStore:
         )
         assert row is not None
         return Artifact.model_validate(row)
-
-    def update_body(self, tx: Tx, artifact_id: int, title: str, body: str) -> None:
-        tx.execute("UPDATE artifacts SET title = ?, body = ? WHERE id = ?", (title, body, artifact_id))
 
     def get(self, artifact_id: int) -> Artifact:
         row = self.db.fetchone("SELECT * FROM artifacts WHERE id = ?", (artifact_id,))

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict
 
 from store.clock import Clock
 from store.db import Database, Tx
-from store.models import Invoice, InvoiceLine, Payment, UtcDateTime, cents
+from store.models import Invoice, InvoiceLine, InvoiceStatus, Payment, UtcDateTime, cents
 
-OPEN_STATUSES = ("sent", "issued", "partially_paid")
+OPEN_STATUSES: tuple[InvoiceStatus, ...] = ("sent", "issued", "partially_paid")
 
 
 class PaymentImport(BaseModel):
@@ -133,7 +133,7 @@ class BillingStore:
             assert row is not None, f"invoice {invoice_id} vanished"
             return self._with_lines(tx, row)
 
-    def set_status(self, tx: Tx, invoice_id: int, status: str) -> None:
+    def set_status(self, tx: Tx, invoice_id: int, status: InvoiceStatus) -> None:
         sent = ", sent_at = ?" if status == "sent" else ""
         params: tuple = (status, self.clock.now(), invoice_id) if sent else (status, invoice_id)
         tx.execute(f"UPDATE invoices SET status = ?{sent} WHERE id = ?", params)

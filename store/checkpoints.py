@@ -5,12 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 # The same SQLite library as the store: two copies in one process would not see each other's
 # file locks, and SQLite's locking would silently break.
 from store.db import Database, sqlite3, sqlite_path
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import DictRow
 
 
 @contextmanager
@@ -48,13 +53,13 @@ def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
         # Web, workers and the console may start together on a fresh database: one sets up.
         # Poll with try-lock: a session blocked in pg_advisory_lock would hold a snapshot that
         # setup()'s CREATE INDEX CONCURRENTLY waits for — a deadlock.
-        while not conn.execute("SELECT pg_try_advisory_lock(7100222) AS ok").fetchone()["ok"]:
+        while not _try_setup_lock(conn):
             time.sleep(0.05)
         try:
             PostgresSaver(conn).setup()
         finally:
             conn.execute("SELECT pg_advisory_unlock(7100222)")
-    pool = ConnectionPool(
+    pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
         db.url,
         min_size=1,
         max_size=4,
@@ -65,3 +70,8 @@ def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
         yield PostgresSaver(pool)
     finally:
         pool.close()
+
+
+def _try_setup_lock(conn: psycopg.Connection[DictRow]) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(7100222) AS ok").fetchone()
+    return bool(row and row["ok"])

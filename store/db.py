@@ -21,9 +21,9 @@ from urllib.parse import urlparse
 from store.errors import StoreError, StoreUnavailable
 
 try:  # pysqlite3 ships a current SQLite that can load extensions (sqlite-vec).
-    import pysqlite3.dbapi2 as sqlite3  # type: ignore[import-not-found]
+    import pysqlite3.dbapi2 as sqlite3
 except ImportError:  # pragma: no cover - platforms without the wheel
-    import sqlite3  # type: ignore[no-redef]
+    import sqlite3
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def _load_sqlite_vec(conn: Any) -> None:
     into a pysqlite3 connection; a no-op where extensions cannot load."""
     try:
         if not _VEC_PATH:
-            import sqlite_vec  # type: ignore[import-untyped]
+            import sqlite_vec
 
             _VEC_PATH.append(sqlite_vec.loadable_path())
         if _VEC_PATH[0] is None:

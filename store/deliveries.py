@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from store.clock import Clock
 from store.db import Database
-from store.models import Message, UtcDateTime
+from store.models import DeliveryStatus, Message, UtcDateTime
 
 
 class Delivery(BaseModel):
@@ -24,7 +24,7 @@ class Delivery(BaseModel):
     chat_id: str
     ref: str | None = None
     approval_id: int | None = None
-    status: str  # sending | sent | failed | settled
+    status: DeliveryStatus
     error: str | None = None
     created_at: UtcDateTime
     updated_at: UtcDateTime
@@ -62,7 +62,9 @@ class Deliveries:
                 )
             )
 
-    def _set(self, delivery_id: int, status: str, *, ref: str | None = None, error: str | None = None) -> None:
+    def _set(
+        self, delivery_id: int, status: DeliveryStatus, *, ref: str | None = None, error: str | None = None
+    ) -> None:
         with self.db.transaction() as tx:
             tx.execute(
                 "UPDATE deliveries SET status = ?, ref = COALESCE(?, ref), error = ?, updated_at = ? WHERE id = ?",

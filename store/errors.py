@@ -11,7 +11,3 @@ class StoreUnavailable(StoreError):
 
 class NotFound(StoreError):
     """A row the caller named does not exist."""
-
-
-class LedgerAppendOnly(StoreError):
-    """Something tried to change or delete a ledger event."""

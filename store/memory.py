@@ -334,7 +334,7 @@ class MemoryStore:
 
     def upsert_many(self, items: Sequence[NewMemory], vectors: Sequence[Sequence[float]]) -> list[int]:
         with self.db.transaction() as tx:
-            return [self._upsert(tx, item, vector) for item, vector in zip(items, vectors)]
+            return [self._upsert(tx, item, vector) for item, vector in zip(items, vectors, strict=True)]
 
     def _upsert(self, tx: Tx, item: NewMemory, vector: Sequence[float]) -> int:
         text = compact(item.text)
@@ -415,9 +415,11 @@ class MemoryStore:
                     it.created_at,
                     now,
                 )
-                for i, it in zip(ids, items)
+                for i, it in zip(ids, items, strict=True)
             ]
-            tokens = [(i, t) for i, it in zip(ids, items) for t in sorted(exact_tokens(f"{it.title}\n{it.text}"))]
+            tokens = [
+                (i, t) for i, it in zip(ids, items, strict=True) for t in sorted(exact_tokens(f"{it.title}\n{it.text}"))
+            ]
             if tx.dialect == "postgres":
                 from psycopg.types.json import Jsonb
 
@@ -429,10 +431,10 @@ class MemoryStore:
                     for row in rows:
                         copy.write_row((*row[:7], Jsonb(row[7]), *row[8:]))
                 with cur.copy("COPY memory_tokens (item_id, token) FROM STDIN") as copy:
-                    for row in tokens:
-                        copy.write_row(row)
+                    for token_row in tokens:
+                        copy.write_row(token_row)
                 with cur.copy("COPY memory_vectors (item_id, client_id, embedding) FROM STDIN") as copy:
-                    for i, it, vector in zip(ids, items, vectors):
+                    for i, it, vector in zip(ids, items, vectors, strict=True):
                         copy.write_row((i, it.client_id, _pg_vector(vector)))
                 cur.execute(
                     "SELECT setval(pg_get_serial_sequence('memory_items', 'id'), (SELECT MAX(id) FROM memory_items))"
@@ -448,7 +450,7 @@ class MemoryStore:
                 conn.executemany("INSERT INTO memory_tokens (item_id, token) VALUES (?, ?)", tokens)
                 conn.executemany(
                     "INSERT INTO memory_vec (item_id, client_id, embedding) VALUES (?, ?, ?)",
-                    [(i, it.client_id or 0, _blob(v)) for i, it, v in zip(ids, items, vectors)],
+                    [(i, it.client_id or 0, _blob(v)) for i, it, v in zip(ids, items, vectors, strict=True)],
                 )
                 conn.executemany(
                     "INSERT INTO memory_fts (rowid, title, text, scope) VALUES (?, ?, ?, ?)",
@@ -500,7 +502,7 @@ class MemoryStore:
     def index_existing(self, rows: Sequence[dict[str, Any]], vectors: Sequence[Sequence[float]]) -> None:
         """Index items already in memory_items (tokens, full text, vector) without rewriting them."""
         with self.db.transaction() as tx:
-            for row, vector in zip(rows, vectors):
+            for row, vector in zip(rows, vectors, strict=True):
                 self._index(tx, int(row["id"]), row["client_id"], row["title"], row["text"], vector)
 
     # reading -----------------------------------------------------------------------------------
@@ -778,7 +780,7 @@ class MemoryStore:
             for start in range(0, len(rows), batch):
                 chunk = rows[start : start + batch]
                 vectors = embedder.embed([embedding_input(r["title"], r["text"]) for r in chunk])
-                for row, vector in zip(chunk, vectors):
+                for row, vector in zip(chunk, vectors, strict=True):
                     self._write_vector(tx, int(row["id"]), row["client_id"], vector)
                 if progress:
                     progress(min(start + batch, len(rows)), len(rows))

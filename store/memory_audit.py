@@ -151,11 +151,11 @@ def audit(store: Store) -> AuditReport:
             newest_id, newest = prefs[-1]
             for fact_id, what in prefs[:-1]:
                 if what != newest:
-                    item = by_source.get(("fact", fact_id))
+                    stale = by_source.get(("fact", fact_id))
                     findings.append(
                         Finding(
                             kind="contradicted",
-                            item_id=item.id if item else None,
+                            item_id=stale.id if stale else None,
                             fact_id=fact_id,
                             source=f"fact #{fact_id}",
                             client=names.get(client_id),

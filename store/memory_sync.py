@@ -24,14 +24,6 @@ if TYPE_CHECKING:
     from store.facade import Store
 
 _QUOTE_START_RE = re.compile(r"^(?:On .{0,200}wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$", re.M)
-KIND_LABELS = {
-    "email_in": "E-mail from",
-    "email": "E-mail to",
-    "proposal": "Proposal",
-    "invoice": "Invoice",
-    "fact": "Note about",
-    "report": "Report",
-}
 
 
 def _strip_quotes(body: str) -> str:
@@ -198,9 +190,11 @@ def sync(
     # Items without a vector: restored by `coo import` (a snapshot carries no embeddings).
     while done < budget and (rows := store.memory.unindexed(limit=min(batch * 8, budget - done))):
         for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            store.memory.index_existing(chunk, embedder.embed([embedding_input(r["title"], r["text"]) for r in chunk]))
-            done += len(chunk)
+            unindexed = rows[start : start + batch]
+            store.memory.index_existing(
+                unindexed, embedder.embed([embedding_input(r["title"], r["text"]) for r in unindexed])
+            )
+            done += len(unindexed)
             if progress:
                 progress(done)
     todo = pending(store)[: max(0, budget - done)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
@@ -25,6 +25,15 @@ def _utc(value: Any) -> Any:
         value = value.replace(tzinfo=UTC)
     return value
 
+
+# Statuses, exactly as stored in the TEXT ``status`` columns. Literals rather than enums: the
+# values also travel as plain strings through LangGraph checkpoints, job arguments and JSON
+# ledger payloads, and an enum member there would be serialised as its class.
+RunStatus = Literal["queued", "running", "waiting_approval", "resuming", "done", "failed", "rejected", "cancelled"]
+InvoiceStatus = Literal["draft", "issued", "sent", "partially_paid", "paid", "void"]
+ApprovalStatus = Literal["pending", "approved", "rejected"]
+Decided = Literal["approved", "rejected"]  # what an operator (or the autonomy policy) decides
+DeliveryStatus = Literal["sending", "sent", "failed", "settled"]
 
 JsonValue = Annotated[Any, BeforeValidator(_loads)]
 JsonDict = Annotated[dict[str, Any], BeforeValidator(_loads)]
@@ -142,7 +151,7 @@ class Invoice(_Row):
     seq: int
     number: str
     client_id: int
-    status: str
+    status: InvoiceStatus
     currency: str
     issue_date: date
     due_date: date
@@ -194,7 +203,7 @@ class Run(_Row):
     id: str
     intent_id: int | None = None
     kind: str
-    status: str
+    status: RunStatus
     channel: str
     thread_id: str
     user_id: str
@@ -210,7 +219,7 @@ class Approval(_Row):
     run_id: str
     step: str
     action: str
-    status: str
+    status: ApprovalStatus
     card: JsonDict
     draft: JsonDict
     decided_by: str | None = None

@@ -65,6 +65,7 @@ class RevisionStore:
                 ),
             )
             row = tx.fetchone("SELECT * FROM revisions WHERE run_id = ?", (run_id,))
+        assert row is not None
         return Revision.model_validate({**row, "out_of_scope": bool(row["out_of_scope"])})
 
     def for_client(self, client_id: int) -> list[Revision]:

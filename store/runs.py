@@ -7,10 +7,10 @@ from typing import Any
 from store.clock import Clock
 from store.db import Database, Tx
 from store.errors import NotFound
-from store.models import Approval, Run
+from store.models import Approval, Decided, Run, RunStatus
 
-FINISHED = ("done", "failed", "rejected", "cancelled")
-SETTLED = FINISHED + ("waiting_approval",)
+FINISHED: tuple[RunStatus, ...] = ("done", "failed", "rejected", "cancelled")
+SETTLED: tuple[RunStatus, ...] = (*FINISHED, "waiting_approval")
 
 
 class RunStore:
@@ -40,7 +40,13 @@ class RunStore:
         return None if row is None else Run.model_validate(row)
 
     def set_status(
-        self, run_id: str, status: str, *, summary: str | None = None, error: str | None = None, tx: Tx | None = None
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        summary: str | None = None,
+        error: str | None = None,
+        tx: Tx | None = None,
     ) -> None:
         now = self.clock.now()
         finished = now if status in FINISHED else None
@@ -125,7 +131,7 @@ class RunStore:
                 == 1
             )
 
-    def decide(self, approval_id: int, decision: str, by: str, via: str) -> bool:
+    def decide(self, approval_id: int, decision: Decided, by: str, via: str) -> bool:
         """Record the decision; True only for the first decision (a double tap gets False)."""
         with self.db.transaction() as tx:
             return (

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +17,7 @@ from store.clock import FixedClock
 
 pytest_plugins = ["tests.channels"]
 
-if False:  # typing only
+if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 
@@ -180,7 +181,7 @@ def make_runtime(coo_env: dict[str, str], clock: FixedClock) -> Iterator:
 
 
 @pytest.fixture
-def chat(make_runtime, db_url: str, smtp) -> ChatDriver:  # type: ignore[no-untyped-def]
+def chat(make_runtime, db_url: str, smtp) -> ChatDriver:
     """A console chat on the embedded queue, against each database, sending through real SMTP."""
     runtime = make_runtime(database_url=db_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>")
     return ChatDriver(runtime)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 
-def _checkpoint_rows(runtime, run_id: str) -> int:  # type: ignore[no-untyped-def]
+def _checkpoint_rows(runtime, run_id: str) -> int:
     return int(runtime.store.db.scalar("SELECT COUNT(*) AS n FROM checkpoints WHERE thread_id = ?", (run_id,)) or 0)
 
 
@@ -31,7 +31,7 @@ def test_a_crashed_step_is_replayed_without_duplicating_work(chat, smtp, monkeyp
     original = steps.prepare_invoice
     calls = {"n": 0}
 
-    def flaky(deps, state):  # type: ignore[no-untyped-def]
+    def flaky(deps, state):
         result = original(deps, state)
         calls["n"] += 1
         if calls["n"] == 1:

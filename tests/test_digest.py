@@ -123,7 +123,7 @@ def test_sent_digest_reaches_the_operator_on_slack_and_telegram(slack_api, teleg
 NORTHWIND = "invoice Northwind $900 for hosting, contact ops@northwind.example"
 
 
-def _digest_call(calls):  # type: ignore[no-untyped-def]
+def _digest_call(calls):
     return next(c for c in calls if "Good morning" in (c.get("text") or ""))
 
 

@@ -75,7 +75,7 @@ def test_shipped_embedders_need_neither_torch_nor_the_network(name: str, dim: in
         ("hashing", "all-MiniLM-L6-v2-onnx-int8", "hashing"),  # the operator's word wins
     ],
 )
-def test_choose_keeps_the_memorys_embedder_unless_told(configured, stored, chosen) -> None:  # type: ignore[no-untyped-def]
+def test_choose_keeps_the_memorys_embedder_unless_told(configured, stored, chosen) -> None:
     assert choose(configured, stored) == chosen
 
 

@@ -15,7 +15,7 @@ from store.memory_sync import sync
 pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
 
-def _messy_memory(chat) -> None:  # type: ignore[no-untyped-def]
+def _messy_memory(chat) -> None:
     chat.say("new client: Acme, contact jane@acme.example")
     chat.say("remember that Acme allows 3 revision rounds")
     chat.say("remember that Acme allows only 2 revision rounds")  # supersedes the limit of 3

@@ -41,7 +41,7 @@ def scripted() -> Iterator[dict[str, ScriptedChatModel]]:
 
 
 @pytest.fixture
-def model_chat(make_runtime, sqlite_url, smtp, scripted) -> ChatDriver:  # type: ignore[no-untyped-def]
+def model_chat(make_runtime, sqlite_url, smtp, scripted) -> ChatDriver:
     runtime = make_runtime(
         database_url=sqlite_url,
         smtp_url=smtp.url,

@@ -55,7 +55,7 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 
 @pytest.fixture
-def prod_env(coo_env, pg_url, redis_url, smtp) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def prod_env(coo_env, pg_url, redis_url, smtp) -> dict[str, str]:
     return _env(
         coo_env,
         COO_DATABASE_URL=pg_url,

@@ -27,7 +27,7 @@ def _texts(calls: list) -> list[str]:
     return [c.get("text") for c in calls]
 
 
-def _card(slack_api, count: int = 1):  # type: ignore[no-untyped-def]
+def _card(slack_api, count: int = 1):
     cards = [c for c in slack_api.wait_for("chat.postMessage", count + 1) if c.get("blocks")]
     deadline = time.monotonic() + 10
     while len(cards) < count and time.monotonic() < deadline:
@@ -37,11 +37,11 @@ def _card(slack_api, count: int = 1):  # type: ignore[no-untyped-def]
     return cards[count - 1]
 
 
-def _action_ids(call) -> list[str]:  # type: ignore[no-untyped-def]
+def _action_ids(call) -> list[str]:
     return [e["action_id"] for b in call["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
 
-def _block_text(call) -> str:  # type: ignore[no-untyped-def]
+def _block_text(call) -> str:
     parts = []
     for block in call["blocks"]:
         if "text" in block:
@@ -91,11 +91,11 @@ def test_message_card_approve_button_updates_card_and_sends_once(slack_api, smtp
     assert len(slack_api.recorded("chat.update")) == 1
 
 
-def _spy_enqueues(served, monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+def _spy_enqueues(served, monkeypatch) -> list[str]:
     seen: list[str] = []
     real = served.runtime.queue.enqueue
 
-    def spy(func, job_id, spec, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(func, job_id, spec, **kwargs):
         seen.append(func)
         return real(func, job_id, spec, **kwargs)
 
@@ -238,7 +238,7 @@ def test_waiting_approval_is_reminded_once_per_period(slack_api, serve, sqlite_u
 # -- a bank / provider CSV export shared in Slack -----------------------------------------------
 
 
-def _share(file: dict, ts: str, user: str = OPERATOR, **more) -> dict:  # type: ignore[type-arg]
+def _share(file: dict, ts: str, user: str = OPERATOR, **more) -> dict:
     """A file_share message event in the operator's DM."""
     return {**dm("", ts, user=user, subtype="file_share", upload=False, display_as_bot=False, files=[file]), **more}
 

@@ -27,7 +27,7 @@ def _business(chat: ChatDriver) -> None:
     chat.say("invoice Acme Studio $4,000 for december retainer")  # left waiting for approval
 
 
-def _tables(snapshot) -> dict:  # type: ignore[no-untyped-def]
+def _tables(snapshot) -> dict:
     return snapshot.tables
 
 

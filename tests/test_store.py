@@ -15,7 +15,7 @@ from store.migrations import MIGRATIONS, migrate
 
 
 @pytest.fixture
-def store(db_url: str, clock) -> Store:  # type: ignore[no-untyped-def]
+def store(db_url: str, clock) -> Store:
     s = Store.open(db_url, clock)
     yield s
     s.close()

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.clock  # scripts/test runs these again with the process
 PLAIN_RETAINER = RETAINER.replace("<mailto:jane@acme.example|jane@acme.example>", "jane@acme.example")
 
 
-def _card(telegram_api):  # type: ignore[no-untyped-def]
+def _card(telegram_api):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         cards = [c for c in telegram_api.recorded("sendMessage") if c.get("reply_markup")]

@@ -39,6 +39,14 @@ def thread_id(channel: str, thread_ts: str) -> str:
     return f"{channel}:{thread_ts}"
 
 
+def _action_match(pattern: re.Pattern[str], action: dict[str, Any]) -> re.Match[str]:
+    """The action id's groups; Bolt routes an action here only when its id matches ``pattern``."""
+    match = pattern.match(action["action_id"])
+    if match is None:
+        raise ValueError(f"unexpected action id {action['action_id']!r}")
+    return match
+
+
 def split_thread(thread: str) -> tuple[str, str | None]:
     channel, _, ts = thread.partition(":")
     return channel, ts or None
@@ -142,7 +150,7 @@ class SlackAdapter:
 
     def on_decision(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        verb, number = DECISION.match(action["action_id"]).groups()  # type: ignore[union-attr]
+        verb, number = _action_match(DECISION, action).groups()
         env = self._tap(body, action, f"/{verb} {number}")
         if env.user_id not in self.operators:
             self.intake.refuse(env, ephemeral=True)
@@ -154,7 +162,7 @@ class SlackAdapter:
 
     def on_edit(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        number = int(EDIT.match(action["action_id"]).group(1))  # type: ignore[union-attr]
+        number = int(_action_match(EDIT, action).group(1))
         env = self._tap(body, action, f"/edit {number}")
         if env.user_id not in self.operators:
             self.intake.refuse(env, ephemeral=True)

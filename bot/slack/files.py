@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import urllib.error
 import urllib.request
-from typing import Any
+from http.client import HTTPMessage
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
@@ -64,7 +65,15 @@ class _KeepTokenOnSlack(urllib.request.HTTPRedirectHandler):
     def __init__(self, api_url: str) -> None:
         self.api_url = api_url
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and not trusted(newurl, self.api_url):
             new.remove_header("Authorization")

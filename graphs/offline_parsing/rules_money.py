@@ -360,9 +360,10 @@ def email(ctx: Ctx) -> SendEmail | None:
     """ "email Jane at Acme that the logo is ready", "tell Bob Lee the files are uploaded"."""
     strong = _STRONG_EMAIL_RE.match(ctx.text)
     weak = None if strong else _WEAK_EMAIL_RE.match(ctx.text)
-    if not strong and not weak:
+    opening = strong or weak
+    if opening is None:
         return None
-    pos = (strong or weak).end()  # type: ignore[union-attr]
+    pos = opening.end()
     to: str | None = None
     client: NameMatch | None = None
     email_m = re.match(r"\s*(?P<e>[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})", ctx.text[pos:])

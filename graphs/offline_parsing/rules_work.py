@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from graphs.intents import AddDeliverable, AddTask, Help, NewClient, RememberFact, StatusQuery
+from graphs.intents import AddDeliverable, AddTask, Help, NewClient, RememberFact, StatusQuery, StatusTopic
 from graphs.offline_parsing.context import BUSINESS_RE, Ctx
 from graphs.offline_parsing.dates import find_day_of_month
 from graphs.offline_parsing.extract import (
@@ -155,7 +155,7 @@ def task(ctx: Ctx) -> AddTask | None:
 
 
 # --- status --------------------------------------------------------------------------------
-_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
+_TOPICS: tuple[tuple[StatusTopic, re.Pattern[str]], ...] = (
     (
         "approvals",
         re.compile(
@@ -218,7 +218,7 @@ def status(ctx: Ctx) -> StatusQuery | None:
         if client is None:
             return None
         topic = "summary"
-    return StatusQuery(topic=topic, client_name=client.name if client else None)  # type: ignore[arg-type]
+    return StatusQuery(topic=topic, client_name=client.name if client else None)
 
 
 def _status_client(ctx: Ctx) -> NameMatch | None:

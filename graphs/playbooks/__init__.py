@@ -18,14 +18,14 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
 from agents.registry import AGENTS, AgentSpec
-from graphs.intents import INTENT_KINDS, Intent
+from graphs.intents import INTENT_CLASSES, INTENT_KINDS
 from graphs.step_registry import STEPS
 
 BUILTIN_DIR = Path(__file__).resolve().parent
@@ -35,15 +35,9 @@ _FILE_NAME = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\
 NO_RUN_KINDS = frozenset({"help", "unknown"})
 
 
-def _union_kinds() -> frozenset[str]:
-    """Every intent kind in the discriminated union (some, like scheduled work, are never parsed)."""
-    members = get_args(get_args(Intent)[0])
-    return frozenset(m.model_fields["kind"].default for m in members)
-
-
 # A playbook may start on any kind the core can build; every kind the parser can produce must
 # have one, or a message of that kind would be accepted and then have nothing to run.
-TRIGGERS = _union_kinds() - NO_RUN_KINDS
+TRIGGERS = frozenset(INTENT_CLASSES) - NO_RUN_KINDS
 REQUIRED_TRIGGERS = tuple(k for k in INTENT_KINDS if k not in NO_RUN_KINDS)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from graphs.playbooks import Playbook, Playbooks
+from store.models import RunStatus
 
 Counts = dict[tuple[str, int], dict[str, int]]  # (playbook, version) → status → runs
 
-_IN_PROGRESS = ("queued", "running", "resuming")
+_IN_PROGRESS: tuple[RunStatus, ...] = ("queued", "running", "resuming")
 
 
 def _runs(by_status: dict[str, int]) -> str:

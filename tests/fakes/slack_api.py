@@ -22,7 +22,7 @@ BOT_ID = "BCOOBOT"
 TEAM = "T0001"
 
 
-class Call(dict):  # type: ignore[type-arg]
+class Call(dict):
     """One recorded API call: its arguments, plus ``method`` and ``token``."""
 
     @property

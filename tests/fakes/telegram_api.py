@@ -25,7 +25,7 @@ BOT = {
 _JSON_FIELDS = ("reply_markup", "reply_parameters", "allowed_updates")
 
 
-class Call(dict):  # type: ignore[type-arg]
+class Call(dict):
     @property
     def method(self) -> str:
         return str(self["method"])
