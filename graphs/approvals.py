@@ -8,12 +8,11 @@ draft stored with the approval is exactly what gets sent once approved.
 from __future__ import annotations
 
 import re
-from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, Field
 
 from agents.invoicer import invoice_details, render_invoice
+from graphs.commands import EDIT_HELP, EditError, EditFields
 from graphs.deps import Deps
 from store.billing import NewLine
 from store.models import Approval
@@ -74,47 +73,20 @@ def render_card(approval_id: int, card: Card, draft: Draft, *, preview_lines: in
     return "\n".join(lines)
 
 
-class EditError(ValueError):
-    """An edit that cannot be applied; the message says how to write it."""
-
-
-EDIT_HELP = (
-    "Edit with field=value pairs, or new text for the draft: "
-    "/edit N to=jane@acme.example · /edit N subject=New subject · "
-    "/edit N due=2026-12-20 · /edit N rate=100 · /edit N qty=10 (invoices) · "
-    "/edit N <the whole new text of the draft>"
-)
-
-_PAIR = re.compile(r"(\b(?:to|subject|due|rate|price|qty|quantity|hours)\s*=\s*)", re.I)
-
-
-def parse_edit(text: str) -> dict[str, str]:
-    """``to=a@b.c subject=Hello there`` → {"to": ..., "subject": ...}; else {"body": text}."""
-    text = text.strip()
-    if not text:
-        raise EditError(EDIT_HELP)
-    parts = _PAIR.split(text)
-    if len(parts) == 1 or parts[0].strip():
-        return {"body": text}
-    changes = {}
-    for key, value in zip(parts[1::2], parts[2::2], strict=True):
-        changes[key.strip().rstrip("=").strip().lower()] = value.strip()
-    return changes
-
-
-def apply_edit(deps: Deps, approval: Approval, text: str) -> tuple[Card, Draft, list[str]]:
+def apply_edit(deps: Deps, approval: Approval, fields: EditFields) -> tuple[Card, Draft, list[str]]:
     """Apply an operator's edit to a pending approval; returns the new card, draft, and what changed."""
     card = Card.model_validate(approval.card)
     draft = Draft.model_validate(approval.draft)
-    changes = parse_edit(text)
+    if not fields.changed():
+        raise EditError(EDIT_HELP)
     said: list[str] = []
-    invoice_changes = {k: v for k, v in changes.items() if k in ("due", "rate", "price", "qty", "quantity", "hours")}
+    invoice_changes = fields.invoice_fields()
     if invoice_changes and card.invoice_id is None:
         raise EditError(f"Only invoices have {', '.join(invoice_changes)}. {EDIT_HELP}")
-    if "to" in changes:
-        address = changes["to"].strip("<>")
+    if fields.to is not None:
+        address = fields.to.strip().strip("<>")
         if not EMAIL_RE.match(address):
-            raise EditError(f'"{changes["to"]}" is not an e-mail address.')
+            raise EditError(f'"{fields.to}" is not an e-mail address.')
         draft.to = address
         said.append(f"to → {address}")
         if card.client_id is not None:
@@ -122,14 +94,14 @@ def apply_edit(deps: Deps, approval: Approval, text: str) -> tuple[Card, Draft, 
                 client = deps.store.clients.get(card.client_id, tx)
                 if not client.contact_email:
                     deps.store.clients.set_constraints(tx, client.id, f"approval #{approval.id}", contact_email=address)
-    if "subject" in changes:
-        draft.subject = changes["subject"]
+    if fields.subject is not None:
+        draft.subject = fields.subject
         said.append("subject changed")
     if invoice_changes:
-        card, draft = _edit_invoice(deps, card, draft, invoice_changes, keep_body="body" in changes)
+        card, draft = _edit_invoice(deps, card, draft, fields, keep_body=fields.body is not None)
         said.extend(f"{k} → {v}" for k, v in invoice_changes.items())
-    if "body" in changes:
-        draft.body = changes["body"]
+    if fields.body is not None:
+        draft.body = fields.body
         said.append("draft text replaced")
     card.question = _question_with_recipient(card.question, draft.to)
     return card, draft, said
@@ -139,7 +111,7 @@ def _question_with_recipient(question: str, to: str | None) -> str:
     return f"Send it to {to}?" if to else question
 
 
-def _edit_invoice(deps: Deps, card: Card, draft: Draft, changes: dict[str, str], keep_body: bool) -> tuple[Card, Draft]:
+def _edit_invoice(deps: Deps, card: Card, draft: Draft, fields: EditFields, keep_body: bool) -> tuple[Card, Draft]:
     assert card.invoice_id is not None
     invoice = deps.store.billing.by_id(card.invoice_id)
     if invoice.status != "draft":
@@ -149,20 +121,14 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, changes: dict[str, str],
         for l in invoice.lines
     ]
     due = invoice.due_date
-    try:
-        for key, value in changes.items():
-            if key == "due":
-                due = date.fromisoformat(value)
-                if due < invoice.issue_date:
-                    raise EditError(f"The due date {value} is before the issue date {invoice.issue_date}.")
-            elif key in ("rate", "price"):
-                lines[0] = lines[0].model_copy(update={"unit_price": _money(value)})
-            else:
-                lines[0] = lines[0].model_copy(update={"quantity": _money(value)})
-    except (ValueError, InvalidOperation) as exc:
-        if isinstance(exc, EditError):
-            raise
-        raise EditError(f"I can't read that edit ({exc}). {EDIT_HELP}") from exc
+    if fields.due is not None:
+        if fields.due < invoice.issue_date:
+            raise EditError(f"The due date {fields.due.isoformat()} is before the issue date {invoice.issue_date}.")
+        due = fields.due
+    if fields.rate is not None:
+        lines[0] = lines[0].model_copy(update={"unit_price": fields.rate})
+    if fields.qty is not None:
+        lines[0] = lines[0].model_copy(update={"quantity": fields.qty})
     with deps.store.db.transaction() as tx:
         updated = deps.store.billing.replace_lines(tx, invoice.id, lines, due)
     client = deps.store.clients.get(updated.client_id)
@@ -173,11 +139,3 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, changes: dict[str, str],
         subject=draft.subject if draft.subject != subject else subject,
         body=draft.body if keep_body else body,
     )
-
-
-def _money(value: str) -> Decimal:
-    cleaned = value.replace("$", "").replace(",", "").strip()
-    amount = Decimal(cleaned)
-    if amount <= 0:
-        raise EditError(f"{value} must be more than zero.")
-    return amount

@@ -17,18 +17,20 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents.llm import attribute_to
-from graphs.approvals import EditError, apply_edit, render_card
+from graphs.approvals import apply_edit, render_card
+from graphs.command_registry import command_list, help_text, lookup
+from graphs.commands import EDIT_HELP, Command, Decide, Edit, EditError, EditFields
 from graphs.deps import Deps
 from graphs.envelope import Envelope
 from graphs.intents import Help, Intent, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
 from graphs.plans import plan_for, plan_for_run
 from graphs.recurring import autonomy_command, open_deliverables_text
-from graphs.replies import COMMANDS, HELP, question_for
+from graphs.replies import question_for
 from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable
 from store.jobqueue import JobQueue, JobSpec
-from store.models import Decided
+from store.models import Approval, Decided
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,8 @@ class Conversation:
         )
         if recorded is None:
             return Handled(duplicate=True)
+        if env.command is not None:
+            return self.run(env, env.command)
         text = env.text.strip()
         if not text:
             self.reply(env, "I got an empty message. Type /help to see what I can do.")
@@ -113,11 +117,9 @@ class Conversation:
     def _request(self, env: Envelope, parsed: ParseResult, text: str) -> Handled:
         intent = parsed.intent
         if isinstance(intent, Help):
-            self.reply(env, HELP)
-            return Handled()
+            return self.say(env, help_text())
         if isinstance(intent, Unknown):
-            self.reply(env, f"I'm not sure what you'd like me to do with “{text[:120]}”.\n{HELP}")
-            return Handled()
+            return self.say(env, f"I'm not sure what you'd like me to do with “{text[:120]}”.\n{help_text()}")
         intent = self._from_thread(env, intent, text)
         if parsed.problems:
             problem = parsed.problems[0]
@@ -244,44 +246,54 @@ class Conversation:
     # -- commands ---------------------------------------------------------------------------
 
     def _command(self, env: Envelope, name: str, rest: str) -> Handled:
-        if name in ("help", "start"):
-            self.reply(env, HELP)
-            return Handled()
-        if name == "cancel":
-            dropped = self.store.conversations.pending_question(env.thread_key) is not None
-            with self.store.db.transaction() as tx:
-                self.store.conversations.answered(tx, env.thread_key)
-            self.reply(env, "OK, dropped that request." if dropped else "There was nothing to cancel.")
-            return Handled()
-        if name == "autonomy":
-            self.reply(env, autonomy_command(self.store, env, rest))
-            return Handled()
-        if name == "done":
-            number = rest.lstrip("#").split(" ")[0]
-            if not number.isdigit():
-                self.reply(env, open_deliverables_text(self.store))
-                return Handled()
-            return self._accept(env, {"kind": "deliverable_done", "deliverable_id": int(number)}, f"/done {rest}")
-        if name in ("approve", "reject", "edit"):
-            number, _, extra = rest.partition(" ")
-            if not number.lstrip("#").isdigit():
-                self.reply(env, f"Which approval? Write /{name} N, e.g. /{name} 1.{self._waiting_list()}")
-                return Handled()
-            return self._decide(env, name, int(number.lstrip("#")), extra.strip())
-        self.reply(env, f"I don't know the command /{name}. Commands: {' · '.join(COMMANDS)}.")
+        command = lookup(name)
+        if command is None:
+            return self.say(env, f"I don't know the command /{name}. Commands: {command_list()}.")
+        return command.run(self, env, rest)
+
+    def run(self, env: Envelope, command: Command) -> Handled:
+        """A typed command from a button or a form."""
+        if isinstance(command, Decide):
+            return self.decide(env, command)
+        assert isinstance(command, Edit)
+        return self.edit(env, command.approval_id, command.fields if command.fields.changed() else None)
+
+    def handled(self) -> Handled:
         return Handled()
 
-    def _waiting_list(self) -> str:
+    def say(self, env: Envelope, text: str) -> Handled:
+        """Answer in the thread; nothing else happens."""
+        self.reply(env, text)
+        return Handled()
+
+    def cancel(self, env: Envelope) -> Handled:
+        dropped = self.store.conversations.pending_question(env.thread_key) is not None
+        with self.store.db.transaction() as tx:
+            self.store.conversations.answered(tx, env.thread_key)
+        return self.say(env, "OK, dropped that request." if dropped else "There was nothing to cancel.")
+
+    def autonomy(self, env: Envelope, rest: str) -> str:
+        return autonomy_command(self.store, env, rest)
+
+    def open_deliverables(self) -> str:
+        return open_deliverables_text(self.store)
+
+    def accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
+        """Accept a complete intent built from a command (e.g. /done N)."""
+        return self._accept(env, intent, text)
+
+    def waiting_list(self) -> str:
         waiting = self.store.runs.pending_approvals()
         if not waiting:
             return " Nothing is waiting for approval."
         return " Waiting: " + ", ".join(f"#{a.id} ({a.card.get('title', a.action)})" for a in waiting[:5]) + "."
 
-    def _decide(self, env: Envelope, verb: str, approval_id: int, extra: str) -> Handled:
+    def _pending(self, env: Envelope, approval_id: int) -> Approval | None:
+        """The approval if it still waits; otherwise says why not and returns None."""
         approval = self.store.runs.approval(approval_id)
         if approval is None:
-            self.reply(env, f"There is no approval #{approval_id}.{self._waiting_list()}")
-            return Handled()
+            self.reply(env, f"There is no approval #{approval_id}.{self.waiting_list()}")
+            return None
         if approval.status != "pending":
             when = (
                 self.store.clock.local(approval.decided_at).strftime("%Y-%m-%d %H:%M") if approval.decided_at else "?"
@@ -291,10 +303,15 @@ class Conversation:
                 f"Approval #{approval_id} was already {approval.status} by {approval.decided_by} "
                 f"via {approval.decided_via} at {when}; nothing changed.",
             )
+            return None
+        return approval
+
+    def decide(self, env: Envelope, command: Decide) -> Handled:
+        approval_id = command.approval_id
+        approval = self._pending(env, approval_id)
+        if approval is None:
             return Handled()
-        if verb == "edit":
-            return self._edit(env, approval, extra)
-        decision: Decided = "approved" if verb == "approve" else "rejected"
+        decision: Decided = "approved" if command.verdict == "approve" else "rejected"
         if not self.store.runs.decide(approval_id, decision, env.user_id, env.channel):
             fresh = self.store.runs.approval(approval_id)
             assert fresh is not None
@@ -319,12 +336,17 @@ class Conversation:
             return Handled(saved=[approval.run_id])
         return Handled(run_ids=[approval.run_id], ack=f"{decision.capitalize()} #{approval_id}.")
 
-    def _edit(self, env: Envelope, approval: Any, extra: str) -> Handled:
-        try:
-            card, draft, changed = apply_edit(self.deps, approval, extra)
-        except EditError as exc:
-            self.reply(env, str(exc))
+    def edit(self, env: Envelope, approval_id: int, fields: EditFields | None) -> Handled:
+        """Change a pending draft; without fields, say how (or who decided it already)."""
+        approval = self._pending(env, approval_id)
+        if approval is None:
             return Handled()
+        try:
+            if fields is None:
+                raise EditError(EDIT_HELP)
+            card, draft, changed = apply_edit(self.deps, approval, fields)
+        except EditError as exc:
+            return self.say(env, str(exc))
         if not self.store.runs.update_draft(approval.id, card.model_dump(), draft.model_dump()):
             self.reply(env, f"Approval #{approval.id} was decided meanwhile; the edit was not applied.")
             return Handled()

@@ -6,6 +6,8 @@ from typing import Literal, TypeGuard, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graphs.commands import Command
+
 Channel = Literal["console", "slack", "telegram", "email"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
@@ -24,7 +26,10 @@ class Envelope(BaseModel):
     event_id: str = Field(description="the channel's own id for this event: the idempotency key")
     thread_id: str = Field(description="replies and follow-ups stay in this thread")
     user_id: str
-    text: str
+    text: str = Field(description="what the operator wrote, or what a tap or form did, for the record")
+    command: Command | None = Field(
+        default=None, description="a button tap or form submission, typed; never re-parsed from text"
+    )
 
     @property
     def thread_key(self) -> str:

@@ -1,8 +1,9 @@
-"""Fixed texts coo says: help, questions for missing fields."""
+"""Fixed texts coo says: what it can do (the commands are added by graphs.command_registry),
+questions for missing fields."""
 
 from __future__ import annotations
 
-HELP = """Here's what I can do (just write it the way you'd tell an assistant):
+HELP_EXAMPLES = """Here's what I can do (just write it the way you'd tell an assistant):
 • New retainer — "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
 • New client — "new client: Northwind, contact ops@northwind.example"
 • Proposal — "draft a proposal for Acme for a brand refresh, $6k"
@@ -14,9 +15,7 @@ HELP = """Here's what I can do (just write it the way you'd tell an assistant):
 • Revision rounds — "Acme asked for another revision of the logo" (counted against their limit)
 • E-mail a client — "email Jane at Acme that the logo is ready"
 • Recall — "what did Jane say about the logo colours?", "find the proposal for Acme", "find INV-0042"
-• Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?"
-Commands: /approve N · /edit N … · /reject N · /done N (a deliverable is delivered) · /autonomy · /help
-Nothing leaves the machine (e-mails, invoices, proposals) until you approve it."""
+• Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?\""""
 
 QUESTIONS = {
     "client_name": "Which client is this for?",
@@ -29,8 +28,6 @@ QUESTIONS = {
     "query": "What should I look for?",
     "contact_email": "What's their e-mail address?",
 }
-
-COMMANDS = ("/approve N", "/edit N …", "/reject N", "/done N", "/autonomy [agent auto|ask]", "/help", "/cancel")
 
 
 def question_for(field: str) -> str:

@@ -188,6 +188,41 @@ def test_edit_opens_a_modal_and_the_edited_text_is_what_is_sent(slack_api, smtp,
     assert "Approved by" in _block_text(decided) and _action_ids(decided) == []
 
 
+def test_a_subject_typed_in_the_edit_form_is_kept_whole(slack_api, smtp, serve, sqlite_url):
+    """The form's fields arrive typed: a subject containing "to=" is a subject, not a recipient."""
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url, smtp_url=smtp.url, from_email=FROM)
+    served.slack_event(dm(RETAINER, TS), "Ev410")
+    card = _card(slack_api)
+    served.slack_interaction(button(card, "edit", 1))
+    [opened] = slack_api.wait_for("views.open")
+    view = opened["view"]
+    inputs = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"}
+    subject = "Next steps to=do list, subject=final"
+    submit = {
+        "type": "view_submission",
+        "user": {"id": OPERATOR},
+        "view": {
+            **view,
+            "id": "V0002",
+            "hash": "h2",
+            "state": {
+                "values": {
+                    "to": {"value": {"type": "plain_text_input", "value": inputs["to"]}},
+                    "subject": {"value": {"type": "plain_text_input", "value": subject}},
+                    "body": {"value": {"type": "plain_text_input", "value": inputs["body"]}},
+                }
+            },
+        },
+    }
+    assert served.slack_interaction(submit).status_code == 200
+    [update] = slack_api.wait_for("chat.update")
+    assert "Edited #1 (subject changed)" in _block_text(update)
+    assert served.runtime.store.runs.approval(1).draft["to"] == "jane@acme.example"
+    served.slack_interaction(button(card, "approve", 1, action_ts="1764082902.000005"))
+    [mail] = smtp.wait_for(1)
+    assert mail["To"] == "jane@acme.example" and mail["Subject"] == subject
+
+
 def test_bots_and_own_messages_are_ignored_mentions_reply_in_thread(slack_api, serve, sqlite_url):
     served = serve(**slack_settings(slack_api), database_url=sqlite_url)
     served.slack_event(dm("what's overdue?", "1764082800.000300", user=BOT_USER), "Ev500")

@@ -23,6 +23,7 @@ from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, edit_modal
 from bot.slack.files import file_entry, is_payments_export
 from bot.slack.text import from_slack
 from graphs.approvals import Draft
+from graphs.commands import Command, Decide, Edit, EditFields, Verdict
 from graphs.envelope import Envelope
 from store.models import Approval
 
@@ -137,7 +138,7 @@ class SlackAdapter:
 
     # -- approval buttons -------------------------------------------------------------------
 
-    def _tap(self, body: dict[str, Any], action: dict[str, Any], text: str) -> Envelope:
+    def _tap(self, body: dict[str, Any], action: dict[str, Any], text: str, command: Command) -> Envelope:
         message = body.get("message") or {}
         channel = body["channel"]["id"]
         return Envelope(
@@ -146,12 +147,16 @@ class SlackAdapter:
             thread_id=thread_id(channel, message.get("thread_ts") or body["container"]["message_ts"]),
             user_id=body["user"]["id"],
             text=text,
+            command=command,
         )
 
     def on_decision(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         verb, number = _action_match(DECISION, action).groups()
-        env = self._tap(body, action, f"/{verb} {number}")
+        verdict: Verdict = "approve" if verb == "approve" else "reject"
+        env = self._tap(
+            body, action, f"(tapped {verb.capitalize()} on #{number})", Decide(approval_id=int(number), verdict=verdict)
+        )
         if env.user_id not in self.operators:
             self.intake.refuse(env, ephemeral=True)
             return
@@ -163,7 +168,7 @@ class SlackAdapter:
     def on_edit(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         number = int(_action_match(EDIT, action).group(1))
-        env = self._tap(body, action, f"/edit {number}")
+        env = self._tap(body, action, f"(tapped Edit on #{number})", Edit(approval_id=number, fields=EditFields()))
         if env.user_id not in self.operators:
             self.intake.refuse(env, ephemeral=True)
             return
@@ -190,28 +195,27 @@ class SlackAdapter:
             return None if block is None else (block["value"].get("value") or "")
 
         to, subject, text = field("to"), field("subject"), field("body")
-        number = meta["approval_id"]
-        edits: list[tuple[str, str]] = []
-        pairs = []
-        if to is not None and to.strip() and to.strip() != meta.get("to"):
-            pairs.append(f"to={to.strip()}")
-        if subject is not None and subject.strip() and subject.strip() != meta.get("subject"):
-            pairs.append(f"subject={subject.strip()}")
-        if pairs:
-            edits.append(("fields", f"/edit {number} {' '.join(pairs)}"))
-        if text is not None and text.strip() and text != meta.get("body"):
-            edits.append(("body", f"/edit {number} {text}"))
-        for part, command in edits:
-            env = Envelope(
-                channel="slack",
-                event_id=f"{view['id']}@{view.get('hash', '')}:{part}",
-                thread_id=thread_id(meta["channel"], meta["thread_ts"]),
-                user_id=user,
-                text=command,
-            )
-            if user not in self.operators:
-                self.intake.refuse(env, ephemeral=True)
-                return
+        # Only what the operator changed: an untouched field must not overwrite a newer draft.
+        fields = EditFields(
+            to=to.strip() if to is not None and to.strip() and to.strip() != meta.get("to") else None,
+            subject=subject.strip()
+            if subject is not None and subject.strip() and subject.strip() != meta.get("subject")
+            else None,
+            body=text if text is not None and text.strip() and text != meta.get("body") else None,
+        )
+        number = int(meta["approval_id"])
+        env = Envelope(
+            channel="slack",
+            event_id=f"{view['id']}@{view.get('hash', '')}",
+            thread_id=thread_id(meta["channel"], meta["thread_ts"]),
+            user_id=user,
+            text=f"(edited #{number} in the form: {', '.join(fields.changed()) or 'no change'})",
+            command=Edit(approval_id=number, fields=fields),
+        )
+        if user not in self.operators:
+            self.intake.refuse(env, ephemeral=True)
+            return
+        if fields.changed():
             self.intake.submit(env, post_ack=False)
 
 

@@ -16,6 +16,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 
 from bot.intake import Intake, ReplyRef
 from bot.rfc822 import compose
+from graphs.commands import Decide, Verdict
 from graphs.envelope import Envelope
 from graphs.payments_intake import looks_like_csv
 
@@ -127,12 +128,14 @@ class TelegramAdapter:
             await query.answer("Only the operator can decide this; nothing was changed.", show_alert=True)
             return
         verb, number = match.groups()
+        verdict: Verdict = "approve" if verb == "approve" else "reject"
         env = Envelope(
             channel="telegram",
             event_id=str(update.update_id),
             thread_id=str(query.message.chat.id),
             user_id=str(query.from_user.id),
-            text=f"/{verb} {number}",
+            text=f"(tapped {verb.capitalize()} on #{number})",
+            command=Decide(approval_id=int(number), verdict=verdict),
         )
         try:
             # The card is updated in place once the decision is recorded: no "Approved." reply.

@@ -1,0 +1,112 @@
+"""The chat commands: each one's name, arguments, who may run it and its help line, in one
+registry that both dispatches ``/name …`` and writes ``/help``.
+
+A command's handler turns the typed text after its name into the same typed command a button
+or form produces (``graphs.commands``) and hands it to the conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from graphs.commands import Decide, EditError, Verdict, parse_edit
+from graphs.envelope import Envelope
+from graphs.replies import HELP_EXAMPLES
+
+if TYPE_CHECKING:  # the conversation imports this registry to dispatch
+    from graphs.conversation import Conversation, Handled
+
+Who = Literal["operator"]  # strangers are refused by the adapters before anything runs
+
+
+@dataclass(frozen=True)
+class ChatCommand:
+    name: str
+    args: str  # as shown in /help: "N", "[agent auto|ask]", ""
+    help: str
+    run: Callable[[Conversation, Envelope, str], Handled]
+    who: Who = "operator"
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        return f"/{self.name} {self.args}".rstrip()
+
+
+def _approval_number(conversation: Conversation, env: Envelope, name: str, rest: str) -> int | None:
+    number = rest.split(" ", 1)[0].lstrip("#")
+    if number.isdigit():
+        return int(number)
+    conversation.reply(env, f"Which approval? Write /{name} N, e.g. /{name} 1.{conversation.waiting_list()}")
+    return None
+
+
+def _decide(verdict: Verdict) -> Callable[[Conversation, Envelope, str], Handled]:
+    def run(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+        number = _approval_number(conversation, env, verdict, rest)
+        if number is None:
+            return conversation.handled()
+        return conversation.decide(env, Decide(approval_id=number, verdict=verdict))
+
+    return run
+
+
+def _edit(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    number = _approval_number(conversation, env, "edit", rest)
+    if number is None:
+        return conversation.handled()
+    _, _, text = rest.partition(" ")
+    try:
+        fields = parse_edit(text) if text.strip() else None
+    except EditError as exc:
+        return conversation.say(env, str(exc))
+    return conversation.edit(env, number, fields)
+
+
+def _done(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    number = rest.lstrip("#").split(" ")[0]
+    if not number.isdigit():
+        return conversation.say(env, conversation.open_deliverables())
+    return conversation.accept(env, {"kind": "deliverable_done", "deliverable_id": int(number)}, f"/done {rest}")
+
+
+def _help(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.say(env, help_text())
+
+
+def _cancel(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.cancel(env)
+
+
+def _autonomy(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.say(env, conversation.autonomy(env, rest))
+
+
+COMMANDS: tuple[ChatCommand, ...] = (
+    ChatCommand("approve", "N", "send or do what approval N proposes", _decide("approve")),
+    ChatCommand("edit", "N field=value… | N new text", "change approval N's draft before deciding", _edit),
+    ChatCommand("reject", "N", "drop what approval N proposes; nothing is sent", _decide("reject")),
+    ChatCommand("done", "N", "deliverable N is delivered (without N: the open ones)", _done),
+    ChatCommand("autonomy", "[agent auto|ask]", "show or set which routine work may go out without asking", _autonomy),
+    ChatCommand("cancel", "", "drop the question I asked", _cancel),
+    ChatCommand("help", "", "this help", _help, aliases=("start",)),
+)
+REGISTRY: dict[str, ChatCommand] = {n: c for c in COMMANDS for n in (c.name, *c.aliases)}
+
+
+def lookup(name: str) -> ChatCommand | None:
+    return REGISTRY.get(name.lower())
+
+
+def command_list() -> str:
+    """One line: every command's usage."""
+    return " · ".join(c.usage for c in COMMANDS)
+
+
+def help_text() -> str:
+    lines = [HELP_EXAMPLES, "Commands:"]
+    lines.extend(f"  {c.usage} — {c.help}" for c in COMMANDS)
+    lines.append("Nothing leaves the machine (e-mails, invoices, proposals) until you approve it.")
+    return "\n".join(lines)
