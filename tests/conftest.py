@@ -8,14 +8,19 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from store.clock import FixedClock
 
-if False:  # typing only
+if TYPE_CHECKING:
     from bot.runtime import Runtime
+    from tests.fakes.smtp import SmtpServer
+
+# Fixture modules, shared with every test module as plugins (test modules import only helpers from them).
+pytest_plugins = ["tests.channels"]
 
 PG_URL = os.environ.get("COO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/coo_test")
 REDIS_URL = os.environ.get("COO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

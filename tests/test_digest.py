@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.digest import next_digest_at, post_digest, schedule_next_digest
-from tests.channels import serve, slack_api, telegram_api  # noqa: F401 (fixtures)
 from tests.conftest import ChatDriver
 
 

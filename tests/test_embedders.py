@@ -16,7 +16,7 @@ from graphs.memory_search import topic_of
 
 
 def _dot(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def test_default_embedder_is_the_shipped_transformer() -> None:

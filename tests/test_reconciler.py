@@ -16,7 +16,7 @@ from bot.cli import main
 from store.billing import NewLine
 from store.facade import Store
 from store.models import LedgerEvent
-from tests.channels import TG_OPERATOR, serve, telegram_api, telegram_settings  # noqa: F401 (fixtures)
+from tests.channels import TG_OPERATOR, telegram_settings
 
 DATA = Path(__file__).parent / "data" / "payments"
 

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.channels import (  # noqa: F401 (fixtures)
-    OPERATOR,
-    RETAINER,
-    button,
-    dm,
-    serve,
-    slack_api,
-    slack_settings,
-)
+from tests.channels import OPERATOR, RETAINER, button, dm, slack_settings
 from tests.fakes.slack_api import BOT_ID, BOT_USER
 
 TS = "1764082800.000100"

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.channels import (  # noqa: F401 (fixtures)
-    RETAINER,
-    TG_OPERATOR,
-    serve,
-    slack_api,
-    slack_settings,
-    telegram_api,
-    telegram_settings,
-    tg_message,
-    tg_tap,
-)
+from tests.channels import RETAINER, TG_OPERATOR, slack_settings, telegram_settings, tg_message, tg_tap
 
 PLAIN_RETAINER = RETAINER.replace("<mailto:jane@acme.example|jane@acme.example>", "jane@acme.example")
 
