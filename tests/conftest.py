@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,30 @@ PG_URL = os.environ.get("COO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.
 REDIS_URL = os.environ.get("COO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+# Public corpora too large for the repository live next to the checkout (../shared/corpora).
+CORPORA = REPO.parent / "shared" / "corpora"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_corpus(relative: str) -> Path:
+    """The path of a file or directory under ../shared/corpora. Missing, the test is skipped
+    locally, and fails in CI (CI=true), where a missing corpus must not pass as a skip."""
+    path = CORPORA / relative
+    if path.exists():
+        return path
+    message = f"corpus missing: {path} (put the shared corpora at {CORPORA})"
+    if in_ci():
+        pytest.fail(f"{message}; CI=true, so this fails instead of skipping", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def corpus() -> Callable[[str], Path]:
+    """``corpus("clinc150/dev.jsonl")``: the path, or skip (locally) / fail (CI=true) when it is missing."""
+    return require_corpus
 
 
 def _pg_admin_url(db: str) -> str:

@@ -14,7 +14,6 @@ from email.charset import QP, Charset
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,6 @@ from graphs.email_intake import EmailIntakeResult, ingest_email
 from tests.conftest import ChatDriver
 from tests.fakes.scripted_model import ScriptedChatModel
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared/corpora/email/cpython"
 OPERATOR = "Ana Ruiz <ana@studio.example>"
 JANE = "Jane Doe <jane@acme.example>"
 ACME = "new client: Acme Studio, contact Jane Doe jane@acme.example"
@@ -380,14 +378,13 @@ def test_parsed_fields_of_a_well_formed_message():
 # -- the corpus: every message is accepted and either linked or reported clearly --------------
 
 
-def test_every_corpus_message_is_linked_or_reported(chat, smtp):
-    if not CORPUS.is_dir():
-        pytest.skip(f"no e-mail corpus at {CORPUS}")
+def test_every_corpus_message_is_linked_or_reported(corpus, chat, smtp):
+    mails = corpus("email/cpython")
     # Two senders of the corpus are clients, so both outcomes are exercised.
     chat.say("new client: Python Labs, contact Barry Warsaw barry@python.org")
     chat.say("new client: Dingus Lovers, contact bbb@ddd.com")
     counts = {"linked": 0, "unknown": 0, "with_problems": 0}
-    for path in sorted(CORPUS.iterdir()):
+    for path in sorted(mails.iterdir()):
         result, shown = ingest(chat, path.read_bytes(), event_id=f"corpus-{path.name}")
         assert result.artifact_id is not None, path.name
         assert shown.startswith("coo> E-mail from"), (path.name, shown)
