@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -233,3 +234,22 @@ def tg_tap(update_id: int, card: dict[str, Any], data: str, user: int = TG_OPERA
             },
         },
     }
+
+
+def wait_for_gate(gate: threading.Event) -> None:
+    """A job that keeps the in-process worker busy until the test opens ``gate``."""
+    gate.wait(timeout=60)
+
+
+@contextmanager
+def worker_held(runtime: Any) -> Iterator[None]:
+    """Inside, the in-process worker is busy, so every job queued meanwhile waits: whatever has
+    happened by the time a request returns, the request did itself, not a job it queued."""
+    from store.jobqueue import JobSpec
+
+    gate = threading.Event()
+    runtime.queue.enqueue("tests.channels.wait_for_gate", f"gate-{id(gate)}", JobSpec(retries=0), gate=gate)
+    try:
+        yield
+    finally:
+        gate.set()

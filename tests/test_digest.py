@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -161,7 +160,8 @@ def test_digest_on_slack_has_the_cards_buttons_and_a_tap_decides_once(slack_api,
     served.settle()
     texts = [c.get("text") or "" for c in slack_api.recorded("chat.postMessage")]
     assert any("already approved by UOPERATOR" in t for t in texts)
-    time.sleep(0.1)
+    run_id = served.runtime.store.runs.approval(1).run_id  # settled: nothing is queued that could still send
+    assert [e.kind for e in served.runtime.store.ledger.events(run_id)].count("side_effect") == 1
     assert len(smtp.messages) == 1
 
 

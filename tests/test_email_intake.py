@@ -8,7 +8,6 @@ for the Slack/Telegram thread, so what is asserted is exactly what the operator 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from email.charset import QP, Charset
 from email.message import EmailMessage
@@ -92,7 +91,8 @@ def test_forwarded_client_email_becomes_a_threaded_reply_sent_once_after_approva
     assert "│ Hi Jane," in shown
     assert result.client_name == "Acme Studio" and result.linked_by == "address"
     assert result.sender == "jane@acme.example" and result.forwarded_by == "ana@studio.example"
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()  # nothing queued or running that could still send
+    assert [a.id for a in chat.runtime.store.runs.pending_approvals()] == [1]
     assert smtp.messages == []  # nothing leaves before approval
 
     shown = chat.say("/approve 1")
@@ -102,7 +102,7 @@ def test_forwarded_client_email_becomes_a_threaded_reply_sent_once_after_approva
     assert sent["In-Reply-To"] == "<m1@acme.example>" and sent["References"] == "<m1@acme.example>"
     assert "Hi Jane," in sent.get_payload(decode=True).decode()
     assert "already approved" in chat.say("/approve 1")
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()
     assert len(smtp.messages) == 1
 
     store = chat.runtime.store
@@ -271,7 +271,7 @@ def test_prompt_injection_in_an_email_triggers_nothing_by_itself(chat, smtp):
     assert [r.kind for r in store.runs.recent()] == ["send_email", "new_client"]
     [approval] = store.runs.pending_approvals()
     assert approval.draft["to"] == "jane@acme.example" and "evil" not in approval.draft["body"]
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()
     assert smtp.messages == []
     chat.say(f"/approve {approval.id}")
     [sent] = smtp.wait_for(1)
@@ -282,7 +282,8 @@ def test_rejecting_the_proposed_reply_sends_nothing(chat, smtp):
     chat.say(ACME)
     ingest(chat, bytes(client_mail(FEEDBACK)))
     assert "Rejected: the e-mail was not sent." in chat.say("/reject 1")
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()
+    assert chat.runtime.store.runs.approval(1).status == "rejected"
     assert smtp.messages == []
 
 
@@ -404,5 +405,5 @@ def test_every_corpus_message_is_linked_or_reported(corpus, chat, smtp):
     assert counts["linked"] >= 5 and counts["unknown"] >= 5
     store = chat.runtime.store
     assert all(r.status in ("done", "waiting_approval") for r in store.runs.recent(100))
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()
     assert smtp.messages == []  # dozens of proposals, and not one e-mail without approval
