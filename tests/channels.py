@@ -3,6 +3,7 @@ running under uvicorn on a free port (the real Starlette app, its lifespan and d
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,6 @@ import httpx
 import pytest
 
 from tests.fakes.slack_api import SlackApi, event_body, interaction_body, sign
-from tests.fakes.smtp import free_port
 from tests.fakes.telegram_api import TelegramApi
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -44,12 +44,16 @@ class Served:
 
         self.runtime = runtime
         self.services = services
-        self.port = free_port()
+        # Bound here, on a port the kernel picks, and handed to uvicorn: no other process (a
+        # pytest-xdist worker, another developer's run) can take it between choosing and binding.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(services.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:

@@ -9,7 +9,6 @@ import pytest
 
 from bot.bench_mix import APPROVAL, fill, operator_lines
 from bot.cli import main
-from tests.conftest import PG_URL, REDIS_URL
 
 EXPECTED_KIND = {
     "new_client": "new_client",
@@ -82,8 +81,10 @@ def test_bench_quick_on_the_embedded_default(capsys, coo_env, monkeypatch):
     assert tokens["in_run_calls"]["mid:draft_proposal"]["prompt"] > 0  # recorded in the ledger by the run
 
 
-def test_bench_quick_on_postgres_redis_and_a_worker(capsys, coo_env):
-    out, figures = _run_bench(capsys, "--postgres", PG_URL, "--redis", REDIS_URL)
+def test_bench_quick_on_postgres_redis_and_a_worker(capsys, coo_env, pg_url, redis_url):
+    # The test's own Redis database (the bench flushes it) and PostgreSQL server (the bench makes
+    # its databases there), never the shared COO_TEST_* ones: parallel runs must not collide.
+    out, figures = _run_bench(capsys, "--postgres", pg_url, "--redis", redis_url)
     worker = figures["targets"]["postgres+redis+worker"]
     assert worker["latency"]["messages"] == 20 and worker["latency"]["unexpected_replies"] == 0
     assert worker["storage"]["checkpoint_bytes_per_finished_run"] == 0
