@@ -45,6 +45,7 @@ def test_the_mix_is_what_it_claims_to_be():
     assert fill(lines[2], "Added client X.") is None
 
 
+@pytest.mark.slow  # a bench run
 def test_bench_quick_on_the_embedded_default(capsys, coo_env, monkeypatch):
     monkeypatch.delenv("COO_TEST_DATABASE_URL", raising=False)
     monkeypatch.delenv("COO_TEST_REDIS_URL", raising=False)
@@ -81,6 +82,7 @@ def test_bench_quick_on_the_embedded_default(capsys, coo_env, monkeypatch):
     assert tokens["in_run_calls"]["mid:draft_proposal"]["prompt"] > 0  # recorded in the ledger by the run
 
 
+@pytest.mark.slow  # a bench run
 def test_bench_quick_on_postgres_redis_and_a_worker(capsys, coo_env, pg_url, redis_url):
     # The test's own Redis database (the bench flushes it) and PostgreSQL server (the bench makes
     # its databases there), never the shared COO_TEST_* ones: parallel runs must not collide.

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # every test here starts `coo` as a process
+
 COO = [sys.executable, "-m", "bot.cli"]
 
 

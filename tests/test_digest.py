@@ -90,6 +90,7 @@ def test_digest_is_scheduled_once_on_rq(make_runtime, pg_url, redis_url, clock):
     assert registry.get_job_ids() == [f"digest-{first[0].isoformat()}"]
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_digest_command(coo_env):
     from tests.test_cli import run
 

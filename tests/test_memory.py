@@ -417,6 +417,8 @@ def test_recall_parsing() -> None:
         assert parser.parse(text, today).intent.kind == kind, text
 
 
+@pytest.mark.slow  # a bench run
+@pytest.mark.services  # bench-memory makes its PostgreSQL databases on COO_TEST_DATABASE_URL's server
 def test_bench_memory_quick_smoke(capsys) -> None:  # type: ignore[no-untyped-def]
     from bot.cli import main
 

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # `coo chat` and `coo worker` processes
+
 COO = [sys.executable, "-m", "bot.cli"]
 
 

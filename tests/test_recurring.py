@@ -316,6 +316,7 @@ def test_tick_is_scheduled_once_on_rq(make_runtime, pg_url, redis_url):
     assert f"tick-{first[0].isoformat()}" in registry.get_job_ids()
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_tick_command(coo_env):
     from tests.test_cli import run
 
