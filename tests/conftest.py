@@ -55,18 +55,23 @@ def corpus() -> Callable[[str], Path]:
 # A test needs a service when it uses one of these fixtures (directly or through another
 # fixture), or runs db_url's PostgreSQL case.
 SERVICE_FIXTURES = frozenset({"pg_url", "redis_url"})
+# End to end over HTTP (coo serve's app under uvicorn, fake Slack/Telegram APIs): about a second each.
+SLOW_FIXTURES = frozenset({"serve"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``services`` every test that needs PostgreSQL or Redis, so that ``-m "not services"``
-    runs the rest with neither server."""
+    runs the rest with neither server; and ``slow`` the served end-to-end ones (others carry
+    the marker in their module)."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else {}
         if fixtures & SERVICE_FIXTURES or params.get("db_url") == "postgres":
             item.add_marker(pytest.mark.services)
+        if fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
 
 
 def _pg_admin_url(db: str) -> str:
