@@ -3,16 +3,17 @@ running under uvicorn on a free port (the real Starlette app, its lifespan and d
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.fakes.slack_api import SlackApi, event_body, interaction_body, sign
-from tests.fakes.smtp import free_port
 from tests.fakes.telegram_api import TelegramApi
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -43,12 +44,16 @@ class Served:
 
         self.runtime = runtime
         self.services = services
-        self.port = free_port()
+        # Bound here, on a port the kernel picks, and handed to uvicorn: no other process (a
+        # pytest-xdist worker, another developer's run) can take it between choosing and binding.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(services.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -234,3 +239,22 @@ def tg_tap(update_id: int, card: dict[str, Any], data: str, user: int = TG_OPERA
             },
         },
     }
+
+
+def wait_for_gate(gate: threading.Event) -> None:
+    """A job that keeps the in-process worker busy until the test opens ``gate``."""
+    gate.wait(timeout=60)
+
+
+@contextmanager
+def worker_held(runtime: Any) -> Iterator[None]:
+    """Inside, the in-process worker is busy, so every job queued meanwhile waits: whatever has
+    happened by the time a request returns, the request did itself, not a job it queued."""
+    from store.jobqueue import JobSpec
+
+    gate = threading.Event()
+    runtime.queue.enqueue("tests.channels.wait_for_gate", f"gate-{id(gate)}", JobSpec(retries=0), gate=gate)
+    try:
+        yield
+    finally:
+        gate.set()

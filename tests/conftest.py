@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,10 +15,12 @@ import pytest
 
 from store.clock import FixedClock
 
-pytest_plugins = ["tests.channels"]
-
 if TYPE_CHECKING:
     from bot.runtime import Runtime
+    from tests.fakes.smtp import SmtpServer
+
+# Fixture modules, shared with every test module as plugins (test modules import only helpers from them).
+pytest_plugins = ["tests.channels"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -218,3 +220,51 @@ def coo(
 
     yield run
     use_runtime(None)
+
+
+# Public corpora too large for the repository live next to the checkout (../shared/corpora).
+CORPORA = REPO.parent / "shared" / "corpora"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_corpus(relative: str) -> Path:
+    """The path of a file or directory under ../shared/corpora. Missing, the test is skipped
+    locally, and fails in CI (CI=true), where a missing corpus must not pass as a skip."""
+    path = CORPORA / relative
+    if path.exists():
+        return path
+    message = f"corpus missing: {path} (put the shared corpora at {CORPORA})"
+    if in_ci():
+        pytest.fail(f"{message}; CI=true, so this fails instead of skipping", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def corpus() -> Callable[[str], Path]:
+    """``corpus("clinc150/dev.jsonl")``: the path, or skip (locally) / fail (CI=true) when it is missing."""
+    return require_corpus
+
+
+# A test needs a service when it uses one of these fixtures (directly or through another
+# fixture), or runs db_url's PostgreSQL case.
+SERVICE_FIXTURES = frozenset({"pg_url", "redis_url"})
+# End to end over HTTP (coo serve's app under uvicorn, fake Slack/Telegram APIs): about a second each.
+SLOW_FIXTURES = frozenset({"serve"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``services`` every test that needs PostgreSQL or Redis, so that ``-m "not services"``
+    runs the rest with neither server; and ``slow`` the served end-to-end ones (others carry
+    the marker in their module)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        if fixtures & SERVICE_FIXTURES or params.get("db_url") == "postgres":
+            item.add_marker(pytest.mark.services)
+        if fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)

@@ -9,7 +9,6 @@ import pytest
 
 from bot.bench_mix import APPROVAL, fill, operator_lines
 from bot.cli import main
-from tests.conftest import PG_URL, REDIS_URL
 
 EXPECTED_KIND = {
     "new_client": "new_client",
@@ -46,6 +45,7 @@ def test_the_mix_is_what_it_claims_to_be():
     assert fill(lines[2], "Added client X.") is None
 
 
+@pytest.mark.slow  # a bench run
 def test_bench_quick_on_the_embedded_default(capsys, coo_env, monkeypatch):
     monkeypatch.delenv("COO_TEST_DATABASE_URL", raising=False)
     monkeypatch.delenv("COO_TEST_REDIS_URL", raising=False)
@@ -82,8 +82,11 @@ def test_bench_quick_on_the_embedded_default(capsys, coo_env, monkeypatch):
     assert tokens["in_run_calls"]["mid:draft_proposal"]["prompt"] > 0  # recorded in the ledger by the run
 
 
-def test_bench_quick_on_postgres_redis_and_a_worker(capsys, coo_env):
-    out, figures = _run_bench(capsys, "--postgres", PG_URL, "--redis", REDIS_URL)
+@pytest.mark.slow  # a bench run
+def test_bench_quick_on_postgres_redis_and_a_worker(capsys, coo_env, pg_url, redis_url):
+    # The test's own Redis database (the bench flushes it) and PostgreSQL server (the bench makes
+    # its databases there), never the shared COO_TEST_* ones: parallel runs must not collide.
+    out, figures = _run_bench(capsys, "--postgres", pg_url, "--redis", redis_url)
     worker = figures["targets"]["postgres+redis+worker"]
     assert worker["latency"]["messages"] == 20 and worker["latency"]["unexpected_replies"] == 0
     assert worker["storage"]["checkpoint_bytes_per_finished_run"] == 0

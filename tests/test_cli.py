@@ -30,6 +30,7 @@ def run(
     return subprocess.run(COO + args, input=stdin, capture_output=True, text=True, env=full, cwd=REPO, timeout=timeout)
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_parse_prints_typed_json_as_a_script_sees_it(coo_env):
     result = run(["parse", "invoice Bob Lee for 12 hours of logo work at $95/h, due in 14 days"], coo_env)
     assert result.returncode == 0, result.stderr
@@ -82,6 +83,7 @@ def test_wrong_settings_fail_at_start_with_one_line(coo, variable, value, messag
     assert message in result.stderr
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_a_wrong_setting_stops_the_real_command_with_one_line(coo_env):
     result = run(["chat"], {**coo_env, "COO_TIMEZONE": "Mars/Olympus"}, stdin="hello\n")
     assert result.returncode == 2

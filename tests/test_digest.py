@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 
 import pytest
 
 from bot.digest import next_digest_at, post_digest, schedule_next_digest
-from tests.channels import serve, slack_api, telegram_api  # noqa: F401 (fixtures)
 from tests.conftest import ChatDriver
 
 pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
@@ -94,6 +92,7 @@ def test_digest_is_scheduled_once_on_rq(make_runtime, pg_url, redis_url, clock):
     assert registry.get_job_ids() == [f"digest-{first[0].isoformat()}"]
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_digest_command(coo_env):
     from tests.test_cli import run
 
@@ -164,7 +163,8 @@ def test_digest_on_slack_has_the_cards_buttons_and_a_tap_decides_once(slack_api,
     served.settle()
     texts = [c.get("text") or "" for c in slack_api.recorded("chat.postMessage")]
     assert any("already approved by UOPERATOR" in t for t in texts)
-    time.sleep(0.1)
+    run_id = served.runtime.store.runs.approval(1).run_id  # settled: nothing is queued that could still send
+    assert [e.kind for e in served.runtime.store.ledger.events(run_id)].count("side_effect") == 1
     assert len(smtp.messages) == 1
 
 

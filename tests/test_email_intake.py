@@ -8,13 +8,11 @@ for the Slack/Telegram thread, so what is asserted is exactly what the operator 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from email.charset import QP, Charset
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +22,6 @@ from graphs.email_intake import EmailIntakeResult, ingest_email
 from tests.conftest import ChatDriver
 from tests.fakes.scripted_model import ScriptedChatModel
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared/corpora/email/cpython"
 OPERATOR = "Ana Ruiz <ana@studio.example>"
 JANE = "Jane Doe <jane@acme.example>"
 ACME = "new client: Acme Studio, contact Jane Doe jane@acme.example"
@@ -94,7 +91,8 @@ def test_forwarded_client_email_becomes_a_threaded_reply_sent_once_after_approva
     assert "│ Hi Jane," in shown
     assert result.client_name == "Acme Studio" and result.linked_by == "address"
     assert result.sender == "jane@acme.example" and result.forwarded_by == "ana@studio.example"
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()  # nothing queued or running that could still send
+    assert [a.id for a in chat.runtime.store.runs.pending_approvals()] == [1]
     assert smtp.messages == []  # nothing leaves before approval
 
     shown = chat.say("/approve 1")
@@ -104,7 +102,7 @@ def test_forwarded_client_email_becomes_a_threaded_reply_sent_once_after_approva
     assert sent["In-Reply-To"] == "<m1@acme.example>" and sent["References"] == "<m1@acme.example>"
     assert "Hi Jane," in sent.get_payload(decode=True).decode()
     assert "already approved" in chat.say("/approve 1")
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()
     assert len(smtp.messages) == 1
 
     store = chat.runtime.store
@@ -273,7 +271,7 @@ def test_prompt_injection_in_an_email_triggers_nothing_by_itself(chat, smtp):
     assert [r.kind for r in store.runs.recent()] == ["send_email", "new_client"]
     [approval] = store.runs.pending_approvals()
     assert approval.draft["to"] == "jane@acme.example" and "evil" not in approval.draft["body"]
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()
     assert smtp.messages == []
     chat.say(f"/approve {approval.id}")
     [sent] = smtp.wait_for(1)
@@ -284,7 +282,8 @@ def test_rejecting_the_proposed_reply_sends_nothing(chat, smtp):
     chat.say(ACME)
     ingest(chat, bytes(client_mail(FEEDBACK)))
     assert "Rejected: the e-mail was not sent." in chat.say("/reject 1")
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()
+    assert chat.runtime.store.runs.approval(1).status == "rejected"
     assert smtp.messages == []
 
 
@@ -380,14 +379,13 @@ def test_parsed_fields_of_a_well_formed_message():
 # -- the corpus: every message is accepted and either linked or reported clearly --------------
 
 
-def test_every_corpus_message_is_linked_or_reported(chat, smtp):
-    if not CORPUS.is_dir():
-        pytest.skip(f"no e-mail corpus at {CORPUS}")
+def test_every_corpus_message_is_linked_or_reported(corpus, chat, smtp):
+    mails = corpus("email/cpython")
     # Two senders of the corpus are clients, so both outcomes are exercised.
     chat.say("new client: Python Labs, contact Barry Warsaw barry@python.org")
     chat.say("new client: Dingus Lovers, contact bbb@ddd.com")
     counts = {"linked": 0, "unknown": 0, "with_problems": 0}
-    for path in sorted(CORPUS.iterdir()):
+    for path in sorted(mails.iterdir()):
         result, shown = ingest(chat, path.read_bytes(), event_id=f"corpus-{path.name}")
         assert result.artifact_id is not None, path.name
         assert shown.startswith("coo> E-mail from"), (path.name, shown)
@@ -407,5 +405,5 @@ def test_every_corpus_message_is_linked_or_reported(chat, smtp):
     assert counts["linked"] >= 5 and counts["unknown"] >= 5
     store = chat.runtime.store
     assert all(r.status in ("done", "waiting_approval") for r in store.runs.recent(100))
-    time.sleep(0.2)
+    chat.runtime.queue.wait_idle()
     assert smtp.messages == []  # dozens of proposals, and not one e-mail without approval

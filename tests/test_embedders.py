@@ -16,7 +16,7 @@ from graphs.memory_search import topic_of
 
 
 def _dot(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def test_default_embedder_is_the_shipped_transformer() -> None:
@@ -43,6 +43,7 @@ def test_default_embedder_is_the_shipped_transformer() -> None:
     assert len(long) == 384
 
 
+@pytest.mark.slow  # starts a Python process
 @pytest.mark.parametrize("name, dim, model_dir", [("minilm-onnx", 384, ONNX_MODEL_DIR), ("m2v", 256, M2V_MODEL_DIR)])
 def test_shipped_embedders_need_neither_torch_nor_the_network(name: str, dim: int, model_dir: str) -> None:
     code = (

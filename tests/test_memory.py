@@ -4,7 +4,6 @@ sees it, and a smoke run of the recall benchmark."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -418,13 +417,13 @@ def test_recall_parsing() -> None:
         assert parser.parse(text, today).intent.kind == kind, text
 
 
-def test_bench_memory_quick_smoke(capsys) -> None:
+@pytest.mark.slow  # a bench run
+@pytest.mark.services  # bench-memory makes its PostgreSQL databases on COO_TEST_DATABASE_URL's server
+def test_bench_memory_quick_smoke(capsys) -> None:  # type: ignore[no-untyped-def]
     from bot.cli import main
 
-    started = time.monotonic()
     assert main(["bench-memory", "--quick"]) == 0
     out = capsys.readouterr().out
-    assert time.monotonic() - started < 20
     assert "recall@5" in out and "combined" in out and "p99" in out
     assert "postgres" in out and "sqlite" in out
 

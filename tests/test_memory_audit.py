@@ -67,6 +67,7 @@ def test_prune_removes_findings_records_them_and_they_stay_gone(chat, smtp):
     assert "Acme prefers Slack" not in " ".join(facts) and any("prefers email" in f for f in facts)
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_memory_commands_confirm_before_pruning(coo_env):
     from tests.test_cli import run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,6 @@ from graphs.parser_eval import evaluate_out_of_domain, evaluate_phrasings, forma
 pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
 TODAY = date(2026, 11, 25)  # a Wednesday
-CLINC_DIR = Path(__file__).resolve().parents[2] / "shared/corpora/clinc150"
 
 
 @pytest.fixture(scope="module")
@@ -289,12 +289,9 @@ def test_phrasing_accuracy_gate(parser: OfflineParser) -> None:
     assert report.accuracy >= 0.95, format_phrasing_report(report)
 
 
-@pytest.mark.skipif(not CLINC_DIR.is_dir(), reason=f"CLINC150 corpus not found at {CLINC_DIR}")
 @pytest.mark.parametrize("name", ["dev.jsonl", "test.jsonl"])
-def test_clinc150_side_effect_rate_gate(parser: OfflineParser, name: str) -> None:
-    path = CLINC_DIR / name
-    if not path.is_file():
-        pytest.skip(f"{path} missing")
+def test_clinc150_side_effect_rate_gate(parser: OfflineParser, name: str, corpus: Callable[[str], Path]) -> None:
+    path = corpus(f"clinc150/{name}")
     report = evaluate_out_of_domain(parser, path)
     assert report.total > 0
     assert report.side_effect_rate <= 0.005, report.examples

@@ -217,6 +217,7 @@ def _coo(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_invalid_playbook_stops_chat_and_worker_at_start_with_one_line(coo_env, tmp_path):
     name, data = next_retainer()
     data["steps"] = ["record_retainer", "prepare_proposal", "configure_bilingg"]

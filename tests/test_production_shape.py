@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # `coo chat` and `coo worker` processes
+
 COO = [sys.executable, "-m", "bot.cli"]
 
 
@@ -194,10 +196,13 @@ def test_retried_job_after_approval_sends_exactly_once(prod_env, smtp, tmp_path)
         store = Store.open(runtime_env["COO_DATABASE_URL"])
         run_id = store.runs.approval(1).run_id
         store.close()
-        Queue("coo-billing", connection=Redis.from_url(prod_env["COO_REDIS_URL"])).enqueue(
+        again = Queue("coo-billing", connection=Redis.from_url(prod_env["COO_REDIS_URL"])).enqueue(
             JOBS.resume, kwargs={"run_id": run_id, "approval_id": 1}, job_id="resume-again"
         )
-        time.sleep(2)
+        deadline = time.monotonic() + 30
+        while again.get_status(refresh=True) not in ("finished", "failed") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert again.get_status(refresh=True) == "finished"  # the worker ran it, and it did nothing
     finally:
         _stop(worker)
     assert len(smtp.messages) == 1

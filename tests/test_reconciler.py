@@ -15,7 +15,7 @@ from agents.bank_csv import UnreadableExport, parse_amount, parse_export
 from store.billing import NewLine
 from store.facade import Store
 from store.models import LedgerEvent
-from tests.channels import TG_OPERATOR, serve, telegram_api, telegram_settings  # noqa: F401 (fixtures)
+from tests.channels import TG_OPERATOR, telegram_settings
 from tests.conftest import CliResult
 
 pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted

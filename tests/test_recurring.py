@@ -20,7 +20,7 @@ from agents.deadline_monitor import threshold_for
 from bot.ticks import local_moment, next_tick_at, run_tick, schedule_next_tick
 from graphs.envelope import Envelope
 from store.policies import Policies
-from tests.channels import OPERATOR, button, dm, serve, slack_api, slack_settings  # noqa: F401 (fixtures)
+from tests.channels import button, dm, slack_settings
 
 TS = "1764082800.000100"
 FROM = "Ana Ruiz <ana@studio.example>"
@@ -164,8 +164,9 @@ def test_a_retainer_through_three_months_of_billing_reports_and_deadlines(slack_
         c for c in ops.posted("Send it to jane@acme.example?") if "Weekly update" in _text(c) and c.get("blocks")
     ]
     assert len(reports) == 14
-    subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.messages]
-    mail = [m for m, subject in zip(smtp.messages, subjects) if subject.startswith("Weekly update")]
+    messages = smtp.messages
+    subjects = [str(make_header(decode_header(m["Subject"]))) for m in messages]
+    mail = [m for m, subject in zip(messages, subjects, strict=True) if subject.startswith("Weekly update")]
     assert [s for s in subjects if s.startswith("Weekly")] == [
         "Weekly update 30 November–6 December 2026 — Acme Studio"
     ]

@@ -91,6 +91,7 @@ def test_not_a_snapshot_is_a_clear_error(tmp_path):
         read_snapshot(bad)
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_export_and_import_commands(coo_env, tmp_path):
     from tests.test_cli import run
 
@@ -105,6 +106,7 @@ def test_export_and_import_commands(coo_env, tmp_path):
     assert again.returncode == 1 and "is not empty" in again.stderr
 
 
+@pytest.mark.slow  # starts `coo` as a process
 def test_snapshot_carries_playbooks_and_restores_the_operators_own(coo_env, tmp_path):
     from tests.test_cli import run
 

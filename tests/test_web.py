@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.channels import (  # noqa: F401 (fixtures)
-    OPERATOR,
-    TG_OPERATOR,
-    serve,
-    slack_api,
-    slack_settings,
-    telegram_api,
-    telegram_settings,
-)
+from tests.channels import OPERATOR, TG_OPERATOR, slack_settings, telegram_settings
 
 MAIL = (
     b"From: Jane Doe <jane@acme.example>\r\nTo: Ana Ruiz <ana@studio.example>\r\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import errno
 import socket
 import threading
 import time
@@ -55,8 +56,18 @@ class SmtpServer:
         return self.messages
 
     def start(self) -> SmtpServer:
-        self.controller.start()
-        return self
+        for _ in range(20):
+            try:
+                self.controller.start()
+                return self
+            except OSError as exc:
+                # free_port() only probes: under pytest-xdist another process (or a client's
+                # ephemeral port) may take the port before aiosmtpd binds it. Take another one.
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                self.port = free_port()
+                self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        raise RuntimeError("no free port for the SMTP server")
 
     def stop(self) -> None:
         self.controller.stop()
