@@ -11,12 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from agents.digest_writer import Digest, write_digest
+from bot.job_registry import JOBS
 from bot.runtime import Runtime
 from store.clock import next_local_time
-from store.jobqueue import JobSpec
 
-DIGEST_JOB = "bot.jobs.send_digest"
-DIGEST_SPEC = JobSpec(queue="coo-reports", timeout=120, retries=3, retry_intervals=[30, 120, 600])
+DIGEST_JOB, DIGEST_SPEC = JOBS["digest"]
 
 
 def post_digest(runtime: Runtime, day: date) -> tuple[Digest, bool]:

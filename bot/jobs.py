@@ -1,15 +1,28 @@
-"""Job functions: what RQ (or the in-process queue) runs. Module-level so RQ can import them."""
+"""Job functions: what RQ (or the in-process queue) runs, all in this module; their names and
+queues are in bot.job_registry. Module-level so RQ can import them by dotted path.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
+from typing import Any
 
 from bot.runtime import Runtime, get_runtime
+from graphs.email_intake import ingest_email
+from graphs.envelope import Envelope
+from graphs.payments_intake import import_payments, import_run_id
+from store.deliveries import Deliveries
 from store.errors import NotFound
+from store.facade import Store
+from store.inbox import InboxItem
 from store.jobqueue import attempts_left
 
 log = logging.getLogger(__name__)
+
+
+# -- runs ---------------------------------------------------------------------------------------
 
 
 def _guarded(runtime: Runtime, run_id: str, work: Callable[[], None]) -> None:
@@ -48,10 +61,11 @@ def resume_run(run_id: str, approval_id: int) -> None:
     _guarded(runtime, run_id, lambda: runtime.supervisor.resume(run_id, approval_id))
 
 
+# -- schedules ----------------------------------------------------------------------------------
+
+
 def send_digest(day: str) -> None:
     """Post the digest for ``day`` (once) and schedule the next one."""
-    from datetime import date
-
     from bot.digest import post_digest, schedule_next_digest
 
     runtime = get_runtime()
@@ -61,8 +75,147 @@ def send_digest(day: str) -> None:
 
 def run_tick(day: str) -> None:
     """The day's recurring work: retainer invoices, weekly reports, deadline alerts (once each)."""
-    from datetime import date
-
     from bot.ticks import tick_job
 
     tick_job(get_runtime(), date.fromisoformat(day))
+
+
+# -- the inbox ----------------------------------------------------------------------------------
+
+
+def process_inbox(item_id: int) -> None:
+    """Process one saved input (bot.intake) by its kind, once; a final failure is said in its
+    thread, so nothing the operator sent vanishes without a word."""
+    runtime = get_runtime()
+    inbox = runtime.store.inbox
+    item = inbox.get(item_id)
+    if item is None:
+        log.error("inbox item %d is not in %s; dropped", item_id, runtime.settings.database)
+        return
+    if item.status == "done":
+        return  # a redelivered job
+    env = Envelope.model_validate(item.payload["envelope"])
+    options: dict[str, Any] = item.payload.get("options") or {}
+    try:
+        _remember(runtime, options.get("reply_ref"), env)
+        HANDLERS[item.kind](runtime, env, item, options)
+    except Exception as exc:
+        log.exception("inbox item %d (%s from %s) failed", item_id, item.kind, env.channel)
+        if attempts_left() > 0:
+            raise
+        inbox.done(item_id, error=str(exc))
+        runtime.store.conversations.post(
+            env.channel,
+            env.thread_id,
+            f"Sorry — I couldn't process that ({item.kind}): {exc}. Nothing was changed; please send it again.",
+            dedupe=f"failed:{env.idempotency_key}",
+        )
+        raise
+    inbox.done(item_id)
+
+
+def _remember(runtime: Runtime, reply_ref: dict[str, str] | None, env: Envelope) -> None:
+    if reply_ref:
+        Deliveries(runtime.store.db, runtime.store.clock).remember_inbound(
+            env.idempotency_key, reply_ref["platform"], reply_ref["chat_id"], reply_ref["ref"]
+        )
+
+
+def in_conversation(store: Store, env: Envelope) -> bool:
+    """A thread coo already speaks in (it asked a question or posted there)."""
+    if store.conversations.pending_question(env.thread_key) is not None:
+        return True
+    return bool(store.conversations.messages_after(env.channel, env.thread_id, 0))
+
+
+def _message(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+    """An operator message to the core; "On it." is written with the run it starts."""
+    if not options.get("addressed", True) and not in_conversation(runtime.store, env):
+        return  # channel chatter in a thread coo is not part of
+    runtime.conversation.handle(env, post_ack=bool(options.get("post_ack", True)))
+
+
+def _email(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+    """File a forwarded e-mail, summarise it in the thread, propose one action (graphs.email_intake)."""
+    result = ingest_email(
+        runtime.conversation,
+        item.data(),
+        channel=env.channel,
+        thread_id=env.thread_id,
+        user_id=env.user_id,
+        event_id=env.event_id,
+    )
+    if result.ack and not result.duplicate:
+        runtime.store.conversations.post(env.channel, env.thread_id, result.ack, dedupe=f"ack:{env.idempotency_key}")
+
+
+def _payments(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+    """Reconcile a dropped CSV export and post the report in its thread (graphs.payments_intake)."""
+    import_payments(
+        runtime.conversation,
+        item.data(),
+        str(options.get("filename") or "payments.csv"),
+        channel=env.channel,
+        thread_id=env.thread_id,
+        user_id=env.user_id,
+        event_id=env.event_id,
+    )
+
+
+def _shared_payments(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+    """Download one CSV export shared in Slack and reconcile it; a failed download is said."""
+    from bot.slack.files import DownloadFailed, fetch_export
+
+    store = runtime.store
+    if not options.get("addressed", True) and not in_conversation(store, env):
+        return  # a file shared in a thread coo is not part of
+    run_id = import_run_id(env)
+    done = store.runs.find(run_id)
+    if done is not None and done.id == run_id and done.status == "done":
+        return  # a redelivered share: imported already, nothing to download
+    file: dict[str, Any] = options["file"]
+    name = str(file.get("name") or file.get("title") or "payments.csv")
+    try:
+        data = fetch_export(runtime, file)
+    except DownloadFailed as exc:
+        log.warning("slack file %s (%s): %s", file.get("id"), name, exc)
+        runtime.conversation.reply(env, f"I couldn't read {name} from Slack: {exc} Nothing was recorded.")
+        return
+    import_payments(
+        runtime.conversation,
+        data,
+        name,
+        channel=env.channel,
+        thread_id=env.thread_id,
+        user_id=env.user_id,
+        event_id=env.event_id,
+    )
+
+
+def refusal_text(env: Envelope) -> str:
+    variable = {"slack": "COO_SLACK_OPERATORS", "telegram": "COO_TELEGRAM_OPERATORS"}.get(env.channel, "the settings")
+    return (
+        f"Sorry — I only take instructions and approvals from this business's operator, so I did nothing. "
+        f"(If that should be you: your user id is {env.user_id}; add it to {variable}.)"
+    )
+
+
+def _refusal(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+    """Tell a non-operator, politely, that nothing was done."""
+    log.info("refused %s user %s", env.channel, env.user_id)
+    runtime.store.conversations.post(
+        env.channel,
+        env.thread_id,
+        refusal_text(env),
+        payload={"ephemeral_to": env.user_id} if options.get("ephemeral") else None,
+        dedupe=f"reply:{env.idempotency_key}",
+    )
+
+
+HANDLERS: dict[str, Callable[[Runtime, Envelope, InboxItem, dict[str, Any]], None]] = {
+    "message": _message,
+    "email": _email,
+    "payments": _payments,
+    "shared_payments": _shared_payments,
+    "refusal": _refusal,
+}

@@ -9,6 +9,7 @@ import threading
 from agents.embedders import DEFAULT_EMBEDDER, choose, get_embedder
 from agents.llm import ModelRunner, ModelTiers
 from agents.mailer import Mailer, OutboxMailer, SmtpMailer
+from bot.job_registry import JOBS as JOB_REGISTRY
 from bot.settings import Settings, load_settings
 from graphs.conversation import Conversation, JobNames
 from graphs.deps import Deps
@@ -25,7 +26,7 @@ from store.working_memory import InProcessWorkingMemory, RedisWorkingMemory
 
 log = logging.getLogger(__name__)
 
-JOBS = JobNames(run="bot.jobs.run_intent", resume="bot.jobs.resume_run")
+JOBS = JobNames(run=JOB_REGISTRY["run"].func, resume=JOB_REGISTRY["resume"].func)
 
 
 def build_parser(settings: Settings, runner: ModelRunner) -> IntentParser:

@@ -48,7 +48,13 @@ class Services:
     """The adapters, delivery loop and background connections of one `coo serve` process."""
 
     def __init__(
-        self, runtime: Runtime, *, delivery_interval: float = 0.05, pacer: Pacer | None = None, schedule: bool = True
+        self,
+        runtime: Runtime,
+        *,
+        delivery_interval: float = 0.05,
+        pacer: Pacer | None = None,
+        schedule: bool = True,
+        sweep_interval: float = 2.0,
     ) -> None:
         """``schedule=False`` leaves the digest and the tick off the in-process schedule (tests that
         do not ask for them; RQ deployments schedule them in `coo worker` anyway)."""
@@ -59,7 +65,9 @@ class Services:
         self.delivery_interval = delivery_interval
         self.pacer = pacer
         self.schedule = schedule
-        self.intake = intake = Intake(runtime.queue)
+        self.sweep_interval = sweep_interval
+        self._sweeper: threading.Thread | None = None
+        self.intake = intake = Intake(runtime.store, runtime.queue)
         self.slack: SlackAdapter | None = None
         if settings.slack_bot_token:
             self.slack = build_slack_app(
@@ -110,11 +118,23 @@ class Services:
             ),
         )
 
-    def _healthy(self) -> bool:
+    def _healthy(self) -> dict[str, Any]:
+        """The database must be up for coo to accept anything; a queue that is down only delays
+        work (inputs are saved and queued by the sweeper when it is back)."""
+        health: dict[str, Any] = {"database": "up", "queue": "up"}
         try:
-            return self.runtime.store.db.scalar("SELECT 1 AS ok") == 1
+            health["waiting"] = self.runtime.store.inbox.waiting()
         except Exception:  # a health check reports, it does not raise
-            return False
+            health["database"] = "down"
+        if self.settings.redis_url:
+            from redis import Redis
+
+            try:
+                Redis.from_url(self.settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+            except Exception:
+                health["queue"] = "down"
+        health["ok"] = health["database"] == "up"
+        return health
 
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -158,6 +178,8 @@ class Services:
             # (workers do otherwise).
             schedule_next_digest(self.runtime)
             schedule_next_tick(self.runtime)
+        self._sweeper = threading.Thread(target=self._sweep, name="coo-inbox-sweeper", daemon=True)
+        self._sweeper.start()
         self._thread = threading.Thread(
             target=self.deliverer.run,
             args=(self._stop,),
@@ -166,6 +188,15 @@ class Services:
             daemon=True,
         )
         self._thread.start()
+
+    def _sweep(self) -> None:
+        """Queue inputs saved while the queue was down, as soon as it is back."""
+        while not self._stop.wait(self.sweep_interval):
+            try:
+                if self.intake.sweep():
+                    log.info("queued inputs saved while the queue was down")
+            except Exception:  # the database may be down too; the next round tries again
+                log.warning("inbox sweep failed; retrying", exc_info=True)
 
     async def stop(self) -> None:
         self._stop.set()

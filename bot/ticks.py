@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot.job_registry import JOBS
 from bot.runtime import Runtime
 from graphs.recurring import DayReport, run_day
 from store.clock import local_moment, next_local_time
-from store.jobqueue import JobSpec
 
-TICK_JOB = "bot.jobs.run_tick"
-TICK_SPEC = JobSpec(queue="coo-reports", timeout=300, retries=3, retry_intervals=[30, 120, 600])
+TICK_JOB, TICK_SPEC = JOBS["tick"]
 
 
 def next_tick_at(runtime: Runtime, after: datetime) -> tuple[date, datetime]:

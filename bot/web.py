@@ -21,6 +21,10 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
+from bot.intake import IntakeUnavailable
+from bot.payload_shape import shape
+from bot.telegram.outcome import UpdateOutcome, current_update
+
 log = logging.getLogger(__name__)
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -39,7 +43,7 @@ def build_web_app(
     telegram_secret: str | None = None,
     email_secret: str | None = None,
     ingest_email: Callable[[bytes], Any] | None = None,
-    healthy: Callable[[], bool] = lambda: True,
+    healthy: Callable[[], dict[str, Any]] = lambda: {"ok": True},
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
     async def slack_events(request: Request) -> Response:
@@ -50,11 +54,26 @@ def build_web_app(
         # Event listeners only enqueue (well under a millisecond), so events are dispatched right
         # here: a hop to a thread costs more than that when workers hold the GIL. Interactions
         # may call Slack (views.open), so they go to a thread.
-        bolt_request = to_bolt_request(request, body)
-        if request.headers.get("content-type", "").startswith("application/json"):
-            response = slack.dispatch(bolt_request)
-        else:
-            response = await run_in_threadpool(slack.dispatch, bolt_request)
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except Exception as exc:  # a body Bolt cannot even read: nothing to retry
+            log.warning("unreadable Slack request (%d bytes): %s", len(body), type(exc).__name__)
+            return PlainTextResponse("Bad request", 400)
+        # Errors inside listeners are answered by the adapter's error handler (bot.slack.adapter):
+        # 503 when the input could not be saved (Slack retries), else 200 and a log line.
+        try:
+            if request.headers.get("content-type", "").startswith("application/json"):
+                response = slack.dispatch(bolt_request)
+            else:
+                response = await run_in_threadpool(slack.dispatch, bolt_request)
+        except Exception as exc:  # Bolt itself tripped on a shape Slack never sends
+            log.warning(
+                "Slack request Bolt could not dispatch (%s: %s); payload shape: %s",
+                type(exc).__name__,
+                str(exc)[:200],
+                shape(bolt_request.body),
+            )
+            return PlainTextResponse("Bad request", 400)
         return to_starlette_response(response)
 
     async def telegram_webhook(request: Request) -> Response:
@@ -64,11 +83,21 @@ def build_web_app(
             return PlainTextResponse("Forbidden", 403)
         try:
             data = json.loads(await request.body())
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("an update is a JSON object with an integer update_id")
             update = Update.de_json(data, telegram.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("unreadable Telegram update: %s", exc)
-            return PlainTextResponse("Bad update", 400)
-        await telegram.process_update(update)
+        except Exception as exc:  # any shape Telegram would never send
+            log.warning("unreadable Telegram update: %s: %s", type(exc).__name__, str(exc)[:200])
+            return PlainTextResponse("Bad update: expected a Telegram Update object", 400)
+        outcome = UpdateOutcome()
+        token = current_update.set(outcome)
+        try:
+            await telegram.process_update(update)
+        finally:
+            current_update.reset(token)
+        if outcome.unsaved:
+            # Not saved (the database is down): a non-2xx status makes Telegram send it again.
+            return PlainTextResponse("Not saved; please retry", 503, headers={"Retry-After": "5"})
         return Response(status_code=200)
 
     async def inbound_email(request: Request) -> Response:
@@ -80,15 +109,20 @@ def build_web_app(
             return PlainTextResponse("Forbidden", 403)
         raw = await request.body()
         if not raw.strip():
-            return PlainTextResponse("Empty message", 400)
+            return PlainTextResponse("Empty message: post the raw e-mail (RFC 822) as the request body", 400)
         if len(raw) > MAX_EMAIL_BYTES:
             return PlainTextResponse("Message too large", 413)
-        await run_in_threadpool(ingest_email, raw)
+        try:
+            await run_in_threadpool(ingest_email, raw)
+        except IntakeUnavailable:
+            return PlainTextResponse(
+                "Not saved (the database is down); please retry", 503, headers={"Retry-After": "5"}
+            )
         return JSONResponse({"ok": True, "queued": True}, status_code=202)
 
     async def healthz(request: Request) -> Response:
-        ok = await run_in_threadpool(healthy)
-        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+        health = await run_in_threadpool(healthy)
+        return JSONResponse(health, status_code=200 if health.get("ok") else 503)
 
     return Starlette(
         routes=[

@@ -62,6 +62,10 @@ def new_run_id() -> str:
 
 # The run a message would start, chosen before parsing so model calls can be booked to it.
 _message_run: ContextVar[str | None] = ContextVar("message_run", default=None)
+# Whether the message's channel shows an acknowledgement ("On it.") for work it starts.
+_post_ack: ContextVar[bool] = ContextVar("post_ack", default=False)
+
+ACK = "On it."
 
 
 class Conversation:
@@ -77,14 +81,18 @@ class Conversation:
             env.channel, env.thread_id, text, payload=payload, dedupe=f"reply:{env.idempotency_key}"
         )
 
-    def handle(self, env: Envelope) -> Handled:
-        """Handle one operator message exactly once (a redelivered event is a no-op)."""
+    def handle(self, env: Envelope, *, post_ack: bool = False) -> Handled:
+        """Handle one operator message exactly once (a redelivered event is a no-op). With
+        ``post_ack``, work it starts is acknowledged in the thread ("On it."), written in the
+        same transaction as the run, so the acknowledgement always comes before the answer."""
         run_id = new_run_id()
         token = _message_run.set(run_id)
+        ack_token = _post_ack.set(post_ack)
         try:
             with attribute_to(run_id):
                 return self._handle(env)
         finally:
+            _post_ack.reset(ack_token)
             _message_run.reset(token)
 
     def _handle(self, env: Envelope) -> Handled:
@@ -217,6 +225,10 @@ class Conversation:
             self.store.conversations.link_run(tx, accepted.id, run_id)
             if answers_question:
                 self.store.conversations.answered(tx, env.thread_key)
+            if _post_ack.get():
+                self.store.conversations.post(
+                    env.channel, env.thread_id, ACK, dedupe=f"ack:{env.idempotency_key}", tx=tx
+                )
             self.store.ledger.append(
                 run_id,
                 "intake",
@@ -227,7 +239,7 @@ class Conversation:
             )
         if not self._enqueue(env, self.jobs.run, f"run-{run_id}", plan.agent.job_spec(), run_id=run_id):
             return Handled(saved=[run_id])
-        return Handled(run_ids=[run_id], ack="On it.")
+        return Handled(run_ids=[run_id], ack=ACK)
 
     def _enqueue(self, env: Envelope, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
         """Queue a job; on a dead queue the work stays saved and the operator is told."""
@@ -324,6 +336,13 @@ class Conversation:
         assert plan is not None, "a run that asks for approval was planned"
         # "resuming" is not settled: whoever waits on the run waits for the side effect too.
         self.store.runs.set_status(approval.run_id, "resuming")
+        if _post_ack.get():  # e.g. a tap in the digest, which is not updated in place
+            self.store.conversations.post(
+                env.channel,
+                env.thread_id,
+                f"{decision.capitalize()} #{approval_id}.",
+                dedupe=f"ack:{env.idempotency_key}",
+            )
         queued = self._enqueue(
             env,
             self.jobs.resume,

@@ -8,6 +8,7 @@ from store.clients import ClientStore
 from store.clock import Clock
 from store.conversations import ConversationStore
 from store.db import Database
+from store.inbox import Inbox
 from store.ledger import Ledger
 from store.memory import MemoryStore
 from store.migrations import migrate
@@ -35,6 +36,7 @@ class Store:
         self.side_effects = SideEffects(db, self.clock)
         self.model_cache = ModelCache(db, self.clock)
         self.memory = MemoryStore(db, self.clock)
+        self.inbox = Inbox(db, self.clock)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None) -> Store:

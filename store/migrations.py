@@ -439,6 +439,24 @@ WHERE playbook IS NOT NULL;
 CREATE INDEX runs_playbook ON runs (playbook, playbook_version);
 """
 
+# Every input from every channel, saved with its channel's dedupe key before anything is
+# queued or parsed (store/inbox.py); a queue only wakes a worker to process a saved row.
+_INBOX = """
+CREATE TABLE inbox (
+    id {pk},
+    dedupe TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    payload {json} NOT NULL,
+    status TEXT NOT NULL,
+    created_at {ts} NOT NULL,
+    queued_at {ts},
+    done_at {ts},
+    error TEXT
+);
+CREATE INDEX inbox_unqueued ON inbox (status, id);
+"""
+
 MIGRATIONS: list[str | dict[str, str]] = [
     _CORE,
     _LEDGER_GUARD,
@@ -449,6 +467,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _RECURRING,
     _REVISIONS,
     _RUN_PLAYBOOKS,
+    _INBOX,
 ]
 
 

@@ -65,6 +65,8 @@ TABLES: list[TableSpec] = [
     TableSpec(name="revisions"),
     TableSpec(name="agent_policies", serial=False, order_by="agent"),
     TableSpec(name="recurring_work", serial=False, order_by="key"),
+    # saved requests not processed yet travel too: a migration loses nothing accepted
+    TableSpec(name="inbox", json_columns=("payload",)),
 ]
 
 # Tables a snapshot leaves out on purpose: bookkeeping of this database, LangGraph's working

@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.intake import Intake
+from bot.intake import Intake, IntakeUnavailable
+from bot.payload_shape import shape
 from bot.rfc822 import address, compose
 from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, edit_modal
 from bot.slack.files import file_entry, is_payments_export
@@ -66,6 +67,22 @@ class SlackAdapter:
         app.action(DECISION)(self.on_decision)
         app.action(EDIT)(self.on_edit)
         app.view(EDIT_CALLBACK)(self.on_edit_submit)
+        app.error(self.on_error)
+
+    def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse:
+        """Every listener's failure ends here, once: an input that could not be saved gets 503
+        (Slack retries it); anything else is logged with the payload's shape and answered 200,
+        since a retry of a payload coo cannot read would fail the same way."""
+        if isinstance(error, IntakeUnavailable):
+            return BoltResponse(status=503, body="not saved; please retry", headers={"Retry-After": "5"})
+        log.error(
+            "Slack request failed (%s: %s); payload shape: %s",
+            type(error).__name__,
+            str(error)[:200],
+            shape(body),
+            exc_info=not isinstance(error, KeyError | TypeError | ValueError | json.JSONDecodeError),
+        )
+        return BoltResponse(status=200, body="")
 
     # -- messages ---------------------------------------------------------------------------
 

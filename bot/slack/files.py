@@ -1,7 +1,7 @@
 """Files shared in Slack: a bank or payment-provider CSV export, downloaded and reconciled.
 
-The adapter only queues the file's ``files`` entry (the HTTP handler makes no network call);
-the job below, on a worker, builds a Web API client from the settings, downloads
+The adapter only saves the file's ``files`` entry (the HTTP handler makes no network call);
+the job (bot.jobs) calls ``fetch_export`` on a worker, which builds a Web API client from the settings, downloads
 ``url_private_download`` with the bot token as a bearer token (Slack's documented way; the
 app needs ``files:read``) and hands the bytes to ``graphs.payments_intake``. The token is only
 ever sent to Slack's own hosts (or SLACK_API_URL's host), also across redirects.
@@ -19,10 +19,8 @@ from urllib.parse import urlsplit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.intake import in_conversation
-from bot.runtime import Runtime, get_runtime
-from graphs.envelope import Envelope
-from graphs.payments_intake import MAX_CSV_BYTES, import_payments, import_run_id, looks_like_csv
+from bot.runtime import Runtime
+from graphs.payments_intake import MAX_CSV_BYTES, looks_like_csv
 
 log = logging.getLogger(__name__)
 
@@ -133,34 +131,10 @@ def _url(client: WebClient, file: dict[str, Any]) -> str:
     return str(url)
 
 
-def import_shared_payments(file: dict[str, Any], envelope: dict[str, str], addressed: bool = True) -> None:
-    """Job: download one shared CSV export and reconcile it; a failure is said in the thread."""
-    runtime = get_runtime()
-    env = Envelope.model_validate(envelope)
-    store = runtime.store
-    if not addressed and not in_conversation(store, env):
-        return  # a file shared in a thread coo is not part of
-    run_id = import_run_id(env)
-    done = store.runs.find(run_id)
-    if done is not None and done.id == run_id and done.status == "done":
-        return  # a redelivered share: imported already, nothing to download
-    name = str(file.get("name") or file.get("title") or "payments.csv")
-    try:
-        size = file.get("size")
-        if isinstance(size, int) and size > MAX_CSV_BYTES:
-            raise DownloadFailed(_too_big(size, MAX_CSV_BYTES))
-        client = slack_client(runtime)
-        data = download(client, _url(client, file))
-    except DownloadFailed as exc:
-        log.warning("slack file %s (%s): %s", file.get("id"), name, exc)
-        runtime.conversation.reply(env, f"I couldn't read {name} from Slack: {exc} Nothing was recorded.")
-        return
-    import_payments(
-        runtime.conversation,
-        data,
-        name,
-        channel=env.channel,
-        thread_id=env.thread_id,
-        user_id=env.user_id,
-        event_id=env.event_id,
-    )
+def fetch_export(runtime: Runtime, file: dict[str, Any]) -> bytes:
+    """Download one shared CSV export with the bot token; DownloadFailed says why not."""
+    size = file.get("size")
+    if isinstance(size, int) and size > MAX_CSV_BYTES:
+        raise DownloadFailed(_too_big(size, MAX_CSV_BYTES))
+    client = slack_client(runtime)
+    return download(client, _url(client, file))

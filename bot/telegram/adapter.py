@@ -14,8 +14,10 @@ from email.utils import format_datetime
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.intake import Intake, ReplyRef
+from bot.intake import Intake, IntakeUnavailable, ReplyRef
+from bot.payload_shape import shape
 from bot.rfc822 import compose
+from bot.telegram.outcome import current_update
 from graphs.commands import Decide, Verdict
 from graphs.envelope import Envelope
 from graphs.payments_intake import looks_like_csv
@@ -42,6 +44,27 @@ class TelegramAdapter:
         self.operators = operators
         application.add_handler(CallbackQueryHandler(self.on_callback))
         application.add_handler(MessageHandler(filters.TEXT | filters.CAPTION | EML | CSV, self.on_message))
+        application.add_error_handler(self.on_error)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every handler's failure ends here, once: an input that could not be saved makes the
+        webhook answer 503 (Telegram sends the update again); anything else is logged with the
+        update's shape, not its contents."""
+        error = context.error
+        if isinstance(error, IntakeUnavailable):
+            outcome = current_update.get()
+            if outcome is not None:
+                outcome.unsaved = True
+            log.error("Telegram update not saved (%s); Telegram will retry it", error)
+            return
+        data = update.to_dict() if isinstance(update, Update) else update
+        log.error(
+            "Telegram update failed (%s: %s); shape: %s",
+            type(error).__name__,
+            str(error)[:200],
+            shape(data),
+            exc_info=error if not isinstance(error, KeyError | TypeError | ValueError) else None,
+        )
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user

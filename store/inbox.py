@@ -1,0 +1,108 @@
+"""The inbox: every input from every channel, saved before it is queued or parsed.
+
+One row per channel event (UNIQUE dedupe key: Slack's event id, Telegram's update id, an
+e-mail's digest…), written in one transaction before the channel is acknowledged. The queue
+only wakes a worker to process a saved row; rows that could not be queued (Redis down) stay
+``saved`` until a sweeper or a starting worker queues them, so nothing accepted is lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from store.clock import Clock
+from store.db import Database, Tx
+from store.errors import StoreUnavailable
+from store.models import JsonDict, UtcDateTime
+
+InboxKind = Literal["message", "email", "payments", "shared_payments", "refusal"]
+InboxStatus = Literal["saved", "queued", "done"]
+
+
+class InboxItem(BaseModel):
+    id: int
+    dedupe: str
+    kind: InboxKind
+    channel: str
+    payload: JsonDict
+    status: InboxStatus
+    created_at: UtcDateTime
+    queued_at: UtcDateTime | None = None
+    done_at: UtcDateTime | None = None
+    error: str | None = None
+
+    def data(self) -> bytes:
+        """The raw bytes saved with the item (an e-mail, a CSV export), or b""."""
+        return base64.b64decode(self.payload.get("data_b64") or "")
+
+
+def pack(data: bytes | None) -> dict[str, str]:
+    return {} if data is None else {"data_b64": base64.b64encode(data).decode("ascii")}
+
+
+def _unreachable(exc: Exception) -> bool:
+    """An error that means the database cannot be written now (retry later), not a bug."""
+    if isinstance(exc, StoreUnavailable | sqlite3.OperationalError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # SQLite-only install
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.errors.AdminShutdown)
+
+
+class Inbox:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def save(self, dedupe: str, kind: InboxKind, channel: str, payload: dict[str, Any]) -> int | None:
+        """Record one input; its id, or None when this dedupe key was saved before (a retry).
+        Raises StoreUnavailable when the database cannot take it: the channel should retry."""
+        try:
+            with self.db.transaction() as tx:
+                return self._insert(tx, dedupe, kind, channel, payload)
+        except Exception as exc:
+            if _unreachable(exc):
+                raise StoreUnavailable(f"cannot save the message: {exc}") from exc
+            raise
+
+    def _insert(self, tx: Tx, dedupe: str, kind: InboxKind, channel: str, payload: dict[str, Any]) -> int | None:
+        inserted = tx.execute(
+            "INSERT INTO inbox (dedupe, kind, channel, payload, status, created_at) VALUES (?, ?, ?, ?, 'saved', ?)"
+            " ON CONFLICT (dedupe) DO NOTHING",
+            (dedupe, kind, channel, payload, self.clock.now()),
+        )
+        if inserted != 1:
+            return None
+        return int(tx.scalar("SELECT id FROM inbox WHERE dedupe = ?", (dedupe,)))
+
+    def get(self, item_id: int) -> InboxItem | None:
+        row = self.db.fetchone("SELECT * FROM inbox WHERE id = ?", (item_id,))
+        return None if row is None else InboxItem.model_validate(row)
+
+    def queued(self, item_id: int) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE inbox SET status = 'queued', queued_at = ? WHERE id = ? AND status = 'saved'",
+                (self.clock.now(), item_id),
+            )
+
+    def done(self, item_id: int, error: str | None = None) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE inbox SET status = 'done', done_at = ?, error = ? WHERE id = ?",
+                (self.clock.now(), error[:500] if error else None, item_id),
+            )
+
+    def unqueued(self, limit: int = 100) -> list[InboxItem]:
+        """Saved items no queue has taken yet, oldest first."""
+        rows = self.db.fetchall("SELECT * FROM inbox WHERE status = 'saved' ORDER BY id LIMIT ?", (limit,))
+        return [InboxItem.model_validate(r) for r in rows]
+
+    def waiting(self) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) AS n FROM inbox WHERE status <> 'done'") or 0)
