@@ -244,7 +244,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from bot.bench import main as bench_main
+    from bench.main import main as bench_main
 
     return bench_main(args)
 
@@ -278,7 +278,7 @@ def cmd_playbooks(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_slack(args: argparse.Namespace) -> int:
-    from bot.bench_slack import main as bench_slack_main
+    from bench.slack import main as bench_slack_main
 
     return bench_slack_main(args)
 
@@ -383,7 +383,7 @@ def _audit_memory(store: Store, *, prune: bool, yes: bool) -> int:
 
 
 def cmd_bench_memory(args: argparse.Namespace) -> int:
-    from bot.bench_memory import main as bench_memory_main
+    from bench.memory import main as bench_memory_main
 
     return bench_memory_main(args)
 

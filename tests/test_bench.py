@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.bench_mix import APPROVAL, fill, operator_lines
+from bench.mix import APPROVAL, fill, operator_lines
 from bot.cli import main
 from tests.conftest import PG_URL, REDIS_URL
 
