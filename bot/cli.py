@@ -8,19 +8,27 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import ConfigError, Settings, load_settings
 from store.errors import StoreError
 
 if TYPE_CHECKING:  # the commands import what they need when they run: `coo --help` stays fast
     from bot.runtime import Runtime
+    from bot.settings import Settings
     from graphs.parsing import IntentParser
     from graphs.playbooks import Playbooks
     from store.clock import Clock
     from store.facade import Store
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """bot.settings.load_settings, imported when a command first needs it (pydantic-settings
+    is not free: `coo --help` does without it)."""
+    from bot.settings import load_settings as load
+
+    return load(**overrides)
 
 
 def _playbooks() -> Playbooks:
@@ -535,16 +543,19 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
     args.clock = clock
     try:
         return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"coo: configuration error: {exc}", file=sys.stderr)
-        return 2
     except StoreError as exc:
         logging.getLogger("coo").error("store error: %s", exc)
         print(f"coo: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        # Imported only here: loading the playbook module pulls in every step, which commands
-        # like `coo parse` never need.
+        # Imported only here: the settings module loads pydantic-settings, which `coo --help`
+        # never needs, and the playbook module pulls in every step, which commands like
+        # `coo parse` never need.
+        from bot.settings import ConfigError
+
+        if isinstance(exc, ConfigError):
+            print(f"coo: configuration error: {exc}", file=sys.stderr)
+            return 2
         from agents.embedders import EmbedderUnavailable
         from graphs.playbooks import PlaybookError
 
