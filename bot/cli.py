@@ -252,6 +252,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.startup:
+        from bench.startup import main as startup_main
+
+        return startup_main(args)
     from bench.main import main as bench_main
 
     return bench_main(args)
@@ -473,6 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--redis", help="Redis URL for the production-shape run (its DB is flushed before and after)")
     bench.add_argument("--quick", action="store_true", help="a smoke run: fewer messages and rounds")
+    bench.add_argument(
+        "--startup",
+        action="store_true",
+        help="only process start: `coo --help` and `coo parse TEXT` as whole processes, against a bare interpreter",
+    )
+    bench.add_argument("--runs", type=int, help="runs of each command with --startup (default 7; the median is shown)")
     bench.set_defaults(func=cmd_bench)
     serve = sub.add_parser(
         "serve", help="web app: Slack events, Telegram webhook, inbound e-mail (+ Socket Mode, polling)"
