@@ -22,12 +22,12 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from agents.errors import AgentError, ModelConfigError
+from agents.model_spec import OFFLINE, validate_spec
 from store.ledger import Ledger
 from store.model_cache import ModelCache
 
 Tier = Literal["small", "mid", "large"]
 TIERS: tuple[Tier, ...] = ("small", "mid", "large")
-OFFLINE = "offline"
 
 ModelFactory = Callable[[str], BaseChatModel]
 _PROVIDERS: dict[str, ModelFactory] = {}
@@ -66,17 +66,6 @@ def register_provider(name: str, factory: ModelFactory) -> None:
 
 def unregister_provider(name: str) -> None:
     _PROVIDERS.pop(name, None)
-
-
-def validate_spec(spec: str) -> str:
-    """``offline`` or ``provider:model``; raises ValueError with the reason otherwise."""
-    spec = spec.strip()
-    if spec == OFFLINE:
-        return spec
-    provider, sep, model = spec.partition(":")
-    if not sep or not provider or not model:
-        raise ValueError(f"expected 'offline' or 'provider:model', got {spec!r}")
-    return spec
 
 
 def build_model(spec: str) -> BaseChatModel:

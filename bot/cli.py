@@ -8,19 +8,27 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import ConfigError, Settings, load_settings
 from store.errors import StoreError
 
 if TYPE_CHECKING:  # the commands import what they need when they run: `coo --help` stays fast
     from bot.runtime import Runtime
+    from bot.settings import Settings
     from graphs.parsing import IntentParser
     from graphs.playbooks import Playbooks
     from store.clock import Clock
     from store.facade import Store
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """bot.settings.load_settings, imported when a command first needs it (pydantic-settings
+    is not free: `coo --help` does without it)."""
+    from bot.settings import load_settings as load
+
+    return load(**overrides)
 
 
 def _playbooks() -> Playbooks:
@@ -244,7 +252,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from bot.bench import main as bench_main
+    if args.startup:
+        from bench.startup import main as startup_main
+
+        return startup_main(args)
+    from bench.main import main as bench_main
 
     return bench_main(args)
 
@@ -278,7 +290,7 @@ def cmd_playbooks(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_slack(args: argparse.Namespace) -> int:
-    from bot.bench_slack import main as bench_slack_main
+    from bench.slack import main as bench_slack_main
 
     return bench_slack_main(args)
 
@@ -383,7 +395,7 @@ def _audit_memory(store: Store, *, prune: bool, yes: bool) -> int:
 
 
 def cmd_bench_memory(args: argparse.Namespace) -> int:
-    from bot.bench_memory import main as bench_memory_main
+    from bench.memory import main as bench_memory_main
 
     return bench_memory_main(args)
 
@@ -465,6 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--redis", help="Redis URL for the production-shape run (its DB is flushed before and after)")
     bench.add_argument("--quick", action="store_true", help="a smoke run: fewer messages and rounds")
+    bench.add_argument(
+        "--startup",
+        action="store_true",
+        help="only process start: `coo --help` and `coo parse TEXT` as whole processes, against a bare interpreter",
+    )
+    bench.add_argument("--runs", type=int, help="runs of each command with --startup (default 7; the median is shown)")
     bench.set_defaults(func=cmd_bench)
     serve = sub.add_parser(
         "serve", help="web app: Slack events, Telegram webhook, inbound e-mail (+ Socket Mode, polling)"
@@ -535,16 +553,19 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
     args.clock = clock
     try:
         return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"coo: configuration error: {exc}", file=sys.stderr)
-        return 2
     except StoreError as exc:
         logging.getLogger("coo").error("store error: %s", exc)
         print(f"coo: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        # Imported only here: loading the playbook module pulls in every step, which commands
-        # like `coo parse` never need.
+        # Imported only here: the settings module loads pydantic-settings, which `coo --help`
+        # never needs, and the playbook module pulls in every step, which commands like
+        # `coo parse` never need.
+        from bot.settings import ConfigError
+
+        if isinstance(exc, ConfigError):
+            print(f"coo: configuration error: {exc}", file=sys.stderr)
+            return 2
         from agents.embedders import EmbedderUnavailable
         from graphs.playbooks import PlaybookError
 

@@ -13,7 +13,7 @@ from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agents.llm import validate_spec
+from agents.model_spec import validate_spec
 
 
 def _alias(env: str) -> AliasChoices:

@@ -1,14 +1,20 @@
-"""`coo bench --quick`: a smoke run that prints every figure and a JSON line scripts can read."""
+"""`coo bench --quick`: a smoke run that prints every figure and a JSON line scripts can read;
+`coo bench --startup`: process start figures; and what `coo parse` leaves out when it starts."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from datetime import date
 
 import pytest
 
-from bot.bench_mix import APPROVAL, fill, operator_lines
+from bench.mix import APPROVAL, fill, operator_lines
 from bot.cli import main
+from tests.conftest import REPO
 
 EXPECTED_KIND = {
     "new_client": "new_client",
@@ -93,3 +99,33 @@ def test_bench_quick_on_postgres_redis_and_a_worker(capsys, coo_env, pg_url, red
     assert worker["storage"]["checkpoint_bytes_per_waiting_run"] > 0
     assert figures["targets"]["postgres in-process"]["persistence"]["graph_steps"] > 20
     assert "postgres+redis+worker" in out
+
+
+def test_bench_startup_names_each_command_with_a_figure(capsys, coo_env):
+    """Figures only: the machine is shared, so no wall time is asserted."""
+    code = main(["bench", "--startup", "--runs", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    for label in ("python -c pass", "coo --help", 'coo parse "Acme paid $4,000"'):
+        assert re.search(re.escape(label) + r"\s+\d+ ms\s+\d+ ms\s+\d+\.\d×", out), out
+    figures = json.loads(out.strip().splitlines()[-1])["bench"]["startup"]
+    assert set(figures) == {"python -c pass", "coo --help", 'coo parse "Acme paid $4,000"'}
+    assert all(f["median_ms"] > 0 and f["runs"] == 1 for f in figures.values())
+    assert figures["python -c pass"]["ratio_to_bare_python"] == 1.0
+
+
+HEAVY = ("langgraph", "langchain_core", "psycopg", "redis", "numpy", "onnxruntime")
+
+
+def test_parse_with_the_offline_parser_does_not_import_the_heavy_libraries(coo_env):
+    """Structural, not timed: `coo parse` starts fast because it loads none of these."""
+    script = (
+        "import sys; from bot.cli import main; main(['parse', 'Acme paid $4,000']); "
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COO_")} | coo_env | {"COO_MODEL_SMALL": "offline"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    intent, loaded = done.stdout.strip().splitlines()
+    assert json.loads(intent)["kind"] == "record_payment"
+    assert loaded == "[]"

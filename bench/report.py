@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.bench_mix import KINDS
+from bench.mix import KINDS
 
 
 def _v(value: Any, suffix: str = "") -> str:

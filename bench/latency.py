@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from statistics import mean, median, quantiles
 from typing import Any
 
-from bot.bench_mix import KINDS, fill, operator_lines
+from bench.mix import KINDS, fill, operator_lines
 from bot.console import THREAD, ConsoleChat
 from bot.runtime import Runtime
 

@@ -1,6 +1,6 @@
 """`coo bench-memory`: the recall benchmark and memory query latency.
 
-1. Recall: a year of a studio's back office (bot/bench_memory_data.py) is written through the
+1. Recall: a year of a studio's back office (bench/memory_data.py) is written through the
    real store (clients, forwarded e-mails, proposals, invoices, notes) and indexed by the real
    sweep (store/memory_sync.py); each labelled question is asked three ways — vector only,
    keyword only, combined (reciprocal rank fusion) — with the client filter a recall would use.
@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from agents.embedders import Embedder, available, get_embedder
-from bot.bench_memory_data import History, build, filler
+from bench.memory_data import History, build, filler
 from graphs.memory_search import search_memory, topic_of
 from store.billing import NewLine
 from store.clock import FixedClock
@@ -82,7 +82,7 @@ def load_history(store: Store, history: History) -> dict[str, tuple[str, int]]:
     """Write the history through the real store; doc key → memory source pointer."""
     clients: dict[str, int] = {}
     pointers: dict[str, tuple[str, int]] = {}
-    from bot.bench_memory_data import CLIENTS
+    from bench.memory_data import CLIENTS
 
     with store.db.transaction() as tx:
         for spec in CLIENTS:

@@ -150,7 +150,7 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 def _measure(runtime: Runtime, model: BenchChatModel, texts: list[str]) -> dict[str, Any]:
-    from bot.bench_latency import drive_lines
+    from bench.latency import drive_lines
 
     calls: list[Any] = []
     invoke = runtime.runner._invoke

@@ -25,10 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.bench_latency import drive
-from bot.bench_probe import Probe
-from bot.bench_report import render
-from bot.bench_storage import measure
+from bench.latency import drive
+from bench.probe import Probe
+from bench.report import render
+from bench.storage import measure
 from bot.runtime import Runtime, use_runtime
 from bot.settings import Settings, load_settings
 
@@ -75,7 +75,7 @@ def embedded(count: int, every: int) -> dict[str, Any]:
 
 
 def postgres_worker(server: str, redis_url: str, count: int, every: int) -> dict[str, Any]:
-    from bot.bench_services import flushed_redis, temp_database, worker_process
+    from bench.services import flushed_redis, temp_database, worker_process
 
     with (
         tempfile.TemporaryDirectory(prefix="coo-bench-") as tmp,
@@ -93,7 +93,7 @@ def postgres_worker(server: str, redis_url: str, count: int, every: int) -> dict
 
 
 def postgres_inprocess(server: str, count: int, every: int) -> dict[str, Any]:
-    from bot.bench_services import temp_database
+    from bench.services import temp_database
 
     with tempfile.TemporaryDirectory(prefix="coo-bench-") as tmp, temp_database(server) as db_url:
         result = _probed_run(_settings(tmp, db_url), count, every)
@@ -125,7 +125,8 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result: dict[str, Any] = {"quick": quick, "messages": count, "targets": {}}
 
-    from bot import bench_model, bench_parse
+    from bench import model as bench_model
+    from bench import parse as bench_parse
 
     progress("offline intent parse (operator phrasings" + (" ×5" if not quick else "") + " + CLINC150 dev)…")
     result["parse"] = bench_parse.run(quick)
