@@ -21,8 +21,7 @@ from graphs.envelope import Channel, Envelope, is_channel
 from store.errors import NotFound
 from store.facade import Store
 from store.models import Approval, Retainer
-from store.policies import AUTONOMY_LEVELS, Policies
-from store.recurring import RecurringWork
+from store.policies import AUTONOMY_LEVELS
 
 if TYPE_CHECKING:  # the conversation imports this module for its /autonomy command
     from graphs.conversation import Conversation
@@ -78,8 +77,7 @@ def _submit(
     text: str,
 ) -> str | None:
     """Submit the period's intent once; the new run's id, or None when it already existed."""
-    claims = RecurringWork(store.db, store.clock)
-    claims.claim(key, kind, retainer.id, period)
+    store.recurring.claim(key, kind, retainer.id, period)
     channel, thread = retainer_thread(store, retainer)
     env = Envelope(
         channel=channel,
@@ -91,7 +89,7 @@ def _submit(
     handled = conversation.submit(env, intent, text)
     run_id = next(iter(handled.run_ids or handled.saved), None)
     if run_id:
-        claims.link_run(key, run_id)
+        store.recurring.link_run(key, run_id)
     return None if handled.duplicate else run_id
 
 
@@ -206,13 +204,13 @@ def _autonomous_agent(store: Store, run_id: str, action: Action) -> str | None:
     """
     if action.action != "send_invoice" or action.card.invoice_id is None or not action.draft.to:
         return None
-    if Policies(store.db, store.clock).autonomy("invoicer") != "auto":
+    if store.policies.autonomy("invoicer") != "auto":
         return None
     try:
         accepted = store.conversations.intent_for_run(run_id)
     except NotFound:
         return None
-    item = RecurringWork(store.db, store.clock).get(accepted.idempotency_key.split(":", 1)[-1])
+    item = store.recurring.get(accepted.idempotency_key.split(":", 1)[-1])
     if item is None or item.kind != billing_cycle.KIND or accepted.user_id != SCHEDULER_USER:
         return None
     retainer = store.work.retainer(item.retainer_id)
@@ -262,7 +260,7 @@ def autonomy_note(agent: str) -> str:
 def autonomy_command(store: Store, env: Envelope, rest: str) -> str:
     """`/autonomy` shows the policies; `/autonomy invoicer auto|ask` sets one. Only an operator's
     chat command gets here: forwarded e-mail and client text are never commands."""
-    policies = Policies(store.db, store.clock)
+    policies = store.policies
     words = rest.lower().split()
     if not words:
         lines = ["Autonomy (what coo may do without asking):"]
