@@ -168,8 +168,7 @@ def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
             store.ledger.append(run_id, action.step, "compensated", {"note": note})
             return {"notes": state["notes"] + [note], "action": None, "stop": True}
         what = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}[action.action]
-        number = action.card.title.split("#")[1].split()[0] if "#" in action.card.title else ""
-        label = f"{what} #{number}" if number else what
+        label = f"{what} #{action.card.number}" if action.card.number else what
         try:
             receipt = perform(deps, run_id, action)
         except DeliveryUncertain as exc:
