@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.runtime import Runtime
-from graphs.recurring import DayReport, run_day
+from graphs.tick import DayReport, run_day
 from store.clock import local_moment, next_local_time
 from store.jobqueue import JobSpec
 

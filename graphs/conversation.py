@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field
 
 from agents.llm import attribute_to
 from graphs.approvals import EditError, apply_edit, render_card
+from graphs.chat_commands import autonomy_command, open_deliverables_text
 from graphs.deps import Deps
 from graphs.envelope import Envelope
 from graphs.intents import Help, Intent, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
 from graphs.plans import plan_for, plan_for_run
-from graphs.recurring import autonomy_command, open_deliverables_text
 from graphs.replies import COMMANDS, HELP, question_for
 from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable

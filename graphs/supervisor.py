@@ -18,9 +18,9 @@ from langgraph.types import Command, interrupt
 from agents.errors import AgentError, DeliveryUncertain
 from graphs.actions import compensation_for, perform, reject
 from graphs.approvals import Action, Card, Draft, render_card
+from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
-from graphs.recurring import approve_by_autonomy, autonomy_note
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
 from store.runs import FINISHED
