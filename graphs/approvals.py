@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, Field, model_validator
 
 from agents.invoicer import invoice_details, render_invoice
 from graphs.deps import Deps
 from store.billing import NewLine
-from store.models import Approval
+from store.models import Approval, Decided
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NUMBERED_TITLE = re.compile(r"^Send (?:proposal|invoice) #(\S+)")  # the titles of cards stored without a number
@@ -58,6 +58,21 @@ class Card(BaseModel):
             if numbered:
                 data = {**data, "number": numbered.group(1)}
         return data
+
+
+class ApprovalRequest(TypedDict):
+    """What the supervisor's gate interrupts with: the approval to show, and what the run said
+    before it (shown above the card). A plain dict in the run's checkpoint."""
+
+    approval_id: int
+    notes: list[str]
+
+
+class ApprovalDecision(TypedDict):
+    """What a run waiting at its gate is resumed with (``Command(resume=...)``)."""
+
+    approval_id: int
+    decision: Decided
 
 
 class Action(BaseModel):
