@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from bot.job_registry import JOBS
 from bot.runtime import Runtime
-from graphs.recurring import DayReport, run_day
+from graphs.tick import DayReport, run_day
 from store.clock import local_moment, next_local_time
 
 TICK_JOB, TICK_SPEC = JOBS["tick"]

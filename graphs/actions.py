@@ -77,5 +77,5 @@ def reject(deps: Deps, action: Action) -> str:
         with deps.store.db.transaction() as tx:
             deps.store.billing.set_status(tx, invoice.id, "void")
         return f"Rejected: invoice #{invoice.number} was not sent and is now void (its number stays in the sequence)."
-    number = action.card.title.split("#")[1].split()[0] if "#" in action.card.title else None
+    number = action.card.number
     return f"Rejected: the {what}{' #' + number if number else ''} was not sent."

@@ -8,16 +8,18 @@ draft stored with the approval is exactly what gets sent once approved.
 from __future__ import annotations
 
 import re
+from typing import Any, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from agents.invoicer import invoice_details, render_invoice
 from graphs.commands import EDIT_HELP, EditError, EditFields
 from graphs.deps import Deps
 from store.billing import NewLine
-from store.models import Approval
+from store.models import Approval, Decided
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NUMBERED_TITLE = re.compile(r"^Send (?:proposal|invoice) #(\S+)")  # the titles of cards stored without a number
 
 
 class Draft(BaseModel):
@@ -35,6 +37,7 @@ class Card(BaseModel):
 
     title: str  # "Send proposal #P-0001 to jane@acme.example"
     question: str  # "Send it to jane@acme.example?"
+    number: str | None = None  # the document's number ("P-0001", "INV-0007"), for the replies
     client_id: int | None = None
     client: str | None = None
     details: list[str] = Field(default_factory=list)
@@ -43,6 +46,32 @@ class Card(BaseModel):
     invoice_id: int | None = None
     artifact_id: int | None = None
     editable: list[str] = Field(default_factory=lambda: ["to", "subject", "body"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_of_a_stored_card(cls, data: Any) -> Any:
+        """Cards stored before ``number`` existed (approvals still pending at the upgrade) had it
+        only in the title ("Send invoice #INV-0007 to …"); read it from there, here only."""
+        if isinstance(data, dict) and "number" not in data:
+            numbered = _NUMBERED_TITLE.match(str(data.get("title", "")))
+            if numbered:
+                data = {**data, "number": numbered.group(1)}
+        return data
+
+
+class ApprovalRequest(TypedDict):
+    """What the supervisor's gate interrupts with: the approval to show, and what the run said
+    before it (shown above the card). A plain dict in the run's checkpoint."""
+
+    approval_id: int
+    notes: list[str]
+
+
+class ApprovalDecision(TypedDict):
+    """What a run waiting at its gate is resumed with (``Command(resume=...)``)."""
+
+    approval_id: int
+    decision: Decided
 
 
 class Action(BaseModel):

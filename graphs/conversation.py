@@ -14,18 +14,19 @@ import secrets
 from contextvars import ContextVar
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from agents.llm import attribute_to
 from graphs.approvals import apply_edit, render_card
+from graphs.chat_commands import autonomy_command, open_deliverables_text
 from graphs.command_registry import command_list, help_text, lookup
 from graphs.commands import EDIT_HELP, Command, Decide, Edit, EditError, EditFields
 from graphs.deps import Deps
 from graphs.envelope import Envelope
+from graphs.handled import Handled
 from graphs.intents import Help, Intent, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
 from graphs.plans import plan_for, plan_for_run
-from graphs.recurring import autonomy_command, open_deliverables_text
 from graphs.replies import question_for
 from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable
@@ -38,15 +39,6 @@ _COMMAND = re.compile(r"^/(\w+)(?:@\S+)?\s*(.*)$", re.S)
 _PRONOUN = re.compile(r"\b(?:them|they|their|him|her|his|this\s+client|that\s+client)\b", re.I)
 _FOLLOW_UP_KINDS = frozenset({"update_terms", "client_profile"})
 _CANCEL = re.compile(r"^\s*(cancel|never ?mind|nvm|forget it|stop)\b", re.I)
-
-
-class Handled(BaseModel):
-    """What became of one message: runs it started or resumed, and a short ack for the adapter."""
-
-    duplicate: bool = False
-    run_ids: list[str] = Field(default_factory=list)  # queued: replies will follow
-    saved: list[str] = Field(default_factory=list)  # accepted, but the queue is down
-    ack: str | None = None  # "On it." — adapters show it where a reply may take a while
 
 
 class JobNames(BaseModel):

@@ -1,4 +1,9 @@
-"""Run-scoped dependencies handed to the supervisor's nodes (never read from globals)."""
+"""Run-scoped dependencies handed to the supervisor's nodes (never read from globals).
+
+``Deps`` is the supervisor graph's LangGraph context schema: each run gets it as
+``invoke(..., context=deps)`` and a step reads it as ``runtime.context``. A (frozen) dataclass,
+one of the kinds LangGraph takes as a context schema; it is never serialised into a checkpoint.
+"""
 
 from __future__ import annotations
 

@@ -271,7 +271,7 @@ class DeliverableDone(_IntentBase):
 
 
 class WeeklyReport(_IntentBase):
-    """A retainer's weekly client report. Built by the scheduler (graphs/recurring.py), never
+    """A retainer's weekly client report. Built by the scheduler (graphs/tick.py), never
     parsed from text: it is not among the kinds a model may choose."""
 
     kind: Literal["weekly_report"] = "weekly_report"
@@ -321,7 +321,7 @@ INTENT_ADAPTER: TypeAdapter[Intent] = TypeAdapter(Intent)
 INTENT_CLASSES: dict[str, type[BaseModel]] = {
     cls.model_fields["kind"].default: cls for cls in get_args(get_args(Intent)[0])
 }
-# Built by the scheduler (graphs/recurring.py), never parsed from a message.
+# Built by the scheduler (graphs/tick.py), never parsed from a message.
 SCHEDULED_KINDS: frozenset[str] = frozenset({"weekly_report"})
 # The kinds a parser may produce, in the union's order (the order the model is offered them).
 INTENT_KINDS: tuple[str, ...] = tuple(kind for kind in INTENT_CLASSES if kind not in SCHEDULED_KINDS)

@@ -102,6 +102,7 @@ def _proposal_action(
     card = Card(
         title=f"Send proposal #{artifact.number} to {to or ctx.client.name}",
         question=question,
+        number=artifact.number,
         client_id=ctx.client.id,
         client=ctx.client.name,
         details=details,
@@ -184,6 +185,7 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     card = Card(
         title=f"Send invoice #{invoice.number} to {to or client.name}",
         question=f"Send it to {to}?" if to else "Send it? (no e-mail address on file)",
+        number=invoice.number,
         client_id=client.id,
         client=client.name,
         details=invoice_details(invoice),

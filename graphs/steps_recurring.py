@@ -14,7 +14,6 @@ from graphs.deps import Deps
 from graphs.intents import DeliverableDone, RetainerSignup, WeeklyReport, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, resolve_client, today_for, unknown_client
 from store.models import Deliverable, format_money
-from store.policies import Policies
 from store.revisions import deliverable_key
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -48,7 +47,7 @@ def schedule_recurring(deps: Deps, state: dict[str, Any]) -> StepResult:
         when = next_billing_date(today, retainer.billing_day)
         mode = (
             "sent on its own (autonomy: auto)"
-            if Policies(deps.store.db, deps.store.clock).autonomy("invoicer") == "auto"
+            if deps.store.policies.autonomy("invoicer") == "auto"
             else "waits for your approval"
         )
         notes.append(

@@ -4,25 +4,34 @@ load context → plan → steps (specialist agents) → approval gate (``interru
 external side effect → perform it with an idempotency key → record the receipt → reply.
 Checkpoints are written only when the graph stops (at the gate or the end) and a finished
 run's checkpoints are deleted: the ledger keeps the story, storage stays bounded.
+
+The graph's steps are plain functions of the run's state and LangGraph's ``Runtime``; their
+dependencies (``Deps``: store, model runner, mailer, …) are the run's context
+(``StateGraph(RunState, context_schema=Deps)``), passed with every ``invoke(..., context=deps)``
+and never checkpointed. The compiled graph itself holds no dependencies.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from agents.errors import AgentError, DeliveryUncertain
 from graphs.actions import compensation_for, perform, reject
-from graphs.approvals import Action, Card, Draft, render_card
+from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, render_card
+from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
-from graphs.recurring import approve_by_autonomy, autonomy_note
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
+from store.facade import Store
 from store.runs import FINISHED
 from store.working_memory import ThreadContext
 
@@ -45,198 +54,220 @@ class RunState(TypedDict, total=False):
     outcome: dict[str, Any]  # final status and summary, applied once the checkpoints are cleaned up
 
 
-def build_supervisor(deps: Deps, checkpointer: BaseCheckpointSaver) -> Any:
-    """Compile the supervisor graph for these dependencies."""
+# -- the graph's steps: plain functions, their dependencies in the run's context (Deps) -----------
+
+
+def _post(store: Store, state: RunState, text: str, key: str, payload: dict[str, Any] | None = None) -> None:
+    store.conversations.post(
+        state["channel"],
+        state["thread_id"],
+        text,
+        run_id=state["run_id"],
+        payload=payload,
+        dedupe=f"{state['run_id']}:{key}",
+    )
+
+
+def load_context(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    store = runtime.context.store
+    store.runs.set_status(state["run_id"], "running")
+    intent = state["intent"]
+    matches = (
+        store.clients.find(intent.get("client_name"), intent.get("contact_email") or intent.get("to"))
+        if intent.get("client_name") or intent.get("contact_email") or intent.get("to")
+        else []
+    )
+    client = matches[0] if len(matches) == 1 else None
+    store.ledger.append(
+        state["run_id"],
+        "load_context",
+        "context_loaded",
+        {
+            "client_id": client.id if client else None,
+            "client": client.name if client else None,
+            "candidates": len(matches),
+        },
+    )
+    return {"client_id": client.id if client else None, "notes": [], "cursor": 0, "side_effects": 0}
+
+
+def plan(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    store = runtime.context.store
+    # A run re-planned after a crash before its first checkpoint keeps the version it had.
+    recorded = store.runs.playbook_of(state["run_id"])
+    chosen = (playbook(*recorded) if recorded else None) or plan_for(state["intent"]["kind"])
+    assert chosen is not None, "runs are only created for intents with a plan"
+    # The steps go into the state, so the run's checkpoint carries them: a run planned
+    # under v1 finishes its v1 steps even when v2 ships before it is resumed.
+    with store.db.transaction() as tx:
+        store.runs.set_playbook(state["run_id"], chosen.name, chosen.version, tx=tx)
+        store.ledger.append(
+            state["run_id"],
+            "plan",
+            "planned",
+            {
+                "playbook": chosen.name,
+                "version": chosen.version,
+                "steps": list(chosen.steps),
+                "agent": chosen.lead,
+                "queue": chosen.agent.queue,
+            },
+            tx=tx,
+        )
+    return {"plan": list(chosen.steps)}
+
+
+def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps = runtime.context
+    name = state["plan"][state["cursor"]]
+    result = STEPS[name](deps, dict(state))
+    deps.store.ledger.append(
+        state["run_id"],
+        name,
+        "step_done",
+        {"notes": result.notes, "action": result.action.action if result.action else None, **result.facts},
+    )
+    return {
+        "cursor": state["cursor"] + 1,
+        "notes": state["notes"] + result.notes,
+        "action": result.action.model_dump() if result.action else None,
+        "client_id": result.client_id if result.client_id is not None else state.get("client_id"),
+        "stop": result.stop,
+    }
+
+
+def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    store = runtime.context.store
+    action = Action.model_validate(state["action"])
+    run_id = state["run_id"]
+    approval, _ = store.runs.ask_approval(
+        run_id, action.step, action.action, action.card.model_dump(), action.draft.model_dump()
+    )
+    # Routine recurring work the operator raised the agent's autonomy for goes on without a card.
+    autonomous = approve_by_autonomy(store, run_id, action, approval)
+    if not autonomous:
+        # The card is announced by Supervisor._announce once this interrupt's checkpoint is
+        # saved, so a decision can never arrive before there is a run to resume. The decision
+        # the run resumes with (an ApprovalDecision) is read back from the store below.
+        interrupt(ApprovalRequest(approval_id=approval.id, notes=state["notes"]))
+    decided = store.runs.approval(approval.id)
+    assert decided is not None and decided.status in ("approved", "rejected")
+    store.runs.set_status(run_id, "running")
+    waited = (decided.decided_at - decided.asked_at).total_seconds() if decided.decided_at else None
+    store.ledger.append(
+        run_id,
+        action.step,
+        "approval_answered",
+        {
+            "approval_id": decided.id,
+            "decision": decided.status,
+            "by": decided.decided_by,
+            "via": decided.decided_via,
+            "waited_seconds": waited,
+        },
+        actor=decided.decided_by or "?",
+    )
+    # What is sent is what was approved: the stored draft, including any edits.
+    approved = Action(
+        step=action.step,
+        action=action.action,
+        card=Card.model_validate(decided.card),
+        draft=Draft.model_validate(decided.draft),
+    )
+    notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
+    return {"action": approved.model_dump(), "decision": decided.status, "notes": notes}
+
+
+def side_effect(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps = runtime.context
     store = deps.store
-
-    def post(state: RunState, text: str, key: str, payload: dict[str, Any] | None = None) -> None:
-        store.conversations.post(
-            state["channel"],
-            state["thread_id"],
-            text,
-            run_id=state["run_id"],
-            payload=payload,
-            dedupe=f"{state['run_id']}:{key}",
+    action = Action.model_validate(state["action"])
+    run_id = state["run_id"]
+    if state["decision"] != "approved":
+        note = reject(deps, action)
+        store.ledger.append(run_id, action.step, "compensated", {"note": note})
+        return {"notes": state["notes"] + [note], "action": None, "stop": True}
+    what = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}[action.action]
+    label = f"{what} #{action.card.number}" if action.card.number else what
+    try:
+        receipt = perform(deps, run_id, action)
+    except DeliveryUncertain as exc:
+        store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc)})
+        return {"notes": state["notes"] + [f"I did not send the {label}: {exc}"], "action": None, "stop": True}
+    except AgentError as exc:
+        store.ledger.append(run_id, action.step, "side_effect_failed", {"reason": str(exc)})
+        return {"notes": state["notes"] + [f"I could not send the {label}: {exc}."], "action": None, "stop": True}
+    store.ledger.append(
+        run_id,
+        action.step,
+        "side_effect",
+        {
+            "action": action.action,
+            "to": action.draft.to,
+            "subject": action.draft.subject,
+            "compensation": compensation_for(action),
+        },
+        receipt=receipt,
+    )
+    if receipt.get("sent"):
+        note = f"Sent {label} to {action.draft.to} (receipt {receipt['message_id']})."
+    else:
+        note = (
+            f"Not sent — no SMTP server is configured (COO_SMTP_URL). The {label} to {action.draft.to} "
+            f"is in the outbox: {receipt['detail']}."
         )
+    return {"notes": state["notes"] + [note], "action": None, "side_effects": state["side_effects"] + 1}
 
-    def load_context(state: RunState) -> dict[str, Any]:
-        store.runs.set_status(state["run_id"], "running")
-        intent = state["intent"]
-        matches = (
-            store.clients.find(intent.get("client_name"), intent.get("contact_email") or intent.get("to"))
-            if intent.get("client_name") or intent.get("contact_email") or intent.get("to")
-            else []
+
+def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps = runtime.context
+    store = deps.store
+    run_id = state["run_id"]
+    status = "rejected" if state.get("decision") == "rejected" else "done"
+    store.ledger.append(run_id, "finish", "run_finished", {"status": status})
+    notes = list(state["notes"])
+    if state.get("side_effects") or state.get("decision"):
+        notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
+    if notes:
+        _post(store, state, "\n".join(notes), "final")
+    index_memory(deps)  # semantic memory: index what this run created (idempotent sweep)
+    client = state.get("client_id")
+    if client is not None:
+        # Follow-ups in this thread ("bill them on the 15th instead") mean this client.
+        name = store.clients.get(client).name
+        deps.working_memory.remember(
+            f"{state['channel']}:{state['thread_id']}",
+            ThreadContext(client_id=client, client_name=name, run_id=run_id, kind=state["intent"]["kind"]),
         )
-        client = matches[0] if len(matches) == 1 else None
-        store.ledger.append(
-            state["run_id"],
-            "load_context",
-            "context_loaded",
-            {
-                "client_id": client.id if client else None,
-                "client": client.name if client else None,
-                "candidates": len(matches),
-            },
-        )
-        return {"client_id": client.id if client else None, "notes": [], "cursor": 0, "side_effects": 0}
+    return {"notes": [], "outcome": {"status": status, "summary": notes[0][:200] if notes else None}}
 
-    def plan(state: RunState) -> dict[str, Any]:
-        # A run re-planned after a crash before its first checkpoint keeps the version it had.
-        recorded = store.runs.playbook_of(state["run_id"])
-        chosen = (playbook(*recorded) if recorded else None) or plan_for(state["intent"]["kind"])
-        assert chosen is not None, "runs are only created for intents with a plan"
-        # The steps go into the state, so the run's checkpoint carries them: a run planned
-        # under v1 finishes its v1 steps even when v2 ships before it is resumed.
-        with store.db.transaction() as tx:
-            store.runs.set_playbook(state["run_id"], chosen.name, chosen.version, tx=tx)
-            store.ledger.append(
-                state["run_id"],
-                "plan",
-                "planned",
-                {
-                    "playbook": chosen.name,
-                    "version": chosen.version,
-                    "steps": list(chosen.steps),
-                    "agent": chosen.lead,
-                    "queue": chosen.agent.queue,
-                },
-                tx=tx,
-            )
-        return {"plan": list(chosen.steps)}
 
-    def step(state: RunState) -> dict[str, Any]:
-        name = state["plan"][state["cursor"]]
-        result = STEPS[name](deps, dict(state))
-        store.ledger.append(
-            state["run_id"],
-            name,
-            "step_done",
-            {"notes": result.notes, "action": result.action.action if result.action else None, **result.facts},
-        )
-        return {
-            "cursor": state["cursor"] + 1,
-            "notes": state["notes"] + result.notes,
-            "action": result.action.model_dump() if result.action else None,
-            "client_id": result.client_id if result.client_id is not None else state.get("client_id"),
-            "stop": result.stop,
-        }
+def after_step(state: RunState) -> str:
+    if state.get("stop"):
+        return "finish"
+    if state.get("action"):
+        return "gate"
+    return "step" if state["cursor"] < len(state["plan"]) else "finish"
 
-    def gate(state: RunState) -> dict[str, Any]:
-        action = Action.model_validate(state["action"])
-        run_id = state["run_id"]
-        approval, _ = store.runs.ask_approval(
-            run_id, action.step, action.action, action.card.model_dump(), action.draft.model_dump()
-        )
-        # Routine recurring work the operator raised the agent's autonomy for goes on without a card.
-        autonomous = approve_by_autonomy(store, run_id, action, approval)
-        if not autonomous:
-            # The card is announced by Supervisor._announce once this interrupt's checkpoint is
-            # saved, so a decision can never arrive before there is a run to resume.
-            interrupt({"approval_id": approval.id, "notes": state["notes"]})
-        decided = store.runs.approval(approval.id)
-        assert decided is not None and decided.status in ("approved", "rejected")
-        store.runs.set_status(run_id, "running")
-        waited = (decided.decided_at - decided.asked_at).total_seconds() if decided.decided_at else None
-        store.ledger.append(
-            run_id,
-            action.step,
-            "approval_answered",
-            {
-                "approval_id": decided.id,
-                "decision": decided.status,
-                "by": decided.decided_by,
-                "via": decided.decided_via,
-                "waited_seconds": waited,
-            },
-            actor=decided.decided_by or "?",
-        )
-        # What is sent is what was approved: the stored draft, including any edits.
-        approved = Action(
-            step=action.step,
-            action=action.action,
-            card=Card.model_validate(decided.card),
-            draft=Draft.model_validate(decided.draft),
-        )
-        notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
-        return {"action": approved.model_dump(), "decision": decided.status, "notes": notes}
 
-    def do_side_effect(state: RunState) -> dict[str, Any]:
-        action = Action.model_validate(state["action"])
-        run_id = state["run_id"]
-        if state["decision"] != "approved":
-            note = reject(deps, action)
-            store.ledger.append(run_id, action.step, "compensated", {"note": note})
-            return {"notes": state["notes"] + [note], "action": None, "stop": True}
-        what = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}[action.action]
-        number = action.card.title.split("#")[1].split()[0] if "#" in action.card.title else ""
-        label = f"{what} #{number}" if number else what
-        try:
-            receipt = perform(deps, run_id, action)
-        except DeliveryUncertain as exc:
-            store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc)})
-            return {"notes": state["notes"] + [f"I did not send the {label}: {exc}"], "action": None, "stop": True}
-        except AgentError as exc:
-            store.ledger.append(run_id, action.step, "side_effect_failed", {"reason": str(exc)})
-            return {"notes": state["notes"] + [f"I could not send the {label}: {exc}."], "action": None, "stop": True}
-        store.ledger.append(
-            run_id,
-            action.step,
-            "side_effect",
-            {
-                "action": action.action,
-                "to": action.draft.to,
-                "subject": action.draft.subject,
-                "compensation": compensation_for(action),
-            },
-            receipt=receipt,
-        )
-        if receipt.get("sent"):
-            note = f"Sent {label} to {action.draft.to} (receipt {receipt['message_id']})."
-        else:
-            note = (
-                f"Not sent — no SMTP server is configured (COO_SMTP_URL). The {label} to {action.draft.to} "
-                f"is in the outbox: {receipt['detail']}."
-            )
-        return {"notes": state["notes"] + [note], "action": None, "side_effects": state["side_effects"] + 1}
+def after_side_effect(state: RunState) -> str:
+    if state.get("stop") or state["cursor"] >= len(state["plan"]):
+        return "finish"
+    return "step"
 
-    def finish(state: RunState) -> dict[str, Any]:
-        run_id = state["run_id"]
-        status = "rejected" if state.get("decision") == "rejected" else "done"
-        store.ledger.append(run_id, "finish", "run_finished", {"status": status})
-        notes = list(state["notes"])
-        if state.get("side_effects") or state.get("decision"):
-            notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
-        if notes:
-            post(state, "\n".join(notes), "final")
-        index_memory(deps)  # semantic memory: index what this run created (idempotent sweep)
-        client = state.get("client_id")
-        if client is not None:
-            # Follow-ups in this thread ("bill them on the 15th instead") mean this client.
-            name = store.clients.get(client).name
-            deps.working_memory.remember(
-                f"{state['channel']}:{state['thread_id']}",
-                ThreadContext(client_id=client, client_name=name, run_id=run_id, kind=state["intent"]["kind"]),
-            )
-        return {"notes": [], "outcome": {"status": status, "summary": notes[0][:200] if notes else None}}
 
-    def after_step(state: RunState) -> str:
-        if state.get("stop"):
-            return "finish"
-        if state.get("action"):
-            return "gate"
-        return "step" if state["cursor"] < len(state["plan"]) else "finish"
+SupervisorGraph = CompiledStateGraph[RunState, Deps, RunState, RunState]
 
-    def after_side_effect(state: RunState) -> str:
-        if state.get("stop") or state["cursor"] >= len(state["plan"]):
-            return "finish"
-        return "step"
 
-    graph = StateGraph(RunState)
+def build_supervisor(checkpointer: BaseCheckpointSaver) -> SupervisorGraph:
+    """Compile the supervisor graph. It holds no dependencies: every run gets them as its
+    context (``invoke(..., context=deps)``), which the steps read from ``runtime.context``."""
+    graph = StateGraph(RunState, context_schema=Deps)
     graph.add_node("load_context", load_context)
     graph.add_node("plan", plan)
     graph.add_node("step", step)
     graph.add_node("gate", gate)
-    graph.add_node("side_effect", do_side_effect)
+    graph.add_node("side_effect", side_effect)
     graph.add_node("finish", finish)
     graph.add_edge(START, "load_context")
     graph.add_edge("load_context", "plan")
@@ -254,13 +285,17 @@ class Supervisor:
     def __init__(self, deps: Deps, checkpointer: BaseCheckpointSaver) -> None:
         self.deps = deps
         self.checkpointer = checkpointer
-        self.graph = build_supervisor(deps, checkpointer)
+        self.graph = build_supervisor(checkpointer)
 
     def _config(self, run_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": run_id}}
 
+    def _run_config(self, run_id: str) -> RunnableConfig:
+        # _config stays a plain dict: the latency bench wraps it to add its callbacks.
+        return cast(RunnableConfig, self._config(run_id))
+
     def _waiting(self, run_id: str) -> bool:
-        snapshot = self.graph.get_state(self._config(run_id))
+        snapshot = self.graph.get_state(self._run_config(run_id))
         return bool(snapshot.next)
 
     def start(self, run_id: str) -> None:
@@ -268,7 +303,7 @@ class Supervisor:
         if run.status in FINISHED:
             log.info("run %s already %s; nothing to start", run_id, run.status)
             return
-        snapshot = self.graph.get_state(self._config(run_id))
+        snapshot = self.graph.get_state(self._run_config(run_id))
         if snapshot.interrupts:
             # A retried job after the run reached its gate: make sure the card was posted.
             for pending in snapshot.interrupts:
@@ -296,10 +331,12 @@ class Supervisor:
                 raise RuntimeError(f"run {run_id} has no saved state to resume")
             log.info("run %s was already resumed for approval %s", run_id, approval_id)
             return
-        self._invoke(run_id, Command(resume={"approval_id": approval_id, "decision": approval.status}))
+        self._invoke(run_id, Command(resume=ApprovalDecision(approval_id=approval_id, decision=approval.status)))
 
-    def _invoke(self, run_id: str, payload: Any) -> None:
-        result = self.graph.invoke(payload, self._config(run_id), durability="exit")
+    def _invoke(self, run_id: str, payload: RunState | Command[ApprovalDecision] | None) -> None:
+        # The dependencies go with every invocation (start, continue, resume): the steps read
+        # them from runtime.context; they are never checkpointed.
+        result = self.graph.invoke(payload, self._run_config(run_id), context=self.deps, durability="exit")
         interrupts = result.get("__interrupt__", []) if isinstance(result, dict) else []
         for pending in interrupts:
             self._announce(run_id, pending.value)
@@ -309,7 +346,7 @@ class Supervisor:
             # Settled last: whoever waits on the run sees it finished only when all is in place.
             self.deps.store.runs.set_status(run_id, outcome["status"], summary=outcome["summary"])
 
-    def _announce(self, run_id: str, value: dict[str, Any]) -> None:
+    def _announce(self, run_id: str, value: ApprovalRequest) -> None:
         """Post the approval card into the run's thread (once) and mark the run waiting."""
         store = self.deps.store
         approval = store.runs.approval(value["approval_id"])

@@ -13,6 +13,8 @@ from store.ledger import Ledger
 from store.memory import MemoryStore
 from store.migrations import migrate
 from store.model_cache import ModelCache
+from store.policies import Policies
+from store.recurring import RecurringWork
 from store.revisions import RevisionStore
 from store.runs import RunStore
 from store.side_effects import SideEffects
@@ -37,6 +39,8 @@ class Store:
         self.model_cache = ModelCache(db, self.clock)
         self.memory = MemoryStore(db, self.clock)
         self.inbox = Inbox(db, self.clock)
+        self.policies = Policies(db, self.clock)
+        self.recurring = RecurringWork(db, self.clock)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None) -> Store:
