@@ -199,7 +199,7 @@ class CliResult:
 @pytest.fixture
 def coo(
     coo_env: dict[str, str], clock: FixedClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):  # type: ignore[no-untyped-def]
+) -> Iterator[Callable[..., CliResult]]:
     """Run `coo ARGS` in this process (``bot.cli.main``) on the test's clock, with extra
     environment variables and standard input; returns a CliResult."""
     import io

@@ -419,7 +419,7 @@ def test_recall_parsing() -> None:
 
 @pytest.mark.slow  # a bench run
 @pytest.mark.services  # bench-memory makes its PostgreSQL databases on COO_TEST_DATABASE_URL's server
-def test_bench_memory_quick_smoke(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bench_memory_quick_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     from bot.cli import main
 
     assert main(["bench-memory", "--quick"]) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,7 @@ def record(name: str) -> None:
 
 
 @pytest.fixture
-def queue(clock: FixedClock):  # type: ignore[no-untyped-def]
+def queue(clock: FixedClock) -> Iterator[InProcessQueue]:
     RAN.clear()
     _ran.clear()
     q = InProcessQueue(clock, poll=0.01)
