@@ -157,8 +157,10 @@ class Database:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        """A transaction that commits on success and rolls back on any error."""
+    def transaction(self, *, wait: float | None = None) -> Iterator[Tx]:
+        """A transaction that commits on success and rolls back on any error. ``wait``: at most
+        this many seconds for a pooled PostgreSQL connection (default: the pool's timeout);
+        the intake door waits briefly, since a platform waits for its answer."""
         if self.dialect == "sqlite":
             conn = self._sqlite_thread_connection()
             if conn.in_transaction:
@@ -178,7 +180,7 @@ class Database:
 
         try:
             pool = self._postgres_pool()
-            ctx = pool.connection()
+            ctx = pool.connection(timeout=wait)
             conn = ctx.__enter__()
         except (psycopg.OperationalError, Exception) as exc:  # pool timeouts are not OperationalError
             if isinstance(exc, StoreUnavailable):

@@ -19,6 +19,10 @@ from store.db import Database, Tx
 from store.errors import StoreUnavailable
 from store.models import JsonDict, UtcDateTime
 
+# Seconds the door waits for a database connection: Slack wants its answer within 3 s, and a
+# quick 503 makes the platform retry sooner than a timeout would.
+SAVE_WAIT = 2.0
+
 InboxKind = Literal["message", "email", "payments", "shared_payments", "refusal"]
 InboxStatus = Literal["saved", "queued", "done"]
 
@@ -64,7 +68,7 @@ class Inbox:
         """Record one input; its id, or None when this dedupe key was saved before (a retry).
         Raises StoreUnavailable when the database cannot take it: the channel should retry."""
         try:
-            with self.db.transaction() as tx:
+            with self.db.transaction(wait=SAVE_WAIT) as tx:
                 return self._insert(tx, dedupe, kind, channel, payload)
         except Exception as exc:
             if _unreachable(exc):
@@ -105,4 +109,6 @@ class Inbox:
         return [InboxItem.model_validate(r) for r in rows]
 
     def waiting(self) -> int:
-        return int(self.db.scalar("SELECT COUNT(*) AS n FROM inbox WHERE status <> 'done'") or 0)
+        """Inputs not processed yet (the health check: it answers quickly when the database is down)."""
+        with self.db.transaction(wait=SAVE_WAIT) as tx:
+            return int(tx.scalar("SELECT COUNT(*) AS n FROM inbox WHERE status <> 'done'") or 0)

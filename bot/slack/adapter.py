@@ -1,8 +1,8 @@
 """The Slack adapter: a Bolt app whose listeners verify, normalise to an Envelope, and hand off.
 
-Bolt verifies every request's signature and timestamp and drops the bot's own events; the
-listeners below drop other bots, keep strangers out, and queue the work (no database, no
-model call before the ack). Replies reach Slack through ``bot.delivery``. A bank or provider
+Bolt verifies every request's signature and timestamp and drops the bot's own events; two
+global middlewares (bot/slack/gate.py) drop other bots and edits and keep strangers out; the
+listeners below only build Envelopes and save them (bot.intake) before the ack. Replies reach Slack through ``bot.delivery``. A bank or provider
 CSV shared by an operator is queued as its ``files`` entry; the job downloads it (bot.slack.files).
 """
 
@@ -22,6 +22,7 @@ from bot.payload_shape import shape
 from bot.rfc822 import address, compose
 from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, edit_modal
 from bot.slack.files import file_entry, is_payments_export
+from bot.slack.gate import RequireOperator, ignore_non_humans, thread_id
 from bot.slack.text import from_slack
 from graphs.approvals import Draft
 from graphs.commands import Command, Decide, Edit, EditFields, Verdict
@@ -32,13 +33,6 @@ log = logging.getLogger(__name__)
 
 DECISION = re.compile(r"^coo:(approve|reject):(\d+)$")
 EDIT = re.compile(r"^coo:edit:(\d+)$")
-# Message subtypes that are a person writing; edits, joins, deletions and bot posts are not.
-HUMAN_SUBTYPES = (None, "file_share", "thread_broadcast")
-
-
-def thread_id(channel: str, thread_ts: str) -> str:
-    """coo's thread id for a Slack thread; ``bot.delivery`` splits it back."""
-    return f"{channel}:{thread_ts}"
 
 
 def _action_match(pattern: re.Pattern[str], action: dict[str, Any]) -> re.Match[str]:
@@ -62,6 +56,9 @@ class SlackAdapter:
         self.intake = intake
         self.operators = operators
         self.approval = approval
+        # Who may talk and what is a person talking: once, before any listener (bot/slack/gate.py).
+        app.use(ignore_non_humans)
+        app.use(RequireOperator(intake, operators))
         app.event("message")(self.on_message)
         app.event("app_mention")(self.on_mention)
         app.action(DECISION)(self.on_decision)
@@ -89,8 +86,6 @@ class SlackAdapter:
     def on_message(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         if self._emails(event, body):
             return
-        if event.get("bot_id") or event.get("subtype") not in HUMAN_SUBTYPES or not event.get("user"):
-            return
         bot = context.get("bot_user_id")
         direct = event.get("channel_type") == "im"
         if not direct and bot and f"<@{bot}>" in event.get("text", ""):
@@ -98,8 +93,6 @@ class SlackAdapter:
         self._message(event, body, addressed=direct, bot_user_id=bot)
 
     def on_mention(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
-        if event.get("bot_id") or not event.get("user"):
-            return
         self._message(event, body, addressed=True, bot_user_id=context.get("bot_user_id"))
 
     def _message(
@@ -112,10 +105,6 @@ class SlackAdapter:
             user_id=event["user"],
             text=from_slack(event.get("text", ""), bot_user_id),
         )
-        if event["user"] not in self.operators:
-            if addressed:  # strangers chatting in a channel are not refused, just not heard
-                self.intake.refuse(env, ephemeral=True)
-            return
         exports = [f for f in event.get("files") or [] if is_payments_export(f)]
         for file in exports:  # bank/provider CSVs: downloaded and reconciled by the queued job
             self.intake.shared_payments(
@@ -174,9 +163,6 @@ class SlackAdapter:
         env = self._tap(
             body, action, f"(tapped {verb.capitalize()} on #{number})", Decide(approval_id=int(number), verdict=verdict)
         )
-        if env.user_id not in self.operators:
-            self.intake.refuse(env, ephemeral=True)
-            return
         # The card itself is updated in place once the decision is recorded: no "Approved." reply.
         # A tap in the daily digest (which is not updated) is answered in the digest's thread.
         from_digest = str(action.get("block_id") or "").startswith(DIGEST_BLOCK)
@@ -186,9 +172,6 @@ class SlackAdapter:
         ack()
         number = int(_action_match(EDIT, action).group(1))
         env = self._tap(body, action, f"(tapped Edit on #{number})", Edit(approval_id=number, fields=EditFields()))
-        if env.user_id not in self.operators:
-            self.intake.refuse(env, ephemeral=True)
-            return
         approval = self.approval(number)
         if approval is None or approval.status != "pending":
             # Let the core say who decided it and when, in the thread.
@@ -229,9 +212,6 @@ class SlackAdapter:
             text=f"(edited #{number} in the form: {', '.join(fields.changed()) or 'no change'})",
             command=Edit(approval_id=number, fields=fields),
         )
-        if user not in self.operators:
-            self.intake.refuse(env, ephemeral=True)
-            return
         if fields.changed():
             self.intake.submit(env, post_ack=False)
 
