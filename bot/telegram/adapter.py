@@ -11,8 +11,17 @@ import logging
 import re
 from email.utils import format_datetime
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram import InlineKeyboardMarkup, Message, Update, User
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.intake import Intake, IntakeUnavailable, ReplyRef
 from bot.payload_shape import shape
@@ -42,9 +51,42 @@ class TelegramAdapter:
         self.application = application
         self.intake = intake
         self.operators = operators
+        self.operator = operator_filter(operators)
+        # Who may talk, once, before every other handler: strangers are refused politely and
+        # the update goes no further (ApplicationHandlerStop); bots are not heard at all.
+        application.add_handler(TypeHandler(Update, self.gate), group=-1)
         application.add_handler(CallbackQueryHandler(self.on_callback))
-        application.add_handler(MessageHandler(filters.TEXT | filters.CAPTION | EML | CSV, self.on_message))
+        application.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE & self.operator & (filters.TEXT | filters.CAPTION | EML | CSV),
+                self.on_message,
+            )
+        )
         application.add_error_handler(self.on_error)
+
+    def _is_operator(self, user: User) -> bool:
+        """By id, or by @username (the filter's rule, for taps too: a tap's message is the bot's)."""
+        return str(user.id) in self.operators or bool(
+            user.username and {user.username, f"@{user.username}"} & self.operators
+        )
+
+    async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if user is None or self._is_operator(user):
+            return
+        if user.is_bot:
+            raise ApplicationHandlerStop
+        query = update.callback_query
+        if query is not None:
+            await query.answer("Only the operator can decide this; nothing was changed.", show_alert=True)
+            raise ApplicationHandlerStop
+        message = update.effective_message
+        if message is not None:
+            raw_text = message.text or message.caption or ""
+            if _addressed(message, raw_text, context):
+                text = _without_mention(raw_text, context.bot.username)
+                self.intake.refuse(_envelope(update, message, user.id, text), reply_ref=_ref(message))
+        raise ApplicationHandlerStop
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every handler's failure ends here, once: an input that could not be saved makes the
@@ -68,32 +110,13 @@ class TelegramAdapter:
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
-        if message is None or user is None or user.is_bot:
+        if message is None or user is None:
             return
-        text = message.text or message.caption or ""
-        username = context.bot.username
-        mentioned = bool(username) and f"@{username}".lower() in text.lower()
-        if username:
-            text = re.sub(rf"@{re.escape(username)}\b", "", text, flags=re.I).strip()
-        env = Envelope(
-            channel="telegram",
-            event_id=str(update.update_id),
-            thread_id=str(message.chat_id),
-            user_id=str(user.id),
-            text=text,
-        )
-        ref = ReplyRef(platform="telegram", chat_id=str(message.chat_id), ref=str(message.message_id))
-        private = message.chat.type == "private"
-        replied_to_bot = bool(
-            message.reply_to_message
-            and message.reply_to_message.from_user
-            and message.reply_to_message.from_user.id == context.bot.id
-        )
-        addressed = private or mentioned or replied_to_bot or text.startswith("/")
-        if str(user.id) not in self.operators:
-            if addressed:
-                self.intake.refuse(env, reply_ref=ref)
-            return
+        raw_text = message.text or message.caption or ""
+        text = _without_mention(raw_text, context.bot.username)
+        env = _envelope(update, message, user.id, text)
+        ref = _ref(message)
+        addressed = _addressed(message, raw_text, context)
         document = message.document
         if (
             document is not None
@@ -147,9 +170,6 @@ class TelegramAdapter:
         if match is None or query.message is None:
             await query.answer("This button is no longer active.")
             return
-        if str(query.from_user.id) not in self.operators:
-            await query.answer("Only the operator can decide this; nothing was changed.", show_alert=True)
-            return
         verb, number = match.groups()
         verdict: Verdict = "approve" if verb == "approve" else "reject"
         env = Envelope(
@@ -170,6 +190,47 @@ class TelegramAdapter:
         # Buttons go at once, so a second tap can't race the first; the text follows from delivery.
         # (The digest has a row per approval: only the tapped approval's row goes.)
         await query.edit_message_reply_markup(reply_markup=_without(query.message, number))
+
+
+def operator_filter(operators: frozenset[str]) -> filters.User:
+    """COO_TELEGRAM_OPERATORS as a PTB filter: numeric user ids, or @usernames."""
+    ids = [int(o) for o in operators if o.lstrip("-").isdigit()]
+    names = [o.lstrip("@") for o in operators if not o.lstrip("-").isdigit()]
+    return filters.User(user_id=ids or None, username=names or None, allow_empty=False)
+
+
+def _without_mention(text: str, username: str | None) -> str:
+    if not username:
+        return text
+    return re.sub(rf"@{re.escape(username)}\b", "", text, flags=re.I).strip()
+
+
+def _addressed(message: Message, text: str, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Said to coo (``text`` as written): in a private chat, mentioning it, replying to it, or a
+    /command."""
+    username = context.bot.username
+    mentioned = bool(username) and f"@{username}".lower() in text.lower()
+    replied_to_bot = bool(
+        message.reply_to_message
+        and message.reply_to_message.from_user
+        and message.reply_to_message.from_user.id == context.bot.id
+    )
+    command = _without_mention(text, username).startswith("/")
+    return message.chat.type == "private" or mentioned or replied_to_bot or command
+
+
+def _envelope(update: Update, message: Message, user_id: int, text: str) -> Envelope:
+    return Envelope(
+        channel="telegram",
+        event_id=str(update.update_id),
+        thread_id=str(message.chat_id),
+        user_id=str(user_id),
+        text=text,
+    )
+
+
+def _ref(message: Message) -> ReplyRef:
+    return ReplyRef(platform="telegram", chat_id=str(message.chat_id), ref=str(message.message_id))
 
 
 def _without(message: object, approval_id: str) -> InlineKeyboardMarkup | None:
