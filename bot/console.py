@@ -7,14 +7,19 @@ next is read, so piped input behaves like a script.
 from __future__ import annotations
 
 import getpass
+import logging
 import sys
 import time
 import uuid
 from typing import TextIO
 
+from bot.intake import Intake, IntakeUnavailable
+from bot.jobs import process
 from bot.runtime import Runtime
 from graphs.envelope import Envelope
 from store.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 THREAD = "console"
 PROGRESS_AFTER = 1.5  # seconds before the operator is told the work is still going
@@ -35,6 +40,7 @@ class ConsoleChat:
         self.out = out
         self.user = getpass.getuser()
         self.settle_timeout = settle_timeout
+        self.intake = Intake(runtime.store, runtime.queue)
         self.seen = runtime.store.conversations.last_message_id()
         self._catch_up()
 
@@ -51,11 +57,17 @@ class ConsoleChat:
         """Handle one line and print every reply it produced."""
         env = Envelope(channel="console", event_id=uuid.uuid4().hex, thread_id=THREAD, user_id=self.user, text=text)
         try:
-            handled = self.runtime.conversation.handle(env)
-        except StoreError as exc:
+            item_id = self.intake.save_here(env)  # the one door: saved first, then handled here
+        except (IntakeUnavailable, StoreError) as exc:
             _print_reply(f"I couldn't save that: {exc}. Nothing was done; please try again.", self.out)
             return
-        self._wait(handled.run_ids)
+        try:
+            handled = process(self.runtime, item_id) if item_id is not None else None
+        except Exception:  # said in the thread by the inbox (and logged); the chat goes on
+            log.exception("console message failed")
+            self._flush()
+            return
+        self._wait(handled.run_ids if handled else [])
         self._flush()
 
     def _wait(self, run_ids: list[str]) -> None:

@@ -45,18 +45,26 @@ class Intake:
         self.store = store
         self.queue = queue
 
-    def _save(self, kind: InboxKind, env: Envelope, options: dict[str, Any], data: bytes | None = None) -> bool:
-        """Save once; True when new (a platform's retry of the same event is False)."""
+    def _record(self, kind: InboxKind, env: Envelope, options: dict[str, Any], data: bytes | None) -> int | None:
         payload = {"envelope": env.model_dump(mode="json"), "options": options, **pack(data)}
         try:
-            item_id = self.store.inbox.save(env.idempotency_key, kind, env.channel, payload)
+            return self.store.inbox.save(env.idempotency_key, kind, env.channel, payload)
         except StoreUnavailable as exc:
             log.error("could not save %s %s: %s", env.channel, kind, exc)
             raise IntakeUnavailable(str(exc)) from exc
+
+    def _save(self, kind: InboxKind, env: Envelope, options: dict[str, Any], data: bytes | None = None) -> bool:
+        """Save once, then queue; True when new (a platform's retry of the same event is False)."""
+        item_id = self._record(kind, env, options, data)
         if item_id is None:
             return False
         self.wake(item_id)
         return True
+
+    def save_here(self, env: Envelope) -> int | None:
+        """The console: save the message like any other but queue nothing; the caller processes
+        it at once (the operator waits at the terminal). Its inbox id, None for a repeat."""
+        return self._record("message", env, {"post_ack": False}, None)
 
     def wake(self, item_id: int) -> bool:
         """Queue a saved item; False (and it stays saved for the sweeper) when the queue is down."""

@@ -12,6 +12,7 @@ from typing import Any
 from bot.runtime import Runtime, get_runtime
 from graphs.email_intake import ingest_email
 from graphs.envelope import Envelope
+from graphs.handled import Handled
 from graphs.payments_intake import import_payments, import_run_id
 from store.deliveries import Deliveries
 from store.errors import NotFound
@@ -84,21 +85,25 @@ def run_tick(day: str) -> None:
 
 
 def process_inbox(item_id: int) -> None:
-    """Process one saved input (bot.intake) by its kind, once; a final failure is said in its
-    thread, so nothing the operator sent vanishes without a word."""
-    runtime = get_runtime()
+    """Job: process one saved input (bot.intake)."""
+    process(get_runtime(), item_id)
+
+
+def process(runtime: Runtime, item_id: int) -> Handled | None:
+    """Process one saved input by its kind, once (what a message did, for the console to wait
+    on); a final failure is said in its thread, so nothing sent vanishes without a word."""
     inbox = runtime.store.inbox
     item = inbox.get(item_id)
     if item is None:
         log.error("inbox item %d is not in %s; dropped", item_id, runtime.settings.database)
-        return
+        return None
     if item.status == "done":
-        return  # a redelivered job
+        return None  # a redelivered job
     env = Envelope.model_validate(item.payload["envelope"])
     options: dict[str, Any] = item.payload.get("options") or {}
     try:
         _remember(runtime, options.get("reply_ref"), env)
-        HANDLERS[item.kind](runtime, env, item, options)
+        handled = HANDLERS[item.kind](runtime, env, item, options)
     except Exception as exc:
         log.exception("inbox item %d (%s from %s) failed", item_id, item.kind, env.channel)
         if attempts_left() > 0:
@@ -112,6 +117,7 @@ def process_inbox(item_id: int) -> None:
         )
         raise
     inbox.done(item_id)
+    return handled
 
 
 def _remember(runtime: Runtime, reply_ref: dict[str, str] | None, env: Envelope) -> None:
@@ -128,11 +134,11 @@ def in_conversation(store: Store, env: Envelope) -> bool:
     return bool(store.conversations.messages_after(env.channel, env.thread_id, 0))
 
 
-def _message(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+def _message(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> Handled | None:
     """An operator message to the core; "On it." is written with the run it starts."""
     if not options.get("addressed", True) and not in_conversation(runtime.store, env):
-        return  # channel chatter in a thread coo is not part of
-    runtime.conversation.handle(env, post_ack=bool(options.get("post_ack", True)))
+        return None  # channel chatter in a thread coo is not part of
+    return runtime.conversation.handle(env, post_ack=bool(options.get("post_ack", True)))
 
 
 def _email(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
@@ -212,7 +218,7 @@ def _refusal(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str
     )
 
 
-HANDLERS: dict[str, Callable[[Runtime, Envelope, InboxItem, dict[str, Any]], None]] = {
+HANDLERS: dict[str, Callable[[Runtime, Envelope, InboxItem, dict[str, Any]], Handled | None]] = {
     "message": _message,
     "email": _email,
     "payments": _payments,

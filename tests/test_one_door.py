@@ -263,3 +263,11 @@ def test_unexpected_slack_shapes_from_the_field_are_answered_without_a_500(serve
         )
         assert response.status_code in (200, 400) and "Traceback" not in response.text
     assert "payload shape" in caplog.text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_console_goes_through_the_same_door(chat):
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    chat.say("what's overdue?")
+    rows = chat.runtime.store.db.fetchall("SELECT channel, kind, status FROM inbox ORDER BY id")
+    assert [(r["channel"], r["kind"], r["status"]) for r in rows] == [("console", "message", "done")] * 2
