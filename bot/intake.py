@@ -17,7 +17,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.job_registry import JOBS
+from graphs.conversation import Conversation
 from graphs.envelope import Envelope
+from graphs.handled import Handled
 from store.errors import StoreUnavailable
 from store.facade import Store
 from store.inbox import InboxKind, pack
@@ -114,3 +116,20 @@ class Intake:
 
 def _ref(reply_ref: ReplyRef | None) -> dict[str, Any]:
     return {"reply_ref": reply_ref.model_dump()} if reply_ref else {}
+
+
+class SchedulerDoor:
+    """The scheduler's intents (retainer invoices, weekly reports) come through the same door:
+    recorded in the inbox with their period's key, then accepted at once under the normal rules
+    (the tick needs the run it started)."""
+
+    def __init__(self, intake: Intake, conversation: Conversation) -> None:
+        self.intake = intake
+        self.conversation = conversation
+
+    def submit(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
+        item_id = self.intake._record("scheduled", env, {"intent": intent, "text": text}, None)
+        handled = self.conversation.submit(env, intent, text)  # a repeat is a no-op there too
+        if item_id is not None:
+            self.intake.store.inbox.done(item_id)
+        return handled

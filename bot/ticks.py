@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot.intake import Intake, SchedulerDoor
 from bot.job_registry import JOBS
 from bot.runtime import Runtime
 from graphs.tick import DayReport, run_day
@@ -45,7 +46,8 @@ def catch_up_tick(runtime: Runtime) -> date | None:
 
 def run_tick(runtime: Runtime, day: date) -> DayReport:
     """Do the recurring work of the local ``day`` (idempotent)."""
-    return run_day(runtime.store, runtime.conversation, day, runtime.settings.report_weekday)
+    door = SchedulerDoor(Intake(runtime.store, runtime.queue), runtime.conversation)
+    return run_day(runtime.store, door, day, runtime.settings.report_weekday)
 
 
 def tick_job(runtime: Runtime, day: date) -> DayReport:

@@ -155,11 +155,13 @@ def test_tick_for_a_date_dates_the_invoice_by_that_date(coo):
     runtime = Runtime(load_settings())
     try:
         [invoice] = runtime.store.db.fetchall("SELECT issue_date, due_date FROM invoices")
+        kinds = [(r["kind"], r["status"]) for r in runtime.store.db.fetchall("SELECT * FROM inbox ORDER BY id")]
     finally:
         runtime.close()
     # The pinned clock says 2026-11-25; the tick was for the 1st, so the invoice is too.
     assert str(invoice["issue_date"]) == "2026-12-01"
     assert str(invoice["due_date"]) == "2026-12-15"  # 14 days later
+    assert kinds == [("message", "done"), ("scheduled", "done")]  # the scheduler came through the door too
     again = coo(["tick", "--date", "2026-12-01"])
     assert "Tick 2026-12-01: 0 invoice(s) prepared" in again.stdout
 
