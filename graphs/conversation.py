@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -58,6 +59,37 @@ _message_run: ContextVar[str | None] = ContextVar("message_run", default=None)
 _post_ack: ContextVar[bool] = ContextVar("post_ack", default=False)
 
 ACK = "On it."
+# A clarifying question older than this is not answered by the next message: it lapses.
+QUESTION_TTL = timedelta(hours=12)
+# Questions and lookups: never an answer to a question about a field.
+_QUERY_KINDS = frozenset({"status_query", "recall", "client_profile", "help"})
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _same_name(a: str, b: str) -> bool:
+    return a.casefold().strip() == b.casefold().strip()
+
+
+def _is_own_request(pending: PendingQuestion, parsed: ParseResult) -> bool:
+    """Whether a message sent while a question waits is a request of its own rather than the
+    answer: a question or lookup, a request about another client, or a complete request of
+    another kind, or the same request said again in full. A bare value ("$4,000", "Acme",
+    "the 15th", "12 hours of logo work at $95/h") is an answer."""
+    intent = parsed.intent
+    if isinstance(intent, Unknown):
+        return False
+    if intent.kind in _QUERY_KINDS:
+        return True
+    named = getattr(intent, "client_name", None)
+    waiting_for = pending.intent.get("client_name")
+    if named and waiting_for and not _same_name(named, waiting_for):
+        return True
+    complete = not intent.missing_fields() and not parsed.problems
+    # Complete and of another kind, or the whole request said again with its client.
+    return complete and (intent.kind != pending.intent.get("kind") or bool(named))
 
 
 class Conversation:
@@ -72,6 +104,10 @@ class Conversation:
         self.store.conversations.post(
             env.channel, env.thread_id, text, payload=payload, dedupe=f"reply:{env.idempotency_key}"
         )
+
+    def _note(self, env: Envelope, text: str) -> None:
+        """A side remark about this message (its own dedupe key: the message's reply still comes)."""
+        self.store.conversations.post(env.channel, env.thread_id, text, dedupe=f"note:{env.idempotency_key}")
 
     def handle(self, env: Envelope, *, post_ack: bool = False) -> Handled:
         """Handle one operator message exactly once (a redelivered event is a no-op). With
@@ -108,6 +144,12 @@ class Conversation:
         if command:
             return self._command(env, command.group(1).lower(), command.group(2).strip())
         pending = self.store.conversations.pending_question(env.thread_key)
+        if pending is not None and self.store.clock.now() - pending.created_at > QUESTION_TTL:
+            # An old question is not what a new message answers: it lapses, and is said so.
+            with self.store.db.transaction() as tx:
+                self.store.conversations.answered(tx, env.thread_key)
+            self._note(env, f"(My question about “{_short(pending.source_text)}” from earlier has lapsed.)")
+            pending = None
         if pending is not None:
             return self._answer(env, pending, text)
         return self._request(env, self.parser.parse(text, self.store.clock.today()), text)
@@ -158,6 +200,17 @@ class Conversation:
             return Handled()
         field = pending.fields[0]
         today = self.store.clock.today()
+        fresh_request = self.parser.parse(text, today)
+        if _is_own_request(pending, fresh_request):
+            # A request of its own is handled as one; the question is set aside, and said so.
+            with self.store.db.transaction() as tx:
+                self.store.conversations.answered(tx, env.thread_key)
+            self._note(
+                env,
+                f"(I took that as a new request and set aside my question about “{_short(pending.source_text)}”"
+                " — send that again when you want it.)",
+            )
+            return self._request(env, fresh_request, text)
         try:
             value = self.parser.parse_field(field, text, today)
         except ValueError as exc:

@@ -30,6 +30,7 @@ class PendingQuestion(BaseModel):
     fields: JsonStrList
     question: str
     source_text: str
+    created_at: UtcDateTime
 
 
 class ConversationStore:
