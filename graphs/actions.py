@@ -8,6 +8,7 @@ from agents.errors import AgentError, DeliveryUncertain
 from agents.mailer import OutgoingEmail
 from graphs.approvals import Action
 from graphs.deps import Deps
+from store.models import format_money
 
 _WHAT = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}
 
@@ -69,9 +70,22 @@ def compensation_for(action: Action) -> str:
     return "cannot be unsent; send a correction e-mail if needed"
 
 
-def reject(deps: Deps, action: Action) -> str:
+def reject(deps: Deps, run_id: str, action: Action) -> str:
     """Undo the drafts a rejected action leaves behind; returns what was done, for the reply."""
     what = _WHAT.get(action.action, "it")
+    if action.action == "send_proposal":
+        with deps.store.db.transaction() as tx:
+            withdrawn, restored = deps.store.work.withdraw_retainer(tx, run_id)
+        if withdrawn is not None:
+            # A rejected proposal means the retainer is not going ahead: nothing bills it.
+            number = action.card.number
+            said = (
+                f"Rejected: the proposal{' #' + number if number else ''} was not sent, and its retainer is cancelled"
+            )
+            if restored is not None:
+                terms = format_money(restored.monthly_amount, restored.currency)
+                return f"{said}; the earlier retainer ({terms}/month) applies again."
+            return f"{said}: it will not be billed."
     if action.card.invoice_id is not None:
         invoice = deps.store.billing.by_id(action.card.invoice_id)
         with deps.store.db.transaction() as tx:

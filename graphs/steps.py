@@ -40,6 +40,8 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     intent = intent_from_dict(state["intent"])
     assert isinstance(intent, RetainerSignup) and intent.client_name and intent.monthly_amount is not None
     run_id = state["run_id"]
+    known = deps.store.clients.find(intent.client_name, intent.contact_email)
+    current = deps.store.work.active_retainer(known[0].id) if len(known) == 1 else None
     with deps.store.db.transaction() as tx:
         client, created = deps.store.clients.upsert(
             tx, intent.client_name, intent.contact_name, intent.contact_email, intent.currency
@@ -69,8 +71,17 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     if retainer.billing_day:
         terms.append(f"billed on day {retainer.billing_day}")
     what = "New retainer" if created else "Retainer recorded"
+    replaced = ""
+    if current is not None and current.run_id != run_id and current.client_id == client.id:
+        # Never silently: the operator sees which terms these replace (and a rejected proposal
+        # brings them back).
+        replaced = (
+            f" This replaces the current retainer ({format_money(current.monthly_amount, current.currency)}/month"
+            f"{', billed on day ' + str(current.billing_day) if current.billing_day else ''}); reject the proposal"
+            " below to keep the current one."
+        )
     return StepResult(
-        notes=[f"{what} for {client.name}{contact}: {', '.join(terms)}."],
+        notes=[f"{what} for {client.name}{contact}: {', '.join(terms)}.{replaced}"],
         client_id=client.id,
         facts={"retainer_id": retainer.id},
     )

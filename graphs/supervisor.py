@@ -184,7 +184,7 @@ def side_effect(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     action = Action.model_validate(state["action"])
     run_id = state["run_id"]
     if state["decision"] != "approved":
-        note = reject(deps, action)
+        note = reject(deps, run_id, action)
         store.ledger.append(run_id, action.step, "compensated", {"note": note})
         return {"notes": state["notes"] + [note], "action": None, "stop": True}
     what = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}[action.action]

@@ -111,6 +111,23 @@ class WorkStore:
 
     # -- recurring work: billing, weekly reports, deadlines --------------------------------
 
+    def withdraw_retainer(self, tx: Tx, run_id: str) -> tuple[Retainer | None, Retainer | None]:
+        """The retainer this run recorded is not going ahead (its proposal was rejected): it is
+        cancelled, and the one it replaced, if any, is active again. (withdrawn, restored)."""
+        row = tx.fetchone("SELECT * FROM retainers WHERE run_id = ? AND status = 'active'", (run_id,))
+        if row is None:
+            return None, None
+        withdrawn = Retainer.model_validate(row)
+        tx.execute("UPDATE retainers SET status = 'cancelled' WHERE id = ?", (withdrawn.id,))
+        previous = tx.fetchone(
+            "SELECT * FROM retainers WHERE client_id = ? AND status = 'replaced' AND id < ? ORDER BY id DESC",
+            (withdrawn.client_id, withdrawn.id),
+        )
+        if previous is None:
+            return withdrawn, None
+        tx.execute("UPDATE retainers SET status = 'active' WHERE id = ?", (previous["id"],))
+        return withdrawn, Retainer.model_validate({**previous, "status": "active"})
+
     def active_retainers(self) -> list[Retainer]:
         rows = self.db.fetchall("SELECT * FROM retainers WHERE status = 'active' ORDER BY id")
         return [Retainer.model_validate(r) for r in rows]
