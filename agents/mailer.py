@@ -7,6 +7,7 @@ e-mail always carries the same id, and a receipt names exactly what left the mac
 from __future__ import annotations
 
 import hashlib
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -18,6 +19,9 @@ from urllib.parse import unquote, urlparse
 from pydantic import BaseModel
 
 from agents.errors import AgentError
+
+# One plain address: a bare name ("Tom") or a list is never handed to the mail server.
+_ADDRESS_RE = re.compile(r"^[^@\s<>,;\"()]+@[^@\s<>,;\"()]+\.[^@\s<>,;\"().]+$")
 
 
 class OutgoingEmail(BaseModel):
@@ -44,6 +48,8 @@ class Mailer(Protocol):
 
 
 def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
+    if not _ADDRESS_RE.match(email.to):
+        raise AgentError(f'"{email.to}" is not an e-mail address; nothing was sent.')
     digest = hashlib.sha256(email.idempotency_key.encode()).hexdigest()[:24]
     domain = sender.rpartition("@")[2] or "coo.local"
     msg = EmailMessage()

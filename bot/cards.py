@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from graphs.approvals import Card, Draft
+from graphs.approvals import Card, Draft, is_address
 from store.clock import Clock
 from store.models import Approval, Decided, Message
 
@@ -40,6 +40,11 @@ class CardView(BaseModel):
     draft: Draft
     decision: Decision | None = None
 
+    @property
+    def can_approve(self) -> bool:
+        """False while the draft has no e-mail address: the card offers "add an address" instead."""
+        return is_address(self.draft.to)
+
 
 def card_view(message: Message, approval: Approval | None, clock: Clock) -> CardView:
     """The view of a card message; the approval row (when given) has the latest draft and decision."""
@@ -67,6 +72,7 @@ DIGEST_BUTTONS = 10  # approvals given buttons in one digest; the rest are count
 class DigestApproval(BaseModel):
     approval_id: int
     title: str  # "Send invoice #INV-0002 to ops@northwind.example"
+    can_approve: bool = True  # False while its draft has no e-mail address
 
 
 class DigestView(BaseModel):
@@ -84,7 +90,14 @@ class DigestView(BaseModel):
 def digest_view(message: Message, approvals: list[Approval]) -> DigestView:
     """``approvals``: the rows named by the digest's ``approval_ids``; decided ones get no buttons."""
     waiting = [a for a in approvals if a.status == "pending"]
-    shown = [DigestApproval(approval_id=a.id, title=str(a.card.get("title") or a.action)) for a in waiting]
+    shown = [
+        DigestApproval(
+            approval_id=a.id,
+            title=str(a.card.get("title") or a.action),
+            can_approve=is_address(Draft.model_validate(a.draft).to),
+        )
+        for a in waiting
+    ]
     return DigestView(text=message.text, approvals=shown[:DIGEST_BUTTONS], more=max(0, len(shown) - DIGEST_BUTTONS))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.errors import AgentError, DeliveryUncertain
 from agents.mailer import OutgoingEmail
-from graphs.approvals import Action
+from graphs.approvals import Action, is_address
 from graphs.deps import Deps
 from store.models import format_money
 
@@ -19,8 +19,8 @@ def idempotency_key(run_id: str, step: str) -> str:
 
 def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
     """Send what was approved. Returns the receipt; a retry returns the first receipt."""
-    if not action.draft.to:
-        raise AgentError("there is no e-mail address to send it to")
+    if not is_address(action.draft.to):
+        raise AgentError(f"there is no e-mail address to send it to ({action.draft.to or 'none on file'})")
     key = idempotency_key(run_id, action.step)
     claim = deps.store.side_effects.claim(key, run_id, action.action)
     if claim.status == "done":

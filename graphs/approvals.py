@@ -8,7 +8,7 @@ draft stored with the approval is exactly what gets sent once approved.
 from __future__ import annotations
 
 import re
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeGuard
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -18,8 +18,21 @@ from graphs.deps import Deps
 from store.billing import NewLine
 from store.models import Approval, Decided
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@\s<>,;\"()]+@[^@\s<>,;\"()]+\.[^@\s<>,;\"().]+$")
 _NUMBERED_TITLE = re.compile(r"^Send (?:proposal|invoice) #(\S+)")  # the titles of cards stored without a number
+
+
+def is_address(text: str | None) -> TypeGuard[str]:
+    """True for one plain e-mail address ("jane@acme.example"); a bare name ("Tom") is not one."""
+    return bool(text) and bool(EMAIL_RE.match(text or ""))
+
+
+ADDRESS_HINT = "/edit {n} to=name@example.com"
+
+
+def card_buttons(draft: Draft) -> list[str]:
+    """The card's buttons: no Approve while the draft has no address to send it to."""
+    return ["approve", "edit", "reject"] if is_address(draft.to) else ["edit", "reject"]
 
 
 class Draft(BaseModel):
@@ -86,7 +99,8 @@ class Action(BaseModel):
 def render_card(approval_id: int, card: Card, draft: Draft, *, preview_lines: int = 12) -> str:
     """The card as chat text (console, and the fallback text of rich messages)."""
     lines = [card.question]
-    lines.append(f"  To: {draft.to or '(no e-mail address on file — /edit ' + str(approval_id) + ' to=…)'}")
+    hint = ADDRESS_HINT.format(n=approval_id)
+    lines.append(f"  To: {draft.to if is_address(draft.to) else '(no e-mail address — add one: ' + hint + ')'}")
     lines.append(f"  Subject: {draft.subject}")
     lines.extend(f"  {d}" for d in card.details)
     if card.comparison:
@@ -98,7 +112,10 @@ def render_card(approval_id: int, card: Card, draft: Draft, *, preview_lines: in
     lines.extend(f"  │ {line}" for line in body[:preview_lines])
     if len(body) > preview_lines:
         lines.append(f"  │ … ({len(body) - preview_lines} more lines)")
-    lines.append(f"  [/approve {approval_id}] [/edit {approval_id} …] [/reject {approval_id}]")
+    if is_address(draft.to):
+        lines.append(f"  [/approve {approval_id}] [/edit {approval_id} …] [/reject {approval_id}]")
+    else:
+        lines.append(f"  [{hint}] [/reject {approval_id}]")
     return "\n".join(lines)
 
 

@@ -71,40 +71,75 @@ EDIT_HELP = (
     "/edit N due=2026-12-20 · /edit N rate=100 · /edit N qty=10 (invoices) · "
     "/edit N <the whole new text of the draft>"
 )
+ALLOWED_FIELDS = "to, subject, due, rate (or price), qty (or quantity, hours)"
 
-_PAIR = re.compile(r"(\b(?:to|subject|due|rate|price|qty|quantity|hours)\s*=\s*)", re.I)
+_FIELDS = ("to", "subject", "due", "rate", "qty")
 _ALIASES = {"price": "rate", "quantity": "qty", "hours": "qty"}
+# "name=" at the start of a word: the text is field=value pairs when it starts with one.
+_PAIR = re.compile(r"(?:^|(?<=\s))([A-Za-z][\w-]*)\s*=", re.I)
+_LEADING_PAIR = re.compile(r"^\s*[A-Za-z][\w-]*\s*=")
+
+
+def _allowed(prefix: str) -> str:
+    return f"{prefix} You can change: {ALLOWED_FIELDS}; or write the whole new text of the draft."
 
 
 def _amount(name: str, value: str) -> Decimal:
+    cleaned = value.replace("$", "").replace("€", "").replace("£", "").replace(",", "").strip()
     try:
-        amount = Decimal(value.replace("$", "").replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise EditError(f"I can't read {name}={value}. {EDIT_HELP}") from exc
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        raise EditError(f'I can\'t read "{value}" as an amount for {name}; write a number, e.g. {name}=100.')
     if amount <= 0:
-        raise EditError(f"{value} must be more than zero.")
+        raise EditError(f"{name} must be more than zero (not {value}); write e.g. {name}=100.")
     return amount
+
+
+def _due(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise EditError(
+            f'I can\'t read "{value}" as a date for due; write it as year-month-day, e.g. due=2026-12-20.'
+        ) from None
 
 
 def parse_edit(text: str) -> EditFields:
     """Typed chat text after ``/edit N``: ``to=a@b.c subject=Hello there`` → those fields;
-    anything else is the whole new text of the draft."""
+    anything else is the whole new text of the draft.
+
+    Text that starts with ``name=`` is field=value pairs: an unknown name (``vat=20``) or an
+    unreadable value is refused in one line that says what may be changed, rather than
+    becoming the new text of the draft.
+    """
     text = text.strip()
     if not text:
         raise EditError(EDIT_HELP)
-    parts = _PAIR.split(text)
-    if len(parts) == 1 or parts[0].strip():
+    if not _LEADING_PAIR.match(text):
         return EditFields(body=text)
+    parts = _PAIR.split(text)
     raw: dict[str, str] = {}
+    unknown: list[str] = []
     for key, value in zip(parts[1::2], parts[2::2], strict=True):
-        name = key.strip().rstrip("=").strip().lower()
-        raw[_ALIASES.get(name, name)] = value.strip()
+        typed = key.strip().lower()
+        name = _ALIASES.get(typed, typed)
+        if name not in _FIELDS:
+            unknown.append(key.strip())
+            continue
+        if name in raw:
+            raise EditError(_allowed(f"{typed}= is given twice; give each field once."))
+        value = value.strip()
+        if not value:
+            raise EditError(_allowed(f"{typed}= has no value."))
+        raw[name] = value
+    if unknown:
+        names = ", ".join(f"{n}=" for n in unknown)
+        raise EditError(_allowed(f"I can't change {names} — no such field."))
     fields: dict[str, object] = {k: v for k, v in raw.items() if k in ("to", "subject")}
     if "due" in raw:
-        try:
-            fields["due"] = date.fromisoformat(raw["due"])
-        except ValueError as exc:
-            raise EditError(f"I can't read that edit ({exc}). {EDIT_HELP}") from exc
+        fields["due"] = _due(raw["due"])
     for name in ("rate", "qty"):
         if name in raw:
             fields[name] = _amount(name, raw[name])

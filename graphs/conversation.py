@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.llm import attribute_to
-from graphs.approvals import apply_edit, render_card
+from graphs.approvals import ADDRESS_HINT, Draft, apply_edit, card_buttons, is_address, render_card
 from graphs.chat_commands import autonomy_command, open_deliverables_text
 from graphs.command_registry import command_list, help_text, lookup
 from graphs.commands import EDIT_HELP, Command, Decide, Edit, EditError, EditFields
@@ -369,6 +369,13 @@ class Conversation:
         if approval is None:
             return Handled()
         decision: Decided = "approved" if command.verdict == "approve" else "rejected"
+        if decision == "approved" and not is_address(Draft.model_validate(approval.draft).to):
+            self.reply(
+                env,
+                f"Approval #{approval_id} needs an e-mail address before it can be approved: "
+                f"{ADDRESS_HINT.format(n=approval_id)} (or /reject {approval_id}). Nothing changed.",
+            )
+            return Handled()
         if not self.store.runs.decide(approval_id, decision, env.user_id, env.channel):
             fresh = self.store.runs.approval(approval_id)
             assert fresh is not None
@@ -429,7 +436,7 @@ class Conversation:
                 "approval_id": approval.id,
                 "card": card.model_dump(),
                 "draft": draft.model_dump(),
-                "buttons": ["approve", "edit", "reject"],
+                "buttons": card_buttons(draft),
             },
         )
         return Handled()

@@ -14,7 +14,7 @@ from agents.invoicer import compare_with_previous, due_date_for, invoice_details
 from agents.letters import greeting_for
 from agents.proposal_drafter import ProposalRequest, draft_proposal
 from agents.status_reporter import report
-from graphs.approvals import Action, Card, Draft
+from graphs.approvals import Action, Card, Draft, is_address
 from graphs.deps import Deps
 from graphs.intents import (
     AddDeliverable,
@@ -313,12 +313,19 @@ def remember_fact(deps: Deps, state: dict[str, Any]) -> StepResult:
 def compose_email(deps: Deps, state: dict[str, Any]) -> StepResult:
     intent = intent_from_dict(state["intent"])
     assert isinstance(intent, SendEmail) and intent.body
-    client, candidates = resolve_client(deps, intent.client_name, intent.to)
-    if client is None and intent.to is None:
-        return unknown_client(intent.client_name, candidates)
-    to = intent.to or (client.contact_email if client else None)
-    first = client.contact_name.split()[0] if client and client.contact_name else None
-    greeting = greeting_for(client.contact_name, to, client.name).replace(" team,", ",") if client else "Hello,"
+    address = intent.to.strip().strip("<>") if intent.to and is_address(intent.to.strip().strip("<>")) else None
+    person = intent.to.strip() if intent.to and address is None else None  # "e-mail Tom at Kestrel"
+    client, candidates = resolve_client(deps, intent.client_name or (person if address is None else None), address)
+    if client is None and address is None:
+        return unknown_client(intent.client_name or person, candidates)
+    to, notes = address, []
+    if to is None and client is not None:
+        to, missing = _address_of(client, person)
+        if missing:
+            notes.append(missing)
+    addressee = person or (client.contact_name if client else None)
+    first = addressee.split()[0] if addressee else None
+    greeting = greeting_for(addressee, to, client.name).replace(" team,", ",") if client else "Hello,"
     text = intent.body.strip()
     text = text[0].upper() + text[1:]
     if not text.endswith((".", "!", "?")):
@@ -351,7 +358,20 @@ def compose_email(deps: Deps, state: dict[str, Any]) -> StepResult:
         card=card,
         draft=Draft(to=to, subject=subject, body=body, in_reply_to=intent.in_reply_to, references=intent.references),
     )
-    return StepResult(notes=["I drafted the e-mail."], action=action, client_id=client.id if client else None)
+    return StepResult(notes=["I drafted the e-mail.", *notes], action=action, client_id=client.id if client else None)
+
+
+def _address_of(client: Client, person: str | None) -> tuple[str | None, str | None]:
+    """The address for ``person`` at ``client`` (their contact, when it is that person or no one
+    is named), or None and why: a bare name is never a recipient."""
+    contact = client.contact_email if is_address(client.contact_email) else None
+    if person is None:
+        return contact, None if contact else f"I have no e-mail address for {client.name}."
+    named = (client.contact_name or "").lower().split()
+    wanted = person.lower().split()
+    if contact and (not named or wanted == named or wanted[:1] == named[:1]):
+        return contact, None
+    return None, f"I have no e-mail address for {person} at {client.name}."
 
 
 def status_report(deps: Deps, state: dict[str, Any]) -> StepResult:

@@ -25,7 +25,7 @@ from langgraph.types import Command, interrupt
 
 from agents.errors import AgentError, DeliveryUncertain
 from graphs.actions import compensation_for, perform, reject
-from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, render_card
+from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, card_buttons, render_card
 from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
@@ -369,7 +369,7 @@ class Supervisor:
                 "approval_id": approval.id,
                 "card": card.model_dump(),
                 "draft": draft.model_dump(),
-                "buttons": ["approve", "edit", "reject"],
+                "buttons": card_buttons(draft),
             },
         )
         store.runs.set_status(run_id, "waiting_approval")

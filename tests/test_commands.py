@@ -55,6 +55,88 @@ def test_unreadable_edits_say_how_to_write_them(text: str) -> None:
         parse_edit(text)
 
 
+PYTHON_ERROR_TEXT = ("isoformat", "Traceback", "Error", "decimal.", "InvalidOperation", "ConversionSyntax")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("vat=20", "vat="),
+        ("VAT = 20%", "VAT="),
+        ("discount=10%", "discount="),
+        ("total=500", "total="),
+        ("cc=boss@acme.example", "cc="),
+        ("body=Hello there", "body="),
+        ("amount=1200", "amount="),
+        ("to=ops@northwind.example vat=20", "vat="),
+        ("subject=Files are up tax_rate=7", "tax_rate="),
+        ("currency=EUR", "currency="),
+    ],
+)
+def test_an_unknown_edit_field_is_refused_in_one_line_naming_the_allowed_ones(chat, text: str, named: str) -> None:
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    chat.say("email Northwind that the files are uploaded")
+    before = chat.runtime.store.runs.approval(1).draft
+    shown = chat.say(f"/edit 1 {text}")
+    assert named in shown and "no such field" in shown
+    assert "to, subject, due, rate" in shown and "qty" in shown and "whole new text" in shown
+    assert len(shown.strip().splitlines()) == 1
+    assert chat.runtime.store.runs.approval(1).draft == before  # the draft is untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("due=tomorrow", 'can\'t read "tomorrow" as a date'),
+        ("due=2026-13-45", "as a date"),
+        ("due=20/12/2026", "e.g. due=2026-12-20"),
+        ("due=next friday", "year-month-day"),
+        ("rate=abc", 'can\'t read "abc" as an amount'),
+        ("rate=NaN", "as an amount"),
+        ("price=a lot", "as an amount"),
+        ("rate=-5", "more than zero"),
+        ("hours=0", "more than zero"),
+        ("qty=lots", "write a number"),
+        ("quantity=ten", "write a number"),
+        ("due=", "has no value"),
+    ],
+)
+def test_a_bad_edit_value_is_told_in_plain_words(chat, text: str, says: str) -> None:
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    chat.say("invoice Northwind $2,000 for october design work")
+    before = chat.runtime.store.runs.approval(1).draft
+    shown = chat.say(f"/edit 1 {text}")
+    assert says in shown
+    assert not any(word in shown for word in PYTHON_ERROR_TEXT), shown
+    assert len(shown.strip().splitlines()) == 1
+    assert chat.runtime.store.runs.approval(1).draft == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi team, the files are up. Best, Ana",
+        "Quick note: rate=100 stays as agreed.",
+        "Hello Jane, VAT=20% is included.",
+        "files are uploaded, see link",
+    ],
+)
+def test_prose_that_does_not_start_with_a_field_is_the_new_text(chat, text: str) -> None:
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    chat.say("email Northwind that the files are uploaded")
+    shown = chat.say(f"/edit 1 {text}")
+    assert "Edited #1 (draft text replaced)" in shown
+    assert chat.runtime.store.runs.approval(1).draft["body"] == text
+
+
+def test_known_fields_with_aliases_edit_an_invoice(chat) -> None:
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    chat.say("invoice Northwind $2,000 for october design work")
+    shown = chat.say("/edit 1 price=$150 hours=4 due=2030-01-31")
+    assert "Edited #1" in shown and "rate → 150" in shown and "qty → 4" in shown
+    assert "due → 2030-01-31" in shown
+
+
 def test_typed_edit_and_decision_in_chat(chat, smtp):
     chat.say("new client: Northwind, contact ops@northwind.example")
     chat.say("email Northwind that the files are uploaded")

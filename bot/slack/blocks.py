@@ -37,7 +37,7 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
     if view.intro:
         blocks.append(_section(escape(view.intro)))
     blocks.append(_section(f"*{escape(card.question)}*  _(approval #{view.approval_id})_"))
-    to = escape(draft.to) if draft.to else "_no address on file — Edit to add one_"
+    to = escape(draft.to or "") if view.can_approve else "_no e-mail address — Add an address to send it_"
     blocks.append(
         {
             "type": "section",
@@ -60,11 +60,7 @@ def card_blocks(view: CardView) -> list[dict[str, Any]]:
             {
                 "type": "actions",
                 "block_id": f"coo_approval_{view.approval_id}",
-                "elements": [
-                    _button("Approve", "approve", view.approval_id, "primary"),
-                    _button("Edit", "edit", view.approval_id),
-                    _button("Reject", "reject", view.approval_id, "danger"),
-                ],
+                "elements": _decision_buttons(view.approval_id, view.can_approve),
             }
         )
     else:
@@ -89,11 +85,7 @@ def digest_blocks(view: DigestView) -> list[dict[str, Any]]:
             {
                 "type": "actions",
                 "block_id": f"{DIGEST_BLOCK}{item.approval_id}",
-                "elements": [
-                    _button("Approve", "approve", item.approval_id, "primary"),
-                    _button("Edit", "edit", item.approval_id),
-                    _button("Reject", "reject", item.approval_id, "danger"),
-                ],
+                "elements": _decision_buttons(item.approval_id, item.can_approve),
             }
         )
     if view.more:
@@ -111,6 +103,20 @@ def _chunks(text: str, size: int) -> list[str]:
         chunks.append(text[:cut])
         text = text[cut:].lstrip("\n")
     return [*chunks, text] if text else chunks
+
+
+def _decision_buttons(approval_id: int, can_approve: bool) -> list[dict[str, Any]]:
+    """Approve/Edit/Reject; without an e-mail address, "Add an address" (the Edit form) instead."""
+    if not can_approve:
+        return [
+            _button("Add an address", "edit", approval_id, "primary"),
+            _button("Reject", "reject", approval_id, "danger"),
+        ]
+    return [
+        _button("Approve", "approve", approval_id, "primary"),
+        _button("Edit", "edit", approval_id),
+        _button("Reject", "reject", approval_id, "danger"),
+    ]
 
 
 def _button(label: str, verb: str, approval_id: int, style: str | None = None) -> dict[str, Any]:

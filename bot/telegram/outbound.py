@@ -63,7 +63,8 @@ def card_text(view: CardView) -> str:
     card, draft = view.card, view.draft
     lines = [view.intro, ""] if view.intro else []
     lines.append(f"{card.question} (approval #{view.approval_id})")
-    lines.append(f"To: {draft.to or f'(no e-mail address on file — /edit {view.approval_id} to=…)'}")
+    hint = f"/edit {view.approval_id} to=name@example.com"
+    lines.append(f"To: {draft.to if view.can_approve else f'(no e-mail address — add one: {hint})'}")
     lines.append(f"Subject: {draft.subject}")
     lines.extend(card.details)
     if card.comparison:
@@ -75,20 +76,20 @@ def card_text(view: CardView) -> str:
     lines.extend(body[:PREVIEW_LINES])
     if len(body) > PREVIEW_LINES:
         lines.append(f"… ({len(body) - PREVIEW_LINES} more lines)")
-    footer = view.decision.line("telegram") if view.decision else f"To change it: /edit {view.approval_id} …"
+    if view.decision:
+        footer = view.decision.line("telegram")
+    elif view.can_approve:
+        footer = f"To change it: /edit {view.approval_id} …"
+    else:
+        footer = f"It needs an e-mail address before it can be approved: {hint}"
     text = "\n".join(lines)
     return text[: LIMIT - len(footer) - 3] + "\n\n" + footer
 
 
-def keyboard(approval_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("Approve", callback_data=f"coo:approve:{approval_id}"),
-                InlineKeyboardButton("Reject", callback_data=f"coo:reject:{approval_id}"),
-            ]
-        ]
-    )
+def keyboard(approval_id: int, can_approve: bool = True) -> InlineKeyboardMarkup:
+    """Approve/Reject; without an e-mail address only Reject (the text says how to add one)."""
+    approve = [InlineKeyboardButton("Approve", callback_data=f"coo:approve:{approval_id}")] if can_approve else []
+    return InlineKeyboardMarkup([[*approve, InlineKeyboardButton("Reject", callback_data=f"coo:reject:{approval_id}")]])
 
 
 def digest_keyboard(view: DigestView) -> InlineKeyboardMarkup:
@@ -96,7 +97,15 @@ def digest_keyboard(view: DigestView) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(f"Approve #{item.approval_id}", callback_data=f"coo:approve:{item.approval_id}"),
+                *(
+                    [
+                        InlineKeyboardButton(
+                            f"Approve #{item.approval_id}", callback_data=f"coo:approve:{item.approval_id}"
+                        )
+                    ]
+                    if item.can_approve
+                    else []
+                ),
                 InlineKeyboardButton(f"Reject #{item.approval_id}", callback_data=f"coo:reject:{item.approval_id}"),
             ]
             for item in view.approvals
@@ -153,7 +162,7 @@ class TelegramOutbound:
                 chat_id=target.chat_id,
                 text=card_text(view),
                 reply_parameters=self._reply(target),
-                reply_markup=keyboard(view.approval_id),
+                reply_markup=keyboard(view.approval_id, view.can_approve),
             ),
         )
         return f"{sent.chat_id}|{sent.message_id}"
@@ -174,7 +183,7 @@ class TelegramOutbound:
 
     def update_card(self, ref: str, view: CardView) -> None:
         chat_id, _, message_id = ref.partition("|")
-        markup = None if view.decision else keyboard(view.approval_id)
+        markup = None if view.decision else keyboard(view.approval_id, view.can_approve)
         try:
             # Without reply_markup, editMessageText also drops the inline keyboard.
             self._run(

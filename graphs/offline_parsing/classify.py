@@ -48,7 +48,8 @@ def _safe(intent: Intent) -> bool:
     if intent.kind not in SIDE_EFFECT_KINDS:
         return True
     name = getattr(intent, "client_name", None)
-    return name is None or not is_personal(name)
+    # Signing a client up names it on purpose: "new client: Google" is a real company as client.
+    return name is None or not is_personal(name, explicit=intent.kind in ("new_client", "retainer_signup"))
 
 
 def classify(text: str, today: date) -> ParseResult:

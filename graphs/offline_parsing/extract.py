@@ -44,18 +44,18 @@ def revision_count(text: str) -> int | None:
     return int(n) if n.isdigit() else _SMALL_NUMBERS[n]
 
 
-def name_after(ctx: Ctx, pattern: re.Pattern[str], start: int = 0) -> NameMatch | None:
+def name_after(ctx: Ctx, pattern: re.Pattern[str], start: int = 0, *, explicit: bool = False) -> NameMatch | None:
     """The first client-like name right after any match of ``pattern`` (from ``start``)."""
     for m in pattern.finditer(ctx.text, start):
-        found = take_name(ctx.text, m.end())
+        found = take_name(ctx.text, m.end(), explicit=explicit)
         if found is not None:
             return found
     return None
 
 
-def subject_name(ctx: Ctx, verbs: re.Pattern[str]) -> NameMatch | None:
+def subject_name(ctx: Ctx, verbs: re.Pattern[str], *, explicit: bool = False) -> NameMatch | None:
     """The name that opens the message when a verb from ``verbs`` follows it ("Acme paid …")."""
-    found = take_name(ctx.text, 0)
+    found = take_name(ctx.text, 0, explicit=explicit)
     if found is None:
         return None
     rest = ctx.text[found.end :]

@@ -47,16 +47,25 @@ _POSSESSIVE_NAME_NOUNS: frozenset[str] = frozenset(
     "designs consulting clinic dental law landscaping plumbing cleaning catering coffee".split()
 )
 # Names that mean the operator's private life, never a client.
-PERSONAL_NAMES: frozenset[str] = frozenset(
+PRIVATE_NAMES: frozenset[str] = frozenset(
     """
     me myself i you us we mom mum mommy mother dad daddy father wife husband hubby brother sister
     son daughter kids kid family friend friends boss grandma grandpa granny grandmother
     grandfather aunt uncle cousin girlfriend boyfriend babe baby honey roommate neighbor
-    neighbour landlord doctor dentist bank chase visa mastercard amex discover citi citibank
-    paypal venmo zelle irs netflix spotify comcast xfinity verizon sprint dte spectrum
-    everyone someone somebody anyone nobody everybody him her them it alexa siri google
+    neighbour landlord doctor dentist bank
+    everyone someone somebody anyone nobody everybody him her them it
     """.split()
 )
+# Companies the operator usually pays or uses ("paid via PayPal", "my Netflix"): in free text
+# they are not read as a client. An explicit "new client: Google" or a retainer signup naming
+# one still makes it a client (``explicit=True``): real companies can be clients.
+EVERYDAY_COMPANIES: frozenset[str] = frozenset(
+    """
+    chase visa mastercard amex discover citi citibank paypal venmo zelle irs netflix spotify
+    comcast xfinity verizon sprint dte spectrum alexa siri google
+    """.split()
+)
+PERSONAL_NAMES: frozenset[str] = PRIVATE_NAMES | EVERYDAY_COMPANIES
 # The operator's own money accounts ("checking", "savings account", "money market", "household",
 # "joint credit card"): a name made only of these words is an account, never a client.
 ACCOUNT_WORDS: frozenset[str] = frozenset(
@@ -81,11 +90,8 @@ _PERSONAL_PREFIXES: tuple[str, ...] = (
     "some ",
     "any ",
     "all ",
-    "bank of ",
-    "wells fargo",
-    "capital one",
-    "american express",
 )
+_COMPANY_PREFIXES: tuple[str, ...] = ("bank of ", "wells fargo", "capital one", "american express")
 # A token of a name: words, initials, "&", "37signals", "O'Neil", "Smith-Jones", "Co.".
 _TOKEN_RE = re.compile(r"\s*(?P<tok>&|[A-Za-z0-9][\w&'.\-]*[\w&]|[A-Za-z])(?P<punct>[,:;!?)\]]|\.(?=\s|$))?")
 
@@ -109,11 +115,12 @@ def _is_capitalised(token: str) -> bool:
     return token[:1].isupper()
 
 
-def take_name(text: str, start: int, max_tokens: int = 5) -> NameMatch | None:
+def take_name(text: str, start: int, max_tokens: int = 5, *, explicit: bool = False) -> NameMatch | None:
     """Read a client-like name starting at ``start``; None if what's there isn't a name.
 
     The name ends at a boundary word, a number, punctuation, or (when it began capitalised) at
-    the first lowercase word, so "tell Bob Lee files are up" reads "Bob Lee".
+    the first lowercase word, so "tell Bob Lee files are up" reads "Bob Lee". ``explicit``: the
+    text says this is a client ("new client: Google"), so an everyday company name is kept.
     """
     tokens: list[str] = []
     pos = start
@@ -158,19 +165,22 @@ def take_name(text: str, start: int, max_tokens: int = 5) -> NameMatch | None:
     if not tokens or name_start is None:
         return None
     name = " ".join(tokens).strip(" .'-")
-    if not name or is_personal(name):
+    if not name or is_personal(name, explicit=explicit):
         return None
     return NameMatch(name, name_start, end)
 
 
-def is_personal(name: str) -> bool:
-    """True for names from the operator's private life ("my bank", "mom", "the cable company")."""
+def is_personal(name: str, *, explicit: bool = False) -> bool:
+    """True for names from the operator's private life ("my bank", "mom", "the cable company"),
+    and (unless the text ``explicit``-ly names a client) everyday companies ("PayPal")."""
     low = name.lower().strip()
-    if low in PERSONAL_NAMES or low.startswith(_PERSONAL_PREFIXES):
+    names = PRIVATE_NAMES if explicit else PERSONAL_NAMES
+    prefixes = _PERSONAL_PREFIXES if explicit else _PERSONAL_PREFIXES + _COMPANY_PREFIXES
+    if low in names or low.startswith(prefixes):
         return True
     if is_account(low):
         return True
-    return any(word in PERSONAL_NAMES for word in low.split()[:1]) and len(low.split()) == 1
+    return any(word in names for word in low.split()[:1]) and len(low.split()) == 1
 
 
 def is_account(name: str) -> bool:

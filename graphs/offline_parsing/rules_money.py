@@ -53,8 +53,8 @@ def retainer(ctx: Ctx) -> RetainerSignup | None:
         return None
     if _INVOICE_VERB_START_RE.match(ctx.text) or re.match(r"(?i)^(?:remind|email|tell|send)\b", ctx.text):
         return None  # "invoice Acme for the retainer" bills an existing retainer
-    subject = subject_name(ctx, _SIGN_VERBS_RE)
-    client = subject or name_after(ctx, _RETAINER_ANCHOR_RE)
+    subject = subject_name(ctx, _SIGN_VERBS_RE, explicit=True)
+    client = subject or name_after(ctx, _RETAINER_ANCHOR_RE, explicit=True)
     if client is None and not has_word:
         return None
     if subject is None and not monthly and not re.match(r"(?i)^(?:new\s+)?retainers?\b|.*\bsigned\b", ctx.text):

@@ -255,16 +255,16 @@ def new_client(ctx: Ctx) -> NewClient | None:
     client: NameMatch | None = None
     as_client = _AS_CLIENT_RE.match(ctx.text)
     if as_client:
-        client = take_name(ctx.text, as_client.start("rest"))
+        client = take_name(ctx.text, as_client.start("rest"), explicit=True)
     if client is None:
-        client = subject_name(ctx, _SUBJECT_NEW_RE)
+        client = subject_name(ctx, _SUBJECT_NEW_RE, explicit=True)
     if client is None:
         trigger = _NEW_CLIENT_RE.search(ctx.text)
         if trigger is None:
             return None
         if ctx.is_question:
             return None
-        client = take_name(ctx.text, trigger.end())
+        client = take_name(ctx.text, trigger.end(), explicit=True)
     contact_name, contact_email = find_contact(ctx.text)
     return NewClient(
         client_name=client.name if client else None, contact_name=contact_name, contact_email=contact_email
