@@ -1,0 +1,157 @@
+"""`coo books check`: the books' invariants, on clean books, on books corrupted in SQL (each
+problem named), in the daily tick and the digest; and a Hypothesis state machine that drives
+random invoices, edits, sends, rejections, payments, credits and bank imports through the real
+store API and the reconciler, checking the books after every step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from store.billing import NewLine
+from store.books_check import check_books, find_problems
+from store.facade import Store
+from store.models import Invoice
+from tests.conftest import CliResult
+
+DAY = date(2026, 11, 25)
+
+
+def line(amount: str, description: str = "design work", quantity: str = "1") -> NewLine:
+    return NewLine(description=description, quantity=Decimal(quantity), unit_price=Decimal(amount))
+
+
+def send(store: Store, invoice: Invoice, *, sent: bool = True) -> None:
+    """What graphs/actions.perform leaves behind: the claim, the status, then the receipt."""
+    assert invoice.run_id
+    key = f"{invoice.run_id}:send_invoice"
+    assert store.side_effects.claim(key, invoice.run_id, "send_invoice").status == "claimed"
+    with store.db.transaction() as tx:
+        store.billing.set_status(tx, invoice.id, "sent" if sent else "issued")
+    store.side_effects.complete(key, {"sent": sent, "message_id": f"<{key}@test>", "idempotency_key": key})
+
+
+def reject(store: Store, invoice: Invoice) -> None:
+    """What graphs/actions.reject does to a draft invoice."""
+    with store.db.transaction() as tx:
+        store.billing.set_status(tx, invoice.id, "void")
+
+
+def pay(store: Store, invoice: Invoice | None, amount: str, currency: str, run_id: str, client_id: int) -> None:
+    with store.db.transaction() as tx:
+        current = store.billing.locked(tx, invoice.id) if invoice else None
+        store.billing.record_payment(tx, client_id, current, Decimal(amount), currency, DAY, None, run_id)
+
+
+def seed(store: Store) -> dict[str, Invoice]:
+    """INV-0001 Acme $1,000 sent, $400 paid · INV-0002 Globex €500 issued, paid · INV-0003 Acme
+    draft · INV-0004 Acme rejected (void) · a $50 credit from Acme applied to no invoice."""
+    with store.db.transaction() as tx:
+        acme, _ = store.clients.upsert(tx, "Acme Studio", contact_email="jane@acme.example", currency="USD")
+        globex, _ = store.clients.upsert(tx, "Globex GmbH", contact_email="billing@globex.de", currency="EUR")
+        made = [
+            store.billing.create_invoice(
+                tx, client.id, [line(amount)], currency, date(2026, 11, 1), date(2026, 12, 1), f"seed-{n}"
+            )
+            for n, (client, amount, currency) in enumerate(
+                [(acme, "1000", "USD"), (globex, "500", "EUR"), (acme, "300", "USD"), (acme, "200", "USD")]
+            )
+        ]
+    send(store, made[0])
+    send(store, made[1], sent=False)
+    reject(store, made[3])
+    pay(store, made[0], "400", "USD", "pay-1", acme.id)
+    pay(store, made[1], "500", "EUR", "pay-2", globex.id)
+    pay(store, None, "50", "USD", "pay-3", acme.id)
+    return {i.number: store.billing.by_id(i.id) for i in made}
+
+
+@pytest.fixture
+def store(db_url: str, clock, coo_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """Seeded books that `coo` (in process) reads too."""
+    monkeypatch.setenv("COO_DATABASE_URL", db_url)
+    opened = Store.open(db_url, clock)
+    seed(opened)
+    yield opened
+    opened.close()
+
+
+def corrupt(store: Store) -> None:
+    """One of each kind of damage, written straight into the tables."""
+    with store.db.transaction() as tx:
+        tx.execute("UPDATE invoices SET paid_cents = paid_cents + 100 WHERE number = 'INV-0001'")
+        inv2 = tx.scalar("SELECT id FROM invoices WHERE number = 'INV-0002'")
+        tx.execute("UPDATE payments SET currency = 'USD' WHERE invoice_id = ?", (inv2,))
+        tx.execute("DELETE FROM side_effects WHERE key = 'seed-1:send_invoice'")
+        inv3 = tx.scalar("SELECT id FROM invoices WHERE number = 'INV-0003'")
+        tx.execute("UPDATE invoice_lines SET total_cents = total_cents + 1 WHERE invoice_id = ?", (inv3,))
+        tx.execute("UPDATE invoices SET seq = 6, number = 'INV-0006' WHERE number = 'INV-0004'")
+
+
+def test_books_check_command_on_clean_and_corrupted_books(store: Store, coo: Callable[..., CliResult]) -> None:
+    result = coo(["books", "check"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "Books OK: 4 invoices, 3 payments checked."
+
+    corrupt(store)
+    result = coo(["books", "check"])
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    found = {(p.kind, p.invoice_number) for p in check_books(store.db)}
+    assert len(lines) == len(found)
+    assert found == {
+        ("paid_mismatch", "INV-0001"),  # $401 paid on the invoice, $400 in payments
+        ("currency_mismatch", "INV-0002"),  # a USD payment applied to a EUR invoice
+        ("missing_receipt", "INV-0002"),  # issued, but its send left no receipt
+        ("total_mismatch", "INV-0003"),  # lines add up to a cent more than the total
+        ("number_gap", "INV-0003"),  # 4 and 5 missing after it
+        ("counter_mismatch", None),  # counter at 4, last number 6
+    }
+    assert "paid_mismatch: INV-0001: paid $401.00 but its 1 payment(s) add up to $400.00" in lines
+    assert "number_gap: INV-0003: numbers 4 to 5 are missing after it" in lines
+    assert "problem(s)" not in result.stdout
+    assert "Books: 6 problem(s)" in result.stderr
+
+
+def test_each_invariant_is_named(store: Store) -> None:
+    """Damage the SQL layer allows but the books must not show, one kind at a time."""
+    cases: list[tuple[str, str, tuple[str, str | None]]] = [
+        ("status", "UPDATE invoices SET status = 'paid' WHERE number = 'INV-0001'", ("status_mismatch", "INV-0001")),
+        (
+            "draft paid",
+            "UPDATE invoices SET status = 'draft' WHERE number = 'INV-0002'",
+            ("status_mismatch", "INV-0002"),
+        ),
+        ("dup", "UPDATE invoices SET number = 'inv-0001' WHERE number = 'INV-0003'", ("number_duplicate", "INV-0001")),
+        ("format", "UPDATE invoices SET number = 'INV-3' WHERE number = 'INV-0003'", ("number_format", "INV-3")),
+        ("negative", "UPDATE payments SET amount_cents = -5000 WHERE run_id = 'pay-3'", ("bad_amount", None)),
+        ("orphan", "UPDATE payments SET client_id = NULL WHERE run_id = 'pay-3'", ("orphan_credit", None)),
+        (
+            "client",
+            "UPDATE payments SET client_id = (SELECT id FROM clients WHERE name = 'Globex GmbH') WHERE run_id = 'pay-1'",
+            ("client_mismatch", "INV-0001"),
+        ),
+        (
+            "interrupted",
+            "UPDATE side_effects SET status = 'sending', receipt = NULL WHERE key = 'seed-0:send_invoice'",
+            ("missing_receipt", "INV-0001"),
+        ),
+        ("counter", "UPDATE counters SET value = 9 WHERE name = 'invoice'", ("counter_mismatch", None)),
+        (
+            "first",
+            "UPDATE invoices SET seq = 7, number = 'INV-0007' WHERE number = 'INV-0001'",
+            ("number_gap", "INV-0002"),
+        ),
+    ]
+    assert check_books(store.db) == []
+    for name, sql, expected in cases:
+        with store.db.transaction() as tx:
+            tx.execute("SAVEPOINT damage")
+            tx.execute(sql)
+            found = {(p.kind, p.invoice_number) for p in find_problems(tx)}
+            tx.execute("ROLLBACK TO SAVEPOINT damage")
+        assert expected in found, (name, found)
+    assert check_books(store.db) == []
