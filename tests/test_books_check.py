@@ -8,11 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from agents.digest_writer import write_digest
+from graphs.tick import run_day
 from store.billing import NewLine
 from store.books_check import check_books, find_problems
+from store.clock import FixedClock
 from store.facade import Store
 from store.models import Invoice
 from tests.conftest import CliResult
@@ -155,3 +159,41 @@ def test_each_invariant_is_named(store: Store) -> None:
             tx.execute("ROLLBACK TO SAVEPOINT damage")
         assert expected in found, (name, found)
     assert check_books(store.db) == []
+
+
+class NoSubmissions:
+    """The tick's submitter, for books without retainers: nothing is ever submitted."""
+
+    def submit(self, env: Any, intent: dict[str, Any], text: str) -> Any:
+        raise AssertionError("no retainer, nothing to submit")
+
+
+def test_daily_tick_raises_broken_books_once_and_the_digest_shows_them(sqlite_url: str, clock: FixedClock) -> None:
+    store = Store.open(sqlite_url, clock)
+    try:
+        seed(store)
+        assert run_day(store, NoSubmissions(), DAY).books_problems == 0
+        assert "Books:" not in write_digest(store, DAY).text
+        assert store.db.scalar("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (f"books-{DAY}",)) == 0
+
+        corrupt(store)
+        for _ in range(2):  # a second tick the same day (another worker, a retry) adds nothing
+            assert run_day(store, NoSubmissions(), DAY).books_problems == 6
+        posted = store.db.fetchall(
+            "SELECT * FROM messages WHERE channel = 'digest' AND thread_id = ?", (f"books-{DAY}",)
+        )
+        assert len(posted) == 1
+        assert posted[0]["text"].startswith("The books have 6 problem(s) — run `coo books check`:")
+        events = [e for e in store.ledger.events(f"tick-{DAY}") if e.kind == "books_checked"]
+        assert [e.payload["problems"] for e in events] == [0, 6]
+        assert events[-1].payload["kinds"]["number_gap"] == 1
+        assert "Books: 6 problem(s) — run coo books check" in write_digest(store, DAY).text
+        assert "Books: 6 problem(s)" in write_digest(store, date(2026, 11, 27)).text  # before the 27th's tick
+
+        with store.db.transaction() as tx:  # the operator repairs the books; the next tick sees it
+            tx.execute("UPDATE invoices SET paid_cents = paid_cents - 100 WHERE number = 'INV-0001'")
+        assert run_day(store, NoSubmissions(), DAY).books_problems == 5
+        assert "Books: 5 problem(s)" in write_digest(store, DAY).text
+        assert len(store.db.fetchall("SELECT id FROM messages WHERE thread_id = ?", (f"books-{DAY}",))) == 1
+    finally:
+        store.close()
