@@ -5,21 +5,27 @@ store API and the reconciler, checking the books after every step."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from agents.digest_writer import write_digest
+from agents.reconciler import import_payments
 from graphs.tick import run_day
-from store.billing import NewLine
+from store.billing import OPEN_STATUSES, NewLine
 from store.books_check import check_books, find_problems
 from store.clock import FixedClock
 from store.facade import Store
 from store.models import Invoice
-from tests.conftest import CliResult
+from tests.conftest import NOW, CliResult
 
 DAY = date(2026, 11, 25)
 
@@ -197,3 +203,115 @@ def test_daily_tick_raises_broken_books_once_and_the_digest_shows_them(sqlite_ur
         assert len(store.db.fetchall("SELECT id FROM messages WHERE thread_id = ?", (f"books-{DAY}",))) == 1
     finally:
         store.close()
+
+
+# -- property: random operations through the real API keep the books straight -----------------
+
+CURRENCIES = st.sampled_from(["USD", "EUR"])
+AMOUNTS = st.integers(min_value=1, max_value=500_000).map(lambda c: str(Decimal(c) / 100))
+LINES = st.lists(st.tuples(AMOUNTS, st.sampled_from(["1", "2", "0.5", "3.25"])), min_size=1, max_size=3).map(
+    lambda items: [line(price, quantity=qty) for price, qty in items]
+)
+
+
+class Books(RuleBasedStateMachine):
+    """Two clients (USD, EUR) and whatever the rules do to their books, on a fresh SQLite file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = tempfile.mkdtemp(prefix="coo-books-")
+        self.store = Store.open(f"sqlite:///{self.dir}/coo.sqlite3", FixedClock(NOW, "UTC"))
+        with self.store.db.transaction() as tx:
+            self.clients = [
+                self.store.clients.upsert(tx, name, contact_email=None, currency=currency)[0].id
+                for name, currency in (("Acme Studio", "USD"), ("Globex GmbH", "EUR"))
+            ]
+        self.n = 0
+
+    def _run(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}-{self.n}"
+
+    def _invoices(self, *statuses: str) -> list[Invoice]:
+        marks = ", ".join("?" for _ in statuses)
+        rows = self.store.db.fetchall(f"SELECT id FROM invoices WHERE status IN ({marks}) ORDER BY seq", statuses)
+        return [self.store.billing.by_id(r["id"]) for r in rows]
+
+    @rule(client=st.integers(0, 1), currency=CURRENCIES, lines=LINES)
+    def create(self, client: int, currency: str, lines: list[NewLine]) -> None:
+        with self.store.db.transaction() as tx:
+            self.store.billing.create_invoice(
+                tx, self.clients[client], lines, currency, DAY, date(2026, 12, 25), self._run("inv")
+            )
+
+    @rule(pick=st.integers(0, 50), lines=LINES)
+    def edit_draft(self, pick: int, lines: list[NewLine]) -> None:
+        drafts = self._invoices("draft")
+        if drafts:
+            with self.store.db.transaction() as tx:
+                self.store.billing.replace_lines(tx, drafts[pick % len(drafts)].id, lines, date(2026, 12, 30))
+
+    @rule(pick=st.integers(0, 50), sent=st.booleans())
+    def send_draft(self, pick: int, sent: bool) -> None:
+        drafts = self._invoices("draft")
+        if drafts:
+            send(self.store, drafts[pick % len(drafts)], sent=sent)
+
+    @rule(pick=st.integers(0, 50))
+    def reject_draft(self, pick: int) -> None:
+        drafts = self._invoices("draft")
+        if drafts:
+            reject(self.store, drafts[pick % len(drafts)])
+
+    @rule(pick=st.integers(0, 50), share=st.sampled_from(["all", "part", "over"]))
+    def pay_open(self, pick: int, share: str) -> None:
+        open_now = self._invoices(*OPEN_STATUSES)
+        if not open_now:
+            return
+        invoice = open_now[pick % len(open_now)]
+        amount = {"all": invoice.balance, "part": invoice.balance / 2, "over": invoice.balance + 10}[share]
+        amount = max(amount.quantize(Decimal("0.01")), Decimal("0.01"))
+        pay(self.store, invoice, str(amount), invoice.currency, self._run("pay"), invoice.client_id)
+
+    @rule(client=st.integers(0, 1), amount=AMOUNTS, currency=CURRENCIES)
+    def credit(self, client: int, amount: str, currency: str) -> None:
+        pay(self.store, None, amount, currency, self._run("credit"), self.clients[client])
+
+    @precondition(lambda self: self.n > 0)
+    @rule(pick=st.integers(0, 50), twice=st.booleans(), wrong_currency=st.booleans())
+    def import_export(self, pick: int, twice: bool, wrong_currency: bool) -> None:
+        """A bank export naming an open invoice (sometimes in the other currency), imported once
+        or twice: the reconciler records what matches exactly and asks about the rest."""
+        open_now = self._invoices(*OPEN_STATUSES)
+        if not open_now:
+            return
+        invoice = open_now[pick % len(open_now)]
+        currency = {"USD": "EUR", "EUR": "USD"}[invoice.currency] if wrong_currency else invoice.currency
+        data = (
+            "Date,Description,Amount,Currency\n"
+            f"11/24/2026,ACH CREDIT REF {invoice.number},{invoice.balance:.2f},{currency}\n"
+        ).encode()
+        for _ in range(2 if twice else 1):
+            import_payments(
+                self.store,
+                data,
+                "bank.csv",
+                run_id=self._run("imp"),
+                channel="console",
+                thread_id="import-payments",
+                user_id="test",
+            )
+
+    @invariant()
+    def books_are_straight(self) -> None:
+        assert check_books(self.store.db) == []
+
+    def teardown(self) -> None:
+        self.store.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+Books.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+test_books_stay_straight_under_random_operations = Books.TestCase
