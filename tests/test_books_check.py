@@ -23,6 +23,7 @@ from graphs.tick import run_day
 from store.billing import OPEN_STATUSES, NewLine
 from store.books_check import check_books, find_problems
 from store.clock import FixedClock
+from store.errors import StoreError
 from store.facade import Store
 from store.models import Invoice
 from tests.conftest import NOW, CliResult
@@ -164,6 +165,15 @@ def test_each_invariant_is_named(store: Store) -> None:
             found = {(p.kind, p.invoice_number) for p in find_problems(tx)}
             tx.execute("ROLLBACK TO SAVEPOINT damage")
         assert expected in found, (name, found)
+    assert check_books(store.db) == []
+
+
+def test_only_drafts_can_have_their_lines_replaced(store: Store) -> None:
+    sent = store.billing.get("INV-0001")
+    assert sent is not None
+    with pytest.raises(StoreError, match="INV-0001 is partially_paid; only drafts can be edited"):
+        with store.db.transaction() as tx:
+            store.billing.replace_lines(tx, sent.id, [line("5")], date(2026, 12, 30))
     assert check_books(store.db) == []
 
 
