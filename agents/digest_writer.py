@@ -45,6 +45,24 @@ def _cost_between(store: Store, start: datetime, end: datetime) -> Decimal:
     return total
 
 
+BOOKS_LOOKBACK_DAYS = 7  # the latest daily books check is looked for in this many days' ticks
+
+
+def books_problems(store: Store, day: date) -> int | None:
+    """Problems the latest daily books check (graphs/tick.py, ledger ``tick-YYYY-MM-DD``) found,
+    up to ``day``; None when none ran lately. Reads by the ledger's run index: a few rows."""
+    ids = [f"tick-{(day - timedelta(days=n)).isoformat()}" for n in range(BOOKS_LOOKBACK_DAYS)]
+    marks = ", ".join("?" for _ in ids)
+    row = store.db.fetchone(
+        f"SELECT payload FROM ledger WHERE run_id IN ({marks}) AND kind = 'books_checked' ORDER BY id DESC LIMIT 1",
+        tuple(ids),
+    )
+    if row is None:
+        return None
+    payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
+    return int(payload.get("problems", 0) or 0)
+
+
 def write_digest(store: Store, day: date) -> Digest:
     """The digest for ``day`` (the operator's local date)."""
     names = {c.id: c.name for c in store.clients.all()}
@@ -123,6 +141,9 @@ def write_digest(store: Store, day: date) -> Digest:
         if items:
             lines.append(f"{title}:")
             lines.extend(items)
+    wrong = books_problems(store, day)
+    if wrong:
+        lines.append(f"Books: {wrong} problem(s) — run coo books check")
     if day.weekday() == AUDIT_WEEKDAY:
         # The weekly recall audit: its one-line summary, and a ledger record of it per week.
         report = audit(store)

@@ -432,6 +432,23 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_books(args: argparse.Namespace) -> int:
+    from store.books_check import run_check
+
+    store = _store(args, load_settings())
+    try:
+        result = run_check(store.db)
+    finally:
+        store.close()
+    if result.ok:
+        print(result.summary())
+        return 0
+    for problem in result.problems:  # one line each on stdout, for grep and scripts
+        print(problem.line())
+    print(result.summary(), file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coo", description="coo — an AI chief operating officer for one-person companies"
@@ -536,6 +553,13 @@ def build_parser() -> argparse.ArgumentParser:
     payments.add_argument("file")
     payments.add_argument("--currency", help="currency of amounts when the file doesn't say (default USD)")
     payments.set_defaults(func=cmd_import_payments)
+    books = sub.add_parser(
+        "books",
+        help="check: verify the books (paid amounts equal applied payments, no cross-currency payment, "
+        "gapless unique invoice numbers, credits, a receipt for every sent invoice); exit 1 naming each problem",
+    )
+    books.add_argument("action", choices=["check"])
+    books.set_defaults(func=cmd_books)
     playbooks = sub.add_parser(
         "playbooks",
         help="every playbook version: trigger, steps, runs on it, migration "

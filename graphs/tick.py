@@ -13,6 +13,7 @@ module does not import the conversation, which imports the chat commands, not th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol
@@ -22,9 +23,10 @@ from pydantic import BaseModel, Field
 from agents import billing_cycle, deadline_monitor, weekly_reporter
 from graphs.autonomy import SCHEDULER_USER
 from graphs.envelope import Channel, Envelope, is_channel
+from store.books_check import run_check
 from store.errors import NotFound
 from store.facade import Store
-from store.models import Retainer
+from store.models import LedgerEvent, Retainer
 
 
 class Submitted(Protocol):
@@ -49,6 +51,7 @@ class DayReport(BaseModel):
     invoices: list[str] = Field(default_factory=list)  # runs started (new only)
     reports: list[str] = Field(default_factory=list)
     alerts: list[str] = Field(default_factory=list)  # alert keys raised (new only)
+    books_problems: int = 0  # what `coo books check` finds now
 
     def summary(self) -> str:
         parts = [
@@ -56,11 +59,17 @@ class DayReport(BaseModel):
             f"{len(self.reports)} weekly report(s) drafted",
             f"{len(self.alerts)} deadline alert(s) raised",
         ]
+        if self.books_problems:
+            parts.append(f"books: {self.books_problems} problem(s) — run coo books check")
         return f"{self.day.isoformat()}: " + ", ".join(parts) + "."
 
 
 def tick_ledger_id(day: date) -> str:
     return f"tick-{day.isoformat()}"
+
+
+BOOKS_STEP, BOOKS_EVENT = "books_check", "books_checked"
+BOOKS_SHOWN = 20  # problems named in the ledger event and the message; `coo books check` lists all
 
 
 def retainer_thread(store: Store, retainer: Retainer) -> tuple[Channel, str]:
@@ -165,7 +174,63 @@ def run_day(
     for alert in deadline_monitor.alerts_for(store, day):
         if _raise(store, alert, ledger_id):
             done.alerts.append(alert.key)
+    done.books_problems = check_books_daily(store, day)
     return done
+
+
+def check_books_daily(store: Store, day: date) -> int:
+    """Run `coo books check`; record its outcome in the day's ledger (again only when it
+    changed, so the digest reads the latest) and, when the books are wrong, tell the operators
+    once a day. Returns the number of problems."""
+    result = run_check(store.db)
+    lines = [p.line() for p in result.problems]
+    kinds: dict[str, int] = {}
+    for problem in result.problems:
+        kinds[problem.kind] = kinds.get(problem.kind, 0) + 1
+    payload: dict[str, Any] = {
+        "problems": len(lines),
+        "kinds": kinds,
+        "shown": lines[:BOOKS_SHOWN],
+        "invoices": result.invoices,
+        "payments": result.payments,
+    }
+    outcome = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    payload["outcome"] = outcome
+    ledger_id = tick_ledger_id(day)
+    with store.db.transaction() as tx:
+        last = tx.fetchone(
+            "SELECT * FROM ledger WHERE run_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+            (ledger_id, BOOKS_EVENT),
+        )
+        previous = LedgerEvent.model_validate(last) if last else None
+        if previous is None or previous.payload.get("outcome") != outcome:
+            # Once per outcome after the previous one: a rerun with the same result adds nothing,
+            # a changed result is the newest event, and two ticks at once record it once.
+            store.ledger.append(
+                ledger_id,
+                BOOKS_STEP,
+                BOOKS_EVENT,
+                payload,
+                actor="coo (books check)",
+                dedupe=f"{previous.id if previous else 0}:{outcome}",
+                tx=tx,
+            )
+        if lines:
+            more = f"\n… and {len(lines) - BOOKS_SHOWN} more" if len(lines) > BOOKS_SHOWN else ""
+            text = (
+                f"The books have {len(lines)} problem(s) — run `coo books check`:\n"
+                + "\n".join(f"• {line}" for line in lines[:BOOKS_SHOWN])
+                + more
+            )
+            store.conversations.post(
+                "digest",
+                f"books-{day.isoformat()}",
+                text,
+                dedupe=f"books:{day.isoformat()}",
+                payload={"books_problems": len(lines)},
+                tx=tx,
+            )
+    return len(lines)
 
 
 def _raise(store: Store, alert: deadline_monitor.Alert, ledger_id: str) -> bool:

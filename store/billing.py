@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from store.clock import Clock
 from store.db import Database, Tx
+from store.errors import StoreError
 from store.models import Invoice, InvoiceLine, InvoiceStatus, Payment, UtcDateTime, cents
 
 OPEN_STATUSES: tuple[InvoiceStatus, ...] = ("sent", "issued", "partially_paid")
@@ -111,7 +112,12 @@ class BillingStore:
         return self._with_lines(tx, row)
 
     def replace_lines(self, tx: Tx, invoice_id: int, lines: list[NewLine], due_date: date) -> Invoice:
-        """Edit a draft before approval: new lines and due date, same number."""
+        """Edit a draft before approval: new lines and due date, same number. The invoice is
+        locked and must still be a draft (approved meanwhile, its lines would no longer be its
+        total: `coo books check` calls that total_mismatch)."""
+        current = self.locked(tx, invoice_id)
+        if current.status != "draft":
+            raise StoreError(f"Invoice {current.number} is {current.status}; only drafts can be edited.")
         tx.execute("DELETE FROM invoice_lines WHERE invoice_id = ?", (invoice_id,))
         total = _insert_lines(tx, invoice_id, lines)
         tx.execute(

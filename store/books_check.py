@@ -1,0 +1,271 @@
+"""`coo books check`: the books' invariants, verified in a handful of set-based queries.
+
+What must always hold, however invoices, payments, edits, rejections and imports interleave:
+
+* an invoice's ``paid_cents`` equals the sum of the payments applied to it, and its total the
+  sum of its lines; its status agrees with both (paid in full, part paid, not paid);
+* a payment is applied only to an invoice of its own currency and its own client, and is
+  positive; a payment applied to no invoice (a credit) belongs to a client;
+* invoice numbers run 1, 2, 3 … with no gap, no duplicate (case-insensitively, as they are
+  looked up), each ``INV-`` + its sequence number, and the counter is at the last one;
+* every invoice that left the drafts (issued, sent, part paid, paid) has the receipt of its
+  send in ``side_effects`` (key ``<run>:send_invoice``, status done).
+
+Each query reads the whole table once (no query per invoice); the checker never writes.
+There is no credits table yet: credits are payments applied to no invoice and the excess of
+overpaid invoices, and nothing consumes them, so there is no credit balance to reconcile.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from store.db import Database, Tx
+from store.models import format_money, from_cents
+
+ProblemKind = Literal[
+    "paid_mismatch",
+    "total_mismatch",
+    "status_mismatch",
+    "currency_mismatch",
+    "client_mismatch",
+    "bad_amount",
+    "orphan_credit",
+    "number_gap",
+    "number_duplicate",
+    "number_format",
+    "counter_mismatch",
+    "missing_receipt",
+]
+
+SENT_STATUSES = ("issued", "sent", "partially_paid", "paid")
+SEND_STEP = "send_invoice"  # graphs/steps.py: the invoice playbook's action step (graphs/actions.py keys it)
+
+
+class Problem(BaseModel):
+    """One thing wrong with the books, on one invoice where there is one."""
+
+    kind: ProblemKind
+    invoice_number: str | None = None
+    detail: str
+
+    def line(self) -> str:
+        where = f"{self.invoice_number}: " if self.invoice_number else ""
+        return f"{self.kind}: {where}{self.detail}"
+
+
+class BooksCheck(BaseModel):
+    invoices: int
+    payments: int
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"Books OK: {self.invoices} invoices, {self.payments} payments checked."
+        return f"Books: {len(self.problems)} problem(s) in {self.invoices} invoices, {self.payments} payments."
+
+
+def _money(value: int | None, currency: str) -> str:
+    return format_money(from_cents(value), currency)
+
+
+def _amounts(tx: Tx) -> list[Problem]:
+    problems: list[Problem] = []
+    for r in tx.fetchall(
+        "SELECT i.number, i.currency, i.paid_cents, COALESCE(p.applied, 0) AS applied, COALESCE(p.n, 0) AS n"
+        " FROM invoices i LEFT JOIN (SELECT invoice_id, SUM(amount_cents) AS applied, COUNT(*) AS n FROM payments"
+        " WHERE invoice_id IS NOT NULL GROUP BY invoice_id) p ON p.invoice_id = i.id"
+        " WHERE i.paid_cents <> COALESCE(p.applied, 0) ORDER BY i.seq"
+    ):
+        problems.append(
+            Problem(
+                kind="paid_mismatch",
+                invoice_number=r["number"],
+                detail=f"paid {_money(r['paid_cents'], r['currency'])} but its {r['n']} payment(s)"
+                f" add up to {_money(r['applied'], r['currency'])}",
+            )
+        )
+    for r in tx.fetchall(
+        "SELECT i.number, i.currency, i.total_cents, COALESCE(l.total, 0) AS lines_total FROM invoices i"
+        " LEFT JOIN (SELECT invoice_id, SUM(total_cents) AS total FROM invoice_lines GROUP BY invoice_id) l"
+        " ON l.invoice_id = i.id WHERE i.total_cents <> COALESCE(l.total, 0) ORDER BY i.seq"
+    ):
+        problems.append(
+            Problem(
+                kind="total_mismatch",
+                invoice_number=r["number"],
+                detail=f"total {_money(r['total_cents'], r['currency'])} but its lines add up to"
+                f" {_money(r['lines_total'], r['currency'])}",
+            )
+        )
+    for r in tx.fetchall(
+        "SELECT number, status, currency, total_cents, paid_cents FROM invoices WHERE"
+        " (status = 'paid' AND paid_cents < total_cents)"
+        " OR (status = 'partially_paid' AND (paid_cents <= 0 OR paid_cents >= total_cents))"
+        " OR (status IN ('draft', 'issued', 'sent', 'void') AND paid_cents <> 0)"
+        " ORDER BY seq"
+    ):
+        problems.append(
+            Problem(
+                kind="status_mismatch",
+                invoice_number=r["number"],
+                detail=f"{r['status']} with {_money(r['paid_cents'], r['currency'])} paid of"
+                f" {_money(r['total_cents'], r['currency'])}",
+            )
+        )
+    return problems
+
+
+def _payments(tx: Tx) -> list[Problem]:
+    problems: list[Problem] = []
+    for r in tx.fetchall(
+        "SELECT p.id, p.amount_cents, p.currency, p.client_id, i.number, i.currency AS invoice_currency,"
+        " i.client_id AS invoice_client FROM payments p JOIN invoices i ON i.id = p.invoice_id"
+        " WHERE p.currency <> i.currency OR (p.client_id IS NOT NULL AND p.client_id <> i.client_id)"
+        " ORDER BY i.seq, p.id"
+    ):
+        if r["currency"] != r["invoice_currency"]:
+            problems.append(
+                Problem(
+                    kind="currency_mismatch",
+                    invoice_number=r["number"],
+                    detail=f"payment #{r['id']} of {_money(r['amount_cents'], r['currency'])} applied to an"
+                    f" invoice in {r['invoice_currency']}",
+                )
+            )
+        if r["client_id"] is not None and r["client_id"] != r["invoice_client"]:
+            problems.append(
+                Problem(
+                    kind="client_mismatch",
+                    invoice_number=r["number"],
+                    detail=f"payment #{r['id']} from client {r['client_id']} applied to client"
+                    f" {r['invoice_client']}'s invoice",
+                )
+            )
+    for r in tx.fetchall(
+        "SELECT p.id, p.amount_cents, p.currency, p.client_id, p.invoice_id, i.number FROM payments p"
+        " LEFT JOIN invoices i ON i.id = p.invoice_id"
+        " WHERE p.amount_cents <= 0 OR (p.invoice_id IS NULL AND p.client_id IS NULL) ORDER BY p.id"
+    ):
+        if r["amount_cents"] <= 0:
+            problems.append(
+                Problem(
+                    kind="bad_amount",
+                    invoice_number=r["number"],
+                    detail=f"payment #{r['id']} is {_money(r['amount_cents'], r['currency'])}",
+                )
+            )
+        if r["invoice_id"] is None and r["client_id"] is None:
+            problems.append(
+                Problem(
+                    kind="orphan_credit",
+                    detail=f"payment #{r['id']} of {_money(r['amount_cents'], r['currency'])} is applied to no"
+                    " invoice and belongs to no client",
+                )
+            )
+    return problems
+
+
+def _numbers(tx: Tx) -> list[Problem]:
+    problems: list[Problem] = []
+    stats = tx.fetchone(
+        "SELECT COUNT(*) AS n, MIN(seq) AS first, MAX(seq) AS last,"
+        " (SELECT value FROM counters WHERE name = 'invoice') AS counter FROM invoices"
+    )
+    assert stats is not None
+    first, last, counter = stats["first"], stats["last"], int(stats["counter"] or 0)
+    if first is not None and first > 1:
+        problems.append(
+            Problem(
+                kind="number_gap", invoice_number=f"INV-{first:04d}", detail=f"numbers 1 to {first - 1} are missing"
+            )
+        )
+    for r in tx.fetchall(
+        "SELECT a.seq, a.number, (SELECT MIN(b.seq) FROM invoices b WHERE b.seq > a.seq) AS next_seq"
+        " FROM invoices a WHERE a.seq < (SELECT MAX(seq) FROM invoices)"
+        " AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.seq = a.seq + 1) ORDER BY a.seq"
+    ):
+        missing = (
+            f"number {r['seq'] + 1} is"
+            if r["next_seq"] == r["seq"] + 2
+            else f"numbers {r['seq'] + 1} to {r['next_seq'] - 1} are"
+        )
+        problems.append(Problem(kind="number_gap", invoice_number=r["number"], detail=f"{missing} missing after it"))
+    last = int(last or 0)
+    if counter != last:
+        why = "numbers were given out but their invoices are missing" if counter > last else "the next number is taken"
+        problems.append(
+            Problem(
+                kind="counter_mismatch",
+                detail=f"the invoice counter is at {counter} but the last invoice is number {last} ({why})",
+            )
+        )
+    for r in tx.fetchall(
+        "SELECT upper(number) AS number, COUNT(*) AS n FROM invoices GROUP BY upper(number)"
+        " HAVING COUNT(*) > 1 ORDER BY upper(number)"
+    ):
+        problems.append(
+            Problem(kind="number_duplicate", invoice_number=r["number"], detail=f"{r['n']} invoices have this number")
+        )
+    expected = (
+        "printf('INV-%04d', seq)"
+        if tx.dialect == "sqlite"
+        else "'INV-' || lpad(CAST(seq AS TEXT), greatest(4, length(CAST(seq AS TEXT))), '0')"
+    )
+    for r in tx.fetchall(
+        f"SELECT number, seq, {expected} AS expected FROM invoices WHERE number <> {expected} ORDER BY seq"
+    ):
+        problems.append(
+            Problem(
+                kind="number_format",
+                invoice_number=r["number"],
+                detail=f"sequence number {r['seq']} should be numbered {r['expected']}",
+            )
+        )
+    return problems
+
+
+def _receipts(tx: Tx) -> list[Problem]:
+    marks = ", ".join("?" for _ in SENT_STATUSES)
+    rows = tx.fetchall(
+        "SELECT i.number, i.status, i.run_id, s.status AS send_status FROM invoices i"
+        f" LEFT JOIN side_effects s ON s.key = i.run_id || ':{SEND_STEP}'"
+        f" WHERE (i.status IN ({marks}) OR i.sent_at IS NOT NULL)"
+        " AND (s.key IS NULL OR s.status <> 'done') ORDER BY i.seq",
+        SENT_STATUSES,
+    )
+    problems = []
+    for r in rows:
+        if r["send_status"] is None:
+            detail = f"{r['status']} but there is no record of sending it"
+        else:
+            detail = f"{r['status']} but its send has no receipt (interrupted while {r['send_status']})"
+        problems.append(Problem(kind="missing_receipt", invoice_number=r["number"], detail=detail))
+    return problems
+
+
+def find_problems(tx: Tx) -> list[Problem]:
+    """Every invariant, inside the caller's transaction."""
+    return _numbers(tx) + _amounts(tx) + _payments(tx) + _receipts(tx)
+
+
+def run_check(db: Database) -> BooksCheck:
+    """Every invariant over the whole books, in one transaction; nothing is written."""
+    with db.transaction() as tx:
+        counts = tx.fetchone(
+            "SELECT (SELECT COUNT(*) FROM invoices) AS invoices, (SELECT COUNT(*) FROM payments) AS payments"
+        )
+        assert counts is not None
+        problems = find_problems(tx)
+    return BooksCheck(invoices=int(counts["invoices"]), payments=int(counts["payments"]), problems=problems)
+
+
+def check_books(db: Database) -> list[Problem]:
+    """What is wrong with the books; empty when every invariant holds."""
+    return run_check(db).problems
