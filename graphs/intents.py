@@ -124,7 +124,9 @@ class RecordPayment(_IntentBase):
     kind: Literal["record_payment"] = "record_payment"
     client_name: str | None = None
     amount: Money | None = None
-    currency: str = "USD"
+    # None: not said. The invoice's currency is taken (and said); a stated currency that is not
+    # the invoice's is never applied to it.
+    currency: str | None = None
     invoice_number: str | None = None
     received_on: date | None = None
 

@@ -224,11 +224,26 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
         client, candidates = resolve_client(deps, intent.client_name, None)
         if client is None:
             return unknown_client(intent.client_name, candidates)
-        open_invoices = deps.store.billing.open_invoices(client.id)
+        # Only invoices in the payment's currency can take it (when the currency was said).
+        open_invoices = [
+            i for i in deps.store.billing.open_invoices(client.id) if intent.currency in (None, i.currency)
+        ]
         exact = [i for i in open_invoices if i.balance == intent.amount]
         invoice = exact[0] if exact else (open_invoices[0] if open_invoices else None)
     if invoice is not None and invoice.status in ("paid", "void", "draft"):
         return StepResult(notes=[f"Invoice {invoice.number} is {invoice.status}; nothing to pay on it."], stop=True)
+    currency = intent.currency or (invoice.currency if invoice else client.currency if client else "USD")
+    if invoice is not None and currency != invoice.currency:
+        # Never applied across currencies: which amount settles it is the operator's call.
+        return StepResult(
+            notes=[
+                f"That payment is in {currency} but {invoice.number} is in {invoice.currency}, so I recorded "
+                f"nothing. Tell me the amount that reached you in {invoice.currency} "
+                f'(e.g. "{client.name if client else "they"} paid {format_money(invoice.balance, invoice.currency)} '
+                f'for {invoice.number}").'
+            ],
+            stop=True,
+        )
     received = intent.received_on or today_for(deps)
     with deps.store.db.transaction() as tx:
         deps.store.billing.record_payment(
@@ -236,12 +251,14 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
             client.id if client else None,
             invoice,
             intent.amount,
-            intent.currency,
+            currency,
             received,
             intent.invoice_number,
             state["run_id"],
         )
-    amount = format_money(intent.amount, intent.currency)
+    amount = format_money(intent.amount, currency)
+    if intent.currency is None:
+        amount += f" ({'the invoice' if invoice else 'the client'}'s currency, {currency}: you didn't say one)"
     name = client.name if client else "?"
     if invoice is None:
         return StepResult(

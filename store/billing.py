@@ -182,6 +182,10 @@ class BillingStore:
         existing = tx.fetchone("SELECT * FROM payments WHERE run_id = ?", (run_id,))
         if existing:
             return Payment.model_validate(existing)
+        if invoice is not None and invoice.currency != currency:
+            raise StoreError(
+                f"a {currency} payment cannot be applied to {invoice.number}, which is in {invoice.currency}"
+            )
         tx.execute(
             "INSERT INTO payments (client_id, invoice_id, amount_cents, currency, received_on, reference, run_id,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -329,7 +329,7 @@ def payment(ctx: Ctx) -> RecordPayment | None:
     return RecordPayment(
         client_name=client.name if client else None,
         amount=amount,
-        currency=currency or "USD",
+        currency=currency,
         invoice_number=number,
         received_on=received.value if received else None,
     )

@@ -1,0 +1,60 @@
+"""A payment is an amount and a currency: one without a currency takes the invoice's (and coo
+says so); one in another currency never settles an invoice."""
+
+from __future__ import annotations
+
+import pytest
+
+from store.books_check import check_books
+
+pytestmark = pytest.mark.clock
+
+
+@pytest.fixture
+def euro_invoice(chat):  # type: ignore[no-untyped-def]
+    chat.say("new client: Globex GmbH, contact ap@globex.example")
+    shown = chat.say("invoice Globex GmbH for €500 for the brand workshop")
+    assert "€500.00" in shown, shown
+    chat.say("/approve 1")
+    return chat
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Globex GmbH paid 500 for INV-0001",
+        "got 500 from Globex GmbH",
+        "Globex GmbH paid 500",
+        "INV-0001 was paid, 500",
+    ],
+)
+def test_no_currency_said_takes_the_invoices_and_says_so(euro_invoice, said):
+    shown = euro_invoice.say(said)
+    assert "€500.00 (the invoice's currency, EUR: you didn't say one)" in shown, shown
+    assert "INV-0001 (now paid in full)" in shown
+    assert check_books(euro_invoice.runtime.store.db) == []
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Globex GmbH paid $500 for INV-0001",
+        "got $500 from Globex GmbH for INV-0001",
+        "Globex GmbH paid £500 for INV-0001",
+        "INV-0001: received USD 500 from Globex GmbH",
+    ],
+)
+def test_another_currency_never_settles_the_invoice(euro_invoice, said):
+    shown = euro_invoice.say(said)
+    assert "so I recorded nothing" in shown and "EUR" in shown, shown
+    store = euro_invoice.runtime.store
+    assert store.db.scalar("SELECT COUNT(*) AS n FROM payments") == 0
+    assert store.billing.get("INV-0001").status != "paid"
+    assert check_books(store.db) == []
+
+
+def test_a_dollar_payment_by_name_is_not_matched_to_a_euro_invoice(euro_invoice):
+    shown = euro_invoice.say("Globex GmbH paid $500")
+    assert "INV-0001" not in shown and "credit" in shown
+    assert euro_invoice.runtime.store.billing.get("INV-0001").status != "paid"
+    assert check_books(euro_invoice.runtime.store.db) == []
