@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from store.facade import Store
-from store.models import Approval, Client, Deliverable, Invoice, Task, format_money
+from store.models import Approval, Client, Deliverable, Invoice, Task, format_money, format_totals
 
 
 def _days(n: int) -> str:
@@ -59,19 +58,24 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
         if not any(lines for _, lines in sections):
             return f"Nothing is overdue{scope}, and nothing waits for your approval."
     elif topic == "invoices":
-        owed = sum((i.balance for i in invoices), start=Decimal(0))
+        owed = format_totals([(i.balance, i.currency) for i in invoices])
+        credits = store.billing.credits(cid)
         drafts = [i for i in store.billing.drafts() if cid is None or i.client_id == cid]
         sections = [
             (
-                f"Open invoices{scope} ({format_money(owed)} outstanding)" if invoices else "Open invoices",
+                f"Open invoices{scope} ({owed} outstanding)" if invoices else "Open invoices",
                 [_invoice_line(i, names, today) for i in invoices],
+            ),
+            (
+                "Credits (paid beyond what was invoiced; the next invoice can use them)",
+                [f"• {names.get(c, '?')}: {format_money(amount, cur)}" for c, cur, amount in credits],
             ),
             (
                 "Drafts waiting to be sent",
                 [f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.total, i.currency)}" for i in drafts],
             ),
         ]
-        if not invoices and not drafts:
+        if not invoices and not drafts and not credits:
             return f"No open invoices{scope}: nobody owes you money right now."
     elif topic == "deliverables":
         horizon = today + timedelta(days=7)
@@ -104,11 +108,11 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
             lines.append(f"• {c.name}{contact}{terms}")
         sections = [("Clients", lines)]
     else:  # summary
-        owed = sum((i.balance for i in invoices), start=Decimal(0))
+        owed = format_totals([(i.balance, i.currency) for i in invoices])
         return "\n".join(
             [
                 f"Status{scope} on {today.isoformat()}:",
-                f"• {len(invoices)} open invoice(s), {format_money(owed)} outstanding, {len(overdue_invoices)} overdue",
+                f"• {len(invoices)} open invoice(s), {owed} outstanding, {len(overdue_invoices)} overdue",
                 f"• {len(deliverables)} open deliverable(s), {len(late_deliverables)} past due",
                 f"• {len(approvals)} approval(s) waiting",
                 f"• {len(store.work.open_tasks())} open task(s)",

@@ -94,7 +94,7 @@ def digest_view(message: Message, approvals: list[Approval]) -> DigestView:
         DigestApproval(
             approval_id=a.id,
             title=str(a.card.get("title") or a.action),
-            can_approve=is_address(Draft.model_validate(a.draft).to),
+            can_approve=is_address(a.draft.get("to")),
         )
         for a in waiting
     ]

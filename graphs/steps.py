@@ -269,9 +269,15 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
             client_id=client.id if client else None,
         )
     after = deps.store.billing.by_id(invoice.id)
-    state_text = (
-        "now paid in full" if after.status == "paid" else f"{format_money(after.balance, after.currency)} still open"
-    )
+    excess = intent.amount - invoice.balance
+    if excess > 0:
+        state_text = (
+            f"now paid in full; {format_money(excess, currency)} more than it was owed is kept as a credit for {name}"
+        )
+    elif after.status == "paid":
+        state_text = "now paid in full"
+    else:
+        state_text = f"{format_money(after.balance, after.currency)} still open"
     return StepResult(
         notes=[f"Recorded {amount} from {name} against {after.number} ({state_text})."], client_id=after.client_id
     )

@@ -186,27 +186,43 @@ class BillingStore:
             raise StoreError(
                 f"a {currency} payment cannot be applied to {invoice.number}, which is in {invoice.currency}"
             )
-        tx.execute(
-            "INSERT INTO payments (client_id, invoice_id, amount_cents, currency, received_on, reference, run_id,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                client_id,
-                invoice.id if invoice else None,
-                cents(amount),
-                currency,
-                received_on,
-                reference,
-                run_id,
-                self.clock.now(),
-            ),
-        )
+        applied, excess = cents(amount), 0
         if invoice is not None:
-            paid = invoice.paid_cents + cents(amount)
+            # An over-payment settles the invoice; the rest is the client's credit, visible.
+            balance = max(invoice.total_cents - invoice.paid_cents, 0)
+            applied, excess = min(applied, balance), max(applied - balance, 0)
+        insert = (
+            "INSERT INTO payments (client_id, invoice_id, amount_cents, currency, received_on, reference, run_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        now = self.clock.now()
+        tx.execute(
+            insert, (client_id, invoice.id if invoice else None, applied, currency, received_on, reference, run_id, now)
+        )
+        if excess:
+            note = f"over-payment of {invoice.number}" if invoice else reference
+            tx.execute(insert, (client_id, None, excess, currency, received_on, note, run_id, now))
+        if invoice is not None:
+            paid = invoice.paid_cents + applied
             status = "paid" if paid >= invoice.total_cents else "partially_paid"
             tx.execute("UPDATE invoices SET paid_cents = ?, status = ? WHERE id = ?", (paid, status, invoice.id))
-        row = tx.fetchone("SELECT * FROM payments WHERE run_id = ?", (run_id,))
+        row = tx.fetchone("SELECT * FROM payments WHERE run_id = ? ORDER BY id", (run_id,))
         assert row is not None
         return Payment.model_validate(row)
+
+    def credits(self, client_id: int | None = None) -> list[tuple[int, str, Decimal]]:
+        """Money clients paid that no invoice took (over-payments, payments ahead of an invoice),
+        per client and currency: (client id, currency, amount)."""
+        sql = (
+            "SELECT client_id, currency, SUM(amount_cents) AS cents FROM payments"
+            " WHERE invoice_id IS NULL AND client_id IS NOT NULL"
+        )
+        params: tuple[int, ...] = ()
+        if client_id is not None:
+            sql += " AND client_id = ?"
+            params = (client_id,)
+        rows = self.db.fetchall(sql + " GROUP BY client_id, currency ORDER BY client_id, currency", params)
+        return [(int(r["client_id"]), str(r["currency"]), Decimal(int(r["cents"])) / 100) for r in rows if r["cents"]]
 
     # -- reconciling bank/provider exports (agents/reconciler.py) -------------------------------
 

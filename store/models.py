@@ -55,6 +55,14 @@ def format_money(amount: Decimal, currency: str = "USD") -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
+def format_totals(amounts: list[tuple[Decimal, str]]) -> str:
+    """Amounts summed per currency, never across: "$1,200.00 + €500.00"."""
+    totals: dict[str, Decimal] = {}
+    for amount, currency in amounts:
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return " + ".join(format_money(v, c) for c, v in sorted(totals.items())) or format_money(Decimal(0))
+
+
 class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
