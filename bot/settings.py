@@ -116,10 +116,12 @@ class Settings(BaseSettings):
     @field_validator("embedder")
     @classmethod
     def _embedder(cls, value: str) -> str:
+        value = (value or "").strip().lower()
+        if not value:  # unset: nothing to check, and agents.embedders stays unimported
+            return value
         from agents.embedders import EMBEDDERS
 
-        value = (value or "").strip().lower()
-        if value and value not in EMBEDDERS:
+        if value not in EMBEDDERS:
             raise ValueError(f"expected one of: {', '.join(EMBEDDERS)}")
         return value
 

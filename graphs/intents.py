@@ -24,7 +24,9 @@ SIDE_EFFECT_KINDS: frozenset[str] = frozenset(
 
 
 class _IntentBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: each intent builds its validator when first used, not at import (`coo parse`
+    # makes one or two of them; building all eighteen was a good part of its start).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     version: Literal[1] = 1
     if TYPE_CHECKING:  # every intent declares its own Literal kind; pydantic must not see a base field
@@ -40,7 +42,7 @@ class _IntentBase(BaseModel):
 
 
 class LineItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     description: str
     quantity: Money = Decimal("1")
@@ -317,7 +319,7 @@ Intent = Annotated[
     Field(discriminator="kind"),
 ]
 
-INTENT_ADAPTER: TypeAdapter[Intent] = TypeAdapter(Intent)
+INTENT_ADAPTER: TypeAdapter[Intent] = TypeAdapter(Intent, config=ConfigDict(defer_build=True))
 
 # Intent is Annotated[Union[...], discriminator]: its first argument is the union of classes.
 INTENT_CLASSES: dict[str, type[BaseModel]] = {

@@ -13,7 +13,7 @@ from graphs.intents import Intent
 class FieldProblem(BaseModel):
     """A value the user gave that could not be read; becomes a clarifying question."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     field: str
     text: str
@@ -21,7 +21,7 @@ class FieldProblem(BaseModel):
 
 
 class ParseResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     intent: Intent
     problems: list[FieldProblem] = Field(default_factory=list)

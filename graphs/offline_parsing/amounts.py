@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from graphs.offline_parsing.lazy_re import lazy_re
+
 _SYMBOL_CURRENCY: dict[str, str] = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP"}
 _WORD_CURRENCY: dict[str, str] = {
     "usd": "USD",
@@ -28,7 +30,7 @@ _CURRENCY_SYMBOL: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 # One money-like token. The number part is deliberately loose ([\d,.]) so that malformed
 # groupings are matched too and can be reported instead of silently misread.
-_MONEY_RE = re.compile(
+_MONEY_RE = lazy_re(
     r"(?<![\w$€£/.,-])"
     r"(?:(?P<pre>US\$|\$|€|£|(?:USD|EUR|GBP)\s?)\s?)?"
     r"(?P<num>\d[\d,.]*\d|\d)"
@@ -38,12 +40,12 @@ _MONEY_RE = re.compile(
     re.I,
 )
 # Well-formed numbers: 4000, 4000.50, 4,000, 1,140.00 (and 4.5 before a "k").
-_PLAIN_NUM_RE = re.compile(r"^\d+(?:\.\d{1,2})?$")
-_GROUPED_NUM_RE = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?$")
-_K_NUM_RE = re.compile(r"^\d+(?:\.\d{1,3})?$")
+_PLAIN_NUM_RE = lazy_re(r"^\d+(?:\.\d{1,2})?$")
+_GROUPED_NUM_RE = lazy_re(r"^\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?$")
+_K_NUM_RE = lazy_re(r"^\d+(?:\.\d{1,3})?$")
 
 # What follows an amount to make it a rate, and which unit that rate is in.
-_RATE_RE = re.compile(
+_RATE_RE = lazy_re(
     r"^\s*(?:/\s*|per\s+|an?\s+|each\s+|every\s+)?"
     r"(?P<unit>hours?|hrs?|h|days?|d|months?|mo|mth|monthly|hourly|daily|weeks?|wk|weekly|"
     r"pages?|words?|pieces?|items?|units?)\b",
@@ -81,7 +83,7 @@ _RATE_UNIT: dict[str, str] = {
     "units": "unit",
 }
 # A bare number followed by one of these is a quantity or a date, never money.
-_NOT_MONEY_AFTER_RE = re.compile(
+_NOT_MONEY_AFTER_RE = lazy_re(
     r"^\s*(?:%|percent|hours?|hrs?|h\b|days?|weeks?|wks?|months?|years?|yrs?|minutes?|mins?|"
     r"rounds?|revisions?|pages?|words?|items?|x\b|st\b|nd\b|rd\b|th\b|am\b|pm\b|people|"
     r"times|calls?|sessions?|posts?|logos?|screens?|mockups?|concepts?|designs?)",

@@ -53,20 +53,25 @@ def _safe(intent: Intent) -> bool:
 
 
 def classify(text: str, today: date) -> ParseResult:
-    """Parse one operator message into a typed intent plus any unreadable-field problems."""
+    """Parse one operator message into a typed intent plus any unreadable-field problems.
+
+    The result is assembled with ``model_construct``: its parts are already typed models
+    (built and validated by the rules), and validating them again would build the whole
+    intent union's validator on every process start.
+    """
     ctx = Ctx.build(text, today)
     if not ctx.text:
-        return ParseResult(intent=Unknown(text=text, reason="empty message"))
+        return ParseResult.model_construct(intent=Unknown(text=text, reason="empty message"))
     for rule in RULES:
         intent = rule(ctx)
         if intent is not None and _safe(intent):
             # A problem stays only when its field is still unset (None, or no invoice lines).
             problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") in (None, [])]
-            return ParseResult(intent=intent, problems=problems)
+            return ParseResult.model_construct(intent=intent, problems=problems)
         ctx.problems.clear()
     reason = (
         "mentions business words but matches no request I know"
         if ctx.has_business_words or ctx.explicit_amounts()
         else "not something coo handles (clients, invoices, payments, deliverables, tasks)"
     )
-    return ParseResult(intent=Unknown(text=text, reason=reason))
+    return ParseResult.model_construct(intent=Unknown(text=text, reason=reason))

@@ -8,13 +8,14 @@ from datetime import date
 from decimal import Decimal
 
 from graphs.offline_parsing.amounts import Amount, MalformedAmount, scan_amounts
+from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import find_emails
 from graphs.offline_parsing.text import normalise, strip_polite_prefix
 from graphs.parsing import FieldProblem
 
 # Back-office vocabulary: its presence is what makes a money or e-mail request coo's business
 # rather than the operator's private life (bills, transfers, texts to family).
-BUSINESS_RE = re.compile(
+BUSINESS_RE = lazy_re(
     r"\b(?:invoices?|inv-?\d+|retainers?|proposals?|clients?|customers?|quotes?|estimates?|deliverables?|"
     r"mock-?ups?|logos?|websites?|site|designs?|project|contract|brief|deck|drafts?|files?|assets|copy|"
     r"milestones?|scope|revisions?|feedback|kick-?off|deposit|sow|campaign|branding|brand|rebrand|"
@@ -25,7 +26,7 @@ BUSINESS_RE = re.compile(
     re.I,
 )
 # A message phrased as a question (status queries, not commands).
-QUESTION_START_RE = re.compile(
+QUESTION_START_RE = lazy_re(
     r"^(?:what|what's|whats|who|who's|whos|which|when|where|how|how's|hows|any|anything|is|are|has|"
     r"have|did|do|does|show|list|give\s+me|tell\s+me|status|summary|overview|catch\s+me\s+up|brief\s+me|"
     r"update\s+me|where's|wheres)\b",
@@ -34,8 +35,8 @@ QUESTION_START_RE = re.compile(
 
 
 # "… for 3,000" / "… for 12,500.00" closing a proposal or invoice: a grouped number is a price.
-_TRAILING_PRICE_RE = re.compile(r"\bfor\s+(?:about\s+|around\s+|roughly\s+)?$", re.I)
-_END_RE = re.compile(r"^[\s.!]*$")
+_TRAILING_PRICE_RE = lazy_re(r"\bfor\s+(?:about\s+|around\s+|roughly\s+)?$", re.I)
+_END_RE = lazy_re(r"^[\s.!]*$")
 
 
 @dataclass

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from graphs.offline_parsing.lazy_re import lazy_re
+
 _WEEKDAYS: dict[str, int] = {
     "monday": 0,
     "mon": 0,
@@ -95,32 +97,32 @@ _MONTH = (
 _ORD = r"(?:st|nd|rd|th)?"
 
 # "in 14 days", "within two weeks", "net 30", "14 days from now", "due in 3 days".
-_RELATIVE_RE = re.compile(
+_RELATIVE_RE = lazy_re(
     rf"\b(?:(?:due\s+)?(?:in|within)\s+{_NUM}\s+(?P<u>business\s+days?|days?|weeks?|months?)"
     rf"|net[\s-]?(?P<net>\d{{1,3}})"
     rf"|{_NUM.replace('?P<n>', '?P<n2>')}\s+(?P<u2>days?|weeks?)\s+(?:from\s+(?:now|today)|out))\b",
     re.I,
 )
-_ISO_RE = re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b")
-_SLASH_RE = re.compile(r"(?<![\d/$])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2}|\d{4}))?(?![\d/])")
-_MONTH_DAY_RE = re.compile(
+_ISO_RE = lazy_re(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b")
+_SLASH_RE = lazy_re(r"(?<![\d/$])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2}|\d{4}))?(?![\d/])")
+_MONTH_DAY_RE = lazy_re(
     rf"\b(?:(?P<mon>{_MONTH})\.?\s+(?P<d>\d{{1,2}}){_ORD}|(?P<d2>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<mon2>{_MONTH}))\b"
     rf"(?:,?\s+(?P<y>\d{{4}}))?",
     re.I,
 )
-_WEEKDAY_RE = re.compile(
+_WEEKDAY_RE = lazy_re(
     rf"\b(?:(?P<q>next|this|coming|on|by|before|until|till|due)\s+)?(?:the\s+)?"
     rf"(?:(?P<full>{_FULL_WEEKDAY})|(?P<short>{_SHORT_WEEKDAY})\b\.?)(?:'s)?\b",
     re.I,
 )
-_SIMPLE_RE = re.compile(
+_SIMPLE_RE = lazy_re(
     r"\b(?P<w>day\s+after\s+tomorrow|tomorrow|yesterday|today|tonight|this\s+evening|end\s+of\s+(?:the\s+)?day|eod|"
     r"end\s+of\s+(?:the\s+|this\s+)?week|eow|end\s+of\s+next\s+month|end\s+of\s+(?:the\s+|this\s+)?month|eom|"
     r"next\s+week|next\s+month|this\s+week)\b",
     re.I,
 )
 # Day of month: "on the 1st", "the 15th", "every 1st", "1st of the month", "on the 1".
-_DAY_OF_MONTH_RE = re.compile(
+_DAY_OF_MONTH_RE = lazy_re(
     r"\b(?:on|every|by|the|due)\s+(?:the\s+)?(?P<d>\d{1,2})(?P<o>st|nd|rd|th)?\b(?!\s*(?:/|-|%|hours?|h\b|days?|weeks?|rounds?|revisions?))"
     r"|\b(?P<d2>\d{1,2})(?:st|nd|rd|th)\s+(?:of\s+(?:the|each|every)\s+month|each\s+month|every\s+month|monthly)\b"
     r"|\bbilling\s+day\s*(?:is\s+|:\s*|=\s*)?(?:the\s+)?(?P<d3>\d{1,2})(?:st|nd|rd|th)?\b",

@@ -7,16 +7,17 @@ from datetime import date, timedelta
 
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import DateMatch, find_date, find_day_of_month, find_relative_days, next_day_of_month
+from graphs.offline_parsing.lazy_re import LazyPattern, lazy_re
 from graphs.offline_parsing.names import NameMatch, take_name
 
-_INVOICE_NO_RE = re.compile(
+_INVOICE_NO_RE = lazy_re(
     r"\b(?:inv[-# ]?(?P<a>\d+)|invoice\s+(?:no\.?\s*|number\s*|#\s*)(?P<b>\d+))\b|(?<!\w)#(?P<c>\d+)\b", re.I
 )
-_DUE_LEAD_RE = re.compile(
+_DUE_LEAD_RE = lazy_re(
     r"(?:,?\s*(?:and\s+)?(?:it's\s+|its\s+|it\s+is\s+)?\b(?:due|by|on|payable|before|for|starting|from))?\s*$", re.I
 )
-_ARTICLE_RE = re.compile(r"^(?:the|a|an|our|their|some)\s+", re.I)
-_REVISIONS_RE = re.compile(
+_ARTICLE_RE = lazy_re(r"^(?:the|a|an|our|their|some)\s+", re.I)
+_REVISIONS_RE = lazy_re(
     r"\b(?:up\s+to\s+|max(?:imum)?\s+(?:of\s+)?|only\s+)?(?P<n>\d{1,2}|one|two|three|four|five|six)\s+"
     r"(?:(?:design|revision|review|feedback|edit)\s+)?(?:rounds?(?:\s+of\s+(?:revisions?|changes|edits|feedback))?|"
     r"revisions?|iterations?)\b",
@@ -44,7 +45,7 @@ def revision_count(text: str) -> int | None:
     return int(n) if n.isdigit() else _SMALL_NUMBERS[n]
 
 
-def name_after(ctx: Ctx, pattern: re.Pattern[str], start: int = 0, *, explicit: bool = False) -> NameMatch | None:
+def name_after(ctx: Ctx, pattern: LazyPattern, start: int = 0, *, explicit: bool = False) -> NameMatch | None:
     """The first client-like name right after any match of ``pattern`` (from ``start``)."""
     for m in pattern.finditer(ctx.text, start):
         found = take_name(ctx.text, m.end(), explicit=explicit)
@@ -53,7 +54,7 @@ def name_after(ctx: Ctx, pattern: re.Pattern[str], start: int = 0, *, explicit: 
     return None
 
 
-def subject_name(ctx: Ctx, verbs: re.Pattern[str], *, explicit: bool = False) -> NameMatch | None:
+def subject_name(ctx: Ctx, verbs: LazyPattern, *, explicit: bool = False) -> NameMatch | None:
     """The name that opens the message when a verb from ``verbs`` follows it ("Acme paid …")."""
     found = take_name(ctx.text, 0, explicit=explicit)
     if found is None:

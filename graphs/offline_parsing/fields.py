@@ -13,10 +13,11 @@ from graphs.offline_parsing.amounts import parse_amount_text
 from graphs.offline_parsing.dates import find_day_of_month, parse_date_text
 from graphs.offline_parsing.extract import revision_count
 from graphs.offline_parsing.items import parse_items
+from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import EMAIL_RE, clean_client_name
 from graphs.offline_parsing.text import clean_phrase, normalise
 
-_INT_RE = re.compile(r"^\s*(?P<n>\d{1,3})\s*(?:st|nd|rd|th)?\s*$", re.I)
+_INT_RE = lazy_re(r"^\s*(?P<n>\d{1,3})\s*(?:st|nd|rd|th)?\s*$", re.I)
 _WORDS_TO_INT: dict[str, int] = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "unlimited": 0}
 
 

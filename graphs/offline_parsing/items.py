@@ -8,12 +8,13 @@ from decimal import Decimal
 
 from graphs.intents import LineItem
 from graphs.offline_parsing.amounts import Amount, scan_amounts
+from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.text import clean_phrase
 
 # Items are separated by "and", "plus", "+", ";" or commas; a piece without an amount is
 # glued to its neighbour ("12 hours of logo work, $95/h").
-_SPLIT_RE = re.compile(r"\s*(?:;|,(?!\d)|\+|\band\b|\bplus\b|\balso\b)\s*", re.I)
-_QTY_RE = re.compile(
+_SPLIT_RE = lazy_re(r"\s*(?:;|,(?!\d)|\+|\band\b|\bplus\b|\balso\b)\s*", re.I)
+_QTY_RE = lazy_re(
     r"(?<![\w$.])(?P<q>\d+(?:\.\d+)?)\s*(?P<u>hours?|hrs?|h|days?|d|weeks?|wks?|months?|pages?|sessions?|calls?|x)\b"
     r"(?:\s+of\b)?",
     re.I,
@@ -70,7 +71,7 @@ _EDGE_WORDS = {
     "rate",
     "hourly",
 }
-_UNIT_PRICE_CONNECTOR_RE = re.compile(r"(?:\bat|@|\bx|\beach|\bper)\s*$", re.I)
+_UNIT_PRICE_CONNECTOR_RE = lazy_re(r"(?:\bat|@|\bx|\beach|\bper)\s*$", re.I)
 
 
 def _strip_edges(words: list[str]) -> list[str]:

@@ -8,17 +8,18 @@ Capitalisation is kept exactly as typed. Names that denote the operator's privat
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+from graphs.offline_parsing.lazy_re import lazy_re
+
+EMAIL_RE = lazy_re(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 # "Jane Doe <jane@x.com>" and "jane@x.com (Jane Doe)".
-_ANGLE_CONTACT_RE = re.compile(r"(?P<name>[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3})\s*<(?P<email>[^<>\s]+@[^<>\s]+)>")
-_PAREN_CONTACT_RE = re.compile(
+_ANGLE_CONTACT_RE = lazy_re(r"(?P<name>[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3})\s*<(?P<email>[^<>\s]+@[^<>\s]+)>")
+_PAREN_CONTACT_RE = lazy_re(
     r"(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\s*\((?P<name>[A-Za-z][\w'. -]{0,40})\)"
 )
 # "contact is Jane Doe", "contact: Jane Doe", "contact person Jane".
-_CONTACT_NAME_RE = re.compile(
+_CONTACT_NAME_RE = lazy_re(
     r"\b(?i:contact)(?i:\s+person)?(?i:\s+is|\s*:|\s+name\s+is)?\s+(?P<name>[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?)\b"
 )
 
@@ -93,13 +94,13 @@ _PERSONAL_PREFIXES: tuple[str, ...] = (
 )
 _COMPANY_PREFIXES: tuple[str, ...] = ("bank of ", "wells fargo", "capital one", "american express")
 # A token of a name: words, initials, "&", "37signals", "O'Neil", "Smith-Jones", "Co.".
-_TOKEN_RE = re.compile(r"\s*(?P<tok>&|[A-Za-z0-9][\w&'.\-]*[\w&]|[A-Za-z])(?P<punct>[,:;!?)\]]|\.(?=\s|$))?")
+_TOKEN_RE = lazy_re(r"\s*(?P<tok>&|[A-Za-z0-9][\w&'.\-]*[\w&]|[A-Za-z])(?P<punct>[,:;!?)\]]|\.(?=\s|$))?")
 
 
 # "3k", "12h", "1st", "10am": numbers with a suffix are amounts, quantities or dates, not names.
-_NUMBERISH_RE = re.compile(r"(?i)^\d[\d.,]*(?:k|m|st|nd|rd|th|h|hrs?|am|pm|x|d)?$")
+_NUMBERISH_RE = lazy_re(r"(?i)^\d[\d.,]*(?:k|m|st|nd|rd|th|h|hrs?|am|pm|x|d)?$")
 # An invoice number is never a client name.
-_INVOICE_NO_RE = re.compile(r"(?i)inv[-#]?\d+|#\d+")
+_INVOICE_NO_RE = lazy_re(r"(?i)inv[-#]?\d+|#\d+")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import re
 from graphs.intents import DeliverableDone
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.extract import strip_article
+from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import is_personal, take_name
 
 _FINISHED = r"(?:done|finished|delivered|complete|completed|shipped|sent\s+over)"
@@ -19,16 +20,16 @@ _IS = r"(?:is|are|was|were|has\s+been|have\s+been|'s|’s)"
 _END = r"\s*(?:now|today|already)?\s*[.!]*\s*$"
 
 # "the homepage mockups for Acme are done" — the title before "for <Client>"
-_FOR_CLIENT_RE = re.compile(r"^(?:mark\s+)?(?:the\s+)?(?P<title>.+?)\s+(?:for|of)\s+(?=\S)", re.I)
-_TAIL_RE = re.compile(rf"^\s*(?:{_IS}\s+(?:now\s+|all\s+)?{_FINISHED}|(?:as\s+)?{_FINISHED}){_END}", re.I)
+_FOR_CLIENT_RE = lazy_re(r"^(?:mark\s+)?(?:the\s+)?(?P<title>.+?)\s+(?:for|of)\s+(?=\S)", re.I)
+_TAIL_RE = lazy_re(rf"^\s*(?:{_IS}\s+(?:now\s+|all\s+)?{_FINISHED}|(?:as\s+)?{_FINISHED}){_END}", re.I)
 # "delivered the brand guide to Acme", "finished the logo for Acme"
-_VERB_FIRST_RE = re.compile(
+_VERB_FIRST_RE = lazy_re(
     r"^(?:i\s+(?:have\s+|just\s+)?|just\s+)?(?:delivered|finished|completed|shipped)\s+"
     r"(?:the\s+)?(?P<title>.+?)\s+(?:for|to)\s+",
     re.I,
 )
 # "Acme's logo is done"
-_POSSESSIVE_TITLE_RE = re.compile(rf"^\s*(?P<title>.+?)\s+{_IS}\s+(?:now\s+|all\s+)?{_FINISHED}{_END}", re.I)
+_POSSESSIVE_TITLE_RE = lazy_re(rf"^\s*(?P<title>.+?)\s+{_IS}\s+(?:now\s+|all\s+)?{_FINISHED}{_END}", re.I)
 
 
 def _client(ctx: Ctx, start: int) -> tuple[str, int] | None:

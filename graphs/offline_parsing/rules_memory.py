@@ -13,46 +13,47 @@ from graphs.intents import ClientProfile, RevisionRequest, UpdateTerms
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import find_day_of_month
 from graphs.offline_parsing.extract import revision_count, subject_name
+from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import is_personal, take_name
 
 PRONOUNS = frozenset("them they their theirs him her his it its this that".split())
 
-_PROFILE_RE = re.compile(
+_PROFILE_RE = lazy_re(
     r"^(?:what\s+do\s+(?:we|i|you)\s+know\s+about|what\s+(?:do|did)\s+(?:we|i)\s+have\s+on|"
     r"tell\s+me\s+(?:everything\s+|all\s+)?about|who\s+is|who's|whos|remind\s+me\s+(?:who|about)|"
     r"(?:show\s+(?:me\s+)?)?(?:the\s+)?(?:client\s+)?profile\s+(?:for|of)|brief\s+me\s+on|fill\s+me\s+in\s+on)\s+"
     r"(?:the\s+client\s+)?",
     re.I,
 )
-_PROFILE_POSSESSIVE_RE = re.compile(r"^(?:show\s+(?:me\s+)?)?(?P<name>.+?)['’]s\s+(?:client\s+)?profile\b", re.I)
+_PROFILE_POSSESSIVE_RE = lazy_re(r"^(?:show\s+(?:me\s+)?)?(?P<name>.+?)['’]s\s+(?:client\s+)?profile\b", re.I)
 
 # "bill them on the 15th instead", "invoice Acme on the 20th from now on"
-_BILL_ON_RE = re.compile(
+_BILL_ON_RE = lazy_re(
     r"^(?:actually,?\s+|ok,?\s+|and\s+)?(?:please\s+)?(?:bill|invoice|charge)\s+(?P<who>.+?)\s+"
     r"(?:on|every)\s+the\s+\d",
     re.I,
 )
 # "change/move/switch/set their billing day to the 15th", "move Acme's billing date to the 20th"
-_BILLING_DAY_RE = re.compile(
+_BILLING_DAY_RE = lazy_re(
     r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:change|move|switch|set|make)\s+"
     r"(?P<who>.+?)(?:['’]s)?\s+billing(?:\s+(?:day|date))?\s+to\b",
     re.I,
 )
 # "make it $4,500 a month instead", "raise Acme's retainer to $5k", "bump their retainer to 4.5k"
-_AMOUNT_RE = re.compile(
+_AMOUNT_RE = lazy_re(
     r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:make\s+it|change\s+it\s+to|"
     r"(?:raise|lower|bump|increase|reduce|drop|change|set)\s+(?P<who>.+?)(?:['’]s)?\s+"
     r"(?:retainer|monthly\s+fee|fee|rate)\s+to)\b",
     re.I,
 )
 # "actually 2 revision rounds", "make it 4 rounds", "only 2 revisions for them"
-_ROUNDS_RE = re.compile(
+_ROUNDS_RE = lazy_re(
     r"^(?:actually,?\s+|make\s+it\s+|change\s+it\s+to\s+|only\s+)\d+\s+(?:design\s+|revision\s+)?"
     r"(?:rounds?|revisions?)\b",
     re.I,
 )
-_MONTHLY_RE = re.compile(r"\b(?:a|per|/)\s*(?:month|mo)\b|\bmonthly\b|\bretainer\b", re.I)
-_INSTEAD_RE = re.compile(r"\b(?:instead|from\s+now\s+on|going\s+forward|actually)\b", re.I)
+_MONTHLY_RE = lazy_re(r"\b(?:a|per|/)\s*(?:month|mo)\b|\bmonthly\b|\bretainer\b", re.I)
+_INSTEAD_RE = lazy_re(r"\b(?:instead|from\s+now\s+on|going\s+forward|actually)\b", re.I)
 
 
 def _client(ctx: Ctx, who: str | None, start: int) -> tuple[str | None, bool]:
@@ -70,7 +71,7 @@ def _client(ctx: Ctx, who: str | None, start: int) -> tuple[str | None, bool]:
 
 # Only these phrasings are unambiguous enough to accept a lowercase name ("what do we know
 # about acme"); "who is …" / "tell me about …" need a capitalised one, or they catch small talk.
-_ANY_CASE_RE = re.compile(
+_ANY_CASE_RE = lazy_re(
     r"^(?:what\s+do\s+(?:we|i)\s+know|what\s+(?:do|did)\s+(?:we|i)\s+have|"
     r"(?:show\s+(?:me\s+)?)?(?:the\s+)?(?:client\s+)?profile)",
     re.I,
@@ -126,14 +127,14 @@ def update_terms(ctx: Ctx) -> UpdateTerms | None:
 
 # "Acme asked for another revision of the logo", "Acme wants a third round on the homepage",
 # "Acme requested changes to the brochure: darker blue", "revision request from Acme: bigger type"
-_REVISION_VERBS_RE = re.compile(
+_REVISION_VERBS_RE = lazy_re(
     r"(?:asked\s+for|asks\s+for|wants|requested|requests|needs|sent)\s+(?:an?\s+|another\s+|one\s+more\s+|"
     r"a\s+(?:new|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+|more\s+)?(?:round\s+of\s+)?"
     r"(?:revisions?|changes|edits|rounds?(?:\s+of\s+(?:revisions?|changes|edits))?)\b",
     re.I,
 )
-_REVISION_FROM_RE = re.compile(r"^(?:new\s+)?(?:revision|change)\s+request\s+from\s+", re.I)
-_ABOUT_RE = re.compile(r"^\s*(?:of|on|to|for)\s+(?:the\s+|our\s+|their\s+)?(?P<what>[^:,.;]+?)\s*(?:[:,.;]|$)", re.I)
+_REVISION_FROM_RE = lazy_re(r"^(?:new\s+)?(?:revision|change)\s+request\s+from\s+", re.I)
+_ABOUT_RE = lazy_re(r"^\s*(?:of|on|to|for)\s+(?:the\s+|our\s+|their\s+)?(?P<what>[^:,.;]+?)\s*(?:[:,.;]|$)", re.I)
 
 
 def revision_request(ctx: Ctx) -> RevisionRequest | None:

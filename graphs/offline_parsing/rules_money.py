@@ -23,24 +23,25 @@ from graphs.offline_parsing.extract import (
     subject_name,
 )
 from graphs.offline_parsing.items import parse_items
+from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import NameMatch, find_contact, is_personal, take_name
 from graphs.offline_parsing.text import clean_phrase
 from graphs.parsing import FieldProblem
 
 # --- retainer ------------------------------------------------------------------------------
-_RETAINER_RE = re.compile(r"\bretainers?\b", re.I)
-_SIGN_VERBS_RE = re.compile(
+_RETAINER_RE = lazy_re(r"\bretainers?\b", re.I)
+_SIGN_VERBS_RE = lazy_re(
     r"(?:signed|signs|is\s+signing|agreed|said\s+yes|started|starts|is\s+starting|locked\s+in|"
     r"(?:is|are)\s+(?:now\s+)?on|went\s+for|accepted|renewed|confirmed|wants|want|is\s+doing|"
     r"'s\s+on|is\s+in|are\s+in|(?:is|are)\s+going)\b",
     re.I,
 )
-_RETAINER_ANCHOR_RE = re.compile(
+_RETAINER_ANCHOR_RE = lazy_re(
     r"\bretainers?\s*(?:with|for|from|signed\s+by|:|-)\s*|\bsigned\s+(?:up\s+)?(?=[A-Z])|\bnew\s+retainer\s*[:,-]?\s*"
     r"|\bonboard(?:ed)?\s+",
     re.I,
 )
-_MONTHLY_RE = re.compile(r"\b(?:a|per|each|every)\s+month\b|/\s*mo(?:nth)?\b|\bmonthly\b|\bp/?m\b|\bmo\b", re.I)
+_MONTHLY_RE = lazy_re(r"\b(?:a|per|each|every)\s+month\b|/\s*mo(?:nth)?\b|\bmonthly\b|\bp/?m\b|\bmo\b", re.I)
 
 
 def retainer(ctx: Ctx) -> RetainerSignup | None:
@@ -85,27 +86,23 @@ def retainer(ctx: Ctx) -> RetainerSignup | None:
 
 
 # --- proposal ------------------------------------------------------------------------------
-_PROPOSAL_RE = re.compile(r"\b(?:proposals?|sow|statement\s+of\s+work)\b", re.I)
-_QUOTE_RE = re.compile(r"\b(?:quote|estimate|pitch)\b", re.I)
-_PROPOSAL_VERB_RE = re.compile(
+_PROPOSAL_RE = lazy_re(r"\b(?:proposals?|sow|statement\s+of\s+work)\b", re.I)
+_QUOTE_RE = lazy_re(r"\b(?:quote|estimate|pitch)\b", re.I)
+_PROPOSAL_VERB_RE = lazy_re(
     r"\b(?:draft|write|prepare|put\s+together|send|make|create|whip\s+up|work\s+up|start|build|"
     r"need|needs|wants|want|new|do|get|asked\s+for|requested|spin\s+up|pull\s+together|knock\s+out)\b",
     re.I,
 )
-_STRONG_QUOTE_VERB_RE = re.compile(
+_STRONG_QUOTE_VERB_RE = lazy_re(
     r"^(?:draft|write|prepare|put\s+together|send|whip\s+up|work\s+up|create)\b|\b(?:wants|needs|asked\s+for|requested)\s+an?\s+(?:quote|estimate)",
     re.I,
 )
-_SEND_TO_RE = re.compile(r"^(?:send|email|e-mail|shoot|get|give|write)(?:\s+(?:up|over|out))?\s+", re.I)
-_TO_SELF_RE = re.compile(r"^(?:send|email|e-mail|shoot|get|give|write|text|find|show)\s+(?:me|us|myself)\b", re.I)
-_FOR_TO_RE = re.compile(r"\b(?:for|to|with)\s+", re.I)
-_SUBJECT_WANTS_RE = re.compile(
-    r"(?:wants|needs|asked\s+(?:me\s+)?for|requested|is\s+asking\s+for|would\s+like)\b", re.I
-)
-_SCOPE_AFTER_RE = re.compile(
-    r"^\s*(?:'s\s+)?(?:[:,\-]\s*|\s+(?:for|on|about|re|regarding|covering)\s+)(?P<s>.+)$", re.I
-)
-_SCOPE_CUT_RE = re.compile(
+_SEND_TO_RE = lazy_re(r"^(?:send|email|e-mail|shoot|get|give|write)(?:\s+(?:up|over|out))?\s+", re.I)
+_TO_SELF_RE = lazy_re(r"^(?:send|email|e-mail|shoot|get|give|write|text|find|show)\s+(?:me|us|myself)\b", re.I)
+_FOR_TO_RE = lazy_re(r"\b(?:for|to|with)\s+", re.I)
+_SUBJECT_WANTS_RE = lazy_re(r"(?:wants|needs|asked\s+(?:me\s+)?for|requested|is\s+asking\s+for|would\s+like)\b", re.I)
+_SCOPE_AFTER_RE = lazy_re(r"^\s*(?:'s\s+)?(?:[:,\-]\s*|\s+(?:for|on|about|re|regarding|covering)\s+)(?P<s>.+)$", re.I)
+_SCOPE_CUT_RE = lazy_re(
     r"\s*(?:[,;(]|\s-\s|\bat\b|\bfor\s+(?:about\s+|around\s+)?[$€£\d]|[$€£]|\b\d|\bbudget\b|\baround\b|\babout\s+[$€£\d]|\bcontact\b|\bto\s+\S+@).*$",
     re.I,
 )
@@ -182,15 +179,15 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
 
 
 # --- invoice -------------------------------------------------------------------------------
-_INVOICE_VERB_START_RE = re.compile(r"^(?P<v>invoice|bill|charge|re-?invoice)\b\s*(?:to\s+|for\s+)?", re.I)
-_INVOICE_NOUN_RE = re.compile(
+_INVOICE_VERB_START_RE = lazy_re(r"^(?P<v>invoice|bill|charge|re-?invoice)\b\s*(?:to\s+|for\s+)?", re.I)
+_INVOICE_NOUN_RE = lazy_re(
     r"\b(?:send|create|make|draft|raise|issue|prepare|do|generate|new|write(?:\s+up)?|cut|put\s+together|"
     r"need|want|start|set\s+up|bill\s+out|invoice)\b[^.?!]{0,30}?\binvoices?\b|^invoices?\b",
     re.I,
 )
-_BARE_FEE_RE = re.compile(r"(?<![\w$€£.,/-])(?P<n>\d{2,}(?:,\d{3})*(?:\.\d{1,2})?)(?=\s+for\b)")
-_TRAILING_FEE_RE = re.compile(r"(?<![\w$€£.,/-])(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?)(?=[\s.!]*$)")
-_INVOICE_CLIENT_ANCHOR_RE = re.compile(r"\b(?:to|for)\s+|^invoices?\s*[:\-]\s*|\binvoices?\s*[:\-]\s*", re.I)
+_BARE_FEE_RE = lazy_re(r"(?<![\w$€£.,/-])(?P<n>\d{2,}(?:,\d{3})*(?:\.\d{1,2})?)(?=\s+for\b)")
+_TRAILING_FEE_RE = lazy_re(r"(?<![\w$€£.,/-])(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?)(?=[\s.!]*$)")
+_INVOICE_CLIENT_ANCHOR_RE = lazy_re(r"\b(?:to|for)\s+|^invoices?\s*[:\-]\s*|\binvoices?\s*[:\-]\s*", re.I)
 
 
 def invoice(ctx: Ctx) -> CreateInvoice | None:
@@ -253,37 +250,37 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
 
 
 # --- payment -------------------------------------------------------------------------------
-_PAID_VERBS_RE = re.compile(
+_PAID_VERBS_RE = lazy_re(
     r"(?:paid|pays|sent\s+(?:me\s+|us\s+|over\s+)?(?:the\s+)?(?:money|payment|[$€£\d])|settled|wired|transferred|cleared|"
     r"covered|paid\s+up|came\s+through|coughed\s+up)",
     re.I,
 )
 # Up to the next sentence end; a "." inside a number ("1.25k", "$99.50") does not end it.
 _SAME_SENTENCE = r"(?:[^.?!]|\.(?=\d))*?"
-_RECEIVED_RE = re.compile(
+_RECEIVED_RE = lazy_re(
     r"\b(?:got|received|receive|recvd|rcvd|collected|deposited|banked|cashed|came\s+in|come\s+in|landed|arrived)\b"
     + _SAME_SENTENCE
     + r"\b(?:from|by)\s+",
     re.I,
 )
-_PAYMENT_FROM_RE = re.compile(
+_PAYMENT_FROM_RE = lazy_re(
     r"\b(?:payment|check|cheque|wire|transfer|deposit)\b" + _SAME_SENTENCE + r"\b(?:from|by)\s+", re.I
 )
-_POSSESSIVE_PAYMENT_RE = re.compile(
+_POSSESSIVE_PAYMENT_RE = lazy_re(
     r"^(?:'s)?\s*(?:payment|check|cheque|wire|transfer|invoice|deposit)\b[^.?!]*?\b(?:came|cleared|arrived|landed|"
     r"hit|is\s+in|was\s+received|got\s+paid|went\s+through|is\s+paid)",
     re.I,
 )
 # Moving money between the operator's own accounts ("transfer $300 from checking to savings",
 # "move 5k to money market"): personal banking, never a client payment.
-_OWN_TRANSFER_RE = re.compile(
+_OWN_TRANSFER_RE = lazy_re(
     r"\b(?:transfer(?:red|ring|s)?|mov(?:e|ed|es|ing)|shift|sweep|put)\b"
     + _SAME_SENTENCE
     + r"\b(?:to|from|into|out\s+of|between)\s+(?:my\s+|our\s+|the\s+)?(?:checking|chequing|savings?|money\s+market|"
     r"household|brokerage|ira|hsa|(?:[a-z]+\s+)?accounts?\b|(?:credit|debit)\s+cards?)\b",
     re.I,
 )
-_MARK_PAID_RE = re.compile(r"^mark\s+(?P<rest>.+?)\s+(?:as\s+)?paid\b", re.I)
+_MARK_PAID_RE = lazy_re(r"^mark\s+(?P<rest>.+?)\s+(?:as\s+)?paid\b", re.I)
 
 
 def payment(ctx: Ctx) -> RecordPayment | None:
@@ -336,24 +333,22 @@ def payment(ctx: Ctx) -> RecordPayment | None:
 
 
 # --- e-mail --------------------------------------------------------------------------------
-_STRONG_EMAIL_RE = re.compile(
+_STRONG_EMAIL_RE = lazy_re(
     r"^(?:e-?mail|mail|shoot\s+(?:an?\s+)?(?:quick\s+)?(?:e-?mail|note)\s+(?:to\s+)?|"
     r"send\s+(?:an?\s+)?(?:quick\s+)?(?:e-?mail|note|message|update|reply|follow-?up)\s+to|"
     r"write\s+(?:an?\s+)?(?:quick\s+)?(?:e-?mail\s+|note\s+)?to|drop\s+(?:an?\s+)?(?:quick\s+)?(?:e-?mail|note|line)\s+to|"
     r"reply\s+to|respond\s+to|follow\s+up\s+with|get\s+back\s+to)\s+",
     re.I,
 )
-_WEAK_EMAIL_RE = re.compile(
-    r"^(?P<v>tell|let|message|msg|ping|notify|inform|update|remind|ask|send|nudge|chase)\s+", re.I
-)
-_BODY_LEAD_RE = re.compile(
+_WEAK_EMAIL_RE = lazy_re(r"^(?P<v>tell|let|message|msg|ping|notify|inform|update|remind|ask|send|nudge|chase)\s+", re.I)
+_BODY_LEAD_RE = lazy_re(
     r"^\s*(?:(?:an?\s+)?(?:quick\s+|short\s+)?(?:e-?mail|note|message|msg|update|line|reminder|heads[- ]up)\b\s*)?"
     r"(?:know\s+)?(?:that\s+|saying\s+(?:that\s+)?|to\s+say\s+(?:that\s+)?|about\s+|re:?\s+|regarding\s+|on\s+|"
     r"letting\s+(?:them|him|her)\s+know\s+(?:that\s+)?|and\s+(?:say|tell\s+(?:them|him|her)|let\s+(?:them|him|her)\s+know)\s+(?:that\s+)?|"
     r"[:,\-]\s*)?",
     re.I,
 )
-_CONTACT_AT_RE = re.compile(r"^\s+(?:at|from|@)\s+", re.I)
+_CONTACT_AT_RE = lazy_re(r"^\s+(?:at|from|@)\s+", re.I)
 
 
 def email(ctx: Ctx) -> SendEmail | None:

@@ -7,6 +7,7 @@ import re
 
 from graphs.intents import Recall
 from graphs.offline_parsing.context import BUSINESS_RE, Ctx
+from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import is_personal, take_name
 
 _VERBS = (
@@ -14,19 +15,19 @@ _VERBS = (
     r"send\s+(?:me|us)|sent\s+(?:me|us)|think|reply|respond|answer|decide|agree|complain|suggest|request"
 )
 # "what did Jane (from Acme) say about the logo colours?", "when did Acme mention the launch?"
-_SAID_RE = re.compile(
+_SAID_RE = lazy_re(
     rf"^(?:what|when|how)\s+(?:did|does|has|had)\s+(?P<who>[\w'’&.@-]+(?:\s+[\w'’&.@-]+){{0,4}}?)\s+(?:{_VERBS})\b"
     r"(?P<rest>.*)$",
     re.I,
 )
 # "did Jane say anything about the budget?", "has Acme mentioned the deadline?"
-_DID_SAY_RE = re.compile(
+_DID_SAY_RE = lazy_re(
     rf"^(?:did|has|have)\s+(?P<who>[\w'’&.@-]+(?:\s+[\w'’&.@-]+){{0,4}}?)\s+(?:{_VERBS})\s+(?:anything\s+|something\s+)?"
     r"(?:(?:about|on|regarding|re)\s+)?(?P<rest>.+)$",
     re.I,
 )
 # "what was said about the retainer?", "what did we agree with Acme about revisions?"
-_WAS_SAID_RE = re.compile(
+_WAS_SAID_RE = lazy_re(
     r"^what\s+(?:was|were|have\s+we|did\s+we|had\s+we)\s+(?:said|discussed|agreed|decided|"
     r"agree|decide|discuss|promise|promised|quote|quoted)\b(?P<rest>.*)$",
     re.I,
@@ -36,7 +37,7 @@ _DOCS = (
     r"conversations?|feedback|reports?|letters?|memos?"
 )
 # "find the proposal for Acme", "pull up Jane's e-mail about the launch", "where's the brief from Bob?"
-_FIND_DOC_RE = re.compile(
+_FIND_DOC_RE = lazy_re(
     r"^(?:find|search(?:\s+for)?|look\s+up|look\s+for|pull\s+up|dig\s+up|dig\s+out|fetch|locate|retrieve|"
     r"show\s+me|get\s+me|bring\s+up|where(?:'s|’s|\s+is|\s+was)|which\s+(?:e-?mail|message|note)|remind\s+me\s+what)\s+"
     r"(?:me\s+)?(?:the|that|our|my|an?|any|those|his|her|their)?\s*(?:[\w'’&.-]+(?:'s|’s)\s+)?"
@@ -45,14 +46,14 @@ _FIND_DOC_RE = re.compile(
     re.I,
 )
 # "find INV-0042", "search for jane@acme.example", "search memory for logo colours", "recall: budget"
-_FIND_ANY_RE = re.compile(
+_FIND_ANY_RE = lazy_re(
     r"^(?:find|search(?:\s+(?:memory|my\s+notes|the\s+archive|everything))?(?:\s+for)?|look\s+up|pull\s+up|recall)"
     r"\s*:?\s+(?P<rest>.+)$",
     re.I,
 )
-_CODE_RE = re.compile(r"\b(?:INV|P)-?\d{2,}\b", re.I)
-_MEMORY_WORD_RE = re.compile(r"\b(?:memory|notes|archive|everything)\b", re.I)
-_CLIENT_ANCHOR_RE = re.compile(r"\b(?:for|from|to|with|by|at)\s+", re.I)
+_CODE_RE = lazy_re(r"\b(?:INV|P)-?\d{2,}\b", re.I)
+_MEMORY_WORD_RE = lazy_re(r"\b(?:memory|notes|archive|everything)\b", re.I)
+_CLIENT_ANCHOR_RE = lazy_re(r"\b(?:for|from|to|with|by|at)\s+", re.I)
 _NOT_CLIENT = frozenset("we i you they he she it us me them the client clients anyone someone him her".split())
 
 

@@ -15,11 +15,12 @@ from graphs.offline_parsing.extract import (
     strip_article,
     subject_name,
 )
+from graphs.offline_parsing.lazy_re import LazyPattern, lazy_re
 from graphs.offline_parsing.names import BOUNDARY_WORDS, NameMatch, find_contact, take_name
 from graphs.offline_parsing.text import clean_phrase
 
 # --- help ----------------------------------------------------------------------------------
-_HELP_RE = re.compile(
+_HELP_RE = lazy_re(
     r"^(?:help(?:\s+me)?|h|\?+|menu|commands|options|"
     # "what can you do (for me)?", "what else can coo help (me) with?", "what do you help with"
     r"what\s+(?:else\s+|exactly\s+|kind\s+of\s+(?:things|stuff)\s+|things\s+|stuff\s+)?"
@@ -40,21 +41,21 @@ def help_(ctx: Ctx) -> Help | None:
 
 
 # --- remember a fact -----------------------------------------------------------------------
-_FACT_LEAD_RE = re.compile(
+_FACT_LEAD_RE = lazy_re(
     r"^(?:remember|note|fyi|keep\s+in\s+mind|for\s+the\s+record|heads\s+up|memo|noted|save\s+this|"
     r"make\s+a\s+note|take\s+note|jot\s+down|store\s+this)(?:\s+that)?(?!\s+to\b)\s*(?:[:,\-]\s*|\s+)",
     re.I,
 )
-_FACT_ABOUT_RE = re.compile(r"^(?:for|about|re|on)\s+", re.I)
-_FACT_STATEMENT_RE = re.compile(
+_FACT_ABOUT_RE = lazy_re(r"^(?:for|about|re|on)\s+", re.I)
+_FACT_STATEMENT_RE = lazy_re(
     r"(?:'s)?\s*(?:(?:only\s+)?(?:allows?|prefers?|likes?|wants?|uses?|pays?|hates?|requires?|needs?\s+(?:\d|only|max))|"
     r"(?:hourly\s+)?rate\s+is|contact\s+is|billing\s+day\s+is|is\s+on\s+net|always|never|doesn't|does\s+not)\b",
     re.I,
 )
-_CHANNEL_RE = re.compile(
+_CHANNEL_RE = lazy_re(
     r"\b(?P<c>slack|e-?mail|phone|whatsapp|text(?:\s+messages?)?|sms|telegram|teams|zoom|signal|calls?)\b", re.I
 )
-_CHANNEL_CONTEXT_RE = re.compile(
+_CHANNEL_CONTEXT_RE = lazy_re(
     r"\b(?:prefer|prefers|preferred|likes?|best|reach|contact|via|use|uses|over|only|through|on)\b", re.I
 )
 _CHANNELS: dict[str, str] = {
@@ -130,7 +131,7 @@ def _fact(ctx: Ctx) -> RememberFact | None:
 
 
 # --- tasks ---------------------------------------------------------------------------------
-_TASK_LEAD_RE = re.compile(
+_TASK_LEAD_RE = lazy_re(
     r"^(?:remind\s+me\s+(?:[^.?!]{0,30}?\s+)??(?:to|that|about)\b|reminder\s*(?:to\b|:)?|to-?dos?\s*:?|to\s+do\s*:|task\s*:|"
     r"add\s+(?:a\s+)?(?:new\s+)?(?:task|to-?do|reminder)\s*(?:to\b|:)?|new\s+(?:task|to-?do)\s*:?|"
     r"(?:don't|dont|do\s+not)\s+(?:let\s+me\s+)?forget\s+to|(?:i\s+need\s+to\s+)?remember\s+to|note\s+to\s+self\s*:?|"
@@ -138,7 +139,7 @@ _TASK_LEAD_RE = re.compile(
     r"i\s+(?:need|have|gotta|got)\s+to\s+(?=.*\b(?:today|tomorrow|tonight|by|before|next|this)\b))\s*",
     re.I,
 )
-_TASK_TAIL_RE = re.compile(
+_TASK_TAIL_RE = lazy_re(
     r"\s*(?:on|to)\s+my\s+(?:to-?do|task)\s+list\b.*$|\s+at\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)?\b", re.I
 )
 
@@ -155,41 +156,41 @@ def task(ctx: Ctx) -> AddTask | None:
 
 
 # --- status --------------------------------------------------------------------------------
-_TOPICS: tuple[tuple[StatusTopic, re.Pattern[str]], ...] = (
+_TOPICS: tuple[tuple[StatusTopic, LazyPattern], ...] = (
     (
         "approvals",
-        re.compile(
+        lazy_re(
             r"\b(?:approv\w*|sign-?offs?|pending\s+(?:drafts?|emails?|actions?)|waiting\s+(?:on|for)\s+me|need(?:s)?\s+my\s+(?:ok|okay|sign|go))\b|\bdrafts?\b",
             re.I,
         ),
     ),
     (
         "overdue",
-        re.compile(
+        lazy_re(
             r"\b(?:overdue|past\s+due|late\s+(?:payments?|invoices?|on\s+pay\w*)|behind\s+on|hasn't\s+paid|haven't\s+paid|late)\b",
             re.I,
         ),
     ),
     (
         "invoices",
-        re.compile(
+        lazy_re(
             r"\b(?:invoices?|owes?|owing|owed|unpaid|outstanding|receivables?|billed|paid|pay|payments?|money|cash(?:flow)?|revenue|income)\b",
             re.I,
         ),
     ),
-    ("deliverables", re.compile(r"\b(?:deliverables?|deadlines?|due|ship|deliver\w*)\b", re.I)),
-    ("tasks", re.compile(r"\b(?:tasks?|to-?dos?|to\s+do|on\s+my\s+plate|agenda|work\s+on\s+(?:today|next))\b", re.I)),
-    ("clients", re.compile(r"\b(?:clients?|customers?|accounts)\b", re.I)),
+    ("deliverables", lazy_re(r"\b(?:deliverables?|deadlines?|due|ship|deliver\w*)\b", re.I)),
+    ("tasks", lazy_re(r"\b(?:tasks?|to-?dos?|to\s+do|on\s+my\s+plate|agenda|work\s+on\s+(?:today|next))\b", re.I)),
+    ("clients", lazy_re(r"\b(?:clients?|customers?|accounts)\b", re.I)),
     (
         "summary",
-        re.compile(
+        lazy_re(
             r"\b(?:status|summary|overview|how\s+(?:are|am)\s+(?:we|i)\s+doing|how'?s\s+business|how\s+is\s+business|dashboard|catch\s+me\s+up|brief\s+me|update\s+me|rundown|where\s+(?:do\s+)?(?:we|i)\s+stand|where\s+are\s+we|what'?s\s+(?:new|going\s+on|happening)|how'?s\s+it\s+going|recap|report)\b",
             re.I,
         ),
     ),
 )
-_STATUS_CLIENT_RE = re.compile(r"\b(?:with|for|from|on|about|of|by)\s+", re.I)
-_HOWS_CLIENT_RE = re.compile(
+_STATUS_CLIENT_RE = lazy_re(r"\b(?:with|for|from|on|about|of|by)\s+", re.I)
+_HOWS_CLIENT_RE = lazy_re(
     r"^(?:how'?s|how\s+is|how\s+are\s+things\s+with|what\s+about|status\s*:?|where\s+are\s+we\s+(?:at\s+)?with|did|has|have)\s+",
     re.I,
 )
@@ -198,7 +199,7 @@ _NON_CLIENT_WORDS = frozenset(
     "deliverables tasks clients approvals money business it".split()
 )
 # Personal-life questions are not status queries even when they mention "due" or "paid".
-_PERSONAL_Q_RE = re.compile(
+_PERSONAL_Q_RE = lazy_re(
     r"\b(?:my|i)\s+(?:bill|card|credit|bank|account|rent|mortgage|car|loan|insurance|paycheck|check)\b|\bi\s+get\s+paid\b",
     re.I,
 )
@@ -235,16 +236,16 @@ def _status_client(ctx: Ctx) -> NameMatch | None:
 
 
 # --- new client ----------------------------------------------------------------------------
-_NEW_CLIENT_RE = re.compile(
+_NEW_CLIENT_RE = lazy_re(
     r"\b(?:new\s+(?:client|customer)|add\s+(?:a\s+)?(?:new\s+)?(?:client|customer)|"
     r"create\s+(?:a\s+)?(?:new\s+)?(?:client|customer)|^onboard\s+(?:(?:a\s+)?(?:new\s+)?client\b)?|"
     r"(?:client|customer)\s*:)\s*(?:(?:called|named|is|for)\s+)?[:,\-]?\s*",
     re.I,
 )
-_AS_CLIENT_RE = re.compile(
+_AS_CLIENT_RE = lazy_re(
     r"^(?:add|save|set\s+up|create|record)\s+(?P<rest>.+?)\s+as\s+(?:a\s+)?(?:new\s+)?(?:client|customer)\b", re.I
 )
-_SUBJECT_NEW_RE = re.compile(
+_SUBJECT_NEW_RE = lazy_re(
     r"(?:is\s+(?:a\s+)?new\s+(?:client|customer)|signed\s+(?:on|up)(?:\s+as\s+a\s+client)?|came\s+on\s+board|is\s+on\s+board)\b",
     re.I,
 )
@@ -272,20 +273,20 @@ def new_client(ctx: Ctx) -> NewClient | None:
 
 
 # --- deliverables --------------------------------------------------------------------------
-_DELIVERABLE_LEAD_RE = re.compile(
+_DELIVERABLE_LEAD_RE = lazy_re(
     r"^(?:add\s+(?:a\s+)?|new\s+|log\s+(?:a\s+)?|track\s+(?:a\s+)?)?deliverables?\s*(?:for|to)?\s*", re.I
 )
-_NEEDS_RE = re.compile(
+_NEEDS_RE = lazy_re(
     r"(?:needs|need|wants|is\s+waiting\s+(?:on|for)|are\s+waiting\s+(?:on|for)|expects|is\s+expecting|asked\s+for|"
     r"requested|gets|should\s+get|is\s+getting)\s+",
     re.I,
 )
-_OWE_RE = re.compile(
+_OWE_RE = lazy_re(
     r"^(?:i\s+)?(?:owe|promised|need\s+to\s+(?:deliver|send|get)|have\s+to\s+(?:deliver|send|get)|must\s+(?:deliver|send)|"
     r"deliver|due\s+to)\s+",
     re.I,
 )
-_TITLE_FOR_CLIENT_RE = re.compile(r"^(?:deliver\s+|ship\s+|send\s+)?(?P<title>.+?)\s+(?:for|to)\s+(?=\S)", re.I)
+_TITLE_FOR_CLIENT_RE = lazy_re(r"^(?:deliver\s+|ship\s+|send\s+)?(?P<title>.+?)\s+(?:for|to)\s+(?=\S)", re.I)
 
 
 def _title(text: str, ctx: Ctx) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from graphs.offline_parsing.lazy_re import lazy_re
+
 # Common operator typos, fixed before any rule runs so that every rule sees one spelling.
 # Only words that are never part of a client name belong here.
 _TYPOS: dict[str, str] = {
@@ -51,14 +53,14 @@ _TYPOS: dict[str, str] = {
     "wks": "weeks",
     "wk": "week",
 }
-_TYPO_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in _TYPOS if k.isalnum()) + r")\b", re.I)
+_TYPO_RE = lazy_re(r"\b(" + "|".join(re.escape(k) for k in _TYPOS if k.isalnum()) + r")\b", re.I)
 
-_SPACES_RE = re.compile(r"\s+")
+_SPACES_RE = lazy_re(r"\s+")
 # Smart quotes and dashes from phones and Slack become their ASCII forms.
 _TRANSLATE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 
 # Politeness and addressing that carry no meaning for the intent.
-_PREFIX_RE = re.compile(
+_PREFIX_RE = lazy_re(
     r"^(?:(?:hey|hi|hello|ok|okay|so|um+|yo)\b[\s,!]*(?:coo\b[\s,:]*)?|coo\b[\s,:]+|"
     r"(?:please|kindly)\s+|(?:can|could|would|will)\s+you\s+(?:please\s+)?|"
     r"i\s+(?:need|want|would like|'d like)\s+you\s+to\s+|go\s+ahead\s+and\s+|quick(?:ly)?[:,]?\s+|"
