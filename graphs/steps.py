@@ -245,6 +245,14 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
             stop=True,
         )
     received = intent.received_on or today_for(deps)
+    if received > today_for(deps):
+        return StepResult(
+            notes=[
+                f"{received.isoformat()} is in the future, and money that came in came in already; I recorded "
+                "nothing. When did it arrive?"
+            ],
+            stop=True,
+        )
     with deps.store.db.transaction() as tx:
         deps.store.billing.record_payment(
             tx,

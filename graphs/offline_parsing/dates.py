@@ -111,7 +111,7 @@ _MONTH_DAY_RE = lazy_re(
     re.I,
 )
 _WEEKDAY_RE = lazy_re(
-    rf"\b(?:(?P<q>next|this|coming|on|by|before|until|till|due)\s+)?(?:the\s+)?"
+    rf"\b(?:(?P<q>next|this|coming|on|by|before|until|till|due|last|past)\s+)?(?:the\s+)?"
     rf"(?:(?P<full>{_FULL_WEEKDAY})|(?P<short>{_SHORT_WEEKDAY})\b\.?)(?:'s)?\b",
     re.I,
 )
@@ -152,11 +152,16 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def _upcoming(month: int, day: int, today: date, year: int | None = None) -> date | None:
-    """Month/day in the given year, or the next occurrence (this year or next) if no year."""
+def _upcoming(month: int, day: int, today: date, year: int | None = None, *, past: bool = False) -> date | None:
+    """Month/day in the given year, or without one the next occurrence (this year or next), or
+    with ``past`` the latest one on or before today."""
     if year is not None:
         return _safe_date(year + 2000 if year < 100 else year, month, day)
     candidate = _safe_date(today.year, month, day)
+    if past:
+        if candidate is None or candidate > today:
+            candidate = _safe_date(today.year - 1, month, day)
+        return candidate
     if candidate is not None and candidate < today:
         candidate = _safe_date(today.year + 1, month, day)
     return candidate
@@ -198,8 +203,12 @@ def find_relative_days(text: str) -> DateMatch | None:
     return DateMatch(m.start(), m.end(), days=n)
 
 
-def find_date(text: str, today: date) -> DateMatch | None:
-    """The first absolute date phrase in ``text`` (weekday, "Dec 3", ISO, 12/9, "end of month")."""
+def find_date(text: str, today: date, *, past: bool = False) -> DateMatch | None:
+    """The first absolute date phrase in ``text`` (weekday, "Dec 3", ISO, 12/9, "end of month").
+
+    Dates point forward (a due date) unless ``past``: a payment received or work done happened
+    already, so "Tuesday" and "Nov 3" are the latest ones on or before today. "last Tuesday"
+    is always the past one."""
     found: list[DateMatch] = []
     for m in _SIMPLE_RE.finditer(text):
         w = " ".join(m.group("w").lower().split())
@@ -229,7 +238,7 @@ def find_date(text: str, today: date) -> DateMatch | None:
             found.append(DateMatch(m.start(), m.end(), value=value))
     for m in _SLASH_RE.finditer(text):
         y = m.group("y")
-        value = _upcoming(int(m.group("m")), int(m.group("d")), today, int(y) if y else None)
+        value = _upcoming(int(m.group("m")), int(m.group("d")), today, int(y) if y else None, past=past)
         if value:
             found.append(DateMatch(m.start(), m.end(), value=value))
     for m in _MONTH_DAY_RE.finditer(text):
@@ -238,13 +247,22 @@ def find_date(text: str, today: date) -> DateMatch | None:
         if mon == "may" and m.group("mon") and not re.match(r"\s*\d", text[m.start() + 3 :]):
             continue
         y = m.group("y")
-        value = _upcoming(_MONTHS[mon[:3] if mon[:4] != "sept" else "sep"], day, today, int(y) if y else None)
+        value = _upcoming(
+            _MONTHS[mon[:3] if mon[:4] != "sept" else "sep"], day, today, int(y) if y else None, past=past
+        )
         if value:
             found.append(DateMatch(m.start(), m.end(), value=value))
     for m in _WEEKDAY_RE.finditer(text):
         name = (m.group("full") or m.group("short")).lower()
         # Short forms ("sat", "sun", "wed") are ordinary words too; need a preposition.
         if m.group("short") and not m.group("q"):
+            continue
+        qualifier = (m.group("q") or "").lower()
+        if past or qualifier in ("last", "past"):
+            back = (today.weekday() - _WEEKDAYS[name]) % 7
+            if back == 0 and qualifier in ("last", "past"):
+                back = 7  # "last Tuesday" said on a Tuesday is a week ago
+            found.append(DateMatch(m.start(), m.end(), value=today - timedelta(days=back)))
             continue
         ahead = (_WEEKDAYS[name] - today.weekday()) % 7 or 7
         found.append(DateMatch(m.start(), m.end(), value=today + timedelta(days=ahead)))

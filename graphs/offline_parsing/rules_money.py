@@ -281,12 +281,22 @@ _OWN_TRANSFER_RE = lazy_re(
     re.I,
 )
 _MARK_PAID_RE = lazy_re(r"^mark\s+(?P<rest>.+?)\s+(?:as\s+)?paid\b", re.I)
+# Money that did not come in, or may: said about a payment, never a booking.
+_NOT_RECEIVED_RE = lazy_re(
+    r"\b(?:never|not\s+(?:yet|paid|received|arrived|come|came|in)|(?:did|has|have|had|does|do|is|was|were)n[o']?t\s+"
+    r"|no\s+(?:payment|money|sign)|still\s+(?:waiting|owes?|hasn|haven|outstanding|unpaid|missing)|"
+    r"supposed\s+to|should\s+(?:have|'ve|be)|meant\s+to|(?:was|were|am|are|i'm|we're)\s+expecting|expect(?:s|ed|ing)?\s+"
+    r"|will\s+(?:pay|send|transfer|wire)|going\s+to\s+(?:pay|send|transfer|wire)|gonna\s+(?:pay|send)|promised|"
+    r"(?:if|once|when|unless)\s+(?:they|he|she|\w+)\s+(?:pays?|sends?)|might|may\s+pay|hopefully|bounced|"
+    r"reversed|charged\s+back|chargeback|refunded|cancel+ed\s+(?:the\s+)?(?:payment|transfer))\b",
+    re.I,
+)
 
 
 def payment(ctx: Ctx) -> RecordPayment | None:
     """ "Acme paid $4,000", "got $1,140 from Bob Lee for INV-0001", "payment received from Acme, 2k"."""
-    if ctx.is_question:
-        return None
+    if ctx.is_question or _NOT_RECEIVED_RE.search(ctx.text):
+        return None  # a question, a complaint or a hope about money is not money that came in
     number = invoice_number(ctx.text)
     client = subject_name(ctx, _PAID_VERBS_RE)
     trigger = client is not None
@@ -322,7 +332,7 @@ def payment(ctx: Ctx) -> RecordPayment | None:
         return None
     if not (capitalised or number or BUSINESS_RE.search(ctx.text) or (amount is not None and ctx.explicit_amounts())):
         return None
-    received = find_date(ctx.text, ctx.today)
+    received = find_date(ctx.text, ctx.today, past=True)  # money that came in came in already
     return RecordPayment(
         client_name=client.name if client else None,
         amount=amount,
