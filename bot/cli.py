@@ -44,14 +44,19 @@ def _playbooks() -> Playbooks:
 def _clock(args: argparse.Namespace, settings: Settings) -> Clock:
     """The one clock of this command: the caller's (tests pin it), else the wall clock; either
     way it shows times in COO_TIMEZONE."""
+    return _clock_in(args, settings.timezone)
+
+
+def _clock_in(args: argparse.Namespace, timezone: str) -> Clock:
+    """The command's clock (the caller's, or the wall clock) shown in ``timezone``."""
     from zoneinfo import ZoneInfo
 
     from store.clock import Clock
 
     clock: Clock | None = getattr(args, "clock", None)
     if clock is None:
-        return Clock(settings.timezone)
-    clock.tz = ZoneInfo(settings.timezone)
+        return Clock(timezone)
+    clock.tz = ZoneInfo(timezone)
     return clock
 
 
@@ -109,15 +114,21 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    from bot.config_error import parse_settings
     from graphs.intents import intent_to_dict
 
-    settings = load_settings()
-    today = _clock(args, settings).today()
-    if settings.model_small == "offline":
+    # The offline tier needs two variables, read without the whole settings object: scripts
+    # run `coo parse` often, and pydantic-settings is a third of its start.
+    tier, timezone = parse_settings()
+    parser: IntentParser
+    if tier == "offline":
         from graphs.offline_parser import OfflineParser
 
-        parser: IntentParser = OfflineParser()
+        today = _clock_in(args, timezone).today()
+        parser = OfflineParser()
     else:
+        settings = load_settings()
+        today = _clock(args, settings).today()
         runtime = _runtime(args)
         parser = runtime.parser
 
@@ -585,7 +596,7 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
         # Imported only here: the settings module loads pydantic-settings, which `coo --help`
         # never needs, and the playbook module pulls in every step, which commands like
         # `coo parse` never need.
-        from bot.settings import ConfigError
+        from bot.config_error import ConfigError
 
         if isinstance(exc, ConfigError):
             print(f"coo: configuration error: {exc}", file=sys.stderr)

@@ -7,13 +7,13 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.model_spec import validate_spec
+from bot.config_error import ConfigError, check_timezone
 
 
 def _alias(env: str) -> AliasChoices:
@@ -23,10 +23,6 @@ def _alias(env: str) -> AliasChoices:
 
 def default_data_dir() -> Path:
     return Path(user_data_dir("coo", appauthor=False))
-
-
-class ConfigError(Exception):
-    """A setting is wrong; the message is one line naming the variable."""
 
 
 class Settings(BaseSettings):
@@ -153,11 +149,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
-        return value
+        return check_timezone(value)
 
     @field_validator("slack_api_url", "telegram_api_url", "telegram_webhook_url")
     @classmethod

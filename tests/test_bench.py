@@ -114,7 +114,7 @@ def test_bench_startup_names_each_command_with_a_figure(capsys, coo_env):
     assert figures["python -c pass"]["ratio_to_bare_python"] == 1.0
 
 
-HEAVY = ("langgraph", "langchain_core", "psycopg", "redis", "numpy", "onnxruntime")
+HEAVY = ("langgraph", "langchain_core", "psycopg", "redis", "numpy", "onnxruntime", "pydantic_settings")
 
 
 def test_parse_with_the_offline_parser_does_not_import_the_heavy_libraries(coo_env):

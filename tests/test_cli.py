@@ -66,6 +66,19 @@ def test_parse_reads_dates_in_the_operators_time_zone(coo, clock):
     ("variable", "value", "message"),
     [
         ("COO_TIMEZONE", "Mars/Olympus", "COO_TIMEZONE: unknown time zone 'Mars/Olympus'"),
+        ("COO_MODEL_SMALL", "gpt4", "COO_MODEL_SMALL: expected 'offline' or 'provider:model'"),
+    ],
+)
+def test_parse_checks_what_it_reads_with_the_settings_messages(coo, variable, value, message):
+    result = coo(["parse", "Acme paid $4,000"], {variable: value})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("COO_TIMEZONE", "Mars/Olympus", "COO_TIMEZONE: unknown time zone 'Mars/Olympus'"),
         ("COO_DATABASE_URL", "mysql://x/y", "COO_DATABASE_URL: expected postgresql://… or sqlite:///path"),
         ("COO_MODEL_MID", "gpt4", "COO_MODEL_MID: expected 'offline' or 'provider:model'"),
         ("COO_REDIS_URL", "http://x", "COO_REDIS_URL: expected redis://host:port/db"),
