@@ -560,7 +560,8 @@ def parse_export(data: bytes, filename: str = "payments.csv", default_currency: 
     """Read one export. Raises UnreadableExport when the file has no usable header."""
     text = _decode(data)
     delimiter, header_line, columns = _sniff(text)
-    body = list(csv.reader(io.StringIO(text), delimiter=delimiter))[header_line + 1 :]
+    # Universal newlines: old-Mac exports end lines with a bare CR, which csv refuses otherwise.
+    body = list(csv.reader(io.StringIO(text, newline=None), delimiter=delimiter))[header_line + 1 :]
     col = columns.index
     money_cols = [col[r] for r in ("amount", "credit", "debit", "refunded") if r in col]
     decimal = _decimal_convention([_cell(c, i) for c in body for i in money_cols if _cell(c, i)], delimiter)

@@ -7,8 +7,8 @@ can be read and tested on its own. Rules, strongest first:
    names the invoice; the amount then decides matched / partial / overpayment.
 2. Otherwise the payer (contact e-mail, client or contact name in the payer/description, the
    client's e-mail domain) plus an amount equal to one of that client's open balances.
-3. Otherwise a weak payer hint (the first word of the name, the domain) only counts when the
-   amount is unique across all open invoices in that currency.
+3. A weak payer hint (one word of the name shared with the payer) is never enough: the row
+   becomes a question with the chat message that would record it.
 
 The currency must match. Amount alone never matches, and two invoices with the same balance
 are asked about, not picked. Only exact matches are recorded; partial payments, overpayments
@@ -170,12 +170,17 @@ def payer_evidence(row: BankRow, clients: list[Client]) -> dict[int, str]:
         domain = contact.partition("@")[2]
         name = _company_words(client.name)
         person = _company_words(client.contact_name or "")
-        if (contact and contact in emails) or _contains(words, name) or (len(person) > 1 and _contains(words, person)):
-            evidence[client.id] = "strong"
-        elif (domain and domain not in _FREEMAIL and any(e.endswith("@" + domain) for e in emails)) or (
-            name and len(name[0]) >= 4 and name[0] not in _GENERIC and name[0] in words
+        whole_name = _contains(words, name)  # every word of the name, in order
+        own_domain = bool(domain) and domain not in _FREEMAIL and any(e.endswith("@" + domain) for e in emails)
+        if (
+            (contact and contact in emails)
+            or whole_name
+            or own_domain
+            or (len(person) > 1 and _contains(words, person))
         ):
-            evidence[client.id] = "weak"
+            evidence[client.id] = "strong"
+        elif name and len(name[0]) >= 4 and name[0] not in _GENERIC and name[0] in words:
+            evidence[client.id] = "weak"  # one shared word: worth a question, never a booking
     return evidence
 
 
@@ -392,9 +397,9 @@ def _by_payer(
     if len(exact) == 1:
         inv = exact[0]
         strong = evidence[inv.client_id] == "strong"
-        if strong or exact_anywhere == exact:
+        if strong:
             owner = clients[inv.client_id].name
-            how = "payer and amount" if strong else "amount (unique) and a payer hint"
+            how = "payer and amount"
             return RowResult(
                 row=row,
                 outcome="matched",
@@ -408,7 +413,8 @@ def _by_payer(
             row=row,
             outcome="unknown",
             client_name=who,
-            reason=f"may be {inv.number} ({clients[inv.client_id].name}), but other open invoices have the same amount",
+            reason=f"may be {inv.number} ({clients[inv.client_id].name}), but only one word of the payer matches"
+            + ("" if exact_anywhere == exact else ", and other open invoices have the same amount"),
             suggestion=_say(clients[inv.client_id].name, row.amount, row.currency, inv.number, row.booked_on),
         )
     if len(exact) > 1:

@@ -385,7 +385,7 @@ def test_matching_rules_without_a_database():
     invoices = [invoice(1, 1, 90000), invoice(2, 2, 30000), invoice(3, 2, 30000), invoice(4, 1, 12345)]
     results = match_rows(
         [
-            row(1, "123.45", "NORTHWIND TRD ACH"),  # a payer hint ("northwind") and a unique amount
+            row(1, "123.45", "NORTHWIND TRD ACH"),  # one shared word ("northwind"): a question, never a booking
             row(2, "300.00", "CONTOSO LTD"),  # the payer has two invoices of $300: which one?
             row(3, "900.00", "wire", email="someone@northwind.example"),  # the client's domain + unique amount
             row(4, "300.00", "INVOICE #0003 CONTOSO"),  # the reference settles it
@@ -395,11 +395,51 @@ def test_matching_rules_without_a_database():
         clients,
     )
     assert [(r.outcome, [a.invoice_number for a in r.allocations]) for r in results] == [
-        ("matched", ["INV-0004"]),
+        ("unknown", []),
         ("unknown", []),
         ("matched", ["INV-0001"]),
         ("matched", ["INV-0003"]),
         ("unknown", []),
     ]
+    assert "only one word of the payer matches" in results[0].reason
+    assert results[0].suggestion and "INV-0004" in results[0].suggestion
     assert "same balance, no reference — which one?" in results[1].reason
     assert "which is already paid" in results[4].reason
+
+
+@pytest.mark.parametrize(
+    ("client", "payer"),
+    [
+        ("State Farm Insurance", "STATE OF OREGON REFUND"),
+        ("Blue Harbor Design", "BLUE BOTTLE COFFEE"),
+        ("Summit Outdoors", "SUMMIT BANK TRANSFER"),
+        ("Kestrel Labs", "KESTREL HOLDINGS PAYMENT"),
+    ],
+)
+def test_one_shared_word_is_a_question_never_a_booking(client, payer):
+    from datetime import datetime
+
+    from agents.bank_csv import BankRow
+    from agents.reconciler import match_rows
+    from store.models import Client, Invoice
+
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    clients = [Client(id=1, name=client, contact_email="ap@client.example", created_at=now, updated_at=now)]
+    invoice = Invoice(
+        id=1, seq=1, number="INV-0001", client_id=1, status="sent", currency="USD",
+        issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1), total_cents=50000, created_at=now,
+    )  # fmt: skip
+    row = BankRow(
+        line=2, fingerprint="fp", booked_on=date(2026, 11, 20), amount=Decimal("500.00"), direction="in",
+        currency="USD", text=payer,
+    )  # fmt: skip
+    [result] = match_rows([row], [invoice], clients)
+    assert result.outcome == "unknown" and result.allocations == []
+
+
+def test_an_export_with_old_mac_line_endings_is_read(coo, tmp_path):
+    export = tmp_path / "mac.csv"
+    export.write_bytes(b"Date,Description,Amount\r11/20/2026,Wire INV-0099,40.00\r11/21/2026,Card FIGMA,-45.00\r")
+    result = coo(["import-payments", str(export)])
+    assert result.returncode == 0, result.stderr
+    assert "line 2" in result.stdout and "line 3" in result.stdout
