@@ -222,6 +222,12 @@ _OUT_TYPES = re.compile(
 )
 _DIRECTION_OUT = {"debit", "dr", "d", "s", "soll", "lastschrift", "belastung", "out", "outgoing", "withdrawal"}
 _DIRECTION_IN = {"credit", "cr", "c", "h", "haben", "gutschrift", "in", "incoming", "deposit"}
+# An invoice number in a row's text ("INV-0007", "inv 7", "Rechnung 7"): the reconciler's first rule.
+INVOICE_REF = re.compile(
+    r"\b(?:inv(?:oice)?|rechnung(?:snummer)?|rg|facture|factura|fattura)(?![a-z])\.?\s*"
+    r"(?:no\.?|nr\.?|num(?:ber)?\.?|#)?\s*[-_#:]?\s*0*(\d{1,6})\b",
+    re.I,
+)
 # A provider moving its collected balance to the bank is not a client paying an invoice: the
 # provider's own export holds the client payments.
 _PROVIDER_PAYOUT = re.compile(
@@ -549,7 +555,8 @@ def _classify(
         return f"{kind.lower()}, not a client payment"
     if provider_id.startswith(("po_", "re_", "txr_", "tr_")):
         return "a provider payout or refund, not a client payment"
-    if _PROVIDER_PAYOUT.search(text):
+    if _PROVIDER_PAYOUT.search(text) and not INVOICE_REF.search(text):
+        # A transfer through a payment service that quotes an invoice is a client paying it.
         return "a payout from a payment provider (import the provider's own export to match the payments in it)"
     if refunded is not None and refunded >= amount > 0:
         return "refunded in full"

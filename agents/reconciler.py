@@ -28,7 +28,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
-from agents.bank_csv import BankRow, ParsedExport, RowProblem, parse_export
+from agents.bank_csv import INVOICE_REF, BankRow, ParsedExport, RowProblem, parse_export
 from store.billing import OPEN_STATUSES
 from store.clients import name_key
 from store.facade import Store
@@ -37,11 +37,6 @@ from store.models import Client, Invoice, Payment, cents, format_money
 Outcome = Literal["matched", "partial", "overpayment", "unknown", "ignored"]
 ASKED: tuple[Outcome, ...] = ("partial", "overpayment", "unknown")
 
-_INVOICE_REF = re.compile(
-    r"\b(?:inv(?:oice)?|rechnung(?:snummer)?|rg|facture|factura|fattura)(?![a-z])\.?\s*"
-    r"(?:no\.?|nr\.?|num(?:ber)?\.?|#)?\s*[-_#:]?\s*0*(\d{1,6})\b",
-    re.I,
-)
 # Words too common in company names to identify a payer on their own.
 _GENERIC = {
     "the",
@@ -186,7 +181,7 @@ def payer_evidence(row: BankRow, clients: list[Client]) -> dict[int, str]:
 
 def invoice_refs(row: BankRow) -> list[int]:
     """Invoice sequence numbers written in the row's reference, description or payer field."""
-    found = [int(m.group(1)) for m in _INVOICE_REF.finditer(f"{row.text} {row.payer}")]
+    found = [int(m.group(1)) for m in INVOICE_REF.finditer(f"{row.text} {row.payer}")]
     return list(dict.fromkeys(n for n in found if n > 0))
 
 

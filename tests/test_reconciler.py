@@ -443,3 +443,16 @@ def test_an_export_with_old_mac_line_endings_is_read(coo, tmp_path):
     result = coo(["import-payments", str(export)])
     assert result.returncode == 0, result.stderr
     assert "line 2" in result.stdout and "line 3" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Wise transfer from Acme Studio INV-0001", "PayPal transfer Acme Studio invoice 1", "WISE TRANSFER REF INV 1"],
+)
+def test_a_transfer_through_a_payment_service_that_quotes_an_invoice_is_a_payment(coo, tmp_path, text):
+    export = tmp_path / "bank.csv"
+    export.write_text(f"Date,Description,Amount\n11/20/2026,{text},40.00\n")
+    result = coo(["import-payments", str(export)])
+    assert result.returncode == 0, result.stderr
+    assert "payout from a payment provider" not in result.stdout
+    assert "INV-0001" in result.stdout
