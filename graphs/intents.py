@@ -105,7 +105,8 @@ class CreateInvoice(_IntentBase):
     client_name: str | None = None
     contact_email: str | None = None
     items: list[LineItem] = Field(default_factory=list)
-    currency: str = "USD"
+    # None: not said; the client's currency (its retainer's, else its own) applies, and is said.
+    currency: str | None = None
     due_date: date | None = None
     due_in_days: int | None = Field(default=None, ge=0, le=365)
     # Set by the scheduler: a tick for a given day (`coo tick --date D`) issues on D, not on today.

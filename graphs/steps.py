@@ -180,11 +180,19 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
         NewLine(description=i.description, quantity=i.quantity, unit=i.unit, unit_price=i.unit_price)
         for i in intent.items
     ]
+    currency = intent.currency
+    if currency is None and client is not None:
+        # Unsaid: the client's own currency — its retainer's first, else the one on file.
+        retainer = deps.store.work.active_retainer(client.id)
+        currency = retainer.currency if retainer else client.currency
+        if currency != "USD":
+            notes.append(f"In {currency}, {client.name}'s currency (you didn't say one).")
+    currency = currency or "USD"
     with deps.store.db.transaction() as tx:
         if client is None:
-            client, _ = deps.store.clients.upsert(tx, intent.client_name, None, intent.contact_email, intent.currency)
+            client, _ = deps.store.clients.upsert(tx, intent.client_name, None, intent.contact_email, currency)
             notes.append(f"{client.name} is a new client.")
-        invoice = deps.store.billing.create_invoice(tx, client.id, lines, intent.currency, issued, due, run_id)
+        invoice = deps.store.billing.create_invoice(tx, client.id, lines, currency, issued, due, run_id)
     ctx = load_client_context(deps.store, client.id)
     previous = deps.store.billing.previous_for_client(client.id, invoice.seq)
     subject, body = render_invoice(invoice, client, deps.sender_name)

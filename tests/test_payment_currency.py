@@ -58,3 +58,23 @@ def test_a_dollar_payment_by_name_is_not_matched_to_a_euro_invoice(euro_invoice)
     assert "INV-0001" not in shown and "credit" in shown
     assert euro_invoice.runtime.store.billing.get("INV-0001").status != "paid"
     assert check_books(euro_invoice.runtime.store.db) == []
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "invoice Globex GmbH for 500 for the workshop",
+        "invoice Globex GmbH for 5 hours of workshop prep at 100/h",
+        "invoice Globex GmbH 500 for the workshop",
+    ],
+)
+def test_an_invoice_without_a_currency_is_in_the_clients(chat, said):
+    chat.say("Globex GmbH signed the retainer: €2,000 a month, bill on the 1st, contact ap@globex.example")
+    shown = chat.say(said)
+    assert "€500.00" in shown and "In EUR, Globex GmbH's currency (you didn't say one)." in shown, shown
+
+
+def test_an_invoice_in_a_currency_said_keeps_it(chat):
+    chat.say("Globex GmbH signed the retainer: €2,000 a month, bill on the 1st, contact ap@globex.example")
+    shown = chat.say("invoice Globex GmbH for $500 for the workshop")
+    assert "$500.00" in shown and "you didn't say one" not in shown

@@ -243,7 +243,7 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
         client_name=client.name if client else None,
         contact_email=contact_email,
         items=items,
-        currency=currency or "USD",
+        currency=currency,
         due_date=due_date,
         due_in_days=due_in_days,
     )
