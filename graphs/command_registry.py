@@ -22,7 +22,6 @@ class Conversation(Protocol):
 
     def reply(self, env: Envelope, text: str, payload: dict[str, Any] | None = None) -> None: ...
     def say(self, env: Envelope, text: str) -> Handled: ...
-    def handled(self) -> Handled: ...
     def cancel(self, env: Envelope) -> Handled: ...
     def decide(self, env: Envelope, command: Decide) -> Handled: ...
     def edit(self, env: Envelope, approval_id: int, fields: EditFields | None) -> Handled: ...
@@ -61,7 +60,7 @@ def _decide(verdict: Verdict) -> Callable[[Conversation, Envelope, str], Handled
     def run(conversation: Conversation, env: Envelope, rest: str) -> Handled:
         number = _approval_number(conversation, env, verdict, rest)
         if number is None:
-            return conversation.handled()
+            return Handled()
         return conversation.decide(env, Decide(approval_id=number, verdict=verdict))
 
     return run
@@ -70,7 +69,7 @@ def _decide(verdict: Verdict) -> Callable[[Conversation, Envelope, str], Handled
 def _edit(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     number = _approval_number(conversation, env, "edit", rest)
     if number is None:
-        return conversation.handled()
+        return Handled()
     _, _, text = rest.partition(" ")
     try:
         fields = parse_edit(text) if text.strip() else None

@@ -315,9 +315,6 @@ class Conversation:
         assert isinstance(command, Edit)
         return self.edit(env, command.approval_id, command.fields if command.fields.changed() else None)
 
-    def handled(self) -> Handled:
-        return Handled()
-
     def say(self, env: Envelope, text: str) -> Handled:
         """Answer in the thread; nothing else happens."""
         self.reply(env, text)
