@@ -77,6 +77,20 @@ def write_digest(store: Store, day: date) -> Digest:
         )
     )
 
+    not_sent = []
+    for failure in store.side_effects.not_sent():
+        run_id, _, step = failure.key.partition(":")
+        approval = store.runs.approval_for(run_id, step)
+        if approval is None:
+            continue
+        then = (
+            f"next try at {store.clock.local(failure.retry_at).strftime('%H:%M')}"
+            if failure.retry_at
+            else f"/resend {approval.id}"
+        )
+        not_sent.append(f"• #{approval.id} {approval.card.get('title', approval.action)} — {failure.error}; {then}")
+    sections.append(("Approved but NOT sent", not_sent))
+
     invoices = store.billing.open_invoices()
     overdue = [i for i in invoices if i.due_date < day]
     due_week = [i for i in invoices if day <= i.due_date <= day + timedelta(days=7)]

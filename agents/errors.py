@@ -11,3 +11,15 @@ class ModelConfigError(AgentError):
 
 class DeliveryUncertain(AgentError):
     """An earlier attempt at a side effect died mid-way; repeating it could duplicate it."""
+
+
+class SendFailed(AgentError):
+    """The mail server did not take the e-mail; nothing left the machine.
+
+    ``transient``: the server was unreachable or answered "try later" (4xx), so the same e-mail
+    may go through on a later attempt; otherwise (5xx: no such mailbox, relaying denied, bad
+    login) repeating it cannot help until something is fixed."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel
 
-from agents.errors import AgentError
+from agents.errors import AgentError, SendFailed
 
 # One plain address: a bare name ("Tom") or a list is never handed to the mail server.
 _ADDRESS_RE = re.compile(r"^[^@\s<>,;\"()]+@[^@\s<>,;\"()]+\.[^@\s<>,;\"().]+$")
@@ -65,6 +65,16 @@ def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
     return msg
 
 
+def _try_later(code: int) -> bool:
+    """SMTP's own split: 4xx is a temporary failure, 5xx a permanent one (smtplib reports a
+    reply it could not read as -1: the connection broke, which is worth another try)."""
+    return code < 0 or 400 <= code < 500
+
+
+def _text(message: bytes | str) -> str:
+    return message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+
+
 class SmtpMailer:
     """Sends through ``smtp://user:pass@host:port`` (STARTTLS when offered) or ``smtps://``."""
 
@@ -91,10 +101,25 @@ class SmtpMailer:
                     client.login(unquote(self.url.username), unquote(self.url.password or ""))
                 refused = client.send_message(msg)
                 code, reply = client.noop()
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            refused_text = "; ".join(f"{to}: {code} {_text(msg)}" for to, (code, msg) in exc.recipients.items())
+            raise SendFailed(
+                f"the mail server at {host} refused the recipient ({refused_text})",
+                transient=all(_try_later(code) for code in codes),
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise SendFailed(
+                f"the mail server at {host} answered {exc.smtp_code} {_text(exc.smtp_error)}",
+                transient=_try_later(exc.smtp_code),
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise AgentError(f"The mail server at {host} did not take the e-mail: {exc}") from exc
+            # Unreachable, timed out or hung up: the next attempt may find it back.
+            raise SendFailed(
+                f"the mail server at {host} did not answer ({exc or type(exc).__name__})", transient=True
+            ) from exc
         if refused:
-            raise AgentError(f"The mail server refused {', '.join(refused)}.")
+            raise SendFailed(f"the mail server at {host} refused {', '.join(refused)}", transient=False)
         return EmailReceipt(
             transport="smtp",
             message_id=msg["Message-ID"],

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 from agents.registry import QUEUES as AGENT_QUEUES
+from graphs.sending import SEND_RETRY_JOB
 from store.jobqueue import JobSpec
 
-JobName = Literal["run", "resume", "inbox", "digest", "tick"]
+JobName = Literal["run", "resume", "inbox", "digest", "tick", "send_retry"]
 
 
 class Job(NamedTuple):
@@ -33,6 +34,8 @@ JOBS: dict[JobName, Job] = {
     "tick": Job(
         "bot.jobs.run_tick", JobSpec(queue="coo-reports", timeout=300, retries=3, retry_intervals=[30, 120, 600])
     ),
+    # One more attempt at an approved e-mail the mail server did not take (graphs.sending).
+    "send_retry": Job("bot.jobs.retry_send", SEND_RETRY_JOB),
 }
 
 # Every queue a worker listens on by default.

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from bot.runtime import Runtime, get_runtime
+from bot.runtime import JOBS, Runtime, get_runtime
 from graphs.email_intake import ingest_email
 from graphs.envelope import Envelope
 from graphs.handled import Handled
 from graphs.payments_intake import import_payments, import_run_id
+from graphs.sending import retry_due, schedule_retries
 from store.deliveries import Deliveries
 from store.errors import NotFound
 from store.facade import Store
@@ -54,12 +55,39 @@ def run_intent(run_id: str) -> None:
     """Start (or, after a crash, continue) the run for an accepted intent."""
     runtime = get_runtime()
     _guarded(runtime, run_id, lambda: runtime.supervisor.start(run_id))
+    schedule_send_retries(runtime, run_id)  # e.g. an autonomous send the mail server did not take
 
 
 def resume_run(run_id: str, approval_id: int) -> None:
     """Resume a run after the operator decided on its approval."""
     runtime = get_runtime()
     _guarded(runtime, run_id, lambda: runtime.supervisor.resume(run_id, approval_id))
+    schedule_send_retries(runtime, run_id)
+
+
+# -- e-mails the mail server did not take -------------------------------------------------------
+
+
+def retry_send(approval_id: int) -> None:
+    """The scheduled next attempt at an approved e-mail that was not sent; said in its thread."""
+    runtime = get_runtime()
+    result = retry_due(runtime.deps, approval_id)
+    if result is None:
+        return  # sent or resent meanwhile, or no longer due
+    approval = runtime.store.runs.approval(approval_id)
+    assert approval is not None
+    run = runtime.store.runs.get(approval.run_id)
+    failure = runtime.store.side_effects.failed(f"{approval.run_id}:{approval.step}")
+    attempt = failure.attempts if failure else "sent"
+    runtime.store.conversations.post(
+        run.channel, run.thread_id, result.note, run_id=run.id, dedupe=f"{run.id}:send-retry:{attempt}"
+    )
+    schedule_send_retries(runtime, run.id)
+
+
+def schedule_send_retries(runtime: Runtime, run_id: str | None = None) -> int:
+    """Queue the next attempts of failed sends at their times (workers and serve on start too)."""
+    return schedule_retries(runtime.store, runtime.queue, JOBS.send_retry, run_id)
 
 
 # -- schedules ----------------------------------------------------------------------------------

@@ -26,7 +26,9 @@ from store.working_memory import InProcessWorkingMemory, RedisWorkingMemory
 
 log = logging.getLogger(__name__)
 
-JOBS = JobNames(run=JOB_REGISTRY["run"].func, resume=JOB_REGISTRY["resume"].func)
+JOBS = JobNames(
+    run=JOB_REGISTRY["run"].func, resume=JOB_REGISTRY["resume"].func, send_retry=JOB_REGISTRY["send_retry"].func
+)
 
 
 def build_parser(settings: Settings, runner: ModelRunner) -> IntentParser:

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from bot.delivery import Deliverer, Outbound
 from bot.digest import schedule_next_digest
 from bot.intake import Intake
+from bot.jobs import schedule_send_retries
 from bot.runtime import Runtime, use_runtime
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack.adapter import SlackAdapter, build_slack_app
@@ -178,6 +179,7 @@ class Services:
             # (workers do otherwise).
             schedule_next_digest(self.runtime)
             schedule_next_tick(self.runtime)
+            schedule_send_retries(self.runtime)
         self._sweeper = threading.Thread(target=self._sweep, name="coo-inbox-sweeper", daemon=True)
         self._sweeper.start()
         self._thread = threading.Thread(

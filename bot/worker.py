@@ -7,6 +7,7 @@ import logging
 from bot.digest import schedule_next_digest
 from bot.intake import Intake
 from bot.job_registry import QUEUES
+from bot.jobs import schedule_send_retries
 from bot.runtime import JOBS, Runtime
 from bot.ticks import catch_up_tick, schedule_next_tick
 from graphs.plans import plan_for, plan_for_run
@@ -46,7 +47,11 @@ def run_worker(runtime: Runtime, queues: list[str] | None = None, burst: bool = 
 
     assert runtime.settings.redis_url
     redis = Redis.from_url(runtime.settings.redis_url)
-    requeued = requeue_saved_work(runtime) + Intake(runtime.store, runtime.queue).sweep(limit=10_000)
+    requeued = (
+        requeue_saved_work(runtime)
+        + Intake(runtime.store, runtime.queue).sweep(limit=10_000)
+        + schedule_send_retries(runtime)
+    )
     if requeued:
         log.info("re-queued %d saved job(s)", requeued)
     day, moment = schedule_next_digest(runtime)

@@ -41,8 +41,9 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
                 references=action.draft.references,
             )
         ).model_dump()
-    except AgentError:
-        deps.store.side_effects.release(key)  # nothing left the machine: a retry may try again
+    except AgentError as exc:
+        # Nothing left the machine: on record as not sent, and the next attempt may claim it.
+        deps.store.side_effects.fail(key, str(exc))
         raise
     receipt["idempotency_key"] = key
     with deps.store.db.transaction() as tx:

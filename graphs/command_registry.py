@@ -25,6 +25,7 @@ class Conversation(Protocol):
     def cancel(self, env: Envelope) -> Handled: ...
     def decide(self, env: Envelope, command: Decide) -> Handled: ...
     def edit(self, env: Envelope, approval_id: int, fields: EditFields | None) -> Handled: ...
+    def resend(self, env: Envelope, approval_id: int, to: str | None) -> Handled: ...
     def accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled: ...
     def autonomy(self, env: Envelope, rest: str) -> str: ...
     def open_deliverables(self) -> str: ...
@@ -78,6 +79,20 @@ def _edit(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     return conversation.edit(env, number, fields)
 
 
+def _resend(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    number = _approval_number(conversation, env, "resend", rest)
+    if number is None:
+        return Handled()
+    _, _, text = rest.partition(" ")
+    text = text.strip()
+    if not text:
+        return conversation.resend(env, number, None)
+    key, eq, address = text.partition("=")
+    if not eq or key.strip().lower() != "to" or not address.strip():
+        return conversation.say(env, f"Write /resend {number} or /resend {number} to=name@example.com.")
+    return conversation.resend(env, number, address.strip())
+
+
 def _done(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     number = rest.lstrip("#").split(" ")[0]
     if not number.isdigit():
@@ -101,6 +116,7 @@ COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("approve", "N", "send or do what approval N proposes", _decide("approve")),
     ChatCommand("edit", "N field=value… | N new text", "change approval N's draft before deciding", _edit),
     ChatCommand("reject", "N", "drop what approval N proposes; nothing is sent", _decide("reject")),
+    ChatCommand("resend", "N [to=address]", "try again to send approval N's e-mail that did not go out", _resend),
     ChatCommand("done", "N", "deliverable N is delivered (without N: the open ones)", _done),
     ChatCommand("autonomy", "[agent auto|ask]", "show or set which routine work may go out without asking", _autonomy),
     ChatCommand("cancel", "", "drop the question I asked", _cancel),

@@ -29,6 +29,7 @@ from graphs.intents import Help, Intent, Unknown, intent_from_dict, intent_to_di
 from graphs.parsing import IntentParser, ParseResult
 from graphs.plans import plan_for, plan_for_run
 from graphs.replies import question_for
+from graphs.sending import resend, schedule_retries
 from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable
 from store.jobqueue import JobQueue, JobSpec
@@ -47,6 +48,7 @@ class JobNames(BaseModel):
 
     run: str
     resume: str
+    send_retry: str
 
 
 def new_run_id() -> str:
@@ -355,10 +357,28 @@ class Conversation:
             self.reply(
                 env,
                 f"Approval #{approval_id} was already {approval.status} by {approval.decided_by} "
-                f"via {approval.decided_via} at {when}; nothing changed.",
+                f"via {approval.decided_via} at {when}; nothing changed.{self._not_sent_hint(approval)}",
             )
             return None
         return approval
+
+    def _not_sent_hint(self, approval: Approval) -> str:
+        """An approved e-mail the mail server did not take is not 'done': say so, and how to resend."""
+        failure = self.store.side_effects.failed(f"{approval.run_id}:{approval.step}")
+        if approval.status != "approved" or failure is None:
+            return ""
+        return f" But it was NOT sent ({failure.error}): /resend {approval.id} tries again."
+
+    def resend(self, env: Envelope, approval_id: int, to: str | None) -> Handled:
+        """/resend N [to=address]: one more attempt now, answered with what happened."""
+        result = resend(self.deps, approval_id, by=f"{env.channel}:{env.user_id}", to=to)
+        approval = self.store.runs.approval(approval_id)
+        if approval is not None:
+            try:
+                schedule_retries(self.store, self.queue, self.jobs.send_retry, approval.run_id)
+            except StoreUnavailable as exc:
+                log.error("could not schedule the next attempt for approval %s: %s", approval_id, exc)
+        return self.say(env, result.note)
 
     def decide(self, env: Envelope, command: Decide) -> Handled:
         approval_id = command.approval_id

@@ -23,12 +23,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from agents.errors import AgentError, DeliveryUncertain
-from graphs.actions import compensation_for, perform, reject
+from graphs.actions import reject
 from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, card_buttons, render_card
 from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
+from graphs.sending import send_approved
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
 from store.facade import Store
@@ -51,6 +51,8 @@ class RunState(TypedDict, total=False):
     decision: str | None
     stop: bool
     side_effects: int
+    approval_id: int | None
+    failed: str | None  # why the approved side effect did not happen: the run ends "failed"
     outcome: dict[str, Any]  # final status and summary, applied once the checkpoints are cleaned up
 
 
@@ -175,7 +177,7 @@ def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         draft=Draft.model_validate(decided.draft),
     )
     notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
-    return {"action": approved.model_dump(), "decision": decided.status, "notes": notes}
+    return {"action": approved.model_dump(), "decision": decided.status, "notes": notes, "approval_id": decided.id}
 
 
 def side_effect(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
@@ -187,44 +189,19 @@ def side_effect(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         note = reject(deps, run_id, action)
         store.ledger.append(run_id, action.step, "compensated", {"note": note})
         return {"notes": state["notes"] + [note], "action": None, "stop": True}
-    what = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}[action.action]
-    label = f"{what} #{action.card.number}" if action.card.number else what
-    try:
-        receipt = perform(deps, run_id, action)
-    except DeliveryUncertain as exc:
-        store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc)})
-        return {"notes": state["notes"] + [f"I did not send the {label}: {exc}"], "action": None, "stop": True}
-    except AgentError as exc:
-        store.ledger.append(run_id, action.step, "side_effect_failed", {"reason": str(exc)})
-        return {"notes": state["notes"] + [f"I could not send the {label}: {exc}."], "action": None, "stop": True}
-    store.ledger.append(
-        run_id,
-        action.step,
-        "side_effect",
-        {
-            "action": action.action,
-            "to": action.draft.to,
-            "subject": action.draft.subject,
-            "compensation": compensation_for(action),
-        },
-        receipt=receipt,
-    )
-    if receipt.get("sent"):
-        note = f"Sent {label} to {action.draft.to} (receipt {receipt['message_id']})."
-    else:
-        note = (
-            f"Not sent — no SMTP server is configured (COO_SMTP_URL). The {label} to {action.draft.to} "
-            f"is in the outbox: {receipt['detail']}."
-        )
-    return {"notes": state["notes"] + [note], "action": None, "side_effects": state["side_effects"] + 1}
+    result = send_approved(deps, run_id, action, state.get("approval_id") or 0)
+    if not result.sent:
+        return {"notes": state["notes"] + [result.note], "action": None, "stop": True, "failed": result.error}
+    return {"notes": state["notes"] + [result.note], "action": None, "side_effects": state["side_effects"] + 1}
 
 
 def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps = runtime.context
     store = deps.store
     run_id = state["run_id"]
-    status = "rejected" if state.get("decision") == "rejected" else "done"
-    store.ledger.append(run_id, "finish", "run_finished", {"status": status})
+    failed = state.get("failed")
+    status = "failed" if failed else "rejected" if state.get("decision") == "rejected" else "done"
+    store.ledger.append(run_id, "finish", "run_finished", {"status": status, "error": failed})
     notes = list(state["notes"])
     if state.get("side_effects") or state.get("decision"):
         notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
@@ -239,7 +216,8 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
             f"{state['channel']}:{state['thread_id']}",
             ThreadContext(client_id=client, client_name=name, run_id=run_id, kind=state["intent"]["kind"]),
         )
-    return {"notes": [], "outcome": {"status": status, "summary": notes[0][:200] if notes else None}}
+    summary = notes[0][:200] if notes else None
+    return {"notes": [], "outcome": {"status": status, "summary": summary, "error": failed}}
 
 
 def after_step(state: RunState) -> str:
@@ -344,7 +322,9 @@ class Supervisor:
             self.checkpointer.delete_thread(run_id)  # the ledger keeps the story of a finished run
             outcome = result.get("outcome") or {"status": "done", "summary": None}
             # Settled last: whoever waits on the run sees it finished only when all is in place.
-            self.deps.store.runs.set_status(run_id, outcome["status"], summary=outcome["summary"])
+            self.deps.store.runs.set_status(
+                run_id, outcome["status"], summary=outcome["summary"], error=outcome.get("error")
+            )
 
     def _announce(self, run_id: str, value: ApprovalRequest) -> None:
         """Post the approval card into the run's thread (once) and mark the run waiting."""

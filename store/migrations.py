@@ -457,6 +457,16 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_unqueued ON inbox (status, id);
 """
 
+# A send the mail server did not take stays on record as 'failed' (not deleted), with how many
+# attempts were made, why the last failed and when the next one is due: "not sent" is visible,
+# retried with backoff, and resendable (graphs/sending.py).
+_SEND_FAILURES = """
+ALTER TABLE side_effects ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE side_effects ADD COLUMN error TEXT;
+ALTER TABLE side_effects ADD COLUMN retry_at {ts};
+CREATE INDEX side_effects_failed ON side_effects (status, retry_at);
+"""
+
 MIGRATIONS: list[str | dict[str, str]] = [
     _CORE,
     _LEDGER_GUARD,
@@ -468,6 +478,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _REVISIONS,
     _RUN_PLAYBOOKS,
     _INBOX,
+    _SEND_FAILURES,
 ]
 
 

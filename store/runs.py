@@ -117,6 +117,10 @@ class RunStore:
             row = tx.fetchone("SELECT * FROM approvals WHERE run_id = ? AND step = ?", (run_id, step))
             return Approval.model_validate(row), inserted == 1
 
+    def approval_for(self, run_id: str, step: str) -> Approval | None:
+        row = self.db.fetchone("SELECT * FROM approvals WHERE run_id = ? AND step = ?", (run_id, step))
+        return None if row is None else Approval.model_validate(row)
+
     def approval(self, approval_id: int) -> Approval | None:
         row = self.db.fetchone("SELECT * FROM approvals WHERE id = ?", (approval_id,))
         return None if row is None else Approval.model_validate(row)
@@ -126,6 +130,18 @@ class RunStore:
             return (
                 tx.execute(
                     "UPDATE approvals SET card = ?, draft = ? WHERE id = ? AND status = 'pending'",
+                    (card, draft, approval_id),
+                )
+                == 1
+            )
+
+    def readdress(self, approval_id: int, card: dict[str, Any], draft: dict[str, Any]) -> bool:
+        """Correct an *approved* draft whose send failed (a new address before a resend); the
+        caller checks that nothing went out. Pending drafts change through ``update_draft``."""
+        with self.db.transaction() as tx:
+            return (
+                tx.execute(
+                    "UPDATE approvals SET card = ?, draft = ? WHERE id = ? AND status = 'approved'",
                     (card, draft, approval_id),
                 )
                 == 1

@@ -3,23 +3,38 @@
 A side effect is *claimed* under its idempotency key before it is performed and *completed*
 with its receipt after. A retried job finds the receipt and does nothing; a claim without a
 receipt means an earlier attempt died mid-send, which the caller must surface, not repeat.
+An attempt the other side refused is marked *failed* (nothing left the machine): it stays on
+record, visible as "not sent", and the next attempt claims it again.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from store.clock import Clock
 from store.db import Database
-from store.models import JsonValue
+from store.models import JsonValue, UtcDateTime
 
 
 class SideEffectState(BaseModel):
     key: str
     status: Literal["claimed", "done", "uncertain"]
     receipt: JsonValue = None
+
+
+class FailedSend(BaseModel):
+    """A send the mail server did not take: nothing left the machine."""
+
+    key: str
+    run_id: str
+    kind: str
+    attempts: int
+    error: str | None = None
+    retry_at: UtcDateTime | None = None  # None: no automatic attempt is due (permanent, or given up)
+    created_at: UtcDateTime
 
 
 class SideEffects:
@@ -37,6 +52,12 @@ class SideEffects:
             )
             if inserted == 1:
                 return SideEffectState(key=key, status="claimed")
+            retaken = tx.execute(
+                "UPDATE side_effects SET status = 'sending', retry_at = NULL WHERE key = ? AND status = 'failed'",
+                (key,),
+            )
+            if retaken == 1:
+                return SideEffectState(key=key, status="claimed")
             row = tx.fetchone("SELECT status, receipt FROM side_effects WHERE key = ?", (key,))
             assert row is not None
             if row["status"] == "done":
@@ -50,7 +71,37 @@ class SideEffects:
                 (receipt, self.clock.now(), key),
             )
 
-    def release(self, key: str) -> None:
-        """The attempt failed before anything left the machine: let a retry claim it again."""
+    def fail(self, key: str, error: str) -> int:
+        """This attempt was refused (nothing left the machine); returns how many attempts failed."""
         with self.db.transaction() as tx:
-            tx.execute("DELETE FROM side_effects WHERE key = ? AND status = 'sending'", (key,))
+            tx.execute(
+                "UPDATE side_effects SET status = 'failed', attempts = attempts + 1, error = ?"
+                " WHERE key = ? AND status = 'sending'",
+                (error[:500], key),
+            )
+            row = tx.fetchone("SELECT attempts FROM side_effects WHERE key = ?", (key,))
+        return int(row["attempts"]) if row else 0
+
+    def retry_at(self, key: str, when: datetime) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE side_effects SET retry_at = ? WHERE key = ? AND status = 'failed'", (when, key))
+
+    def status(self, key: str) -> str | None:
+        """'sending', 'done' or 'failed'; None when it was never attempted."""
+        row = self.db.fetchone("SELECT status FROM side_effects WHERE key = ?", (key,))
+        return None if row is None else str(row["status"])
+
+    def failed(self, key: str) -> FailedSend | None:
+        row = self.db.fetchone("SELECT * FROM side_effects WHERE key = ? AND status = 'failed'", (key,))
+        return None if row is None else FailedSend.model_validate(row)
+
+    def not_sent(self, run_id: str | None = None) -> list[FailedSend]:
+        """Failed sends still on record (oldest first); of one run when ``run_id`` is given."""
+        if run_id is not None:
+            rows = self.db.fetchall(
+                "SELECT * FROM side_effects WHERE status = 'failed' AND run_id = ? ORDER BY created_at, key",
+                (run_id,),
+            )
+        else:
+            rows = self.db.fetchall("SELECT * FROM side_effects WHERE status = 'failed' ORDER BY created_at, key")
+        return [FailedSend.model_validate(r) for r in rows]

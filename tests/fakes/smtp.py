@@ -23,8 +23,20 @@ class _Recorder:
         self.messages: list[Message] = []
         self.lock = threading.Lock()
         self.delay = 0.0  # seconds to hold DATA before answering (simulates a slow server)
+        # A reply to give instead of accepting, as a real server would ("451 4.3.0 Try again later",
+        # "550 5.1.1 No such user"): to every recipient, or to the message's DATA.
+        self.rcpt_reply: str | None = None
+        self.data_reply: str | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        if self.data_reply:
+            return self.data_reply
         with self.lock:
             self.messages.append(email.message_from_bytes(envelope.content))
         if self.delay:
@@ -71,3 +83,8 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def restart(self) -> None:
+        """Back on the same port after ``stop()`` (a mail server that was down)."""
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
