@@ -25,8 +25,16 @@ from graphs.commands import EDIT_HELP, Command, Decide, Edit, EditError, EditFie
 from graphs.deps import Deps
 from graphs.envelope import Envelope
 from graphs.handled import Handled
-from graphs.intents import Help, Intent, Unknown, intent_from_dict, intent_to_dict
+from graphs.intents import Help, Intent, RecordPayment, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
+from graphs.payment_match import (
+    TARGET_FIELD,
+    Uncertain,
+    answer_target,
+    in_full,
+    is_target_answer,
+    match_payment,
+)
 from graphs.plans import plan_for, plan_for_run
 from graphs.replies import question_for
 from graphs.sending import resend, schedule_retries
@@ -170,10 +178,36 @@ class Conversation:
             return self._ask(
                 env, intent_to_dict(intent), [problem.field, *intent.missing_fields()], problem.message, text
             )
+        if isinstance(intent, RecordPayment):
+            intent = in_full(self.store, intent, text)
         missing = intent.missing_fields()
         if missing:
             return self._ask(env, intent_to_dict(intent), missing, question_for(missing[0]), text)
+        return self._accept_certain(env, intent, text)
+
+    def _accept_certain(self, env: Envelope, intent: Intent, text: str) -> Handled:
+        """Accept, unless it is a payment whose invoice is not certain: then ask which first."""
+        if isinstance(intent, RecordPayment) and intent.invoice_number is None and intent.client_name:
+            clients = self.store.clients.find(intent.client_name, None)
+            if len(clients) == 1:  # unknown or ambiguous clients are the run's to explain
+                matched = match_payment(self.store, intent, clients[0].id)
+                if isinstance(matched, Uncertain):
+                    return self._ask(env, intent_to_dict(intent), [TARGET_FIELD], matched.question, text)
         return self._accept(env, intent_to_dict(intent), text)
+
+    def _answer_target(self, env: Envelope, pending: PendingQuestion, text: str) -> Handled:
+        """The answer to "which invoice is this payment for?"."""
+        intent = intent_from_dict(pending.intent)
+        assert isinstance(intent, RecordPayment)
+        clients = self.store.clients.find(intent.client_name, None)
+        if len(clients) != 1:
+            return self._accept(env, pending.intent, f"{pending.source_text} / {text}")
+        try:
+            answered = answer_target(self.store, intent, clients[0].id, text)
+        except ValueError as exc:
+            self.reply(env, f"{exc} (or /cancel)")
+            return Handled()
+        return self._accept(env, intent_to_dict(answered), f"{pending.source_text} / {text}")
 
     def _from_thread(self, env: Envelope, intent: Intent, text: str) -> Intent:
         """Fill in the client the thread is about when the operator says "them" (or, for a
@@ -201,6 +235,8 @@ class Conversation:
             self.reply(env, "OK, dropped that request.")
             return Handled()
         field = pending.fields[0]
+        if field == TARGET_FIELD and is_target_answer(text):
+            return self._answer_target(env, pending, text)
         today = self.store.clock.today()
         fresh_request = self.parser.parse(text, today)
         if _is_own_request(pending, fresh_request):
@@ -213,6 +249,9 @@ class Conversation:
                 " — send that again when you want it.)",
             )
             return self._request(env, fresh_request, text)
+        if field == TARGET_FIELD:
+            self.reply(env, 'Reply with the invoice number (e.g. INV-0001), or "credit". (or /cancel)')
+            return Handled()
         try:
             value = self.parser.parse_field(field, text, today)
         except ValueError as exc:
@@ -242,7 +281,7 @@ class Conversation:
                 )
             self.reply(env, f"{question_for(remaining[0])} (or /cancel)")
             return Handled()
-        return self._accept(env, intent_to_dict(intent), f"{pending.source_text} / {text}")
+        return self._accept_certain(env, intent, f"{pending.source_text} / {text}")
 
     def submit(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
         """Accept an intent built by the core itself (e.g. proposed from a forwarded e-mail) under

@@ -132,6 +132,8 @@ class RecordPayment(_IntentBase):
     currency: str | None = None
     invoice_number: str | None = None
     received_on: date | None = None
+    # The operator answered "credit" to "which invoice is it for?": booked as a client credit.
+    as_credit: bool = False
 
     def missing_fields(self) -> list[str]:
         missing = []

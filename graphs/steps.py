@@ -29,6 +29,7 @@ from graphs.intents import (
     StatusQuery,
     intent_from_dict,
 )
+from graphs.payment_match import Uncertain, match_payment
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.billing import NewLine
 from store.models import Client, format_money
@@ -226,18 +227,18 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
     if intent.invoice_number and invoice is None:
         return StepResult(notes=[f"There is no invoice {intent.invoice_number}."], stop=True)
     client: Client | None
+    how: str | None = None  # said only when coo chose the invoice (by its exact balance)
     if invoice is not None:
         client = deps.store.clients.get(invoice.client_id)
     else:
         client, candidates = resolve_client(deps, intent.client_name, None)
         if client is None:
             return unknown_client(intent.client_name, candidates)
-        # Only invoices in the payment's currency can take it (when the currency was said).
-        open_invoices = [
-            i for i in deps.store.billing.open_invoices(client.id) if intent.currency in (None, i.currency)
-        ]
-        exact = [i for i in open_invoices if i.balance == intent.amount]
-        invoice = exact[0] if exact else (open_invoices[0] if open_invoices else None)
+        matched = match_payment(deps.store, intent, client.id)
+        if isinstance(matched, Uncertain):
+            # Only a certain match is booked; the conversation asks this before a run starts.
+            return StepResult(notes=[f"{matched.question} I recorded nothing yet."], stop=True)
+        invoice, how = matched.invoice, matched.how
     if invoice is not None and invoice.status in ("paid", "void", "draft"):
         return StepResult(notes=[f"Invoice {invoice.number} is {invoice.status}; nothing to pay on it."], stop=True)
     currency = intent.currency or (invoice.currency if invoice else client.currency if client else "USD")
@@ -278,10 +279,7 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
     name = client.name if client else "?"
     if invoice is None:
         return StepResult(
-            notes=[
-                f"Recorded {amount} from {name} on {received.isoformat()}. No open invoice to apply "
-                "it to: it stays as a credit."
-            ],
+            notes=[f"Recorded {amount} from {name} on {received.isoformat()} as a credit for {name}."],
             client_id=client.id if client else None,
         )
     after = deps.store.billing.by_id(invoice.id)
@@ -294,8 +292,10 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
         state_text = "now paid in full"
     else:
         state_text = f"{format_money(after.balance, after.currency)} still open"
+    matched_by = f" Matched by amount: {how}." if how else ""
     return StepResult(
-        notes=[f"Recorded {amount} from {name} against {after.number} ({state_text})."], client_id=after.client_id
+        notes=[f"Recorded {amount} from {name} against {after.number} ({state_text}).{matched_by}"],
+        client_id=after.client_id,
     )
 
 

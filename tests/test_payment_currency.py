@@ -32,6 +32,8 @@ def test_no_currency_said_takes_the_invoices_and_says_so(euro_invoice, said):
     shown = euro_invoice.say(said)
     assert "€500.00 (the invoice's currency, EUR: you didn't say one)" in shown, shown
     assert "INV-0001 (now paid in full)" in shown
+    if "INV-" not in said:  # coo chose the invoice, and says how
+        assert "Matched by amount: INV-0001's balance is exactly €500.00." in shown
     assert check_books(euro_invoice.runtime.store.db) == []
 
 
@@ -55,9 +57,14 @@ def test_another_currency_never_settles_the_invoice(euro_invoice, said):
 
 def test_a_dollar_payment_by_name_is_not_matched_to_a_euro_invoice(euro_invoice):
     shown = euro_invoice.say("Globex GmbH paid $500")
-    assert "INV-0001" not in shown and "credit" in shown
-    assert euro_invoice.runtime.store.billing.get("INV-0001").status != "paid"
-    assert check_books(euro_invoice.runtime.store.db) == []
+    assert "$500.00 is in USD, but Globex GmbH's open invoices are not (INV-0001 €500.00)" in shown, shown
+    assert "a payment in another currency never settles them" in shown
+    store = euro_invoice.runtime.store
+    assert store.db.scalar("SELECT COUNT(*) AS n FROM payments") == 0  # a question, never a booking
+    shown = euro_invoice.say("credit")
+    assert "Recorded $500.00 from Globex GmbH on 2026-11-25 as a credit for Globex GmbH." in shown, shown
+    assert store.billing.get("INV-0001").status != "paid"
+    assert check_books(store.db) == []
 
 
 @pytest.mark.parametrize(
