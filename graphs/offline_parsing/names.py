@@ -39,6 +39,7 @@ BOUNDARY_WORDS: frozenset[str] = frozenset(
     monthly month months week weeks day days hours hour hrs
     net within allows allow prefers prefer likes like uses use only never always hates requires
     gets got asked asking doesn't don't won't isn't aren't send usd eur gbp dollars bucks euros up
+    chf cad aud nzd sek nok dkk pln czk jpy inr francs
     """.split()
 )
 # Nouns that may follow a possessive inside a business name ("jane's bakery", "Joe's Pizza").
