@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import DateMatch, find_date, find_day_of_month, find_relative_days, next_day_of_month
 from graphs.offline_parsing.lazy_re import LazyPattern, lazy_re
-from graphs.offline_parsing.names import NameMatch, take_name
+from graphs.offline_parsing.names import NameMatch
 
 _INVOICE_NO_RE = lazy_re(
     r"\b(?:inv[-# ]?(?P<a>\d+)|invoice\s+(?:no\.?\s*|number\s*|#\s*)(?P<b>\d+))\b|(?<!\w)#(?P<c>\d+)\b", re.I
@@ -48,7 +48,7 @@ def revision_count(text: str) -> int | None:
 def name_after(ctx: Ctx, pattern: LazyPattern, start: int = 0, *, explicit: bool = False) -> NameMatch | None:
     """The first client-like name right after any match of ``pattern`` (from ``start``)."""
     for m in pattern.finditer(ctx.text, start):
-        found = take_name(ctx.text, m.end(), explicit=explicit)
+        found = ctx.take_name(m.end(), explicit=explicit)
         if found is not None:
             return found
     return None
@@ -56,7 +56,7 @@ def name_after(ctx: Ctx, pattern: LazyPattern, start: int = 0, *, explicit: bool
 
 def subject_name(ctx: Ctx, verbs: LazyPattern, *, explicit: bool = False) -> NameMatch | None:
     """The name that opens the message when a verb from ``verbs`` follows it ("Acme paid …")."""
-    found = take_name(ctx.text, 0, explicit=explicit)
+    found = ctx.take_name(0, explicit=explicit)
     if found is None:
         return None
     rest = ctx.text[found.end :]

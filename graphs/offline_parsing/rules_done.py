@@ -13,7 +13,6 @@ from graphs.intents import DeliverableDone
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.extract import strip_article
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.names import is_personal, take_name
 
 _FINISHED = r"(?:done|finished|delivered|complete|completed|shipped|sent\s+over)"
 _IS = r"(?:is|are|was|were|has\s+been|have\s+been|'s|’s)"
@@ -33,8 +32,8 @@ _POSSESSIVE_TITLE_RE = lazy_re(rf"^\s*(?P<title>.+?)\s+{_IS}\s+(?:now\s+|all\s+)
 
 
 def _client(ctx: Ctx, start: int) -> tuple[str, int] | None:
-    found = take_name(ctx.text, start)
-    if found is None or is_personal(found.name) or not found.name[:1].isupper():
+    found = ctx.take_name(start)
+    if found is None or ctx.is_personal(found.name) or not found.name[:1].isupper():
         return None
     return found.name, found.end
 

@@ -14,7 +14,6 @@ from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import find_day_of_month
 from graphs.offline_parsing.extract import revision_count, subject_name
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.names import is_personal, take_name
 
 PRONOUNS = frozenset("them they their theirs him her his it its this that".split())
 
@@ -63,8 +62,8 @@ def _client(ctx: Ctx, who: str | None, start: int) -> tuple[str | None, bool]:
     word = who.strip().lower()
     if word in PRONOUNS:
         return None, True
-    found = take_name(ctx.text, start)
-    if found is None or is_personal(found.name) or found.name.lower() in PRONOUNS:
+    found = ctx.take_name(start)
+    if found is None or ctx.is_personal(found.name) or found.name.lower() in PRONOUNS:
         return None, False
     return found.name.removesuffix("'s").removesuffix("’s"), False
 
@@ -81,10 +80,10 @@ _ANY_CASE_RE = lazy_re(
 def profile(ctx: Ctx) -> ClientProfile | None:
     m = _PROFILE_RE.match(ctx.text)
     if m:
-        found = take_name(ctx.text, m.end())
+        found = ctx.take_name(m.end())
         if found and not (found.name[:1].isupper() or _ANY_CASE_RE.match(ctx.text)):
             found = None
-        if found and not is_personal(found.name) and found.name.lower() not in PRONOUNS:
+        if found and not ctx.is_personal(found.name) and found.name.lower() not in PRONOUNS:
             return ClientProfile(client_name=found.name.removesuffix("'s").removesuffix("’s"))
         rest = ctx.text[m.end() :].strip(" ?.!").lower()
         if rest in PRONOUNS or rest in ("this client", "that client"):
@@ -92,8 +91,8 @@ def profile(ctx: Ctx) -> ClientProfile | None:
         return None
     m = _PROFILE_POSSESSIVE_RE.match(ctx.text)
     if m:
-        found = take_name(ctx.text, m.start("name"))
-        if found and not is_personal(found.name):
+        found = ctx.take_name(m.start("name"))
+        if found and not ctx.is_personal(found.name):
             return ClientProfile(client_name=found.name.removesuffix("'s").removesuffix("’s"))
     return None
 
@@ -141,13 +140,13 @@ def revision_request(ctx: Ctx) -> RevisionRequest | None:
     text = ctx.text
     m = _REVISION_FROM_RE.match(text)
     if m:
-        found = take_name(text, m.end())
-        if found is None or is_personal(found.name):
+        found = ctx.take_name(m.end())
+        if found is None or ctx.is_personal(found.name):
             return None
         note = text[found.end :].lstrip(" :,-").strip() or None
         return RevisionRequest(client_name=found.name, note=note)
     found = subject_name(ctx, _REVISION_VERBS_RE)
-    if found is None or is_personal(found.name) or found.name.lower() in PRONOUNS:
+    if found is None or ctx.is_personal(found.name) or found.name.lower() in PRONOUNS:
         return None
     verb = _REVISION_VERBS_RE.search(text, found.end)
     assert verb is not None
