@@ -6,7 +6,15 @@ import re
 from datetime import date, timedelta
 
 from graphs.offline_parsing.context import Ctx
-from graphs.offline_parsing.dates import DateMatch, find_date, find_day_of_month, find_relative_days, next_day_of_month
+from graphs.offline_parsing.dates import (
+    MONTH_PATTERN,
+    WEEKDAY_PATTERN,
+    DateMatch,
+    find_date,
+    find_day_of_month,
+    find_relative_days,
+    next_day_of_month,
+)
 from graphs.offline_parsing.lazy_re import LazyPattern, lazy_re
 from graphs.offline_parsing.names import NameMatch
 
@@ -15,6 +23,11 @@ _INVOICE_NO_RE = lazy_re(
 )
 _DUE_LEAD_RE = lazy_re(
     r"(?:,?\s*(?:and\s+)?(?:it's\s+|its\s+|it\s+is\s+)?\b(?:due|by|on|payable|before|for|starting|from))?\s*$", re.I
+)
+# "for the shoot on Monday", "the workshop on Nov 20": when the invoiced work happened.
+_WORK_DATE_RE = lazy_re(
+    rf"(?<!\bdue)(?<!\bpayable)(?<!\bpaid)\s+on\s+(?:(?:{WEEKDAY_PATTERN})\b|(?:{MONTH_PATTERN})\.?\s+\d|\d{{1,2}}/\d)",
+    re.I,
 )
 _ARTICLE_RE = lazy_re(r"^(?:the|a|an|our|their|some)\s+", re.I)
 _REVISIONS_RE = lazy_re(
@@ -98,14 +111,18 @@ def remove_dates(text: str, today: date) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def due_fields(text: str, today: date) -> tuple[date | None, int | None]:
-    """(due_date, due_in_days) for an invoice: relative phrasings keep the day count."""
+def due_fields(text: str, today: date, *, work_dates: bool = False) -> tuple[date | None, int | None]:
+    """(due_date, due_in_days) for an invoice: relative phrasings keep the day count. A date that
+    points back ("last Friday") is never a due date; with ``work_dates`` (an invoice's text) nor is
+    one that says when the work happened ("for the shoot on Monday", not "due on Monday")."""
     if re.search(r"(?i)\b(?:due\s+)?(?:on|upon)\s+receipt\b|\bdue\s+(?:now|immediately)\b", text):
         return None, 0
     rel = find_relative_days(text)
     if rel is not None and rel.days is not None and rel.days <= 365:
         return None, rel.days
-    absolute = find_date(text, today)
+    if work_dates:
+        text = _WORK_DATE_RE.sub(" ", text)
+    absolute = find_date(text, today, due=True)
     if absolute is not None and absolute.value is not None:
         return absolute.value, None
     dom = find_day_of_month(text)

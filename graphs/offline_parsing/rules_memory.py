@@ -8,10 +8,11 @@ thread's working memory. Neither intent sends anything anywhere.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from graphs.intents import ClientProfile, RevisionRequest, UpdateTerms
 from graphs.offline_parsing.context import Ctx
-from graphs.offline_parsing.dates import find_day_of_month
+from graphs.offline_parsing.dates import find_date, find_day_of_month
 from graphs.offline_parsing.extract import revision_count, subject_name
 from graphs.offline_parsing.lazy_re import lazy_re
 
@@ -136,6 +137,20 @@ _REVISION_FROM_RE = lazy_re(r"^(?:new\s+)?(?:revision|change)\s+request\s+from\s
 _ABOUT_RE = lazy_re(r"^\s*(?:of|on|to|for)\s+(?:the\s+|our\s+|their\s+)?(?P<what>[^:,.;]+?)\s*(?:[:,.;]|$)", re.I)
 
 
+def _without_date(ctx: Ctx, text: str, offset: int) -> tuple[str, date | None]:
+    """``text`` (found at ``offset`` of the message) without its date phrase, and that date: a
+    request reported was made on or before today ("on Monday" is the last Monday)."""
+    found = find_date(ctx.text, ctx.today, past=True)
+    if found is None or found.value is None or found.start < offset or found.value > ctx.today:
+        return text, None
+    before, said = ctx.text[: found.start], ctx.text[found.start : found.end]
+    if re.search(r"(?i)\b(?:by|before|until|till|due)\s*$", before) or re.match(r"(?i)(?:by|until|till|due)\b", said):
+        return text, None  # "changes to the logo by Friday": a deadline, not when it was asked
+    start, end = found.start - offset, found.end - offset
+    head = re.sub(r"(?i)(?:\s+(?:on|as\s+of))?\s*$", "", text[:start])
+    return head + text[end:], found.value
+
+
 def revision_request(ctx: Ctx) -> RevisionRequest | None:
     text = ctx.text
     m = _REVISION_FROM_RE.match(text)
@@ -143,16 +158,20 @@ def revision_request(ctx: Ctx) -> RevisionRequest | None:
         found = ctx.take_name(m.end())
         if found is None or ctx.is_personal(found.name):
             return None
-        note = text[found.end :].lstrip(" :,-").strip() or None
-        return RevisionRequest(client_name=found.name, note=note)
+        rest, when = _without_date(ctx, text[found.end :], found.end)
+        note = rest.lstrip(" :,-").strip() or None
+        return RevisionRequest(client_name=found.name, note=note, requested_on=when)
     found = subject_name(ctx, _REVISION_VERBS_RE)
     if found is None or ctx.is_personal(found.name) or found.name.lower() in PRONOUNS:
         return None
     verb = _REVISION_VERBS_RE.search(text, found.end)
     assert verb is not None
-    rest = text[verb.end() :]
+    rest, when = _without_date(ctx, text[verb.end() :], verb.end())
     about = _ABOUT_RE.match(rest)
     note = rest[about.end() :].strip() if about else rest.lstrip(" :,-").strip()
     return RevisionRequest(
-        client_name=found.name, deliverable=about.group("what").strip() if about else None, note=note or None
+        client_name=found.name,
+        deliverable=about.group("what").strip() if about else None,
+        note=note or None,
+        requested_on=when,
     )

@@ -221,7 +221,7 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
     if client is None and not re.search(r"(?i)\binvoice", ctx.text):
         return None
     region = ctx.text[client.end :] if client else ctx.text[verb.end() if verb else 0 :]
-    due_date, due_in_days = due_fields(region, ctx.today)
+    due_date, due_in_days = due_fields(region, ctx.today, work_dates=True)
     region = remove_dates(region, ctx.today)
     items = parse_items(region)
     if not items and not ctx.malformed:
