@@ -72,6 +72,9 @@ def test_european_swiss_and_english_amounts_read_right(text: str, amount: str, c
         # A decimal comma is a euro (franc, krone…) habit; in dollars it is a question.
         ("Globex paid $4,50", "$4.50 or $450"),
         ("Globex paid $4,0000", "$4,000 or $40,000"),
+        # Dollars and pounds are not grouped with spaces: $2,500, or 2 × $500?
+        ("Globex paid 2 500 dollars", "$500 or $2,500"),
+        ("got 3 450 quid from Globex", "£450 or £3,450"),
     ],
 )
 def test_an_amount_that_reads_two_ways_is_a_question(text: str, readings: str) -> None:
@@ -100,6 +103,11 @@ def test_invoice_lines_read_european_and_swiss_prices(text: str, price: str, cur
     intent = OfflineParser().parse(text, TODAY).intent
     assert intent.kind == "create_invoice"
     assert [i.unit_price for i in intent.items] == [Decimal(price)] and intent.currency == currency  # type: ignore[union-attr]
+
+
+def test_a_price_and_a_count_are_not_one_spaced_number() -> None:
+    intent = OfflineParser().parse("invoice Globex $5 200 flyers", TODAY).intent
+    assert [(i.unit_price, i.description) for i in intent.items] == [(Decimal(5), "200 flyers")]  # type: ignore[union-attr]
 
 
 def test_an_ambiguous_invoice_price_bills_nothing() -> None:

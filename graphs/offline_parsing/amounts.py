@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.numbers import read_number
+from graphs.offline_parsing.numbers import SPACE_GROUPING, NumberReading, read_number
 
 _SYMBOL_CURRENCY: dict[str, str] = {
     "$": "USD",
@@ -46,15 +46,17 @@ _CURRENCY_SYMBOL: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
 # Other ISO codes are read only in capitals: "CAD 500", not "a cad".
 _CODES = r"(?-i:CAD|AUD|NZD|SEK|NOK|DKK|PLN|CZK|JPY|INR)|USD|EUR|GBP|CHF"
 _SUFFIX = rf"(?:dollars?|bucks|eur(?:os?)?|pounds?|quid|(?:swiss\s+)?francs?|{_CODES})\b|[€£$](?!\s?\d)"
-# A number grouped with spaces ("1 250,00 €") is read only next to a currency.
+# A number grouped with spaces ("1 250,00 €") is read only next to a currency written that way:
+# "$5 200 flyers" is five dollars and 200 flyers, not $5,200.
 _SPACED = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"
+_SPACE_CODES = r"EUR|CHF|(?-i:SEK|NOK|DKK|PLN|CZK)"
 
 # One money-like token. The number part is deliberately loose ([\d,.']) so that malformed
 # groupings are matched too and can be reported instead of silently misread.
 _MONEY_RE = lazy_re(
     r"(?<![\w$€£/.,'-])"
-    rf"(?:(?P<pre>US\$|CA\$|C\$|AU\$|A\$|NZ\$|\$|€|£|(?:{_CODES})\s?)\s?)?"
-    rf"(?P<num>(?(pre){_SPACED}|{_SPACED}(?=\s?(?:{_SUFFIX})))|\d[\d,.']*\d|\d)"
+    rf"(?:(?P<pre>(?P<spaced>€|(?:{_SPACE_CODES})\s?)|US\$|CA\$|C\$|AU\$|A\$|NZ\$|\$|£|(?:{_CODES})\s?)\s?)?"
+    rf"(?P<num>(?(spaced){_SPACED}|{_SPACED}(?=\s?(?:{_SUFFIX})))|\d[\d,.']*\d|\d)"
     r"(?:\s?(?P<k>[kK]|grand)(?![a-zA-Z]))?"
     rf"(?:\s?(?P<suf>{_SUFFIX}))?"
     r"(?![\w-]|[.,']\d|/\d)",
@@ -167,6 +169,11 @@ def scan_amounts(text: str) -> tuple[list[Amount], list[MalformedAmount]]:
         if not explicit and _NOT_MONEY_AFTER_RE.match(after):
             continue
         reading = read_number(num, currency, k=bool(k))
+        groups = num.replace("\u00a0", " ").replace("\u202f", " ").split(" ")
+        if len(groups) > 1 and currency not in SPACE_GROUPING:
+            # "2 500 dollars": $2,500, or 2 × $500? Dollars and pounds are not grouped with spaces.
+            last = read_number(groups[-1], currency, k=bool(k)).value
+            reading = NumberReading(None, tuple(r for r in (reading.value, last) if r is not None))
         value = reading.value
         if value is None:
             # Only call it a malformed *amount* when it looks like money; "1.2.3" is not.

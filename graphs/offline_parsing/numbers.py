@@ -26,6 +26,8 @@ from graphs.offline_parsing.lazy_re import lazy_re
 
 # Currencies written with a decimal comma ("12,50"): "x,yy" is a decimal there, a question elsewhere.
 COMMA_DECIMAL: frozenset[str] = frozenset({"EUR", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK"})
+# Currencies written with spaces between thousands ("1 250,00 €"); "2 500 dollars" is a question.
+SPACE_GROUPING: frozenset[str] = frozenset({"EUR", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK"})
 # Currencies whose convention groups thousands with "." ("1.250" is 1250 there).
 DOT_GROUPING: frozenset[str] = frozenset({"EUR", "DKK"})
 
