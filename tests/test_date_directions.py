@@ -89,6 +89,8 @@ def test_a_revision_request_was_made_in_the_past(text: str, deliverable: str, re
         ("invoice Acme $500 for the logo due Wednesday", date(2026, 12, 2)),
         ("invoice Acme $500 for the logo, due Dec 3", date(2026, 12, 3)),
         ("invoice Acme $800 for the workshop on Nov 20, due Friday", date(2026, 11, 27)),
+        ("the logo for Acme is due Tuesday", date(2026, 12, 1)),
+        ("homepage mockups for Acme due Wednesday", date(2026, 12, 2)),
     ],
 )
 def test_a_due_date_points_forward(text: str, due: date) -> None:
@@ -110,8 +112,16 @@ def test_a_date_pointing_back_or_at_the_work_is_no_due_date(text: str) -> None:
     assert intent.kind in ("create_invoice", "add_task") and intent.due_date is None  # type: ignore[union-attr]
 
 
-def test_a_past_date_never_makes_a_deliverable_due_in_the_past() -> None:
-    assert _intent("Acme needs the logo, we spoke last Friday").kind != "add_deliverable"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Acme needs the logo, we spoke last Friday",
+        "the logo for Acme was due last Friday",
+        "the invoice for Acme is due Friday",  # an invoice is not a deliverable
+    ],
+)
+def test_no_deliverable_due_in_the_past_or_made_of_money(text: str) -> None:
+    assert _intent(text).kind != "add_deliverable"
 
 
 def test_work_done_last_friday_marks_the_deliverable_in_chat(chat) -> None:  # type: ignore[no-untyped-def]

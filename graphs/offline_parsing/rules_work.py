@@ -286,6 +286,10 @@ _OWE_RE = lazy_re(
     r"deliver|due\s+to)\s+",
     re.I,
 )
+# "the logo for Acme is due Tuesday", "homepage mockups for Acme due Dec 3"
+_DUE_STATEMENT_RE = lazy_re(r"^(?:the\s+)?(?P<title>.+?)\s+for\s+(?=\S)", re.I)
+_MONEY_TITLE_RE = lazy_re(r"\b(?:invoices?|inv-?\d+|payments?|bills?|retainers?|rent|fees?|deposit)\b", re.I)
+_IS_DUE_RE = lazy_re(r"^\s*(?:is\s+|are\s+|'s\s+)?due\b", re.I)
 _TITLE_FOR_CLIENT_RE = lazy_re(r"^(?:deliver\s+|ship\s+|send\s+)?(?P<title>.+?)\s+(?:for|to)\s+(?=\S)", re.I)
 
 
@@ -347,6 +351,11 @@ def deliverable(ctx: Ctx) -> AddDeliverable | None:
         if when is None and not re.search(r"(?i)\b(?:by|due|before|deadline)\b", ctx.text):
             return None  # "Acme needs help" with no date is too vague to be a deliverable
         return AddDeliverable(client_name=client.name, title=_title(title_text, ctx), due_date=when)
+    due = _DUE_STATEMENT_RE.match(ctx.text)
+    if due and when is not None and not _MONEY_TITLE_RE.search(due.group("title")):
+        client = ctx.take_name(due.end())
+        if client is not None and client.name[:1].isupper() and _IS_DUE_RE.match(ctx.text[client.end :]):
+            return AddDeliverable(client_name=client.name, title=_title(due.group("title"), ctx), due_date=when)
     owe = _OWE_RE.match(ctx.text)
     if owe and when is not None:
         client = ctx.take_name(owe.end())
