@@ -165,6 +165,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"\nHeld-out phrasings (written after the parser was built): "
             f"{held.correct}/{held.total} correct ({held.accuracy:.1%})"
         )
+    books = parser_eval.evaluate_phrasings(parser, parser_eval.BOOKS_PHRASINGS_PATH)
+    print(
+        f"Books phrasings (money formats, date directions, companies as clients): "
+        f"{books.correct}/{books.total} correct ({books.accuracy:.1%})"
+    )
     clinc = Path(args.clinc) if args.clinc else REPO.parent / "shared" / "corpora" / "clinc150" / "test.jsonl"
     if clinc.exists():
         print()

@@ -162,7 +162,11 @@ class Conversation:
             pending = None
         if pending is not None:
             return self._answer(env, pending, text)
-        return self._request(env, self.parser.parse(text, self.store.clock.today()), text)
+        return self._request(env, self._parse(text), text)
+
+    def _parse(self, text: str) -> ParseResult:
+        """Parse as of the clock's today, knowing the clients (a real company can be one)."""
+        return self.parser.parse(text, self.store.clock.today(), self.store.clients.names())
 
     # -- new requests -----------------------------------------------------------------------
 
@@ -238,7 +242,7 @@ class Conversation:
         if field == TARGET_FIELD and is_target_answer(text):
             return self._answer_target(env, pending, text)
         today = self.store.clock.today()
-        fresh_request = self.parser.parse(text, today)
+        fresh_request = self._parse(text)
         if _is_own_request(pending, fresh_request):
             # A request of its own is handled as one; the question is set aside, and said so.
             with self.store.db.transaction() as tx:
@@ -253,9 +257,9 @@ class Conversation:
             self.reply(env, 'Reply with the invoice number (e.g. INV-0001), or "credit". (or /cancel)')
             return Handled()
         try:
-            value = self.parser.parse_field(field, text, today)
+            value = self.parser.parse_field(field, text, today, self.store.clients.names())
         except ValueError as exc:
-            fresh = self.parser.parse(text, today)
+            fresh = self._parse(text)
             if not isinstance(fresh.intent, Unknown):
                 # The operator moved on to something else: drop the question, take the new request.
                 with self.store.db.transaction() as tx:

@@ -258,6 +258,7 @@ class RevisionRequest(_IntentBase):
     client_name: str | None = None
     deliverable: str | None = None  # what it is about ("the logo"); rounds are counted per deliverable
     note: str | None = None
+    requested_on: date | None = None  # when it was asked for, if said ("on Monday": the past one)
 
     def missing_fields(self) -> list[str]:
         return ["client_name"] if self.client_name is None else []
@@ -270,6 +271,7 @@ class DeliverableDone(_IntentBase):
     deliverable_id: int | None = None
     client_name: str | None = None
     title: str | None = None
+    done_on: date | None = None  # when it was delivered, if said ("last Friday": never a future day)
 
     def missing_fields(self) -> list[str]:
         if self.deliverable_id is not None:

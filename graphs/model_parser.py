@@ -10,6 +10,7 @@ without a reply.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import date
 from typing import Any, Literal
 
@@ -49,7 +50,7 @@ class ModelParser:
         self.runner = runner
         self.fallback = fallback
 
-    def parse(self, text: str, today: date) -> ParseResult:
+    def parse(self, text: str, today: date, clients: Collection[str] = ()) -> ParseResult:
         try:
             choice = self.runner.structured(
                 "small", "classify_intent", IntentKindChoice, SYSTEM.format(today=today.isoformat()), text
@@ -68,8 +69,8 @@ class ModelParser:
             )
         except AgentError as exc:
             log.warning("model parser failed, using the offline parser: %s", exc)
-            return self.fallback.parse(text, today)
+            return self.fallback.parse(text, today, clients)
         return ParseResult(intent=intent_from_dict(fields.model_dump()))
 
-    def parse_field(self, field: str, text: str, today: date) -> Any:
-        return self.fallback.parse_field(field, text, today)
+    def parse_field(self, field: str, text: str, today: date, clients: Collection[str] = ()) -> Any:
+        return self.fallback.parse_field(field, text, today, clients)

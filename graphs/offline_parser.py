@@ -6,6 +6,7 @@ The rules live in ``graphs.offline_parsing`` (one module per job); this module i
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -21,10 +22,10 @@ class OfflineParser:
 
     name = "offline"
 
-    def parse(self, text: str, today: date) -> ParseResult:
+    def parse(self, text: str, today: date, clients: Collection[str] = ()) -> ParseResult:
         """Turn one operator message into a typed intent (``unknown`` when unsure)."""
-        return classify(text, today)
+        return classify(text, today, clients)
 
-    def parse_field(self, field: str, text: str, today: date) -> Any:
+    def parse_field(self, field: str, text: str, today: date, clients: Collection[str] = ()) -> Any:
         """Read the answer to a clarifying question about ``field``; ValueError if unreadable."""
-        return _parse_field(field, text, today)
+        return _parse_field(field, text, today, clients)

@@ -14,6 +14,11 @@ Conventions for ``expected``:
 - Fields not listed are not checked. String comparison is case-sensitive (names keep the
   capitalisation the operator typed).
 
+A case may list the operator's ``clients`` (``"clients": ["Google"]``): the parser is told them,
+as the conversation tells it ("Google paid $500" is a payment only once Google is a client).
+``graphs/eval/books_phrasings.jsonl`` holds the "books you can trust" cases: amounts in
+European, Swiss and English forms, dates that point the right way, real companies as clients.
+
 Out-of-domain file: CLINC150 jsonl (``{"text": …, "intent": …}``); a misfire is any line that
 parses to an intent in ``SIDE_EFFECT_KINDS``.
 """
@@ -34,6 +39,7 @@ from graphs.intents import SIDE_EFFECT_KINDS, intent_to_dict
 from graphs.parsing import IntentParser
 
 DEFAULT_PHRASINGS_PATH: Path = Path(__file__).resolve().parent / "eval" / "operator_phrasings.jsonl"
+BOOKS_PHRASINGS_PATH: Path = DEFAULT_PHRASINGS_PATH.with_name("books_phrasings.jsonl")
 # The fixed "today" the phrasing file's expected dates were written against.
 EVAL_TODAY: date = date(2026, 11, 25)
 
@@ -139,7 +145,7 @@ def evaluate_phrasings(
         expected: dict[str, Any] = case["expected"]
         kind = expected["kind"]
         totals[kind] += 1
-        got = intent_to_dict(parser.parse(case["text"], today).intent)
+        got = intent_to_dict(parser.parse(case["text"], today, case.get("clients", ())).intent)
         if got.get("kind") != kind:
             mismatched = ["kind"]
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any, Protocol
 
@@ -32,9 +33,13 @@ class IntentParser(Protocol):
 
     name: str
 
-    def parse(self, text: str, today: date) -> ParseResult: ...
+    def parse(self, text: str, today: date, clients: Collection[str] = ()) -> ParseResult:
+        """Read ``text`` as of ``today``. ``clients`` are the operator's client names: a real
+        company among them ("Google", "PayPal") is a client wherever it is named; one that is
+        not stays the operator's own business ("paid via PayPal")."""
+        ...
 
-    def parse_field(self, field: str, text: str, today: date) -> Any:
+    def parse_field(self, field: str, text: str, today: date, clients: Collection[str] = ()) -> Any:
         """Read the answer to a clarifying question about one field.
 
         Returns the value (already typed for the intent's field) or raises ``ValueError``

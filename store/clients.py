@@ -61,6 +61,10 @@ class ClientStore:
     def all(self) -> list[Client]:
         return [Client.model_validate(r) for r in self.db.fetchall("SELECT * FROM clients ORDER BY name_key")]
 
+    def names(self) -> list[str]:
+        """Every client's name (the parser reads a real company among them as a client)."""
+        return [r["name"] for r in self.db.fetchall("SELECT name FROM clients ORDER BY name_key")]
+
     def upsert(
         self,
         tx: Tx,

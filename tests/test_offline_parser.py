@@ -11,7 +11,12 @@ import pytest
 
 from graphs.intents import LineItem
 from graphs.offline_parser import OfflineParser
-from graphs.parser_eval import evaluate_out_of_domain, evaluate_phrasings, format_phrasing_report
+from graphs.parser_eval import (
+    BOOKS_PHRASINGS_PATH,
+    evaluate_out_of_domain,
+    evaluate_phrasings,
+    format_phrasing_report,
+)
 
 pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
@@ -417,3 +422,10 @@ def test_malformed_invoice_amount_is_a_field_problem_on_items(
     assert result.intent.kind == "create_invoice" and result.intent.items == []
     assert [(p.field, p.text) for p in result.problems] == [("items", raw)]
     assert result.problems[0].message == f'I can\'t read "{raw}" as an amount — did you mean {readings}?'
+
+
+def test_books_phrasings_gate(parser: OfflineParser) -> None:
+    """Money formats, date directions and companies as clients: every case right, none guessed."""
+    report = evaluate_phrasings(parser, BOOKS_PHRASINGS_PATH)
+    assert report.total >= 80
+    assert report.correct == report.total, format_phrasing_report(report)

@@ -1,18 +1,31 @@
-"""Money in operator text: "$4,000", "$4k", "4.5k", "USD 300", "300 dollars", "€2,000", "£1.2k".
+"""Money in operator text: "$4,000", "$4k", "4.5k", "USD 300", "300 dollars", "€2,000", "£1.2k",
+and the European and Swiss forms "1.250,00 EUR", "1 250,00 €", "CHF 1'250.50".
 
-Amounts are never guessed: a number whose thousands grouping is wrong ("$4,0000", "$4,00,0")
-is reported as malformed with the plausible readings, so the conversation can ask.
+Amounts are never guessed: a number whose grouping is wrong ("$4,0000", "$4,00,0") or that
+reads two ways ("$1.250": $1.25 or $1,250?) is reported as malformed with the plausible
+readings, so the conversation can ask. How separators read is ``numbers.read_number``'s job.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from graphs.offline_parsing.lazy_re import lazy_re
+from graphs.offline_parsing.numbers import SPACE_GROUPING, NumberReading, read_number
 
-_SYMBOL_CURRENCY: dict[str, str] = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP"}
+_SYMBOL_CURRENCY: dict[str, str] = {
+    "$": "USD",
+    "us$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "ca$": "CAD",
+    "c$": "CAD",
+    "au$": "AUD",
+    "a$": "AUD",
+    "nz$": "NZD",
+}
 _WORD_CURRENCY: dict[str, str] = {
     "usd": "USD",
     "dollar": "USD",
@@ -25,24 +38,30 @@ _WORD_CURRENCY: dict[str, str] = {
     "pound": "GBP",
     "pounds": "GBP",
     "quid": "GBP",
+    "chf": "CHF",
+    "franc": "CHF",
+    "francs": "CHF",
 }
 _CURRENCY_SYMBOL: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
+# Other ISO codes are read only in capitals: "CAD 500", not "a cad".
+_CODES = r"(?-i:CAD|AUD|NZD|SEK|NOK|DKK|PLN|CZK|JPY|INR)|USD|EUR|GBP|CHF"
+_SUFFIX = rf"(?:dollars?|bucks|eur(?:os?)?|pounds?|quid|(?:swiss\s+)?francs?|{_CODES})\b|[€£$](?!\s?\d)"
+# A number grouped with spaces ("1 250,00 €") is read only next to a currency written that way:
+# "$5 200 flyers" is five dollars and 200 flyers, not $5,200.
+_SPACED = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"
+_SPACE_CODES = r"EUR|CHF|(?-i:SEK|NOK|DKK|PLN|CZK)"
 
-# One money-like token. The number part is deliberately loose ([\d,.]) so that malformed
+# One money-like token. The number part is deliberately loose ([\d,.']) so that malformed
 # groupings are matched too and can be reported instead of silently misread.
 _MONEY_RE = lazy_re(
-    r"(?<![\w$€£/.,-])"
-    r"(?:(?P<pre>US\$|\$|€|£|(?:USD|EUR|GBP)\s?)\s?)?"
-    r"(?P<num>\d[\d,.]*\d|\d)"
+    r"(?<![\w$€£/.,'-])"
+    rf"(?:(?P<pre>(?P<spaced>€|(?:{_SPACE_CODES})\s?)|US\$|CA\$|C\$|AU\$|A\$|NZ\$|\$|£|(?:{_CODES})\s?)\s?)?"
+    rf"(?P<num>(?(spaced){_SPACED}|{_SPACED}(?=\s?(?:{_SUFFIX})))|\d[\d,.']*\d|\d)"
     r"(?:\s?(?P<k>[kK]|grand)(?![a-zA-Z]))?"
-    r"(?:\s?(?P<suf>dollars?|bucks|usd|eur(?:os?)?|gbp|pounds?|quid)\b)?"
-    r"(?![\w-]|[.,]\d|/\d)",
+    rf"(?:\s?(?P<suf>{_SUFFIX}))?"
+    r"(?![\w-]|[.,']\d|/\d)",
     re.I,
 )
-# Well-formed numbers: 4000, 4000.50, 4,000, 1,140.00 (and 4.5 before a "k").
-_PLAIN_NUM_RE = lazy_re(r"^\d+(?:\.\d{1,2})?$")
-_GROUPED_NUM_RE = lazy_re(r"^\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?$")
-_K_NUM_RE = lazy_re(r"^\d+(?:\.\d{1,3})?$")
 
 # What follows an amount to make it a rate, and which unit that rate is in.
 _RATE_RE = lazy_re(
@@ -124,45 +143,18 @@ def format_money(value: Decimal, currency: str = "USD") -> str:
 
 
 def _currency_of(pre: str | None, suf: str | None) -> str | None:
-    if pre:
-        key = pre.strip().lower()
-        return _SYMBOL_CURRENCY.get(key) or key.upper()
-    if suf:
-        return _WORD_CURRENCY.get(suf.lower())
-    return None
-
-
-def _malformed_message(raw: str, num: str, currency: str) -> str:
-    """Explain the two plausible readings of a badly grouped number (never pick one)."""
-    integer = num.split(".")[0]
-    groups = integer.split(",")
-    candidates: set[Decimal] = set()
-    digits = "".join(ch for ch in integer if ch.isdigit())
-    if digits:
-        candidates.add(Decimal(digits))
-    if groups[0].isdigit():
-        # "4,0000": the first group is probably the thousands ("$4,000", an extra zero).
-        candidates.add(Decimal(groups[0]) * 1000)
-    readings = " or ".join(format_money(c, currency) for c in sorted(candidates))
-    return f'I can\'t read "{raw}" as an amount — did you mean {readings}?'
-
-
-def _to_decimal(num: str, k: str | None) -> Decimal | None:
-    """Exact value of a well-formed number token, or None if the grouping is wrong."""
-    try:
-        if k:
-            if not _K_NUM_RE.match(num):
-                return None
-            value = Decimal(num) * 1000
-            # "4.5k" is 4500 exactly; keep it an integer-looking Decimal, not 4500.0.
-            return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
-        if _PLAIN_NUM_RE.match(num):
-            return Decimal(num)
-        if _GROUPED_NUM_RE.match(num):
-            return Decimal(num.replace(",", ""))
-    except InvalidOperation:
+    marker = " ".join((pre or suf or "").lower().split()).removeprefix("swiss ")
+    if not marker:
         return None
-    return None
+    return _SYMBOL_CURRENCY.get(marker) or _WORD_CURRENCY.get(marker) or marker.upper()
+
+
+def _malformed_message(raw: str, readings: tuple[Decimal, ...], currency: str) -> str:
+    """Offer the plausible readings of a number that can't be read without a guess (never pick one)."""
+    if not readings:
+        return f'I can\'t read "{raw}" as an amount — how much is it, e.g. {format_money(Decimal(1250), currency)}?'
+    listed = " or ".join(format_money(r, currency) for r in sorted(set(readings)))
+    return f'I can\'t read "{raw}" as an amount — did you mean {listed}?'
 
 
 def scan_amounts(text: str) -> tuple[list[Amount], list[MalformedAmount]]:
@@ -176,14 +168,19 @@ def scan_amounts(text: str) -> tuple[list[Amount], list[MalformedAmount]]:
         after = text[m.end() :]
         if not explicit and _NOT_MONEY_AFTER_RE.match(after):
             continue
-        value = _to_decimal(num, k)
+        reading = read_number(num, currency, k=bool(k))
+        groups = num.replace("\u00a0", " ").replace("\u202f", " ").split(" ")
+        if len(groups) > 1 and currency not in SPACE_GROUPING:
+            # "2 500 dollars": $2,500, or 2 × $500? Dollars and pounds are not grouped with spaces.
+            last = read_number(groups[-1], currency, k=bool(k)).value
+            reading = NumberReading(None, tuple(r for r in (reading.value, last) if r is not None))
+        value = reading.value
         if value is None:
             # Only call it a malformed *amount* when it looks like money; "1.2.3" is not.
-            if explicit or "," in num:
+            if explicit or (reading.money_like and "," in num):
                 raw = m.group(0).strip()
-                malformed.append(
-                    MalformedAmount(raw, m.start(), m.end(), _malformed_message(raw, num, currency or "USD"))
-                )
+                message = _malformed_message(raw, reading.readings, currency or "USD")
+                malformed.append(MalformedAmount(raw, m.start(), m.end(), message))
             continue
         rate = _RATE_RE.match(after)
         rate_unit = _RATE_UNIT.get(rate.group("unit").lower()) if rate else None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from graphs.intents import SIDE_EFFECT_KINDS, Intent, Unknown
 from graphs.offline_parsing import rules_done, rules_memory, rules_money, rules_recall, rules_work
 from graphs.offline_parsing.context import Ctx
-from graphs.offline_parsing.names import is_personal
 from graphs.parsing import ParseResult
 
 Rule = Callable[[Ctx], Intent | None]
@@ -43,28 +42,31 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _safe(intent: Intent) -> bool:
+def _safe(ctx: Ctx, intent: Intent) -> bool:
     """Last line of defence: a side-effect intent never targets the operator's private life."""
     if intent.kind not in SIDE_EFFECT_KINDS:
         return True
     name = getattr(intent, "client_name", None)
-    # Signing a client up names it on purpose: "new client: Google" is a real company as client.
-    return name is None or not is_personal(name, explicit=intent.kind in ("new_client", "retainer_signup"))
+    # Signing a client up names it on purpose: "new client: Google" is a real company as client;
+    # once it is one (``ctx.clients``), any request may name it.
+    return name is None or not ctx.is_personal(name, explicit=intent.kind in ("new_client", "retainer_signup"))
 
 
-def classify(text: str, today: date) -> ParseResult:
+def classify(text: str, today: date, clients: Iterable[str] = ()) -> ParseResult:
     """Parse one operator message into a typed intent plus any unreadable-field problems.
+    ``clients`` are the operator's client names: a real company among them ("Google") is read
+    as a client wherever it is named, which an everyday company in free text is not.
 
     The result is assembled with ``model_construct``: its parts are already typed models
     (built and validated by the rules), and validating them again would build the whole
     intent union's validator on every process start.
     """
-    ctx = Ctx.build(text, today)
+    ctx = Ctx.build(text, today, clients)
     if not ctx.text:
         return ParseResult.model_construct(intent=Unknown(text=text, reason="empty message"))
     for rule in RULES:
         intent = rule(ctx)
-        if intent is not None and _safe(intent):
+        if intent is not None and _safe(ctx, intent):
             # A problem stays only when its field is still unset (None, or no invoice lines).
             problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") in (None, [])]
             return ParseResult.model_construct(intent=intent, problems=problems)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from graphs.offline_parsing.amounts import Amount, MalformedAmount, scan_amounts
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.names import find_emails
+from graphs.offline_parsing.names import NameMatch, client_keys, find_emails, is_personal, take_name
 from graphs.offline_parsing.text import normalise, strip_polite_prefix
 from graphs.parsing import FieldProblem
 
@@ -51,13 +52,26 @@ class Ctx:
     malformed: list[MalformedAmount]
     emails: list[str]
     problems: list[FieldProblem] = field(default_factory=list)
+    # The operator's clients (name keys): an everyday company among them ("Google") is a client.
+    clients: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, original: str, today: date) -> Ctx:
-        """Normalise ``original`` and scan it once for amounts and e-mails."""
+    def build(cls, original: str, today: date, clients: Iterable[str] = ()) -> Ctx:
+        """Normalise ``original`` and scan it once for amounts and e-mails; ``clients`` are the
+        operator's client names."""
         text = strip_polite_prefix(normalise(original))
         amounts, malformed = scan_amounts(text)
-        return cls(original, text, text.lower(), today, amounts, malformed, find_emails(text))
+        return cls(
+            original, text, text.lower(), today, amounts, malformed, find_emails(text), clients=client_keys(clients)
+        )
+
+    def take_name(self, start: int, *, explicit: bool = False) -> NameMatch | None:
+        """The client-like name at ``start`` of the text (``names.take_name``, knowing the clients)."""
+        return take_name(self.text, start, explicit=explicit, known=self.clients)
+
+    def is_personal(self, name: str, *, explicit: bool = False) -> bool:
+        """Whether ``name`` is the operator's private life, not a client (``names.is_personal``)."""
+        return is_personal(name, explicit=explicit, known=self.clients)
 
     @property
     def is_question(self) -> bool:

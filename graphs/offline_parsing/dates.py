@@ -6,6 +6,10 @@ Conventions (documented because operators' phrasings are ambiguous):
 - "next week": today + 7 days; "end of week": the coming Friday (today if Friday).
 - "Dec 3" / "12/9" (US month/day): this year, or next year if that date has passed.
 - "on the 15th" as a due date: the next 15th on or after today.
+- What happened (money received, work done, a revision asked for) happened on or before today:
+  "Tuesday", "Nov 3" and "12/9" are the latest ones (``past=True``).
+- "last Friday", "yesterday", "3 days ago" point back whatever the context: never a due date
+  (``due=True`` skips them).
 """
 
 from __future__ import annotations
@@ -95,6 +99,9 @@ _MONTH = (
     r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
 _ORD = r"(?:st|nd|rd|th)?"
+# For other modules' patterns: any weekday or month name.
+WEEKDAY_PATTERN = rf"{_FULL_WEEKDAY}|{_SHORT_WEEKDAY}"
+MONTH_PATTERN = _MONTH
 
 # "in 14 days", "within two weeks", "net 30", "14 days from now", "due in 3 days".
 _RELATIVE_RE = lazy_re(
@@ -103,6 +110,7 @@ _RELATIVE_RE = lazy_re(
     rf"|{_NUM.replace('?P<n>', '?P<n2>')}\s+(?P<u2>days?|weeks?)\s+(?:from\s+(?:now|today)|out))\b",
     re.I,
 )
+_AGO_RE = lazy_re(rf"\b{_NUM}\s+(?P<u>days?|weeks?)\s+ago\b", re.I)
 _ISO_RE = lazy_re(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b")
 _SLASH_RE = lazy_re(r"(?<![\d/$])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2}|\d{4}))?(?![\d/])")
 _MONTH_DAY_RE = lazy_re(
@@ -138,6 +146,7 @@ class DateMatch:
     end: int
     value: date | None = None
     days: int | None = None  # for relative phrasings ("in 14 days", "net 30")
+    backward: bool = False  # the words point to the past ("last Friday", "yesterday", "2 days ago")
 
 
 def _number(word: str) -> int:
@@ -203,20 +212,33 @@ def find_relative_days(text: str) -> DateMatch | None:
     return DateMatch(m.start(), m.end(), days=n)
 
 
-def find_date(text: str, today: date, *, past: bool = False) -> DateMatch | None:
+def find_date(text: str, today: date, *, past: bool = False, due: bool = False) -> DateMatch | None:
     """The first absolute date phrase in ``text`` (weekday, "Dec 3", ISO, 12/9, "end of month").
 
     Dates point forward (a due date) unless ``past``: a payment received or work done happened
     already, so "Tuesday" and "Nov 3" are the latest ones on or before today. "last Tuesday"
-    is always the past one."""
+    is always the past one, and so never a ``due`` date: with ``due`` it is skipped."""
+    found = _dates(text, today, past=past)
+    if due:
+        found = [d for d in found if not d.backward]
+    if not found:
+        return None
+    return min(found, key=lambda d: d.start)
+
+
+def _dates(text: str, today: date, *, past: bool) -> list[DateMatch]:
     found: list[DateMatch] = []
+    for m in _AGO_RE.finditer(text):
+        n = _number(m.group("n")) * (7 if m.group("u").lower().startswith("week") else 1)
+        found.append(DateMatch(m.start(), m.end(), value=today - timedelta(days=n), backward=True))
     for m in _SIMPLE_RE.finditer(text):
         w = " ".join(m.group("w").lower().split())
         value: date | None
         if w in ("today", "tonight", "this evening", "end of day", "end of the day", "eod"):
             value = today
         elif w == "yesterday":
-            value = today - timedelta(days=1)
+            found.append(DateMatch(m.start(), m.end(), value=today - timedelta(days=1), backward=True))
+            continue
         elif w == "tomorrow":
             value = today + timedelta(days=1)
         elif w == "day after tomorrow":
@@ -262,13 +284,15 @@ def find_date(text: str, today: date, *, past: bool = False) -> DateMatch | None
             back = (today.weekday() - _WEEKDAYS[name]) % 7
             if back == 0 and qualifier in ("last", "past"):
                 back = 7  # "last Tuesday" said on a Tuesday is a week ago
-            found.append(DateMatch(m.start(), m.end(), value=today - timedelta(days=back)))
+            found.append(
+                DateMatch(
+                    m.start(), m.end(), value=today - timedelta(days=back), backward=qualifier in ("last", "past")
+                )
+            )
             continue
         ahead = (_WEEKDAYS[name] - today.weekday()) % 7 or 7
         found.append(DateMatch(m.start(), m.end(), value=today + timedelta(days=ahead)))
-    if not found:
-        return None
-    return min(found, key=lambda d: d.start)
+    return found
 
 
 def find_day_of_month(text: str) -> DateMatch | None:
@@ -287,7 +311,7 @@ def find_day_of_month(text: str) -> DateMatch | None:
 def find_due(text: str, today: date) -> DateMatch | None:
     """Any due-date phrasing; relative ones carry ``days`` and a ``value`` of today + days."""
     rel = find_relative_days(text)
-    absolute = find_date(text, today)
+    absolute = find_date(text, today, due=True)
     dom = find_day_of_month(text)
     candidates: list[DateMatch] = []
     if rel:

@@ -6,15 +6,28 @@ import re
 from datetime import date, timedelta
 
 from graphs.offline_parsing.context import Ctx
-from graphs.offline_parsing.dates import DateMatch, find_date, find_day_of_month, find_relative_days, next_day_of_month
+from graphs.offline_parsing.dates import (
+    MONTH_PATTERN,
+    WEEKDAY_PATTERN,
+    DateMatch,
+    find_date,
+    find_day_of_month,
+    find_relative_days,
+    next_day_of_month,
+)
 from graphs.offline_parsing.lazy_re import LazyPattern, lazy_re
-from graphs.offline_parsing.names import NameMatch, take_name
+from graphs.offline_parsing.names import NameMatch
 
 _INVOICE_NO_RE = lazy_re(
     r"\b(?:inv[-# ]?(?P<a>\d+)|invoice\s+(?:no\.?\s*|number\s*|#\s*)(?P<b>\d+))\b|(?<!\w)#(?P<c>\d+)\b", re.I
 )
 _DUE_LEAD_RE = lazy_re(
     r"(?:,?\s*(?:and\s+)?(?:it's\s+|its\s+|it\s+is\s+)?\b(?:due|by|on|payable|before|for|starting|from))?\s*$", re.I
+)
+# "for the shoot on Monday", "the workshop on Nov 20": when the invoiced work happened.
+_WORK_DATE_RE = lazy_re(
+    rf"(?<!\bdue)(?<!\bpayable)(?<!\bpaid)\s+on\s+(?:(?:{WEEKDAY_PATTERN})\b|(?:{MONTH_PATTERN})\.?\s+\d|\d{{1,2}}/\d)",
+    re.I,
 )
 _ARTICLE_RE = lazy_re(r"^(?:the|a|an|our|their|some)\s+", re.I)
 _REVISIONS_RE = lazy_re(
@@ -48,7 +61,7 @@ def revision_count(text: str) -> int | None:
 def name_after(ctx: Ctx, pattern: LazyPattern, start: int = 0, *, explicit: bool = False) -> NameMatch | None:
     """The first client-like name right after any match of ``pattern`` (from ``start``)."""
     for m in pattern.finditer(ctx.text, start):
-        found = take_name(ctx.text, m.end(), explicit=explicit)
+        found = ctx.take_name(m.end(), explicit=explicit)
         if found is not None:
             return found
     return None
@@ -56,7 +69,7 @@ def name_after(ctx: Ctx, pattern: LazyPattern, start: int = 0, *, explicit: bool
 
 def subject_name(ctx: Ctx, verbs: LazyPattern, *, explicit: bool = False) -> NameMatch | None:
     """The name that opens the message when a verb from ``verbs`` follows it ("Acme paid …")."""
-    found = take_name(ctx.text, 0, explicit=explicit)
+    found = ctx.take_name(0, explicit=explicit)
     if found is None:
         return None
     rest = ctx.text[found.end :]
@@ -98,14 +111,18 @@ def remove_dates(text: str, today: date) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def due_fields(text: str, today: date) -> tuple[date | None, int | None]:
-    """(due_date, due_in_days) for an invoice: relative phrasings keep the day count."""
+def due_fields(text: str, today: date, *, work_dates: bool = False) -> tuple[date | None, int | None]:
+    """(due_date, due_in_days) for an invoice: relative phrasings keep the day count. A date that
+    points back ("last Friday") is never a due date; with ``work_dates`` (an invoice's text) nor is
+    one that says when the work happened ("for the shoot on Monday", not "due on Monday")."""
     if re.search(r"(?i)\b(?:due\s+)?(?:on|upon)\s+receipt\b|\bdue\s+(?:now|immediately)\b", text):
         return None, 0
     rel = find_relative_days(text)
     if rel is not None and rel.days is not None and rel.days <= 365:
         return None, rel.days
-    absolute = find_date(text, today)
+    if work_dates:
+        text = _WORK_DATE_RE.sub(" ", text)
+    absolute = find_date(text, today, due=True)
     if absolute is not None and absolute.value is not None:
         return absolute.value, None
     dom = find_day_of_month(text)

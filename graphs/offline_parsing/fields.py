@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,15 +14,15 @@ from graphs.offline_parsing.dates import find_day_of_month, parse_date_text
 from graphs.offline_parsing.extract import revision_count
 from graphs.offline_parsing.items import parse_items
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.names import EMAIL_RE, clean_client_name
+from graphs.offline_parsing.names import EMAIL_RE, clean_client_name, client_keys
 from graphs.offline_parsing.text import clean_phrase, normalise
 
 _INT_RE = lazy_re(r"^\s*(?P<n>\d{1,3})\s*(?:st|nd|rd|th)?\s*$", re.I)
 _WORDS_TO_INT: dict[str, int] = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "unlimited": 0}
 
 
-def _client_name(text: str, today: date) -> str:
-    name = clean_client_name(text)
+def _client_name(text: str, today: date, clients: Iterable[str] = ()) -> str:
+    name = clean_client_name(text, client_keys(clients))
     if name is None:
         raise ValueError(f"\"{text.strip()}\" doesn't look like a client name — what's the client called?")
     return name
@@ -102,11 +102,14 @@ READERS: dict[str, Callable[[str, date], Any]] = {
 }
 
 
-def parse_field(field: str, text: str, today: date) -> Any:
-    """Typed value for ``field`` read from an answer; ValueError with an operator-facing message."""
+def parse_field(field: str, text: str, today: date, clients: Iterable[str] = ()) -> Any:
+    """Typed value for ``field`` read from an answer; ValueError with an operator-facing message.
+    ``clients``: the operator's client names ("Google" answers "which client?" once it is one)."""
     reader = READERS.get(field)
     if reader is None:
         raise ValueError(f"I don't know how to read an answer for {field!r}.")
     if not text or not text.strip():
         raise ValueError("That answer was empty — could you type it again?")
+    if field == "client_name":
+        return _client_name(text, today, clients)
     return reader(text, today)

@@ -8,6 +8,7 @@ Capitalisation is kept exactly as typed. Names that denote the operator's privat
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from graphs.offline_parsing.lazy_re import lazy_re
@@ -39,6 +40,7 @@ BOUNDARY_WORDS: frozenset[str] = frozenset(
     monthly month months week weeks day days hours hour hrs
     net within allows allow prefers prefer likes like uses use only never always hates requires
     gets got asked asking doesn't don't won't isn't aren't send usd eur gbp dollars bucks euros up
+    chf cad aud nzd sek nok dkk pln czk jpy inr francs
     """.split()
 )
 # Nouns that may follow a possessive inside a business name ("jane's bakery", "Joe's Pizza").
@@ -59,7 +61,8 @@ PRIVATE_NAMES: frozenset[str] = frozenset(
 )
 # Companies the operator usually pays or uses ("paid via PayPal", "my Netflix"): in free text
 # they are not read as a client. An explicit "new client: Google" or a retainer signup naming
-# one still makes it a client (``explicit=True``): real companies can be clients.
+# one still makes it a client (``explicit=True``), and once it is one, every request may name it
+# (``known``, the operator's clients): real companies can be clients.
 EVERYDAY_COMPANIES: frozenset[str] = frozenset(
     """
     chase visa mastercard amex discover citi citibank paypal venmo zelle irs netflix spotify
@@ -99,6 +102,7 @@ _TOKEN_RE = lazy_re(r"\s*(?P<tok>&|[A-Za-z0-9][\w&'.\-]*[\w&]|[A-Za-z])(?P<punct
 
 # "3k", "12h", "1st", "10am": numbers with a suffix are amounts, quantities or dates, not names.
 _NUMBERISH_RE = lazy_re(r"(?i)^\d[\d.,]*(?:k|m|st|nd|rd|th|h|hrs?|am|pm|x|d)?$")
+_KEY_RE = lazy_re(r"[^a-z0-9@&]+")
 # An invoice number is never a client name.
 _INVOICE_NO_RE = lazy_re(r"(?i)inv[-#]?\d+|#\d+")
 
@@ -116,12 +120,15 @@ def _is_capitalised(token: str) -> bool:
     return token[:1].isupper()
 
 
-def take_name(text: str, start: int, max_tokens: int = 5, *, explicit: bool = False) -> NameMatch | None:
+def take_name(
+    text: str, start: int, max_tokens: int = 5, *, explicit: bool = False, known: Collection[str] = ()
+) -> NameMatch | None:
     """Read a client-like name starting at ``start``; None if what's there isn't a name.
 
     The name ends at a boundary word, a number, punctuation, or (when it began capitalised) at
     the first lowercase word, so "tell Bob Lee files are up" reads "Bob Lee". ``explicit``: the
-    text says this is a client ("new client: Google"), so an everyday company name is kept.
+    text says this is a client ("new client: Google"), so an everyday company name is kept;
+    ``known`` (client name keys, see ``client_keys``) keeps one that already is a client.
     """
     tokens: list[str] = []
     pos = start
@@ -166,15 +173,36 @@ def take_name(text: str, start: int, max_tokens: int = 5, *, explicit: bool = Fa
     if not tokens or name_start is None:
         return None
     name = " ".join(tokens).strip(" .'-")
-    if not name or is_personal(name, explicit=explicit):
+    if not name or is_personal(name, explicit=explicit, known=known):
         return None
     return NameMatch(name, name_start, end)
 
 
-def is_personal(name: str, *, explicit: bool = False) -> bool:
+def name_key(name: str) -> str:
+    """Case- and punctuation-insensitive form of a name: "Google, Inc." -> "google inc"."""
+    return " ".join(_KEY_RE.sub(" ", name.lower()).split())
+
+
+def client_keys(names: Iterable[str]) -> frozenset[str]:
+    """The keys of the operator's client names, as ``take_name`` and ``is_personal`` take them."""
+    return frozenset(key for key in map(name_key, names) if key)
+
+
+def is_known(name: str, known: Collection[str]) -> bool:
+    """Whether ``name`` is one of the ``known`` clients: the same name, or one starting the other
+    ("Google" for the client "Google LLC"), as the store finds clients."""
+    if not known:
+        return False
+    key = name_key(name)
+    return bool(key) and any(key == k or k.startswith(key + " ") or key.startswith(k + " ") for k in known)
+
+
+def is_personal(name: str, *, explicit: bool = False, known: Collection[str] = ()) -> bool:
     """True for names from the operator's private life ("my bank", "mom", "the cable company"),
-    and (unless the text ``explicit``-ly names a client) everyday companies ("PayPal")."""
+    and everyday companies ("PayPal") unless the text ``explicit``-ly names a client or the
+    company is one of the ``known`` clients."""
     low = name.lower().strip()
+    explicit = explicit or is_known(name, known)
     names = PRIVATE_NAMES if explicit else PERSONAL_NAMES
     prefixes = _PERSONAL_PREFIXES if explicit else _PERSONAL_PREFIXES + _COMPANY_PREFIXES
     if low in names or low.startswith(prefixes):
@@ -211,12 +239,12 @@ def find_contact(text: str) -> tuple[str | None, str | None]:
     return contact_name, (emails[0] if emails else None)
 
 
-def clean_client_name(raw: str) -> str | None:
+def clean_client_name(raw: str, known: Collection[str] = ()) -> str | None:
     """Validate a name given on its own (a clarifying answer); None if it isn't a client name."""
     raw = raw.strip().strip("\"'").rstrip(".!?").strip()
     for prefix in ("it's ", "its ", "it is ", "client is ", "the client is ", "client: ", "name: "):
         if raw.lower().startswith(prefix):
             raw = raw[len(prefix) :].strip()
-    if not raw or len(raw) > 80 or is_personal(raw) or not any(ch.isalpha() for ch in raw):
+    if not raw or len(raw) > 80 or is_personal(raw, known=known) or not any(ch.isalpha() for ch in raw):
         return None
     return raw

@@ -8,13 +8,13 @@ thread's working memory. Neither intent sends anything anywhere.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from graphs.intents import ClientProfile, RevisionRequest, UpdateTerms
 from graphs.offline_parsing.context import Ctx
-from graphs.offline_parsing.dates import find_day_of_month
+from graphs.offline_parsing.dates import find_date, find_day_of_month
 from graphs.offline_parsing.extract import revision_count, subject_name
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.names import is_personal, take_name
 
 PRONOUNS = frozenset("them they their theirs him her his it its this that".split())
 
@@ -63,8 +63,8 @@ def _client(ctx: Ctx, who: str | None, start: int) -> tuple[str | None, bool]:
     word = who.strip().lower()
     if word in PRONOUNS:
         return None, True
-    found = take_name(ctx.text, start)
-    if found is None or is_personal(found.name) or found.name.lower() in PRONOUNS:
+    found = ctx.take_name(start)
+    if found is None or ctx.is_personal(found.name) or found.name.lower() in PRONOUNS:
         return None, False
     return found.name.removesuffix("'s").removesuffix("’s"), False
 
@@ -81,10 +81,10 @@ _ANY_CASE_RE = lazy_re(
 def profile(ctx: Ctx) -> ClientProfile | None:
     m = _PROFILE_RE.match(ctx.text)
     if m:
-        found = take_name(ctx.text, m.end())
+        found = ctx.take_name(m.end())
         if found and not (found.name[:1].isupper() or _ANY_CASE_RE.match(ctx.text)):
             found = None
-        if found and not is_personal(found.name) and found.name.lower() not in PRONOUNS:
+        if found and not ctx.is_personal(found.name) and found.name.lower() not in PRONOUNS:
             return ClientProfile(client_name=found.name.removesuffix("'s").removesuffix("’s"))
         rest = ctx.text[m.end() :].strip(" ?.!").lower()
         if rest in PRONOUNS or rest in ("this client", "that client"):
@@ -92,8 +92,8 @@ def profile(ctx: Ctx) -> ClientProfile | None:
         return None
     m = _PROFILE_POSSESSIVE_RE.match(ctx.text)
     if m:
-        found = take_name(ctx.text, m.start("name"))
-        if found and not is_personal(found.name):
+        found = ctx.take_name(m.start("name"))
+        if found and not ctx.is_personal(found.name):
             return ClientProfile(client_name=found.name.removesuffix("'s").removesuffix("’s"))
     return None
 
@@ -137,23 +137,41 @@ _REVISION_FROM_RE = lazy_re(r"^(?:new\s+)?(?:revision|change)\s+request\s+from\s
 _ABOUT_RE = lazy_re(r"^\s*(?:of|on|to|for)\s+(?:the\s+|our\s+|their\s+)?(?P<what>[^:,.;]+?)\s*(?:[:,.;]|$)", re.I)
 
 
+def _without_date(ctx: Ctx, text: str, offset: int) -> tuple[str, date | None]:
+    """``text`` (found at ``offset`` of the message) without its date phrase, and that date: a
+    request reported was made on or before today ("on Monday" is the last Monday)."""
+    found = find_date(ctx.text, ctx.today, past=True)
+    if found is None or found.value is None or found.start < offset or found.value > ctx.today:
+        return text, None
+    before, said = ctx.text[: found.start], ctx.text[found.start : found.end]
+    if re.search(r"(?i)\b(?:by|before|until|till|due)\s*$", before) or re.match(r"(?i)(?:by|until|till|due)\b", said):
+        return text, None  # "changes to the logo by Friday": a deadline, not when it was asked
+    start, end = found.start - offset, found.end - offset
+    head = re.sub(r"(?i)(?:\s+(?:on|as\s+of))?\s*$", "", text[:start])
+    return head + text[end:], found.value
+
+
 def revision_request(ctx: Ctx) -> RevisionRequest | None:
     text = ctx.text
     m = _REVISION_FROM_RE.match(text)
     if m:
-        found = take_name(text, m.end())
-        if found is None or is_personal(found.name):
+        found = ctx.take_name(m.end())
+        if found is None or ctx.is_personal(found.name):
             return None
-        note = text[found.end :].lstrip(" :,-").strip() or None
-        return RevisionRequest(client_name=found.name, note=note)
+        rest, when = _without_date(ctx, text[found.end :], found.end)
+        note = rest.lstrip(" :,-").strip() or None
+        return RevisionRequest(client_name=found.name, note=note, requested_on=when)
     found = subject_name(ctx, _REVISION_VERBS_RE)
-    if found is None or is_personal(found.name) or found.name.lower() in PRONOUNS:
+    if found is None or ctx.is_personal(found.name) or found.name.lower() in PRONOUNS:
         return None
     verb = _REVISION_VERBS_RE.search(text, found.end)
     assert verb is not None
-    rest = text[verb.end() :]
+    rest, when = _without_date(ctx, text[verb.end() :], verb.end())
     about = _ABOUT_RE.match(rest)
     note = rest[about.end() :].strip() if about else rest.lstrip(" :,-").strip()
     return RevisionRequest(
-        client_name=found.name, deliverable=about.group("what").strip() if about else None, note=note or None
+        client_name=found.name,
+        deliverable=about.group("what").strip() if about else None,
+        note=note or None,
+        requested_on=when,
     )

@@ -24,7 +24,7 @@ from graphs.offline_parsing.extract import (
 )
 from graphs.offline_parsing.items import parse_items
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.names import NameMatch, find_contact, is_personal, take_name
+from graphs.offline_parsing.names import NameMatch, find_contact
 from graphs.offline_parsing.text import clean_phrase
 from graphs.parsing import FieldProblem
 
@@ -132,7 +132,7 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
     if client is None:
         # "send Polaris Media a proposal for …"
         lead = _SEND_TO_RE.match(ctx.text)
-        named = take_name(ctx.text, lead.end()) if lead else None
+        named = ctx.take_name(lead.end()) if lead else None
         if named is not None and re.match(
             r"(?i)\s+(?:a|an|the|our|my)\s+(?:\w+\s+)?(?:proposal|quote|estimate|sow)", ctx.text[named.end :]
         ):
@@ -146,10 +146,10 @@ def proposal(ctx: Ctx) -> DraftProposal | None:
             return None
         client = named
     if client is None:
-        client = name_after(ctx, _FOR_TO_RE, trigger.end()) or take_name(ctx.text, trigger.end() + 1)
+        client = name_after(ctx, _FOR_TO_RE, trigger.end()) or ctx.take_name(trigger.end() + 1)
         if client is None:
             colon = re.search(r"(?i)(?:proposals?|sow)\s*[:\-]\s*", ctx.text)
-            client = take_name(ctx.text, colon.end()) if colon else None
+            client = ctx.take_name(colon.end()) if colon else None
     if client is None and _QUOTE_RE.search(ctx.text) and not _PROPOSAL_RE.search(ctx.text):
         return None  # "send a quote" without a client is not clearly ours
     scope = None
@@ -197,7 +197,7 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
     verb = _INVOICE_VERB_START_RE.match(ctx.text)
     client: NameMatch | None = None
     if verb:
-        client = take_name(ctx.text, verb.end())
+        client = ctx.take_name(verb.end())
         if verb.group("v").lower() in ("bill", "charge"):
             # "bill"/"charge" are also nouns and personal verbs: need a client and money.
             if client is None or not ctx.explicit_amounts() and not ctx.malformed:
@@ -207,7 +207,7 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
         if noun is None:
             return None
         lead = _SEND_TO_RE.match(ctx.text)
-        named = take_name(ctx.text, lead.end()) if lead else None
+        named = ctx.take_name(lead.end()) if lead else None
         if named is not None and re.match(
             r"(?i)\s+(?:a|an|the|their|this)\s+(?:\w+\s+)?invoice", ctx.text[named.end :]
         ):
@@ -216,12 +216,12 @@ def invoice(ctx: Ctx) -> CreateInvoice | None:
             word = re.search(r"(?i)\binvoices?\b", ctx.text[noun.start() :])
             after_word = noun.start() + (word.start() if word else 0)
             client = name_after(ctx, _INVOICE_CLIENT_ANCHOR_RE, after_word)
-    if client is not None and is_personal(client.name):
+    if client is not None and ctx.is_personal(client.name):
         return None
     if client is None and not re.search(r"(?i)\binvoice", ctx.text):
         return None
     region = ctx.text[client.end :] if client else ctx.text[verb.end() if verb else 0 :]
-    due_date, due_in_days = due_fields(region, ctx.today)
+    due_date, due_in_days = due_fields(region, ctx.today, work_dates=True)
     region = remove_dates(region, ctx.today)
     items = parse_items(region)
     if not items and not ctx.malformed:
@@ -288,7 +288,7 @@ _NOT_RECEIVED_RE = lazy_re(
     r"supposed\s+to|should\s+(?:have|'ve|be)|meant\s+to|(?:was|were|am|are|i'm|we're)\s+expecting|expect(?:s|ed|ing)?\s+"
     r"|will\s+(?:pay|send|transfer|wire)|going\s+to\s+(?:pay|send|transfer|wire)|gonna\s+(?:pay|send)|promised|"
     r"(?:if|once|when|unless)\s+(?:they|he|she|\w+)\s+(?:pays?|sends?)|might|may\s+pay|hopefully|bounced|"
-    r"reversed|charged\s+back|chargeback|refunded|cancel+ed\s+(?:the\s+)?(?:payment|transfer))\b",
+    r"reversed|charged\s+back|chargeback|refund(?:ed|s)?|cancel+ed\s+(?:the\s+)?(?:payment|transfer))\b",
     re.I,
 )
 
@@ -301,7 +301,7 @@ def payment(ctx: Ctx) -> RecordPayment | None:
     client = subject_name(ctx, _PAID_VERBS_RE)
     trigger = client is not None
     if client is None:
-        first = take_name(ctx.text, 0)
+        first = ctx.take_name(0)
         if first is not None and _POSSESSIVE_PAYMENT_RE.match(ctx.text[first.end :]):
             client, trigger = first, True
     if client is None and _OWN_TRANSFER_RE.search(ctx.text):
@@ -316,12 +316,12 @@ def payment(ctx: Ctx) -> RecordPayment | None:
     mark = _MARK_PAID_RE.match(ctx.text)
     if mark:
         trigger = True
-        client = client or take_name(ctx.text, mark.start("rest"))
+        client = client or ctx.take_name(mark.start("rest"))
     if not trigger and number and re.search(r"(?i)\bpaid\b|\bpayment\b", ctx.text):
         trigger = True
     if not trigger:
         return None
-    if client is not None and is_personal(client.name):
+    if client is not None and ctx.is_personal(client.name):
         return None
     if client is None and number is None:
         return None
@@ -376,12 +376,12 @@ def email(ctx: Ctx) -> SendEmail | None:
         to = email_m.group("e")
         pos += email_m.end()
     else:
-        client = take_name(ctx.text, pos)
+        client = ctx.take_name(pos)
         if client is None:
             return None
         pos = client.end
         at = _CONTACT_AT_RE.match(ctx.text[pos:])
-        company = take_name(ctx.text, pos + at.end()) if at else None
+        company = ctx.take_name(pos + at.end()) if at else None
         if company is not None:
             to, client = client.name, company
             pos = company.end

@@ -8,7 +8,6 @@ import re
 from graphs.intents import Recall
 from graphs.offline_parsing.context import BUSINESS_RE, Ctx
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.names import is_personal, take_name
 
 _VERBS = (
     r"say|said|write|wrote|mention|mentioned|tell\s+(?:me|us)|ask(?:\s+for)?|asked(?:\s+for)?|"
@@ -59,12 +58,12 @@ _NOT_CLIENT = frozenset("we i you they he she it us me them the client clients a
 
 def _client(ctx: Ctx, text: str, offset: int) -> str | None:
     for m in _CLIENT_ANCHOR_RE.finditer(text):
-        found = take_name(ctx.text, offset + m.end())
+        found = ctx.take_name(offset + m.end())
         if (
             found is not None
             and found.name.lower() not in _NOT_CLIENT
             and found.name[:1].isupper()
-            and not is_personal(found.name)
+            and not ctx.is_personal(found.name)
         ):
             return found.name
     return None
@@ -74,7 +73,7 @@ def _who(ctx: Ctx, who: str) -> str | None:
     """The speaker named in "what did X say": a client or contact name (the step decides which)."""
     parts = re.split(r"\s+(?:from|at|of)\s+", who, maxsplit=1)
     name = parts[-1].strip()
-    if name.lower() in _NOT_CLIENT or not name[:1].isupper() or is_personal(name):
+    if name.lower() in _NOT_CLIENT or not name[:1].isupper() or ctx.is_personal(name):
         return None
     return name.removesuffix("'s").removesuffix("’s")
 

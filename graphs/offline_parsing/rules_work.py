@@ -16,7 +16,7 @@ from graphs.offline_parsing.extract import (
     subject_name,
 )
 from graphs.offline_parsing.lazy_re import LazyPattern, lazy_re
-from graphs.offline_parsing.names import BOUNDARY_WORDS, NameMatch, find_contact, take_name
+from graphs.offline_parsing.names import BOUNDARY_WORDS, NameMatch, find_contact
 from graphs.offline_parsing.text import clean_phrase
 
 # --- help ----------------------------------------------------------------------------------
@@ -93,13 +93,13 @@ def _fact(ctx: Ctx) -> RememberFact | None:
     about = _FACT_ABOUT_RE.match(body)
     client: NameMatch | None = None
     if about:
-        client = take_name(ctx.text, fact_start + about.end())
+        client = ctx.take_name(fact_start + about.end())
         if client is not None:
             fact_start = client.end
             tail = re.match(r"\s*[:,\-]\s*", ctx.text[fact_start:])
             fact_start = fact_start + tail.end() if tail else client.start
     if client is None:
-        client = take_name(ctx.text, fact_start)
+        client = ctx.take_name(fact_start)
         if lead is None and (client is None or not _FACT_STATEMENT_RE.match(ctx.text[client.end :])):
             return None
     if lead is None and ctx.is_question:
@@ -256,7 +256,7 @@ def new_client(ctx: Ctx) -> NewClient | None:
     client: NameMatch | None = None
     as_client = _AS_CLIENT_RE.match(ctx.text)
     if as_client:
-        client = take_name(ctx.text, as_client.start("rest"), explicit=True)
+        client = ctx.take_name(as_client.start("rest"), explicit=True)
     if client is None:
         client = subject_name(ctx, _SUBJECT_NEW_RE, explicit=True)
     if client is None:
@@ -265,7 +265,7 @@ def new_client(ctx: Ctx) -> NewClient | None:
             return None
         if ctx.is_question:
             return None
-        client = take_name(ctx.text, trigger.end(), explicit=True)
+        client = ctx.take_name(trigger.end(), explicit=True)
     contact_name, contact_email = find_contact(ctx.text)
     return NewClient(
         client_name=client.name if client else None, contact_name=contact_name, contact_email=contact_email
@@ -286,6 +286,10 @@ _OWE_RE = lazy_re(
     r"deliver|due\s+to)\s+",
     re.I,
 )
+# "the logo for Acme is due Tuesday", "homepage mockups for Acme due Dec 3"
+_DUE_STATEMENT_RE = lazy_re(r"^(?:the\s+)?(?P<title>.+?)\s+for\s+(?=\S)", re.I)
+_MONEY_TITLE_RE = lazy_re(r"\b(?:invoices?|inv-?\d+|payments?|bills?|retainers?|rent|fees?|deposit)\b", re.I)
+_IS_DUE_RE = lazy_re(r"^\s*(?:is\s+|are\s+|'s\s+)?due\b", re.I)
 _TITLE_FOR_CLIENT_RE = lazy_re(r"^(?:deliver\s+|ship\s+|send\s+)?(?P<title>.+?)\s+(?:for|to)\s+(?=\S)", re.I)
 
 
@@ -304,7 +308,7 @@ def _capitalised_prefix_client(ctx: Ctx, start: int) -> NameMatch | None:
     """
     colon = re.match(r"\s*[:\-]?\s*", ctx.text[start:])
     pos = start + (colon.end() if colon else 0)
-    found = take_name(ctx.text, pos)
+    found = ctx.take_name(pos)
     if found is None or ctx.text[found.end : found.end + 1] in (",", ":", ";", "'"):
         return None
     words = found.name.split()
@@ -326,13 +330,13 @@ def deliverable(ctx: Ctx) -> AddDeliverable | None:
     when = due_date(ctx.text, ctx.today)
     lead = _DELIVERABLE_LEAD_RE.match(ctx.text)
     if lead:
-        client = take_name(ctx.text, lead.end())
+        client = ctx.take_name(lead.end())
         if client is not None:
             return AddDeliverable(client_name=client.name, title=_title(ctx.text[client.end :], ctx), due_date=when)
         # "deliverable: logo v2 for Bob Lee, due Dec 3"
         found = _TITLE_FOR_CLIENT_RE.match(ctx.text[lead.end() :])
         if found:
-            client = take_name(ctx.text, lead.end() + found.end())
+            client = ctx.take_name(lead.end() + found.end())
             if client is not None:
                 return AddDeliverable(client_name=client.name, title=_title(found.group("title"), ctx), due_date=when)
         named = _capitalised_prefix_client(ctx, lead.end())
@@ -347,14 +351,19 @@ def deliverable(ctx: Ctx) -> AddDeliverable | None:
         if when is None and not re.search(r"(?i)\b(?:by|due|before|deadline)\b", ctx.text):
             return None  # "Acme needs help" with no date is too vague to be a deliverable
         return AddDeliverable(client_name=client.name, title=_title(title_text, ctx), due_date=when)
+    due = _DUE_STATEMENT_RE.match(ctx.text)
+    if due and when is not None and not _MONEY_TITLE_RE.search(due.group("title")):
+        client = ctx.take_name(due.end())
+        if client is not None and client.name[:1].isupper() and _IS_DUE_RE.match(ctx.text[client.end :]):
+            return AddDeliverable(client_name=client.name, title=_title(due.group("title"), ctx), due_date=when)
     owe = _OWE_RE.match(ctx.text)
     if owe and when is not None:
-        client = take_name(ctx.text, owe.end())
+        client = ctx.take_name(owe.end())
         if client is not None:
             return AddDeliverable(client_name=client.name, title=_title(ctx.text[client.end :], ctx), due_date=when)
         found = _TITLE_FOR_CLIENT_RE.match(ctx.text[owe.end() :])
         if found:
-            client = take_name(ctx.text, owe.end() + found.end())
+            client = ctx.take_name(owe.end() + found.end())
             if client is not None:
                 return AddDeliverable(client_name=client.name, title=_title(found.group("title"), ctx), due_date=when)
     return None
