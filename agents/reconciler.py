@@ -29,63 +29,15 @@ from typing import Any, Literal, TypedDict
 from pydantic import BaseModel, Field
 
 from agents.bank_csv import INVOICE_REF, BankRow, ParsedExport, RowProblem, parse_export
+from agents.bank_dates import DateQuestion, DateSpec
+from agents.payer_names import Evidence, by_name, level_rank, name_words
 from store.billing import OPEN_STATUSES
-from store.clients import name_key
 from store.facade import Store
 from store.models import Client, Invoice, Payment, cents, format_money
 
 Outcome = Literal["matched", "partial", "overpayment", "unknown", "ignored"]
 ASKED: tuple[Outcome, ...] = ("partial", "overpayment", "unknown")
 
-# Words too common in company names to identify a payer on their own.
-_GENERIC = {
-    "the",
-    "studio",
-    "studios",
-    "design",
-    "designs",
-    "group",
-    "company",
-    "agency",
-    "media",
-    "digital",
-    "creative",
-    "labs",
-    "global",
-    "solutions",
-    "services",
-    "consulting",
-    "partners",
-    "holdings",
-    "international",
-    "payment",
-    "payments",
-    "transfer",
-    "invoice",
-    "from",
-}
-_LEGAL = {
-    "llc",
-    "inc",
-    "ltd",
-    "limited",
-    "gmbh",
-    "ag",
-    "co",
-    "corp",
-    "corporation",
-    "sa",
-    "sas",
-    "bv",
-    "plc",
-    "ug",
-    "kg",
-    "srl",
-    "oy",
-    "ab",
-    "as",
-    "pty",
-}
 _FREEMAIL = {
     "gmail.com",
     "googlemail.com",
@@ -132,6 +84,8 @@ class ImportReport(BaseModel):
     assumed_currency: str | None = None
     results: list[RowResult]
     problems: list[RowProblem]
+    date_note: str | None = None
+    date_question: DateQuestion | None = None
 
     def of(self, *outcomes: Outcome) -> list[RowResult]:
         return [r for r in self.results if r.outcome in outcomes]
@@ -139,43 +93,40 @@ class ImportReport(BaseModel):
     @property
     def counts(self) -> dict[str, int]:
         counts = {o: len(self.of(o)) for o in ("matched", "partial", "overpayment", "unknown", "ignored")}
-        return {**counts, "unreadable": len(self.problems)}
+        held = len(self.date_question.lines) if self.date_question else 0
+        return {**counts, "unreadable": len(self.problems), "dates_unsettled": held}
+
+    @property
+    def questions(self) -> int:
+        """How many numbered questions the report asks (the date order is one, for all its lines)."""
+        return len(self.of(*ASKED)) + (1 if self.date_question else 0)
 
 
 # -- evidence ------------------------------------------------------------------------------
 
 
-def _company_words(name: str) -> list[str]:
-    return [w for w in name_key(name).replace(".", " ").split() if w not in _LEGAL]
-
-
-def _contains(haystack: list[str], needle: list[str]) -> bool:
-    n = len(needle)
-    return n > 0 and any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
-
-
-def payer_evidence(row: BankRow, clients: list[Client]) -> dict[int, str]:
-    """Clients this row plausibly came from: client id → "strong" or "weak"."""
+def payer_evidence(row: BankRow, clients: list[Client]) -> dict[int, Evidence]:
+    """Clients this row may have come from. ``strong``: the contact e-mail, the client's own
+    e-mail domain, or the payer's name *is* the client's (or its contact's); ``similar`` (the
+    client's name and more, or part of it) and ``weak`` (one shared word) are only questions."""
     text = f"{row.payer} {row.text}"
     emails = {e.lower() for e in _EMAIL.findall(f"{row.email or ''} {text}")}
-    words = [w for w in re.sub(r"[^a-z0-9]+", " ", name_key(text.replace("@", " "))).split() if w not in _LEGAL]
-    evidence: dict[int, str] = {}
+    evidence: dict[int, Evidence] = {}
     for client in clients:
         contact = (client.contact_email or "").lower()
         domain = contact.partition("@")[2]
-        name = _company_words(client.name)
-        person = _company_words(client.contact_name or "")
-        whole_name = _contains(words, name)  # every word of the name, in order
-        own_domain = bool(domain) and domain not in _FREEMAIL and any(e.endswith("@" + domain) for e in emails)
-        if (
-            (contact and contact in emails)
-            or whole_name
-            or own_domain
-            or (len(person) > 1 and _contains(words, person))
+        if (contact and contact in emails) or (
+            domain and domain not in _FREEMAIL and any(e.endswith("@" + domain) for e in emails)
         ):
-            evidence[client.id] = "strong"
-        elif name and len(name[0]) >= 4 and name[0] not in _GENERIC and name[0] in words:
-            evidence[client.id] = "weak"  # one shared word: worth a question, never a booking
+            evidence[client.id] = Evidence("strong", contact)
+            continue
+        names = [name_words(client.name)]
+        person = name_words(client.contact_name or "")
+        if len(person) > 1:
+            names.append(person)
+        found = by_name(row.payer, row.text, names)
+        if found is not None:
+            evidence[client.id] = found
     return evidence
 
 
@@ -267,13 +218,17 @@ def match_rows(
 
 
 def _by_reference(
-    row: BankRow, refs: list[Invoice], evidence: dict[int, str], clients: dict[int, Client], balances: dict[int, int]
+    row: BankRow,
+    refs: list[Invoice],
+    evidence: dict[int, Evidence],
+    clients: dict[int, Client],
+    balances: dict[int, int],
 ) -> RowResult:
     names = ", ".join(i.number for i in refs)
     owner = clients.get(refs[0].client_id)
     who = owner.name if owner else "?"
     strong_elsewhere = [
-        cid for cid, level in evidence.items() if level == "strong" and cid not in {i.client_id for i in refs}
+        cid for cid, found in evidence.items() if found.level == "strong" and cid not in {i.client_id for i in refs}
     ]
     if strong_elsewhere and not any(evidence.get(i.client_id) for i in refs):
         other = clients[strong_elsewhere[0]].name
@@ -349,31 +304,84 @@ def _by_reference(
 def _by_payer(
     row: BankRow,
     invoices: list[Invoice],
-    evidence: dict[int, str],
+    evidence: dict[int, Evidence],
     clients: dict[int, Client],
     balances: dict[int, int],
 ) -> RowResult:
     open_now = [i for i in invoices if balances[i.id] > 0]
     same_currency = [i for i in open_now if i.currency == row.currency]
     exact_anywhere = [i for i in same_currency if balances[i.id] == cents(row.amount)]
-    if not evidence:
-        if len(exact_anywhere) == 1:
-            inv = exact_anywhere[0]
-            who = clients[inv.client_id].name
-            return RowResult(
-                row=row,
-                outcome="unknown",
-                reason=f"no client I know; it is the amount of {inv.number} ({who}), but the amount "
-                "alone is not enough",
-                suggestion=_say(who, row.amount, row.currency, inv.number, row.booked_on),
-            )
-        hint = f"; {len(exact_anywhere)} open invoices have that amount" if exact_anywhere else ""
-        return RowResult(row=row, outcome="unknown", reason=f"no client or invoice I can tie it to{hint}")
-    theirs = [i for i in same_currency if i.client_id in evidence]
-    names = [clients[cid].name for cid in evidence]
+    strong = {cid: e for cid, e in evidence.items() if e.level == "strong"}
+    if strong:
+        return _by_known_payer(row, open_now, same_currency, list(strong), clients, balances)
+    if evidence:
+        return _ask_who(row, same_currency, exact_anywhere, evidence, clients, balances)
+    if len(exact_anywhere) == 1:
+        inv = exact_anywhere[0]
+        who = clients[inv.client_id].name
+        return RowResult(
+            row=row,
+            outcome="unknown",
+            reason=f"no client I know; it is the amount of {inv.number} ({who}), but the amount alone is not enough",
+            suggestion=_say(who, row.amount, row.currency, inv.number, row.booked_on),
+        )
+    hint = f"; {len(exact_anywhere)} open invoices have that amount" if exact_anywhere else ""
+    return RowResult(row=row, outcome="unknown", reason=f"no client or invoice I can tie it to{hint}")
+
+
+def _ask_who(
+    row: BankRow,
+    same_currency: list[Invoice],
+    exact_anywhere: list[Invoice],
+    evidence: dict[int, Evidence],
+    clients: dict[int, Client],
+    balances: dict[int, int],
+) -> RowResult:
+    """The payer only resembles a client: ask whether it is that client, and say what the row
+    would pay if it is. Never a booking."""
+    cid, found = max(evidence.items(), key=lambda item: level_rank(item[1].level))
+    client = clients[cid].name
+    others = "".join(f" or {clients[c].name}" for c in evidence if c != cid)
+    if found.mentioned:
+        ask = f"Is {found.seen_as} paying for your client {client}{others}? (the reference names {found.mentioned})"
+    elif found.level == "similar":
+        ask = f"Is {found.seen_as} the same as your client {client}{others}?"
+    else:
+        ask = f"Is {found.seen_as} your client {client}{others}? (only one word of the payer matches)"
+    theirs = [i for i in same_currency if i.client_id == cid]
+    exact = [i for i in theirs if balances[i.id] == cents(row.amount)]
+    say = None
+    if len(exact) == 1:
+        inv = exact[0]
+        then = f"If it is, it pays {inv.number} ({_money(Decimal(balances[inv.id]) / 100, inv.currency)})"
+        if exact_anywhere != exact:
+            then += ", but other open invoices have the same amount"
+        say = _say(client, row.amount, row.currency, inv.number, row.booked_on)
+    elif exact:
+        then = f"If it is, it fits {_listing(exact, balances)}: same balance, no reference"
+    elif theirs:
+        then = f"If it is, it matches none of their open invoices: {_listing(theirs, balances)}"
+        if len(theirs) == 1:
+            say = _say(client, row.amount, row.currency, theirs[0].number, row.booked_on)
+    else:
+        then = f"If it is, {client} has no open invoice in {row.currency}"
+    return RowResult(row=row, outcome="unknown", client_name=client, reason=f"{ask} {then}.", suggestion=say)
+
+
+def _by_known_payer(
+    row: BankRow,
+    open_now: list[Invoice],
+    same_currency: list[Invoice],
+    payers: list[int],
+    clients: dict[int, Client],
+    balances: dict[int, int],
+) -> RowResult:
+    """The payer is identified (one client, or several that the row names equally)."""
+    theirs = [i for i in same_currency if i.client_id in payers]
+    names = [clients[cid].name for cid in payers]
     who = names[0] if len(names) == 1 else " or ".join(names)
     if not theirs:
-        other = [i for i in open_now if i.client_id in evidence]
+        other = [i for i in open_now if i.client_id in payers]
         if other:
             return RowResult(
                 row=row,
@@ -391,26 +399,15 @@ def _by_payer(
     exact = [i for i in theirs if balances[i.id] == cents(row.amount)]
     if len(exact) == 1:
         inv = exact[0]
-        strong = evidence[inv.client_id] == "strong"
-        if strong:
-            owner = clients[inv.client_id].name
-            how = "payer and amount"
-            return RowResult(
-                row=row,
-                outcome="matched",
-                client_name=owner,
-                reason=f"by {how}",
-                allocations=[
-                    Allocation(invoice_id=inv.id, invoice_number=inv.number, client_id=inv.client_id, amount=row.amount)
-                ],
-            )
+        owner = clients[inv.client_id].name
         return RowResult(
             row=row,
-            outcome="unknown",
-            client_name=who,
-            reason=f"may be {inv.number} ({clients[inv.client_id].name}), but only one word of the payer matches"
-            + ("" if exact_anywhere == exact else ", and other open invoices have the same amount"),
-            suggestion=_say(clients[inv.client_id].name, row.amount, row.currency, inv.number, row.booked_on),
+            outcome="matched",
+            client_name=owner,
+            reason="by payer and amount",
+            allocations=[
+                Allocation(invoice_id=inv.id, invoice_number=inv.number, client_id=inv.client_id, amount=row.amount)
+            ],
         )
     if len(exact) > 1:
         return RowResult(
@@ -419,7 +416,7 @@ def _by_payer(
             client_name=who,
             reason=f"from {who}; fits {_listing(exact, balances)}: same balance, no reference — which one?",
         )
-    single = len(evidence) == 1 and next(iter(evidence.values())) == "strong"
+    single = len(payers) == 1
     if single and len(theirs) > 1 and sum(balances[i.id] for i in theirs) == cents(row.amount):
         return RowResult(
             row=row,
@@ -481,11 +478,13 @@ def import_payments(
     thread_id: str,
     user_id: str,
     default_currency: str | None = None,
+    date_format: DateSpec | None = None,
 ) -> ImportReport:
     """Read an export, match it, record the matches and note the questions; returns the report.
     Raises ``agents.bank_csv.UnreadableExport`` for a file that is not a transaction export.
-    The import is a run of its own (kind ``import_payments``), so ``coo ledger`` lists it."""
-    parsed = parse_export(data, filename, default_currency)
+    The import is a run of its own (kind ``import_payments``), so ``coo ledger`` lists it.
+    ``date_format``: the operator's ``--date-format`` (``agents.bank_dates.parse_date_format``)."""
+    parsed = parse_export(data, filename, default_currency, date_format=date_format, today=store.clock.today())
     results = _decide(store, parsed)
     with store.db.transaction() as tx:
         if tx.fetchone("SELECT id FROM runs WHERE id = ?", (run_id,)) is None:
@@ -502,6 +501,8 @@ def import_payments(
                 "shape": parsed.shape,
                 "rows": len(parsed.rows),
                 "unreadable": len(parsed.problems),
+                "date_format": date_format.given if date_format else None,
+                "dates_unsettled": parsed.date_question.lines if parsed.date_question else [],
             },
             actor=f"{channel}:{user_id}",
             tx=tx,
@@ -514,10 +515,12 @@ def import_payments(
         assumed_currency=parsed.assumed_currency,
         results=final,
         problems=parsed.problems,
+        date_note=parsed.date_note,
+        date_question=parsed.date_question,
     )
     counts = report.counts
     summary = (
-        f"{filename}: {counts['matched']} matched, {len(report.of(*ASKED))} to ask about, "
+        f"{filename}: {counts['matched']} matched, {report.questions} to ask about, "
         f"{counts['ignored']} ignored, {counts['unreadable']} unreadable"
     )
     with store.db.transaction() as tx:
@@ -681,19 +684,26 @@ def render_report(report: ImportReport, *, chat: bool = False) -> str:
     asked = report.of(*ASKED)
     lines = [
         f"Payments import of {report.filename} — {report.shape}.",
-        f"{c['matched']} matched · {len(asked)} to ask about · {c['ignored']} ignored · {c['unreadable']} unreadable.",
+        f"{c['matched']} matched · {report.questions} to ask about · {c['ignored']} ignored · "
+        f"{c['unreadable']} unreadable.",
     ]
     if report.assumed_currency:
         lines.append(f"The file doesn't say its currency; amounts read as {report.assumed_currency}.")
+    if report.date_note:
+        lines.append(report.date_note)
     matched = report.of("matched")
     if matched:
         lines.append("\nRecorded:")
         for r in matched:
             applied = " + ".join(f"{a.invoice_number}" for a in r.allocations)
             lines.append(f"  ✓ {_row_line(r)} → {applied} ({r.client_name}; {r.reason})")
-    if asked:
+    if asked or report.date_question:
         lines.append("\nQuestions (nothing recorded for these):")
-        for number, r in enumerate(asked, start=1):
+    if report.date_question:
+        lines.extend(_date_lines(report.date_question, report.filename, chat=chat))
+    if asked:
+        first = 2 if report.date_question else 1
+        for number, r in enumerate(asked, start=first):
             before = f" (asked before on {r.asked_before.isoformat()})" if r.asked_before else ""
             lines.append(f"  {number}. {_row_line(r)}: {r.reason}{before}")
             if r.suggestion:
@@ -723,3 +733,32 @@ def render_report(report: ImportReport, *, chat: bool = False) -> str:
         )
     lines.append(f"Ledger: run {report.run_id}.")
     return "\n".join(lines)
+
+
+def _day(on: date | None) -> str:
+    return f"{on.day} {on:%b %Y}" if on else "?"
+
+
+def _date_lines(question: DateQuestion, filename: str, *, chat: bool) -> list[str]:
+    """Question 1 when the day/month order is not settled: which lines wait, and how to answer."""
+    shown = ", ".join(str(n) for n in question.lines[:8])
+    if len(question.lines) > 8:
+        shown += f" and {len(question.lines) - 8} more"
+    where = f"line {shown}" if len(question.lines) == 1 else f"lines {shown}"
+    if question.conflict:
+        why = f"the file's dates disagree on the order ({question.conflict})"
+    else:
+        why = (
+            f"is {question.example} {_day(question.day_first)} (day first) or {_day(question.month_first)} "
+            "(month first)? No date in the file settles it"
+        )
+    how = (
+        "send the file again with the message “--date-format DMY” (day first) or “--date-format MDY” (month first)"
+        if chat
+        else f"import it again with the order: coo import-payments {filename} --date-format DMY (day first) "
+        "or --date-format MDY (month first)"
+    )
+    return [
+        f"  1. {where}: {why}, so nothing on {'it' if len(question.lines) == 1 else 'them'} was read or recorded.",
+        f"     To answer, {how}. Rows already recorded are not recorded twice.",
+    ]
