@@ -177,17 +177,27 @@ def _which(fmt: str) -> str:
     return {"DMY": "day first", "MDY": "month first"}.get(_order(fmt) or "", "year first")
 
 
+def _said(fmt: str, given: str) -> str:
+    how = f"{_which(fmt)} ({shown(fmt)})" if _order(fmt) else f"as {shown(fmt)}"
+    return f"Dates read {how}, as --date-format {given} says."
+
+
 def _forced(texts: list[tuple[int, str]], spec: DateSpec) -> DateColumn:
     if spec.fmt is not None:
-        return DateColumn(
-            fmt=spec.fmt, forced=spec.given, note=f"Dates read as {shown(spec.fmt)}, as --date-format says."
-        )
+        return DateColumn(fmt=spec.fmt, forced=spec.given, note=_said(spec.fmt, spec.given))
     allowed = [f for f in FORMATS if _order(f) in (spec.order, None)]
-    best = max(allowed, key=lambda f: sum(1 for _, t in texts if read(t, f)))
+
+    def fit(fmt: str) -> tuple[int, int]:
+        """(dates it reads, dates written with its separators): the second names the format in
+        the error rows of a file that doesn't fit the order at all."""
+        skeleton = re.sub(r"%\w|\w", "", fmt)
+        return sum(1 for _, t in texts if read(t, fmt)), sum(1 for _, t in texts if re.sub(r"\w", "", t) == skeleton)
+
+    best = max(allowed, key=fit)
     return DateColumn(
         fmt=best,
         forced=spec.given,
-        note=f"Dates read {_which(best)} ({shown(best)}), as --date-format {spec.given} says.",
+        note=_said(best, spec.given),
     )
 
 
