@@ -40,6 +40,15 @@ BANK_WORDS = frozenset(
         "nr", "gutschrift", "ueberweisung", "uberweisung", "zahlung", "eingang", "dauerauftrag",
         "virement", "recu", "de", "du", "paiement", "transferencia", "thank", "thanks", "you", "danke",
         "rechnung", "re", "memo", "received", "receipt", "cr",
+        # US ACH and wire details ("ORIG CO NAME:ACME INC ORIG ID:… DESC DATE:… SEC:CCD TRACE#:…")
+        "desc", "descr", "date", "entry", "sec", "ccd", "ppd", "ctx", "trace", "ind", "dep", "org", "obi",
+        "bnf", "type", "in", "remittance", "advice", "customer",
+        # UK ("FASTER PAYMENTS RECEIPT", "BGC", "TFR", "DIRECT CREDIT")
+        "bgc", "fpi", "tfr", "direct",
+        # SEPA and continental banks ("SEPA-Gutschrift von …", "VIR SEPA RECU DE …", "Overboeking van …")
+        "von", "vom", "an", "fuer", "eref", "mref", "kref", "svwz", "abwa", "cred", "iban", "bic", "end",
+        "notprovided", "kundenreferenz", "verwendungszweck", "auftraggeber", "vir", "par", "pour",
+        "overboeking", "naam", "omschrijving", "betaling",
     }
 )  # fmt: skip
 # Words too common in company names to tie a payer to a client on their own.

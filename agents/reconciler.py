@@ -5,10 +5,13 @@ can be read and tested on its own. Rules, strongest first:
 
 1. An invoice number in the reference ("INV-0007", "inv 7", "invoice #0007", "Rechnung 7")
    names the invoice; the amount then decides matched / partial / overpayment.
-2. Otherwise the payer (contact e-mail, client or contact name in the payer/description, the
-   client's e-mail domain) plus an amount equal to one of that client's open balances.
-3. A weak payer hint (one word of the name shared with the payer) is never enough: the row
-   becomes a question with the chat message that would record it.
+2. Otherwise the payer plus an amount equal to one of that client's open balances. The payer
+   is the client when the row has its contact e-mail or e-mail domain, or when the payer's name
+   is the client's (or its contact's) name once legal forms and bank words are set aside
+   (``agents.payer_names``).
+3. A payer that only resembles a client (the client's name and more, part of it, one shared
+   word) is never enough: the row becomes a numbered question ("Is GLOBEX LOGISTICS GMBH the
+   same as your client Globex?") with the chat message that would record it.
 
 The currency must match. Amount alone never matches, and two invoices with the same balance
 are asked about, not picked. Only exact matches are recorded; partial payments, overpayments

@@ -217,3 +217,40 @@ def test_date_formats_the_option_refuses(given):
 )
 def test_the_order_named_in_a_chat_message(message, named):
     assert date_format_in(message) == named
+
+
+def test_a_telegram_document_with_the_order_as_its_caption(telegram_api, serve, sqlite_url):
+    import time
+
+    from tests.channels import TG_OPERATOR, telegram_settings
+
+    served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
+    seed(served.runtime.store)
+    telegram_api.files["documents/csv1.eml"] = AMBIGUOUS.encode()  # the fake Bot API serves documents here
+
+    def send(update_id: int, caption: str | None) -> str:
+        message = {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": TG_OPERATOR, "type": "private"},
+            "from": {"id": TG_OPERATOR, "is_bot": False, "first_name": "Ana"},
+            "document": {
+                "file_id": "csv1",
+                "file_unique_id": f"csv{update_id}",
+                "file_name": "bank.csv",
+                "mime_type": "text/csv",
+                "file_size": len(AMBIGUOUS),
+            },
+        }
+        if caption:
+            message["caption"] = caption
+        before = len(telegram_api.recorded("sendMessage"))
+        assert served.telegram_update({"update_id": update_id, "message": message}).status_code == 200
+        return telegram_api.wait_for("sendMessage", before + 1)[-1]["text"]
+
+    asked = send(7201, None)
+    assert "is 03/04/2026 3 Apr 2026 (day first) or 4 Mar 2026 (month first)?" in asked
+    assert "send the file again with the message “--date-format DMY”" in asked
+    answered = send(7202, "--date-format DMY")
+    assert "✓ line 2, 2026-04-03, $1,140.00 from Bob Lee INV-0002 → INV-0002" in answered
+    assert status(served.runtime.store, "INV-0002")[0] == "paid"

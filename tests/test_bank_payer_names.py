@@ -266,3 +266,33 @@ def test_the_operator_answers_a_similar_name_question_in_chat(chat):
     again = drop("drop-2")
     assert "already recorded in chat (€2,500.00 from Globex GmbH on 2026-11-20)" in again
     assert payments(store) == 1
+
+
+@pytest.mark.parametrize(
+    ("client", "description"),
+    [
+        ("Initech", "ORIG CO NAME:INITECH INC ORIG ID:1234567890 DESC DATE:261120 CO ENTRY DESCR:PAYMENT SEC:CCD"),
+        ("Globex GmbH", "SEPA-Gutschrift von Globex GmbH EREF+NOTPROVIDED SVWZ+Zahlung November"),
+        ("Globex SARL", "VIR SEPA RECU DE GLOBEX SARL REF 99812"),
+        ("Acme Studio Ltd", "FASTER PAYMENTS RECEIPT REF 2611 FROM ACME STUDIO LTD"),
+        ("Van Dijk BV", "Overboeking naam: Van Dijk B.V. omschrijving: november"),
+        ("Bob Lee", "Zelle payment from BOB LEE 19283746"),
+    ],
+)
+def test_bank_descriptions_as_banks_write_them(client, description):
+    assert decide(client, description, column=False).outcome == "matched"
+
+
+@pytest.mark.parametrize(
+    ("client", "description"),
+    [
+        ("Initech", "ORIG CO NAME:INITECH LABS INC ORIG ID:1234567890 CO ENTRY DESCR:PAYMENT SEC:CCD"),
+        ("Globex GmbH", "SEPA-Gutschrift von Globex Logistics GmbH SVWZ+Zahlung November"),
+        ("Acme Studio Ltd", "FASTER PAYMENTS RECEIPT REF 2611 FROM ACME STUDIOS LTD"),
+        # Dutch "van" (from) before a name that starts with Van: read as a longer name, so asked.
+        ("Van Dijk BV", "Overboeking van Van Dijk B.V."),
+    ],
+)
+def test_bank_descriptions_naming_a_look_alike_are_asked(client, description):
+    result = decide(client, description, column=False)
+    assert result.outcome == "unknown" and "your client" in result.reason
