@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from agents.bank_csv import BankRow
-from agents.reconciler import RowResult, match_rows
+from agents.payment_matching import RowResult, match_rows
 from store.facade import Store
 from store.models import Client, Invoice
 from tests.conftest import CliResult

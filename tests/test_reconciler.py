@@ -353,7 +353,7 @@ def test_matching_rules_without_a_database():
     from datetime import datetime
 
     from agents.bank_csv import BankRow
-    from agents.reconciler import match_rows
+    from agents.payment_matching import match_rows
     from store.models import Client, Invoice
 
     now = datetime(2026, 11, 25, tzinfo=UTC)
@@ -426,7 +426,7 @@ def test_one_shared_word_is_a_question_never_a_booking(client, payer):
     from datetime import datetime
 
     from agents.bank_csv import BankRow
-    from agents.reconciler import match_rows
+    from agents.payment_matching import match_rows
     from store.models import Client, Invoice
 
     now = datetime(2026, 11, 25, tzinfo=UTC)
