@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 Order = Literal["DMY", "MDY", "YMD"]
+_ORDERS: dict[str, Order] = {"dmy": "DMY", "mdy": "MDY", "ymd": "YMD"}
 
 FORMATS = (
     "%Y-%m-%d",
@@ -86,8 +87,8 @@ def parse_date_format(text: str) -> DateSpec:
     """``DMY``/``MDY``/``YMD``, ``dd/mm/yyyy`` or a strftime pattern (``%d/%m/%Y``) → a spec."""
     given = text.strip()
     key = re.sub(r"[^a-z]", "", given.lower())
-    if key in ("dmy", "mdy", "ymd") and "%" not in given:
-        return DateSpec(given=given, order=key.upper())  # type: ignore[arg-type]
+    if key in _ORDERS and "%" not in given:
+        return DateSpec(given=given, order=_ORDERS[key])
     fmt = given
     if "%" not in fmt:
         fmt = re.sub(r"(?i)yyyy|yy|mm|dd|month|mon", lambda m: _FRIENDLY[m.group(0).lower()], fmt)
@@ -103,7 +104,8 @@ def parse_date_format(text: str) -> DateSpec:
 
 
 def date_format_in(text: str) -> str | None:
-    """The date format named in a chat message sent with a file ("--date-format DMY", "dates: MDY")."""
+    """The date format named in a chat message sent with a file ("--date-format DMY", "date format:
+    %d/%m/%Y", or just "MDY")."""
     found = _OPTION.search(text or "")
     if found:
         return found.group(1).strip("`'\"“”.,;")
@@ -124,7 +126,7 @@ def _order(fmt: str) -> Order | None:
     if "%b" in fmt or "%B" in fmt:
         return None
     positions = sorted((fmt.index(d), d[1].lower()) for d in ("%d", "%m", "%Y", "%y") if d in fmt)
-    return "".join(letter for _, letter in positions).upper()  # type: ignore[return-value]
+    return _ORDERS.get("".join(letter for _, letter in positions))
 
 
 def date_text(cell: str) -> str:

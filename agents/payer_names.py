@@ -104,7 +104,7 @@ def _tokens(text: str, *, breaks: bool) -> list[_Token]:
             found.append(_Token("", piece, "break"))
         elif key in LEGAL_FORMS:
             found.append(_Token(key, piece, "legal"))
-        elif key in BANK_WORDS or (breaks and any(c.isdigit() for c in key)):
+        elif key in BANK_WORDS or key.isdigit() or (breaks and any(c.isdigit() for c in key)):
             found.append(_Token(key, piece, "break"))
         else:
             found.append(_Token(key, piece, "word"))
@@ -188,13 +188,13 @@ def by_name(payer: str, text: str, names: list[list[str]]) -> Evidence | None:
     A payer column is the payer; without one, the description's name segments are. With a payer
     column, a client named only in the description is at most a question (someone else paid)."""
     found: list[Evidence] = []
-    candidates = [payer_name(payer)] if payer.strip() else segments(text)
-    for candidate in candidates:
+    named = payer_name(payer)  # a column of only bank words or numbers names no one
+    for candidate in [named] if named.words else segments(text):
         for name in names:
             level = compare(candidate, name)
             if level:
                 found.append(Evidence(level, candidate.shown))
-    if payer.strip() and not found:
+    if named.words and not found:
         for candidate in segments(text):
             for name in names:
                 if compare(candidate, name):

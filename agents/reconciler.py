@@ -75,7 +75,9 @@ def import_payments(
     Raises ``agents.bank_csv.UnreadableExport`` for a file that is not a transaction export.
     The import is a run of its own (kind ``import_payments``), so ``coo ledger`` lists it.
     ``date_format``: the operator's ``--date-format`` (``agents.bank_dates.parse_date_format``)."""
-    parsed = parse_export(data, filename, default_currency, date_format=date_format, today=store.clock.today())
+    # Providers write UTC dates: a row is in the future only when it is past today both here and in UTC.
+    today = max(store.clock.today(), store.clock.now().date())
+    parsed = parse_export(data, filename, default_currency, date_format=date_format, today=today)
     results = _decide(store, parsed)
     with store.db.transaction() as tx:
         if tx.fetchone("SELECT id FROM runs WHERE id = ?", (run_id,)) is None:

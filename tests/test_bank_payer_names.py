@@ -69,6 +69,7 @@ SAME = [
     ("Bob Lee", "BOB LEE ONLINE TRANSFER"),
     ("Initech", "ZELLE FROM INITECH INC"),
     ("Oakridge Media Ltd", "OAKRIDGE MEDIA PLC"),
+    ("Acme Studio", "ACME STUDIO LTD 4411223344"),  # an account number beside the name
 ]
 
 
@@ -131,6 +132,20 @@ def test_the_contacts_full_name_identifies_the_client_and_more_than_it_is_asked(
     asked = decide("Acme Studio", "JANE DOE CONSULTING LLC", column=True, contact_name="Jane Doe")
     assert asked.outcome == "unknown"
     assert "Is JANE DOE CONSULTING LLC the same as your client Acme Studio?" in asked.reason
+
+
+def test_a_payer_column_of_only_bank_words_leaves_the_description_to_name_the_payer():
+    clients = [Client(id=1, name="Globex", contact_email="ap@globex.example", created_at=NOW, updated_at=NOW)]
+    invoice = Invoice(
+        id=1, seq=1, number="INV-0001", client_id=1, status="sent", currency="USD",
+        issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1), total_cents=50000, created_at=NOW,
+    )  # fmt: skip
+    row = BankRow(
+        line=2, fingerprint="fp", booked_on=date(2026, 11, 20), amount=Decimal("500.00"), direction="in",
+        currency="USD", payer="SEPA TRANSFER", text="GLOBEX GMBH 2026-11",
+    )  # fmt: skip
+    [decided] = match_rows([row], [invoice], clients)
+    assert decided.outcome == "matched", decided.reason
 
 
 def test_a_payer_column_is_the_payer_the_description_only_a_hint():
