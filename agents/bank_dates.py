@@ -187,13 +187,18 @@ def _said(fmt: str, given: str) -> str:
 def _forced(texts: list[tuple[int, str]], spec: DateSpec) -> DateColumn:
     if spec.fmt is not None:
         return DateColumn(fmt=spec.fmt, forced=spec.given, note=_said(spec.fmt, spec.given))
-    allowed = [f for f in FORMATS if _order(f) in (spec.order, None)]
+    # A four-digit year first (2026-11-20) has no day-first twin: it fits whatever order was said.
+    allowed = [f for f in FORMATS if _order(f) in (spec.order, None) or f.startswith("%Y")]
 
-    def fit(fmt: str) -> tuple[int, int]:
-        """(dates it reads, dates written with its separators): the second names the format in
-        the error rows of a file that doesn't fit the order at all."""
+    def fit(fmt: str) -> tuple[int, bool, int]:
+        """(dates it reads, in the order said, dates written with its separators): the last two
+        name the format in the error rows of a file that doesn't fit the order at all."""
         skeleton = re.sub(r"%\w|\w", "", fmt)
-        return sum(1 for _, t in texts if read(t, fmt)), sum(1 for _, t in texts if re.sub(r"\w", "", t) == skeleton)
+        return (
+            sum(1 for _, t in texts if read(t, fmt)),
+            _order(fmt) == spec.order,
+            sum(1 for _, t in texts if re.sub(r"\w", "", t) == skeleton),
+        )
 
     best = max(allowed, key=fit)
     return DateColumn(

@@ -127,6 +127,11 @@ def test_a_date_the_option_does_not_fit_is_an_error_row(store, coo):
     assert payments(store) == 0
 
 
+def test_an_iso_export_reads_whatever_order_is_said(store, coo):
+    out = run(coo, str(DATA / "stripe_payments.csv"), "--date-format", "MDY")
+    assert "2 matched" in out and "0 unreadable" in out
+
+
 def test_an_unusable_date_format_is_refused_before_anything_is_read(store, coo, tmp_path):
     result = coo(["import-payments", write(tmp_path, AMBIGUOUS), "--date-format", "%H:%M"])
     assert result.returncode == 2
