@@ -141,6 +141,7 @@ def match_rows(
     balances = {i.id: i.total_cents - i.paid_cents if i.status in OPEN_STATUSES else 0 for i in invoices}
     unused = list(recorded or [])
     results = []
+    cleared: dict[str, int] = {}  # invoice number → the line that paid it in full
     for row in rows:
         if row.skip:
             results.append(RowResult(row=row, outcome="ignored", reason=row.skip))
@@ -184,8 +185,27 @@ def match_rows(
         )
         for allocation in result.allocations:
             balances[allocation.invoice_id] -= cents(allocation.amount)
+            if balances[allocation.invoice_id] <= 0:
+                cleared[allocation.invoice_number] = row.line
         results.append(result)
-    return results
+    return [_after(result, cleared) for result in results]
+
+
+def _after(result: RowResult, cleared: dict[str, int]) -> RowResult:
+    """A question asked before a later row of the same file paid its invoice in full must not
+    suggest paying that invoice again."""
+    if result.outcome not in ASKED or not result.suggestion:
+        return result
+    for number, line in cleared.items():
+        if f" for {number} on " in result.suggestion and line > result.row.line:
+            return result.model_copy(
+                update={
+                    "reason": f"{result.reason} But line {line} of this file paid {number} in full: "
+                    "a second payment, or for another invoice?",
+                    "suggestion": None,
+                }
+            )
+    return result
 
 
 def _by_reference(

@@ -240,9 +240,11 @@ def test_a_wire_from_a_similarly_named_company_is_a_numbered_question(store, coo
     assert "1 matched · 2 to ask about" in out
     assert (
         "1. line 2, 2026-11-20, €2,500.00 from GLOBEX LOGISTICS GMBH: Is GLOBEX LOGISTICS GMBH the same as "
-        "your client Globex GmbH? If it is, it pays INV-0003 (€2,500.00)."
+        "your client Globex GmbH? If it is, it pays INV-0003 (€2,500.00). But line 4 of this file paid INV-0003 "
+        "in full: a second payment, or for another invoice?"
     ) in out
-    assert "To record it, say: Globex GmbH paid €2,500.00 for INV-0003 on 2026-11-20" in out
+    # No message to record it against INV-0003 again: the real Globex's transfer below paid it.
+    assert "Globex GmbH paid €2,500.00 for INV-0003" not in out
     assert "2. line 3, 2026-11-21, €4,000.00 from ACME STORAGE INC: Is ACME STORAGE INC your client Acme Studio?" in out
     # The real Globex's transfer is booked; the look-alike's would have paid the same invoice.
     assert "✓ line 4, 2026-11-22, €2,500.00 from GLOBEX GMBH → INV-0003 (Globex GmbH; by payer and amount)" in out
