@@ -259,3 +259,13 @@ def test_a_telegram_document_with_the_order_as_its_caption(telegram_api, serve, 
     answered = send(7202, "--date-format DMY")
     assert "✓ line 2, 2026-04-03, $1,140.00 from Bob Lee INV-0002 → INV-0002" in answered
     assert status(served.runtime.store, "INV-0002")[0] == "paid"
+
+
+def test_the_date_question_comes_first_and_the_rows_questions_follow_it(store, coo, tmp_path):
+    # 03/03/2026 reads the same either way, so its row is decided; the others wait for the order.
+    out = run(coo, write(tmp_path, AMBIGUOUS + "03/03/2026,Wire GLOBEX LOGISTICS GMBH,99.00\n"))
+    assert "0 matched · 2 to ask about" in out
+    assert "  1. lines 2, 3: is 03/04/2026" in out
+    assert (
+        "  2. line 4, 2026-03-03, $99.00 from Wire GLOBEX LOGISTICS GMBH: Is GLOBEX LOGISTICS GMBH the same as " in out
+    )
