@@ -313,17 +313,21 @@ class _Columns(BaseModel):
     text: list[int]
     names: list[str]
     header_currency: str | None = None
+    dates: list[int] = Field(default_factory=list)  # every date column (a value date too)
 
 
 def _map_header(cells: list[str]) -> _Columns | None:
     best: dict[str, tuple[int, int]] = {}
     text: list[int] = []
+    dates: list[int] = []
     currency = None
     for position, cell in enumerate(cells):
         found = _role(cell)
         if found is None:
             continue
         role, rank, named = found
+        if role == "date":
+            dates.append(position)
         if role == "text":
             text.append(position)
             continue
@@ -334,7 +338,8 @@ def _map_header(cells: list[str]) -> _Columns | None:
     index = {role: position for role, (_, position) in best.items()}
     if "date" not in index or not ("amount" in index or "credit" in index or "debit" in index):
         return None
-    return _Columns(index=index, text=text, names=[c.strip().lstrip("\ufeff") for c in cells], header_currency=currency)
+    names = [c.strip().lstrip("\ufeff") for c in cells]
+    return _Columns(index=index, text=text, names=names, header_currency=currency, dates=dates)
 
 
 def _decode(data: bytes) -> str:
@@ -524,7 +529,12 @@ def parse_export(
     money_cols = [col[r] for r in ("amount", "credit", "debit", "refunded") if r in col]
     decimal = _decimal_convention([_cell(c, i) for c in body for i in money_cols if _cell(c, i)], delimiter)
     first_line = header_line + 2
-    dates = settle([(first_line + n, _cell(c, col["date"])) for n, c in enumerate(body)], date_format)
+    others = [i for i in columns.dates if i != col["date"]]
+    dates = settle(
+        [(first_line + n, _cell(c, col["date"])) for n, c in enumerate(body)],
+        date_format,
+        also=[(first_line + n, _cell(c, i)) for n, c in enumerate(body) for i in others],
+    )
     rows: list[BankRow] = []
     problems: list[RowProblem] = []
     held: list[tuple[int, str]] = []

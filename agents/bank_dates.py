@@ -145,8 +145,12 @@ def read(text: str, fmt: str) -> date | None:
     return None if "%Y" in fmt and parsed.year < 1900 else parsed
 
 
-def settle(values: list[tuple[int, str]], spec: DateSpec | None = None) -> DateColumn:
-    """The format of a date column from its (line, cell) values, or the operator's spec."""
+def settle(
+    values: list[tuple[int, str]], spec: DateSpec | None = None, also: list[tuple[int, str]] | None = None
+) -> DateColumn:
+    """The format of a date column from its (line, cell) values, or the operator's spec.
+    ``also``: the file's other date columns (a value date), which may settle the order when the
+    column itself can't."""
     texts = [(line, date_text(v)) for line, v in values if v.strip()]
     if spec is not None:
         return _forced(texts, spec)
@@ -171,8 +175,27 @@ def settle(values: list[tuple[int, str]], spec: DateSpec | None = None) -> DateC
             fmt=best, note=f"Dates read {_which(best)} ({shown(best)}): line {line} ({text}) can only be read that way."
         )
     if differ:
-        return DateColumn(fmt=None, pair=(best, twin))
+        return _by_other_dates(best, twin, also or [])
     return DateColumn(fmt=best)
+
+
+def _by_other_dates(first: str, second: str, also: list[tuple[int, str]]) -> DateColumn:
+    """An ambiguous column settled by another date column of the file written the same way
+    (Buchungstag 03/04/2026, Valuta 13/04/2026), when that column says only one order."""
+    says: dict[str, tuple[int, str]] = {}
+    for line, cell in also:
+        text = date_text(cell)
+        a, b = read(text, first), read(text, second)
+        if (a is None) != (b is None):
+            says.setdefault(first if a else second, (line, text))
+    if len(says) != 1:
+        return DateColumn(fmt=None, pair=(first, second))
+    fmt, (line, text) = next(iter(says.items()))
+    return DateColumn(
+        fmt=fmt,
+        note=f"Dates read {_which(fmt)} ({shown(fmt)}): another date on line {line} ({text}) can only be "
+        "read that way.",
+    )
 
 
 def _which(fmt: str) -> str:

@@ -96,6 +96,17 @@ def test_one_row_past_the_12th_settles_the_whole_file_and_says_which(store, coo,
     assert "Dates read month first (mm/dd/yyyy): line 4 (11/13/2026) can only be read that way." in month_first
 
 
+def test_a_value_date_column_can_settle_the_order(store, coo, tmp_path):
+    export = (
+        "Booking date,Value date,Description,Amount\n"
+        "03/04/2026,03/04/2026,Bob Lee INV-0002,1140.00\n"
+        "05/06/2026,14/06/2026,Initech INV-0004,750.00\n"
+    )
+    out = run(coo, write(tmp_path, export))
+    assert "Dates read day first (dd/mm/yyyy): another date on line 3 (14/06/2026) can only be read that way." in out
+    assert "✓ line 2, 2026-04-03, $1,140.00 from Bob Lee INV-0002 → INV-0002" in out
+
+
 def test_dates_that_disagree_are_asked_and_the_answer_makes_the_odd_one_an_error_row(store, coo, tmp_path):
     path = write(tmp_path, AMBIGUOUS + "13/11/2026,Card FIGMA,-45.00\n11/14/2026,Umbrella INV-0005,750.00\n")
     out = run(coo, path)
