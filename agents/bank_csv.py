@@ -18,11 +18,15 @@ import io
 import json
 import re
 from collections import Counter
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from agents.bank_dates import DateColumn, DateQuestion, DateSpec, HeldDate, settle, shown
+from agents.bank_dates import parse as parse_date
+from agents.bank_dates import question as date_question
 
 Role = Literal[
     "date",
@@ -276,6 +280,8 @@ class ParsedExport(BaseModel):
     rows: list[BankRow]
     problems: list[RowProblem]
     assumed_currency: str | None = None  # set when the file never says its currency
+    date_note: str | None = None  # how the day/month order was settled
+    date_question: DateQuestion | None = None  # lines held until the operator says the order
 
 
 class UnreadableExport(ValueError):
@@ -307,17 +313,21 @@ class _Columns(BaseModel):
     text: list[int]
     names: list[str]
     header_currency: str | None = None
+    dates: list[int] = Field(default_factory=list)  # every date column (a value date too)
 
 
 def _map_header(cells: list[str]) -> _Columns | None:
     best: dict[str, tuple[int, int]] = {}
     text: list[int] = []
+    dates: list[int] = []
     currency = None
     for position, cell in enumerate(cells):
         found = _role(cell)
         if found is None:
             continue
         role, rank, named = found
+        if role == "date":
+            dates.append(position)
         if role == "text":
             text.append(position)
             continue
@@ -328,7 +338,8 @@ def _map_header(cells: list[str]) -> _Columns | None:
     index = {role: position for role, (_, position) in best.items()}
     if "date" not in index or not ("amount" in index or "credit" in index or "debit" in index):
         return None
-    return _Columns(index=index, text=text, names=[c.strip().lstrip("\ufeff") for c in cells], header_currency=currency)
+    names = [c.strip().lstrip("\ufeff") for c in cells]
+    return _Columns(index=index, text=text, names=names, header_currency=currency, dates=dates)
 
 
 def _decode(data: bytes) -> str:
@@ -439,65 +450,6 @@ def _decimal_convention(values: list[str], delimiter: str) -> str:
     return "," if delimiter == ";" else "."
 
 
-# -- dates ---------------------------------------------------------------------------------
-
-_DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%d.%m.%Y",
-    "%d.%m.%y",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d/%m/%y",
-    "%m/%d/%y",
-    "%d-%m-%Y",
-    "%m-%d-%Y",
-    "%d %b %Y",
-    "%d %B %Y",
-    "%b %d, %Y",
-    "%B %d, %Y",
-    "%d-%b-%Y",
-    "%d-%b-%y",
-    "%b %d %Y",
-    "%Y%m%d",
-)
-_DAY_FIRST = {"%d/%m/%Y": "%m/%d/%Y", "%d/%m/%y": "%m/%d/%y", "%d-%m-%Y": "%m-%d-%Y"}
-_TIME = re.compile(r"^(.+?)(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2}| ?UTC)?)$")
-
-
-def _date_text(cell: str) -> str:
-    text = cell.strip()
-    match = _TIME.match(text)
-    return match.group(1).strip() if match else text
-
-
-def _try(text: str, fmt: str) -> date | None:
-    try:
-        return datetime.strptime(text, fmt).date()
-    except ValueError:
-        return None
-
-
-def _date_format(values: list[str], hint_day_first: bool | None) -> str | None:
-    """The one format that reads every date of the column. Day/month order comes from a value
-    that only one order can read (13/11 or 11/13); when every value fits both, the currency or
-    decimal convention decides (USD → month first; GBP/EUR or decimal comma → day first); with no
-    hint at all, None: the dates are reported rather than guessed."""
-    texts = [_date_text(v) for v in values if v.strip()]
-    fits = [f for f in _DATE_FORMATS if texts and all(_try(t, f) for t in texts)]
-    if not fits:
-        counts = [(sum(1 for t in texts if _try(t, f)), f) for f in _DATE_FORMATS]
-        best = max(counts, default=(0, ""))
-        return best[1] if best[0] else None
-    first = fits[0]
-    twin = _DAY_FIRST.get(first)
-    if twin and twin in fits and any(_try(t, first) != _try(t, twin) for t in texts):
-        if hint_day_first is None:
-            return None
-        return first if hint_day_first else twin
-    return first
-
-
 # -- rows ----------------------------------------------------------------------------------
 
 
@@ -505,7 +457,7 @@ def _cell(cells: list[str], index: int | None) -> str:
     return cells[index].strip() if index is not None and index < len(cells) else ""
 
 
-def _shape(columns: _Columns, delimiter: str, decimal: str, date_format: str | None) -> str:
+def _shape(columns: _Columns, delimiter: str, decimal: str, dates: DateColumn) -> str:
     names = {_fold(n) for n in columns.names}
     if {"amount refunded", "created utc"} & names or any(n.startswith("customer ") for n in names):
         kind = "Stripe export"
@@ -517,17 +469,13 @@ def _shape(columns: _Columns, delimiter: str, decimal: str, date_format: str | N
         kind = "bank export with signed amounts"
     sep = {";": "';'", ",": "','", "\t": "tab"}[delimiter]
     example = "1.234,56" if decimal == "," else "1,234.56"
-    shown = (
-        date_format.replace("%Y", "yyyy")
-        .replace("%y", "yy")
-        .replace("%m", "mm")
-        .replace("%d", "dd")
-        .replace("%b", "Mon")
-        .replace("%B", "Month")
-        if date_format
-        else "dates unreadable"
-    )
-    return f"{kind} ({sep}-separated, amounts like {example}, dates {shown})"
+    if dates.fmt:
+        written = shown(dates.fmt)
+    elif dates.pair:
+        written = f"{shown(dates.pair[0])} or {shown(dates.pair[1])}, not settled"
+    else:
+        written = "unreadable"
+    return f"{kind} ({sep}-separated, amounts like {example}, dates {written})"
 
 
 def _fingerprint(columns: _Columns, cells: list[str], seen: Counter[str]) -> str:
@@ -563,8 +511,16 @@ def _classify(
     return None
 
 
-def parse_export(data: bytes, filename: str = "payments.csv", default_currency: str | None = None) -> ParsedExport:
-    """Read one export. Raises UnreadableExport when the file has no usable header."""
+def parse_export(
+    data: bytes,
+    filename: str = "payments.csv",
+    default_currency: str | None = None,
+    *,
+    date_format: DateSpec | None = None,
+    today: date | None = None,
+) -> ParsedExport:
+    """Read one export. Raises UnreadableExport when the file has no usable header.
+    ``date_format``: the operator's ``--date-format``; ``today``: rows dated later are errors."""
     text = _decode(data)
     delimiter, header_line, columns = _sniff(text)
     # Universal newlines: old-Mac exports end lines with a bare CR, which csv refuses otherwise.
@@ -572,15 +528,16 @@ def parse_export(data: bytes, filename: str = "payments.csv", default_currency: 
     col = columns.index
     money_cols = [col[r] for r in ("amount", "credit", "debit", "refunded") if r in col]
     decimal = _decimal_convention([_cell(c, i) for c in body for i in money_cols if _cell(c, i)], delimiter)
-    currencies = {c.upper() for c in (_cell(cells, col.get("currency")) for cells in body) if c}
-    hint = None
-    if currencies <= {"USD"} and (currencies or columns.header_currency == "USD" or default_currency == "USD"):
-        hint = False
-    if decimal == "," or currencies & {"EUR", "GBP", "CHF"} or columns.header_currency in ("EUR", "GBP", "CHF"):
-        hint = True
-    date_format = _date_format([_cell(c, col["date"]) for c in body if _cell(c, col["date"])], hint)
+    first_line = header_line + 2
+    others = [i for i in columns.dates if i != col["date"]]
+    dates = settle(
+        [(first_line + n, _cell(c, col["date"])) for n, c in enumerate(body)],
+        date_format,
+        also=[(first_line + n, _cell(c, i)) for n, c in enumerate(body) for i in others],
+    )
     rows: list[BankRow] = []
     problems: list[RowProblem] = []
+    held: list[tuple[int, str]] = []
     seen: Counter[str] = Counter()
     assumed = None
     file_line = header_line + 1
@@ -595,7 +552,13 @@ def parse_export(data: bytes, filename: str = "payments.csv", default_currency: 
             continue  # "Closing balance" / "Endsaldo" lines are not transactions
         fingerprint = _fingerprint(columns, cells, seen)
         try:
-            row = _row(cells, columns, decimal, date_format)
+            booked_on = parse_date(when, dates)
+            row = _row(cells, columns, decimal)
+            if today is not None and booked_on > today:
+                raise ValueError(f"dated {booked_on.isoformat()}, after today ({today.isoformat()})")
+        except HeldDate:
+            held.append((file_line, when))
+            continue
         except ValueError as exc:
             problems.append(RowProblem(line=file_line, reason=str(exc), cells=raw[:200]))
             continue
@@ -627,7 +590,7 @@ def parse_export(data: bytes, filename: str = "payments.csv", default_currency: 
             BankRow(
                 line=file_line,
                 fingerprint=fingerprint,
-                booked_on=_parse_date(when, date_format),
+                booked_on=booked_on,
                 amount=amount,
                 direction=direction,
                 currency=currency,
@@ -642,30 +605,20 @@ def parse_export(data: bytes, filename: str = "payments.csv", default_currency: 
     return ParsedExport(
         file_hash=hashlib.sha256(data).hexdigest(),
         filename=filename,
-        shape=_shape(columns, delimiter, decimal, date_format),
+        shape=_shape(columns, delimiter, decimal, dates),
         rows=rows,
         problems=problems,
         assumed_currency=assumed,
+        date_note=dates.note,
+        date_question=date_question(dates, held),
     )
 
 
-def _parse_date(cell: str, date_format: str | None) -> date:
-    if not cell:
-        raise ValueError("no date")
-    if date_format is None:
-        raise ValueError(f"can't tell the day from the month in {cell!r} (no date in the file settles it)")
-    parsed = _try(_date_text(cell), date_format)
-    if parsed is None:
-        raise ValueError(f"can't read the date {cell!r} (the file's dates look like {date_format})")
-    return parsed
-
-
 def _row(
-    cells: list[str], columns: _Columns, decimal: str, date_format: str | None
+    cells: list[str], columns: _Columns, decimal: str
 ) -> tuple[Decimal, Literal["in", "out"], str | None, Decimal | None] | None:
     """(magnitude, direction, currency, refunded) of one row; None for a row with no amount at all."""
     col = columns.index
-    _parse_date(_cell(cells, col["date"]), date_format)
     currency = _cell(cells, col.get("currency")).upper() or columns.header_currency
     flag = _fold(_cell(cells, col.get("direction"))) or _fold(_cell(cells, col.get("type")))
     direction: Literal["in", "out"]

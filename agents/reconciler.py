@@ -1,128 +1,30 @@
-"""The invoice reconciler: rows of a bank or payment-provider export → payments on open invoices.
+"""The invoice reconciler: a bank or payment-provider export → payments on open invoices.
 
-Matching is a pure function (``match_rows``) over the rows, the invoices and the clients, so it
-can be read and tested on its own. Rules, strongest first:
-
-1. An invoice number in the reference ("INV-0007", "inv 7", "invoice #0007", "Rechnung 7")
-   names the invoice; the amount then decides matched / partial / overpayment.
-2. Otherwise the payer (contact e-mail, client or contact name in the payer/description, the
-   client's e-mail domain) plus an amount equal to one of that client's open balances.
-3. A weak payer hint (one word of the name shared with the payer) is never enough: the row
-   becomes a question with the chat message that would record it.
-
-The currency must match. Amount alone never matches, and two invoices with the same balance
-are asked about, not picked. Only exact matches are recorded; partial payments, overpayments
-and unknown payers become questions for the operator, who answers with an ordinary chat
-message ("Acme paid $1,000.00 for INV-0003 on 2026-11-20"). Every recorded payment is a ledger
-event carrying the row's fingerprint, and the fingerprint is claimed in the same transaction,
-so importing a file twice (or an overlapping export) records nothing twice.
+It reads the export (``agents.bank_csv``), decides each row (``agents.payment_matching``),
+records the exact matches and notes the questions, and renders the report the operator reads.
+Only exact matches are recorded; partial payments, overpayments, unknown or look-alike payers
+and dates whose day/month order nothing settles become numbered questions, answered with an
+ordinary chat message ("Acme paid $1,000.00 for INV-0003 on 2026-11-20") or by importing the
+file again with ``--date-format``. Every recorded payment is a ledger event carrying the row's
+fingerprint, and the fingerprint is claimed in the same transaction, so importing a file twice
+(or an overlapping export) records nothing twice.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from agents.bank_csv import INVOICE_REF, BankRow, ParsedExport, RowProblem, parse_export
+from agents.bank_csv import ParsedExport, RowProblem, parse_export
+from agents.bank_dates import DateQuestion, DateSpec
+from agents.payment_matching import ASKED, Outcome, RowResult, invoice_refs, match_rows
 from store.billing import OPEN_STATUSES
-from store.clients import name_key
 from store.facade import Store
-from store.models import Client, Invoice, Payment, cents, format_money
-
-Outcome = Literal["matched", "partial", "overpayment", "unknown", "ignored"]
-ASKED: tuple[Outcome, ...] = ("partial", "overpayment", "unknown")
-
-# Words too common in company names to identify a payer on their own.
-_GENERIC = {
-    "the",
-    "studio",
-    "studios",
-    "design",
-    "designs",
-    "group",
-    "company",
-    "agency",
-    "media",
-    "digital",
-    "creative",
-    "labs",
-    "global",
-    "solutions",
-    "services",
-    "consulting",
-    "partners",
-    "holdings",
-    "international",
-    "payment",
-    "payments",
-    "transfer",
-    "invoice",
-    "from",
-}
-_LEGAL = {
-    "llc",
-    "inc",
-    "ltd",
-    "limited",
-    "gmbh",
-    "ag",
-    "co",
-    "corp",
-    "corporation",
-    "sa",
-    "sas",
-    "bv",
-    "plc",
-    "ug",
-    "kg",
-    "srl",
-    "oy",
-    "ab",
-    "as",
-    "pty",
-}
-_FREEMAIL = {
-    "gmail.com",
-    "googlemail.com",
-    "outlook.com",
-    "hotmail.com",
-    "yahoo.com",
-    "icloud.com",
-    "me.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.de",
-    "gmx.net",
-    "web.de",
-    "aol.com",
-    "live.com",
-    "mail.com",
-}
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-
-
-class Allocation(BaseModel):
-    invoice_id: int
-    invoice_number: str
-    client_id: int
-    amount: Decimal
-
-
-class RowResult(BaseModel):
-    """What the reconciler made of one row, in words the operator reads."""
-
-    row: BankRow
-    outcome: Outcome
-    reason: str
-    client_name: str | None = None
-    allocations: list[Allocation] = Field(default_factory=list)
-    suggestion: str | None = None  # the chat message that would record it, for asked rows
-    asked_before: date | None = None
+from store.models import Payment, format_money
 
 
 class ImportReport(BaseModel):
@@ -132,6 +34,8 @@ class ImportReport(BaseModel):
     assumed_currency: str | None = None
     results: list[RowResult]
     problems: list[RowProblem]
+    date_note: str | None = None
+    date_question: DateQuestion | None = None
 
     def of(self, *outcomes: Outcome) -> list[RowResult]:
         return [r for r in self.results if r.outcome in outcomes]
@@ -139,329 +43,13 @@ class ImportReport(BaseModel):
     @property
     def counts(self) -> dict[str, int]:
         counts = {o: len(self.of(o)) for o in ("matched", "partial", "overpayment", "unknown", "ignored")}
-        return {**counts, "unreadable": len(self.problems)}
+        held = len(self.date_question.lines) if self.date_question else 0
+        return {**counts, "unreadable": len(self.problems), "dates_unsettled": held}
 
-
-# -- evidence ------------------------------------------------------------------------------
-
-
-def _company_words(name: str) -> list[str]:
-    return [w for w in name_key(name).replace(".", " ").split() if w not in _LEGAL]
-
-
-def _contains(haystack: list[str], needle: list[str]) -> bool:
-    n = len(needle)
-    return n > 0 and any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
-
-
-def payer_evidence(row: BankRow, clients: list[Client]) -> dict[int, str]:
-    """Clients this row plausibly came from: client id → "strong" or "weak"."""
-    text = f"{row.payer} {row.text}"
-    emails = {e.lower() for e in _EMAIL.findall(f"{row.email or ''} {text}")}
-    words = [w for w in re.sub(r"[^a-z0-9]+", " ", name_key(text.replace("@", " "))).split() if w not in _LEGAL]
-    evidence: dict[int, str] = {}
-    for client in clients:
-        contact = (client.contact_email or "").lower()
-        domain = contact.partition("@")[2]
-        name = _company_words(client.name)
-        person = _company_words(client.contact_name or "")
-        whole_name = _contains(words, name)  # every word of the name, in order
-        own_domain = bool(domain) and domain not in _FREEMAIL and any(e.endswith("@" + domain) for e in emails)
-        if (
-            (contact and contact in emails)
-            or whole_name
-            or own_domain
-            or (len(person) > 1 and _contains(words, person))
-        ):
-            evidence[client.id] = "strong"
-        elif name and len(name[0]) >= 4 and name[0] not in _GENERIC and name[0] in words:
-            evidence[client.id] = "weak"  # one shared word: worth a question, never a booking
-    return evidence
-
-
-def invoice_refs(row: BankRow) -> list[int]:
-    """Invoice sequence numbers written in the row's reference, description or payer field."""
-    found = [int(m.group(1)) for m in INVOICE_REF.finditer(f"{row.text} {row.payer}")]
-    return list(dict.fromkeys(n for n in found if n > 0))
-
-
-# -- matching ------------------------------------------------------------------------------
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return format_money(amount, currency)
-
-
-def _say(client: str, amount: Decimal, currency: str, invoice: str | None, on: date) -> str:
-    target = f" for {invoice}" if invoice else ""
-    return f"say: {client} paid {_money(amount, currency)}{target} on {on.isoformat()}"
-
-
-def _listing(invoices: list[Invoice], balances: dict[int, int]) -> str:
-    return ", ".join(f"{i.number} ({_money(Decimal(balances[i.id]) / 100, i.currency)})" for i in invoices)
-
-
-def match_rows(
-    rows: list[BankRow],
-    invoices: list[Invoice],
-    clients: list[Client],
-    *,
-    imported: dict[str, tuple[str, date]] | None = None,
-    recorded: list[Payment] | None = None,
-) -> list[RowResult]:
-    """Decide each row. ``invoices``: the open ones plus any a row references; ``imported``: rows
-    an earlier import matched (fingerprint → (invoice numbers, date)); ``recorded``: payments
-    already entered by hand, which a row of the same client, amount, currency and day repeats.
-    Rows are taken in order against running balances, so a second payment of one invoice in the
-    same file is not matched again."""
-    by_id = {c.id: c for c in clients}
-    by_seq = {i.seq: i for i in invoices}
-    balances = {i.id: i.total_cents - i.paid_cents if i.status in OPEN_STATUSES else 0 for i in invoices}
-    unused = list(recorded or [])
-    results = []
-    for row in rows:
-        if row.skip:
-            results.append(RowResult(row=row, outcome="ignored", reason=row.skip))
-            continue
-        if imported and row.fingerprint in imported:
-            numbers, when = imported[row.fingerprint]
-            results.append(
-                RowResult(row=row, outcome="ignored", reason=f"already imported on {when.isoformat()} ({numbers})")
-            )
-            continue
-        evidence = payer_evidence(row, clients)
-        refs = [by_seq[n] for n in invoice_refs(row) if n in by_seq]
-        hand = next(
-            (
-                p
-                for p in unused
-                if p.amount_cents == cents(row.amount)
-                and p.currency == row.currency
-                and p.received_on == row.booked_on
-                and (p.client_id in evidence or p.invoice_id in {i.id for i in refs})
-            ),
-            None,
-        )
-        if hand is not None:
-            unused.remove(hand)
-            who = by_id[hand.client_id].name if hand.client_id in by_id else "?"
-            results.append(
-                RowResult(
-                    row=row,
-                    outcome="ignored",
-                    client_name=who,
-                    reason=f"already recorded in chat ({_money(hand.amount, hand.currency)} "
-                    f"from {who} on {hand.received_on.isoformat()})",
-                )
-            )
-            continue
-        result = (
-            _by_reference(row, refs, evidence, by_id, balances)
-            if refs
-            else _by_payer(row, invoices, evidence, by_id, balances)
-        )
-        for allocation in result.allocations:
-            balances[allocation.invoice_id] -= cents(allocation.amount)
-        results.append(result)
-    return results
-
-
-def _by_reference(
-    row: BankRow, refs: list[Invoice], evidence: dict[int, str], clients: dict[int, Client], balances: dict[int, int]
-) -> RowResult:
-    names = ", ".join(i.number for i in refs)
-    owner = clients.get(refs[0].client_id)
-    who = owner.name if owner else "?"
-    strong_elsewhere = [
-        cid for cid, level in evidence.items() if level == "strong" and cid not in {i.client_id for i in refs}
-    ]
-    if strong_elsewhere and not any(evidence.get(i.client_id) for i in refs):
-        other = clients[strong_elsewhere[0]].name
-        return RowResult(
-            row=row,
-            outcome="unknown",
-            client_name=other,
-            reason=f"names {names} ({who}'s) but looks like it came from {other}",
-            suggestion=_say(who, row.amount, row.currency, refs[0].number, row.booked_on),
-        )
-    wrong = [i for i in refs if i.currency != row.currency]
-    if wrong:
-        return RowResult(
-            row=row,
-            outcome="unknown",
-            client_name=who,
-            reason=f"names {names}, which is in {wrong[0].currency}, not {row.currency}",
-        )
-    open_refs = [i for i in refs if balances[i.id] > 0]
-    if not open_refs:
-        state = "already paid" if all(i.status in ("paid", *OPEN_STATUSES) for i in refs) else f"{refs[0].status}"
-        return RowResult(
-            row=row,
-            outcome="unknown",
-            client_name=who,
-            reason=f"names {names} ({who}), which is {state}: a second payment, or for another invoice?",
-        )
-    paying = sum(balances[i.id] for i in open_refs)
-    if cents(row.amount) == paying:
-        return RowResult(
-            row=row,
-            outcome="matched",
-            client_name=who,
-            reason=f"by reference {names}",
-            allocations=[
-                Allocation(
-                    invoice_id=i.id,
-                    invoice_number=i.number,
-                    client_id=i.client_id,
-                    amount=Decimal(balances[i.id]) / 100,
-                )
-                for i in open_refs
-            ],
-        )
-    if len(open_refs) > 1:
-        return RowResult(
-            row=row,
-            outcome="unknown",
-            client_name=who,
-            reason=f"names {_listing(open_refs, balances)}, which add up to "
-            f"{_money(Decimal(paying) / 100, row.currency)}; how should it be split?",
-        )
-    invoice = open_refs[0]
-    balance = _money(Decimal(balances[invoice.id]) / 100, invoice.currency)
-    say = _say(who, row.amount, row.currency, invoice.number, row.booked_on)
-    if cents(row.amount) < paying:
-        return RowResult(
-            row=row,
-            outcome="partial",
-            client_name=who,
-            suggestion=say,
-            reason=f"{who}'s {invoice.number} has {balance} open: record it as a partial payment?",
-        )
-    return RowResult(
-        row=row,
-        outcome="overpayment",
-        client_name=who,
-        suggestion=say,
-        reason=f"more than the {balance} open on {who}'s {invoice.number}: record it anyway (the rest is a credit)?",
-    )
-
-
-def _by_payer(
-    row: BankRow,
-    invoices: list[Invoice],
-    evidence: dict[int, str],
-    clients: dict[int, Client],
-    balances: dict[int, int],
-) -> RowResult:
-    open_now = [i for i in invoices if balances[i.id] > 0]
-    same_currency = [i for i in open_now if i.currency == row.currency]
-    exact_anywhere = [i for i in same_currency if balances[i.id] == cents(row.amount)]
-    if not evidence:
-        if len(exact_anywhere) == 1:
-            inv = exact_anywhere[0]
-            who = clients[inv.client_id].name
-            return RowResult(
-                row=row,
-                outcome="unknown",
-                reason=f"no client I know; it is the amount of {inv.number} ({who}), but the amount "
-                "alone is not enough",
-                suggestion=_say(who, row.amount, row.currency, inv.number, row.booked_on),
-            )
-        hint = f"; {len(exact_anywhere)} open invoices have that amount" if exact_anywhere else ""
-        return RowResult(row=row, outcome="unknown", reason=f"no client or invoice I can tie it to{hint}")
-    theirs = [i for i in same_currency if i.client_id in evidence]
-    names = [clients[cid].name for cid in evidence]
-    who = names[0] if len(names) == 1 else " or ".join(names)
-    if not theirs:
-        other = [i for i in open_now if i.client_id in evidence]
-        if other:
-            return RowResult(
-                row=row,
-                outcome="unknown",
-                client_name=who,
-                reason=f"from {who}, whose open invoices are in {other[0].currency}, not {row.currency}",
-            )
-        return RowResult(
-            row=row,
-            outcome="unknown",
-            client_name=who,
-            reason=f"from {who}, who has no open invoice: record it as a credit?",
-            suggestion=_say(who, row.amount, row.currency, None, row.booked_on) if len(names) == 1 else None,
-        )
-    exact = [i for i in theirs if balances[i.id] == cents(row.amount)]
-    if len(exact) == 1:
-        inv = exact[0]
-        strong = evidence[inv.client_id] == "strong"
-        if strong:
-            owner = clients[inv.client_id].name
-            how = "payer and amount"
-            return RowResult(
-                row=row,
-                outcome="matched",
-                client_name=owner,
-                reason=f"by {how}",
-                allocations=[
-                    Allocation(invoice_id=inv.id, invoice_number=inv.number, client_id=inv.client_id, amount=row.amount)
-                ],
-            )
-        return RowResult(
-            row=row,
-            outcome="unknown",
-            client_name=who,
-            reason=f"may be {inv.number} ({clients[inv.client_id].name}), but only one word of the payer matches"
-            + ("" if exact_anywhere == exact else ", and other open invoices have the same amount"),
-            suggestion=_say(clients[inv.client_id].name, row.amount, row.currency, inv.number, row.booked_on),
-        )
-    if len(exact) > 1:
-        return RowResult(
-            row=row,
-            outcome="unknown",
-            client_name=who,
-            reason=f"from {who}; fits {_listing(exact, balances)}: same balance, no reference — which one?",
-        )
-    single = len(evidence) == 1 and next(iter(evidence.values())) == "strong"
-    if single and len(theirs) > 1 and sum(balances[i.id] for i in theirs) == cents(row.amount):
-        return RowResult(
-            row=row,
-            outcome="matched",
-            client_name=who,
-            reason="by payer; pays all their open invoices",
-            allocations=[
-                Allocation(
-                    invoice_id=i.id,
-                    invoice_number=i.number,
-                    client_id=i.client_id,
-                    amount=Decimal(balances[i.id]) / 100,
-                )
-                for i in theirs
-            ],
-        )
-    if single and len(theirs) == 1:
-        inv = theirs[0]
-        balance = _money(Decimal(balances[inv.id]) / 100, inv.currency)
-        say = _say(who, row.amount, row.currency, inv.number, row.booked_on)
-        if cents(row.amount) < balances[inv.id]:
-            return RowResult(
-                row=row,
-                outcome="partial",
-                client_name=who,
-                suggestion=say,
-                reason=f"from {who}; their {inv.number} has {balance} open: record it as a partial payment?",
-            )
-        return RowResult(
-            row=row,
-            outcome="overpayment",
-            client_name=who,
-            suggestion=say,
-            reason=f"from {who}; more than the {balance} open on {inv.number}: record it anyway (the rest is a "
-            "credit)?",
-        )
-    return RowResult(
-        row=row,
-        outcome="unknown",
-        client_name=who,
-        reason=f"from {who}; matches none of their open invoices: {_listing(theirs, balances)}",
-    )
+    @property
+    def questions(self) -> int:
+        """How many numbered questions the report asks (the date order is one, for all its lines)."""
+        return len(self.of(*ASKED)) + (1 if self.date_question else 0)
 
 
 # -- importing -----------------------------------------------------------------------------
@@ -481,11 +69,15 @@ def import_payments(
     thread_id: str,
     user_id: str,
     default_currency: str | None = None,
+    date_format: DateSpec | None = None,
 ) -> ImportReport:
     """Read an export, match it, record the matches and note the questions; returns the report.
     Raises ``agents.bank_csv.UnreadableExport`` for a file that is not a transaction export.
-    The import is a run of its own (kind ``import_payments``), so ``coo ledger`` lists it."""
-    parsed = parse_export(data, filename, default_currency)
+    The import is a run of its own (kind ``import_payments``), so ``coo ledger`` lists it.
+    ``date_format``: the operator's ``--date-format`` (``agents.bank_dates.parse_date_format``)."""
+    # Providers write UTC dates: a row is in the future only when it is past today both here and in UTC.
+    today = max(store.clock.today(), store.clock.now().date())
+    parsed = parse_export(data, filename, default_currency, date_format=date_format, today=today)
     results = _decide(store, parsed)
     with store.db.transaction() as tx:
         if tx.fetchone("SELECT id FROM runs WHERE id = ?", (run_id,)) is None:
@@ -502,6 +94,8 @@ def import_payments(
                 "shape": parsed.shape,
                 "rows": len(parsed.rows),
                 "unreadable": len(parsed.problems),
+                "date_format": date_format.given if date_format else None,
+                "dates_unsettled": parsed.date_question.lines if parsed.date_question else [],
             },
             actor=f"{channel}:{user_id}",
             tx=tx,
@@ -514,10 +108,12 @@ def import_payments(
         assumed_currency=parsed.assumed_currency,
         results=final,
         problems=parsed.problems,
+        date_note=parsed.date_note,
+        date_question=parsed.date_question,
     )
     counts = report.counts
     summary = (
-        f"{filename}: {counts['matched']} matched, {len(report.of(*ASKED))} to ask about, "
+        f"{filename}: {counts['matched']} matched, {report.questions} to ask about, "
         f"{counts['ignored']} ignored, {counts['unreadable']} unreadable"
     )
     with store.db.transaction() as tx:
@@ -671,7 +267,9 @@ class _Changed(Exception):
 def _row_line(result: RowResult) -> str:
     row = result.row
     note = f" ({row.note})" if row.note else ""
-    return f"line {row.line}, {row.booked_on.isoformat()}, {_money(row.amount, row.currency)} from {row.who}{note}"
+    return (
+        f"line {row.line}, {row.booked_on.isoformat()}, {format_money(row.amount, row.currency)} from {row.who}{note}"
+    )
 
 
 def render_report(report: ImportReport, *, chat: bool = False) -> str:
@@ -681,19 +279,26 @@ def render_report(report: ImportReport, *, chat: bool = False) -> str:
     asked = report.of(*ASKED)
     lines = [
         f"Payments import of {report.filename} — {report.shape}.",
-        f"{c['matched']} matched · {len(asked)} to ask about · {c['ignored']} ignored · {c['unreadable']} unreadable.",
+        f"{c['matched']} matched · {report.questions} to ask about · {c['ignored']} ignored · "
+        f"{c['unreadable']} unreadable.",
     ]
     if report.assumed_currency:
         lines.append(f"The file doesn't say its currency; amounts read as {report.assumed_currency}.")
+    if report.date_note:
+        lines.append(report.date_note)
     matched = report.of("matched")
     if matched:
         lines.append("\nRecorded:")
         for r in matched:
             applied = " + ".join(f"{a.invoice_number}" for a in r.allocations)
             lines.append(f"  ✓ {_row_line(r)} → {applied} ({r.client_name}; {r.reason})")
-    if asked:
+    if asked or report.date_question:
         lines.append("\nQuestions (nothing recorded for these):")
-        for number, r in enumerate(asked, start=1):
+    if report.date_question:
+        lines.extend(_date_lines(report.date_question, report.filename, chat=chat))
+    if asked:
+        first = 2 if report.date_question else 1
+        for number, r in enumerate(asked, start=first):
             before = f" (asked before on {r.asked_before.isoformat()})" if r.asked_before else ""
             lines.append(f"  {number}. {_row_line(r)}: {r.reason}{before}")
             if r.suggestion:
@@ -723,3 +328,32 @@ def render_report(report: ImportReport, *, chat: bool = False) -> str:
         )
     lines.append(f"Ledger: run {report.run_id}.")
     return "\n".join(lines)
+
+
+def _day(on: date | None) -> str:
+    return f"{on.day} {on:%b %Y}" if on else "?"
+
+
+def _date_lines(question: DateQuestion, filename: str, *, chat: bool) -> list[str]:
+    """Question 1 when the day/month order is not settled: which lines wait, and how to answer."""
+    shown = ", ".join(str(n) for n in question.lines[:8])
+    if len(question.lines) > 8:
+        shown += f" and {len(question.lines) - 8} more"
+    where = f"line {shown}" if len(question.lines) == 1 else f"lines {shown}"
+    if question.conflict:
+        why = f"the file's dates disagree on the order ({question.conflict})"
+    else:
+        why = (
+            f"is {question.example} {_day(question.day_first)} (day first) or {_day(question.month_first)} "
+            "(month first)? No date in the file settles it"
+        )
+    how = (
+        "send the file again with the message “--date-format DMY” (day first) or “--date-format MDY” (month first)"
+        if chat
+        else f"import it again with the order: coo import-payments {filename} --date-format DMY (day first) "
+        "or --date-format MDY (month first)"
+    )
+    return [
+        f"  1. {where}: {why}, so nothing on {'it' if len(question.lines) == 1 else 'them'} was read or recorded.",
+        f"     To answer, {how}. Rows already recorded are not recorded twice.",
+    ]

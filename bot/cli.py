@@ -420,11 +420,17 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
     import getpass
 
     from agents.bank_csv import UnreadableExport
+    from agents.bank_dates import DateFormatError, parse_date_format
     from agents.reconciler import import_payments, new_import_id, render_report
 
     path = Path(args.file)
     if not path.is_file():
         print(f"coo import-payments: no file {args.file}", file=sys.stderr)
+        return 2
+    try:
+        date_format = parse_date_format(args.date_format) if args.date_format else None
+    except DateFormatError as exc:
+        print(f"coo import-payments: {exc}. Nothing was recorded.", file=sys.stderr)
         return 2
     settings = load_settings()
     store = _store(args, settings)
@@ -438,6 +444,7 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
             thread_id="import-payments",
             user_id=getpass.getuser(),
             default_currency=args.currency.upper() if args.currency else None,
+            date_format=date_format,
         )
     except UnreadableExport as exc:
         print(f"coo import-payments: {path.name}: {exc} Nothing was recorded.", file=sys.stderr)
@@ -568,6 +575,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     payments.add_argument("file")
     payments.add_argument("--currency", help="currency of amounts when the file doesn't say (default USD)")
+    payments.add_argument(
+        "--date-format",
+        help="the order of the file's dates when no date settles it: DMY (20/11/2026), MDY (11/20/2026), "
+        "YMD, or a pattern such as %%d/%%m/%%Y",
+    )
     payments.set_defaults(func=cmd_import_payments)
     books = sub.add_parser(
         "books",

@@ -193,6 +193,7 @@ def _payments(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[st
         thread_id=env.thread_id,
         user_id=env.user_id,
         event_id=env.event_id,
+        message=env.text,
     )
 
 
@@ -223,6 +224,7 @@ def _shared_payments(runtime: Runtime, env: Envelope, item: InboxItem, options: 
         thread_id=env.thread_id,
         user_id=env.user_id,
         event_id=env.event_id,
+        message=env.text,
     )
 
 

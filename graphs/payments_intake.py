@@ -4,7 +4,9 @@ Adapters (a Telegram document, a Slack file share) verify the operator, fetch th
 and call ``import_payments``. Exact matches are recorded at once (they are the operator's own
 bank data, and every payment lands in the ledger with the row it came from); partial payments,
 overpayments and unknown payers are listed as numbered questions, each with the ordinary chat
-message that would record it, so the operator answers with the commands coo already has.
+message that would record it, so the operator answers with the commands coo already has. Dates
+whose day/month order nothing settles are a question too: the operator sends the file again
+with "--date-format DMY" (or MDY) as the message, the chat's form of the CLI option.
 
 A redelivered file share (same channel event id) posts nothing twice, and a different upload
 of the same rows records nothing twice (rows are claimed by fingerprint in the reconciler).
@@ -17,6 +19,7 @@ import hashlib
 from pydantic import BaseModel, Field
 
 from agents.bank_csv import UnreadableExport
+from agents.bank_dates import DateFormatError, date_format_in, parse_date_format
 from agents.reconciler import import_payments as reconcile
 from agents.reconciler import render_report
 from graphs.conversation import Conversation
@@ -58,8 +61,10 @@ def import_payments(
     user_id: str,
     event_id: str,
     default_currency: str | None = None,
+    message: str = "",
 ) -> PaymentsIntakeResult:
-    """Reconcile one dropped export and post the report into its thread."""
+    """Reconcile one dropped export and post the report into its thread. ``message``: the text
+    sent with the file (a caption), which may name the date order ("--date-format DMY")."""
     store = conversation.store
     env = Envelope(
         channel=channel, event_id=event_id, thread_id=thread_id, user_id=user_id, text=f"(payments file {filename})"
@@ -80,6 +85,13 @@ def import_payments(
         text = f"{filename} is {len(csv_bytes) // 1024 // 1024} MB; I read payment exports up to 10 MB. Export a shorter period?"
         conversation.reply(env, text)
         return PaymentsIntakeResult(run_id=run_id, reply=text)
+    named = date_format_in(message)
+    try:
+        date_format = parse_date_format(named) if named else None
+    except DateFormatError as exc:
+        text = f"{exc}. Nothing from {filename} was recorded; send it again with one of those."
+        conversation.reply(env, text)
+        return PaymentsIntakeResult(run_id=run_id, reply=text)
     try:
         report = reconcile(
             store,
@@ -90,6 +102,7 @@ def import_payments(
             thread_id=thread_id,
             user_id=user_id,
             default_currency=default_currency,
+            date_format=date_format,
         )
     except UnreadableExport as exc:
         text = f"I couldn't read {filename} as a bank or payment-provider export: {exc} Nothing was recorded."

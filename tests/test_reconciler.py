@@ -128,10 +128,15 @@ def test_debit_credit_columns_tab_separated(store, coo):
     out = coo_import(coo, str(DATA / "debit_credit.tsv"))
     assert "bank export with Debit/Credit columns (tab-separated" in out
     assert "✓ line 3, 2026-11-19, $1,140.00 from Bob Lee invoice 2 → INV-0002 (Bob Lee; by reference INV-0002)" in out
-    # The payer names Initech, so the $750 is Initech's even though Umbrella owes $750 too.
-    assert "✓ line 4, 2026-11-19, $750.00 from Initech ops payment → INV-0004 (Initech; by payer and amount)" in out
+    # "Initech ops" holds Initech's name and more: a question (with the message that records it),
+    # never a booking, and never Umbrella's $750 either.
+    assert (
+        "1. line 4, 2026-11-19, $750.00 from Initech ops payment: Is Initech ops the same as your client "
+        "Initech? If it is, it pays INV-0004 ($750.00), but other open invoices have the same amount."
+    ) in out
+    assert "To record it, say: Initech paid $750.00 for INV-0004 on 2026-11-19" in out
     assert "$45.00 from Card payment FIGMA: outgoing" in out and "$200.00 from Refund to client: outgoing" in out
-    assert status(store, "INV-0002")[0] == "paid" and status(store, "INV-0004")[0] == "paid"
+    assert status(store, "INV-0002")[0] == "paid" and status(store, "INV-0004")[0] == "sent"
     assert status(store, "INV-0005") == ("sent", Decimal("750.00"))
 
 
@@ -300,8 +305,9 @@ def test_amounts_that_could_mean_two_things_are_refused(cell, decimal):
 
 def test_dates_are_reported_when_day_and_month_cannot_be_told_apart():
     parsed = parse_export(b"Date,Description,Amount\n03/04/2026,Client A,100.00\n05/06/2026,Client B,200.00\n")
-    assert parsed.rows == [] and [p.line for p in parsed.problems] == [2, 3]
-    assert "can't tell the day from the month" in parsed.problems[0].reason
+    assert parsed.rows == [] and parsed.problems == []
+    assert parsed.date_question is not None and parsed.date_question.lines == [2, 3]
+    assert (parsed.date_question.day_first, parsed.date_question.month_first) == (date(2026, 4, 3), date(2026, 3, 4))
     # One date past the 12th settles the whole column.
     settled = parse_export(b"Date,Description,Amount\n03/04/2026,A,100.00\n03/14/2026,B,200.00\n")
     assert [r.booked_on for r in settled.rows] == [date(2026, 3, 4), date(2026, 3, 14)]
@@ -347,7 +353,7 @@ def test_matching_rules_without_a_database():
     from datetime import datetime
 
     from agents.bank_csv import BankRow
-    from agents.reconciler import match_rows
+    from agents.payment_matching import match_rows
     from store.models import Client, Invoice
 
     now = datetime(2026, 11, 25, tzinfo=UTC)
@@ -420,7 +426,7 @@ def test_one_shared_word_is_a_question_never_a_booking(client, payer):
     from datetime import datetime
 
     from agents.bank_csv import BankRow
-    from agents.reconciler import match_rows
+    from agents.payment_matching import match_rows
     from store.models import Client, Invoice
 
     now = datetime(2026, 11, 25, tzinfo=UTC)
