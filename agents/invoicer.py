@@ -56,6 +56,13 @@ def compare_with_previous(invoice: Invoice, previous: Invoice | None) -> str | N
     """One line on how this invoice differs from the client's last one, for the approval card."""
     if previous is None:
         return "First invoice for this client."
+    if previous.currency != invoice.currency:
+        # Amounts in two currencies are never subtracted: a currency change is said instead.
+        return (
+            f"Last invoice {previous.number} ({previous.issue_date.isoformat()}): "
+            f"{format_money(previous.total, previous.currency)}, {previous.status}; this one is in "
+            f"{invoice.currency}, not {previous.currency} (not compared across currencies)."
+        )
     diff = invoice.total - previous.total
     if diff == 0:
         change = "same total"

@@ -183,9 +183,11 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     ]
     currency = intent.currency
     if currency is None and client is not None:
-        # Unsaid: the client's own currency — its retainer's first, else the one on file.
+        # Unsaid: the client's own currency — its retainer's, else its last invoice's, else the
+        # one on file.
         retainer = deps.store.work.active_retainer(client.id)
-        currency = retainer.currency if retainer else client.currency
+        last = deps.store.billing.previous_for_client(client.id, before_seq=2**62)
+        currency = retainer.currency if retainer else last.currency if last else client.currency
         if currency != "USD":
             notes.append(f"In {currency}, {client.name}'s currency (you didn't say one).")
     currency = currency or "USD"

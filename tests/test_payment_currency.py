@@ -85,3 +85,20 @@ def test_an_invoice_in_a_currency_said_keeps_it(chat):
     chat.say("Globex GmbH signed the retainer: €2,000 a month, bill on the 1st, contact ap@globex.example")
     shown = chat.say("invoice Globex GmbH for $500 for the workshop")
     assert "$500.00" in shown and "you didn't say one" not in shown
+
+
+def test_the_card_never_compares_amounts_in_two_currencies(euro_invoice):
+    shown = euro_invoice.say("invoice Globex GmbH for $300 for the icons")
+    assert "Last invoice INV-0001" in shown and "€500.00" in shown, shown
+    assert "this one is in USD, not EUR (not compared across currencies)." in shown
+    assert "−" not in shown.split("Last invoice")[1].splitlines()[0]  # no difference computed
+    shown = euro_invoice.say("invoice Globex GmbH for €550 for the workshop follow-up")
+    assert "Last invoice INV-0002" in shown and "not compared across currencies" in shown
+
+
+def test_an_invoice_without_a_currency_follows_the_clients_last_invoice(chat):
+    chat.say("new client: Helvetia AG, contact ap@helvetia.example")
+    chat.say("invoice Helvetia AG for CHF 1'200 for the audit")
+    shown = chat.say("invoice Helvetia AG for 300 for the follow-up")
+    assert "Invoice #INV-0002 for Helvetia AG: 300.00 CHF" in shown, shown
+    assert "In CHF, Helvetia AG's currency (you didn't say one)." in shown
