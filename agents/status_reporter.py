@@ -58,7 +58,7 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
         if not any(lines for _, lines in sections):
             return f"Nothing is overdue{scope}, and nothing waits for your approval."
     elif topic == "invoices":
-        owed = format_totals([(i.balance, i.currency) for i in invoices])
+        owed = format_totals(i.owed for i in invoices)
         credits = store.billing.credits(cid)
         drafts = [i for i in store.billing.drafts() if cid is None or i.client_id == cid]
         sections = [
@@ -108,7 +108,7 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
             lines.append(f"• {c.name}{contact}{terms}")
         sections = [("Clients", lines)]
     else:  # summary
-        owed = format_totals([(i.balance, i.currency) for i in invoices])
+        owed = format_totals(i.owed for i in invoices)
         return "\n".join(
             [
                 f"Status{scope} on {today.isoformat()}:",

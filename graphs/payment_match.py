@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from graphs.intents import RecordPayment
 from store.facade import Store
 from store.models import Invoice, format_money
+from store.money import Money
 
 OPEN_STATUSES = ("issued", "sent", "partially_paid")  # what a payment can still go to
 
@@ -70,7 +71,7 @@ def match_payment(store: Store, intent: RecordPayment, client_id: int) -> Match 
                 f'again with that amount; or reply "credit" to keep {said} as a credit in {intent.currency}.'
             )
         )
-    exact = [i for i in same if i.balance == amount]
+    exact = [i for i in same if i.owed == Money.of(amount, i.currency)]
     if len(exact) == 1:
         return Match(
             invoice=exact[0],

@@ -33,6 +33,7 @@ from graphs.payment_match import Uncertain, match_payment
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.billing import NewLine
 from store.models import Client, format_money
+from store.money import Money
 
 # -- retainers, clients, proposals -----------------------------------------------------------
 
@@ -285,11 +286,9 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
             client_id=client.id if client else None,
         )
     after = deps.store.billing.by_id(invoice.id)
-    excess = intent.amount - invoice.balance
-    if excess > 0:
-        state_text = (
-            f"now paid in full; {format_money(excess, currency)} more than it was owed is kept as a credit for {name}"
-        )
+    excess = Money.of(intent.amount, currency) - invoice.owed  # same currency, checked above
+    if excess > Money.zero(currency):
+        state_text = f"now paid in full; {excess} more than it was owed is kept as a credit for {name}"
     elif after.status == "paid":
         state_text = "now paid in full"
     else:

@@ -11,6 +11,7 @@ from store.clock import Clock
 from store.db import Database, Tx
 from store.errors import StoreError
 from store.models import Invoice, InvoiceLine, InvoiceStatus, Payment, UtcDateTime, cents
+from store.money import CurrencyMismatch, Money
 
 OPEN_STATUSES: tuple[InvoiceStatus, ...] = ("sent", "issued", "partially_paid")
 
@@ -182,15 +183,19 @@ class BillingStore:
         existing = tx.fetchone("SELECT * FROM payments WHERE run_id = ?", (run_id,))
         if existing:
             return Payment.model_validate(existing)
-        if invoice is not None and invoice.currency != currency:
-            raise StoreError(
-                f"a {currency} payment cannot be applied to {invoice.number}, which is in {invoice.currency}"
-            )
-        applied, excess = cents(amount), 0
+        received = Money.of(amount, currency)
+        applied_money, excess_money = received, Money.zero(currency)
         if invoice is not None:
-            # An over-payment settles the invoice; the rest is the client's credit, visible.
-            balance = max(invoice.total_cents - invoice.paid_cents, 0)
-            applied, excess = min(applied, balance), max(applied - balance, 0)
+            try:
+                # An over-payment settles the invoice; the rest is the client's credit, visible.
+                owed = max(invoice.owed, Money.zero(invoice.currency))
+                applied_money = received.min(owed)
+                excess_money = received - applied_money
+            except CurrencyMismatch as exc:
+                raise StoreError(
+                    f"a {currency} payment cannot be applied to {invoice.number}, which is in {invoice.currency}"
+                ) from exc
+        applied, excess = applied_money.cents, excess_money.cents
         insert = (
             "INSERT INTO payments (client_id, invoice_id, amount_cents, currency, received_on, reference, run_id,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"

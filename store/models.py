@@ -7,11 +7,14 @@ both look the same. Money is stored as integer cents and exposed as Decimal.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from store.money import Money, Totals
 
 
 def _loads(value: Any) -> Any:
@@ -50,17 +53,12 @@ def from_cents(value: int | None) -> Decimal:
 
 
 def format_money(amount: Decimal, currency: str = "USD") -> str:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
-    text = f"{amount:,.2f}"
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+    return str(Money.of(amount, currency))
 
 
-def format_totals(amounts: list[tuple[Decimal, str]]) -> str:
+def format_totals(amounts: Iterable[Money]) -> str:
     """Amounts summed per currency, never across: "$1,200.00 + €500.00"."""
-    totals: dict[str, Decimal] = {}
-    for amount, currency in amounts:
-        totals[currency] = totals.get(currency, Decimal(0)) + amount
-    return " + ".join(format_money(v, c) for c, v in sorted(totals.items())) or format_money(Decimal(0))
+    return str(Totals(amounts))
 
 
 class _Row(BaseModel):
@@ -178,6 +176,11 @@ class Invoice(_Row):
     def balance(self) -> Decimal:
         return from_cents(self.total_cents - self.paid_cents)
 
+    @property
+    def owed(self) -> Money:
+        """The balance with its currency: what is compared with a payment."""
+        return Money.from_cents(self.total_cents - self.paid_cents, self.currency)
+
 
 class Payment(_Row):
     id: int
@@ -193,6 +196,10 @@ class Payment(_Row):
     @property
     def amount(self) -> Decimal:
         return from_cents(self.amount_cents)
+
+    @property
+    def money(self) -> Money:
+        return Money.from_cents(self.amount_cents, self.currency)
 
 
 class Artifact(_Row):
