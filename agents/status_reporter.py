@@ -102,8 +102,13 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
             return 'No clients yet. Tell me about one, e.g. "Acme signed the retainer: $4k a month".'
         lines = []
         for c in clients:
-            retainer = store.work.active_retainer(c.id)
-            terms = f" — retainer {format_money(retainer.monthly_amount, retainer.currency)}/month" if retainer else ""
+            retainer = store.work.latest_retainer(c.id)
+            terms = (
+                f" — retainer {format_money(retainer.monthly_amount, retainer.currency)}/month"
+                f" ({retainer.state_on(today)})"
+                if retainer
+                else ""
+            )
             contact = f" <{c.contact_email}>" if c.contact_email else ""
             lines.append(f"• {c.name}{contact}{terms}")
         sections = [("Clients", lines)]

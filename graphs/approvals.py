@@ -178,8 +178,10 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, fields: EditFields, keep
     with deps.store.db.transaction() as tx:
         updated = deps.store.billing.replace_lines(tx, invoice.id, lines, due)
     client = deps.store.clients.get(updated.client_id)
-    subject, body = render_invoice(updated, client, deps.sender_name)
-    card.details = invoice_details(updated)
+    credit = deps.store.credits.for_invoice(updated.id)  # its hold follows the new total
+    subject, body = render_invoice(updated, client, deps.sender_name, credit)
+    others = [(cur, amount) for _, cur, amount in deps.store.billing.credits(client.id) if cur != updated.currency]
+    card.details = invoice_details(updated, credit, others)
     return card, Draft(
         to=draft.to,
         subject=draft.subject if draft.subject != subject else subject,
