@@ -73,6 +73,20 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
             billing_day=asked_for.billing_day,
             revision_limit=asked_for.revision_rounds if client.revision_limit is None else None,
         )
+    if current is not None and current.client_id == client.id:
+        keep = {"monthly_cents", "currency", "billing_day", "revision_rounds", "scope"}
+        deps.store.ledger.append(
+            run_id,
+            "record_retainer",
+            "retainer_terms_changed",
+            {
+                "client_id": client.id,
+                "replaced_retainer_id": current.id,
+                "retainer_id": retainer.id,
+                "before": current.model_dump(mode="json", include=keep),
+                "after": retainer.model_dump(mode="json", include=keep),
+            },
+        )
     contact = f" ({client.contact_email})" if client.contact_email else ""
     terms = [f"{format_money(retainer.monthly_amount, retainer.currency)}/month"]
     if retainer.revision_rounds is not None:

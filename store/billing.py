@@ -162,6 +162,12 @@ class BillingStore:
         tx.execute(f"UPDATE invoices SET status = ?{sent} WHERE id = ?", params)
         if status in ("sent", "issued"):
             credits.apply_held(tx, invoice_id, self.clock.now())
+            # Money already on it (credit, or a payment before a re-send) keeps it part or fully paid.
+            tx.execute(
+                "UPDATE invoices SET status = CASE WHEN paid_cents >= total_cents THEN 'paid'"
+                " ELSE 'partially_paid' END WHERE id = ? AND paid_cents > 0",
+                (invoice_id,),
+            )
         elif status == "void":
             credits.release_held(tx, invoice_id, self.clock.now())
 

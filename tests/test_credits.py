@@ -102,14 +102,18 @@ def test_a_credit_in_another_currency_is_never_applied(credited):
     assert check_books(credited.runtime.store.db) == []
 
 
-def test_the_retainer_tick_invoice_uses_the_credit(chat):
+@pytest.mark.parametrize("autonomy", ["ask", "auto"])
+def test_the_retainer_tick_invoice_uses_the_credit(chat, smtp, autonomy):
     chat.say("Acme Studio signed the retainer: $4,000 a month, bill on the 1st, contact jane@acme.example")
     chat.say("/approve 1")
     chat.say("invoice Acme Studio $500 for the extra landing page")
     chat.say("/approve 2")
     chat.say("got $560 from Acme Studio for INV-0001")
+    chat.say(f"/autonomy invoicer {autonomy}")
+    sent = len(smtp.messages)
     run_tick(chat.runtime, date(2026, 12, 1))
     chat.runtime.queue.wait_idle()
+    assert len(smtp.messages) == sent  # using a credit is never routine: it asks, even under auto
     [card] = [a.card for a in chat.runtime.store.runs.pending_approvals()]
     assert "Credit applied: −$60.00 (overpayment on INV-0001)" in card["details"]
     assert "Amount due: $3,940.00" in card["details"]

@@ -70,6 +70,7 @@ def test_new_terms_show_old_and_new_and_change_only_on_yes(acme, said):
     assert "[/approve 2]" in shown
     active = _active(acme)
     assert (active.monthly_amount, active.billing_day, active.revision_rounds) == (5000, 15, 3)
+    assert _events(acme, "retainer_terms_changed") == 1
     assert _tick(acme, date(2026, 12, 1), date(2026, 12, 15)) == ["2026-12-15"]
 
 
@@ -81,6 +82,7 @@ def test_no_keeps_the_current_terms(acme, answer):
     active = _active(acme)
     assert (active.monthly_amount, active.billing_day) == (4000, 1)
     assert acme.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM approvals") == 1  # no second proposal
+    assert _events(acme, "retainer_terms_changed") == 0
     assert _tick(acme, date(2026, 12, 1)) == ["2026-12-01"]
 
 
@@ -268,3 +270,41 @@ def test_an_unreadable_answer_is_asked_again(acme):
     acme.say("cancel Acme Studio's retainer")
     assert "Please answer yes or no." in acme.say("hmm, maybe")
     assert "has ended" in acme.say("yes")
+
+
+# -- what the offline parser reads -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "kind", "fields"),
+    [
+        ("cancel Acme's retainer", "retainer_end", {"client_name": "Acme"}),
+        ("Acme ended the retainer from January 1", "retainer_end", {"client_name": "Acme", "ends_on": "2027-01-01"}),
+        ("stop billing Globex after December", "retainer_end", {"client_name": "Globex", "ends_on": "2027-01-01"}),
+        ("terminate Initech's retainer as of Dec 15", "retainer_end", {"ends_on": "2026-12-15"}),
+        ("no more invoices for Globex after this month", "retainer_end", {"ends_on": "2026-12-01"}),
+        ("cancel their retainer", "retainer_end", {}),
+        ("pause Globex's retainer until March", "retainer_pause", {"paused_until": "2027-03-01"}),
+        ("pause the Bluefin retainer for two months", "retainer_pause", {"client_name": "Bluefin", "months": 2}),
+        ("pause billing for Globex for 6 weeks", "retainer_pause", {"paused_until": "2027-01-06"}),
+        ("put Globex's retainer on hold until March 15", "retainer_pause", {"paused_until": "2027-03-15"}),
+        ("resume Globex's retainer", "retainer_resume", {"client_name": "Globex"}),
+        ("unpause the Globex retainer", "retainer_resume", {"client_name": "Globex"}),
+        ("restart billing Globex", "retainer_resume", {"client_name": "Globex"}),
+        ("Globex is back on retainer", "retainer_resume", {"client_name": "Globex"}),
+        # not these
+        ("remind me to cancel Acme's retainer", "add_task", {}),
+        ("cancel my gym membership", "unknown", {}),
+        ("stop billing Globex after Smarch", "unknown", {}),  # an unreadable date is no guess
+        ("cancel the meeting", "unknown", {}),
+        ("stop", "unknown", {}),
+    ],
+)
+def test_what_the_offline_parser_reads(said, kind, fields):
+    from graphs.intents import intent_to_dict
+    from graphs.offline_parser import OfflineParser
+
+    parsed = intent_to_dict(OfflineParser().parse(said, date(2026, 11, 25)).intent)
+    assert parsed["kind"] == kind, parsed
+    assert {k: parsed.get(k) for k in fields} == fields
+    assert not parsed.get("confirmed")  # only the operator's "yes" confirms
