@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from agents.billing_cycle import billing_dates
+from agents.billing_cycle import KIND as BILLING
+from agents.billing_cycle import billing_date, billing_dates
 from graphs.confirm import ask_to_confirm
 from graphs.deps import Deps
 from graphs.intents import RetainerEnd, RetainerPause, RetainerResume, RetainerSignup, intent_from_dict
@@ -49,6 +50,21 @@ def _upcoming(r: Retainer, start: date, count: int = SHOWN) -> list[date]:
             found.append(when)
             if len(found) == count:
                 break
+    return found
+
+
+def _invoiced_from(deps: Deps, r: Retainer, ends_on: date) -> list[str]:
+    """Invoices the tick already prepared for billing dates on or after ``ends_on`` (not void)."""
+    if not r.billing_day:
+        return []
+    found = []
+    for item in deps.store.recurring.for_retainer(r.id, BILLING):
+        year, month = (int(x) for x in item.period.split("-"))
+        if billing_date(year, month, r.billing_day) < ends_on or item.run_id is None:
+            continue
+        invoice = deps.store.billing.get_by_run(item.run_id)
+        if invoice is not None and invoice.status != "void":
+            found.append(f"{invoice.number} ({invoice.status})")
     return found
 
 
@@ -160,11 +176,19 @@ def end_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     before = _upcoming(retainer, today, 12)
     kept = [d for d in before if d < ends_on]
     dropped = [d for d in before if d >= ends_on][:SHOWN]
-    when = "today" if ends_on <= today else f"on {ends_on.isoformat()}"
+    when = {True: f"as of {ends_on.isoformat()}, a date in the past", False: f"on {ends_on.isoformat()}"}[
+        ends_on < today
+    ]
+    if ends_on == today:
+        when = "today"
     if not intent.confirmed:
         rows = [f"End {client.name}'s retainer ({terms_text(retainer)}) {when}?"]
-        if ends_on < today:
-            rows.append(f"  ({ends_on.isoformat()} is in the past: invoices already prepared are not changed.)")
+        billed = _invoiced_from(deps, retainer, ends_on)
+        if billed:
+            rows.append(
+                f"  Already invoiced for dates from then on: {', '.join(billed)} — these stay as they are"
+                " (reject a draft, or tell me to credit a sent one)."
+            )
         if kept:
             rows.append(f"  Still billed: {_dates(kept)} (the last invoice).")
         if dropped:

@@ -188,6 +188,18 @@ def test_no_to_an_end_keeps_billing(acme, answer):
     assert _events(acme, "retainer_ended") == 0
 
 
+def test_an_end_date_in_the_past_names_the_invoices_already_prepared(acme, clock):
+    clock.advance(days=15)  # 2026-12-10
+    assert _tick(acme, date(2026, 12, 1)) == ["2026-12-01"]
+    shown = acme.say("Acme Studio ended the retainer from December 1")
+    assert "End Acme Studio's retainer" in shown and "as of 2026-12-01, a date in the past?" in shown, shown
+    assert "Already invoiced for dates from then on: INV-0001 (draft) — these stay as they are" in shown
+    assert "No longer billed: 2027-01-01, 2027-02-01, 2027-03-01, …." in shown
+    acme.say("yes")
+    assert _tick(acme, date(2027, 1, 1)) == ["2026-12-01"]
+    assert "— ended 2026-12-01" in acme.say("what do we know about Acme Studio?")
+
+
 def test_a_client_without_a_retainer_is_told_so(chat):
     chat.say("new client: Globex, contact ap@globex.example")
     assert "Globex has no active retainer; nothing changed." in chat.say("cancel Globex's retainer")

@@ -114,10 +114,21 @@ def _name(raw: str | None) -> tuple[str | None, bool]:
     return name, False
 
 
+def _nearest(day: date, today: date) -> date:
+    """A date said without a year, in whichever year puts it nearest today: "from January 1" is
+    next January in November and this January on the 10th of January."""
+    candidates = []
+    for year in (day.year - 1, day.year, day.year + 1):
+        try:
+            candidates.append(day.replace(year=year))
+        except ValueError:  # 29 February
+            continue
+    return min(candidates, key=lambda d: (abs((d - today).days), d < today))
+
+
 def _first_of_month(month: int, today: date) -> date:
-    """The 1st of the month named, this year or, when it is already behind us, next year."""
-    year = today.year if month >= today.month else today.year + 1
-    return date(year, month, 1)
+    """The 1st of the month named, in the year that puts it nearest today."""
+    return _nearest(date(today.year, month, 1), today)
 
 
 def _month_after(day: date) -> date:
@@ -143,8 +154,11 @@ def _boundary(rest: str, today: date) -> tuple[date | None, bool]:
         return (_month_after(start) if m.group("prep").lower() in ("after", "at the end of", "end of") else start), True
     found = find_date(rest, today)
     if found is not None and found.value is not None:
+        value = found.value
+        if not re.search(r"\d{4}", rest[found.start : found.end]):
+            value = _nearest(value, today)
         after = _AFTER_RE.search(rest[: found.start])
-        return (found.value + timedelta(days=1) if after else found.value), True
+        return (value + timedelta(days=1) if after else value), True
     m = _MONTH_RE.search(rest)
     if m and m.group("month").lower() in _MONTHS:
         first = _first_of_month(_MONTHS[m.group("month").lower()], today)
