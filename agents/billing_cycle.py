@@ -116,3 +116,10 @@ def billing_dates(billing_day: int, start: date, count: int) -> list[date]:
             dates.append(when)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return dates
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (month ends clamp: 31 January + 1 month → 28 February)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

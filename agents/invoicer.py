@@ -102,6 +102,9 @@ def invoice_details(
     )
     rows.extend(_credit_lines(invoice, credit, "Amount due"))
     for currency, amount in other_credits or []:
+        if currency == invoice.currency:
+            rows.append(f"{format_money(amount, currency)} of credit is kept for later: not applied to this invoice.")
+            continue
         rows.append(
             f"{format_money(amount, currency)} of credit remains: it is in {currency}, this invoice in"
             f" {invoice.currency}, so it is not applied."

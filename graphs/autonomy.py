@@ -51,7 +51,8 @@ def _autonomous_agent(store: Store, run_id: str, action: Action) -> str | None:
     invoice = store.billing.by_id(action.card.invoice_id)
     if action.draft.to != client.contact_email or not billing_cycle.is_routine(invoice, retainer):
         return None
-    if store.credits.for_invoice(invoice.id) is not None:
+    credit = store.credits.for_invoice(invoice.id)
+    if credit is not None and credit.status == "held":
         return None  # it would use the client's credit: money that is not routine, so it asks
     return "invoicer"
 

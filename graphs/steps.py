@@ -45,7 +45,7 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     current = deps.store.work.active_retainer(known[0].id) if len(known) == 1 else None
     if current is not None and (current.run_id == run_id or current.ended_by(today_for(deps))):
         current = None  # this run's own (a replayed step), or one that has ended: nothing to replace
-    asked_for = RetainerTerms(intent, current)
+    asked_for = RetainerTerms.asked(intent, current)
     if current is not None:
         # New terms for a running retainer are shown old → new and asked about first.
         asked = terms_change(deps, state, current, asked_for)
@@ -233,7 +233,8 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
         due_now = format_money(invoice.total - credit.amount, invoice.currency)
         notes.append(
             f"{client.name}'s credit of {format_money(credit.amount, credit.currency)} ({credit.source}) goes"
-            f" towards it once you approve: {due_now} to pay."
+            f" towards it once you approve: {due_now} to pay. To keep the credit for later, edit it with"
+            " credit=no."
         )
     others = [(cur, amount) for _, cur, amount in deps.store.billing.credits(client.id) if cur != invoice.currency]
     card = Card(

@@ -8,10 +8,13 @@ the change is written to the ledger with what it was before.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from agents.billing_cycle import KIND as BILLING
-from agents.billing_cycle import billing_date, billing_dates
+from agents.billing_cycle import add_months, billing_date, billing_dates
 from graphs.confirm import ask_to_confirm
 from graphs.deps import Deps
 from graphs.intents import RetainerEnd, RetainerPause, RetainerResume, RetainerSignup, intent_from_dict
@@ -103,19 +106,34 @@ def _record(deps: Deps, state: dict[str, Any], step: str, kind: str, before: Ret
 # -- new terms for a running retainer ("signed again") ----------------------------------------
 
 
-class RetainerTerms:
+class RetainerTerms(BaseModel):
     """The terms a signup asks for, with what it leaves unsaid carried over from the current ones."""
 
-    def __init__(self, intent: RetainerSignup, current: Retainer | None) -> None:
+    monthly_amount: Decimal
+    currency: str
+    billing_day: int | None = None
+    revision_rounds: int | None = None
+    scope: str | None = None
+
+    @classmethod
+    def asked(cls, intent: RetainerSignup, current: Retainer | None) -> RetainerTerms:
         assert intent.monthly_amount is not None
-        self.monthly_amount = intent.monthly_amount
-        self.currency = intent.currency
-        keep = current is not None
-        self.billing_day = intent.billing_day if intent.billing_day or not keep else current.billing_day  # type: ignore[union-attr]
-        self.revision_rounds = (
-            intent.revision_rounds if intent.revision_rounds is not None or not keep else current.revision_rounds  # type: ignore[union-attr]
+        said = cls(
+            monthly_amount=intent.monthly_amount,
+            currency=intent.currency,
+            billing_day=intent.billing_day,
+            revision_rounds=intent.revision_rounds,
+            scope=intent.scope,
         )
-        self.scope = intent.scope if intent.scope or not keep else current.scope  # type: ignore[union-attr]
+        if current is None:
+            return said
+        return said.model_copy(
+            update={
+                "billing_day": said.billing_day or current.billing_day,
+                "revision_rounds": current.revision_rounds if said.revision_rounds is None else said.revision_rounds,
+                "scope": said.scope or current.scope,
+            }
+        )
 
 
 def terms_change(deps: Deps, state: dict[str, Any], current: Retainer, new: RetainerTerms) -> StepResult | None:
@@ -219,7 +237,8 @@ def pause_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     if why is not None or client is None or retainer is None:
         return why or StepResult(stop=True)
     today = today_for(deps)
-    until = intent.paused_until
+    # "for two months" with no date (a model may say only that): two months from today.
+    until = intent.paused_until or (add_months(today, intent.months) if intent.months else None)
     if until is not None and until <= today:
         return StepResult(
             notes=[f"{until.isoformat()} is not in the future; until when should {client.name}'s retainer pause?"],

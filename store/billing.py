@@ -131,6 +131,17 @@ class BillingStore:
         assert row is not None
         return self._with_lines(tx, row)
 
+    def use_credit(self, tx: Tx, invoice_id: int, use: bool) -> credits.CreditUse | None:
+        """On a draft: use the client's credit (hold it) or keep it for later (release it)."""
+        invoice = self.locked(tx, invoice_id)
+        if invoice.status != "draft":
+            raise StoreError(f"Invoice {invoice.number} is {invoice.status}; only drafts can be edited.")
+        if not use:
+            credits.keep_for_later(tx, invoice_id, self.clock.now())
+            return None
+        credits.use_again(tx, invoice_id)
+        return self.hold_credit(tx, invoice)
+
     def hold_credit(self, tx: Tx, invoice: Invoice) -> credits.CreditUse | None:
         """Hold the client's credit in the draft's currency for it (up to its total)."""
         return credits.hold(

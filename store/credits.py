@@ -98,6 +98,8 @@ def hold(
     paid, taken = _available_cents(tx, client_id, currency, invoice_id)
     amount = max(min(paid - taken, total_cents), 0)
     existing = tx.fetchone("SELECT * FROM credit_applications WHERE invoice_id = ?", (invoice_id,))
+    if existing is not None and existing["status"] == "released":
+        return None  # the operator kept the credit for later (or the draft was voided)
     if existing is not None and existing["status"] != "held":
         return CreditUse.model_validate(existing)
     if amount <= 0:
@@ -142,6 +144,17 @@ def release_held(tx: Tx, invoice_id: int, now: datetime) -> CreditUse | None:
         return None
     tx.execute("UPDATE credit_applications SET status = 'released', updated_at = ? WHERE id = ?", (now, row["id"]))
     return CreditUse.model_validate({**row, "status": "released"})
+
+
+def keep_for_later(tx: Tx, invoice_id: int, now: datetime) -> CreditUse | None:
+    """The operator does not want the draft to use the credit: it is released, and stays so
+    through later edits of the draft (``hold`` again with ``use_again`` first to undo)."""
+    return release_held(tx, invoice_id, now)
+
+
+def use_again(tx: Tx, invoice_id: int) -> None:
+    """Undo ``keep_for_later`` on a draft: the next ``hold`` holds the credit again."""
+    tx.execute("DELETE FROM credit_applications WHERE invoice_id = ? AND status = 'released'", (invoice_id,))
 
 
 class CreditStore:

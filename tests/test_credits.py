@@ -120,3 +120,29 @@ def test_the_retainer_tick_invoice_uses_the_credit(chat, smtp, autonomy):
     shown = chat.say("/approve 3")
     assert "Applied $60.00 of credit (overpayment on INV-0001) to INV-0002: $3,940.00 is left to pay." in shown
     assert check_books(chat.runtime.store.db) == []
+
+
+@pytest.mark.parametrize("keep", ["credit=no", "credit=keep", "credit=off"])
+def test_the_operator_can_keep_the_credit_for_later(credited, keep):
+    shown = credited.say("invoice Acme for $400 for the icons")
+    assert "To keep the credit for later, edit it with credit=no." in shown
+    shown = credited.say(f"/edit 2 {keep}")
+    assert "Edited #2 (credit → kept for later)" in shown, shown
+    assert "Credit applied" not in shown and "$60.00 of credit is kept for later: not applied to this invoice." in shown
+    shown = credited.say("/edit 2 rate=500")  # a later edit does not bring it back
+    assert "Credit applied" not in shown
+    credited.say("/approve 2")
+    owed = credited.say("who owes me money?")
+    assert "Acme: $60.00" in owed and "$500.00" in owed
+    assert _ledger(credited, "credit_applied") == []
+    assert check_books(credited.runtime.store.db) == []
+
+
+def test_a_kept_credit_can_be_used_again_and_a_wrong_value_is_refused(credited):
+    credited.say("invoice Acme for $400 for the icons")
+    credited.say("/edit 2 credit=no")
+    assert 'I can\'t read "maybe" for credit' in credited.say("/edit 2 credit=maybe")
+    shown = credited.say("/edit 2 credit=yes")
+    assert "Credit applied: −$60.00 (overpayment on INV-0001)" in shown and "Amount due: $340.00" in shown
+    assert "$340.00 is left to pay" in credited.say("/approve 2")
+    assert check_books(credited.runtime.store.db) == []
