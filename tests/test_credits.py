@@ -146,3 +146,31 @@ def test_a_kept_credit_can_be_used_again_and_a_wrong_value_is_refused(credited):
     assert "Credit applied: −$60.00 (overpayment on INV-0001)" in shown and "Amount due: $340.00" in shown
     assert "$340.00 is left to pay" in credited.say("/approve 2")
     assert check_books(credited.runtime.store.db) == []
+
+
+def test_credits_and_retainer_states_survive_export_and_import(make_runtime, sqlite_url, pg_url, smtp, clock):
+    from store.facade import Store
+    from store.snapshot import export_snapshot, import_snapshot
+    from tests.conftest import ChatDriver
+
+    chat = ChatDriver(make_runtime(database_url=sqlite_url, smtp_url=smtp.url))
+    chat.say("Acme signed the retainer: $1,000 a month, bill on the 1st, contact jane@acme.example")
+    chat.say("/approve 1")
+    chat.say("invoice Acme for $600 for the logo")
+    chat.say("/approve 2")
+    chat.say("Acme paid $700")
+    chat.say("invoice Acme for $40 for a favicon")
+    chat.say("/approve 3")  # $40 of the $100 credit applied
+    chat.say("invoice Acme for $500 for the brochure")  # holds the other $60, waiting
+    chat.say("pause Acme's retainer until March")
+    chat.say("yes")
+    first = export_snapshot(chat.runtime.store.db, clock.now())
+    target = Store.open(pg_url, clock)
+    try:
+        assert import_snapshot(target.db, first)["credit_applications"] == 2
+        assert export_snapshot(target.db, clock.now()).tables == first.tables
+        [retainer] = target.work.active_retainers()
+        assert retainer.paused_until == date(2027, 3, 1) and not retainer.bills_on(date(2027, 2, 1))
+        assert check_books(target.db) == []
+    finally:
+        target.close()
