@@ -48,6 +48,8 @@ def test_the_next_invoice_uses_the_credit_once_approved(credited, smtp, said):
     assert (
         "Acme's credit of $60.00 (overpayment on INV-0001) goes towards it once you approve: $340.00 to pay." in shown
     )
+    waiting = credited.say("who owes me money?")
+    assert "INV-0002 Acme: $400.00 (uses $60.00 of credit once sent: $340.00 to pay)" in waiting, waiting
     shown = credited.say("/approve 2")
     assert "Applied $60.00 of credit (overpayment on INV-0001) to INV-0002: $340.00 is left to pay." in shown
     assert "Amount due: $340.00" in smtp.messages[-1].get_payload(decode=True).decode()
