@@ -24,7 +24,7 @@ Rule = Callable[[Ctx], Intent | None]
 # - bare client statements ("Acme prefers Slack") last: "Acme wants a proposal" is a proposal.
 RULES: tuple[Rule, ...] = (
     rules_work.help_,
-    *rules_retainer.RULES,  # "cancel Acme's retainer" is no task and no cancelled question
+    *rules_retainer.RULES,  # ending, pausing, resuming a retainer (anchored phrasings only)
     rules_done.deliverable_done,  # "the logo for Acme is done": a statement no other rule wants
     rules_memory.update_terms,
     rules_memory.profile,
