@@ -61,6 +61,8 @@ def due_for_billing(store: Store, day: date) -> list[BillingDue]:
         signed = store.clock.local(retainer.created_at).date()
         if when > day or when < max(signed, retainer.start_date or signed):
             continue
+        if not retainer.bills_on(when):  # ended by then, or paused
+            continue
         due.append(
             BillingDue(
                 retainer=retainer,
@@ -102,3 +104,22 @@ def is_routine(invoice: Invoice, retainer: Retainer) -> bool:
         and len(invoice.lines) == 1
         and invoice.total_cents == cents(retainer.monthly_amount)
     )
+
+
+def billing_dates(billing_day: int, start: date, count: int) -> list[date]:
+    """The next ``count`` billing dates on or after ``start`` (month ends clamp)."""
+    dates: list[date] = []
+    year, month = start.year, start.month
+    while len(dates) < count:
+        when = billing_date(year, month, billing_day)
+        if when >= start:
+            dates.append(when)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return dates
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (month ends clamp: 31 January + 1 month → 28 February)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -4,11 +4,10 @@ where it came from (a run, an e-mail, an approval), pointing at artifacts, not c
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
 from agents.context import load_client_context
 from store.facade import Store
-from store.models import format_money
+from store.models import format_money, format_totals
 
 _FIELD_WORDS = {
     "revision_limit": "revision rounds",
@@ -29,14 +28,24 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
     c = ctx.client
     contact = ", ".join(x for x in (c.contact_name, c.contact_email) if x) or "no contact on file"
     lines = [f"{c.name} — {contact} (client since {_when(store, c.created_at)})"]
-    if ctx.retainer:
-        r = ctx.retainer
+    r = store.work.latest_retainer(client_id)
+    if r is not None:
         terms = [f"{format_money(r.monthly_amount, r.currency)}/month"]
         if r.revision_rounds is not None:
             terms.append(f"{r.revision_rounds} revision rounds")
         if r.billing_day:
             terms.append(f"billed on day {r.billing_day}")
-        lines.append(f"Retainer: {', '.join(terms)} (since {_when(store, r.created_at)}, run {r.run_id})")
+        lines.append(
+            f"Retainer: {', '.join(terms)} (since {_when(store, r.created_at)}, run {r.run_id}) — {r.state_on(today)}"
+        )
+    credits = store.billing.credits(client_id)
+    if credits:
+        # Per currency, never added up; the next invoice in that currency uses it.
+        lines.append(
+            "Credit: "
+            + " + ".join(format_money(amount, currency) for _, currency, amount in credits)
+            + " (paid beyond its invoices; the next invoice in the same currency uses it)"
+        )
     constraints = ctx.constraints()
     if constraints:
         lines.append(f"Constraints: {'; '.join(constraints)}")
@@ -48,8 +57,8 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
                 text = f"{_FIELD_WORDS[fact.field]}: {fact.value}"
             lines.append(f"• {text} — {fact.source or 'unknown source'}, {_when(store, fact.created_at)}")
     if ctx.open_invoices:
-        owed = sum((i.balance for i in ctx.open_invoices), start=Decimal(0))
-        lines.append(f"Open invoices ({format_money(owed)} outstanding):")
+        owed = format_totals(i.owed for i in ctx.open_invoices)
+        lines.append(f"Open invoices ({owed} outstanding):")
         for inv in ctx.open_invoices:
             late = f", {(today - inv.due_date).days} days overdue" if inv.due_date < today else ""
             lines.append(

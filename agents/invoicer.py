@@ -6,7 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from agents.letters import greeting_for
-from store.models import Client, Invoice, format_money
+from store.credits import CreditUse
+from store.models import Client, Invoice, format_money, from_cents
 
 DEFAULT_TERMS_DAYS = 14
 
@@ -22,8 +23,9 @@ def _quantity(q: Decimal) -> str:
     return text
 
 
-def render_invoice(invoice: Invoice, client: Client, sender: str) -> tuple[str, str]:
-    """Subject and plain-text body of the invoice e-mail."""
+def render_invoice(invoice: Invoice, client: Client, sender: str, credit: CreditUse | None = None) -> tuple[str, str]:
+    """Subject and plain-text body of the invoice e-mail (with the client's credit it uses, and
+    what is then left to pay)."""
     rows = []
     for line in invoice.lines:
         unit = f"/{line.unit}" if line.unit else ""
@@ -42,6 +44,7 @@ def render_invoice(invoice: Invoice, client: Client, sender: str) -> tuple[str, 
             *rows,
             "",
             f"Total: {format_money(invoice.total, invoice.currency)}",
+            *_credit_lines(invoice, credit, "Amount due"),
             f"Issued: {invoice.issue_date.isoformat()}",
             f"Due: {invoice.due_date.isoformat()}",
             "",
@@ -76,8 +79,19 @@ def compare_with_previous(invoice: Invoice, previous: Invoice | None) -> str | N
     )
 
 
-def invoice_details(invoice: Invoice) -> list[str]:
-    """The invoice as approval-card lines: each line item, then total and dates."""
+def _credit_lines(invoice: Invoice, credit: CreditUse | None, due_label: str) -> list[str]:
+    if credit is None or credit.status == "released" or not credit.amount_cents:
+        return []
+    due = max(invoice.total_cents - credit.amount_cents, 0)
+    return [credit.line(), f"{due_label}: {format_money(from_cents(due), invoice.currency)}"]
+
+
+def invoice_details(
+    invoice: Invoice, credit: CreditUse | None = None, other_credits: list[tuple[str, Decimal]] | None = None
+) -> list[str]:
+    """The invoice as approval-card lines: each line item, then total and dates, then the
+    client's credit it uses (and the amount due after it), and credits in other currencies,
+    which it never uses."""
     rows = []
     for line in invoice.lines:
         qty = (
@@ -93,4 +107,13 @@ def invoice_details(invoice: Invoice) -> list[str]:
         f"Total {format_money(invoice.total, invoice.currency)} · issued {invoice.issue_date.isoformat()}"
         f" · due {invoice.due_date.isoformat()}"
     )
+    rows.extend(_credit_lines(invoice, credit, "Amount due"))
+    for currency, amount in other_credits or []:
+        if currency == invoice.currency:
+            rows.append(f"{format_money(amount, currency)} of credit is kept for later: not applied to this invoice.")
+            continue
+        rows.append(
+            f"{format_money(amount, currency)} of credit remains: it is in {currency}, this invoice in"
+            f" {invoice.currency}, so it is not applied."
+        )
     return rows

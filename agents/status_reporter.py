@@ -8,6 +8,15 @@ from store.facade import Store
 from store.models import Approval, Client, Deliverable, Invoice, Task, format_money, format_totals
 
 
+def _held(store: Store, draft: Invoice) -> str:
+    """What of the client's credit a draft holds (it is used when the draft is sent)."""
+    credit = store.credits.for_invoice(draft.id)
+    if credit is None or credit.status != "held":
+        return ""
+    due = format_money(draft.total - credit.amount, draft.currency)
+    return f" (uses {format_money(credit.amount, credit.currency)} of credit once sent: {due} to pay)"
+
+
 def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
 
@@ -72,7 +81,10 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
             ),
             (
                 "Drafts waiting to be sent",
-                [f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.total, i.currency)}" for i in drafts],
+                [
+                    f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.total, i.currency)}{_held(store, i)}"
+                    for i in drafts
+                ],
             ),
         ]
         if not invoices and not drafts and not credits:
@@ -102,8 +114,13 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
             return 'No clients yet. Tell me about one, e.g. "Acme signed the retainer: $4k a month".'
         lines = []
         for c in clients:
-            retainer = store.work.active_retainer(c.id)
-            terms = f" — retainer {format_money(retainer.monthly_amount, retainer.currency)}/month" if retainer else ""
+            retainer = store.work.latest_retainer(c.id)
+            terms = (
+                f" — retainer {format_money(retainer.monthly_amount, retainer.currency)}/month"
+                f" ({retainer.state_on(today)})"
+                if retainer
+                else ""
+            )
             contact = f" <{c.contact_email}>" if c.contact_email else ""
             lines.append(f"• {c.name}{contact}{terms}")
         sections = [("Clients", lines)]

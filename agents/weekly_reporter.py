@@ -68,6 +68,8 @@ def due_for_report(store: Store, day: date, weekday: int = DEFAULT_WEEKDAY) -> l
     for retainer in store.work.active_retainers():
         if store.clock.local(retainer.created_at).date() > report_day:
             continue
+        if not retainer.bills_on(report_day):  # no reports for a retainer that ended or is paused
+            continue
         due.append(ReportDue(retainer=retainer, client=store.clients.get(retainer.client_id), week_start=start))
     return due
 

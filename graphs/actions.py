@@ -89,8 +89,12 @@ def reject(deps: Deps, run_id: str, action: Action) -> str:
             return f"{said}: it will not be billed."
     if action.card.invoice_id is not None:
         invoice = deps.store.billing.by_id(action.card.invoice_id)
+        credit = deps.store.credits.for_invoice(invoice.id)
         with deps.store.db.transaction() as tx:
-            deps.store.billing.set_status(tx, invoice.id, "void")
-        return f"Rejected: invoice #{invoice.number} was not sent and is now void (its number stays in the sequence)."
+            deps.store.billing.set_status(tx, invoice.id, "void")  # gives back the credit it held
+        said = f"Rejected: invoice #{invoice.number} was not sent and is now void (its number stays in the sequence)."
+        if credit is not None and credit.status == "held":
+            said += f" The {format_money(credit.amount, credit.currency)} credit it would have used is still available."
+        return said
     number = action.card.number
     return f"Rejected: the {what}{' #' + number if number else ''} was not sent."

@@ -145,7 +145,10 @@ def apply_edit(deps: Deps, approval: Approval, fields: EditFields) -> tuple[Card
         said.append("subject changed")
     if invoice_changes:
         card, draft = _edit_invoice(deps, card, draft, fields, keep_body=fields.body is not None)
-        said.extend(f"{k} → {v}" for k, v in invoice_changes.items())
+        said.extend(
+            f"{k} → {('used' if v else 'kept for later') if isinstance(v, bool) else v}"
+            for k, v in invoice_changes.items()
+        )
     if fields.body is not None:
         draft.body = fields.body
         said.append("draft text replaced")
@@ -176,10 +179,19 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, fields: EditFields, keep
     if fields.qty is not None:
         lines[0] = lines[0].model_copy(update={"quantity": fields.qty})
     with deps.store.db.transaction() as tx:
+        if fields.credit is not None:
+            deps.store.billing.use_credit(tx, invoice.id, fields.credit)
         updated = deps.store.billing.replace_lines(tx, invoice.id, lines, due)
     client = deps.store.clients.get(updated.client_id)
-    subject, body = render_invoice(updated, client, deps.sender_name)
-    card.details = invoice_details(updated)
+    credit = deps.store.credits.for_invoice(updated.id)  # its hold follows the new total
+    if credit is not None and credit.status != "held":
+        credit = None
+    subject, body = render_invoice(updated, client, deps.sender_name, credit)
+    others = [(cur, amount) for _, cur, amount in deps.store.billing.credits(client.id) if cur != updated.currency]
+    if credit is None:
+        # A credit in the invoice's own currency that it does not use (kept for later) is said too.
+        others = [(cur, amount) for _, cur, amount in deps.store.billing.credits(client.id)]
+    card.details = invoice_details(updated, credit, others)
     return card, Draft(
         to=draft.to,
         subject=draft.subject if draft.subject != subject else subject,

@@ -28,9 +28,10 @@ AUTONOMY_SCOPE: dict[str, str] = {
 def _autonomous_agent(store: Store, run_id: str, action: Action) -> str | None:
     """The agent whose raised autonomy covers this action, or None (then the operator decides).
 
-    Only a recurring retainer invoice qualifies: the run was submitted by the scheduler under a
-    billing claim, and the invoice is exactly the retainer's monthly amount to the client's
-    address. Anything unusual (edited amount, other recipient, no claim) asks as always.
+        Only a recurring retainer invoice qualifies: the run was submitted by the scheduler under a
+        billing claim, and the invoice is exactly the retainer's monthly amount to the client's
+        address. Anything unusual (edited amount, other recipient, no claim, the client's credit going
+    towards it) asks as always.
     """
     if action.action != "send_invoice" or action.card.invoice_id is None or not action.draft.to:
         return None
@@ -50,6 +51,9 @@ def _autonomous_agent(store: Store, run_id: str, action: Action) -> str | None:
     invoice = store.billing.by_id(action.card.invoice_id)
     if action.draft.to != client.contact_email or not billing_cycle.is_routine(invoice, retainer):
         return None
+    credit = store.credits.for_invoice(invoice.id)
+    if credit is not None and credit.status == "held":
+        return None  # it would use the client's credit: money that is not routine, so it asks
     return "invoicer"
 
 

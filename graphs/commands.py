@@ -30,12 +30,14 @@ class EditFields(BaseModel):
     due: date | None = None
     rate: Decimal | None = None
     qty: Decimal | None = None
+    credit: bool | None = None  # use the client's credit on it (False keeps it for later)
 
     def changed(self) -> list[str]:
         return [name for name, value in self if value is not None]
 
-    def invoice_fields(self) -> dict[str, date | Decimal]:
-        return {k: v for k, v in (("due", self.due), ("rate", self.rate), ("qty", self.qty)) if v is not None}
+    def invoice_fields(self) -> dict[str, date | Decimal | bool]:
+        fields = (("due", self.due), ("rate", self.rate), ("qty", self.qty), ("credit", self.credit))
+        return {k: v for k, v in fields if v is not None}
 
 
 class Decide(BaseModel):
@@ -68,12 +70,14 @@ class EditError(ValueError):
 EDIT_HELP = (
     "Edit with field=value pairs, or new text for the draft: "
     "/edit N to=jane@acme.example · /edit N subject=New subject · "
-    "/edit N due=2026-12-20 · /edit N rate=100 · /edit N qty=10 (invoices) · "
+    "/edit N due=2026-12-20 · /edit N rate=100 · /edit N qty=10 · /edit N credit=no (invoices) · "
     "/edit N <the whole new text of the draft>"
 )
-ALLOWED_FIELDS = "to, subject, due, rate (or price), qty (or quantity, hours)"
+ALLOWED_FIELDS = "to, subject, due, rate (or price), qty (or quantity, hours), credit (yes or no)"
 
-_FIELDS = ("to", "subject", "due", "rate", "qty")
+_FIELDS = ("to", "subject", "due", "rate", "qty", "credit")
+_YES = frozenset({"yes", "y", "on", "true", "use", "apply"})
+_NO = frozenset({"no", "n", "off", "false", "none", "0", "keep", "later"})
 _ALIASES = {"price": "rate", "quantity": "qty", "hours": "qty"}
 # "name=" at the start of a word: the text is field=value pairs when it starts with one.
 _PAIR = re.compile(r"(?:^|(?<=\s))([A-Za-z][\w-]*)\s*=", re.I)
@@ -143,4 +147,11 @@ def parse_edit(text: str) -> EditFields:
     for name in ("rate", "qty"):
         if name in raw:
             fields[name] = _amount(name, raw[name])
+    if "credit" in raw:
+        said = raw["credit"].lower()
+        if said not in _YES | _NO:
+            raise EditError(
+                f'I can\'t read "{raw["credit"]}" for credit; write credit=no to keep the credit, credit=yes to use it.'
+            )
+        fields["credit"] = said in _YES
     return EditFields.model_validate(fields)

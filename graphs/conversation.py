@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.llm import attribute_to
+from graphs import confirm
 from graphs.approvals import ADDRESS_HINT, Draft, apply_edit, card_buttons, is_address, render_card
 from graphs.chat_commands import autonomy_command, open_deliverables_text
 from graphs.command_registry import command_list, help_text, lookup
@@ -177,6 +178,8 @@ class Conversation:
         if isinstance(intent, Unknown):
             return self.say(env, f"I'm not sure what you'd like me to do with “{text[:120]}”.\n{help_text()}")
         intent = self._from_thread(env, intent, text)
+        if getattr(intent, confirm.FIELD, False):  # only the operator's "yes" to coo's question confirms
+            intent = intent.model_copy(update={confirm.FIELD: False})
         if parsed.problems:
             problem = parsed.problems[0]
             return self._ask(
@@ -233,7 +236,8 @@ class Conversation:
         return Handled()
 
     def _answer(self, env: Envelope, pending: PendingQuestion, text: str) -> Handled:
-        if _CANCEL.match(text):
+        # "cancel" drops the question; "cancel Acme's retainer" is a request of its own.
+        if _CANCEL.match(text) and isinstance(self.parser.parse(text, self.store.clock.today()).intent, Unknown):
             with self.store.db.transaction() as tx:
                 self.store.conversations.answered(tx, env.thread_key)
             self.reply(env, "OK, dropped that request.")
@@ -266,6 +270,11 @@ class Conversation:
                     self.store.conversations.answered(tx, env.thread_key)
                 return self._request(env, fresh, text)
             self.reply(env, f"{exc} {question_for(field)} (or /cancel)")
+            return Handled()
+        if field == confirm.FIELD and value is False:
+            with self.store.db.transaction() as tx:
+                self.store.conversations.answered(tx, env.thread_key)
+            self.reply(env, confirm.declined(pending.intent))
             return Handled()
         # Re-validate the whole intent with the answer in place: the answer gets the same
         # checks as if it had been in the first message.

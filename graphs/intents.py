@@ -13,14 +13,28 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
+from pydantic.json_schema import SkipJsonSchema
 
 # Amounts stay exact Decimals in Python but appear as plain numbers in JSON, so scripts that
 # read `coo parse` output get `4000.0`, not the string "4000".
 Money = Annotated[Decimal, PlainSerializer(lambda v: float(v), return_type=float, when_used="json")]
 
 SIDE_EFFECT_KINDS: frozenset[str] = frozenset(
-    {"retainer_signup", "draft_proposal", "create_invoice", "record_payment", "send_email", "weekly_report"}
+    {
+        "retainer_signup",
+        "draft_proposal",
+        "create_invoice",
+        "record_payment",
+        "send_email",
+        "weekly_report",
+        "retainer_end",
+        "retainer_pause",
+        "retainer_resume",
+    }
 )
+# Set only by the operator's "yes" to coo's question (graphs/confirm.py), never by a parser or
+# a model (kept out of the model's schema, and cleared on whatever a message says).
+Confirmed = SkipJsonSchema[bool]
 
 
 class _IntentBase(BaseModel):
@@ -67,9 +81,49 @@ class RetainerSignup(_IntentBase):
     billing_day: int | None = Field(default=None, ge=1, le=31)
     scope: str | None = None
     start_date: date | None = None
+    # The operator said yes to replacing the client's current retainer with these terms.
+    confirmed: Confirmed = False
 
     def missing_fields(self) -> list[str]:
         return [f for f in ("client_name", "monthly_amount") if getattr(self, f) is None]
+
+
+class RetainerEnd(_IntentBase):
+    """A retainer ends: "cancel Acme's retainer", "stop billing Globex after December". Nothing
+    is billed on or after ``ends_on`` (None: today)."""
+
+    kind: Literal["retainer_end"] = "retainer_end"
+    client_name: str | None = None
+    ends_on: date | None = None
+    confirmed: Confirmed = False
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
+
+
+class RetainerPause(_IntentBase):
+    """A retainer pauses: "pause Globex's retainer until March", "… for two months". Nothing is
+    billed from today until ``paused_until`` (None: until it is resumed)."""
+
+    kind: Literal["retainer_pause"] = "retainer_pause"
+    client_name: str | None = None
+    paused_until: date | None = None
+    months: int | None = Field(default=None, ge=1, le=36)  # as said ("for two months"), for the reply
+    confirmed: Confirmed = False
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
+
+
+class RetainerResume(_IntentBase):
+    """A paused retainer bills again from today: "resume Globex's retainer"."""
+
+    kind: Literal["retainer_resume"] = "retainer_resume"
+    client_name: str | None = None
+    confirmed: Confirmed = False
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
 
 
 class NewClient(_IntentBase):
@@ -304,6 +358,9 @@ class Unknown(_IntentBase):
 
 Intent = Annotated[
     RetainerSignup
+    | RetainerEnd
+    | RetainerPause
+    | RetainerResume
     | NewClient
     | DraftProposal
     | CreateInvoice

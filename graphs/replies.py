@@ -12,6 +12,7 @@ HELP_EXAMPLES = """Here's what I can do (just write it the way you'd tell an ass
 • Deliverable or task — "Acme needs the homepage mockups by Friday", "remind me to call the accountant tomorrow"
 • Remember — "remember that Acme allows only 2 revision rounds and prefers Slack"
 • Profile and follow-ups — "what do we know about Acme?", "bill them on the 15th instead"
+• Retainer changes — "cancel Acme's retainer", "pause Globex's retainer until March", "resume Globex's retainer"
 • Revision rounds — "Acme asked for another revision of the logo" (counted against their limit)
 • E-mail a client — "email Jane at Acme that the logo is ready"
 • Recall — "what did Jane say about the logo colours?", "find the proposal for Acme", "find INV-0042"

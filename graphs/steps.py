@@ -31,6 +31,7 @@ from graphs.intents import (
 )
 from graphs.payment_match import Uncertain, match_payment
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
+from graphs.steps_retainer import RetainerTerms, terms_change
 from store.billing import NewLine
 from store.models import Client, format_money
 from store.money import Money
@@ -44,6 +45,14 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     run_id = state["run_id"]
     known = deps.store.clients.find(intent.client_name, intent.contact_email)
     current = deps.store.work.active_retainer(known[0].id) if len(known) == 1 else None
+    if current is not None and (current.run_id == run_id or current.ended_by(today_for(deps))):
+        current = None  # this run's own (a replayed step), or one that has ended: nothing to replace
+    asked_for = RetainerTerms.asked(intent, current)
+    if current is not None:
+        # New terms for a running retainer are shown old → new and asked about first.
+        asked = terms_change(deps, state, current, asked_for)
+        if asked is not None:
+            return asked
     with deps.store.db.transaction() as tx:
         client, created = deps.store.clients.upsert(
             tx, intent.client_name, intent.contact_name, intent.contact_email, intent.currency
@@ -51,11 +60,11 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
         retainer = deps.store.work.add_retainer(
             tx,
             client.id,
-            intent.monthly_amount,
-            intent.currency,
-            intent.revision_rounds,
-            intent.billing_day,
-            intent.scope,
+            asked_for.monthly_amount,
+            asked_for.currency,
+            asked_for.revision_rounds,
+            asked_for.billing_day,
+            asked_for.scope,
             intent.start_date,
             run_id,
         )
@@ -63,8 +72,22 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
             tx,
             client.id,
             f"run {run_id}",
-            billing_day=intent.billing_day,
-            revision_limit=intent.revision_rounds if client.revision_limit is None else None,
+            billing_day=asked_for.billing_day,
+            revision_limit=asked_for.revision_rounds if client.revision_limit is None else None,
+        )
+    if current is not None and current.client_id == client.id:
+        keep = {"monthly_cents", "currency", "billing_day", "revision_rounds", "scope"}
+        deps.store.ledger.append(
+            run_id,
+            "record_retainer",
+            "retainer_terms_changed",
+            {
+                "client_id": client.id,
+                "replaced_retainer_id": current.id,
+                "retainer_id": retainer.id,
+                "before": current.model_dump(mode="json", include=keep),
+                "after": retainer.model_dump(mode="json", include=keep),
+            },
         )
     contact = f" ({client.contact_email})" if client.contact_email else ""
     terms = [f"{format_money(retainer.monthly_amount, retainer.currency)}/month"]
@@ -78,9 +101,9 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
         # Never silently: the operator sees which terms these replace (and a rejected proposal
         # brings them back).
         replaced = (
-            f" This replaces the current retainer ({format_money(current.monthly_amount, current.currency)}/month"
-            f"{', billed on day ' + str(current.billing_day) if current.billing_day else ''}); reject the proposal"
-            " below to keep the current one."
+            f" It replaces the earlier retainer ({format_money(current.monthly_amount, current.currency)}/month"
+            f"{', billed on day ' + str(current.billing_day) if current.billing_day else ''}), as you confirmed;"
+            " rejecting the proposal below brings the earlier terms back."
         )
     return StepResult(
         notes=[f"{what} for {client.name}{contact}: {', '.join(terms)}.{replaced}"],
@@ -137,13 +160,16 @@ def prepare_proposal(deps: Deps, state: dict[str, Any]) -> StepResult:
     if isinstance(intent, RetainerSignup):
         client_id = state["client_id"]
         ctx = load_client_context(deps.store, client_id)
+        # The terms recorded (what the signup left unsaid carries over from the terms it replaced).
+        signed = deps.store.work.active_retainer(client_id)
+        mine = signed is not None and signed.run_id == run_id
         req = ProposalRequest(
-            scope=intent.scope,
+            scope=signed.scope if signed is not None and mine else intent.scope,
             amount=intent.monthly_amount,
             currency=intent.currency,
             monthly=True,
-            billing_day=intent.billing_day,
-            revision_rounds=intent.revision_rounds,
+            billing_day=signed.billing_day if signed is not None and mine else intent.billing_day,
+            revision_rounds=signed.revision_rounds if signed is not None and mine else intent.revision_rounds,
             sender_name=deps.sender_name,
         )
         to = ctx.client.contact_email
@@ -197,21 +223,31 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
             client, _ = deps.store.clients.upsert(tx, intent.client_name, None, intent.contact_email, currency)
             notes.append(f"{client.name} is a new client.")
         invoice = deps.store.billing.create_invoice(tx, client.id, lines, currency, issued, due, run_id)
+        # The client's credit in this currency goes towards it; it is used only once this is sent.
+        credit = deps.store.billing.hold_credit(tx, invoice)
     ctx = load_client_context(deps.store, client.id)
     previous = deps.store.billing.previous_for_client(client.id, invoice.seq)
-    subject, body = render_invoice(invoice, client, deps.sender_name)
+    subject, body = render_invoice(invoice, client, deps.sender_name, credit)
     to = intent.contact_email or client.contact_email
     notes.append(
         f"Invoice #{invoice.number} for {client.name}: {format_money(invoice.total, invoice.currency)},"
         f" due {invoice.due_date.isoformat()}."
     )
+    if credit is not None:
+        due_now = format_money(invoice.total - credit.amount, invoice.currency)
+        notes.append(
+            f"{client.name}'s credit of {format_money(credit.amount, credit.currency)} ({credit.source}) goes"
+            f" towards it once you approve: {due_now} to pay. To keep the credit for later, edit it with"
+            " credit=no."
+        )
+    others = [(cur, amount) for _, cur, amount in deps.store.billing.credits(client.id) if cur != invoice.currency]
     card = Card(
         title=f"Send invoice #{invoice.number} to {to or client.name}",
         question=f"Send it to {to}?" if to else "Send it? (no e-mail address on file)",
         number=invoice.number,
         client_id=client.id,
         client=client.name,
-        details=invoice_details(invoice),
+        details=invoice_details(invoice, credit, others),
         comparison=compare_with_previous(invoice, previous),
         constraints=ctx.constraints(),
         invoice_id=invoice.id,
@@ -220,7 +256,10 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     action = Action(
         step="send_invoice", action="send_invoice", card=card, draft=Draft(to=to, subject=subject, body=body)
     )
-    return StepResult(notes=notes, action=action, client_id=client.id, facts={"invoice": invoice.number})
+    facts: dict[str, Any] = {"invoice": invoice.number}
+    if credit is not None:
+        facts["credit_held"] = {"amount": str(credit.amount), "currency": credit.currency, "source": credit.source}
+    return StepResult(notes=notes, action=action, client_id=client.id, facts=facts)
 
 
 def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from store import credits
 from store.clock import Clock
 from store.db import Database, Tx
 from store.errors import StoreError
@@ -125,13 +126,38 @@ class BillingStore:
             "UPDATE invoices SET total_cents = ?, due_date = ? WHERE id = ? AND status = 'draft'",
             (total, due_date, invoice_id),
         )
+        # The credit it holds follows the new total (never more than the invoice).
+        credits.hold(tx, current.client_id, invoice_id, current.currency, total, current.run_id, self.clock.now())
         row = tx.fetchone("SELECT * FROM invoices WHERE id = ?", (invoice_id,))
         assert row is not None
         return self._with_lines(tx, row)
 
+    def use_credit(self, tx: Tx, invoice_id: int, use: bool) -> credits.CreditUse | None:
+        """On a draft: use the client's credit (hold it) or keep it for later (release it)."""
+        invoice = self.locked(tx, invoice_id)
+        if invoice.status != "draft":
+            raise StoreError(f"Invoice {invoice.number} is {invoice.status}; only drafts can be edited.")
+        if not use:
+            credits.keep_for_later(tx, invoice_id, self.clock.now())
+            return None
+        credits.use_again(tx, invoice_id)
+        return self.hold_credit(tx, invoice)
+
+    def hold_credit(self, tx: Tx, invoice: Invoice) -> credits.CreditUse | None:
+        """Hold the client's credit in the draft's currency for it (up to its total)."""
+        return credits.hold(
+            tx, invoice.client_id, invoice.id, invoice.currency, invoice.total_cents, invoice.run_id, self.clock.now()
+        )
+
     def get(self, number: str) -> Invoice | None:
         with self.db.transaction() as tx:
             row = tx.fetchone("SELECT * FROM invoices WHERE upper(number) = ?", (number.upper(),))
+            return None if row is None else self._with_lines(tx, row)
+
+    def get_by_run(self, run_id: str) -> Invoice | None:
+        """The invoice a run prepared."""
+        with self.db.transaction() as tx:
+            row = tx.fetchone("SELECT * FROM invoices WHERE run_id = ?", (run_id,))
             return None if row is None else self._with_lines(tx, row)
 
     def by_id(self, invoice_id: int) -> Invoice:
@@ -141,9 +167,21 @@ class BillingStore:
             return self._with_lines(tx, row)
 
     def set_status(self, tx: Tx, invoice_id: int, status: InvoiceStatus) -> None:
+        """Move an invoice on. A draft that leaves the drafts (sent, or issued to the outbox) takes
+        the credit it held (it may then be part or fully paid); a voided draft gives it back."""
         sent = ", sent_at = ?" if status == "sent" else ""
         params: tuple = (status, self.clock.now(), invoice_id) if sent else (status, invoice_id)
         tx.execute(f"UPDATE invoices SET status = ?{sent} WHERE id = ?", params)
+        if status in ("sent", "issued"):
+            credits.apply_held(tx, invoice_id, self.clock.now())
+            # Money already on it (credit, or a payment before a re-send) keeps it part or fully paid.
+            tx.execute(
+                "UPDATE invoices SET status = CASE WHEN paid_cents >= total_cents THEN 'paid'"
+                " ELSE 'partially_paid' END WHERE id = ? AND paid_cents > 0",
+                (invoice_id,),
+            )
+        elif status == "void":
+            credits.release_held(tx, invoice_id, self.clock.now())
 
     def previous_for_client(self, client_id: int, before_seq: int) -> Invoice | None:
         """The client's last invoice before this one that was not voided: the card compares them."""
@@ -216,18 +254,10 @@ class BillingStore:
         return Payment.model_validate(row)
 
     def credits(self, client_id: int | None = None) -> list[tuple[int, str, Decimal]]:
-        """Money clients paid that no invoice took (over-payments, payments ahead of an invoice),
-        per client and currency: (client id, currency, amount)."""
-        sql = (
-            "SELECT client_id, currency, SUM(amount_cents) AS cents FROM payments"
-            " WHERE invoice_id IS NULL AND client_id IS NOT NULL"
-        )
-        params: tuple[int, ...] = ()
-        if client_id is not None:
-            sql += " AND client_id = ?"
-            params = (client_id,)
-        rows = self.db.fetchall(sql + " GROUP BY client_id, currency ORDER BY client_id, currency", params)
-        return [(int(r["client_id"]), str(r["currency"]), Decimal(int(r["cents"])) / 100) for r in rows if r["cents"]]
+        """Money clients paid that no invoice took (over-payments, payments ahead of an invoice)
+        and that no invoice holds or used since, per client and currency: (client id, currency,
+        amount)."""
+        return credits.CreditStore(self.db, self.clock).balances(client_id)
 
     # -- reconciling bank/provider exports (agents/reconciler.py) -------------------------------
 

@@ -12,8 +12,10 @@ What must always hold, however invoices, payments, edits, rejections and imports
   send in ``side_effects`` (key ``<run>:send_invoice``, status done).
 
 Each query reads the whole table once (no query per invoice); the checker never writes.
-There is no credits table yet: credits are payments applied to no invoice and the excess of
-overpaid invoices, and nothing consumes them, so there is no credit balance to reconcile.
+* a client's credit (payments applied to no invoice) is never used beyond what it is: per
+  client and currency, what invoices hold or took of it is at most its payments; a use is in
+  its invoice's currency and client, held only by a draft and applied only to a sent invoice;
+  an invoice's ``paid_cents`` counts the credit applied to it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ ProblemKind = Literal[
     "client_mismatch",
     "bad_amount",
     "orphan_credit",
+    "credit_overdrawn",
+    "credit_mismatch",
     "number_gap",
     "number_duplicate",
     "number_format",
@@ -78,17 +82,20 @@ def _money(value: int | None, currency: str) -> str:
 def _amounts(tx: Tx) -> list[Problem]:
     problems: list[Problem] = []
     for r in tx.fetchall(
-        "SELECT i.number, i.currency, i.paid_cents, COALESCE(p.applied, 0) AS applied, COALESCE(p.n, 0) AS n"
+        "SELECT i.number, i.currency, i.paid_cents, COALESCE(p.applied, 0) AS applied, COALESCE(p.n, 0) AS n,"
+        " COALESCE(c.amount_cents, 0) AS credit"
         " FROM invoices i LEFT JOIN (SELECT invoice_id, SUM(amount_cents) AS applied, COUNT(*) AS n FROM payments"
         " WHERE invoice_id IS NOT NULL GROUP BY invoice_id) p ON p.invoice_id = i.id"
-        " WHERE i.paid_cents <> COALESCE(p.applied, 0) ORDER BY i.seq"
+        " LEFT JOIN credit_applications c ON c.invoice_id = i.id AND c.status = 'applied'"
+        " WHERE i.paid_cents <> COALESCE(p.applied, 0) + COALESCE(c.amount_cents, 0) ORDER BY i.seq"
     ):
+        credit = f" and {_money(r['credit'], r['currency'])} of credit" if r["credit"] else ""
         problems.append(
             Problem(
                 kind="paid_mismatch",
                 invoice_number=r["number"],
-                detail=f"paid {_money(r['paid_cents'], r['currency'])} but its {r['n']} payment(s)"
-                f" add up to {_money(r['applied'], r['currency'])}",
+                detail=f"paid {_money(r['paid_cents'], r['currency'])} but its {r['n']} payment(s){credit}"
+                f" add up to {_money(r['applied'] + r['credit'], r['currency'])}",
             )
         )
     for r in tx.fetchall(
@@ -172,6 +179,42 @@ def _payments(tx: Tx) -> list[Problem]:
     return problems
 
 
+def _credits(tx: Tx) -> list[Problem]:
+    problems: list[Problem] = []
+    for r in tx.fetchall(
+        "SELECT t.client_id, t.currency, t.taken, COALESCE(p.paid, 0) AS paid FROM (SELECT client_id, currency,"
+        " SUM(amount_cents) AS taken FROM credit_applications WHERE status IN ('held', 'applied')"
+        " GROUP BY client_id, currency) t LEFT JOIN (SELECT client_id, currency, SUM(amount_cents) AS paid"
+        " FROM payments WHERE invoice_id IS NULL AND client_id IS NOT NULL GROUP BY client_id, currency) p"
+        " ON p.client_id = t.client_id AND p.currency = t.currency WHERE t.taken > COALESCE(p.paid, 0)"
+        " ORDER BY t.client_id, t.currency"
+    ):
+        problems.append(
+            Problem(
+                kind="credit_overdrawn",
+                detail=f"client {r['client_id']}'s invoices use {_money(r['taken'], r['currency'])} of credit but"
+                f" only {_money(r['paid'], r['currency'])} was paid beyond its invoices",
+            )
+        )
+    for r in tx.fetchall(
+        "SELECT c.id, c.status, c.amount_cents, c.currency, c.client_id, i.number, i.status AS invoice_status,"
+        " i.currency AS invoice_currency, i.client_id AS invoice_client FROM credit_applications c"
+        " JOIN invoices i ON i.id = c.invoice_id WHERE c.currency <> i.currency OR c.client_id <> i.client_id"
+        " OR c.amount_cents <= 0 OR (c.status = 'held' AND i.status <> 'draft')"
+        " OR (c.status = 'applied' AND i.status IN ('draft', 'void')) ORDER BY i.seq"
+    ):
+        if r["currency"] != r["invoice_currency"]:
+            detail = f"credit #{r['id']} in {r['currency']} used on an invoice in {r['invoice_currency']}"
+        elif r["client_id"] != r["invoice_client"]:
+            detail = f"client {r['client_id']}'s credit #{r['id']} used on client {r['invoice_client']}'s invoice"
+        elif r["amount_cents"] <= 0:
+            detail = f"credit #{r['id']} is {_money(r['amount_cents'], r['currency'])}"
+        else:
+            detail = f"credit #{r['id']} is {r['status']} but the invoice is {r['invoice_status']}"
+        problems.append(Problem(kind="credit_mismatch", invoice_number=r["number"], detail=detail))
+    return problems
+
+
 def _numbers(tx: Tx) -> list[Problem]:
     problems: list[Problem] = []
     stats = tx.fetchone(
@@ -252,7 +295,7 @@ def _receipts(tx: Tx) -> list[Problem]:
 
 def find_problems(tx: Tx) -> list[Problem]:
     """Every invariant, inside the caller's transaction."""
-    return _numbers(tx) + _amounts(tx) + _payments(tx) + _receipts(tx)
+    return _numbers(tx) + _amounts(tx) + _payments(tx) + _credits(tx) + _receipts(tx)
 
 
 def run_check(db: Database) -> BooksCheck:

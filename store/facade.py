@@ -7,6 +7,7 @@ from store.billing import BillingStore
 from store.clients import ClientStore
 from store.clock import Clock
 from store.conversations import ConversationStore
+from store.credits import CreditStore
 from store.db import Database
 from store.inbox import Inbox
 from store.ledger import Ledger
@@ -30,6 +31,7 @@ class Store:
         self.clients = ClientStore(db, self.clock)
         self.work = WorkStore(db, self.clock)
         self.billing = BillingStore(db, self.clock)
+        self.credits = CreditStore(db, self.clock)
         self.artifacts = ArtifactStore(db, self.clock)
         self.conversations = ConversationStore(db, self.clock)
         self.runs = RunStore(db, self.clock)

@@ -467,6 +467,30 @@ ALTER TABLE side_effects ADD COLUMN retry_at {ts};
 CREATE INDEX side_effects_failed ON side_effects (status, retry_at);
 """
 
+# A retainer can end on a date (cancelled, or ending after a month) and be paused between two
+# dates; the billing tick skips billing dates outside them. A client's credit (money paid that
+# no invoice took) is held for the next draft invoice in its currency and applied when that
+# invoice is sent (store/credits.py): one row per invoice.
+_RETAINER_STATE_AND_CREDITS = """
+ALTER TABLE retainers ADD COLUMN ends_on {date};
+ALTER TABLE retainers ADD COLUMN paused_from {date};
+ALTER TABLE retainers ADD COLUMN paused_until {date};
+
+CREATE TABLE credit_applications (
+    id {pk},
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    invoice_id INTEGER NOT NULL UNIQUE REFERENCES invoices (id),
+    currency TEXT NOT NULL,
+    amount_cents {bigint} NOT NULL,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,
+    run_id TEXT,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL
+);
+CREATE INDEX credit_applications_client ON credit_applications (client_id, currency, status);
+"""
+
 MIGRATIONS: list[str | dict[str, str]] = [
     _CORE,
     _LEDGER_GUARD,
@@ -479,6 +503,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _RUN_PLAYBOOKS,
     _INBOX,
     _SEND_FAILURES,
+    _RETAINER_STATE_AND_CREDITS,
 ]
 
 

@@ -106,10 +106,42 @@ class Retainer(_Row):
     status: str
     run_id: str | None = None
     created_at: UtcDateTime
+    ends_on: date | None = None  # nothing is billed on or after it (cancelled, or ending)
+    paused_from: date | None = None  # nothing is billed from it until paused_until (None: until resumed)
+    paused_until: date | None = None
 
     @property
     def monthly_amount(self) -> Decimal:
         return from_cents(self.monthly_cents)
+
+    def paused_on(self, day: date) -> bool:
+        return (
+            self.paused_from is not None
+            and self.paused_from <= day
+            and (self.paused_until is None or day < self.paused_until)
+        )
+
+    def ended_by(self, day: date) -> bool:
+        return self.status == "ended" or (self.ends_on is not None and self.ends_on <= day)
+
+    def state_on(self, today: date) -> str:
+        """How it stands: "active", "paused until 2027-03-01", "ends 2027-01-01, …", "ended 2026-11-25"."""
+        if self.ended_by(today):
+            return f"ended {self.ends_on.isoformat()}" if self.ends_on else "ended"
+        said = []
+        if self.paused_on(today):
+            said.append(
+                f"paused until {self.paused_until.isoformat()}" if self.paused_until else "paused until resumed"
+            )
+        elif self.paused_from is not None and self.paused_from > today:
+            said.append(f"pauses from {self.paused_from.isoformat()}")
+        if self.ends_on is not None:
+            said.append(f"ends {self.ends_on.isoformat()}, nothing billed from then")
+        return ", ".join(said) or "active"
+
+    def bills_on(self, day: date) -> bool:
+        """Whether a billing date ``day`` is billed: not after the retainer's end, not in a pause."""
+        return not self.ended_by(day) and not self.paused_on(day)
 
 
 class Deliverable(_Row):

@@ -46,3 +46,10 @@ class RecurringWork:
     def get(self, key: str) -> RecurringItem | None:
         row = self.db.fetchone("SELECT * FROM recurring_work WHERE key = ?", (key,))
         return None if row is None else RecurringItem.model_validate(row)
+
+    def for_retainer(self, retainer_id: int, kind: str) -> list[RecurringItem]:
+        """The retainer's claimed periods of one kind, oldest first."""
+        rows = self.db.fetchall(
+            "SELECT * FROM recurring_work WHERE retainer_id = ? AND kind = ? ORDER BY period", (retainer_id, kind)
+        )
+        return [RecurringItem.model_validate(r) for r in rows]

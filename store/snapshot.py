@@ -49,6 +49,7 @@ TABLES: list[TableSpec] = [
     TableSpec(name="invoices"),
     TableSpec(name="invoice_lines"),
     TableSpec(name="payments"),
+    TableSpec(name="credit_applications"),
     TableSpec(name="artifacts", json_columns=("meta",)),
     TableSpec(name="intents", json_columns=("intent",)),
     TableSpec(name="runs", serial=False),

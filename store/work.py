@@ -128,6 +128,46 @@ class WorkStore:
         tx.execute("UPDATE retainers SET status = 'active' WHERE id = ?", (previous["id"],))
         return withdrawn, Retainer.model_validate({**previous, "status": "active"})
 
+    def end_retainer(self, tx: Tx, retainer_id: int, ends_on: date, today: date) -> Retainer:
+        """Nothing is billed on or after ``ends_on``; ending today (or earlier) ends it now."""
+        status = "ended" if ends_on <= today else "active"
+        tx.execute("UPDATE retainers SET ends_on = ?, status = ? WHERE id = ?", (ends_on, status, retainer_id))
+        return self._locked(tx, retainer_id)
+
+    def pause_retainer(self, tx: Tx, retainer_id: int, paused_from: date, paused_until: date | None) -> Retainer:
+        """Nothing is billed from ``paused_from`` until ``paused_until`` (None: until resumed)."""
+        tx.execute(
+            "UPDATE retainers SET paused_from = ?, paused_until = ? WHERE id = ?",
+            (paused_from, paused_until, retainer_id),
+        )
+        return self._locked(tx, retainer_id)
+
+    def resume_retainer(self, tx: Tx, retainer_id: int, today: date) -> Retainer:
+        """End a pause today (a pause that has not begun is dropped)."""
+        tx.execute(
+            "UPDATE retainers SET paused_until = ? WHERE id = ? AND paused_from < ?", (today, retainer_id, today)
+        )
+        tx.execute(
+            "UPDATE retainers SET paused_from = NULL, paused_until = NULL WHERE id = ?"
+            " AND (paused_from >= ? OR paused_until <= paused_from)",
+            (retainer_id, today),
+        )
+        return self._locked(tx, retainer_id)
+
+    def _locked(self, tx: Tx, retainer_id: int) -> Retainer:
+        row = tx.fetchone("SELECT * FROM retainers WHERE id = ?", (retainer_id,))
+        assert row is not None, f"retainer {retainer_id} vanished"
+        return Retainer.model_validate(row)
+
+    def latest_retainer(self, client_id: int) -> Retainer | None:
+        """The client's current retainer (active, else the last one that ended): what a profile shows."""
+        row = self.db.fetchone(
+            "SELECT * FROM retainers WHERE client_id = ? AND status IN ('active', 'ended')"
+            " ORDER BY status = 'active' DESC, id DESC",
+            (client_id,),
+        )
+        return None if row is None else Retainer.model_validate(row)
+
     def active_retainers(self) -> list[Retainer]:
         rows = self.db.fetchall("SELECT * FROM retainers WHERE status = 'active' ORDER BY id")
         return [Retainer.model_validate(r) for r in rows]

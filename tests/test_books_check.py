@@ -168,6 +168,42 @@ def test_each_invariant_is_named(store: Store) -> None:
     assert check_books(store.db) == []
 
 
+def test_credit_uses_are_checked(store: Store) -> None:
+    """Acme's $50 credit held by its draft INV-0003, then damaged one way at a time; sent, it
+    counts as paid."""
+    draft = store.billing.get("INV-0003")
+    assert draft is not None
+    with store.db.transaction() as tx:
+        held = store.billing.hold_credit(tx, draft)
+    assert held is not None and held.amount_cents == 5000 and held.source == "payment received 2026-11-25"
+    cases: list[tuple[str, str, tuple[str, str | None]]] = [
+        ("overdrawn", "UPDATE credit_applications SET amount_cents = 9000", ("credit_overdrawn", None)),
+        ("currency", "UPDATE credit_applications SET currency = 'EUR'", ("credit_mismatch", "INV-0003")),
+        (
+            "held on a sent invoice",
+            "UPDATE invoices SET status = 'issued' WHERE number = 'INV-0003'",
+            (
+                "credit_mismatch",
+                "INV-0003",
+            ),
+        ),
+        ("applied, not counted", "UPDATE credit_applications SET status = 'applied'", ("paid_mismatch", "INV-0003")),
+    ]
+    assert check_books(store.db) == []
+    for name, sql, expected in cases:
+        with store.db.transaction() as tx:
+            tx.execute("SAVEPOINT damage")
+            tx.execute(sql)
+            found = {(p.kind, p.invoice_number) for p in find_problems(tx)}
+            tx.execute("ROLLBACK TO SAVEPOINT damage")
+        assert expected in found, (name, found)
+    assert store.billing.credits() == []  # held: not there to use twice
+    send(store, draft)
+    sent = store.billing.by_id(draft.id)
+    assert (sent.status, sent.paid_cents) == ("partially_paid", 5000)
+    assert check_books(store.db) == []
+
+
 def test_only_drafts_can_have_their_lines_replaced(store: Store) -> None:
     sent = store.billing.get("INV-0001")
     assert sent is not None
@@ -258,12 +294,14 @@ class Books(RuleBasedStateMachine):
         rows = self.store.db.fetchall(f"SELECT id FROM invoices WHERE status IN ({marks}) ORDER BY seq", statuses)
         return [self.store.billing.by_id(r["id"]) for r in rows]
 
-    @rule(client=st.integers(0, 1), currency=CURRENCIES, lines=LINES)
-    def create(self, client: int, currency: str, lines: list[NewLine]) -> None:
+    @rule(client=st.integers(0, 1), currency=CURRENCIES, lines=LINES, use_credit=st.booleans())
+    def create(self, client: int, currency: str, lines: list[NewLine], use_credit: bool) -> None:
         with self.store.db.transaction() as tx:
-            self.store.billing.create_invoice(
+            made = self.store.billing.create_invoice(
                 tx, self.clients[client], lines, currency, DAY, date(2026, 12, 25), self._run("inv")
             )
+            if use_credit:  # what graphs/steps.prepare_invoice does: the client's credit goes towards it
+                self.store.billing.hold_credit(tx, made)
 
     @rule(pick=st.integers(0, 50), lines=LINES)
     def edit_draft(self, pick: int, lines: list[NewLine]) -> None:

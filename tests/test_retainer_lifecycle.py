@@ -35,7 +35,9 @@ def test_signing_again_says_what_it_replaces_and_rejecting_keeps_the_old_terms(c
     chat.say(SIGNED[0])
     chat.say("/approve 1")
     shown = chat.say("Acme Studio signed the retainer: $5,000 a month, bill on the 15th")
-    assert "This replaces the current retainer ($4,000.00/month, billed on day 1)" in shown
+    assert "Change it to the new terms?" in shown and "[/approve" not in shown
+    shown = chat.say("yes")
+    assert "It replaces the earlier retainer ($4,000.00/month, billed on day 1), as you confirmed" in shown
     shown = chat.say("/reject 2")
     assert "the earlier retainer ($4,000.00/month) applies again" in shown
     [active] = chat.runtime.store.work.active_retainers()

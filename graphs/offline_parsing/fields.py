@@ -15,6 +15,7 @@ from graphs.offline_parsing.extract import revision_count
 from graphs.offline_parsing.items import parse_items
 from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import EMAIL_RE, clean_client_name, client_keys
+from graphs.offline_parsing.rules_retainer import read_yes_no
 from graphs.offline_parsing.text import clean_phrase, normalise
 
 _INT_RE = lazy_re(r"^\s*(?P<n>\d{1,3})\s*(?:st|nd|rd|th)?\s*$", re.I)
@@ -83,6 +84,7 @@ def _revisions(text: str, today: date) -> int:
 
 READERS: dict[str, Callable[[str, date], Any]] = {
     "client_name": _client_name,
+    "confirmed": read_yes_no,  # graphs/confirm.py: "change Acme's retainer?" yes / no
     "contact_email": _email,
     "to": _email,
     "monthly_amount": _amount,
