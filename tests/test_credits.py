@@ -20,7 +20,7 @@ def credited(chat):  # type: ignore[no-untyped-def]
     chat.say("new client: Acme, contact jane@acme.example")
     chat.say("invoice Acme for $600 for the logo")
     chat.say("/approve 1")
-    chat.say("Acme paid $660")
+    chat.say("Acme paid $660 for INV-0001")
     return chat
 
 
@@ -160,7 +160,7 @@ def test_credits_and_retainer_states_survive_export_and_import(make_runtime, sql
     chat.say("/approve 1")
     chat.say("invoice Acme for $600 for the logo")
     chat.say("/approve 2")
-    chat.say("Acme paid $700")
+    chat.say("Acme paid $700 for INV-0001")
     chat.say("invoice Acme for $40 for a favicon")
     chat.say("/approve 3")  # $40 of the $100 credit applied
     chat.say("invoice Acme for $500 for the brochure")  # holds the other $60, waiting
