@@ -13,6 +13,7 @@ from graphs.approvals import Action, Card, Draft
 from graphs.deps import Deps
 from graphs.intents import DeliverableDone, RetainerSignup, WeeklyReport, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, resolve_client, today_for, unknown_client
+from store.clock import local_moment
 from store.models import Deliverable, format_money
 from store.revisions import deliverable_key
 
@@ -127,14 +128,32 @@ def mark_deliverable_done(deps: Deps, state: dict[str, Any]) -> StepResult:
             )
         found = matches[0]
     client_name = store.clients.get(found.client_id).name
+    today = store.clock.today()
+    if intent.done_on is not None and intent.done_on > today:
+        return StepResult(
+            notes=[f"{intent.done_on.isoformat()} is in the future; work that is done was done already. When was it?"],
+            stop=True,
+        )
+    # Delivered on a day said ("last Friday"): noon that day where the operator lives, so the
+    # weekly report counts it in the right week; today: now.
+    at = (
+        local_moment(store.clock.tz, intent.done_on, "12:00")
+        if intent.done_on is not None and intent.done_on < today
+        else None
+    )
     with store.db.transaction() as tx:
-        changed = store.work.mark_done(tx, found.id)
+        changed = store.work.mark_done(tx, found.id, at)
     if not changed and found.status == "done":
         return StepResult(
             notes=[f"“{found.title}” ({client_name}) was already marked done."], client_id=found.client_id
         )
+    when = f" on {intent.done_on.isoformat()}" if at is not None and intent.done_on else ""
     return StepResult(
-        notes=[f"Marked “{found.title}” ({client_name}) delivered; it goes into this week's report."],
+        notes=[
+            f"Marked “{found.title}” ({client_name}) delivered{when}; it goes into that week's client report."
+            if when
+            else f"Marked “{found.title}” ({client_name}) delivered; it goes into this week's report."
+        ],
         client_id=found.client_id,
         facts={"deliverable_id": found.id},
     )

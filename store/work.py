@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from store.clock import Clock
@@ -187,12 +187,13 @@ class WorkStore:
         )
         return [Deliverable.model_validate(r) for r in rows]
 
-    def mark_done(self, tx: Tx, deliverable_id: int) -> bool:
-        """Mark an open deliverable delivered now; False when it was already done."""
+    def mark_done(self, tx: Tx, deliverable_id: int, at: datetime | None = None) -> bool:
+        """Mark an open deliverable delivered (now, or ``at`` when it was said); False when it
+        was already done."""
         return (
             tx.execute(
                 "UPDATE deliverables SET status = 'done', done_at = ? WHERE id = ? AND status = 'open'",
-                (self.clock.now(), deliverable_id),
+                (at or self.clock.now(), deliverable_id),
             )
             == 1
         )

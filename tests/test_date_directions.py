@@ -131,5 +131,9 @@ def test_work_done_last_friday_marks_the_deliverable_in_chat(chat) -> None:  # t
     shown = chat.say("finished the logo for Northwind last Friday")
     assert "Marked “logo” (Northwind) delivered" in shown, shown
     assert "logo" not in chat.say("/done")
-    deliverables = chat.runtime.store.db.fetchall("SELECT title, status FROM deliverables")
-    assert [(d["title"], d["status"]) for d in deliverables] == [("logo", "done")]
+    assert "delivered on 2026-11-20" in shown  # last Friday, not the moment it was said
+    deliverables = chat.runtime.store.work.open_deliverables()
+    assert deliverables == []
+    done = chat.runtime.store.db.fetchall("SELECT title, status, done_at FROM deliverables")
+    assert [(d["title"], d["status"]) for d in done] == [("logo", "done")]
+    assert str(done[0]["done_at"]).startswith("2026-11-20")
