@@ -33,10 +33,28 @@ MAX_DEPTH = 3  # nested forwards read; deeper ones are listed, not parsed
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+# Senders no person answers, in their common spellings: "noreply", "no-reply", "no_reply",
+# "gmail-noreply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce+…",
+# list robots ("…-request", "owner-…").
 _AUTOMATED_LOCAL = re.compile(
-    r"^(?:no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|notifications?|alerts?)\b|-(?:request|owner|bounces)$|^owner-",
+    r"(?:^|[._+-])(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|bounces?|notifications?"
+    r"|newsletters?)(?:$|[._+-])"
+    r"|^(?:mailer[-_.]?daemon|postmaster|alerts?|mailing[-_.]?list|listserv|majordomo)(?:$|[._+-])"
+    r"|-(?:request|owner|bounces)$|^owner-",
     re.I,
 )
+# Reports about other mail (RFC 6522): bounces, delivery delays, read receipts, abuse reports.
+_REPORT_TYPES = {
+    "delivery-status": "it is a delivery report (a bounce or delay notice)",
+    "disposition-notification": "it is a read receipt",
+    "feedback-report": "it is an abuse/spam complaint report",
+}
+_REPORT_PARTS = {
+    "message/delivery-status": _REPORT_TYPES["delivery-status"],
+    "message/disposition-notification": _REPORT_TYPES["disposition-notification"],
+    "message/feedback-report": _REPORT_TYPES["feedback-report"],
+}
+_SPAM_SUBJECT = re.compile(r"^\s*(?:\[spam\]|\*{2,}\s*spam\s*\*{2,}|\{spam\??\}|spam:)", re.I)
 _DEFECTS = {
     "StartBoundaryNotFoundDefect": "the multipart boundary never appears, so the parts could not be separated",
     "CloseBoundaryNotFoundDefect": "the message ends without its closing boundary (it may be cut short)",
@@ -194,6 +212,13 @@ def _msgids(msg: Message, name: str) -> list[str]:
 
 
 def _automated(msg: Message, sender: Mailbox | None) -> str | None:
+    """Why the message looks machine-sent or bulk (so it gets no reply draft), or None."""
+    report = _report(msg)
+    if report:
+        return report
+    spam = " ".join(_raw_headers(msg, "x-spam-flag") + _raw_headers(msg, "x-spam-status")).strip().lower()
+    if spam.startswith("yes") or _SPAM_SUBJECT.match(" ".join(_raw_headers(msg, "subject"))):
+        return "it is marked as spam"
     if _raw_headers(msg, "list-id") or _raw_headers(msg, "list-unsubscribe"):
         return "it came through a mailing list"
     precedence = " ".join(_raw_headers(msg, "precedence")).strip().lower()
@@ -204,6 +229,21 @@ def _automated(msg: Message, sender: Mailbox | None) -> str | None:
         return "it is an automatic message (Auto-Submitted)"
     if sender and sender.address and _AUTOMATED_LOCAL.search(sender.address.rpartition("@")[0]):
         return f"it was sent from an automated address ({sender.address})"
+    if any(v.strip() == "<>" for v in _raw_headers(msg, "return-path")):
+        return "it was sent with no return address (a bounce or system notice)"
+    return None
+
+
+def _report(msg: Message) -> str | None:
+    """A multipart/report, or a message carrying a delivery-status / receipt / feedback part."""
+    if _content_type(msg) == "multipart/report":
+        kind = str(msg.get_param("report-type", "", header="content-type") or "").lower()
+        return _REPORT_TYPES.get(kind, "it is an automatic report about another message")
+    if msg.is_multipart():
+        for part in msg.walk():
+            found = _REPORT_PARTS.get(_content_type(part))
+            if found:
+                return found
     return None
 
 
