@@ -63,6 +63,14 @@ def books_problems(store: Store, day: date) -> int | None:
     return int(payload.get("problems", 0) or 0)
 
 
+BULK_LISTED = 10  # bulk mail lines in a digest; the rest is counted
+
+
+def _sender(meta: dict) -> str:
+    sender = meta.get("from") or {}
+    return str(sender.get("address") or sender.get("name") or "(no sender)")
+
+
 def write_digest(store: Store, day: date) -> Digest:
     """The digest for ``day`` (the operator's local date)."""
     names = {c.id: c.name for c in store.clients.all()}
@@ -138,6 +146,14 @@ def write_digest(store: Store, day: date) -> Digest:
             "Finished yesterday",
             [f"• {(r['summary'] or r['kind']).splitlines()[0][:100]} (run {r['id']})" for r in finished],
         )
+    )
+
+    bulk = [a for a in store.artifacts.created_between("email_in", start, end) if a.meta.get("automated")]
+    filed = [f"• {_sender(a.meta)}: “{a.title[:80]}” ({a.meta['automated']})" for a in bulk[:BULK_LISTED]]
+    if len(bulk) > BULK_LISTED:
+        filed.append(f"• … and {len(bulk) - BULK_LISTED} more")
+    sections.append(
+        ("Mail filed without a reply (bulk or automated) — say “this one matters” in its thread to take one up", filed)
     )
 
     breaches = [a for a in approvals if (now - a.asked_at).total_seconds() > APPROVAL_SLA_HOURS * 3600]

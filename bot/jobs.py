@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from bot.runtime import JOBS, Runtime, get_runtime
-from graphs.email_intake import ingest_email
+from graphs.email_intake import ingest_email, is_promotion, promote_filed
 from graphs.envelope import Envelope
 from graphs.handled import Handled
 from graphs.payments_intake import import_payments, import_run_id
@@ -166,6 +166,10 @@ def _message(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str
     """An operator message to the core; "On it." is written with the run it starts."""
     if not options.get("addressed", True) and not in_conversation(runtime.store, env):
         return None  # channel chatter in a thread coo is not part of
+    if is_promotion(env.text):
+        promoted = promote_filed(runtime.conversation, env)  # the bulk mail filed in this thread
+        if promoted is not None:
+            return promoted
     return runtime.conversation.handle(env, post_ack=bool(options.get("post_ack", True)))
 
 

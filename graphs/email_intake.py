@@ -15,6 +15,8 @@ double-forward) files one artifact, posts one summary and starts at most one run
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,14 +24,14 @@ from pydantic import BaseModel, Field
 
 from agents.context import ClientContext, load_client_context
 from agents.email_brief import EmailBrief, build_brief
-from agents.email_reader import ParsedEmail, parse_email
+from agents.email_reader import Attachment, Mailbox, ParsedEmail, parse_email
 from agents.email_text import new_text, one_line
 from graphs.conversation import Conversation, Handled
 from graphs.email_linking import SenderLink, company_guess, link_sender
 from graphs.envelope import Channel, Envelope
 from graphs.intents import AddDeliverable, Intent, SendEmail, StatusQuery, intent_to_dict
 from store.facade import Store
-from store.models import format_money
+from store.models import Artifact, format_money
 
 STEP = "email_intake"
 
@@ -66,12 +68,18 @@ def _finished(store: Store, intake_id: str) -> EmailIntakeResult | None:
     return None
 
 
+def automated_reason(parsed: ParsedEmail) -> str | None:
+    """Why the mail (the forwarded one, for a forward) is bulk or machine-sent, or None."""
+    original = parsed.original
+    return original.automated or (parsed.automated if parsed.forwarded is None else None)
+
+
 def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[Intent | None, str | None]:
     """The one intent coo proposes, or why there is none."""
     original = parsed.original
     if link.reply_to is None or link.reply_to.address is None:
         return None, "there is no sender address to reply to"
-    automated = original.automated or (parsed.automated if parsed.forwarded is None else None)
+    automated = automated_reason(parsed)
     if automated:
         return None, f"it looks automated ({automated}), so it needs no reply"
     client = link.client
@@ -193,6 +201,111 @@ def _render(
     return "\n".join(lines)
 
 
+def _meta(
+    parsed: ParsedEmail, link: SenderLink, env: Envelope, raw_size: int, warnings: list[str], problems: list[str]
+) -> dict[str, Any]:
+    original = parsed.original
+    return {
+        "from": original.sender.model_dump() if original.sender else None,
+        "to": [m.model_dump() for m in original.to],
+        "cc": [m.model_dump() for m in original.cc],
+        "date": original.date.isoformat() if original.date else None,
+        "message_id": original.message_id,
+        "in_reply_to": original.in_reply_to,
+        "references": original.references,
+        "attachments": [a.model_dump() for a in original.attachments],
+        "forwarded_by": link.forwarded_by.model_dump() if link.forwarded_by else None,
+        "forward_kind": parsed.forward_kind,
+        "forward_note": parsed.note if parsed.forwarded is not None else None,
+        "client_id": link.client.id if link.client else None,
+        "linked_by": link.by,
+        "body_source": original.body_source,
+        "warnings": warnings,
+        "problems": problems,
+        "channel": env.channel,
+        "thread_id": env.thread_id,
+        "event_id": env.event_id,
+        "raw_size": raw_size,
+        "automated": automated_reason(parsed),
+    }
+
+
+def _file(
+    store: Store, env: Envelope, intake_id: str, parsed: ParsedEmail, link: SenderLink, meta: dict[str, Any]
+) -> Artifact:
+    """The e-mail as an artifact, and its arrival in the ledger."""
+    original = parsed.original
+    with store.db.transaction() as tx:
+        artifact = store.artifacts.create(
+            tx,
+            "email_in",
+            one_line(original.subject, 200) or "(no subject)",
+            original.body,
+            intake_id,
+            link.client.id if link.client else None,
+            meta,
+            dedupe="email_in",
+        )
+        store.ledger.append(
+            intake_id,
+            STEP,
+            "email_received",
+            {
+                "artifact_id": artifact.id,
+                "client_id": meta["client_id"],
+                "linked_by": link.by,
+                "from": original.sender.display() if original.sender else None,
+                "subject": original.subject,
+                "message_id": original.message_id,
+                "warnings": meta["warnings"],
+                "problems": meta["problems"],
+                "automated": meta["automated"],
+            },
+            actor=f"{env.channel}:{env.user_id}",
+            tx=tx,
+        )
+    return artifact
+
+
+def _file_automated(
+    conversation: Conversation,
+    env: Envelope,
+    intake_id: str,
+    parsed: ParsedEmail,
+    link: SenderLink,
+    automated: str,
+    raw_size: int,
+) -> EmailIntakeResult:
+    """Bulk or machine-sent mail: filed, one line in the thread and the digest, no reply draft,
+    and no client context pulled into it. "this one matters" promotes it (``promote_filed``)."""
+    store = conversation.store
+    original = parsed.original
+    problems = list(dict.fromkeys([*parsed.problems, *original.problems]))
+    meta = _meta(parsed, link, env, raw_size, [], problems)
+    artifact = _file(store, env, intake_id, parsed, link, meta)
+    who = original.sender.display() if original.sender else "(no sender)"
+    text = (
+        f"Filed without a reply: {who} — “{one_line(original.subject, 100) or '(no subject)'}”. "
+        f"Nothing proposed: it looks automated ({automated}), so it needs no reply; it is listed in the "
+        "digest. If it matters, say “this one matters”."
+    )
+    conversation.reply(env, text, {"email_artifact_id": artifact.id, "client_id": None, "proposed": None})
+    result = EmailIntakeResult(
+        intake_id=intake_id,
+        artifact_id=artifact.id,
+        linked_by=link.by,
+        sender=link.reply_to.address if link.reply_to else None,
+        forwarded_by=link.forwarded_by.address if link.forwarded_by else None,
+        unknown_sender=link.client is None,
+        reply=text,
+        problems=problems,
+    )
+    store.ledger.append(
+        intake_id, STEP, "email_intake_done", result.model_dump(mode="json"), actor=f"{env.channel}:{env.user_id}"
+    )
+    return result
+
+
 def _headline(parsed: ParsedEmail) -> str:
     original = parsed.original
     who = original.sender.display() if original.sender else "(no sender)"
@@ -221,6 +334,9 @@ def ingest_email(
         payload={"user": user_id, "email": intake_id},
     )
     link = link_sender(store, parsed)
+    automated = automated_reason(parsed)
+    if automated is not None:
+        return _file_automated(conversation, env, intake_id, parsed, link, automated, len(raw))
     brief = build_brief(
         original,
         today=store.clock.today(),
@@ -231,56 +347,8 @@ def ingest_email(
     ctx = load_client_context(store, link.client.id) if link.client is not None else None
     intent, why_not = _propose(parsed, link, brief)
     problems = list(dict.fromkeys([*parsed.problems, *original.problems, *brief.problems]))
-    meta = {
-        "from": original.sender.model_dump() if original.sender else None,
-        "to": [m.model_dump() for m in original.to],
-        "cc": [m.model_dump() for m in original.cc],
-        "date": original.date.isoformat() if original.date else None,
-        "message_id": original.message_id,
-        "in_reply_to": original.in_reply_to,
-        "references": original.references,
-        "attachments": [a.model_dump() for a in original.attachments],
-        "forwarded_by": link.forwarded_by.model_dump() if link.forwarded_by else None,
-        "forward_kind": parsed.forward_kind,
-        "forward_note": parsed.note if parsed.forwarded is not None else None,
-        "client_id": link.client.id if link.client else None,
-        "linked_by": link.by,
-        "body_source": original.body_source,
-        "warnings": brief.warnings,
-        "problems": problems,
-        "channel": channel,
-        "thread_id": thread_id,
-        "event_id": event_id,
-        "raw_size": len(raw),
-    }
-    with store.db.transaction() as tx:
-        artifact = store.artifacts.create(
-            tx,
-            "email_in",
-            one_line(original.subject, 200) or "(no subject)",
-            original.body,
-            intake_id,
-            link.client.id if link.client else None,
-            meta,
-            dedupe="email_in",
-        )
-        store.ledger.append(
-            intake_id,
-            STEP,
-            "email_received",
-            {
-                "artifact_id": artifact.id,
-                "client_id": meta["client_id"],
-                "linked_by": link.by,
-                "from": original.sender.display() if original.sender else None,
-                "subject": original.subject,
-                "message_id": original.message_id,
-                "warnings": brief.warnings,
-                "problems": problems,
-            },
-            actor=f"{channel}:{user_id}",
-            tx=tx,
-        )
+    meta = _meta(parsed, link, env, len(raw), brief.warnings, problems)
+    artifact = _file(store, env, intake_id, parsed, link, meta)
     text = _render(store, parsed, link, brief, ctx, intent, why_not)
     conversation.reply(
         env,
@@ -311,3 +379,67 @@ def ingest_email(
         intake_id, STEP, "email_intake_done", result.model_dump(mode="json"), actor=f"{channel}:{user_id}"
     )
     return result
+
+
+_PROMOTE = re.compile(
+    r"^\s*(?:this|that|the last)(?: one| e-?mail| mail)? (?:matters|is important|is not spam|isn'?t spam)"
+    r"|^\s*(?:it|this) (?:does )?matters?\b|^\s*not spam\b",
+    re.I,
+)
+
+
+def is_promotion(text: str) -> bool:
+    """ "this one matters", "that email is important", "not spam"."""
+    return bool(_PROMOTE.match(text))
+
+
+def promote_filed(conversation: Conversation, env: Envelope) -> Handled | None:
+    """The operator says the last bulk mail filed in this thread matters: summarise it and propose
+    as for any client mail (the reply still waits for approval). None when there is none."""
+    store = conversation.store
+    for artifact in store.artifacts.latest_in_thread("email_in", env.channel, env.thread_id):
+        meta = artifact.meta
+        if not meta.get("automated") or artifact.run_id is None:
+            continue
+        intake_id = artifact.run_id
+        if not store.ledger.append(
+            intake_id, STEP, "email_promoted", {"artifact_id": artifact.id}, actor=f"{env.channel}:{env.user_id}"
+        ):
+            conversation.reply(env, f"“{artifact.title}” was already taken up; see above.")
+            return Handled()
+        parsed = _from_filed(artifact)
+        link = link_sender(store, parsed)
+        brief = build_brief(
+            parsed,
+            today=store.clock.today(),
+            known_client=link.client is not None,
+            runner=conversation.deps.runner,
+            run_id=intake_id,
+        )
+        ctx = load_client_context(store, link.client.id) if link.client is not None else None
+        intent, why_not = _propose(parsed, link, brief)
+        text = "Taken up (you said it matters):\n" + _render(store, parsed, link, brief, ctx, intent, why_not)
+        conversation.reply(env, text, {"email_artifact_id": artifact.id, "proposed": intent.kind if intent else None})
+        if intent is None:
+            return Handled()
+        source = f"e-mail from {link.reply_to.address if link.reply_to else '?'}: {one_line(parsed.subject, 100)}"
+        return conversation.submit(env, intent_to_dict(intent), source)
+    return None
+
+
+def _from_filed(artifact: Artifact) -> ParsedEmail:
+    """The filed e-mail as it was read (without its automated mark): what a proposal needs."""
+    meta = artifact.meta
+    return ParsedEmail(
+        sender=Mailbox.model_validate(meta["from"]) if meta.get("from") else None,
+        to=[Mailbox.model_validate(m) for m in meta.get("to") or []],
+        cc=[Mailbox.model_validate(m) for m in meta.get("cc") or []],
+        date=datetime.fromisoformat(meta["date"]) if meta.get("date") else None,
+        subject=artifact.title,
+        message_id=meta.get("message_id"),
+        in_reply_to=meta.get("in_reply_to"),
+        references=list(meta.get("references") or []),
+        body=artifact.body,
+        body_source=meta.get("body_source") or "plain",
+        attachments=[Attachment.model_validate(a) for a in meta.get("attachments") or []],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from store.billing import next_number
@@ -63,3 +64,16 @@ class ArtifactStore:
             params += (kind,)
         rows = self.db.fetchall(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
         return [Artifact.model_validate(r) for r in rows]
+
+    def created_between(self, kind: str, start: datetime, end: datetime) -> list[Artifact]:
+        rows = self.db.fetchall(
+            "SELECT * FROM artifacts WHERE kind = ? AND created_at >= ? AND created_at < ? ORDER BY id",
+            (kind, start, end),
+        )
+        return [Artifact.model_validate(r) for r in rows]
+
+    def latest_in_thread(self, kind: str, channel: str, thread_id: str, limit: int = 20) -> list[Artifact]:
+        """The newest artifacts of ``kind`` filed from one chat thread (meta channel/thread_id), newest first."""
+        rows = self.db.fetchall("SELECT * FROM artifacts WHERE kind = ? ORDER BY id DESC LIMIT ?", (kind, limit * 5))
+        found = [Artifact.model_validate(r) for r in rows]
+        return [a for a in found if a.meta.get("channel") == channel and a.meta.get("thread_id") == thread_id][:limit]

@@ -106,3 +106,35 @@ def test_no_reply_draft_for_bulk_mail_even_when_forwarded(chat, smtp, kind: str)
         assert result.proposed is None and "looks automated" in shown, shown
     assert chat.runtime.store.runs.pending_approvals() == []
     assert smtp.messages == []
+
+
+def test_bulk_mail_is_one_line_in_the_thread_and_the_digest_and_can_be_taken_up(chat, smtp, clock) -> None:
+    from agents.digest_writer import write_digest
+
+    chat.say(ACME)
+    newsletter = bytes(
+        _with({"List-Unsubscribe": "<mailto:unsub@acme.example>"}, sender="Jane Doe <jane@acme.example>")
+    )
+    result, shown = ingest(chat, newsletter)
+    assert "Filed without a reply: Jane Doe <jane@acme.example> — “Our November update”." in shown, shown
+    assert "it came through a mailing list" in shown and "say “this one matters”" in shown
+    assert "open invoice" not in shown and "Acme Studio:" not in shown  # no client context pulled in
+    assert result.proposed is None and chat.runtime.store.runs.pending_approvals() == []
+
+    clock.advance(days=1)
+    digest = write_digest(chat.runtime.store, clock.today()).text
+    assert "Mail filed without a reply (bulk or automated)" in digest
+    assert "• jane@acme.example: “Our November update” (it came through a mailing list)" in digest
+
+    shown = chat.say("this one matters")
+    assert "Taken up (you said it matters):" in shown and "E-mail from" in shown, shown
+    assert "Proposed: a reply to jane@acme.example" in shown
+    assert len(chat.runtime.store.runs.pending_approvals()) == 1
+    assert "was already taken up" in chat.say("this one matters")
+    assert len(chat.runtime.store.runs.pending_approvals()) == 1
+    assert smtp.messages == []  # the reply still waits for approval
+
+
+def test_this_one_matters_with_nothing_filed_is_an_ordinary_message(chat) -> None:
+    shown = chat.say("this one matters")
+    assert "Taken up" not in shown
