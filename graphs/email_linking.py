@@ -1,10 +1,11 @@
 """Which client an incoming e-mail is from.
 
 In order of trust: the sender's address is a client's contact address; the e-mail answers a
-message coo sent or filed for a client (In-Reply-To / References); the sender's display name
-is a client's contact or company name; the sender's company domain is a client's. Anything
-ambiguous links to nobody and says who it could be — a wrong link would put one client's
-facts next to another client's mail.
+message coo sent or filed for a client (In-Reply-To / References); the sender's company domain
+(never a shared provider's) is a client's. A display name that matches a client's contact or
+company is only a question ("It could be from …"), never a link. Anything ambiguous links to
+nobody and says who it could be — a wrong link would put one client's facts next to another
+client's mail.
 """
 
 from __future__ import annotations
@@ -111,6 +112,12 @@ def _by_thread(store: Store, ids: list[str]) -> Client | None:
     return None
 
 
+def _shares_name(contact: str, sender: str) -> bool:
+    """ "bob" and "bob lee": one could be the other (a question, never a link)."""
+    a, b = contact.split(), sender.split()
+    return bool(a and b) and (a == b or a[: len(b)] == b or b[: len(a)] == a)
+
+
 def _unique(matches: list[Client]) -> tuple[Client | None, list[Client]]:
     unique = list({c.id: c for c in matches}.values())
     return (unique[0], unique) if len(unique) == 1 else (None, unique)
@@ -139,17 +146,8 @@ def link_sender(store: Store, parsed: ParsedEmail) -> SenderLink:
     if client is not None:
         return link.model_copy(update={"client": client, "by": "thread"})
     everyone = store.clients.all()
-    # 3. The display name: a client's contact person, or the company itself ("Acme Studio Billing").
-    name = original.sender.name if original.sender else None
-    if name and len(name_key(name)) >= 3:
-        key = name_key(name)
-        people = [c for c in everyone if c.contact_name and name_key(c.contact_name) == key]
-        client, matches = _unique(people or store.clients.find(name))
-        if client is not None:
-            return link.model_copy(update={"client": client, "by": "name"})
-        if matches:
-            return link.model_copy(update={"candidates": matches})
-    # 4. The company domain: a client's contact address at the same domain, or the client's name.
+    # 3. The company domain: a client's contact address at the same domain, or the client's name.
+    #    Never a shared provider's domain (gmail.com says nothing about the company).
     domain = original.sender.domain if original.sender else None
     label = company_label(domain)
     if domain and label:
@@ -162,6 +160,15 @@ def link_sender(store: Store, parsed: ParsedEmail) -> SenderLink:
         client, matches = _unique(same or named)
         if client is not None:
             return link.model_copy(update={"client": client, "by": "domain"})
+        if matches:
+            return link.model_copy(update={"candidates": matches})
+    # 4. The display name is only ever a question: "Bob <bob@…>" is not client Bob Lee's contact
+    #    until the operator says so, and no client's context goes into a guess.
+    name = original.sender.name if original.sender else None
+    if name and len(name_key(name)) >= 3:
+        key = name_key(name)
+        people = [c for c in everyone if c.contact_name and _shares_name(name_key(c.contact_name), key)]
+        matches = list({c.id: c for c in [*people, *store.clients.find(name)]}.values())
         if matches:
             return link.model_copy(update={"candidates": matches})
     return link
