@@ -39,7 +39,13 @@ def compose(
 
 
 def address(entry: dict[str, str]) -> str:
-    """A Slack e-mail address object ({"address", "name", "original"}) as a header value."""
-    if entry.get("original"):
-        return entry["original"]
-    return formataddr((entry.get("name") or "", entry.get("address") or ""))
+    """A Slack e-mail address object ({"address", "name", "original"}) as a header value.
+
+    ``original`` is the header as written when Slack has it ("Jane Doe <jane@acme.example>"), but
+    real shares often carry only the display name there ("Jane Doe"), with the address beside it:
+    then the address is taken from ``address``."""
+    original = (entry.get("original") or "").strip()
+    addr = (entry.get("address") or "").strip()
+    if original and ("@" in original or not addr):
+        return original
+    return formataddr((entry.get("name") or original or "", addr))

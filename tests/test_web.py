@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.channels import OPERATOR, TG_OPERATOR, slack_settings, telegram_settings
 
 MAIL = (
@@ -33,14 +35,18 @@ def test_inbound_email_needs_the_secret_and_reaches_the_operator_once(slack_api,
     assert served.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'email_in'") == 1
 
 
-def test_slack_email_file_share_is_ingested_in_its_thread(slack_api, serve, sqlite_url):
+@pytest.mark.parametrize(
+    "original",
+    ["Jane Doe <jane@acme.example>", "Jane Doe"],  # real shares often carry only the display name there
+)
+def test_slack_email_file_share_is_ingested_in_its_thread(slack_api, serve, sqlite_url, original):
     served = serve(**slack_settings(slack_api), database_url=sqlite_url)
     file = {
         "id": "F1",
         "mode": "email",
         "filetype": "email",
         "subject": "Homepage mockups",
-        "from": [{"address": "jane@acme.example", "name": "Jane Doe", "original": "Jane Doe <jane@acme.example>"}],
+        "from": [{"address": "jane@acme.example", "name": "Jane Doe", "original": original}],
         "to": [{"address": "inbox@studio.slack.example", "name": "", "original": "inbox@studio.slack.example"}],
         "headers": {"date": "Tue, 24 Nov 2026 10:00:00 +0000", "message_id": "<m2@acme.example>"},
         "plain_text": "Hi Ana,\n\nCould you send the homepage mockups by Friday?\n\nJane",
@@ -59,6 +65,7 @@ def test_slack_email_file_share_is_ingested_in_its_thread(slack_api, serve, sqli
     replies = slack_api.wait_for("chat.postMessage")
     assert replies and replies[0]["channel"] == "C0MAIL" and replies[0]["thread_ts"] == "1764082800.000700"
     assert "Homepage mockups" in replies[0]["text"] and "jane@acme.example" in replies[0]["text"]
+    assert "Proposed: a reply to jane@acme.example" in replies[0]["text"]
 
 
 def test_telegram_eml_document_is_ingested_and_answered_in_the_chat(telegram_api, serve, sqlite_url):
@@ -84,3 +91,25 @@ def test_telegram_eml_document_is_ingested_and_answered_in_the_chat(telegram_api
     replies = telegram_api.wait_for("sendMessage")
     assert replies and "Homepage mockups" in replies[0]["text"]
     assert replies[0]["reply_parameters"]["message_id"] == 70
+
+
+def test_a_telegram_forward_with_a_hidden_sender_gets_no_reply_to_a_made_up_address(telegram_api, serve, sqlite_url):
+    served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
+    update = {
+        "update_id": 7002,
+        "message": {
+            "message_id": 71,
+            "date": int(time.time()),
+            "chat": {"id": TG_OPERATOR, "type": "private"},
+            "from": {"id": TG_OPERATOR, "is_bot": False, "first_name": "Ana"},
+            "forward_origin": {"type": "hidden_user", "sender_user_name": "Lena Park", "date": int(time.time())},
+            "text": "Could you send the final files as PDFs by Friday?",
+        },
+    }
+    assert served.telegram_update(update).status_code == 200
+    replies = telegram_api.wait_for("sendMessage")
+    text = replies[0]["text"]
+    assert "Lena Park" in text and "telegram.invalid" not in text, text
+    assert "Nothing proposed: there is no sender address to reply to." in text
+    served.settle()
+    assert served.runtime.store.runs.pending_approvals() == []

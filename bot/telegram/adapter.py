@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.ext import (
@@ -155,9 +155,11 @@ class TelegramAdapter:
             or "unknown sender"
         )
         subject = next((line for line in text.splitlines() if line.strip()), "Forwarded message")[:120]
+        # A Telegram forward carries a name, never an address: it is filed under that name and
+        # gets no reply draft (there is nobody to reply to by e-mail), never a made-up address.
         return compose(
             body=text,
-            sender=f'"{name}" <unknown@telegram.invalid>',
+            sender=formataddr((f"{name} (via Telegram)", "")),
             subject=subject,
             date=format_datetime(origin.date) if origin.date else None,
         )
