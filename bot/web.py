@@ -58,7 +58,10 @@ def build_web_app(
             bolt_request = to_bolt_request(request, body)
         except Exception as exc:  # a body Bolt cannot even read: nothing to retry
             log.warning("unreadable Slack request (%d bytes): %s", len(body), type(exc).__name__)
-            return PlainTextResponse("Bad request", 400)
+            why = "the body is empty" if not body.strip() else f"the body could not be read ({type(exc).__name__})"
+            return PlainTextResponse(
+                f"Bad request: {why}; expected a signed Slack Events or interactivity payload", 400
+            )
         # Errors inside listeners are answered by the adapter's error handler (bot.slack.adapter):
         # 503 when the input could not be saved (Slack retries), else 200 and a log line.
         try:
@@ -73,7 +76,10 @@ def build_web_app(
                 str(exc)[:200],
                 shape(bolt_request.body),
             )
-            return PlainTextResponse("Bad request", 400)
+            why = "the body is empty" if not body.strip() else "the payload is not one Slack sends"
+            return PlainTextResponse(
+                f"Bad request: {why}; expected a signed Slack Events or interactivity payload", 400
+            )
         return to_starlette_response(response)
 
     async def telegram_webhook(request: Request) -> Response:
@@ -81,14 +87,16 @@ def build_web_app(
             return PlainTextResponse("The Telegram webhook is not configured.", 404)
         if not _same(request.headers.get(TELEGRAM_SECRET_HEADER), telegram_secret):
             return PlainTextResponse("Forbidden", 403)
+        raw = await request.body()
         try:
-            data = json.loads(await request.body())
+            data = json.loads(raw)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("an update is a JSON object with an integer update_id")
             update = Update.de_json(data, telegram.bot)
         except Exception as exc:  # any shape Telegram would never send
             log.warning("unreadable Telegram update: %s: %s", type(exc).__name__, str(exc)[:200])
-            return PlainTextResponse("Bad update: expected a Telegram Update object", 400)
+            why = "the body is empty" if not raw.strip() else f"{type(exc).__name__}: {str(exc)[:120]}"
+            return PlainTextResponse(f"Bad update ({why}): expected a Telegram Update object", 400)
         outcome = UpdateOutcome()
         token = current_update.set(outcome)
         try:

@@ -245,6 +245,19 @@ def test_the_telegram_body_that_is_a_json_array_is_a_clear_400(served_all):
     assert response.status_code == 400 and "Telegram Update" in response.text
 
 
+def test_empty_posts_say_why_they_are_refused(served_all):
+    from tests.channels import SIGNING_SECRET
+    from tests.fakes.slack_api import sign
+
+    response = served_all.post("/telegram/webhook", "", {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+    assert response.status_code == 400 and "the body is empty" in response.text, response.text
+    response = served_all.post("/slack/events", "", {"Content-Type": "application/json", **sign(SIGNING_SECRET, "")})
+    assert response.status_code in (400, 401, 404), response.text
+    assert response.text.strip(), "a refusal says why"
+    response = served_all.post("/inbound/email", "", {"X-Coo-Secret": "mail-secret"})
+    assert response.status_code == 400 and "Empty message" in response.text
+
+
 def test_unexpected_slack_shapes_from_the_field_are_answered_without_a_500(served_all, caplog):
     from tests.channels import SIGNING_SECRET
     from tests.fakes.slack_api import interaction_body, sign
