@@ -113,3 +113,27 @@ def test_a_telegram_forward_with_a_hidden_sender_gets_no_reply_to_a_made_up_addr
     assert "Nothing proposed: there is no sender address to reply to." in text
     served.settle()
     assert served.runtime.store.runs.pending_approvals() == []
+
+
+def test_a_telegram_document_that_cannot_be_downloaded_is_said_to_the_operator(telegram_api, serve, sqlite_url):
+    served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
+    update = {
+        "update_id": 7003,
+        "message": {
+            "message_id": 72,
+            "date": int(time.time()),
+            "chat": {"id": TG_OPERATOR, "type": "private"},
+            "from": {"id": TG_OPERATOR, "is_bot": False, "first_name": "Ana"},
+            "document": {
+                "file_id": "gone",
+                "file_unique_id": "gone",
+                "file_name": "mockups.eml",
+                "mime_type": "message/rfc822",
+                "file_size": 100,
+            },
+        },
+    }
+    assert served.telegram_update(update).status_code == 200
+    replies = telegram_api.wait_for("sendMessage")
+    assert any("I couldn't download mockups.eml from Telegram" in r["text"] for r in replies), replies
+    assert "please send it again" in replies[0]["text"]

@@ -11,7 +11,8 @@ import logging
 import re
 from email.utils import format_datetime, formataddr
 
-from telegram import InlineKeyboardMarkup, Message, Update, User
+from telegram import Document, InlineKeyboardMarkup, Message, Update, User
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -123,12 +124,15 @@ class TelegramAdapter:
             and looks_like_csv(document.file_name, document.mime_type)
             and (document.file_size or 0) <= MAX_EML_BYTES
         ):
-            file = await document.get_file()
-            self.intake.payments(
-                bytes(await file.download_as_bytearray()), document.file_name or "payments.csv", env, reply_ref=ref
-            )
+            data = await _download(message, document)
+            if data is not None:
+                self.intake.payments(data, document.file_name or "payments.csv", env, reply_ref=ref)
             return
-        raw = await self._email(message, text)
+        try:
+            raw = await self._email(message, text)
+        except TelegramError as exc:
+            await _tell_download_failed(message, exc)
+            return
         if raw is not None:
             self.intake.email(raw, env, reply_ref=ref)
             return
@@ -192,6 +196,24 @@ class TelegramAdapter:
         # Buttons go at once, so a second tap can't race the first; the text follows from delivery.
         # (The digest has a row per approval: only the tapped approval's row goes.)
         await query.edit_message_reply_markup(reply_markup=_without(query.message, number))
+
+
+async def _download(message: Message, document: Document) -> bytes | None:
+    """A document's bytes; a failed download is said to the operator (and logged), never dropped."""
+    try:
+        file = await document.get_file()
+        return bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        await _tell_download_failed(message, exc)
+        return None
+
+
+async def _tell_download_failed(message: Message, exc: Exception) -> None:
+    name = message.document.file_name if message.document else None
+    log.error("Telegram download of %s failed: %s", name or "a file", exc)
+    await message.reply_text(
+        f"I couldn't download {name or 'that file'} from Telegram ({exc}). Nothing was filed; please send it again."
+    )
 
 
 def operator_filter(operators: frozenset[str]) -> filters.User:
