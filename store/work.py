@@ -86,6 +86,9 @@ class WorkStore:
             row = tx.fetchone("SELECT * FROM deliverables WHERE run_id = ?", (run_id,))
         return Deliverable.model_validate(row)
 
+    def set_deliverable_due(self, tx: Tx, deliverable_id: int, due_date: date | None) -> None:
+        tx.execute("UPDATE deliverables SET due_date = ? WHERE id = ?", (due_date, deliverable_id))
+
     def add_task(self, tx: Tx, title: str, client_id: int | None, due_date: date | None, run_id: str) -> Task:
         row = tx.fetchone("SELECT * FROM tasks WHERE run_id = ?", (run_id,))
         if row is None:

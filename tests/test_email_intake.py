@@ -411,3 +411,27 @@ def test_every_corpus_message_is_linked_or_reported(corpus, chat, smtp):
     assert all(r.status in ("done", "waiting_approval") for r in store.runs.recent(100))
     chat.runtime.queue.wait_idle()
     assert smtp.messages == []  # dozens of proposals, and not one e-mail without approval
+
+
+def _asks_for_mockups(by: str, msgid: str) -> bytes:
+    return bytes(
+        client_mail(
+            f"Hi Ana,\n\nCould you send the revised homepage mockups by {by}?\n\nThanks,\nJane\n",
+            subject="Mockups",
+            msgid=msgid,
+        )
+    )
+
+
+def test_a_second_email_asking_for_the_same_deliverable_refers_to_the_first(chat, smtp):
+    chat.say(ACME)
+    _, shown = ingest(chat, _asks_for_mockups("Friday", "<m10@acme.example>"))
+    assert "Added deliverable for Acme Studio: revised homepage mockups, due 2026-11-27." in shown, shown
+    _, shown = ingest(chat, _asks_for_mockups("Friday", "<m11@acme.example>"), event_id="mail-2")
+    assert "“revised homepage mockups” for Acme Studio is already on the list (deliverable 1, 2026-11-27)" in shown
+    _, shown = ingest(chat, _asks_for_mockups("December 4", "<m12@acme.example>"), event_id="mail-3")
+    assert "I moved its due date from 2026-11-27 to 2026-12-04 instead of adding it again." in shown, shown
+    [deliverable] = chat.runtime.store.work.open_deliverables()
+    assert deliverable.due_date.isoformat() == "2026-12-04"
+    shown = chat.say("Acme Studio needs the revised homepage mockups by December 4")
+    assert "already on the list" in shown and len(chat.runtime.store.work.open_deliverables()) == 1
