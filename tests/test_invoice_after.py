@@ -1,0 +1,154 @@
+"""An invoice after it went out, from chat (issue #12): void it with a credit note, send it again,
+remind the client to pay — each waits for approval, and what SMTP received is what was approved."""
+
+from __future__ import annotations
+
+import pytest
+
+from store.books_check import check_books
+
+pytestmark = pytest.mark.clock  # the clock is 2026-11-25
+
+
+def _body(message) -> str:  # type: ignore[no-untyped-def]
+    return str(message.get_payload(decode=True).decode())
+
+
+@pytest.fixture
+def sent(chat, smtp):  # type: ignore[no-untyped-def]
+    """Globex has invoice INV-0001 ($4,000), sent to jane@globex.example (approval #1)."""
+    chat.say("new client: Globex, contact jane@globex.example")
+    chat.say("invoice Globex for $4,000 for the website")
+    assert "Sent invoice #INV-0001 to jane@globex.example" in chat.say("/approve 1")
+    assert len(smtp.messages) == 1
+    return chat
+
+
+def _invoice(chat, number: str = "INV-0001"):  # type: ignore[no-untyped-def]
+    return chat.runtime.store.billing.get(number)
+
+
+# -- void ----------------------------------------------------------------------------------------
+
+VOIDS = [
+    "void INV-0001",
+    "cancel invoice 1",
+    "INV-0001 was a mistake, void it",
+    "please void invoice #1",
+    "can you cancel INV-1",
+    "Void inv 1.",
+    "INV-0001 was sent by mistake, please cancel it",
+]
+
+
+@pytest.mark.parametrize("said", VOIDS)
+def test_void_a_sent_invoice_sends_a_credit_note_once_approved(sent, smtp, said):
+    shown = sent.say(said)
+    assert "Void INV-0001 and send credit note CN-0001 to jane@globex.example?" in shown
+    assert "Credit note CN-0001: −$4,000.00 (the unpaid amount)" in shown
+    assert "Reject: nothing changes." in shown
+    assert "[/approve 2]" in shown
+    assert _invoice(sent).status == "sent" and len(smtp.messages) == 1  # nothing before approval
+    done = sent.say("/approve 2")
+    assert "Sent credit note #CN-0001 to jane@globex.example" in done
+    assert "INV-0001 is void: $4,000.00 is no longer owed (credit note CN-0001)." in done
+    assert _invoice(sent).status == "void"
+    assert len(smtp.messages) == 2
+    note = smtp.messages[-1]
+    assert note["Subject"].startswith("Credit note CN-0001 for invoice INV-0001")
+    assert note["In-Reply-To"] == smtp.messages[0]["Message-ID"]  # threaded with the invoice
+    assert "Amount credited: $4,000.00" in _body(note)
+    assert check_books(sent.runtime.store.db) == []
+    assert "INV-0001" not in sent.say("who owes me money?")
+    sent.say("/approve 2")  # a double tap sends nothing more
+    assert len(smtp.messages) == 2
+
+
+@pytest.mark.parametrize("answer", ["/reject 2"])
+def test_rejecting_a_void_changes_nothing(sent, smtp, answer):
+    sent.say("void INV-0001")
+    shown = sent.say(answer)
+    assert "Rejected: nothing changed" in shown
+    invoice = _invoice(sent)
+    assert invoice.status == "sent" and invoice.paid_cents == 0
+    assert len(smtp.messages) == 1
+    assert check_books(sent.runtime.store.db) == []
+    assert "INV-0001" in sent.say("who owes me money?")
+    # a later void takes the next credit note number: the rejected one stays in the series
+    assert "credit note CN-0002" in sent.say("void INV-0001")
+
+
+def test_voiding_a_part_paid_invoice_turns_the_paid_part_into_the_clients_credit(sent, smtp):
+    sent.say("Globex paid $1,000 for INV-0001")
+    assert _invoice(sent).status == "partially_paid"
+    shown = sent.say("void INV-0001")
+    assert "Credit note CN-0001: −$3,000.00 (the unpaid amount)" in shown
+    assert "Already paid on it: $1,000.00 — not refunded, not dropped: it becomes Globex's credit" in shown
+    done = sent.say("/approve 2")
+    assert "The $1,000.00 already paid on it is now Globex's credit for their next invoice." in done
+    assert "stays on your account as a credit" in _body(smtp.messages[-1])
+    assert _invoice(sent).status == "void"
+    store = sent.runtime.store
+    [(_, currency, amount)] = store.billing.credits(store.clients.find("Globex", None)[0].id)
+    assert (currency, amount) == ("USD", 1000)
+    assert check_books(store.db) == []
+    # the credit goes towards the next invoice
+    assert "Globex's credit of $1,000.00" in sent.say("invoice Globex for $2,500 for the redesign")
+
+
+def test_a_draft_is_voided_by_rejecting_it_and_void_says_so(chat, smtp):
+    chat.say("new client: Globex, contact jane@globex.example")
+    chat.say("invoice Globex for $4,000 for the website")
+    shown = chat.say("void INV-0001")
+    assert "INV-0001 is a draft that was never sent" in shown and "/reject 1 voids it" in shown
+    chat.say("/reject 1")
+    assert "already void" in chat.say("void INV-0001")
+    assert smtp.messages == []
+
+
+def test_void_of_an_unknown_invoice_is_said(sent):
+    assert "I can't find invoice INV-0042" in sent.say("void INV-0042")
+
+
+# -- resend --------------------------------------------------------------------------------------
+
+RESENDS_ELSEWHERE = [
+    "resend INV-0001 to ap@globex.example",
+    "send INV-0001 again to ap@globex.example",
+    "re-send invoice 1 to ap@globex.example please",
+    "forward invoice #1 to ap@globex.example",
+]
+
+
+@pytest.mark.parametrize("said", RESENDS_ELSEWHERE)
+def test_resend_to_another_address(sent, smtp, said):
+    shown = sent.say(said)
+    assert "Send it again to ap@globex.example?" in shown
+    assert "Sent before to jane@globex.example" in shown
+    assert len(smtp.messages) == 1
+    done = sent.say("/approve 2")
+    assert "Sent invoice #INV-0001 to ap@globex.example" in done
+    assert len(smtp.messages) == 2
+    again = smtp.messages[-1]
+    assert again["To"] == "ap@globex.example"
+    assert "Please find invoice INV-0001 below." in _body(again)
+    assert _invoice(sent).status == "sent"
+    assert check_books(sent.runtime.store.db) == []
+
+
+@pytest.mark.parametrize("said", ["send INV-0001 again", "resend INV-0001", "resend invoice 1 to Globex"])
+def test_each_resend_is_its_own_send(sent, smtp, said):
+    assert "Send it again to jane@globex.example?" in sent.say(said)
+    sent.say("/approve 2")
+    assert "Send it again to jane@globex.example?" in sent.say(said)
+    sent.say("/approve 3")
+    sent.say("/approve 3")  # exactly once per resend
+    assert [m["To"] for m in smtp.messages] == ["jane@globex.example"] * 3
+
+
+def test_resend_of_a_void_or_draft_invoice_is_refused(sent, smtp):
+    sent.say("invoice Globex for $500 for the icons")
+    assert "INV-0002 was never sent: it is a draft. /approve 2 sends it." in sent.say("resend INV-0002")
+    sent.say("void INV-0001")
+    sent.say("/approve 3")
+    assert "Invoice INV-0001 is void; I won't send it again." in sent.say("resend INV-0001")
