@@ -3,8 +3,12 @@ remind the client to pay — each waits for approval, and what SMTP received is 
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
+from agents.digest_writer import write_digest
+from bot.ticks import run_tick
 from store.books_check import check_books
 
 pytestmark = pytest.mark.clock  # the clock is 2026-11-25
@@ -152,3 +156,148 @@ def test_resend_of_a_void_or_draft_invoice_is_refused(sent, smtp):
     sent.say("void INV-0001")
     sent.say("/approve 3")
     assert "Invoice INV-0001 is void; I won't send it again." in sent.say("resend INV-0001")
+
+
+# -- payment reminders ---------------------------------------------------------------------------
+
+NUDGES = [
+    "nudge Globex about INV-0001",
+    "remind Globex they owe us",
+    "remind Globex to pay INV-0001",
+    "chase Globex for payment",
+    "follow up with Globex on the unpaid invoice",
+    "chase up INV-0001",
+    "send a payment reminder to Globex",
+]
+
+
+def _to_day(clock, day: date) -> None:  # type: ignore[no-untyped-def]
+    clock.advance(seconds=(datetime(day.year, day.month, day.day, 9, tzinfo=UTC) - clock.now()).total_seconds())
+
+
+def _tick(chat, clock, day: date):  # type: ignore[no-untyped-def]
+    _to_day(clock, day)
+    report = run_tick(chat.runtime, day)
+    chat.runtime.queue.wait_idle()
+    return report
+
+
+def _pending_reminders(chat) -> list:  # type: ignore[no-untyped-def]
+    return [a for a in chat.runtime.store.runs.pending_approvals() if a.action == "send_reminder"]
+
+
+@pytest.mark.parametrize("said", NUDGES)
+def test_a_reminder_on_request_is_polite_threaded_and_waits_for_approval(sent, smtp, clock, said):
+    _to_day(clock, date(2026, 12, 14))  # INV-0001 was due 2026-12-09
+    shown = sent.say(said)
+    assert "Send the reminder to jane@globex.example?" in shown
+    assert "Open: INV-0001 $4,000.00 — 5 days overdue" in shown
+    assert len(smtp.messages) == 1
+    assert "Sent payment reminder for #INV-0001 to jane@globex.example" in sent.say("/approve 2")
+    reminder = smtp.messages[-1]
+    assert reminder["In-Reply-To"] == smtp.messages[0]["Message-ID"]
+    assert reminder["Subject"] == "Re: Invoice INV-0001 from Ana Ruiz"
+    body = _body(reminder)
+    assert "A quick, friendly reminder" in body and "INV-0001 of 2026-11-25: $4,000.00 due 2026-12-09" in body
+
+
+@pytest.mark.parametrize(
+    "said", ["chase the overdue invoices", "nudge everyone who owes us", "send payment reminders for overdue invoices"]
+)
+def test_chasing_the_overdue_invoices(sent, smtp, clock, said):
+    sent.say("new client: Initech, contact ap@initech.example")
+    sent.say("invoice Initech for $900 for the icons")
+    sent.say("/approve 2")
+    assert "Nothing is overdue" in sent.say(said)
+    _to_day(clock, date(2026, 12, 20))
+    shown = sent.say(said)
+    assert "2 invoices overdue. First Globex, the longest overdue." in shown
+    assert 'Also overdue: Initech (say "nudge Initech")' in shown
+    assert "Send the reminder to jane@globex.example?" in shown
+
+
+def test_no_reminder_for_paid_or_void_invoices(sent, smtp):
+    sent.say("Globex paid $4,000 for INV-0001")
+    assert "INV-0001 is paid: no reminder needed." in sent.say("nudge Globex about INV-0001")
+    assert "Globex owes nothing: no open invoices." in sent.say("remind Globex they owe us")
+
+
+def test_the_tick_drafts_each_stage_once_each_firmer(sent, smtp, clock):
+    assert _tick(sent, clock, date(2026, 12, 11)).reminders == []  # 2 days overdue
+    assert len(_tick(sent, clock, date(2026, 12, 12)).reminders) == 1  # 3 days: reminder 1
+    assert _tick(sent, clock, date(2026, 12, 12)).reminders == []  # the same day again: nothing new
+    assert _tick(sent, clock, date(2026, 12, 13)).reminders == []
+    [first] = _pending_reminders(sent)
+    assert len(smtp.messages) == 1  # it waits for approval
+    digest = write_digest(sent.runtime.store, date(2026, 12, 13)).text
+    assert "Payment reminders waiting" in digest and f"#{first.id} Globex" in digest
+    sent.say(f"/approve {first.id}")
+    assert "Just a friendly reminder" in _body(smtp.messages[-1])
+    assert len(_tick(sent, clock, date(2026, 12, 19)).reminders) == 1  # 10 days: reminder 2
+    [second] = _pending_reminders(sent)
+    sent.say(f"/approve {second.id}")
+    assert "Following up on my earlier reminder" in _body(smtp.messages[-1])
+    assert len(_tick(sent, clock, date(2027, 1, 8)).reminders) == 1  # 30 days: the final one
+    [third] = _pending_reminders(sent)
+    sent.say(f"/approve {third.id}")
+    assert "This is a final reminder" in _body(smtp.messages[-1])
+    assert _tick(sent, clock, date(2027, 2, 8)).reminders == []  # the schedule is done
+    assert len(smtp.messages) == 4
+    assert check_books(sent.runtime.store.db) == []
+
+
+def test_a_late_first_tick_drafts_only_the_stage_reached(sent, clock):
+    assert len(_tick(sent, clock, date(2027, 1, 10)).reminders) == 1
+    [only] = _pending_reminders(sent)
+    assert "reminder 3 (schedule)" in only.card["title"]
+    assert _tick(sent, clock, date(2027, 1, 11)).reminders == []
+
+
+def test_paid_and_voided_invoices_get_no_more_reminders(sent, clock):
+    sent.say("invoice Globex for $500 for the icons")
+    sent.say("/approve 2")
+    sent.say("Globex paid $4,000 for INV-0001")
+    sent.say("void INV-0002")
+    sent.say("/approve 3")
+    assert _tick(sent, clock, date(2026, 12, 12)).reminders == []
+    assert _pending_reminders(sent) == []
+
+
+def test_routine_reminders_go_out_on_their_own_with_collector_autonomy(sent, smtp, clock):
+    assert "OK: the collector now sends scheduled payment reminders" in sent.say("/autonomy collector auto")
+    assert "collector: auto" in sent.say("/autonomy")
+    _tick(sent, clock, date(2026, 12, 12))
+    assert _pending_reminders(sent) == []
+    assert len(smtp.messages) == 2 and "Just a friendly reminder" in _body(smtp.messages[-1])
+    # one the operator asks for still waits for approval
+    assert "Send the reminder to jane@globex.example?" in sent.say("nudge Globex about INV-0001")
+    assert len(_pending_reminders(sent)) == 1
+    sent.say("/autonomy collector ask")
+    _tick(sent, clock, date(2026, 12, 19))
+    assert len(_pending_reminders(sent)) == 2 and len(smtp.messages) == 2
+
+
+def test_reminder_days_are_a_setting(make_runtime, db_url, smtp, clock):
+    from tests.conftest import ChatDriver
+
+    chat = ChatDriver(
+        make_runtime(
+            database_url=db_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>", reminder_days="1, 5"
+        )
+    )
+    assert chat.runtime.settings.reminder_schedule == (1, 5)
+    chat.say("new client: Globex, contact jane@globex.example")
+    chat.say("invoice Globex for $4,000 for the website")
+    chat.say("/approve 1")
+    assert len(_tick(chat, clock, date(2026, 12, 10)).reminders) == 1
+    assert _tick(chat, clock, date(2026, 12, 12)).reminders == []
+    assert len(_tick(chat, clock, date(2026, 12, 14)).reminders) == 1
+
+
+@pytest.mark.parametrize("value", ["soon", "0,3", "-1"])
+def test_a_wrong_reminder_setting_names_the_variable(value):
+    from bot.config_error import ConfigError
+    from bot.settings import load_settings
+
+    with pytest.raises(ConfigError, match="COO_REMINDER_DAYS: expected days overdue"):
+        load_settings(reminder_days=value)

@@ -80,7 +80,8 @@ def payment_reminder(ctx: Ctx) -> PaymentReminder | None:
     who = found.group("who").strip()
     if invoice_number(who) is not None:  # "nudge INV-0007", "chase invoice 7"
         return PaymentReminder(invoice_number=number)
-    if number is None and not _PAYMENT_WORDS.search(ctx.text[found.end("who") :]):
+    said_reminder = "reminder" in ctx.low[: found.start("who")]
+    if number is None and not said_reminder and not _PAYMENT_WORDS.search(ctx.text[found.end("who") :]):
         return None  # "remind Acme about the kickoff": not about money
     name = clean_client_name(who, ctx.clients)
     if name is None:
