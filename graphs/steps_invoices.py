@@ -13,10 +13,12 @@ from typing import Any
 from agents.invoicer import invoice_details, render_invoice
 from agents.letters import greeting_for
 from graphs.approvals import Action, Card, Draft, is_address
+from graphs.autonomy import SCHEDULER_USER
 from graphs.deps import Deps
 from graphs.intents import PaymentReminder, ResendInvoice, VoidInvoice, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from store.billing import OPEN_STATUSES
+from store.errors import NotFound
 from store.models import Client, Invoice, format_money, from_cents
 
 
@@ -284,6 +286,15 @@ def _open(invoice: Invoice) -> bool:
     return invoice.status in OPEN_STATUSES
 
 
+def _scheduled_stage(deps: Deps, run_id: str, stage: int) -> int:
+    """The schedule's stage, believed only from the scheduler (a message or a model never sets it)."""
+    try:
+        accepted = deps.store.conversations.intent_for_run(run_id)
+    except NotFound:
+        return 0
+    return stage if accepted.user_id == SCHEDULER_USER else 0
+
+
 def prepare_reminder(deps: Deps, state: dict[str, Any]) -> StepResult:
     intent = intent_from_dict(state["intent"])
     assert isinstance(intent, PaymentReminder)
@@ -325,12 +336,13 @@ def prepare_reminder(deps: Deps, state: dict[str, Any]) -> StepResult:
             notes.append("Also overdue: " + ", ".join(f'{name} (say "nudge {name}")' for name in others) + ".")
     sent_to = _sent_to(deps, invoices[0])
     to = sent_to if is_address(sent_to) else client.contact_email
-    draft = reminder_draft(deps, client, invoices, intent.stage, to)
+    stage = _scheduled_stage(deps, state["run_id"], intent.stage)
+    draft = reminder_draft(deps, client, invoices, stage, to)
     total = ", ".join(f"{i.number} {format_money(i.balance, i.currency)}" for i in invoices)
-    stage = f"reminder {intent.stage} (schedule)" if intent.stage else "reminder"
+    which = f"reminder {stage} (schedule)" if stage else "reminder"
     late = max(_overdue_days(i, today) for i in invoices)
     card = Card(
-        title=f"Send payment {stage} for {', '.join(i.number for i in invoices)} to {to or client.name}",
+        title=f"Send payment {which} for {', '.join(i.number for i in invoices)} to {to or client.name}",
         question=f"Send the reminder to {to}?" if to else "Send the reminder? (no e-mail address on file)",
         number=invoices[0].number,
         client_id=client.id,
@@ -345,7 +357,7 @@ def prepare_reminder(deps: Deps, state: dict[str, Any]) -> StepResult:
         notes=notes,
         action=Action(step="send_reminder", action="send_reminder", card=card, draft=draft),
         client_id=client.id,
-        facts={"invoices": [i.number for i in invoices], "stage": intent.stage},
+        facts={"invoices": [i.number for i in invoices], "stage": stage},
     )
 
 
