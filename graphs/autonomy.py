@@ -133,10 +133,8 @@ def autonomy_command(store: Store, env: Envelope, rest: str) -> str:
         return f"Write /autonomy AGENT {'|'.join(AUTONOMY_LEVELS)}, e.g. /autonomy invoicer auto."
     agent, level = words
     if agent not in AUTONOMY_SCOPE:
-        return (
-            f"Only the {', '.join(AUTONOMY_SCOPE)} can act on its own so far ({AUTONOMY_SCOPE['invoicer']}); "
-            f"{agent} always asks."
-        )
+        agents = "; ".join(f"the {name} ({scope})" for name, scope in AUTONOMY_SCOPE.items())
+        return f"Only these can act on their own so far: {agents}. The {agent} always asks."
     change = policies.set_autonomy(agent, level, env.user_id, env.channel)
     store.ledger.append(
         "policies",

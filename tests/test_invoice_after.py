@@ -301,3 +301,17 @@ def test_a_wrong_reminder_setting_names_the_variable(value):
 
     with pytest.raises(ConfigError, match="COO_REMINDER_DAYS: expected days overdue"):
         load_settings(reminder_days=value)
+
+
+def test_a_credit_note_the_mail_server_refused_voids_nothing_until_it_goes_out(sent, smtp):
+    sent.say("void INV-0001")
+    smtp.recorder.rcpt_reply = "550 5.1.1 No such user"
+    shown = sent.say("/approve 2")
+    assert "⚠️ NOT SENT: I could not send the credit note #CN-0001" in shown
+    assert _invoice(sent).status == "sent"  # still owed: the client was not told
+    assert check_books(sent.runtime.store.db) == []
+    smtp.recorder.rcpt_reply = None
+    assert "Sent credit note #CN-0001 to jane@globex.example" in sent.say("/resend 2")
+    assert _invoice(sent).status == "void"
+    assert len(smtp.messages) == 2
+    assert check_books(sent.runtime.store.db) == []

@@ -68,3 +68,11 @@ def test_the_model_reads_a_reminder_and_is_never_trusted_with_its_stage(model_ch
     chat.say("/approve 2")
     body = smtp.messages[-1].get_payload(decode=True).decode()
     assert "A quick, friendly reminder" in body and "final reminder" not in body
+
+
+def test_a_void_without_an_invoice_number_asks_which(model_chat, smtp):
+    chat, parser = model_chat
+    parser.script.extend([{"kind": "void_invoice"}, {}])
+    assert "Which invoice (e.g. INV-0007)?" in chat.say("void that invoice, it was wrong")
+    shown = chat.say("INV-0001")
+    assert "Void INV-0001 and send credit note CN-0001 to jane@globex.example?" in shown, shown
