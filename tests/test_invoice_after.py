@@ -315,3 +315,19 @@ def test_a_credit_note_the_mail_server_refused_voids_nothing_until_it_goes_out(s
     assert _invoice(sent).status == "void"
     assert len(smtp.messages) == 2
     assert check_books(sent.runtime.store.db) == []
+
+
+def test_books_check_finds_credit_notes_that_do_not_add_up(sent):
+    sent.say("void INV-0001")
+    sent.say("/approve 2")
+    db = sent.runtime.store.db
+    with db.transaction() as tx:
+        tx.execute("UPDATE credit_notes SET amount_cents = amount_cents - 100")
+    assert [p.kind for p in check_books(db)] == ["credit_note_mismatch"]
+    with db.transaction() as tx:
+        tx.execute("UPDATE credit_notes SET amount_cents = amount_cents + 100, status = 'cancelled'")
+    assert [p.kind for p in check_books(db)] == ["missing_credit_note"]
+    with db.transaction() as tx:
+        tx.execute("UPDATE credit_notes SET status = 'issued'")
+        tx.execute("UPDATE counters SET value = 5 WHERE name = 'credit_note'")
+    assert [p.kind for p in check_books(db)] == ["credit_note_gap"]
