@@ -85,6 +85,17 @@ def write_digest(store: Store, day: date) -> Digest:
         )
     )
 
+    reminders = [a for a in approvals if a.action == "send_reminder"]
+    sections.append(
+        (
+            "Payment reminders waiting",
+            [
+                f"• #{a.id} {a.card.get('client', '?')}: {a.card.get('title', a.action)} — /approve {a.id}"
+                for a in reminders
+            ],
+        )
+    )
+
     not_sent = []
     for failure in store.side_effects.not_sent():
         run_id, _, step = failure.key.partition(":")

@@ -55,6 +55,13 @@ AGENTS: dict[str, AgentSpec] = {
             retries=3,
         ),
         AgentSpec(
+            name="collector",
+            description="drafts payment reminders for open and overdue invoices (on request and on schedule)",
+            queue="coo-billing",
+            timeout=120,
+            retries=3,
+        ),
+        AgentSpec(
             name="email_responder",
             description="drafts and sends e-mails to clients",
             queue="coo-email",

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     playbooks_dir: str = ""  # the operator's own playbooks: directories separated by ':'
     tick_time: str = "07:00"  # local time of the daily recurring work: invoices, weekly reports, deadlines
     report_weekday: int = 5  # ISO weekday of the weekly client reports (COO_REPORT_WEEKDAY=friday or 5)
+    # Days overdue at which the tick drafts payment reminders, each firmer ("3,10,30"; "off": none).
+    reminder_days: str = "3,10,30"
     # Semantic memory: minilm-onnx, hashing, m2v or minilm (coo[minilm]). Unset: the memory's own
     # embedder, or minilm-onnx for a new memory (agents.embedders.choose).
     embedder: str = ""
@@ -120,6 +122,27 @@ class Settings(BaseSettings):
         if value not in EMBEDDERS:
             raise ValueError(f"expected one of: {', '.join(EMBEDDERS)}")
         return value
+
+    @field_validator("reminder_days", mode="before")
+    @classmethod
+    def _reminder_days(cls, value: object) -> str:
+        text = str(value).strip().lower()
+        if text in ("", "off", "none", "0"):
+            return ""
+        try:
+            days = sorted({int(part) for part in text.replace(" ", "").split(",") if part})
+        except ValueError:
+            raise ValueError(
+                f"expected days overdue separated by commas, like 3,10,30 (or off), got {value!r}"
+            ) from None
+        if not days or days[0] < 1:
+            raise ValueError(f"expected days overdue of at least 1, like 3,10,30 (or off), got {value!r}")
+        return ",".join(str(d) for d in days)
+
+    @property
+    def reminder_schedule(self) -> tuple[int, ...]:
+        """The reminder days as numbers, ascending; empty when reminders are off."""
+        return tuple(int(d) for d in self.reminder_days.split(",") if d)
 
     @field_validator("report_weekday", mode="before")
     @classmethod

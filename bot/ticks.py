@@ -47,7 +47,7 @@ def catch_up_tick(runtime: Runtime) -> date | None:
 def run_tick(runtime: Runtime, day: date) -> DayReport:
     """Do the recurring work of the local ``day`` (idempotent)."""
     door = SchedulerDoor(Intake(runtime.store, runtime.queue), runtime.conversation)
-    return run_day(runtime.store, door, day, runtime.settings.report_weekday)
+    return run_day(runtime.store, door, day, runtime.settings.report_weekday, runtime.settings.reminder_schedule)
 
 
 def tick_job(runtime: Runtime, day: date) -> DayReport:

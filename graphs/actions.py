@@ -10,7 +10,14 @@ from graphs.approvals import Action, is_address
 from graphs.deps import Deps
 from store.models import format_money
 
-_WHAT = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}
+_WHAT = {
+    "send_proposal": "proposal",
+    "send_invoice": "invoice",
+    "send_email": "e-mail",
+    "send_credit_note": "credit note",
+    "resend_invoice": "invoice",
+    "send_reminder": "payment reminder for",
+}
 
 
 def idempotency_key(run_id: str, step: str) -> str:
@@ -50,6 +57,9 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
         if action.card.invoice_id is not None:
             # "issued": numbered and owed, but only in the outbox; the operator sends it by hand.
             deps.store.billing.set_status(tx, action.card.invoice_id, "sent" if receipt["sent"] else "issued")
+        if action.action == "send_credit_note" and action.card.number:
+            # The void is booked with the credit note's receipt: a note that did not go out voids nothing.
+            deps.store.credit_notes.issue(tx, action.card.number)
         deps.store.artifacts.create(
             tx,
             "email",
@@ -66,8 +76,8 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
 
 def compensation_for(action: Action) -> str:
     """How the side effect could be undone, recorded beside its receipt."""
-    if action.action == "send_invoice":
-        return "void the invoice and send the client a cancellation notice"
+    if action.action in ("send_invoice", "resend_invoice"):
+        return "void the invoice and send the client a credit note"
     return "cannot be unsent; send a correction e-mail if needed"
 
 
@@ -87,6 +97,13 @@ def reject(deps: Deps, run_id: str, action: Action) -> str:
                 terms = format_money(restored.monthly_amount, restored.currency)
                 return f"{said}; the earlier retainer ({terms}/month) applies again."
             return f"{said}: it will not be billed."
+    if action.action == "send_credit_note" and action.card.number:
+        with deps.store.db.transaction() as tx:
+            deps.store.credit_notes.cancel(tx, action.card.number)
+        return (
+            f"Rejected: nothing changed — the invoice stands as it was, and credit note {action.card.number}"
+            " was not sent (cancelled; its number stays in the sequence)."
+        )
     if action.card.invoice_id is not None:
         invoice = deps.store.billing.by_id(action.card.invoice_id)
         credit = deps.store.credits.for_invoice(invoice.id)

@@ -22,6 +22,7 @@ AUTONOMY_VIA = "autonomy"  # decided_via of approvals the operator's autonomy po
 # Which agents may act on their own, and on what; everything else always asks.
 AUTONOMY_SCOPE: dict[str, str] = {
     "invoicer": "recurring retainer invoices whose amount equals the retainer's",
+    "collector": "scheduled payment reminders of overdue invoices to the client's address",
 }
 
 
@@ -33,6 +34,8 @@ def _autonomous_agent(store: Store, run_id: str, action: Action) -> str | None:
         address. Anything unusual (edited amount, other recipient, no claim, the client's credit going
     towards it) asks as always.
     """
+    if action.action == "send_reminder":
+        return _routine_reminder(store, run_id, action)
     if action.action != "send_invoice" or action.card.invoice_id is None or not action.draft.to:
         return None
     if store.policies.autonomy("invoicer") != "auto":
@@ -55,6 +58,26 @@ def _autonomous_agent(store: Store, run_id: str, action: Action) -> str | None:
     if credit is not None and credit.status == "held":
         return None  # it would use the client's credit: money that is not routine, so it asks
     return "invoicer"
+
+
+def _routine_reminder(store: Store, run_id: str, action: Action) -> str | None:
+    """A reminder of the schedule (submitted by the daily tick, at a stage) to the client's own
+    address, about invoices still open: the collector's routine. One the operator asked for asks."""
+    if store.policies.autonomy("collector") != "auto" or action.card.client_id is None:
+        return None
+    try:
+        accepted = store.conversations.intent_for_run(run_id)
+    except NotFound:
+        return None
+    if accepted.user_id != SCHEDULER_USER or not accepted.intent.get("stage"):
+        return None
+    client = store.clients.get(action.card.client_id)
+    if not action.draft.to or action.draft.to != client.contact_email:
+        return None
+    invoice = store.billing.get(action.card.number or "")
+    if invoice is None or invoice.status not in ("sent", "issued", "partially_paid"):
+        return None
+    return "collector"
 
 
 def _decided_by_policy(approval: Approval | None) -> str | None:
@@ -110,10 +133,8 @@ def autonomy_command(store: Store, env: Envelope, rest: str) -> str:
         return f"Write /autonomy AGENT {'|'.join(AUTONOMY_LEVELS)}, e.g. /autonomy invoicer auto."
     agent, level = words
     if agent not in AUTONOMY_SCOPE:
-        return (
-            f"Only the {', '.join(AUTONOMY_SCOPE)} can act on its own so far ({AUTONOMY_SCOPE['invoicer']}); "
-            f"{agent} always asks."
-        )
+        agents = "; ".join(f"the {name} ({scope})" for name, scope in AUTONOMY_SCOPE.items())
+        return f"Only these can act on their own so far: {agents}. The {agent} always asks."
     change = policies.set_autonomy(agent, level, env.user_id, env.channel)
     store.ledger.append(
         "policies",

@@ -30,6 +30,9 @@ SIDE_EFFECT_KINDS: frozenset[str] = frozenset(
         "retainer_end",
         "retainer_pause",
         "retainer_resume",
+        "void_invoice",
+        "resend_invoice",
+        "payment_reminder",
     }
 )
 # Set only by the operator's "yes" to coo's question (graphs/confirm.py), never by a parser or
@@ -344,6 +347,45 @@ class WeeklyReport(_IntentBase):
     as_of: date | None = None  # the tick's day: "late" and "this month" are judged as of it
 
 
+class VoidInvoice(_IntentBase):
+    """Void an invoice: "void INV-0007", "cancel invoice 7", "INV-0007 was a mistake, void it".
+    A sent invoice is voided by a credit note sent to the client, once approved."""
+
+    kind: Literal["void_invoice"] = "void_invoice"
+    invoice_number: str | None = None  # "INV-0007"
+
+    def missing_fields(self) -> list[str]:
+        return ["invoice_number"] if self.invoice_number is None else []
+
+
+class ResendInvoice(_IntentBase):
+    """Send an invoice that went out once more: "resend INV-0007 to ap@globex.example"."""
+
+    kind: Literal["resend_invoice"] = "resend_invoice"
+    invoice_number: str | None = None
+    to: str | None = None  # another address; unsaid: the one it was sent to
+
+    def missing_fields(self) -> list[str]:
+        return ["invoice_number"] if self.invoice_number is None else []
+
+
+class PaymentReminder(_IntentBase):
+    """A polite reminder to pay: "nudge Globex about INV-0007", "remind Acme they owe us",
+    "chase the overdue invoices" (``all_overdue``). The daily tick sets ``stage`` (1, 2, 3 …: the
+    reminder schedule's step, each firmer); a message never does."""
+
+    kind: Literal["payment_reminder"] = "payment_reminder"
+    invoice_number: str | None = None
+    client_name: str | None = None
+    all_overdue: bool = False
+    stage: SkipJsonSchema[int] = 0
+
+    def missing_fields(self) -> list[str]:
+        if self.invoice_number is None and self.client_name is None and not self.all_overdue:
+            return ["client_name"]
+        return []
+
+
 class Help(_IntentBase):
     kind: Literal["help"] = "help"
 
@@ -376,6 +418,9 @@ Intent = Annotated[
     | RevisionRequest
     | DeliverableDone
     | WeeklyReport
+    | VoidInvoice
+    | ResendInvoice
+    | PaymentReminder
     | Help
     | Unknown,
     Field(discriminator="kind"),

@@ -9,6 +9,7 @@ HELP_EXAMPLES = """Here's what I can do (just write it the way you'd tell an ass
 • Proposal — "draft a proposal for Acme for a brand refresh, $6k"
 • Invoice — "invoice Bob Lee for 12 hours of logo work at $95/h, due in 14 days"
 • Payment — "Acme paid $4,000" or "got $1,140 from Bob Lee for INV-0001"
+• After an invoice went out — "void INV-0007", "resend INV-0007 to ap@globex.example", "nudge Globex about INV-0007"
 • Deliverable or task — "Acme needs the homepage mockups by Friday", "remind me to call the accountant tomorrow"
 • Remember — "remember that Acme allows only 2 revision rounds and prefers Slack"
 • Profile and follow-ups — "what do we know about Acme?", "bill them on the 15th instead"
@@ -28,6 +29,7 @@ QUESTIONS = {
     "body": "What should the e-mail say?",
     "query": "What should I look for?",
     "contact_email": "What's their e-mail address?",
+    "invoice_number": "Which invoice (e.g. INV-0007)?",
 }
 
 

@@ -27,7 +27,14 @@ SEND_RETRY_DELAYS: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minu
 # The backoff is the schedule itself: a failed attempt is not also retried by the queue.
 SEND_RETRY_JOB = JobSpec(queue="coo-email", timeout=120, retries=0, retry_intervals=[])
 
-_WHAT = {"send_proposal": "proposal", "send_invoice": "invoice", "send_email": "e-mail"}
+_WHAT = {
+    "send_proposal": "proposal",
+    "send_invoice": "invoice",
+    "send_email": "e-mail",
+    "send_credit_note": "credit note",
+    "resend_invoice": "invoice",
+    "send_reminder": "payment reminder for",
+}
 
 
 class SendResult(BaseModel):

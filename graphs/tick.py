@@ -51,6 +51,7 @@ class DayReport(BaseModel):
     invoices: list[str] = Field(default_factory=list)  # runs started (new only)
     reports: list[str] = Field(default_factory=list)
     alerts: list[str] = Field(default_factory=list)  # alert keys raised (new only)
+    reminders: list[str] = Field(default_factory=list)  # payment-reminder runs started (new only)
     books_problems: int = 0  # what `coo books check` finds now
 
     def summary(self) -> str:
@@ -59,6 +60,8 @@ class DayReport(BaseModel):
             f"{len(self.reports)} weekly report(s) drafted",
             f"{len(self.alerts)} deadline alert(s) raised",
         ]
+        if self.reminders:
+            parts.append(f"{len(self.reminders)} payment reminder(s) drafted")
         if self.books_problems:
             parts.append(f"books: {self.books_problems} problem(s) — run coo books check")
         return f"{self.day.isoformat()}: " + ", ".join(parts) + "."
@@ -68,6 +71,7 @@ def tick_ledger_id(day: date) -> str:
     return f"tick-{day.isoformat()}"
 
 
+DEFAULT_REMINDER_DAYS: tuple[int, ...] = (3, 10, 30)  # COO_REMINDER_DAYS: payment reminders, days overdue
 BOOKS_STEP, BOOKS_EVENT = "books_check", "books_checked"
 BOOKS_SHOWN = 20  # problems named in the ledger event and the message; `coo books check` lists all
 
@@ -113,7 +117,11 @@ def _submit(
 
 
 def run_day(
-    store: Store, submitter: Submitter, day: date, report_weekday: int = weekly_reporter.DEFAULT_WEEKDAY
+    store: Store,
+    submitter: Submitter,
+    day: date,
+    report_weekday: int = weekly_reporter.DEFAULT_WEEKDAY,
+    reminder_days: Sequence[int] = DEFAULT_REMINDER_DAYS,
 ) -> DayReport:
     """Do ``day``'s recurring work (a local date); safe to run any number of times."""
     done = DayReport(day=day)
@@ -174,8 +182,70 @@ def run_day(
     for alert in deadline_monitor.alerts_for(store, day):
         if _raise(store, alert, ledger_id):
             done.alerts.append(alert.key)
+    done.reminders = remind_overdue(store, submitter, day, reminder_days)
     done.books_problems = check_books_daily(store, day)
     return done
+
+
+def reminder_key(number: str, stage: int) -> str:
+    return f"reminder:{number}:{stage}"
+
+
+def remind_overdue(store: Store, submitter: Submitter, day: date, reminder_days: Sequence[int]) -> list[str]:
+    """Draft the payment reminder each overdue invoice has reached (stage N at ``reminder_days[N-1]``
+    days overdue), once per invoice and stage. Only the latest stage reached is drafted: a tick that
+    missed days never sends a mild reminder after a firm one's time. Paid and void invoices are
+    not open, so they get no more reminders. Returns the new runs."""
+    started: list[str] = []
+    schedule = sorted(reminder_days)
+    for invoice in store.billing.open_invoices():
+        late = (day - invoice.due_date).days
+        reached = [n for n, days in enumerate(schedule, start=1) if late >= days]
+        if not reached:
+            continue
+        stage = reached[-1]
+        key = reminder_key(invoice.number, stage)
+        taken = store.db.fetchone("SELECT run_id FROM invoice_reminders WHERE key = ?", (key,))
+        if taken is not None and taken["run_id"]:
+            continue
+        for earlier in reached[:-1]:
+            # Passed over (its day fell between ticks): on record, never drafted later.
+            if store.credit_notes.claim_reminder(reminder_key(invoice.number, earlier), invoice.id, earlier):
+                store.credit_notes.link_reminder(reminder_key(invoice.number, earlier), "skipped")
+        store.credit_notes.claim_reminder(key, invoice.id, stage)
+        channel, thread = _invoice_thread(store, invoice.run_id)
+        client = store.clients.get(invoice.client_id)
+        text = f"Payment reminder {stage} for {invoice.number} ({client.name}) — {late} days overdue"
+        env = Envelope(channel=channel, event_id=key, thread_id=thread, user_id=SCHEDULER_USER, text=text)
+        intent = {"kind": "payment_reminder", "invoice_number": invoice.number, "stage": stage}
+        handled = submitter.submit(env, intent, text)
+        run_id = next(iter(handled.run_ids or handled.saved), None)
+        if run_id:
+            store.credit_notes.link_reminder(key, run_id)
+        if run_id and not handled.duplicate:
+            started.append(run_id)
+            store.ledger.append(
+                tick_ledger_id(day),
+                "collector",
+                "reminder_drafting",
+                {"invoice": invoice.number, "stage": stage, "days_overdue": late, "run_id": run_id},
+                actor="coo (collector)",
+                dedupe=key,
+            )
+    return started
+
+
+def _invoice_thread(store: Store, run_id: str | None) -> tuple[Channel, str]:
+    """The thread the invoice was prepared in (its reminders go there)."""
+    if run_id:
+        try:
+            run = store.runs.get(run_id)
+        except NotFound:
+            pass
+        else:
+            if is_channel(run.channel):
+                return run.channel, run.thread_id
+    return "console", "console"
 
 
 def check_books_daily(store: Store, day: date) -> int:

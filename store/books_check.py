@@ -16,6 +16,9 @@ Each query reads the whole table once (no query per invoice); the checker never 
   client and currency, what invoices hold or took of it is at most its payments; a use is in
   its invoice's currency and client, held only by a draft and applied only to a sent invoice;
   an invoice's ``paid_cents`` counts the credit applied to it.
+* credit notes run CN-0001, CN-0002 … with no gap (the counter at the last one); an issued
+  note voids its invoice (same client and currency), and its amount plus what it turned into the
+  client's credit is the invoice's total; a sent invoice is voided only by an issued note.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ ProblemKind = Literal[
     "number_format",
     "counter_mismatch",
     "missing_receipt",
+    "credit_note_gap",
+    "credit_note_mismatch",
+    "missing_credit_note",
 ]
 
 SENT_STATUSES = ("issued", "sent", "partially_paid", "paid")
@@ -293,9 +299,53 @@ def _receipts(tx: Tx) -> list[Problem]:
     return problems
 
 
+def _credit_notes(tx: Tx) -> list[Problem]:
+    problems: list[Problem] = []
+    stats = tx.fetchone(
+        "SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS last,"
+        " (SELECT value FROM counters WHERE name = 'credit_note') AS counter FROM credit_notes"
+    )
+    assert stats is not None
+    n, last, counter = int(stats["n"]), int(stats["last"]), int(stats["counter"] or 0)
+    if n != last or counter != last:
+        problems.append(
+            Problem(
+                kind="credit_note_gap",
+                detail=f"{n} credit note(s) numbered up to CN-{last:04d}, the counter at {counter}",
+            )
+        )
+    for r in tx.fetchall(
+        "SELECT c.number, c.amount_cents, c.credited_cents, c.currency, c.client_id, i.number AS invoice,"
+        " i.status, i.total_cents, i.currency AS invoice_currency, i.client_id AS invoice_client"
+        " FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE c.status = 'issued' AND (i.status <> 'void'"
+        " OR c.currency <> i.currency OR c.client_id <> i.client_id"
+        " OR c.amount_cents + c.credited_cents <> i.total_cents OR c.amount_cents < 0 OR c.credited_cents < 0)"
+        " ORDER BY c.seq"
+    ):
+        problems.append(
+            Problem(
+                kind="credit_note_mismatch",
+                invoice_number=r["invoice"],
+                detail=f"credit note {r['number']} ({_money(r['amount_cents'], r['currency'])} credited,"
+                f" {_money(r['credited_cents'], r['currency'])} to the client's credit) but the invoice is"
+                f" {r['status']}, {_money(r['total_cents'], r['invoice_currency'])}",
+            )
+        )
+    for r in tx.fetchall(
+        "SELECT i.number FROM invoices i WHERE i.status = 'void' AND i.sent_at IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM credit_notes c WHERE c.invoice_id = i.id AND c.status = 'issued') ORDER BY i.seq"
+    ):
+        problems.append(
+            Problem(
+                kind="missing_credit_note", invoice_number=r["number"], detail="sent, then voided without a credit note"
+            )
+        )
+    return problems
+
+
 def find_problems(tx: Tx) -> list[Problem]:
     """Every invariant, inside the caller's transaction."""
-    return _numbers(tx) + _amounts(tx) + _payments(tx) + _credits(tx) + _receipts(tx)
+    return _numbers(tx) + _amounts(tx) + _payments(tx) + _credits(tx) + _receipts(tx) + _credit_notes(tx)
 
 
 def run_check(db: Database) -> BooksCheck:

@@ -491,6 +491,35 @@ CREATE TABLE credit_applications (
 CREATE INDEX credit_applications_client ON credit_applications (client_id, currency, status);
 """
 
+# Invoices after sending (store/credit_notes.py): credit notes that void a sent invoice (their own
+# gapless series, CN-0001 …) and the payment reminders the daily tick has claimed, once each.
+_CREDIT_NOTES_AND_REMINDERS = """
+CREATE TABLE credit_notes (
+    id {pk},
+    seq INTEGER NOT NULL UNIQUE,
+    number TEXT NOT NULL UNIQUE,
+    invoice_id INTEGER NOT NULL REFERENCES invoices (id),
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    currency TEXT NOT NULL,
+    amount_cents {bigint} NOT NULL,
+    credited_cents {bigint} NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    run_id TEXT NOT NULL UNIQUE,
+    created_at {ts} NOT NULL,
+    issued_at {ts}
+);
+CREATE INDEX credit_notes_invoice ON credit_notes (invoice_id, status);
+
+CREATE TABLE invoice_reminders (
+    key TEXT PRIMARY KEY,
+    invoice_id INTEGER NOT NULL REFERENCES invoices (id),
+    stage INTEGER NOT NULL,
+    run_id TEXT,
+    created_at {ts} NOT NULL
+);
+CREATE INDEX invoice_reminders_invoice ON invoice_reminders (invoice_id, stage);
+"""
+
 MIGRATIONS: list[str | dict[str, str]] = [
     _CORE,
     _LEDGER_GUARD,
@@ -504,6 +533,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _INBOX,
     _SEND_FAILURES,
     _RETAINER_STATE_AND_CREDITS,
+    _CREDIT_NOTES_AND_REMINDERS,
 ]
 
 

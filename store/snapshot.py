@@ -50,6 +50,8 @@ TABLES: list[TableSpec] = [
     TableSpec(name="invoice_lines"),
     TableSpec(name="payments"),
     TableSpec(name="credit_applications"),
+    TableSpec(name="credit_notes"),
+    TableSpec(name="invoice_reminders", serial=False, order_by="key"),
     TableSpec(name="artifacts", json_columns=("meta",)),
     TableSpec(name="intents", json_columns=("intent",)),
     TableSpec(name="runs", serial=False),

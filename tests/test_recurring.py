@@ -229,7 +229,9 @@ def test_autonomy_and_done_commands(make_runtime, sqlite_url):
     chat = ChatDriver(make_runtime(database_url=sqlite_url))
     assert "• invoicer: ask — asks before sending anything" in chat.say("/autonomy")
     assert "Write /autonomy AGENT ask|auto" in chat.say("/autonomy invoicer always")
-    assert "Only the invoicer can act on its own" in chat.say("/autonomy email_responder auto")
+    refused = chat.say("/autonomy email_responder auto")
+    assert "Only these can act on their own so far: the invoicer (recurring retainer invoices" in refused
+    assert "The email_responder always asks." in refused
     assert "OK: the invoicer now sends recurring retainer invoices" in chat.say("/autonomy invoicer auto")
     assert "• invoicer: auto" in chat.say("/autonomy")
     changed = chat.runtime.store.ledger.events("policies")

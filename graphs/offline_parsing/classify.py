@@ -6,7 +6,15 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 from graphs.intents import SIDE_EFFECT_KINDS, Intent, Unknown
-from graphs.offline_parsing import rules_done, rules_memory, rules_money, rules_recall, rules_retainer, rules_work
+from graphs.offline_parsing import (
+    rules_done,
+    rules_invoices,
+    rules_memory,
+    rules_money,
+    rules_recall,
+    rules_retainer,
+    rules_work,
+)
 from graphs.offline_parsing.context import Ctx
 from graphs.parsing import ParseResult
 
@@ -28,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     rules_memory.update_terms,
     rules_memory.profile,
     rules_memory.revision_request,
+    *rules_invoices.RULES,  # void, resend, payment reminder: an invoice number or a reminder verb
     rules_work.task,
     rules_work.remember_fact,
     rules_recall.recall,

@@ -15,6 +15,7 @@ from graphs.offline_parsing.extract import revision_count
 from graphs.offline_parsing.items import parse_items
 from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import EMAIL_RE, clean_client_name, client_keys
+from graphs.offline_parsing.rules_invoices import invoice_number
 from graphs.offline_parsing.rules_retainer import read_yes_no
 from graphs.offline_parsing.text import clean_phrase, normalise
 
@@ -82,7 +83,15 @@ def _revisions(text: str, today: date) -> int:
     return found
 
 
+def _invoice_number(text: str, today: date) -> str:
+    found = invoice_number(text if not text.strip().isdigit() else f"INV-{text.strip()}")
+    if found is None:
+        raise ValueError(f'I can\'t read "{text.strip()}" as an invoice number — e.g. INV-0007.')
+    return found
+
+
 READERS: dict[str, Callable[[str, date], Any]] = {
+    "invoice_number": _invoice_number,
     "client_name": _client_name,
     "confirmed": read_yes_no,  # graphs/confirm.py: "change Acme's retainer?" yes / no
     "contact_email": _email,
