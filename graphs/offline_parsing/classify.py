@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from graphs.intents import SIDE_EFFECT_KINDS, Intent, Unknown
 from graphs.offline_parsing import rules_done, rules_memory, rules_money, rules_recall, rules_retainer, rules_work
 from graphs.offline_parsing.context import Ctx
 from graphs.parsing import ParseResult
+
+if TYPE_CHECKING:  # the router loads numpy and the embedder on first use, never at import
+    from graphs.offline_parsing.router import SemanticRouter
 
 Rule = Callable[[Ctx], Intent | None]
 
@@ -53,7 +57,7 @@ def _safe(ctx: Ctx, intent: Intent) -> bool:
     return name is None or not ctx.is_personal(name, explicit=intent.kind in ("new_client", "retainer_signup"))
 
 
-def classify(text: str, today: date, clients: Iterable[str] = ()) -> ParseResult:
+def classify(text: str, today: date, clients: Iterable[str] = (), router: SemanticRouter | None = None) -> ParseResult:
     """Parse one operator message into a typed intent plus any unreadable-field problems.
     ``clients`` are the operator's client names: a real company among them ("Google") is read
     as a client wherever it is named, which an everyday company in free text is not.
@@ -77,4 +81,20 @@ def classify(text: str, today: date, clients: Iterable[str] = ()) -> ParseResult
         if ctx.has_business_words or ctx.explicit_amounts()
         else "not something coo handles (clients, invoices, payments, deliverables, tasks)"
     )
-    return ParseResult.model_construct(intent=Unknown(text=text, reason=reason))
+    if router is None:
+        return ParseResult.model_construct(intent=Unknown(text=text, reason=reason))
+    return _routed(ctx, text, reason, router)
+
+
+def _routed(ctx: Ctx, text: str, reason: str, router: SemanticRouter) -> ParseResult:
+    from graphs.offline_parsing import routed
+
+    route = router.route(routed.masked(ctx))
+    if route.kind != "unknown":
+        intent = routed.build(route.kind, ctx)
+        plain = intent.kind not in SIDE_EFFECT_KINDS or routed.plainly_for_a_client(ctx, intent)
+        if _safe(ctx, intent) and plain and not routed.dates_point_back(ctx, intent):
+            problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") in (None, [])]
+            return ParseResult.model_construct(intent=intent, problems=problems)
+    unsure = Unknown(text=text, reason=reason, candidates=list(route.candidates) or None)
+    return ParseResult.model_construct(intent=unsure)
