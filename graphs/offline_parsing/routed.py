@@ -28,6 +28,14 @@ _AFTER_RE = lazy_re(
     r"take|give|change|move|switch|update|raise|lower|bump|sign|onboard|add)\s+(?:the\s+)?",
     re.I,
 )
+# Negated, hypothetical, future or hoped-for: "Globex never paid", "if Acme pays", "will send". The
+# rules read these words; an embedding does not, so the router never makes a side effect of them.
+_NOT_DONE_RE = lazy_re(
+    r"\b(?:never|not|no|nothing|none|\w+n'?t|cannot|if|unless|once|when|whether|might|may|maybe|perhaps|should|"
+    r"would|could|will|shall|going\s+to|gonna|promised?|expect\w*|hope\w*|supposed|meant|waiting|wait|still|yet|"
+    r"owes?|owed|owing|bounced|refund\w*|reversed|charged?\s*back)\b",
+    re.I,
+)
 # "paid via PayPal", "through Stripe": the channel money or mail went through, not a client.
 _CHANNEL_RE = lazy_re(r"\b(?:via|through|using|thru)\s+$", re.I)
 _SUBJECT_VERB_RE = lazy_re(
@@ -95,11 +103,12 @@ def masked(ctx: Ctx) -> str:
 
 
 def plainly_for_a_client(ctx: Ctx, intent: Intent) -> bool:
-    """A side-effect kind the router chose stands only when the message names its client and
-    nothing of the operator's private life ("my", "mum", "PayPal" that is not a client): the rules
-    refuse those on purpose, and a loose reading must not undo that. Otherwise coo asks."""
+    """A side-effect kind the router chose stands only when the message is a plain statement or
+    order (no question, negation, condition or promise) that names its client and nothing of the
+    operator's private life ("my", "mum", "PayPal" that is not a client): the rules refuse those
+    on purpose, and a loose reading must not undo that. Otherwise coo asks."""
     client = getattr(intent, "client_name", None)
-    if client is None:
+    if client is None or ctx.is_question or _NOT_DONE_RE.search(ctx.text):
         return False
     at = ctx.text.find(client)
     if at >= 0 and _CHANNEL_RE.search(ctx.text[:at]):
