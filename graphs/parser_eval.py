@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from graphs.intents import INTENT_KINDS, SIDE_EFFECT_KINDS, intent_to_dict
+from graphs.offline_parsing.router import EXAMPLE_CLIENTS
 from graphs.parsing import IntentParser
 
 DEFAULT_PHRASINGS_PATH: Path = Path(__file__).resolve().parent / "eval" / "operator_phrasings.jsonl"
@@ -163,8 +164,8 @@ def load_phrasings(path: Path | str | Sequence[Path | str] | None = None) -> lis
             if not line.strip():
                 continue
             case = json.loads(line)
-            if "expected" not in case:
-                case = {"text": case["text"], "expected": {"kind": case["kind"]}}
+            if "expected" not in case:  # a router example: its names are the operator's clients
+                case = {"text": case["text"], "clients": EXAMPLE_CLIENTS, "expected": {"kind": case["kind"]}}
             if case["expected"]["kind"] in INTENT_KINDS:
                 cases.append(case)
     return cases

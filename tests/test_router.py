@@ -24,10 +24,8 @@ from graphs.parser_eval import (
     format_phrasing_report,
 )
 
-pytestmark = [
-    pytest.mark.clock,
-    pytest.mark.skipif(not onnx_installed(), reason="the shipped MiniLM ONNX model is not installed"),
-]
+# Not marked `clock`: nothing here reads business time, and the CLINC150 run is too dear to repeat.
+pytestmark = pytest.mark.skipif(not onnx_installed(), reason="the shipped MiniLM ONNX model is not installed")
 
 TODAY = date(2026, 11, 25)
 CLIENTS = ["Copperleaf", "Lumen Works", "Vela"]
@@ -157,11 +155,9 @@ def test_accuracy_on_phrasings_the_router_never_saw(parser: OfflineParser) -> No
     assert {s.kind for s in report.per_kind} == set(INTENT_KINDS) - SCHEDULED_KINDS
 
 
-@pytest.mark.slow  # embeds every line no rule reads (~20 s per 5,500 lines)
-@pytest.mark.parametrize("name", ["dev.jsonl", "test.jsonl"])
-def test_clinc150_side_effect_rate_with_the_router(
-    parser: OfflineParser, name: str, corpus: Callable[[str], Path]
-) -> None:
-    report = evaluate_out_of_domain(parser, corpus(f"clinc150/{name}"))
+@pytest.mark.slow  # embeds each of the ~4,800 lines no rule reads: about a minute on one worker
+def test_clinc150_side_effect_rate_with_the_router(parser: OfflineParser, corpus: Callable[[str], Path]) -> None:
+    """The final measure (test split); the thresholds were calibrated on the dev split."""
+    report = evaluate_out_of_domain(parser, corpus("clinc150/test.jsonl"))
     assert report.total > 0
     assert report.side_effect_rate <= 0.005, report.examples

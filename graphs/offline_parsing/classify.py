@@ -71,6 +71,8 @@ def classify(text: str, today: date, clients: Iterable[str] = (), router: Semant
         return ParseResult.model_construct(intent=Unknown(text=text, reason="empty message"))
     for rule in RULES:
         intent = rule(ctx)
+        if intent is not None and router is not None and _weak(rule, ctx):
+            intent = _second_opinion(ctx, intent, router)
         if intent is not None and _safe(ctx, intent):
             # A problem stays only when its field is still unset (None, or no invoice lines).
             problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") in (None, [])]
@@ -84,6 +86,32 @@ def classify(text: str, today: date, clients: Iterable[str] = (), router: Semant
     if router is None:
         return ParseResult.model_construct(intent=Unknown(text=text, reason=reason))
     return _routed(ctx, text, reason, router)
+
+
+def _weak(rule: Rule, ctx: Ctx) -> bool:
+    """A rule that reads by elimination: a bare statement about a client ("Acme wants …") is a
+    fact only because no other rule wanted it; a question naming nothing but a name ("what's the
+    capital of Peru") a status summary only because it is a question."""
+    from graphs.offline_parsing.rules_work import status_topic
+
+    return rule is rules_work.client_statement or (rule is rules_work.status and status_topic(ctx) is None)
+
+
+def _second_opinion(ctx: Ctx, intent: Intent, router: SemanticRouter) -> Intent | None:
+    """The router's reading of what a weak rule read: kept when the router agrees or is unsure;
+    another kind when the router is sure of it (and may act on it); None when it is surely none of
+    coo's business."""
+    from graphs.offline_parsing import routed
+
+    route = router.route(routed.masked(ctx))
+    if route.out_of_scope:
+        return None
+    if route.kind in ("unknown", intent.kind):
+        return intent
+    other = routed.build(route.kind, ctx)
+    if other.kind in SIDE_EFFECT_KINDS and not routed.plainly_for_a_client(ctx, other):
+        return intent
+    return other if not routed.dates_point_back(ctx, other) else intent
 
 
 def _routed(ctx: Ctx, text: str, reason: str, router: SemanticRouter) -> ParseResult:

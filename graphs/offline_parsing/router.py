@@ -59,6 +59,8 @@ class Route:
     margin: float
     # The best kinds by score (not ``unknown``), best first: what to offer when unsure.
     candidates: tuple[str, ...] = field(default_factory=tuple)
+    # Surely none of coo's business: nearest to the private-life examples, above the threshold.
+    out_of_scope: bool = False
 
 
 def prepare(text: str, clients: Collection[str] = ()) -> str:
@@ -168,7 +170,8 @@ class SemanticRouter:
         candidates = tuple(k for k, _ in ranked if k != "unknown")[:3]
         needed = self.side_effect_threshold if best in SIDE_EFFECT_KINDS else self.threshold
         if best == "unknown" or score < needed or margin < self.margin:
-            return Route("unknown", round(score, 4), round(margin, 4), candidates)
+            sure = best == "unknown" and score >= self.threshold and margin >= self.margin
+            return Route("unknown", round(score, 4), round(margin, 4), candidates, out_of_scope=sure)
         return Route(best, round(score, 4), round(margin, 4), candidates)
 
 
