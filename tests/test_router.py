@@ -161,3 +161,22 @@ def test_clinc150_side_effect_rate_with_the_router(parser: OfflineParser, corpus
     report = evaluate_out_of_domain(parser, corpus("clinc150/test.jsonl"))
     assert report.total > 0
     assert report.side_effect_rate <= 0.005, report.examples
+
+
+def test_the_calibration_reports_every_setting_on_dev_lines(router: SemanticRouter, tmp_path: Path) -> None:
+    from bench.router import calibrate
+    from graphs.offline_parsing.router import MARGIN, SIDE_EFFECT_THRESHOLD, THRESHOLD
+
+    dev = tmp_path / "dev.jsonl"
+    lines = ["how do you say hello in japanese", "set a timer for ten minutes", "Acme paid $4,000"]
+    dev.write_text("".join(json.dumps({"text": t, "intent": "x"}) + "\n" for t in lines))
+    rows = calibrate(router, dev)
+    shipped = [
+        r
+        for r in rows
+        if (r["threshold"], r["side_effect_threshold"], r["margin"]) == (THRESHOLD, SIDE_EFFECT_THRESHOLD, MARGIN)
+    ]
+    assert len(shipped) == 1
+    assert shipped[0]["dev_lines_routed"] == 2  # the rules read the payment
+    assert shipped[0]["dev_side_effect"] == 0
+    assert 0.3 < shipped[0]["leave_one_out_accuracy"] <= 1

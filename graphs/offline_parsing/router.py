@@ -10,9 +10,9 @@ A message is embedded (the shipped int8 MiniLM, offline) and scored per kind by 
 of its ``TOP_K`` nearest phrasings of that kind. The best kind wins only when its score clears
 the kind's threshold and beats the runner-up by ``MARGIN``; otherwise the router says which
 kinds came close and the parser answers ``unknown`` (the conversation asks). Side-effect kinds
-need more (``SIDE_EFFECT_THRESHOLD``): calibrated on CLINC150's dev split and
-``graphs/eval/everyday_requests.jsonl`` so that everyday requests almost never become one;
-measured on CLINC150's test split by ``coo eval`` (README, "Benchmarks").
+need more (``SIDE_EFFECT_THRESHOLD``): calibrated on CLINC150's dev split (``python -m
+bench.router``) so that everyday requests almost never become one; measured on CLINC150's test
+split by ``coo eval`` (README, "Benchmarks").
 
 The embedder and the examples' vectors load on first use, never at import: a message the
 rules read (`coo parse "Acme paid $4k"`) loads neither numpy nor onnxruntime. The examples'
@@ -38,7 +38,7 @@ from graphs.offline_parsing.context import Ctx
 
 PHRASINGS_PATH: Path = Path(__file__).resolve().parent / "router_phrasings.jsonl"
 TOP_K = 3
-# Calibrated with `python -m graphs.offline_parsing.router_calibrate` (README, "Benchmarks").
+# Calibrated with `python -m bench.router` on CLINC150 dev (README, "Benchmarks").
 THRESHOLD = 0.35
 SIDE_EFFECT_THRESHOLD = 0.45
 MARGIN = 0.01
