@@ -19,6 +19,7 @@ from graphs.offline_parser import OfflineParser
 from graphs.offline_parsing.router import PHRASINGS_PATH, Route, SemanticRouter, load_phrasings, shipped_router
 from graphs.parser_eval import (
     HELD_OUT_PATHS,
+    all_phrasing_paths,
     evaluate_out_of_domain,
     evaluate_phrasings,
     format_phrasing_report,
@@ -153,6 +154,17 @@ def test_accuracy_on_phrasings_the_router_never_saw(parser: OfflineParser) -> No
     assert report.total >= 480
     assert report.accuracy >= 0.95, format_phrasing_report(report)
     assert {s.kind for s in report.per_kind} == set(INTENT_KINDS) - SCHEDULED_KINDS
+
+
+def test_accuracy_per_kind_over_every_labelled_phrasing(parser: OfflineParser) -> None:
+    """≥ 95% overall and for every kind but the retainer changes, which the embedding barely
+    tells apart ("pause" / "unpause"; README, "Parser accuracy per kind"): ≥ 80% for those."""
+    report = evaluate_phrasings(parser, all_phrasing_paths())
+    assert report.total >= 600
+    assert report.accuracy >= 0.95, format_phrasing_report(report)
+    weak = {"retainer_signup", "retainer_end", "retainer_pause", "retainer_resume", "update_terms"}
+    for score in report.per_kind:
+        assert score.accuracy >= (0.8 if score.kind in weak else 0.95), format_phrasing_report(report)
 
 
 @pytest.mark.slow  # embeds each of the ~4,800 lines no rule reads: about a minute on one worker
