@@ -122,10 +122,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
     tier, timezone = parse_settings()
     parser: IntentParser
     if tier == "offline":
+        from bot.caches import router_cache_dir
         from graphs.offline_parser import OfflineParser
+        from graphs.offline_parsing.router import shipped_router
 
         today = _clock_in(args, timezone).today()
-        parser = OfflineParser()
+        # The router loads its model only for a message no rule reads.
+        parser = OfflineParser(shipped_router(router_cache_dir()))
     else:
         settings = load_settings()
         today = _clock(args, settings).today()
@@ -152,24 +155,28 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    import time
+
+    from bot.caches import router_cache_dir
     from graphs import parser_eval
     from graphs.offline_parser import OfflineParser
+    from graphs.offline_parsing.router import shipped_router
 
-    parser = OfflineParser()
-    report = parser_eval.evaluate_phrasings(parser)
+    router = None if args.no_router else shipped_router(router_cache_dir())
+    parser = OfflineParser(router)
+    if router is not None:
+        started = time.perf_counter()
+        router.warm()
+        print(f"Semantic router: {router.embedder.name}, loaded in {time.perf_counter() - started:.2f} s")
+    else:
+        print("Semantic router: off (rules only)")
+    print()
+    report = parser_eval.evaluate_phrasings(parser, parser_eval.all_phrasing_paths())
     print(parser_eval.format_phrasing_report(report))
-    holdout = parser_eval.DEFAULT_PHRASINGS_PATH.with_name("operator_holdout.jsonl")
-    if holdout.exists():
-        held = parser_eval.evaluate_phrasings(parser, holdout)
-        print(
-            f"\nHeld-out phrasings (written after the parser was built): "
-            f"{held.correct}/{held.total} correct ({held.accuracy:.1%})"
-        )
-    books = parser_eval.evaluate_phrasings(parser, parser_eval.BOOKS_PHRASINGS_PATH)
-    print(
-        f"Books phrasings (money formats, date directions, companies as clients): "
-        f"{books.correct}/{books.total} correct ({books.accuracy:.1%})"
-    )
+    print()
+    for label, path in parser_eval.PHRASING_SETS:
+        part = parser_eval.evaluate_phrasings(parser, path)
+        print(f"  {label:<62} {part.correct:>4}/{part.total:<4} ({part.accuracy:.1%})")
     clinc = Path(args.clinc) if args.clinc else REPO.parent / "shared" / "corpora" / "clinc150" / "test.jsonl"
     if clinc.exists():
         print()
@@ -491,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse.set_defaults(func=cmd_parse)
     ev = sub.add_parser("eval", help="offline parser accuracy on the phrasing set, and the CLINC150 misfire rate")
     ev.add_argument("--clinc", help="path to a CLINC150 jsonl file (default: ../shared/corpora/clinc150/test.jsonl)")
+    ev.add_argument("--no-router", action="store_true", help="the rules alone, without the semantic router")
     ev.set_defaults(func=cmd_eval)
     digest = sub.add_parser("digest", help="print today's digest; --send posts it to the operators now")
     digest.add_argument("--send", action="store_true")

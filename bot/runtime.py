@@ -9,12 +9,14 @@ import threading
 from agents.embedders import DEFAULT_EMBEDDER, choose, get_embedder
 from agents.llm import ModelRunner, ModelTiers
 from agents.mailer import Mailer, OutboxMailer, SmtpMailer
+from bot.caches import router_cache_dir
 from bot.job_registry import JOBS as JOB_REGISTRY
 from bot.settings import Settings, load_settings
 from graphs.conversation import Conversation, JobNames
 from graphs.deps import Deps
 from graphs.model_parser import ModelParser
 from graphs.offline_parser import OfflineParser
+from graphs.offline_parsing.router import shipped_router
 from graphs.parsing import IntentParser
 from graphs.playbooks import load_playbooks, use_playbooks
 from graphs.supervisor import Supervisor
@@ -32,7 +34,8 @@ JOBS = JobNames(
 
 
 def build_parser(settings: Settings, runner: ModelRunner) -> IntentParser:
-    offline = OfflineParser()
+    # The offline tier's semantic router loads its model on the first message no rule reads.
+    offline = OfflineParser(shipped_router(router_cache_dir()))
     if runner.tiers.is_offline("small"):
         return offline
     return ModelParser(runner, offline)

@@ -396,6 +396,9 @@ class Unknown(_IntentBase):
     kind: Literal["unknown"] = "unknown"
     text: str = ""
     reason: str | None = None
+    # The kinds the semantic router found closest (best first) when it was not sure enough to
+    # pick one: what the conversation can offer instead of guessing.
+    candidates: list[str] | None = None
 
 
 Intent = Annotated[

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphs.offline_parsing.classify import classify
 from graphs.offline_parsing.fields import parse_field as _parse_field
 from graphs.parsing import ParseResult
+
+if TYPE_CHECKING:
+    from graphs.offline_parsing.router import SemanticRouter
 
 __all__ = ["OfflineParser"]
 
@@ -22,9 +25,14 @@ class OfflineParser:
 
     name = "offline"
 
+    def __init__(self, router: SemanticRouter | None = None) -> None:
+        # With a router, a message no rule reads is classified by meaning (graphs/offline_parsing/
+        # router.py); without one, it is ``unknown``. The router loads only when a rule fails.
+        self.router = router
+
     def parse(self, text: str, today: date, clients: Collection[str] = ()) -> ParseResult:
         """Turn one operator message into a typed intent (``unknown`` when unsure)."""
-        return classify(text, today, clients)
+        return classify(text, today, clients, self.router)
 
     def parse_field(self, field: str, text: str, today: date, clients: Collection[str] = ()) -> Any:
         """Read the answer to a clarifying question about ``field``; ValueError if unreadable."""

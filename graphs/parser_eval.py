@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -35,11 +36,39 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from graphs.intents import SIDE_EFFECT_KINDS, intent_to_dict
+from graphs.intents import INTENT_KINDS, SIDE_EFFECT_KINDS, intent_to_dict
+from graphs.offline_parsing.router import EXAMPLE_CLIENTS
 from graphs.parsing import IntentParser
 
 DEFAULT_PHRASINGS_PATH: Path = Path(__file__).resolve().parent / "eval" / "operator_phrasings.jsonl"
 BOOKS_PHRASINGS_PATH: Path = DEFAULT_PHRASINGS_PATH.with_name("books_phrasings.jsonl")
+HOLDOUT_PHRASINGS_PATH: Path = DEFAULT_PHRASINGS_PATH.with_name("operator_holdout.jsonl")
+# Held out from the semantic router: typed as operators type (lower case, typos, no punctuation).
+EVERYDAY_PHRASINGS_PATH: Path = DEFAULT_PHRASINGS_PATH.with_name("everyday_phrasings.jsonl")
+# The router's own examples (graphs/offline_parsing/router_phrasings.jsonl, kind only): the
+# labelled set's training split. Never the measure of the router alone; the held-out sets are.
+ROUTER_PHRASINGS_PATH: Path = Path(__file__).resolve().parent / "offline_parsing" / "router_phrasings.jsonl"
+PHRASING_SETS: tuple[tuple[str, Path], ...] = (
+    ("operator phrasings (kind and fields)", DEFAULT_PHRASINGS_PATH),
+    ("held-out operator phrasings (written after the rules)", HOLDOUT_PHRASINGS_PATH),
+    ("books: money formats, date directions, companies as clients", BOOKS_PHRASINGS_PATH),
+    ("everyday typing, held out from the router (kind and client)", EVERYDAY_PHRASINGS_PATH),
+    ("the router's examples (its training split; kind only)", ROUTER_PHRASINGS_PATH),
+)
+# Sets the router never saw: its honest measure.
+HELD_OUT_PATHS: tuple[Path, ...] = (
+    DEFAULT_PHRASINGS_PATH,
+    HOLDOUT_PHRASINGS_PATH,
+    BOOKS_PHRASINGS_PATH,
+    EVERYDAY_PHRASINGS_PATH,
+)
+
+
+def all_phrasing_paths() -> list[Path]:
+    """Every labelled phrasing file, held-out and training alike."""
+    return [path for _, path in PHRASING_SETS]
+
+
 # The fixed "today" the phrasing file's expected dates were written against.
 EVAL_TODAY: date = date(2026, 11, 25)
 
@@ -123,18 +152,27 @@ def _equal(expected: Any, got: Any) -> bool:
     return expected == got
 
 
-def load_phrasings(path: Path | str | None = None) -> list[dict[str, Any]]:
-    """The phrasing cases (``text`` + ``expected``) from ``path`` or the packaged file."""
-    file = Path(path) if path is not None else DEFAULT_PHRASINGS_PATH
+def load_phrasings(path: Path | str | Sequence[Path | str] | None = None) -> list[dict[str, Any]]:
+    """The phrasing cases (``text`` + ``expected``) from ``path`` (one file or several) or the
+    packaged file. A line may also be ``{"kind": …, "text": …}`` (the router's examples). A case
+    whose kind this build does not know is skipped: kinds arrive on other branches with their
+    lines, and count once they are merged."""
+    files = [DEFAULT_PHRASINGS_PATH] if path is None else [path] if isinstance(path, (str, Path)) else list(path)
     cases = []
-    for line in file.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            cases.append(json.loads(line))
+    for file in files:
+        for line in Path(file).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            case = json.loads(line)
+            if "expected" not in case:  # a router example: its names are the operator's clients
+                case = {"text": case["text"], "clients": EXAMPLE_CLIENTS, "expected": {"kind": case["kind"]}}
+            if case["expected"]["kind"] in INTENT_KINDS:
+                cases.append(case)
     return cases
 
 
 def evaluate_phrasings(
-    parser: IntentParser, path: Path | str | None = None, today: date = EVAL_TODAY
+    parser: IntentParser, path: Path | str | Sequence[Path | str] | None = None, today: date = EVAL_TODAY
 ) -> PhrasingReport:
     """Accuracy: kind correct AND every expected field equal, per kind, with the failures."""
     totals: dict[str, int] = defaultdict(int)

@@ -130,12 +130,19 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def coo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A clean COO_* environment pointing at a private data dir."""
+def coo_env(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """A clean COO_* environment pointing at a private data dir. The cache (the semantic
+    router's example vectors) is shared by the tests of one worker: it is rebuilt, never read."""
     for key in list(os.environ):
         if key.startswith("COO_") and not key.startswith("COO_TEST_"):
             monkeypatch.delenv(key, raising=False)
-    env = {"COO_DATA_DIR": str(tmp_path / "data"), "COO_TIMEZONE": "UTC"}
+    env = {
+        "COO_DATA_DIR": str(tmp_path / "data"),
+        "COO_TIMEZONE": "UTC",
+        "COO_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "coo-cache"),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from graphs.intents import SIDE_EFFECT_KINDS, Intent, Unknown
 from graphs.offline_parsing import (
@@ -17,6 +18,9 @@ from graphs.offline_parsing import (
 )
 from graphs.offline_parsing.context import Ctx
 from graphs.parsing import ParseResult
+
+if TYPE_CHECKING:  # the router loads numpy and the embedder on first use, never at import
+    from graphs.offline_parsing.router import SemanticRouter
 
 Rule = Callable[[Ctx], Intent | None]
 
@@ -62,7 +66,7 @@ def _safe(ctx: Ctx, intent: Intent) -> bool:
     return name is None or not ctx.is_personal(name, explicit=intent.kind in ("new_client", "retainer_signup"))
 
 
-def classify(text: str, today: date, clients: Iterable[str] = ()) -> ParseResult:
+def classify(text: str, today: date, clients: Iterable[str] = (), router: SemanticRouter | None = None) -> ParseResult:
     """Parse one operator message into a typed intent plus any unreadable-field problems.
     ``clients`` are the operator's client names: a real company among them ("Google") is read
     as a client wherever it is named, which an everyday company in free text is not.
@@ -76,6 +80,8 @@ def classify(text: str, today: date, clients: Iterable[str] = ()) -> ParseResult
         return ParseResult.model_construct(intent=Unknown(text=text, reason="empty message"))
     for rule in RULES:
         intent = rule(ctx)
+        if intent is not None and router is not None and _weak(rule, ctx):
+            intent = _second_opinion(ctx, intent, router)
         if intent is not None and _safe(ctx, intent):
             # A problem stays only when its field is still unset (None, or no invoice lines).
             problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") in (None, [])]
@@ -86,4 +92,46 @@ def classify(text: str, today: date, clients: Iterable[str] = ()) -> ParseResult
         if ctx.has_business_words or ctx.explicit_amounts()
         else "not something coo handles (clients, invoices, payments, deliverables, tasks)"
     )
-    return ParseResult.model_construct(intent=Unknown(text=text, reason=reason))
+    if router is None:
+        return ParseResult.model_construct(intent=Unknown(text=text, reason=reason))
+    return _routed(ctx, text, reason, router)
+
+
+def _weak(rule: Rule, ctx: Ctx) -> bool:
+    """A rule that reads by elimination: a bare statement about a client ("Acme wants …") is a
+    fact only because no other rule wanted it; a question naming nothing but a name ("what's the
+    capital of Peru") a status summary only because it is a question."""
+    from graphs.offline_parsing.rules_work import status_topic
+
+    return rule is rules_work.client_statement or (rule is rules_work.status and status_topic(ctx) is None)
+
+
+def _second_opinion(ctx: Ctx, intent: Intent, router: SemanticRouter) -> Intent | None:
+    """The router's reading of what a weak rule read: kept when the router agrees or is unsure;
+    another kind when the router is sure of it (and may act on it); None when it is surely none of
+    coo's business."""
+    from graphs.offline_parsing import routed
+
+    route = router.route(routed.masked(ctx))
+    if route.out_of_scope:
+        return None
+    if route.kind in ("unknown", intent.kind):
+        return intent
+    other = routed.build(route.kind, ctx)
+    if other.kind in SIDE_EFFECT_KINDS and not routed.plainly_for_a_client(ctx, other):
+        return intent
+    return other if not routed.dates_point_back(ctx, other) else intent
+
+
+def _routed(ctx: Ctx, text: str, reason: str, router: SemanticRouter) -> ParseResult:
+    from graphs.offline_parsing import routed
+
+    route = router.route(routed.masked(ctx))
+    if route.kind != "unknown":
+        intent = routed.build(route.kind, ctx)
+        plain = intent.kind not in SIDE_EFFECT_KINDS or routed.plainly_for_a_client(ctx, intent)
+        if _safe(ctx, intent) and plain and not routed.dates_point_back(ctx, intent):
+            problems = [p for p in ctx.problems if getattr(intent, p.field, "absent") in (None, [])]
+            return ParseResult.model_construct(intent=intent, problems=problems)
+    unsure = Unknown(text=text, reason=reason, candidates=list(route.candidates) or None)
+    return ParseResult.model_construct(intent=unsure)

@@ -44,8 +44,14 @@ _RETAINER_ANCHOR_RE = lazy_re(
 _MONTHLY_RE = lazy_re(r"\b(?:a|per|each|every)\s+month\b|/\s*mo(?:nth)?\b|\bmonthly\b|\bp/?m\b|\bmo\b", re.I)
 
 
+# "Acme doesn't want to continue the retainer", "Globex never signed": not a signup.
+_NEGATED_RE = lazy_re(r"\b(?:doesn'?t|don'?t|didn'?t|won'?t|isn'?t|aren'?t|not|never|no\s+longer)\b", re.I)
+
+
 def retainer(ctx: Ctx) -> RetainerSignup | None:
     """ "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st"."""
+    if _NEGATED_RE.search(ctx.text):
+        return None
     has_word = bool(_RETAINER_RE.search(ctx.text))
     monthly = bool(_MONTHLY_RE.search(ctx.text)) or any(a.rate_unit == "month" for a in ctx.amounts)
     if not has_word and not (monthly and re.search(r"(?i)\bsigned\b", ctx.text)):

@@ -213,13 +213,18 @@ def status(ctx: Ctx) -> StatusQuery | None:
         return None
     if _PERSONAL_Q_RE.search(ctx.text):
         return None
-    topic = next((name for name, pattern in _TOPICS if pattern.search(ctx.text)), None)
+    topic = status_topic(ctx)
     client = _status_client(ctx)
     if topic is None:
         if client is None:
             return None
         topic = "summary"
     return StatusQuery(topic=topic, client_name=client.name if client else None)
+
+
+def status_topic(ctx: Ctx) -> StatusTopic | None:
+    """What a status question is about ("overdue", "invoices", …), None when it names no topic."""
+    return next((name for name, pattern in _TOPICS if pattern.search(ctx.text)), None)
 
 
 def _status_client(ctx: Ctx) -> NameMatch | None:
