@@ -7,6 +7,14 @@ from graphs.steps import CORE_STEPS
 from graphs.steps_credits import CREDIT_STEPS
 from graphs.steps_memory import MEMORY_STEPS
 from graphs.steps_recurring import RECURRING_STEPS
+from graphs.steps_reports import REPORT_STEPS
 from graphs.steps_retainer import RETAINER_STEPS
 
-STEPS: dict[str, StepFn] = {**CORE_STEPS, **MEMORY_STEPS, **RECURRING_STEPS, **CREDIT_STEPS, **RETAINER_STEPS}
+STEPS: dict[str, StepFn] = {
+    **CORE_STEPS,
+    **MEMORY_STEPS,
+    **RECURRING_STEPS,
+    **CREDIT_STEPS,
+    **RETAINER_STEPS,
+    **REPORT_STEPS,
+}
