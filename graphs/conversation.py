@@ -93,7 +93,7 @@ def _is_own_request(pending: PendingQuestion, parsed: ParseResult) -> bool:
     another kind, or the same request said again in full. A bare value ("$4,000", "Acme",
     "the 15th", "12 hours of logo work at $95/h") is an answer."""
     intent = parsed.intent
-    if isinstance(intent, Unknown):
+    if isinstance(intent, Unknown | SmallTalk):  # "ok" to "change it?" is a yes, not a request
         return False
     if intent.kind in _QUERY_KINDS:
         return True
@@ -252,8 +252,8 @@ class Conversation:
             return self._answer_target(env, pending, text)
         today = self.store.clock.today()
         fresh_request = self._parse(text)
-        if isinstance(fresh_request.intent, SmallTalk) and field != confirm.FIELD:
-            # "thanks" while a question waits: answered, and the question still stands.
+        if isinstance(fresh_request.intent, SmallTalk) and not (field == confirm.FIELD and self._reads(field, text)):
+            # "thanks" while a question waits: answered, and the question still stands ("ok" is a yes).
             return self.say(env, f"{small_talk_reply(text)} {pending.question} (or /cancel)")
         if _is_own_request(pending, fresh_request):
             # A request of its own is handled as one; the question is set aside, and said so.
@@ -303,6 +303,14 @@ class Conversation:
             self.reply(env, f"{question_for(remaining[0])} (or /cancel)")
             return Handled()
         return self._accept_certain(env, intent, f"{pending.source_text} / {text}")
+
+    def _reads(self, field: str, text: str) -> bool:
+        """Whether ``text`` reads as an answer for ``field``."""
+        try:
+            self.parser.parse_field(field, text, self.store.clock.today(), self.store.clients.names())
+        except ValueError:
+            return False
+        return True
 
     def submit(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
         """Accept an intent built by the core itself (e.g. proposed from a forwarded e-mail) under

@@ -203,3 +203,12 @@ def test_thanks_while_a_question_waits_keeps_the_question(chat):
     assert "You're welcome!" in shown and "Which client is this for? (or /cancel)" in shown
     shown = chat.say("new client: Bob Lee, contact bob@lee.example")
     assert "Which client" not in shown
+
+
+def test_small_talk_to_a_yes_no_question_keeps_it_and_ok_is_a_yes(chat):
+    chat.say("Acme Studio signed the retainer: $4,000 a month, bill on the 1st, contact jane@acme.example")
+    chat.say("/approve 1")
+    assert "Reply yes to go ahead" in chat.say("Acme Studio signed the retainer: $5,000 a month, bill on the 15th")
+    shown = chat.say("thank you")
+    assert "You're welcome!" in shown and "Acme Studio already has a retainer" in shown
+    assert "as you confirmed" in chat.say("ok great")
