@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -10,6 +11,12 @@ from graphs.deps import Deps
 from graphs.intents import ClientBalance, Earnings, InvoiceList, InvoiceLookup, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, resolve_client, today_for, unknown_client
 from store.models import Client
+
+
+def invoice_number(said: str) -> str:
+    """ "INV-0007" as written on the invoice, from "inv 7", "#7" or "7" (a model may give those)."""
+    bare = re.fullmatch(r"(?i)\s*(?:inv(?:oice)?)?\s*[-#]?\s*(?:no\.?\s*)?(\d{1,6})\s*", said)
+    return f"INV-{int(bare.group(1)):04d}" if bare else said.strip().upper()
 
 
 def _client(deps: Deps, name: str | None) -> tuple[Client | None, StepResult | None]:
@@ -65,7 +72,7 @@ def invoice_list_report(deps: Deps, state: dict[str, Any]) -> StepResult:
 def invoice_lookup_report(deps: Deps, state: dict[str, Any]) -> StepResult:
     intent = intent_from_dict(state["intent"])
     assert isinstance(intent, InvoiceLookup) and intent.number
-    number = intent.number.strip().upper()
+    number = invoice_number(intent.number)
     found = deps.store.billing.get(number)
     return StepResult(
         notes=[reports.invoice_detail(deps.store, number, today_for(deps))],

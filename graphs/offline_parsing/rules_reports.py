@@ -329,7 +329,7 @@ _NUMBER_RE = lazy_re(
 )
 _LOOKUP_START_RE = lazy_re(
     r"^(?:show(?:\s+me)?|find|look\s*up|pull\s+up|open|get|fetch|display|view|see|check|details?\s+(?:of|for|on)|"
-    r"(?:give|tell)\s+me\s+(?:about|the\s+details\s+of)?|what\s+about|status\s+(?:of|for|on)|where'?s|inv)\b",
+    r"(?:give|tell)\s+me\s+(?:about|the\s+details\s+of)?|what\s+about|status\s+(?:of|for|on)|where'?s)\b",
     re.I,
 )
 _LOOKUP_ACTION_RE = lazy_re(
