@@ -146,6 +146,19 @@ def write_digest(store: Store, day: date) -> Digest:
         )
     )
 
+    tasks = [t for t in store.work.open_tasks() if t.due_date and t.due_date <= day + timedelta(days=7)]
+    sections.append(
+        (
+            "Tasks due in the next 7 days",
+            [
+                f"• {t.title} — "
+                + (f"{(day - t.due_date).days} days late" if t.due_date < day else f"due {t.due_date.isoformat()}")
+                for t in tasks
+                if t.due_date
+            ],
+        )
+    )
+
     start, end = _local_day_bounds(store, day - timedelta(days=1))
     finished = store.db.fetchall(
         "SELECT id, kind, summary FROM runs WHERE status = 'done' AND finished_at >= ? AND finished_at < ? "

@@ -37,9 +37,11 @@ def _deliverable_line(d: Deliverable, names: dict[int, str], today: date) -> str
 
 
 def _task_line(t: Task, today: date) -> str:
-    due = f" — due {t.due_date.isoformat()}" if t.due_date else ""
-    late = " (late)" if t.due_date and t.due_date < today else ""
-    return f"• {t.title}{due}{late}"
+    if t.due_date is None:
+        return f"• {t.title}"
+    late = (today - t.due_date).days
+    when = f"{_days(late)} late" if late > 0 else ("due today" if late == 0 else f"due {t.due_date.isoformat()}")
+    return f"• {t.title} — {when}"
 
 
 def _approval_line(a: Approval) -> str:
@@ -55,6 +57,8 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
     deliverables = store.work.open_deliverables(cid)
     late_deliverables = [d for d in deliverables if d.due_date and d.due_date < today]
     approvals = [a for a in store.runs.pending_approvals() if cid is None or a.card.get("client_id") == cid]
+    tasks = [t for t in store.work.open_tasks() if cid is None or t.client_id == cid]
+    late_tasks = [t for t in tasks if t.due_date and t.due_date < today]
     scope = f" for {client.name}" if client else ""
     sections: list[tuple[str, list[str]]] = []
 
@@ -62,6 +66,7 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
         sections = [
             ("Overdue invoices", [_invoice_line(i, names, today) for i in overdue_invoices]),
             ("Deliverables past due", [_deliverable_line(d, names, today) for d in late_deliverables]),
+            ("Tasks past due", [_task_line(t, today) for t in late_tasks]),
             ("Waiting for your approval", [_approval_line(a) for a in approvals]),
         ]
         if not any(lines for _, lines in sections):
@@ -93,11 +98,13 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
         horizon = today + timedelta(days=7)
         soon = [d for d in deliverables if d.due_date is None or d.due_date <= horizon]
         later = [d for d in deliverables if d not in soon]
+        tasks_soon = [t for t in tasks if t.due_date and t.due_date <= horizon]
         sections = [
             ("Due in the next 7 days (or late)", [_deliverable_line(d, names, today) for d in soon]),
             ("Later", [_deliverable_line(d, names, today) for d in later]),
+            ("Tasks due in the next 7 days (or late)", [_task_line(t, today) for t in tasks_soon]),
         ]
-        if not deliverables:
+        if not deliverables and not tasks_soon:
             return f"No open deliverables{scope}."
     elif topic == "approvals":
         if not approvals:

@@ -26,7 +26,7 @@ from graphs.commands import EDIT_HELP, Command, Decide, Edit, EditError, EditFie
 from graphs.deps import Deps
 from graphs.envelope import Envelope
 from graphs.handled import Handled
-from graphs.intents import Help, Intent, RecordPayment, Unknown, intent_from_dict, intent_to_dict
+from graphs.intents import Help, Intent, RecordPayment, SmallTalk, Unknown, intent_from_dict, intent_to_dict
 from graphs.parsing import IntentParser, ParseResult
 from graphs.payment_match import (
     TARGET_FIELD,
@@ -39,6 +39,7 @@ from graphs.payment_match import (
 from graphs.plans import plan_for, plan_for_run
 from graphs.replies import question_for
 from graphs.sending import resend, schedule_retries
+from graphs.suggestions import not_understood, small_talk_reply
 from store.conversations import PendingQuestion
 from store.errors import StoreUnavailable
 from store.jobqueue import JobQueue, JobSpec
@@ -73,7 +74,9 @@ ACK = "On it."
 # A clarifying question older than this is not answered by the next message: it lapses.
 QUESTION_TTL = timedelta(hours=12)
 # Questions and lookups: never an answer to a question about a field.
-_QUERY_KINDS = frozenset({"status_query", "recall", "client_profile", "help"})
+_QUERY_KINDS = frozenset(
+    {"status_query", "recall", "client_profile", "help", "earnings", "client_balance", "invoice_list", "invoice_lookup"}
+)
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -90,7 +93,7 @@ def _is_own_request(pending: PendingQuestion, parsed: ParseResult) -> bool:
     another kind, or the same request said again in full. A bare value ("$4,000", "Acme",
     "the 15th", "12 hours of logo work at $95/h") is an answer."""
     intent = parsed.intent
-    if isinstance(intent, Unknown):
+    if isinstance(intent, Unknown | SmallTalk):  # "ok" to "change it?" is a yes, not a request
         return False
     if intent.kind in _QUERY_KINDS:
         return True
@@ -175,8 +178,10 @@ class Conversation:
         intent = parsed.intent
         if isinstance(intent, Help):
             return self.say(env, help_text())
-        if isinstance(intent, Unknown):
-            return self.say(env, f"I'm not sure what you'd like me to do with “{text[:120]}”.\n{help_text()}")
+        if isinstance(intent, SmallTalk):
+            return self.say(env, small_talk_reply(intent.text or text))
+        if isinstance(intent, Unknown):  # the two or three closest things coo can do, not the whole list
+            return self.say(env, not_understood(text))
         intent = self._from_thread(env, intent, text)
         if getattr(intent, confirm.FIELD, False):  # only the operator's "yes" to coo's question confirms
             intent = intent.model_copy(update={confirm.FIELD: False})
@@ -247,6 +252,9 @@ class Conversation:
             return self._answer_target(env, pending, text)
         today = self.store.clock.today()
         fresh_request = self._parse(text)
+        if isinstance(fresh_request.intent, SmallTalk) and not (field == confirm.FIELD and self._reads(field, text)):
+            # "thanks" while a question waits: answered, and the question still stands ("ok" is a yes).
+            return self.say(env, f"{small_talk_reply(text)} {pending.question} (or /cancel)")
         if _is_own_request(pending, fresh_request):
             # A request of its own is handled as one; the question is set aside, and said so.
             with self.store.db.transaction() as tx:
@@ -295,6 +303,14 @@ class Conversation:
             self.reply(env, f"{question_for(remaining[0])} (or /cancel)")
             return Handled()
         return self._accept_certain(env, intent, f"{pending.source_text} / {text}")
+
+    def _reads(self, field: str, text: str) -> bool:
+        """Whether ``text`` reads as an answer for ``field``."""
+        try:
+            self.parser.parse_field(field, text, self.store.clock.today(), self.store.clients.names())
+        except ValueError:
+            return False
+        return True
 
     def submit(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled:
         """Accept an intent built by the core itself (e.g. proposed from a forwarded e-mail) under

@@ -386,6 +386,59 @@ class PaymentReminder(_IntentBase):
         return []
 
 
+# -- asking: reports over the books (read-only, answered by a run that changes nothing) --------
+
+
+class Earnings(_IntentBase):
+    """ "How much did I make this month?": payments received in a period, per currency (and per
+    client with ``by_client``). No period said: this month so far."""
+
+    kind: Literal["earnings"] = "earnings"
+    start: date | None = None  # first day of the period (inclusive)
+    end: date | None = None  # last day of the period (inclusive)
+    by_client: bool = False
+    client_name: str | None = None
+
+
+class ClientBalance(_IntentBase):
+    """ "How much has Globex paid me?", "what does Acme owe?": a client's total paid and owed."""
+
+    kind: Literal["client_balance"] = "client_balance"
+    client_name: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        return ["client_name"] if self.client_name is None else []
+
+
+InvoiceState = Literal["open", "overdue", "paid", "partially_paid", "void", "draft", "all"]
+
+
+class InvoiceList(_IntentBase):
+    """ "Show overdue invoices", "which invoices are paid", "list void invoices"."""
+
+    kind: Literal["invoice_list"] = "invoice_list"
+    state: InvoiceState = "all"
+    client_name: str | None = None
+
+
+class InvoiceLookup(_IntentBase):
+    """ "Show INV-0007", "what's the status of inv 7": one invoice with its lines, status,
+    payments and the e-mails that sent it. ``number`` as written on the invoice (INV-0007)."""
+
+    kind: Literal["invoice_lookup"] = "invoice_lookup"
+    number: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        return ["number"] if not self.number else []
+
+
+class SmallTalk(_IntentBase):
+    """ "hi", "thanks!", "ok great": answered at once with a short friendly line, no run."""
+
+    kind: Literal["small_talk"] = "small_talk"
+    text: str = ""
+
+
 class Help(_IntentBase):
     kind: Literal["help"] = "help"
 
@@ -420,10 +473,15 @@ Intent = Annotated[
     | UpdateTerms
     | RevisionRequest
     | DeliverableDone
+    | Earnings
+    | ClientBalance
+    | InvoiceList
+    | InvoiceLookup
     | WeeklyReport
     | VoidInvoice
     | ResendInvoice
     | PaymentReminder
+    | SmallTalk
     | Help
     | Unknown,
     Field(discriminator="kind"),

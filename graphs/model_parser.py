@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 SYSTEM = (
     "You read one message from a freelancer to their back-office assistant. Today is {today}. "
     "Use 'unknown' for anything that is not about their clients, invoices, payments, proposals, "
-    "deliverables, tasks or business status — never guess an invoice, payment or e-mail."
+    "deliverables, tasks or business status — never guess an invoice, payment or e-mail. "
+    "Greetings and thanks are 'small_talk'; any other question about their work is 'recall'."
 )
 FIELDS = (
     "Extract the {kind} the message states. Today is {today}. Amounts are numbers (4k = 4000); "
@@ -40,7 +41,9 @@ class IntentKindChoice(BaseModel):
     kind: Literal[INTENT_KINDS]  # type: ignore[valid-type]  # built at runtime: pydantic reads it, mypy cannot
 
 
-_NO_FIELDS = {"help", "unknown"}
+_NO_FIELDS = {"help", "unknown", "small_talk"}
+# Kinds whose only field is the message itself.
+_TEXT_FIELD = {"unknown", "small_talk"}
 
 
 class ModelParser:
@@ -57,8 +60,10 @@ class ModelParser:
             )
             if choice.kind in _NO_FIELDS:
                 data: dict[str, Any] = {"kind": choice.kind}
-                if choice.kind == "unknown":
+                if choice.kind in _TEXT_FIELD:
                     data["text"] = text
+                if choice.kind == "unknown":
+                    return self._read_only_reading(text, today, clients) or ParseResult(intent=intent_from_dict(data))
                 return ParseResult(intent=intent_from_dict(data))
             fields = self.runner.structured(
                 "small",
@@ -71,6 +76,14 @@ class ModelParser:
             log.warning("model parser failed, using the offline parser: %s", exc)
             return self.fallback.parse(text, today, clients)
         return ParseResult(intent=intent_from_dict(fields.model_dump()))
+
+    def _read_only_reading(self, text: str, today: date, clients: Collection[str]) -> ParseResult | None:
+        """What the offline rules read when the model found nothing to do: a question they route
+        to a report or to recall, or small talk — never a side effect the model did not see."""
+        offline = self.fallback.parse(text, today, clients)
+        if offline.intent.kind == "unknown" or offline.intent.has_side_effects:
+            return None
+        return offline
 
     def parse_field(self, field: str, text: str, today: date, clients: Collection[str] = ()) -> Any:
         return self.fallback.parse_field(field, text, today, clients)

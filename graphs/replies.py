@@ -16,8 +16,10 @@ HELP_EXAMPLES = """Here's what I can do (just write it the way you'd tell an ass
 • Retainer changes — "cancel Acme's retainer", "pause Globex's retainer until March", "resume Globex's retainer"
 • Revision rounds — "Acme asked for another revision of the logo" (counted against their limit)
 • E-mail a client — "email Jane at Acme that the logo is ready"
-• Recall — "what did Jane say about the logo colours?", "find the proposal for Acme", "find INV-0042"
-• Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?\""""
+• Recall — "what did Jane say about the logo colours?", "find the proposal for Acme", "which client wanted the files as PDFs?"
+• Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?"
+• Reports — "how much did I make this month?", "earnings by client this year", "how much has Globex paid me?", "what does Acme owe?"
+• Invoices — "show overdue invoices", "which invoices are paid", "show INV-0007\""""
 
 QUESTIONS = {
     "client_name": "Which client is this for?",
@@ -28,6 +30,7 @@ QUESTIONS = {
     "fact": "What should I remember?",
     "body": "What should the e-mail say?",
     "query": "What should I look for?",
+    "number": "Which invoice? Give me its number, e.g. INV-0007.",
     "contact_email": "What's their e-mail address?",
     "invoice_number": "Which invoice (e.g. INV-0007)?",
 }

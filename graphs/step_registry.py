@@ -8,6 +8,7 @@ from graphs.steps_credits import CREDIT_STEPS
 from graphs.steps_invoices import INVOICE_AFTER_STEPS
 from graphs.steps_memory import MEMORY_STEPS
 from graphs.steps_recurring import RECURRING_STEPS
+from graphs.steps_reports import REPORT_STEPS
 from graphs.steps_retainer import RETAINER_STEPS
 
 STEPS: dict[str, StepFn] = {
@@ -17,4 +18,5 @@ STEPS: dict[str, StepFn] = {
     **CREDIT_STEPS,
     **RETAINER_STEPS,
     **INVOICE_AFTER_STEPS,
+    **REPORT_STEPS,
 }

@@ -285,6 +285,21 @@ class BillingStore:
         )
         return [Payment.model_validate(r) for r in rows]
 
+    def invoices(self, client_id: int | None = None) -> list[Invoice]:
+        """Every invoice (any status), oldest number first; one client's with ``client_id``."""
+        sql = "SELECT * FROM invoices"
+        params: tuple[object, ...] = ()
+        if client_id is not None:
+            sql, params = sql + " WHERE client_id = ?", (client_id,)
+        with self.db.transaction() as tx:
+            return [self._with_lines(tx, r) for r in tx.fetchall(sql + " ORDER BY seq", params)]
+
+    def payments(self, *, client_id: int | None = None, invoice_id: int | None = None) -> list[Payment]:
+        """Payments received from one client, or onto one invoice, oldest first."""
+        column, value = ("invoice_id", invoice_id) if invoice_id is not None else ("client_id", client_id)
+        rows = self.db.fetchall(f"SELECT * FROM payments WHERE {column} = ? ORDER BY received_on, id", (value,))
+        return [Payment.model_validate(r) for r in rows]
+
     def imported_rows(self, fingerprints: list[str]) -> dict[str, PaymentImport]:
         """The export rows among ``fingerprints`` seen by an earlier import, by fingerprint."""
         found: dict[str, PaymentImport] = {}

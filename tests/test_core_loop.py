@@ -126,7 +126,7 @@ def test_status_questions_answer_from_the_store(chat, smtp, clock):
 
 def test_unknown_text_gets_help_and_no_run(chat):
     shown = chat.say("asdf qwerty")
-    assert "I'm not sure what you'd like me to do" in shown and "/approve N" in shown
+    assert "I'm not sure what you'd like me to do" in shown and "Type /help to see everything." in shown
     assert chat.runtime.store.runs.recent() == []
 
 

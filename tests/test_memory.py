@@ -393,7 +393,7 @@ def test_recall_parsing() -> None:
         "what did Jane say about the logo colours?": ("recall", "Jane"),
         "what did Jane from Acme Studio say about the budget?": ("recall", "Acme Studio"),
         "find the proposal for Acme": ("recall", "Acme"),
-        "find INV-0042": ("recall", None),
+        "find INV-0042": ("invoice_lookup", None),  # one invoice by number, never other invoices
         "did Bob mention the deadline?": ("recall", "Bob"),
         "where's the brief from Northwind?": ("recall", "Northwind"),
         "search for jane@acme.example": ("recall", None),

@@ -13,6 +13,7 @@ from graphs.offline_parsing import (
     rules_memory,
     rules_money,
     rules_recall,
+    rules_reports,
     rules_retainer,
     rules_work,
 )
@@ -34,6 +35,7 @@ Rule = Callable[[Ctx], Intent | None]
 # - proposal before invoice ("send Acme a proposal"), invoice before e-mail ("send Acme an invoice");
 # - bare client statements ("Acme prefers Slack") last: "Acme wants a proposal" is a proposal.
 RULES: tuple[Rule, ...] = (
+    rules_reports.small_talk,  # "hi", "thanks!": before help (which also knows "hi")
     rules_work.help_,
     *rules_retainer.RULES,  # ending, pausing, resuming a retainer (anchored phrasings only)
     rules_done.deliverable_done,  # "the logo for Acme is done": a statement no other rule wants
@@ -43,6 +45,7 @@ RULES: tuple[Rule, ...] = (
     *rules_invoices.RULES,  # void, resend, payment reminder: an invoice number or a reminder verb
     rules_work.task,
     rules_work.remember_fact,
+    *rules_reports.RULES,  # reports over the books: an invoice number, earnings, paid/owed, by state
     rules_recall.recall,
     rules_work.status,
     rules_money.retainer,
@@ -53,6 +56,7 @@ RULES: tuple[Rule, ...] = (
     rules_work.deliverable,
     rules_money.email,
     rules_work.client_statement,
+    rules_reports.question,  # any other question goes to recall, never to the help text
 )
 
 
@@ -76,8 +80,9 @@ def classify(text: str, today: date, clients: Iterable[str] = (), router: Semant
     intent union's validator on every process start.
     """
     ctx = Ctx.build(text, today, clients)
-    if not ctx.text:
-        return ParseResult.model_construct(intent=Unknown(text=text, reason="empty message"))
+    if not ctx.text:  # "hi", "hello coo": only a polite prefix, which normalising drops
+        said = rules_reports.small_talk(ctx) or Unknown(text=text, reason="empty message")
+        return ParseResult.model_construct(intent=said)
     for rule in RULES:
         intent = rule(ctx)
         if intent is not None and router is not None and _weak(rule, ctx):

@@ -32,7 +32,7 @@ BUILTIN_DIR = Path(__file__).resolve().parent
 _FILE_NAME = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\.ya?ml$")
 
 # Kinds answered at once, without a run.
-NO_RUN_KINDS = frozenset({"help", "unknown"})
+NO_RUN_KINDS = frozenset({"help", "unknown", "small_talk"})
 
 
 # A playbook may start on any kind the core can build; every kind the parser can produce must
