@@ -87,6 +87,24 @@ def _same_name(a: str, b: str) -> bool:
     return a.casefold().strip() == b.casefold().strip()
 
 
+# A reply that is nothing but a value of the asked field ("$4,000", "INV-0007") is the answer,
+# whatever else it could be read as on its own (an invoice look-up, an earnings question).
+_BARE_VALUES = {
+    "amount": re.compile(
+        r"^\s*(?:[$€£]|usd|eur|gbp|chf)?\s*\d[\d.,'’ ]*\s*(?:k|m|[$€£]|usd|eur|gbp|chf|dollars?|euros?|pounds?)?"
+        r"\s*[.!]?\s*$",
+        re.I,
+    ),
+    "invoice_number": re.compile(r"^\s*(?:inv(?:oice)?[-\s#]*|#)?[A-Z]{0,5}-?\d{1,6}\s*[.!]?\s*$", re.I),
+}
+
+
+def _bare_value(field: str, text: str) -> bool:
+    money = field.endswith("amount") or field in ("hourly_rate", "unit_price", "rate")
+    pattern = _BARE_VALUES.get("amount" if money else field)
+    return bool(pattern and pattern.match(text))
+
+
 def _is_own_request(pending: PendingQuestion, parsed: ParseResult) -> bool:
     """Whether a message sent while a question waits is a request of its own rather than the
     answer: a question or lookup, a request about another client, or a complete request of
@@ -255,7 +273,7 @@ class Conversation:
         if isinstance(fresh_request.intent, SmallTalk) and not (field == confirm.FIELD and self._reads(field, text)):
             # "thanks" while a question waits: answered, and the question still stands ("ok" is a yes).
             return self.say(env, f"{small_talk_reply(text)} {pending.question} (or /cancel)")
-        if _is_own_request(pending, fresh_request):
+        if not _bare_value(field, text) and _is_own_request(pending, fresh_request):
             # A request of its own is handled as one; the question is set aside, and said so.
             with self.store.db.transaction() as tx:
                 self.store.conversations.answered(tx, env.thread_key)
