@@ -28,6 +28,8 @@ QUESTIONS = {
     "body": "What should the e-mail say?",
     "query": "What should I look for?",
     "contact_email": "What's their e-mail address?",
+    "new_name": "What is the client's new name?",
+    "due_date": "When is it due now?",
 }
 
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from graphs.step_kit import StepFn
 from graphs.steps import CORE_STEPS
+from graphs.steps_changes import CHANGE_STEPS
 from graphs.steps_credits import CREDIT_STEPS
 from graphs.steps_memory import MEMORY_STEPS
 from graphs.steps_recurring import RECURRING_STEPS
 from graphs.steps_retainer import RETAINER_STEPS
+from graphs.steps_undo import UNDO_STEPS
 
-STEPS: dict[str, StepFn] = {**CORE_STEPS, **MEMORY_STEPS, **RECURRING_STEPS, **CREDIT_STEPS, **RETAINER_STEPS}
+STEPS: dict[str, StepFn] = {
+    **CORE_STEPS,
+    **MEMORY_STEPS,
+    **RECURRING_STEPS,
+    **CREDIT_STEPS,
+    **RETAINER_STEPS,
+    **CHANGE_STEPS,
+    **UNDO_STEPS,
+}

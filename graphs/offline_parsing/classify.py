@@ -6,7 +6,15 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 from graphs.intents import SIDE_EFFECT_KINDS, Intent, Unknown
-from graphs.offline_parsing import rules_done, rules_memory, rules_money, rules_recall, rules_retainer, rules_work
+from graphs.offline_parsing import (
+    rules_changes,
+    rules_done,
+    rules_memory,
+    rules_money,
+    rules_recall,
+    rules_retainer,
+    rules_work,
+)
 from graphs.offline_parsing.context import Ctx
 from graphs.parsing import ParseResult
 
@@ -24,6 +32,7 @@ Rule = Callable[[Ctx], Intent | None]
 RULES: tuple[Rule, ...] = (
     rules_work.help_,
     *rules_retainer.RULES,  # ending, pausing, resuming a retainer (anchored phrasings only)
+    *rules_changes.RULES,  # rename, contact, due date, task done, delete, undo (anchored on their verb)
     rules_done.deliverable_done,  # "the logo for Acme is done": a statement no other rule wants
     rules_memory.update_terms,
     rules_memory.profile,
