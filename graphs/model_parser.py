@@ -40,7 +40,7 @@ class IntentKindChoice(BaseModel):
     kind: Literal[INTENT_KINDS]  # type: ignore[valid-type]  # built at runtime: pydantic reads it, mypy cannot
 
 
-_NO_FIELDS = {"help", "unknown"}
+_NO_FIELDS = {"help", "unknown", "undo"}  # nothing to extract: the kind is the whole request
 
 
 class ModelParser:
