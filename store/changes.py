@@ -5,8 +5,9 @@ record: what it was (``what``), the row (``table``, ``row_id``), the row's field
 ``after``, and a one-line ``summary``. That is enough to reverse it. Undoing never deletes a
 ledger row: it writes a compensating ``change_undone`` event whose step names the event it
 undoes (``undo <ledger id>``), and puts the row back as it was. Sent e-mails (``side_effect``)
-and retainer changes (``retainer_ended`` …) are in the same history: the latter are reversed
-the same way, the former cannot be (the mail has left the machine) and are only acknowledged.
+the operator approved and retainer changes (``retainer_ended`` …) are in the same history: the
+latter are reversed the same way, the former cannot be (the mail has left the machine) and are
+only acknowledged.
 """
 
 from __future__ import annotations
@@ -105,10 +106,20 @@ class ChangeLog:
         )
         for row in rows:
             event = LedgerEvent.model_validate(row)
-            if event.kind == "side_effect" and not (isinstance(event.receipt, dict) and event.receipt.get("sent")):
+            if event.kind == "side_effect" and not self._operator_sent(event):
                 continue
             return event
         return None
+
+    def _operator_sent(self, event: LedgerEvent) -> bool:
+        """An e-mail that went out because the operator approved it (not coo's own autonomy)."""
+        if not (isinstance(event.receipt, dict) and event.receipt.get("sent")):
+            return False
+        by = self.db.scalar(
+            "SELECT decided_by AS who FROM approvals WHERE run_id = ? AND step = ? ORDER BY id DESC",
+            (event.run_id, event.step),
+        )
+        return bool(by) and not str(by).startswith("coo")
 
     def mark_undone(self, tx: Tx, run_id: str, event: LedgerEvent, summary: str, *, reverted: bool) -> bool:
         """The compensating event; False when that change was undone already (a replay)."""
