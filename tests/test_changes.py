@@ -206,7 +206,16 @@ def test_deleting_a_task(acme, said):
     assert acme.runtime.store.work.open_tasks() == []
 
 
-@pytest.mark.parametrize("said", ["delete deliverable {n}", "remove deliverable #{n}", "delete the deliverable logo"])
+@pytest.mark.parametrize(
+    "said",
+    [
+        "delete deliverable {n}",
+        "remove deliverable #{n}",
+        "delete the deliverable logo",
+        "delete the logo for Acme Studio",
+        "remove the logo for acme studio",
+    ],
+)
 def test_deleting_a_deliverable(acme, said):
     [logo] = acme.runtime.store.work.open_deliverables()
     shown = acme.say(said.format(n=logo.id))
@@ -239,3 +248,23 @@ def test_changes_are_ledger_events(acme):
     acme.say("move the logo to Friday")
     acme.say("mark the task call Bob done")
     assert _changes(acme) == before + 2
+
+
+@pytest.mark.parametrize(
+    ("said", "kind"),
+    [
+        ("mark the logo for Acme Studio as done", "deliverable_done"),
+        ("tick off the logo for Acme Studio", "deliverable_done"),
+        ("mark call Bob as done", "task_done"),
+        ("remind me to move the logo to Friday", "add_task"),
+        ("is the logo for Acme Studio due Friday?", "status_query"),
+        ("cancel Acme Studio's retainer", "retainer_end"),
+    ],
+)
+def test_changes_do_not_take_other_requests(said, kind):
+    from datetime import date
+
+    from graphs.offline_parsing.classify import classify
+
+    parsed = classify(said, date(2026, 11, 25), ["Acme Studio"])
+    assert parsed.intent.kind == kind

@@ -11,12 +11,22 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from graphs.intents import ChangeContact, DeleteRecord, MoveDue, RenameClient, TaskDone, Undo, UpdateTerms
+from graphs.intents import (
+    ChangeContact,
+    DeleteRecord,
+    DeliverableDone,
+    MoveDue,
+    RenameClient,
+    TaskDone,
+    Undo,
+    UpdateTerms,
+)
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import find_due
 from graphs.offline_parsing.extract import revision_count
 from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import name_key
+from graphs.offline_parsing.rules_done import deliverable_done
 from graphs.offline_parsing.text import clean_phrase
 
 _PRONOUNS = frozenset("them they their it its this that him her".split())
@@ -119,6 +129,7 @@ _DELETE_RE = lazy_re(
     r"(?P<kind>task|to-?do|deliverable|client|customer)\s+(?P<rest>.+?)" + _END,
     re.I,
 )
+_DELETE_ANY_RE = lazy_re(r"^(?:please\s+)?(?:delete|remove|scrap|bin|trash)\s+(?P<rest>.+?)" + _END, re.I)
 _DELETE_AS_CLIENT_RE = lazy_re(
     r"^(?:please\s+)?(?:delete|remove|drop)\s+(?P<rest>.+?)\s+(?:as\s+a\s+client|from\s+(?:my\s+|the\s+)?clients)"
     + _END,
@@ -238,15 +249,20 @@ def move_due(ctx: Ctx) -> MoveDue | None:
     return MoveDue(item=kind, item_id=item_id, title=title, client_name=client, due_date=due)  # type: ignore[arg-type]
 
 
-def task_done(ctx: Ctx) -> TaskDone | None:
+def task_done(ctx: Ctx) -> TaskDone | DeliverableDone | None:
     text = ctx.text
+    if deliverable_done(ctx) is not None:  # "mark the logo for Acme as done" is a deliverable
+        return None
     m = re.match(r"(?i)^(?:mark\s+)?task\s+#?(?P<id>\d+)\s+(?:as\s+)?(?:is\s+)?" + _DONE_WORDS + _END, text)
     if m:
         return TaskDone(task_id=int(m.group("id")))
-    for pattern in _TASK_DONE_RES:
+    for n, pattern in enumerate(_TASK_DONE_RES):
         m = pattern.match(text)
         if m:
             title = re.sub(r"^(?:the|my)\s+", "", clean_phrase(m.group("title")), flags=re.I)
+            item = _work_item(title, ctx.clients) if n >= 2 else None  # no "task" said: maybe a deliverable
+            if item is not None and item[3] is not None:  # "tick off the logo for Acme"
+                return DeliverableDone(client_name=item[3], title=item[2])
             return TaskDone(title=title) if title and not _NOT_WORK_RE.search(title) else None
     return None
 
@@ -258,7 +274,12 @@ def delete_record(ctx: Ctx) -> DeleteRecord | None:
         return DeleteRecord(record="client", client_name=who) if who else None
     m = _DELETE_RE.match(ctx.text)
     if m is None:
-        return None
+        # "delete the logo for Acme": a client's deliverable
+        m = _DELETE_ANY_RE.match(ctx.text)
+        item = _work_item(m.group("rest"), ctx.clients) if m else None
+        if item is None or item[3] is None:
+            return None
+        return DeleteRecord(record="deliverable", title=item[2], client_name=item[3])
     kind = m.group("kind").lower()
     if kind in ("client", "customer"):
         who = _who(m.group("rest"))
