@@ -100,6 +100,10 @@ def _done(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     return conversation.accept(env, {"kind": "deliverable_done", "deliverable_id": int(number)}, f"/done {rest}")
 
 
+def _undo(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.accept(env, {"kind": "undo"}, f"/undo {rest}".strip())
+
+
 def _help(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     return conversation.say(env, help_text())
 
@@ -119,6 +123,7 @@ COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("resend", "N [to=address]", "try again to send approval N's e-mail that did not go out", _resend),
     ChatCommand("done", "N", "deliverable N is delivered (without N: the open ones)", _done),
     ChatCommand("autonomy", "[agent auto|ask]", "show or set which routine work may go out without asking", _autonomy),
+    ChatCommand("undo", "", "undo your last change (again: the one before)", _undo),
     ChatCommand("cancel", "", "drop the question I asked", _cancel),
     ChatCommand("help", "", "this help", _help, aliases=("start",)),
 )

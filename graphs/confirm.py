@@ -34,5 +34,7 @@ def ask_to_confirm(deps: Deps, state: dict[str, Any], question: str, facts: dict
 def declined(intent: dict[str, Any]) -> str:
     """The reply to "no": nothing changed, and what stays."""
     who = intent.get("client_name")
+    if not str(intent.get("kind", "")).startswith(("retainer", "update_terms")):
+        return f"OK, nothing changed{': ' + who + ' stays as it is' if who else ''}."
     what = f"{who}'s retainer stays as it is" if who else "the retainer stays as it is"
     return f"OK, nothing changed: {what}."

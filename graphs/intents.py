@@ -303,6 +303,7 @@ class UpdateTerms(_IntentBase):
     billing_day: int | None = Field(default=None, ge=1, le=31)
     monthly_amount: Money | None = None
     revision_rounds: int | None = Field(default=None, ge=0, le=50)
+    confirmed: Confirmed = False
 
     def missing_fields(self) -> list[str]:
         return ["client_name"] if self.client_name is None else []
@@ -439,6 +440,88 @@ class SmallTalk(_IntentBase):
     text: str = ""
 
 
+class RenameClient(_IntentBase):
+    """A client's new name: "rename Acme to Acme Studio Ltd", "Acme is now called …". Asks first."""
+
+    kind: Literal["rename_client"] = "rename_client"
+    client_name: str | None = None
+    new_name: str | None = None
+    confirmed: Confirmed = False
+
+    def missing_fields(self) -> list[str]:
+        return [f for f in ("client_name", "new_name") if getattr(self, f) is None]
+
+
+class ChangeContact(_IntentBase):
+    """A client's contact address changes or is added: "Globex's email is now ap@globex.example",
+    "use billing@acme.example for Acme". Asks first."""
+
+    kind: Literal["change_contact"] = "change_contact"
+    client_name: str | None = None
+    contact_email: str | None = None
+    contact_name: str | None = None
+    confirmed: Confirmed = False
+
+    def missing_fields(self) -> list[str]:
+        return [f for f in ("client_name", "contact_email") if getattr(self, f) is None]
+
+
+WorkItem = Literal["deliverable", "task"]
+
+
+class MoveDue(_IntentBase):
+    """A deliverable's or task's new due date: "move the logo for Acme to Friday", "push the
+    brochure deadline to Dec 12". Just happens, and says old → new."""
+
+    kind: Literal["move_due"] = "move_due"
+    item: WorkItem | None = None  # None: whichever open deliverable or task the title matches
+    item_id: int | None = None
+    title: str | None = None
+    client_name: str | None = None
+    due_date: date | None = None
+
+    def missing_fields(self) -> list[str]:
+        missing = [] if self.item_id is not None or self.title else ["title"]
+        return missing + (["due_date"] if self.due_date is None else [])
+
+
+class TaskDone(_IntentBase):
+    """A task is done: "done with the task call Bob", "I called the accountant", "/done" is for
+    deliverables."""
+
+    kind: Literal["task_done"] = "task_done"
+    task_id: int | None = None
+    title: str | None = None
+
+    def missing_fields(self) -> list[str]:
+        return [] if self.task_id is not None or self.title else ["title"]
+
+
+class DeleteRecord(_IntentBase):
+    """Delete a mistaken record: "delete the task call Bob", "delete deliverable 3", "remove client
+    Test Co" (a client only when nothing in the books refers to it; asks first)."""
+
+    kind: Literal["delete_record"] = "delete_record"
+    record: Literal["task", "deliverable", "client"] | None = None
+    record_id: int | None = None
+    title: str | None = None
+    client_name: str | None = None
+    confirmed: Confirmed = False
+
+    def missing_fields(self) -> list[str]:
+        if self.record is None:
+            return ["record"]
+        if self.record == "client":
+            return ["client_name"] if self.client_name is None else []
+        return [] if self.record_id is not None or self.title else ["title"]
+
+
+class Undo(_IntentBase):
+    """ "undo that", "/undo": reverse the operator's last change with a compensating ledger event."""
+
+    kind: Literal["undo"] = "undo"
+
+
 class Help(_IntentBase):
     kind: Literal["help"] = "help"
 
@@ -477,6 +560,12 @@ Intent = Annotated[
     | ClientBalance
     | InvoiceList
     | InvoiceLookup
+    | RenameClient
+    | ChangeContact
+    | MoveDue
+    | TaskDone
+    | DeleteRecord
+    | Undo
     | WeeklyReport
     | VoidInvoice
     | ResendInvoice

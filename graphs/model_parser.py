@@ -41,7 +41,7 @@ class IntentKindChoice(BaseModel):
     kind: Literal[INTENT_KINDS]  # type: ignore[valid-type]  # built at runtime: pydantic reads it, mypy cannot
 
 
-_NO_FIELDS = {"help", "unknown", "small_talk"}
+_NO_FIELDS = {"help", "unknown", "small_talk", "undo"}  # nothing to extract: the kind is the whole request
 # Kinds whose only field is the message itself.
 _TEXT_FIELD = {"unknown", "small_talk"}
 

@@ -15,6 +15,8 @@ HELP_EXAMPLES = """Here's what I can do (just write it the way you'd tell an ass
 • Profile and follow-ups — "what do we know about Acme?", "bill them on the 15th instead"
 • Retainer changes — "cancel Acme's retainer", "pause Globex's retainer until March", "resume Globex's retainer"
 • Revision rounds — "Acme asked for another revision of the logo" (counted against their limit)
+• Change — "rename Acme to Acme Studio Ltd", "use billing@acme.example for Acme", "move the logo for Acme to Friday", "mark the task call Bob done", "delete the task call Bob"
+• Undo — "undo" or /undo: your last change (again: the one before)
 • E-mail a client — "email Jane at Acme that the logo is ready"
 • Recall — "what did Jane say about the logo colours?", "find the proposal for Acme", "which client wanted the files as PDFs?"
 • Questions — "what's overdue?", "who owes me money?", "what's due this week?", "any approvals waiting?"
@@ -33,6 +35,8 @@ QUESTIONS = {
     "number": "Which invoice? Give me its number, e.g. INV-0007.",
     "contact_email": "What's their e-mail address?",
     "invoice_number": "Which invoice (e.g. INV-0007)?",
+    "new_name": "What is the client's new name?",
+    "due_date": "When is it due now?",
 }
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from graphs.step_kit import StepFn
 from graphs.steps import CORE_STEPS
+from graphs.steps_changes import CHANGE_STEPS
 from graphs.steps_credits import CREDIT_STEPS
 from graphs.steps_invoices import INVOICE_AFTER_STEPS
 from graphs.steps_memory import MEMORY_STEPS
 from graphs.steps_recurring import RECURRING_STEPS
 from graphs.steps_reports import REPORT_STEPS
 from graphs.steps_retainer import RETAINER_STEPS
+from graphs.steps_undo import UNDO_STEPS
 
 STEPS: dict[str, StepFn] = {
     **CORE_STEPS,
@@ -19,4 +21,6 @@ STEPS: dict[str, StepFn] = {
     **RETAINER_STEPS,
     **INVOICE_AFTER_STEPS,
     **REPORT_STEPS,
+    **CHANGE_STEPS,
+    **UNDO_STEPS,
 }

@@ -34,7 +34,8 @@ from graphs.payment_match import Uncertain, match_payment
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from graphs.steps_retainer import RetainerTerms, terms_change
 from store.billing import NewLine
-from store.models import Client, Deliverable, format_money
+from store.db import Tx
+from store.models import Client, Deliverable, Invoice, format_money
 from store.money import Money
 from store.revisions import deliverable_key
 
@@ -119,6 +120,19 @@ def record_client(deps: Deps, state: dict[str, Any]) -> StepResult:
     assert isinstance(intent, NewClient) and intent.client_name
     with deps.store.db.transaction() as tx:
         client, created = deps.store.clients.upsert(tx, intent.client_name, intent.contact_name, intent.contact_email)
+        if created:  # undoable while nothing refers to the client
+            deps.store.changes.record(
+                tx,
+                state["run_id"],
+                "record_client",
+                "client_created",
+                f"added the client {client.name}",
+                table="clients",
+                row_id=client.id,
+                before=None,
+                after={"name": client.name},
+                extra={"undo_note": f"{client.name} is no longer a client."},
+            )
     contact = f" ({client.contact_email})" if client.contact_email else " (no e-mail yet)"
     if created:
         return StepResult(notes=[f"Added client {client.name}{contact}."], client_id=client.id)
@@ -317,6 +331,7 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
             intent.invoice_number,
             state["run_id"],
         )
+        _record_payment_change(deps, tx, state["run_id"], client, invoice, format_money(intent.amount, currency))
     amount = format_money(intent.amount, currency)
     if intent.currency is None:
         amount += f" ({'the invoice' if invoice else 'the client'}'s currency, {currency}: you didn't say one)"
@@ -338,6 +353,31 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
     return StepResult(
         notes=[f"Recorded {amount} from {name} against {after.number} ({state_text}).{matched_by}"],
         client_id=after.client_id,
+    )
+
+
+def _record_payment_change(
+    deps: Deps, tx: Tx, run_id: str, client: Client | None, invoice: Invoice | None, amount: str
+) -> None:
+    """The payment as an undoable change: undo removes its rows and puts the invoice back."""
+    name = client.name if client else "?"
+    against = f" against {invoice.number}" if invoice else " as a credit"
+    back = (
+        f"{invoice.number} is back to {format_money(invoice.balance, invoice.currency)} open ({invoice.status})."
+        if invoice
+        else f"{name}'s credit is back as it was."
+    )
+    deps.store.changes.record(
+        tx,
+        run_id,
+        "record_payment",
+        "payment_recorded",
+        f"the payment of {amount} from {name}{against}",
+        table="invoices",
+        row_id=invoice.id if invoice else 0,
+        before={"paid_cents": invoice.paid_cents, "status": invoice.status} if invoice else None,
+        after=None,
+        extra={"payment_run": run_id, "undo_note": back},
     )
 
 

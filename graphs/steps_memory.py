@@ -10,10 +10,12 @@ from typing import Any
 from agents.client_profile import client_profile as render_profile
 from agents.context import load_client_context
 from agents.embedders import Embedder, choose, get_embedder
+from graphs.confirm import ask_to_confirm
 from graphs.deps import Deps
 from graphs.intents import ClientProfile, Recall, RevisionRequest, UpdateTerms, intent_from_dict
 from graphs.memory_search import search_memory, topic_of
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
+from graphs.steps_retainer import terms_text
 from store.memory import EmbedderMismatch, Hit, keyword_terms
 from store.memory_sync import backlog as memory_backlog
 from store.memory_sync import stale_ids
@@ -156,21 +158,30 @@ def update_terms(deps: Deps, state: dict[str, Any]) -> StepResult:
             stop=True,
         )
     changes = []
+    if intent.billing_day is not None and intent.billing_day != retainer.billing_day:
+        changes.append(
+            f"billed on day {intent.billing_day} (was "
+            f"{'day ' + str(retainer.billing_day) if retainer.billing_day else 'not set'})"
+        )
+    if intent.monthly_amount is not None and intent.monthly_amount != retainer.monthly_amount:
+        changes.append(
+            f"{format_money(intent.monthly_amount, retainer.currency)}/month "
+            f"(was {format_money(retainer.monthly_amount, retainer.currency)})"
+        )
+    if intent.revision_rounds is not None and intent.revision_rounds != retainer.revision_rounds:
+        was = plural(retainer.revision_rounds, "round") if retainer.revision_rounds is not None else "not set"
+        changes.append(f"{plural(intent.revision_rounds, 'revision round')} (was {was})")
+    if not changes:
+        return StepResult(
+            notes=[f"{client.name}'s retainer already has those terms; nothing changed."], client_id=client.id
+        )
+    if not intent.confirmed:  # the fee, the billing day and the rounds are money: asked first
+        question = "\n".join(
+            [f"Change {client.name}'s retainer ({terms_text(retainer)})?"] + [f"  {c}" for c in changes]
+        )
+        return ask_to_confirm(deps, state, question, {"retainer_id": retainer.id, "changes": changes})
     source = f"run {state['run_id']}"
     with deps.store.db.transaction() as tx:
-        if intent.billing_day is not None and intent.billing_day != retainer.billing_day:
-            changes.append(
-                f"billed on day {intent.billing_day} (was "
-                f"{'day ' + str(retainer.billing_day) if retainer.billing_day else 'not set'})"
-            )
-        if intent.monthly_amount is not None and intent.monthly_amount != retainer.monthly_amount:
-            changes.append(
-                f"{format_money(intent.monthly_amount, retainer.currency)}/month "
-                f"(was {format_money(retainer.monthly_amount, retainer.currency)})"
-            )
-        if intent.revision_rounds is not None and intent.revision_rounds != retainer.revision_rounds:
-            was = plural(retainer.revision_rounds, "round") if retainer.revision_rounds is not None else "not set"
-            changes.append(f"{plural(intent.revision_rounds, 'revision round')} (was {was})")
         deps.store.work.update_retainer(
             tx,
             retainer.id,
@@ -181,9 +192,30 @@ def update_terms(deps: Deps, state: dict[str, Any]) -> StepResult:
         deps.store.clients.set_constraints(
             tx, client.id, source, billing_day=intent.billing_day, revision_limit=intent.revision_rounds
         )
-    if not changes:
-        return StepResult(
-            notes=[f"{client.name}'s retainer already has those terms; nothing changed."], client_id=client.id
+        deps.store.changes.record(
+            tx,
+            state["run_id"],
+            "update_terms",
+            "terms_updated",
+            f"the change to {client.name}'s retainer ({'; '.join(changes)})",
+            table="retainers",
+            row_id=retainer.id,
+            before={
+                "monthly_cents": retainer.monthly_cents,
+                "billing_day": retainer.billing_day,
+                "revision_rounds": retainer.revision_rounds,
+            },
+            after={},
+            extra={
+                "also": [
+                    {
+                        "table": "clients",
+                        "row_id": client.id,
+                        "before": {"billing_day": client.billing_day, "revision_limit": client.revision_limit},
+                    }
+                ],
+                "undo_note": f"{client.name}'s retainer is back to {terms_text(retainer)}.",
+            },
         )
     return StepResult(
         notes=[f"Updated {client.name}'s retainer: {'; '.join(changes)}."],

@@ -143,6 +143,18 @@ def mark_deliverable_done(deps: Deps, state: dict[str, Any]) -> StepResult:
     )
     with store.db.transaction() as tx:
         changed = store.work.mark_done(tx, found.id, at)
+        if changed:  # undoable: "undo" puts it back to open
+            store.changes.record(
+                tx,
+                state["run_id"],
+                "mark_deliverable_done",
+                "deliverable_done",
+                f"“{found.title}” ({client_name}) marked delivered",
+                table="deliverables",
+                row_id=found.id,
+                before={"status": found.status, "done_at": found.done_at},
+                after={"status": "done"},
+            )
     if not changed and found.status == "done":
         return StepResult(
             notes=[f"“{found.title}” ({client_name}) was already marked done."], client_id=found.client_id

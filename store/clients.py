@@ -138,3 +138,15 @@ class ClientStore:
             "SELECT * FROM client_facts WHERE client_id = ? AND superseded_at IS NULL ORDER BY id", (client_id,)
         )
         return [ClientFact.model_validate(r) for r in rows]
+
+    def rename(self, tx: Tx, client_id: int, name: str) -> None:
+        tx.execute(
+            "UPDATE clients SET name = ?, name_key = ?, updated_at = ? WHERE id = ?",
+            (name, name_key(name), self.clock.now(), client_id),
+        )
+
+    def set_contact(self, tx: Tx, client_id: int, email: str, contact_name: str | None) -> None:
+        tx.execute(
+            "UPDATE clients SET contact_email = ?, contact_name = COALESCE(?, contact_name), updated_at = ? WHERE id = ?",
+            (email, contact_name, self.clock.now(), client_id),
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from store.artifacts import ArtifactStore
 from store.billing import BillingStore
+from store.changes import ChangeLog
 from store.clients import ClientStore
 from store.clock import Clock
 from store.conversations import ConversationStore
@@ -45,6 +46,7 @@ class Store:
         self.inbox = Inbox(db, self.clock)
         self.policies = Policies(db, self.clock)
         self.recurring = RecurringWork(db, self.clock)
+        self.changes = ChangeLog(db, self.clock, self.ledger)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None) -> Store:

@@ -186,7 +186,9 @@ class WorkStore:
     def deliverables_for_client(self, client_id: int) -> list[Deliverable]:
         """Every deliverable of the client, open and done, by due date."""
         rows = self.db.fetchall(
-            "SELECT * FROM deliverables WHERE client_id = ? ORDER BY due_date IS NULL, due_date, id", (client_id,)
+            "SELECT * FROM deliverables WHERE client_id = ? AND status <> 'deleted'"
+            " ORDER BY due_date IS NULL, due_date, id",
+            (client_id,),
         )
         return [Deliverable.model_validate(r) for r in rows]
 
@@ -200,3 +202,30 @@ class WorkStore:
             )
             == 1
         )
+
+    # -- changed by the operator (graphs/steps_changes.py); each change is in the ledger ------
+
+    def task(self, task_id: int) -> Task | None:
+        row = self.db.fetchone("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        return None if row is None else Task.model_validate(row)
+
+    def live_items(self, table: str) -> list[Deliverable | Task]:
+        """Every deliverable or task that was not deleted, open ones first."""
+        model = Deliverable if table == "deliverables" else Task
+        rows = self.db.fetchall(f"SELECT * FROM {table} WHERE status <> 'deleted' ORDER BY status = 'open' DESC, id")
+        return [model.model_validate(r) for r in rows]
+
+    def set_due(self, tx: Tx, table: str, item_id: int, due: date | None) -> None:
+        assert table in ("deliverables", "tasks")
+        tx.execute(f"UPDATE {table} SET due_date = ? WHERE id = ?", (due, item_id))
+
+    def mark_task_done(self, tx: Tx, task_id: int) -> bool:
+        """Mark an open task done now; False when it was not open."""
+        sql = "UPDATE tasks SET status = 'done', done_at = ? WHERE id = ? AND status = 'open'"
+        return tx.execute(sql, (self.clock.now(), task_id)) == 1
+
+    def delete_item(self, tx: Tx, table: str, item_id: int) -> bool:
+        """A deliverable or task entered by mistake: marked deleted (kept, so undo can restore it)."""
+        assert table in ("deliverables", "tasks")
+        sql = f"UPDATE {table} SET status = 'deleted' WHERE id = ? AND status <> 'deleted'"
+        return tx.execute(sql, (item_id,)) == 1

@@ -11,9 +11,13 @@ RETAINER = (
 def test_follow_up_in_the_thread_changes_that_retainer(chat, smtp):
     chat.say(RETAINER)
     shown = chat.say("bill them on the 15th instead")
-    assert "Updated Acme Studio's retainer: billed on day 15 (was day 1)." in shown
+    # the billing day is money: shown old → new and asked first
+    assert "Change Acme Studio's retainer ($4,000.00/month, 3 revision rounds, billed on day 1)?" in shown
+    assert "billed on day 15 (was day 1)" in shown and "Reply yes" in shown
+    assert "Updated Acme Studio's retainer: billed on day 15 (was day 1)." in chat.say("yes")
     shown = chat.say("make it $4,500 a month instead")
     assert "$4,500.00/month (was $4,000.00)" in shown
+    chat.say("yes")
     store = chat.runtime.store
     client = store.clients.find("Acme Studio")[0]
     retainer = store.work.active_retainer(client.id)

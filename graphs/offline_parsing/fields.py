@@ -107,6 +107,7 @@ READERS: dict[str, Callable[[str, date], Any]] = {
     "scope": _text("scope"),
     "subject": _text("subject"),
     "contact_name": _text("contact name"),
+    "new_name": _text("new name"),
     "billing_day": _billing_day,
     "revision_rounds": _revisions,
     "revision_limit": _revisions,
