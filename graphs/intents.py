@@ -33,6 +33,14 @@ SIDE_EFFECT_KINDS: frozenset[str] = frozenset(
         "void_invoice",
         "resend_invoice",
         "payment_reminder",
+        # Changes to the books and records count too: the semantic router never makes one of
+        # these from a message that does not plainly name its client ("leave it" is not "undo it").
+        "rename_client",
+        "change_contact",
+        "move_due",
+        "task_done",
+        "delete_record",
+        "undo",
     }
 )
 # Set only by the operator's "yes" to coo's question (graphs/confirm.py), never by a parser or
