@@ -35,6 +35,7 @@ Rule = Callable[[Ctx], Intent | None]
 # - proposal before invoice ("send Acme a proposal"), invoice before e-mail ("send Acme an invoice");
 # - bare client statements ("Acme prefers Slack") last: "Acme wants a proposal" is a proposal.
 RULES: tuple[Rule, ...] = (
+    rules_reports.bare_answer,  # "yes" with no question waiting: unknown, never routed to small talk
     rules_reports.small_talk,  # "hi", "thanks!": before help (which also knows "hi")
     rules_work.help_,
     *rules_retainer.RULES,  # ending, pausing, resuming a retainer (anchored phrasings only)

@@ -14,7 +14,16 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from graphs.intents import ClientBalance, Earnings, InvoiceList, InvoiceLookup, InvoiceState, Recall, SmallTalk
+from graphs.intents import (
+    ClientBalance,
+    Earnings,
+    InvoiceList,
+    InvoiceLookup,
+    InvoiceState,
+    Recall,
+    SmallTalk,
+    Unknown,
+)
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import end_of_month
 from graphs.offline_parsing.lazy_re import lazy_re
@@ -190,6 +199,18 @@ def _client_after_preposition(ctx: Ctx, text: str) -> str | None:
         ):
             return name
     return None
+
+
+# --- a bare yes or no ---------------------------------------------------------------------------
+_BARE_ANSWER_RE = lazy_re(r"^(?:yes|yeah|yea|yep|yup|y|no|nope|nah|n)[\s.!]*$", re.I)
+
+
+def bare_answer(ctx: Ctx) -> Unknown | None:
+    """ "yes" / "no" alone answers a question; with none waiting (the conversation reads the
+    answers to its own questions first) it asks for nothing, and is not small talk either."""
+    if _BARE_ANSWER_RE.match(ctx.text) is None:
+        return None
+    return Unknown(text=ctx.text, reason="a yes or no, but no question of mine is waiting")
 
 
 # --- reports ask for a figure; a statement that gives one reports something -------------------
