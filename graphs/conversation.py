@@ -113,6 +113,8 @@ def _is_own_request(pending: PendingQuestion, parsed: ParseResult) -> bool:
     intent = parsed.intent
     if isinstance(intent, Unknown | SmallTalk):  # "ok" to "change it?" is a yes, not a request
         return False
+    if intent.kind == "invoice_lookup" and pending.fields[:1] == ["invoice_number"]:
+        return False  # "INV-0001" to "Which invoice?" is the answer, not a lookup
     if intent.kind in _QUERY_KINDS:
         return True
     named = getattr(intent, "client_name", None)

@@ -67,12 +67,15 @@ def test_adding_a_kind_is_adding_lines_and_unknown_kinds_are_skipped(tmp_path: P
     path = tmp_path / "phrasings.jsonl"
     rows = [
         {"kind": "record_payment", "text": "acme paid 500"},
-        {"kind": "small_talk", "text": "good morning"},  # a kind another branch brings
+        {"kind": "timesheet_export", "text": "export my timesheet"},  # a kind another branch brings
         {"kind": "help", "text": "what can you do"},
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert load_phrasings(path) == [("record_payment", "acme paid 500"), ("help", "what can you do")]
-    assert load_phrasings(path, kinds={*INTENT_KINDS, "small_talk"})[1] == ("small_talk", "good morning")
+    assert load_phrasings(path, kinds={*INTENT_KINDS, "timesheet_export"})[1] == (
+        "timesheet_export",
+        "export my timesheet",
+    )
 
 
 def test_example_vectors_are_cached_by_embedder_and_phrasings(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ Rule = Callable[[Ctx], Intent | None]
 # - proposal before invoice ("send Acme a proposal"), invoice before e-mail ("send Acme an invoice");
 # - bare client statements ("Acme prefers Slack") last: "Acme wants a proposal" is a proposal.
 RULES: tuple[Rule, ...] = (
+    rules_reports.bare_answer,  # "yes" with no question waiting: unknown, never routed to small talk
     rules_reports.small_talk,  # "hi", "thanks!": before help (which also knows "hi")
     rules_work.help_,
     *rules_retainer.RULES,  # ending, pausing, resuming a retainer (anchored phrasings only)
@@ -107,10 +108,15 @@ def classify(text: str, today: date, clients: Iterable[str] = (), router: Semant
 def _weak(rule: Rule, ctx: Ctx) -> bool:
     """A rule that reads by elimination: a bare statement about a client ("Acme wants …") is a
     fact only because no other rule wanted it; a question naming nothing but a name ("what's the
-    capital of Peru") a status summary only because it is a question."""
+    capital of Peru") a status summary, and any other question ("what can u do", "how far is the
+    airport") a memory search, only because it is a question."""
     from graphs.offline_parsing.rules_work import status_topic
 
-    return rule is rules_work.client_statement or (rule is rules_work.status and status_topic(ctx) is None)
+    return (
+        rule is rules_work.client_statement
+        or rule is rules_reports.question
+        or (rule is rules_work.status and status_topic(ctx) is None)
+    )
 
 
 def _second_opinion(ctx: Ctx, intent: Intent, router: SemanticRouter) -> Intent | None:
@@ -124,6 +130,8 @@ def _second_opinion(ctx: Ctx, intent: Intent, router: SemanticRouter) -> Intent 
         return None
     if route.kind in ("unknown", intent.kind):
         return intent
+    if rules_reports.asks_nothing(ctx, route.kind):
+        return intent  # "Lumen Co's hourly rate is $120" tells a figure; it does not ask for one
     other = routed.build(route.kind, ctx)
     if other.kind in SIDE_EFFECT_KINDS and not routed.plainly_for_a_client(ctx, other):
         return intent
@@ -134,7 +142,8 @@ def _routed(ctx: Ctx, text: str, reason: str, router: SemanticRouter) -> ParseRe
     from graphs.offline_parsing import routed
 
     route = router.route(routed.masked(ctx))
-    if route.kind != "unknown":
+    # "I paid Netflix $15" is no balance question, "tell carl he owes me lunch" no status question
+    if route.kind != "unknown" and not rules_reports.asks_nothing(ctx, route.kind):
         intent = routed.build(route.kind, ctx)
         plain = intent.kind not in SIDE_EFFECT_KINDS or routed.plainly_for_a_client(ctx, intent)
         if _safe(ctx, intent) and plain and not routed.dates_point_back(ctx, intent):

@@ -18,12 +18,14 @@ from graphs.offline_parsing.names import clean_client_name
 # "INV-0007", "inv 7", "invoice 7", "invoice #7", "invoice no. 7", "invoice number 7"
 _NUMBER_RE = lazy_re(r"\b(?:inv(?:oice)?)(?:\s*(?:no\.?|number|#)\s*|[-#\s]?)(?P<n>\d{1,6})\b", re.I)
 _VOID_RE = lazy_re(
-    r"\b(?:void|voided|cancel|cancell?ed|annul|withdraw|scrap|rescind|credit\s+note|was\s+(?:a\s+)?(?:mistake|"
+    r"\b(?:void|voided|voiding|nullify|nullified|cancel|cancell?ed|annul|withdraw|scrap|rescind|credit\s+note|"
+    r"was\s+(?:a\s+)?(?:mistake|"
     r"wrong|an\s+error|sent\s+by\s+mistake))\b",
     re.I,
 )
 _RESEND_RE = lazy_re(
-    r"\b(?:re-?send|send\b.*\b(?:again|another\s+copy|once\s+more)|forward|another\s+copy\s+of)\b", re.I
+    r"\b(?:re[-\s]?send|send\b.*\b(?:again|another\s+copy|once\s+more|one\s+more\s+time)|forward|another\s+copy\s+of)\b",
+    re.I,
 )
 _REMIND_VERBS = (
     r"(?:nudge|chase(?:\s+up)?|remind|ping|follow\s+up\s+(?:with|on)|send\s+(?:a\s+)?(?:payment\s+)?reminders?\s+to)"
@@ -44,6 +46,17 @@ _REMIND_ALL_RE = lazy_re(
     re.I,
 )
 _PAYMENT_WORDS = lazy_re(r"\b(?:owe|owes|pay|paid|payment|invoice|inv[-#\s]?\d|overdue|late|outstanding|money)\b", re.I)
+# "ping" and "follow up" are said of any conversation ("ping Tallow about the invoice" may ask about
+# its wording): a reminder only when the money itself is named, not the invoice alone.
+_MONEY_WORDS = lazy_re(r"\b(?:owe|owes|owed|owing|pay|paid|unpaid|payment|overdue|late|outstanding|money)\b", re.I)
+_SOFT_VERB_RE = lazy_re(r"^(?:ping|follow\s+up)\b", re.I)
+# "send Northwind a payment reminder"
+_SEND_REMINDER_RE = lazy_re(
+    r"^send\s+(?P<who>[^,.;:!?]+?)\s+(?:a|an|another)\s+(?:(?:friendly|gentle|polite|quick)\s+)?(?:payment\s+)?"
+    r"reminder\b.*$",
+    re.I,
+)
+_BY_CHANNEL_RE = lazy_re(r"\s+(?:by|via|over)\s+(?:e-?mail|mail)$", re.I)
 
 
 def invoice_number(text: str) -> str | None:
@@ -73,16 +86,18 @@ def payment_reminder(ctx: Ctx) -> PaymentReminder | None:
         return None
     if _REMIND_ALL_RE.match(ctx.text):
         return PaymentReminder(all_overdue=True)
-    found = _REMIND_CLIENT_RE.match(ctx.text)
+    found = _REMIND_CLIENT_RE.match(ctx.text) or _SEND_REMINDER_RE.match(ctx.text)
     if found is None:
         return None
     number = invoice_number(ctx.text)
-    who = found.group("who").strip()
+    who = _BY_CHANNEL_RE.sub("", found.group("who").strip())  # a reminder is an e-mail anyway
     if invoice_number(who) is not None:  # "nudge INV-0007", "chase invoice 7"
         return PaymentReminder(invoice_number=number)
-    said_reminder = "reminder" in ctx.low[: found.start("who")]
-    if number is None and not said_reminder and not _PAYMENT_WORDS.search(ctx.text[found.end("who") :]):
-        return None  # "remind Acme about the kickoff": not about money
+    said_reminder = "reminder" in ctx.low[: found.start("who")]  # "send Acme a payment reminder": money
+    after = ctx.text[found.end("who") :]
+    money = _MONEY_WORDS if _SOFT_VERB_RE.match(ctx.text) else _PAYMENT_WORDS
+    if number is None and not said_reminder and not money.search(after):
+        return None  # "remind Acme about the kickoff", "ping Tallow about the invoice": not about money
     name = clean_client_name(who, ctx.clients)
     if name is None:
         return None

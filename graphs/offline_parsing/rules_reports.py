@@ -14,7 +14,16 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from graphs.intents import ClientBalance, Earnings, InvoiceList, InvoiceLookup, InvoiceState, Recall, SmallTalk
+from graphs.intents import (
+    ClientBalance,
+    Earnings,
+    InvoiceList,
+    InvoiceLookup,
+    InvoiceState,
+    Recall,
+    SmallTalk,
+    Unknown,
+)
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import end_of_month
 from graphs.offline_parsing.lazy_re import lazy_re
@@ -192,6 +201,43 @@ def _client_after_preposition(ctx: Ctx, text: str) -> str | None:
     return None
 
 
+# --- a bare yes or no ---------------------------------------------------------------------------
+_BARE_ANSWER_RE = lazy_re(r"^(?:yes|yeah|yea|yep|yup|y|no|nope|nah|n)[\s.!]*$", re.I)
+
+
+def bare_answer(ctx: Ctx) -> Unknown | None:
+    """ "yes" / "no" alone answers a question; with none waiting (the conversation reads the
+    answers to its own questions first) it asks for nothing, and is not small talk either."""
+    if _BARE_ANSWER_RE.match(ctx.text) is None:
+        return None
+    return Unknown(text=ctx.text, reason="a yes or no, but no question of mine is waiting")
+
+
+# --- reports ask for a figure; a statement that gives one reports something -------------------
+# The kinds that answer a question about the books with figures.
+FIGURE_KINDS = frozenset({"earnings", "client_balance"})
+# The kinds that answer the operator about the books.
+REPORT_KINDS = FIGURE_KINDS | {"status_query", "invoice_list", "invoice_lookup"}
+_TELL_SOMEONE_RE = lazy_re(r"^(?:tell|let)\s+(?!me\b|us\b)[\w&.'-]+\s+(?:know\s+)?(?:that\s+)?\w", re.I)
+
+
+def asks_nothing(ctx: Ctx, kind: str) -> bool:
+    """Whether a report of ``kind`` would answer a message that asks coo nothing: a figure stated
+    ("I paid Netflix $15"), or words for someone else ("tell carl he owes me lunch")."""
+    if kind in FIGURE_KINDS and states_an_amount(ctx):
+        return True
+    return kind in REPORT_KINDS and _TELL_SOMEONE_RE.match(ctx.text) is not None
+
+
+def states_an_amount(ctx: Ctx) -> bool:
+    """A statement, not a question, with an amount in it ("I paid Netflix $15", "umbrella corp
+    cleared their balance 900", "Lumen Co's hourly rate is $120"): it tells, it does not ask.
+    A year ("Globex balance 2025") is a period, not an amount."""
+    if ctx.is_question:
+        return False
+    return any(a.explicit or not re.fullmatch(r"(?:19|20)\d\d", a.raw) for a in ctx.amounts)
+
+
 # --- earnings --------------------------------------------------------------------------------
 _EARN_RE = lazy_re(
     r"\b(?:how\s+much\s+(?:money\s+)?(?:did|have|has|had|do)\s+(?:i|we)\s+(?:make|mkae|maek|made|earn|earned|bring\s+in|"
@@ -222,6 +268,8 @@ def earnings(ctx: Ctx) -> Earnings | None:
     """ "how much did I make this month?", "earnings by client this year", "revenue in October"."""
     if not _EARN_RE.search(ctx.text) or _EARN_PERSONAL_RE.search(ctx.text):
         return None
+    if states_an_amount(ctx):
+        return None  # "money in from meridian 1.2k" states a payment; a report asks for the figure
     if not (ctx.is_question or _EARN_START_RE.match(ctx.text)):
         return None
     found = period(ctx.text, ctx.today)
@@ -257,9 +305,22 @@ _BALANCE_RES = (
         rf"(?:in\s+total\s+)?(?:from|by)\s+{_NAME}(?P<rest>(?:\s+(?:so\s+far|in\s+total|altogether|overall|all\s+time|ever|to\s+date).*)?[?!.]*)$",
         re.I,
     ),
-    # "total paid by Globex", "what's owed by Acme"
+    # "total paid by Globex", "what's owed by Acme", "what's outstanding for acme"
     lazy_re(
-        rf"^(?:what'?s\s+|whats\s+|what\s+is\s+)?(?:the\s+)?(?:total\s+)?(?P<verb>paid|owed|outstanding)\s+(?:by|from)\s+{_NAME}(?P<rest>[?!.\s]*)$",
+        rf"^(?:what'?s\s+|whats\s+|what\s+is\s+)?(?:the\s+)?(?:total\s+)?(?P<verb>paid|owed|outstanding)\s+"
+        rf"(?:by|from|for|on)\s+{_NAME}(?P<rest>[?!.\s]*)$",
+        re.I,
+    ),
+    # "has globex paid everything", "have Acme paid in full?"
+    lazy_re(
+        rf"^(?:has|have)\s+{_NAME}\s+(?P<verb>paid)\s+(?:(?:me|us)\s+)?(?:everything|it\s+all|all|in\s+full|up|"
+        r"(?:their|its|the)\s+(?:balance|bill|invoices))\b(?P<rest>.*)$",
+        re.I,
+    ),
+    # "how much money has acme sent me"
+    lazy_re(
+        rf"^how\s+much\s+(?:money\s+)?(?:has|have|did)\s+{_NAME}\s+(?P<verb>sent|send|transferred|transfer|wired|wire)\s+"
+        r"(?:me|us)\b(?P<rest>.*)$",
         re.I,
     ),
 )
@@ -267,7 +328,10 @@ _BALANCE_RES = (
 
 def client_balance(ctx: Ctx) -> ClientBalance | Earnings | None:
     """ "how much has Globex paid me?", "what does Acme owe?"; with a period ("how much did
-    Globex pay me this year?") it is that client's earnings for the period."""
+    Globex pay me this year?") it is that client's earnings for the period. A statement with an
+    amount ("umbrella corp cleared their balance 900") reports a payment, not a question."""
+    if states_an_amount(ctx):
+        return None
     for pattern in _BALANCE_RES:
         m = pattern.match(ctx.text)
         if m is None:
@@ -293,7 +357,9 @@ _STATES: tuple[tuple[InvoiceState, str], ...] = (
     ("open", r"\bopen\b"),
     ("all", r"\b(?:all|every|each)\b"),
 )
-_INVOICES_RE = lazy_re(r"\b(?:invoices|invoces|invoics|invioces|invocies|inovices)\b|\binvoice\s+list\b", re.I)
+_INVOICES_RE = lazy_re(
+    r"\b(?:invoices|invoces|invoics|invioces|invocies|inovices)\b|\binvoice\s+list\b|\b(?:every|each)\s+invoice\b", re.I
+)
 _LIST_START_RE = lazy_re(
     r"^(?:(?:show|list|display|view|see|get|find|pull\s+up|give\s+me|tell\s+me)\b|"
     r"(?:all|my|open|paid|void|voided|draft|overdue|late|cancell?ed|canceled|partially|partly|settled)\b)",
