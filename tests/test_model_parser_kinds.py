@@ -43,9 +43,14 @@ STATED: dict[str, dict[str, object]] = {
     "void_invoice": {"invoice_number": "INV-0007"},
     "resend_invoice": {"invoice_number": "INV-0007", "to": "ap@acme.example"},
     "payment_reminder": {"client_name": "Acme"},
+    "rename_client": {"client_name": "Acme", "new_name": "Acme Studio Ltd"},
+    "change_contact": {"client_name": "Acme", "contact_email": "ap@acme.example"},
+    "move_due": {"title": "logo", "item_id": 3},
+    "task_done": {"title": "call the accountant"},
+    "delete_record": {"record": "task", "title": "call the accountant"},
 }
 # Kinds the model names without a second call: no fields, or only the message itself.
-NO_FIELDS = ("help", "unknown", "small_talk")
+NO_FIELDS = ("help", "unknown", "small_talk", "undo")
 
 
 @pytest.fixture

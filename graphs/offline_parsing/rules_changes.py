@@ -35,9 +35,11 @@ _EMAIL = r"<?(?P<email>[\w.+'-]+@[\w-]+(?:\.[\w-]+)+)>?"
 _WHAT_EMAIL = r"(?:contact\s+)?(?:e-?mail(?:\s+address)?|mail|address|contact(?:\s+address)?)"
 
 _UNDO_RE = lazy_re(
-    r"^(?:(?:oops|sorry|actually|no|wait|hmm)[\s,.!]+)*(?:please\s+|pls\s+)?(?:can\s+you\s+)?"
-    r"(?:undo|undo\s+(?:that|it|this|the\s+last\s+(?:change|one|thing|step)|my\s+last\s+(?:change|one)|last)|"
-    r"revert\s+(?:that|it|this|the\s+last\s+(?:change|one))|take\s+(?:that|it)\s+back|scratch\s+that|"
+    r"^(?:(?:oops|sorry|actually|no|wait|hmm|scratch\s+that)[\s,.!]+)*(?:please\s+|pls\s+)?(?:can\s+you\s+)?"
+    r"(?:undo|undo\s+(?:that|it|this|the\s+last\s+(?:change|one|thing|step)|my\s+last\s+(?:change|one)|last"
+    r"|what\s+you\s+(?:just\s+)?did)|"
+    r"revert\s+(?:that|it|this)(?:\s+change)?|revert\s+the\s+last\s+(?:change|one|thing)|take\s+(?:that|it)\s+back|"
+    r"scratch\s+that|"
     r"roll\s+(?:that|it)\s+back|reverse\s+(?:that|it|the\s+last\s+change))" + _END,
     re.I,
 )
@@ -179,12 +181,24 @@ def rename_client(ctx: Ctx) -> RenameClient | None:
     return None
 
 
+# Not a client's name but the start of another request: "onboard Tidewater Yoga, their email is …",
+# "remember that Oakridge's contact is …", "add a client: Copperleaf, contact is …".
+_NOT_A_CHANGE_RE = lazy_re(
+    r"^(?:remember|note|onboard|add\s+(?:a\s+)?(?:new\s+)?client|new\s+client|sign)\b|[,:;]", re.I
+)
+
+
 def change_contact(ctx: Ctx) -> ChangeContact | None:
-    for pattern in _CONTACT_RES:
+    for index, pattern in enumerate(_CONTACT_RES):
         m = pattern.match(ctx.text)
         if m:
             who = _who(m.group("who"))
-            return None if who is None else ChangeContact(client_name=who, contact_email=m.group("email"))
+            if who is None or _NOT_A_CHANGE_RE.search(m.group("who")):
+                return None
+            # "Halcyon's accounts email is ap@…" is a fact to remember; a change says so ("now", "new").
+            if index == 0 and not re.search(r"(?i)\b(?:now|new)\b", ctx.text):
+                return None
+            return ChangeContact(client_name=who, contact_email=m.group("email"))
     return None
 
 
