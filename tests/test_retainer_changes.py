@@ -103,7 +103,7 @@ def test_the_same_terms_change_nothing_and_ask_nothing(acme, said):
     assert "Reply yes" not in shown
     assert acme.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM retainers") == 1
     shown = acme.say("yes")
-    assert "Great. Anything else I can do?" in shown  # no question was waiting: "yes" is small talk
+    assert "I'm not sure what you'd like me to do" in shown  # no question was waiting
 
 
 def test_unsaid_terms_carry_over_and_a_new_currency_is_said(acme):

@@ -167,6 +167,13 @@ def undo(ctx: Ctx) -> Undo | None:
     return Undo() if _UNDO_RE.match(ctx.text) else None
 
 
+_NOT_A_CLIENT_NAME_RE = lazy_re(
+    r"^(?:my|our|your|his|her|their|me|i|we|you|it|this|that|what|which|who|how|tell|do|does|is|are)\b"
+    r"|\b(?:what|which|who|how)\b",
+    re.I,
+)
+
+
 def rename_client(ctx: Ctx) -> RenameClient | None:
     for pattern in _RENAME_RES:
         m = pattern.match(ctx.text)
@@ -174,6 +181,10 @@ def rename_client(ctx: Ctx) -> RenameClient | None:
             continue
         who, new = _who(m.group("who")), clean_phrase(m.group("new")).strip("\"'“”")
         if who is None or not new or len(new.split()) > 8 or re.match(r"(?i)(?:task|deliverable)\b", who):
+            return None
+        # "change my name to Bob", "what this song is called", "tell me what … is called": the
+        # operator's own life or a question, never a client's new name.
+        if _NOT_A_CLIENT_NAME_RE.search(who):
             return None
         if "@" in new or _NOT_WORK_RE.search(new):
             return None
