@@ -273,23 +273,20 @@ def _by_reference(
             f"{_money(Decimal(paying) / 100, row.currency)}; how should it be split?",
         )
     invoice = open_refs[0]
-    balance = _money(Decimal(balances[invoice.id]) / 100, invoice.currency)
+    return _not_the_balance(row, who, invoice, balances[invoice.id], owner=f"{who}'s ", lead="")
+
+
+def _not_the_balance(row: BankRow, who: str, invoice: Invoice, open_cents: int, *, owner: str, lead: str) -> RowResult:
+    """A row tied to one invoice whose amount is not its open balance: a partial payment or an
+    over-payment, either way a question for the operator rather than a booking."""
+    balance = _money(Decimal(open_cents) / 100, invoice.currency)
     say = _say(who, row.amount, row.currency, invoice.number, row.booked_on)
-    if cents(row.amount) < paying:
-        return RowResult(
-            row=row,
-            outcome="partial",
-            client_name=who,
-            suggestion=say,
-            reason=f"{who}'s {invoice.number} has {balance} open: record it as a partial payment?",
-        )
-    return RowResult(
-        row=row,
-        outcome="overpayment",
-        client_name=who,
-        suggestion=say,
-        reason=f"more than the {balance} open on {who}'s {invoice.number}: record it anyway (the rest is a credit)?",
-    )
+    if cents(row.amount) < open_cents:
+        reason = f"{lead}{owner}{invoice.number} has {balance} open: record it as a partial payment?"
+        return RowResult(row=row, outcome="partial", client_name=who, suggestion=say, reason=reason)
+    on = f"{who}'s {invoice.number}" if not lead else invoice.number
+    reason = f"{lead}more than the {balance} open on {on}: record it anyway (the rest is a credit)?"
+    return RowResult(row=row, outcome="overpayment", client_name=who, suggestion=say, reason=reason)
 
 
 def _by_payer(
@@ -426,24 +423,7 @@ def _by_known_payer(
         )
     if single and len(theirs) == 1:
         inv = theirs[0]
-        balance = _money(Decimal(balances[inv.id]) / 100, inv.currency)
-        say = _say(who, row.amount, row.currency, inv.number, row.booked_on)
-        if cents(row.amount) < balances[inv.id]:
-            return RowResult(
-                row=row,
-                outcome="partial",
-                client_name=who,
-                suggestion=say,
-                reason=f"from {who}; their {inv.number} has {balance} open: record it as a partial payment?",
-            )
-        return RowResult(
-            row=row,
-            outcome="overpayment",
-            client_name=who,
-            suggestion=say,
-            reason=f"from {who}; more than the {balance} open on {inv.number}: record it anyway (the rest is a "
-            "credit)?",
-        )
+        return _not_the_balance(row, who, inv, balances[inv.id], owner="their ", lead=f"from {who}; ")
     return RowResult(
         row=row,
         outcome="unknown",

@@ -5,6 +5,7 @@ queues are in bot.job_registry. Module-level so RQ can import them by dotted pat
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -31,24 +32,41 @@ def _guarded(runtime: Runtime, run_id: str, work: Callable[[], None]) -> None:
     try:
         work()
     except NotFound:
-        # A job for a run this database never had (restored backup, wrong COO_DATABASE_URL):
-        # retrying cannot help, and there is no thread to tell.
-        log.error("job for run %s dropped: no such run in %s", run_id, runtime.settings.database)
-        return
-    except Exception as exc:
-        log.exception("run %s failed", run_id)
-        if attempts_left() > 0:
-            raise  # the queue retries it; steps and side effects are idempotent
-        run = runtime.store.runs.get(run_id)
-        runtime.store.runs.set_status(run_id, "failed", error=str(exc)[:500])
-        runtime.store.conversations.post(
-            run.channel,
-            run.thread_id,
-            f"Sorry — run {run_id} failed: {exc}. Nothing was sent. The details are in `coo ledger {run_id}`.",
-            run_id=run_id,
-            dedupe=f"{run_id}:failed",
-        )
+        if not _run_exists(runtime, run_id):
+            # A job for a run this database never had (restored backup, wrong COO_DATABASE_URL):
+            # retrying cannot help, and there is no thread to tell.
+            log.error("job for run %s dropped: no such run in %s", run_id, runtime.settings.database)
+            return
+        _failed(runtime, run_id)  # a record the run needed is gone: the run failed, and says so
         raise
+    except Exception:
+        _failed(runtime, run_id)
+        raise
+
+
+def _run_exists(runtime: Runtime, run_id: str) -> bool:
+    try:
+        runtime.store.runs.get(run_id)
+    except NotFound:
+        return False
+    return True
+
+
+def _failed(runtime: Runtime, run_id: str) -> None:
+    """Log the failure; after the queue's last attempt, mark the run failed and say so in its thread."""
+    exc = sys.exc_info()[1]
+    log.exception("run %s failed", run_id)
+    if attempts_left() > 0:
+        return  # the queue retries it; steps and side effects are idempotent
+    run = runtime.store.runs.get(run_id)
+    runtime.store.runs.set_status(run_id, "failed", error=str(exc)[:500])
+    runtime.store.conversations.post(
+        run.channel,
+        run.thread_id,
+        f"Sorry — run {run_id} failed: {exc}. Nothing was sent. The details are in `coo ledger {run_id}`.",
+        run_id=run_id,
+        dedupe=f"{run_id}:failed",
+    )
 
 
 def run_intent(run_id: str) -> None:

@@ -31,6 +31,7 @@ from graphs.plans import plan_for, playbook
 from graphs.sending import send_approved
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
+from store.errors import NotFound
 from store.facade import Store
 from store.runs import FINISHED
 from store.working_memory import ThreadContext
@@ -209,9 +210,12 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         _post(store, state, "\n".join(notes), "final")
     index_memory(deps)  # semantic memory: index what this run created (idempotent sweep)
     client = state.get("client_id")
-    if client is not None:
+    try:
+        name = store.clients.get(client).name if client is not None else None
+    except NotFound:
+        name = None  # this run deleted its client: there is nothing for a follow-up to mean
+    if client is not None and name is not None:
         # Follow-ups in this thread ("bill them on the 15th instead") mean this client.
-        name = store.clients.get(client).name
         deps.working_memory.remember(
             f"{state['channel']}:{state['thread_id']}",
             ThreadContext(client_id=client, client_name=name, run_id=run_id, kind=state["intent"]["kind"]),

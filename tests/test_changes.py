@@ -232,6 +232,9 @@ def test_deleting_a_client_nothing_refers_to_asks_first(chat, said):
     assert _client(chat, "Test Co") is not None
     assert "Deleted the client Test Co." in chat.say("yes")
     assert _client(chat, "Test Co") is None
+    # the run that deleted its own client finished (it once waited forever to remember the client)
+    every_run = [r["id"] for r in chat.runtime.store.db.fetchall("SELECT id FROM runs", ())]
+    assert chat.runtime.store.runs.unsettled(every_run) == []
 
 
 def test_a_client_with_invoices_is_not_deleted_and_coo_says_why(chat):
