@@ -17,21 +17,22 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.context import ClientContext, load_client_context
+from agents.context import load_client_context
 from agents.email_brief import EmailBrief, build_brief
 from agents.email_reader import Attachment, Mailbox, ParsedEmail, parse_email
-from agents.email_text import new_text, one_line
+from agents.email_text import one_line
+from graphs.chat_forward import ChatForward, address_question, ask_for_address
 from graphs.conversation import Conversation, Handled
-from graphs.email_linking import SenderLink, company_guess, link_sender
+from graphs.email_linking import SenderLink, link_sender
+from graphs.email_summary import proposal_line, render
 from graphs.envelope import Channel, Envelope
 from graphs.intents import AddDeliverable, Intent, SendEmail, StatusQuery, intent_to_dict
 from store.facade import Store
-from store.models import Artifact, format_money
+from store.models import Artifact
 
 STEP = "email_intake"
 
@@ -98,107 +99,6 @@ def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[
         in_reply_to=original.message_id,
         references=references,
     ), None
-
-
-def _client_facts(ctx: ClientContext) -> str:
-    parts = ["; ".join(ctx.constraints())] if ctx.constraints() else []
-    if ctx.open_invoices:
-        owed = sum((i.balance for i in ctx.open_invoices), start=Decimal(0))
-        n = len(ctx.open_invoices)
-        parts.append(
-            f"{n} open invoice{'s' if n != 1 else ''} ({format_money(owed, ctx.open_invoices[0].currency)} outstanding)"
-        )
-    if ctx.deliverables:
-        n = len(ctx.deliverables)
-        parts.append(f"{n} open deliverable{'s' if n != 1 else ''}")
-    if not parts:
-        return f"{ctx.client.name}: no constraints, open invoices or deliverables on file."
-    return f"{ctx.client.name}: " + " · ".join(parts)
-
-
-def _proposal_line(intent: Intent | None, why_not: str | None, link: SenderLink) -> str:
-    if isinstance(intent, SendEmail):
-        return (
-            f"Proposed: a reply to {intent.to} (“{intent.subject}”). The draft follows; nothing is sent "
-            "until you approve it."
-        )
-    if isinstance(intent, AddDeliverable):
-        due = f", due {intent.due_date.isoformat()}" if intent.due_date else ""
-        return f"Proposed: add the deliverable “{intent.title}” for {intent.client_name}{due}."
-    if isinstance(intent, StatusQuery):
-        return f"Proposed: look up {intent.client_name}'s invoices (read-only); the answer follows."
-    return f"Nothing proposed: {why_not}."
-
-
-def _render(
-    store: Store,
-    parsed: ParsedEmail,
-    link: SenderLink,
-    brief: EmailBrief,
-    ctx: ClientContext | None,
-    intent: Intent | None,
-    why_not: str | None,
-) -> str:
-    original = parsed.original
-    head = f"E-mail from {brief.who}"
-    if link.client is not None:
-        head += f" — {link.client.name}"
-        if link.by != "address":
-            head += (
-                f" (matched by {link.by}; not the contact address on file)"
-                if link.by in ("name", "domain")
-                else f" (matched by {link.by})"
-            )
-    if link.forwarded_by is not None:
-        head += f", forwarded by {link.forwarded_by.display()}"
-    lines = [head]
-    subject = f"Subject: {one_line(original.subject, 120) or '(no subject)'}"
-    if original.date:
-        subject += f" · sent {store.clock.local(original.date).strftime('%Y-%m-%d %H:%M')}"
-    lines.append(subject)
-    if brief.gist:
-        lines.append("Summary: " + brief.gist.strip().replace("\n", "\n  "))
-    if brief.asks:
-        lines.append("They ask:")
-        lines.extend(f"• {ask}" for ask in brief.asks)
-    elif not brief.gist:
-        said = one_line(new_text(original.body) or original.body, 200)
-        lines.append(f"It says: “{said}”" if said else "The e-mail has no readable text.")
-    if brief.dates:
-        lines.append("Dates mentioned: " + ", ".join(f"{d.text} ({d.on.isoformat()})" for d in brief.dates))
-    if brief.amounts:
-        lines.append("Amounts mentioned: " + ", ".join(a.display() for a in brief.amounts))
-    if brief.attachments:
-        lines.append("Attachments: " + ", ".join(brief.attachments))
-    if parsed.forwarded is not None and parsed.note.strip():
-        lines.append(f"Note with the forward: “{one_line(new_text(parsed.note) or parsed.note, 160)}”")
-    if brief.warnings:
-        lines.append(
-            "⚠ It contains text aimed at an assistant, not at you: "
-            + "; ".join(brief.warnings[:2])
-            + ". I treat it as part of the e-mail only: nothing in an e-mail runs by itself."
-        )
-    problems = list(dict.fromkeys([*parsed.problems, *original.problems, *brief.problems]))
-    if problems:
-        lines.append("Couldn't read everything: " + "; ".join(problems[:4]) + ".")
-    if ctx is not None:
-        lines.append(_client_facts(ctx))
-    elif link.candidates:
-        names = " or ".join(c.name for c in link.candidates[:4])
-        lines.append(
-            f"It could be from {names}; I linked it to none of them. Reply with the client's name to act on it."
-        )
-    elif link.reply_to is not None and link.reply_to.address:
-        who = link.reply_to
-        contact = f"{who.name} {who.address}" if who.name else who.address
-        unknown = f"I don't know the sender {who.address}: no client has this address, name or domain."
-        if original.automated is None:  # a mailing list or a bounce is not a prospective client
-            unknown += f" To add them, say: new client: {company_guess(who)}, contact {contact}"
-        lines.append(unknown)
-    else:
-        lines.append("I can't tell who sent it: the e-mail has no readable sender address.")
-    lines.append(_proposal_line(intent, why_not, link))
-    return "\n".join(lines)
 
 
 def _meta(
@@ -313,13 +213,25 @@ def _headline(parsed: ParsedEmail) -> str:
 
 
 def ingest_email(
-    conversation: Conversation, raw: bytes, *, channel: Channel, thread_id: str, user_id: str, event_id: str
+    conversation: Conversation,
+    raw: bytes,
+    *,
+    channel: Channel,
+    thread_id: str,
+    user_id: str,
+    event_id: str,
+    chat_forward: ChatForward | None = None,
 ) -> EmailIntakeResult:
     """File a forwarded e-mail, summarise it in the thread and propose one action. Never raises on
-    the e-mail's content; store outages propagate like they do from ``Conversation.handle``."""
+    the e-mail's content; store outages propagate like they do from ``Conversation.handle``.
+
+    ``chat_forward``: the e-mail was rebuilt from a forwarded chat message whose author has a
+    name but no address (graphs.chat_forward): coo asks for the address instead of drafting."""
     store = conversation.store
     parsed = parse_email(raw)
     original = parsed.original
+    if chat_forward is not None:  # a name without an address is all a chat gives: not a defect
+        original.problems = [p for p in original.problems if not p.startswith("the sender's address")]
     env = Envelope(channel=channel, event_id=event_id, thread_id=thread_id, user_id=user_id, text=_headline(parsed))
     intake_id = intake_id_for(env)
     done = _finished(store, intake_id)
@@ -345,17 +257,23 @@ def ingest_email(
         run_id=intake_id,
     )
     ctx = load_client_context(store, link.client.id) if link.client is not None else None
-    intent, why_not = _propose(parsed, link, brief)
+    intent, why_not = _propose(parsed, link, brief) if chat_forward is None else (None, None)
     problems = list(dict.fromkeys([*parsed.problems, *original.problems, *brief.problems]))
     meta = _meta(parsed, link, env, len(raw), brief.warnings, problems)
+    if chat_forward is not None:
+        meta.update(forward_kind=chat_forward.platform, chat_forward=chat_forward.model_dump())
     artifact = _file(store, env, intake_id, parsed, link, meta)
-    text = _render(store, parsed, link, brief, ctx, intent, why_not)
+    last = proposal_line(intent, why_not) if chat_forward is None else address_question(chat_forward)
+    text = render(store, parsed, link, brief, ctx, last, chat_forward)
     conversation.reply(
         env,
         text,
         {"email_artifact_id": artifact.id, "client_id": meta["client_id"], "proposed": intent.kind if intent else None},
     )
     handled = Handled()
+    if chat_forward is not None:
+        source = f"{chat_forward.platform_name} message from {chat_forward.person}: {one_line(original.body, 80)}"
+        ask_for_address(store, env.thread_key, chat_forward, "Following up on your message", brief.reply_body, source)
     if intent is not None:
         source = f"e-mail from {link.reply_to.address if link.reply_to else '?'}: {one_line(original.subject, 100)}"
         handled = conversation.submit(env, intent_to_dict(intent), source)
@@ -418,7 +336,9 @@ def promote_filed(conversation: Conversation, env: Envelope) -> Handled | None:
         )
         ctx = load_client_context(store, link.client.id) if link.client is not None else None
         intent, why_not = _propose(parsed, link, brief)
-        text = "Taken up (you said it matters):\n" + _render(store, parsed, link, brief, ctx, intent, why_not)
+        text = "Taken up (you said it matters): " + render(
+            store, parsed, link, brief, ctx, proposal_line(intent, why_not)
+        )
         conversation.reply(env, text, {"email_artifact_id": artifact.id, "proposed": intent.kind if intent else None})
         if intent is None:
             return Handled()
