@@ -31,6 +31,7 @@ from graphs.email_linking import SenderLink, link_sender
 from graphs.email_summary import proposal_line, render
 from graphs.envelope import Channel, Envelope
 from graphs.intents import AddDeliverable, Intent, SendEmail, StatusQuery, intent_to_dict
+from graphs.repeats import on_the_list, same_open_work
 from store.facade import Store
 from store.models import Artifact
 
@@ -99,6 +100,15 @@ def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[
         in_reply_to=original.message_id,
         references=references,
     ), None
+
+
+def _proposal(store: Store, link: SenderLink, intent: Intent | None, why_not: str | None) -> str:
+    """The summary's last line; a request already on the list says so (the run will move it)."""
+    if isinstance(intent, AddDeliverable) and intent.title and link.client is not None:
+        existing = same_open_work(store, link.client, intent.title, run_id="")
+        if existing is not None:
+            return on_the_list(existing, intent.due_date)
+    return proposal_line(intent, why_not)
 
 
 def _meta(
@@ -263,7 +273,7 @@ def ingest_email(
     if chat_forward is not None:
         meta.update(forward_kind=chat_forward.platform, chat_forward=chat_forward.model_dump())
     artifact = _file(store, env, intake_id, parsed, link, meta)
-    last = proposal_line(intent, why_not) if chat_forward is None else address_question(chat_forward)
+    last = address_question(chat_forward) if chat_forward is not None else _proposal(store, link, intent, why_not)
     text = render(store, parsed, link, brief, ctx, last, chat_forward)
     conversation.reply(
         env,
@@ -337,7 +347,7 @@ def promote_filed(conversation: Conversation, env: Envelope) -> Handled | None:
         ctx = load_client_context(store, link.client.id) if link.client is not None else None
         intent, why_not = _propose(parsed, link, brief)
         text = "Taken up (you said it matters): " + render(
-            store, parsed, link, brief, ctx, proposal_line(intent, why_not)
+            store, parsed, link, brief, ctx, _proposal(store, link, intent, why_not)
         )
         conversation.reply(env, text, {"email_artifact_id": artifact.id, "proposed": intent.kind if intent else None})
         if intent is None:

@@ -127,7 +127,9 @@ def test_forwards_in_their_older_and_group_shapes_keep_the_authors_name(telegram
 def test_telegram_documents_are_downloaded_by_the_job_not_the_webhook(telegram_api, serve, sqlite_url):
     served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
     telegram_api.files["documents/doc9.eml"] = MAIL
-    assert served.telegram_update(_document(8201, "doc9", "mockups.eml", "message/rfc822", len(MAIL))).status_code == 200
+    assert (
+        served.telegram_update(_document(8201, "doc9", "mockups.eml", "message/rfc822", len(MAIL))).status_code == 200
+    )
     summary = _said(telegram_api, "Homepage mockups")
     assert summary.startswith("E-mail from Jane Doe <jane@acme.example>")
     served.settle()
