@@ -70,10 +70,20 @@ def _finished(store: Store, intake_id: str) -> EmailIntakeResult | None:
     return None
 
 
-def automated_reason(parsed: ParsedEmail) -> str | None:
-    """Why the mail (the forwarded one, for a forward) is bulk or machine-sent, or None."""
+def automated_reason(parsed: ParsedEmail, link: SenderLink) -> str | None:
+    """Why the mail (the forwarded one, for a forward) is bulk, machine-sent or spam, or None.
+    Spam signs count only for mail not linked for sure (by a contact's address or the thread)."""
     original = parsed.original
-    return original.automated or (parsed.automated if parsed.forwarded is None else None)
+    marked = original.automated or (parsed.automated if parsed.forwarded is None else None)
+    if marked or link.by in ("address", "thread"):
+        return marked
+    return original.spam_reason
+
+
+def _needs_no_reply(automated: str) -> str:
+    if automated.startswith("it looks like spam"):
+        return f"{automated}, so it gets no reply"
+    return f"it looks automated ({automated}), so it needs no reply"
 
 
 def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[Intent | None, str | None]:
@@ -81,10 +91,12 @@ def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[
     original = parsed.original
     if link.reply_to is None or link.reply_to.address is None:
         return None, "there is no sender address to reply to"
-    automated = automated_reason(parsed)
+    automated = automated_reason(parsed, link)
     if automated:
-        return None, f"it looks automated ({automated}), so it needs no reply"
+        return None, _needs_no_reply(automated)
     client = link.client
+    if client is None and not brief.asks:
+        return None, "the sender is unknown and asks nothing of you; to answer anyway, say what to e-mail them"
     if client is not None and brief.category == "deliverable" and brief.deliverable:
         return AddDeliverable(client_name=client.name, title=brief.deliverable, due_date=brief.due), None
     if client is not None and brief.category == "billing":
@@ -136,7 +148,7 @@ def _meta(
         "thread_id": env.thread_id,
         "event_id": env.event_id,
         "raw_size": raw_size,
-        "automated": automated_reason(parsed),
+        "automated": automated_reason(parsed, link),
     }
 
 
@@ -196,8 +208,8 @@ def _file_automated(
     who = original.sender.display() if original.sender else "(no sender)"
     text = (
         f"Filed without a reply: {who} — “{one_line(original.subject, 100) or '(no subject)'}”. "
-        f"Nothing proposed: it looks automated ({automated}), so it needs no reply; it is listed in the "
-        "digest. If it matters, say “this one matters”."
+        f"Nothing proposed: {_needs_no_reply(automated)}; it is listed in the digest. "
+        "If it matters, say “this one matters”."
     )
     conversation.reply(env, text, {"email_artifact_id": artifact.id, "client_id": None, "proposed": None})
     result = EmailIntakeResult(
@@ -256,7 +268,7 @@ def ingest_email(
         payload={"user": user_id, "email": intake_id},
     )
     link = link_sender(store, parsed)
-    automated = automated_reason(parsed)
+    automated = automated_reason(parsed, link)
     if automated is not None:
         return _file_automated(conversation, env, intake_id, parsed, link, automated, len(raw))
     brief = build_brief(
