@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.context import load_client_context
+from agents.context import ClientContext, load_client_context
 from agents.email_brief import EmailBrief, build_brief
 from agents.email_reader import Attachment, Mailbox, ParsedEmail, parse_email
 from agents.email_text import one_line
@@ -78,6 +78,14 @@ def automated_reason(parsed: ParsedEmail, link: SenderLink) -> str | None:
     if marked or link.by in ("address", "thread"):
         return marked
     return original.spam_reason
+
+
+def _sure_context(store: Store, link: SenderLink) -> ClientContext | None:
+    """The client's facts for the summary, only when the link is sure (their contact's address or a
+    thread coo knows): a domain match is a guess, and a guess shows no client's private context."""
+    if link.client is None or link.by not in ("address", "thread"):
+        return None
+    return load_client_context(store, link.client.id)
 
 
 def _needs_no_reply(automated: str) -> str:
@@ -211,6 +219,8 @@ def _file_automated(
         f"Nothing proposed: {_needs_no_reply(automated)}; it is listed in the digest. "
         "If it matters, say “this one matters”."
     )
+    if problems:
+        text += " Couldn't read everything: " + "; ".join(problems[:3]) + "."
     conversation.reply(env, text, {"email_artifact_id": artifact.id, "client_id": None, "proposed": None})
     result = EmailIntakeResult(
         intake_id=intake_id,
@@ -278,7 +288,7 @@ def ingest_email(
         runner=conversation.deps.runner,
         run_id=intake_id,
     )
-    ctx = load_client_context(store, link.client.id) if link.client is not None else None
+    ctx = _sure_context(store, link)
     intent, why_not = _propose(parsed, link, brief) if chat_forward is None else (None, None)
     problems = list(dict.fromkeys([*parsed.problems, *original.problems, *brief.problems]))
     meta = _meta(parsed, link, env, len(raw), brief.warnings, problems)
@@ -356,7 +366,7 @@ def promote_filed(conversation: Conversation, env: Envelope) -> Handled | None:
             runner=conversation.deps.runner,
             run_id=intake_id,
         )
-        ctx = load_client_context(store, link.client.id) if link.client is not None else None
+        ctx = _sure_context(store, link)
         intent, why_not = _propose(parsed, link, brief)
         text = "Taken up (you said it matters): " + render(
             store, parsed, link, brief, ctx, _proposal(store, link, intent, why_not)

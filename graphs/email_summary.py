@@ -110,6 +110,11 @@ def _sender_line(parsed: ParsedEmail, link: SenderLink, ctx: ClientContext | Non
     original = parsed.original
     if ctx is not None:
         return client_facts(ctx)
+    if link.client is not None:
+        return (
+            f"Linked by the company's domain only, so I left {link.client.name}'s details out; "
+            "correct me if it is someone else's."
+        )
     if link.candidates:
         names = " or ".join(c.name for c in link.candidates[:4])
         return f"It could be from {names}; I linked it to none of them. Reply with the client's name to act on it."
