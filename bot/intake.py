@@ -109,6 +109,11 @@ class Intake:
         options = {**_ref(reply_ref), **({"chat_forward": chat_forward} if chat_forward else {})}
         return self._save("email", env, options, raw)
 
+    def shared_email(self, file: dict[str, Any], env: Envelope, *, addressed: bool = True) -> bool:
+        """An .eml file shared in Slack (its ``files`` entry): the job downloads it with the bot
+        token and files it as a forwarded e-mail; the HTTP handler makes no network call."""
+        return self._save("shared_email", env, {"file": file, "addressed": addressed})
+
     def telegram_file(
         self, document: dict[str, Any], purpose: str, env: Envelope, *, reply_ref: ReplyRef | None = None
     ) -> bool:

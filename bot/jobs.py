@@ -267,6 +267,24 @@ def _shared_payments(runtime: Runtime, env: Envelope, item: InboxItem, options: 
     )
 
 
+def _shared_email(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+    """Download one .eml file shared in Slack and file it as a forwarded e-mail; a failed
+    download is said in its thread (what failed, what to do)."""
+    from bot.slack.files import DownloadFailed, fetch_email
+
+    if not options.get("addressed", True) and not in_conversation(runtime.store, env):
+        return  # a file shared in a thread coo is not part of
+    file: dict[str, Any] = options["file"]
+    name = str(file.get("name") or file.get("title") or "the e-mail")
+    try:
+        data = fetch_email(runtime, file)
+    except DownloadFailed as exc:
+        log.warning("slack file %s (%s): %s", file.get("id"), name, exc)
+        runtime.conversation.reply(env, f"I couldn't read {name} from Slack: {exc} Nothing was filed; share it again.")
+        return
+    _ingest(runtime, env, data)
+
+
 def refusal_text(env: Envelope) -> str:
     variable = {"slack": "COO_SLACK_OPERATORS", "telegram": "COO_TELEGRAM_OPERATORS"}.get(env.channel, "the settings")
     return (
@@ -293,5 +311,6 @@ HANDLERS: dict[str, Callable[[Runtime, Envelope, InboxItem, dict[str, Any]], Han
     "payments": _payments,
     "shared_payments": _shared_payments,
     "telegram_file": _telegram_file,
+    "shared_email": _shared_email,
     "refusal": _refusal,
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.channels import TG_OPERATOR, telegram_settings
+from tests.channels import TG_OPERATOR, dm, slack_settings, telegram_settings, worker_held
 
 MAIL = (
     b"From: Jane Doe <jane@acme.example>\r\nTo: Ana Ruiz <ana@studio.example>\r\n"
@@ -127,9 +127,11 @@ def test_forwards_in_their_older_and_group_shapes_keep_the_authors_name(telegram
 def test_telegram_documents_are_downloaded_by_the_job_not_the_webhook(telegram_api, serve, sqlite_url):
     served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
     telegram_api.files["documents/doc9.eml"] = MAIL
-    assert (
-        served.telegram_update(_document(8201, "doc9", "mockups.eml", "message/rfc822", len(MAIL))).status_code == 200
-    )
+    with worker_held(served.runtime):
+        # Answered before anything is downloaded: that is the queued job's work.
+        update = _document(8201, "doc9", "mockups.eml", "message/rfc822", len(MAIL))
+        assert served.telegram_update(update).status_code == 200
+        assert telegram_api.recorded("getFile") == []
     summary = _said(telegram_api, "Homepage mockups")
     assert summary.startswith("E-mail from Jane Doe <jane@acme.example>")
     served.settle()
@@ -153,3 +155,27 @@ def test_a_document_telegram_will_not_serve_is_told_to_the_operator(telegram_api
     served.settle()
     assert served.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'email_in'") == 0
     assert [c["file_id"] for c in telegram_api.recorded("getFile")] == ["gone"]  # 25 MB: not even asked
+
+
+def test_an_eml_file_shared_in_slack_is_downloaded_by_the_job_and_summarised(slack_api, serve, sqlite_url):
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url)
+    file = slack_api.upload("F0EML1", "mockups.eml", MAIL, filetype="eml", mimetype="message/rfc822")
+    ts = "1764082800.000930"
+    share = dm("", ts, subtype="file_share", upload=False, display_as_bot=False, files=[file])
+    with worker_held(served.runtime):
+        assert served.slack_event(share, "EvEml1").status_code == 200
+        assert slack_api.recorded("files.download") == []
+    [summary] = slack_api.wait_for("chat.postMessage")
+    assert summary["channel"] == "D0OPS" and summary["thread_ts"] == ts
+    assert summary["text"].startswith("E-mail from Jane Doe &lt;jane@acme.example&gt; · Subject: Homepage mockups")
+    assert "Proposed: a reply to jane@acme.example" in summary["text"]
+
+    slack_api.token = "xoxb-another-app"  # without files:read Slack answers with its sign-in page
+    gone = slack_api.upload("F0EML2", "old.eml", MAIL, filetype="eml", mimetype="message/rfc822")
+    share = dm("", "1764082800.000931", subtype="file_share", upload=False, display_as_bot=False, files=[gone])
+    served.slack_event(share, "EvEml2")
+    [failed] = slack_api.wait_for("chat.postMessage", thread_ts="1764082800.000931")
+    assert failed["text"].startswith("I couldn't read old.eml from Slack:") and "files:read" in failed["text"]
+    assert "Nothing was filed; share it again." in failed["text"]
+    served.settle()
+    assert served.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'email_in'") == 1
