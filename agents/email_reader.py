@@ -27,6 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agents.email_text import clean_text, html_to_text
+from agents.spam_signs import SpamSigns, read_signs
 
 MAX_BODY = 100_000  # characters of body text kept; longer bodies are cut and the cut is reported
 MAX_DEPTH = 3  # nested forwards read; deeper ones are listed, not parsed
@@ -121,7 +122,14 @@ class ParsedEmail(BaseModel):
     forward_kind: Literal["attached", "inline"] | None = None
     note: str = ""  # with a forward: what the forwarder wrote above it
     automated: str | None = None  # why it looks machine-sent (mailing list, no-reply…), if it does
+    spam: dict[str, float] = Field(default_factory=dict)  # spam signs and their weights (agents.spam_signs)
     problems: list[str] = Field(default_factory=list)
+
+    @property
+    def spam_reason(self) -> str | None:
+        """Why it looks like spam, when its signs weigh enough; else None."""
+        signs = SpamSigns(signs=dict(self.spam))
+        return signs.reason() if signs.is_spam else None
 
     @property
     def original(self) -> ParsedEmail:
@@ -528,6 +536,16 @@ def _read(msg: Message, depth: int, parse_policy: policy.Policy) -> ParsedEmail:
         automated=_automated(msg, sender),
         problems=problems,
     )
+    reply_to = parsed.reply_to[0].address if parsed.reply_to else None
+    parsed.spam = read_signs(
+        msg,
+        sender_name=sender.name if sender else None,
+        sender_address=sender.address if sender else None,
+        reply_to=reply_to,
+        subject=parsed.subject,
+        body=body,
+        attachment_names=[a.filename or "" for a in found.attachments],
+    ).signs
     # One attached message is a forward; a digest, a bounce report or a list mail is not.
     forward = (
         len(found.nested) == 1

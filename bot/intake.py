@@ -96,9 +96,30 @@ class Intake:
         """An operator message (text or a typed command)."""
         return self._save("message", env, {"addressed": addressed, "post_ack": post_ack, **_ref(reply_ref)})
 
-    def email(self, raw: bytes, env: Envelope, *, reply_ref: ReplyRef | None = None) -> bool:
-        """A forwarded e-mail (raw RFC 822) for the e-mail ingester; ``env.text`` is unused."""
-        return self._save("email", env, _ref(reply_ref), raw)
+    def email(
+        self,
+        raw: bytes,
+        env: Envelope,
+        *,
+        reply_ref: ReplyRef | None = None,
+        chat_forward: dict[str, Any] | None = None,
+    ) -> bool:
+        """A forwarded e-mail (raw RFC 822) for the e-mail ingester; ``env.text`` is unused.
+        ``chat_forward``: it was rebuilt from a forwarded chat message (graphs.chat_forward)."""
+        options = {**_ref(reply_ref), **({"chat_forward": chat_forward} if chat_forward else {})}
+        return self._save("email", env, options, raw)
+
+    def shared_email(self, file: dict[str, Any], env: Envelope, *, addressed: bool = True) -> bool:
+        """An .eml file shared in Slack (its ``files`` entry): the job downloads it with the bot
+        token and files it as a forwarded e-mail; the HTTP handler makes no network call."""
+        return self._save("shared_email", env, {"file": file, "addressed": addressed})
+
+    def telegram_file(
+        self, document: dict[str, Any], purpose: str, env: Envelope, *, reply_ref: ReplyRef | None = None
+    ) -> bool:
+        """A document sent in Telegram (its ``document`` entry): the job downloads it and files it
+        as an e-mail or reconciles it as a payments export (``purpose``)."""
+        return self._save("telegram_file", env, {"document": document, "purpose": purpose, **_ref(reply_ref)})
 
     def payments(self, data: bytes, filename: str, env: Envelope, *, reply_ref: ReplyRef | None = None) -> bool:
         """A bank/provider CSV export for the reconciler (graphs.payments_intake)."""

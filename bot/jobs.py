@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from bot.runtime import JOBS, Runtime, get_runtime
+from graphs.chat_forward import ChatForward
 from graphs.email_intake import ingest_email, is_promotion, promote_filed
 from graphs.envelope import Envelope
 from graphs.handled import Handled
@@ -193,24 +194,58 @@ def _message(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str
 
 def _email(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
     """File a forwarded e-mail, summarise it in the thread, propose one action (graphs.email_intake)."""
+    forward = options.get("chat_forward")
+    _ingest(runtime, env, item.data(), ChatForward.model_validate(forward) if forward else None)
+
+
+def _ingest(runtime: Runtime, env: Envelope, raw: bytes, forward: ChatForward | None = None) -> None:
     result = ingest_email(
         runtime.conversation,
-        item.data(),
+        raw,
         channel=env.channel,
         thread_id=env.thread_id,
         user_id=env.user_id,
         event_id=env.event_id,
+        chat_forward=forward,
     )
     if result.ack and not result.duplicate:
         runtime.store.conversations.post(env.channel, env.thread_id, result.ack, dedupe=f"ack:{env.idempotency_key}")
 
 
+def _telegram_file(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+    """Download a document sent in Telegram, then file it as an e-mail or reconcile it as a
+    payments export. A download that fails is said in the chat: what failed and what to do.
+    Telegram out of reach is retried by the queue first (the last failure is said too)."""
+    from bot.telegram.files import DownloadFailed, DownloadUnreachable, fetch_document
+
+    document: dict[str, Any] = options["document"]
+    name = str(document.get("file_name") or "that file")
+    try:
+        data = fetch_document(runtime.settings, document)
+    except DownloadFailed as exc:
+        log.warning("telegram document %s (%s): %s", document.get("file_id"), name, exc)
+        if isinstance(exc, DownloadUnreachable) and attempts_left() > 0:
+            raise
+        runtime.conversation.reply(
+            env, f"I couldn't download {name} from Telegram ({exc}). Nothing was filed; please send it again."
+        )
+        return
+    if options.get("purpose") == "payments":
+        _payments_from(runtime, env, data, name)
+    else:
+        _ingest(runtime, env, data)
+
+
 def _payments(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
     """Reconcile a dropped CSV export and post the report in its thread (graphs.payments_intake)."""
+    _payments_from(runtime, env, item.data(), str(options.get("filename") or "payments.csv"))
+
+
+def _payments_from(runtime: Runtime, env: Envelope, data: bytes, filename: str) -> None:
     import_payments(
         runtime.conversation,
-        item.data(),
-        str(options.get("filename") or "payments.csv"),
+        data,
+        filename,
         channel=env.channel,
         thread_id=env.thread_id,
         user_id=env.user_id,
@@ -250,6 +285,24 @@ def _shared_payments(runtime: Runtime, env: Envelope, item: InboxItem, options: 
     )
 
 
+def _shared_email(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:
+    """Download one .eml file shared in Slack and file it as a forwarded e-mail; a failed
+    download is said in its thread (what failed, what to do)."""
+    from bot.slack.files import DownloadFailed, fetch_email
+
+    if not options.get("addressed", True) and not in_conversation(runtime.store, env):
+        return  # a file shared in a thread coo is not part of
+    file: dict[str, Any] = options["file"]
+    name = str(file.get("name") or file.get("title") or "the e-mail")
+    try:
+        data = fetch_email(runtime, file)
+    except DownloadFailed as exc:
+        log.warning("slack file %s (%s): %s", file.get("id"), name, exc)
+        runtime.conversation.reply(env, f"I couldn't read {name} from Slack: {exc} Nothing was filed; share it again.")
+        return
+    _ingest(runtime, env, data)
+
+
 def refusal_text(env: Envelope) -> str:
     variable = {"slack": "COO_SLACK_OPERATORS", "telegram": "COO_TELEGRAM_OPERATORS"}.get(env.channel, "the settings")
     return (
@@ -275,5 +328,7 @@ HANDLERS: dict[str, Callable[[Runtime, Envelope, InboxItem, dict[str, Any]], Han
     "email": _email,
     "payments": _payments,
     "shared_payments": _shared_payments,
+    "telegram_file": _telegram_file,
+    "shared_email": _shared_email,
     "refusal": _refusal,
 }

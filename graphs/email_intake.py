@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -25,13 +24,16 @@ from pydantic import BaseModel, Field
 from agents.context import ClientContext, load_client_context
 from agents.email_brief import EmailBrief, build_brief
 from agents.email_reader import Attachment, Mailbox, ParsedEmail, parse_email
-from agents.email_text import new_text, one_line
+from agents.email_text import one_line
+from graphs.chat_forward import ChatForward, address_question, ask_for_address
 from graphs.conversation import Conversation, Handled
-from graphs.email_linking import SenderLink, company_guess, link_sender
+from graphs.email_linking import SenderLink, link_sender
+from graphs.email_summary import proposal_line, render
 from graphs.envelope import Channel, Envelope
 from graphs.intents import AddDeliverable, Intent, SendEmail, StatusQuery, intent_to_dict
+from graphs.repeats import on_the_list, same_open_work
 from store.facade import Store
-from store.models import Artifact, format_money
+from store.models import Artifact
 
 STEP = "email_intake"
 
@@ -68,10 +70,28 @@ def _finished(store: Store, intake_id: str) -> EmailIntakeResult | None:
     return None
 
 
-def automated_reason(parsed: ParsedEmail) -> str | None:
-    """Why the mail (the forwarded one, for a forward) is bulk or machine-sent, or None."""
+def automated_reason(parsed: ParsedEmail, link: SenderLink) -> str | None:
+    """Why the mail (the forwarded one, for a forward) is bulk, machine-sent or spam, or None.
+    Spam signs count only for mail not linked for sure (by a contact's address or the thread)."""
     original = parsed.original
-    return original.automated or (parsed.automated if parsed.forwarded is None else None)
+    marked = original.automated or (parsed.automated if parsed.forwarded is None else None)
+    if marked or link.by in ("address", "thread"):
+        return marked
+    return original.spam_reason
+
+
+def _sure_context(store: Store, link: SenderLink) -> ClientContext | None:
+    """The client's facts for the summary, only when the link is sure (their contact's address or a
+    thread coo knows): a domain match is a guess, and a guess shows no client's private context."""
+    if link.client is None or link.by not in ("address", "thread"):
+        return None
+    return load_client_context(store, link.client.id)
+
+
+def _needs_no_reply(automated: str) -> str:
+    if automated.startswith("it looks like spam"):
+        return f"{automated}, so it gets no reply"
+    return f"it looks automated ({automated}), so it needs no reply"
 
 
 def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[Intent | None, str | None]:
@@ -79,10 +99,12 @@ def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[
     original = parsed.original
     if link.reply_to is None or link.reply_to.address is None:
         return None, "there is no sender address to reply to"
-    automated = automated_reason(parsed)
+    automated = automated_reason(parsed, link)
     if automated:
-        return None, f"it looks automated ({automated}), so it needs no reply"
+        return None, _needs_no_reply(automated)
     client = link.client
+    if client is None and not brief.asks:
+        return None, "the sender is unknown and asks nothing of you; to answer anyway, say what to e-mail them"
     if client is not None and brief.category == "deliverable" and brief.deliverable:
         return AddDeliverable(client_name=client.name, title=brief.deliverable, due_date=brief.due), None
     if client is not None and brief.category == "billing":
@@ -100,105 +122,13 @@ def _propose(parsed: ParsedEmail, link: SenderLink, brief: EmailBrief) -> tuple[
     ), None
 
 
-def _client_facts(ctx: ClientContext) -> str:
-    parts = ["; ".join(ctx.constraints())] if ctx.constraints() else []
-    if ctx.open_invoices:
-        owed = sum((i.balance for i in ctx.open_invoices), start=Decimal(0))
-        n = len(ctx.open_invoices)
-        parts.append(
-            f"{n} open invoice{'s' if n != 1 else ''} ({format_money(owed, ctx.open_invoices[0].currency)} outstanding)"
-        )
-    if ctx.deliverables:
-        n = len(ctx.deliverables)
-        parts.append(f"{n} open deliverable{'s' if n != 1 else ''}")
-    if not parts:
-        return f"{ctx.client.name}: no constraints, open invoices or deliverables on file."
-    return f"{ctx.client.name}: " + " · ".join(parts)
-
-
-def _proposal_line(intent: Intent | None, why_not: str | None, link: SenderLink) -> str:
-    if isinstance(intent, SendEmail):
-        return (
-            f"Proposed: a reply to {intent.to} (“{intent.subject}”). The draft follows; nothing is sent "
-            "until you approve it."
-        )
-    if isinstance(intent, AddDeliverable):
-        due = f", due {intent.due_date.isoformat()}" if intent.due_date else ""
-        return f"Proposed: add the deliverable “{intent.title}” for {intent.client_name}{due}."
-    if isinstance(intent, StatusQuery):
-        return f"Proposed: look up {intent.client_name}'s invoices (read-only); the answer follows."
-    return f"Nothing proposed: {why_not}."
-
-
-def _render(
-    store: Store,
-    parsed: ParsedEmail,
-    link: SenderLink,
-    brief: EmailBrief,
-    ctx: ClientContext | None,
-    intent: Intent | None,
-    why_not: str | None,
-) -> str:
-    original = parsed.original
-    head = f"E-mail from {brief.who}"
-    if link.client is not None:
-        head += f" — {link.client.name}"
-        if link.by != "address":
-            head += (
-                f" (matched by {link.by}; not the contact address on file)"
-                if link.by in ("name", "domain")
-                else f" (matched by {link.by})"
-            )
-    if link.forwarded_by is not None:
-        head += f", forwarded by {link.forwarded_by.display()}"
-    lines = [head]
-    subject = f"Subject: {one_line(original.subject, 120) or '(no subject)'}"
-    if original.date:
-        subject += f" · sent {store.clock.local(original.date).strftime('%Y-%m-%d %H:%M')}"
-    lines.append(subject)
-    if brief.gist:
-        lines.append("Summary: " + brief.gist.strip().replace("\n", "\n  "))
-    if brief.asks:
-        lines.append("They ask:")
-        lines.extend(f"• {ask}" for ask in brief.asks)
-    elif not brief.gist:
-        said = one_line(new_text(original.body) or original.body, 200)
-        lines.append(f"It says: “{said}”" if said else "The e-mail has no readable text.")
-    if brief.dates:
-        lines.append("Dates mentioned: " + ", ".join(f"{d.text} ({d.on.isoformat()})" for d in brief.dates))
-    if brief.amounts:
-        lines.append("Amounts mentioned: " + ", ".join(a.display() for a in brief.amounts))
-    if brief.attachments:
-        lines.append("Attachments: " + ", ".join(brief.attachments))
-    if parsed.forwarded is not None and parsed.note.strip():
-        lines.append(f"Note with the forward: “{one_line(new_text(parsed.note) or parsed.note, 160)}”")
-    if brief.warnings:
-        lines.append(
-            "⚠ It contains text aimed at an assistant, not at you: "
-            + "; ".join(brief.warnings[:2])
-            + ". I treat it as part of the e-mail only: nothing in an e-mail runs by itself."
-        )
-    problems = list(dict.fromkeys([*parsed.problems, *original.problems, *brief.problems]))
-    if problems:
-        lines.append("Couldn't read everything: " + "; ".join(problems[:4]) + ".")
-    if ctx is not None:
-        lines.append(_client_facts(ctx))
-    elif link.candidates:
-        names = " or ".join(c.name for c in link.candidates[:4])
-        lines.append(
-            f"It could be from {names}; I linked it to none of them. Reply with the client's name to act on it."
-        )
-    elif link.reply_to is not None and link.reply_to.address:
-        who = link.reply_to
-        contact = f"{who.name} {who.address}" if who.name else who.address
-        unknown = f"I don't know the sender {who.address}: no client has this address, name or domain."
-        if original.automated is None:  # a mailing list or a bounce is not a prospective client
-            unknown += f" To add them, say: new client: {company_guess(who)}, contact {contact}"
-        lines.append(unknown)
-    else:
-        lines.append("I can't tell who sent it: the e-mail has no readable sender address.")
-    lines.append(_proposal_line(intent, why_not, link))
-    return "\n".join(lines)
+def _proposal(store: Store, link: SenderLink, intent: Intent | None, why_not: str | None) -> str:
+    """The summary's last line; a request already on the list says so (the run will move it)."""
+    if isinstance(intent, AddDeliverable) and intent.title and link.client is not None:
+        existing = same_open_work(store, link.client, intent.title, run_id="")
+        if existing is not None:
+            return on_the_list(existing, intent.due_date)
+    return proposal_line(intent, why_not)
 
 
 def _meta(
@@ -226,7 +156,7 @@ def _meta(
         "thread_id": env.thread_id,
         "event_id": env.event_id,
         "raw_size": raw_size,
-        "automated": automated_reason(parsed),
+        "automated": automated_reason(parsed, link),
     }
 
 
@@ -286,9 +216,11 @@ def _file_automated(
     who = original.sender.display() if original.sender else "(no sender)"
     text = (
         f"Filed without a reply: {who} — “{one_line(original.subject, 100) or '(no subject)'}”. "
-        f"Nothing proposed: it looks automated ({automated}), so it needs no reply; it is listed in the "
-        "digest. If it matters, say “this one matters”."
+        f"Nothing proposed: {_needs_no_reply(automated)}; it is listed in the digest. "
+        "If it matters, say “this one matters”."
     )
+    if problems:
+        text += " Couldn't read everything: " + "; ".join(problems[:3]) + "."
     conversation.reply(env, text, {"email_artifact_id": artifact.id, "client_id": None, "proposed": None})
     result = EmailIntakeResult(
         intake_id=intake_id,
@@ -313,13 +245,25 @@ def _headline(parsed: ParsedEmail) -> str:
 
 
 def ingest_email(
-    conversation: Conversation, raw: bytes, *, channel: Channel, thread_id: str, user_id: str, event_id: str
+    conversation: Conversation,
+    raw: bytes,
+    *,
+    channel: Channel,
+    thread_id: str,
+    user_id: str,
+    event_id: str,
+    chat_forward: ChatForward | None = None,
 ) -> EmailIntakeResult:
     """File a forwarded e-mail, summarise it in the thread and propose one action. Never raises on
-    the e-mail's content; store outages propagate like they do from ``Conversation.handle``."""
+    the e-mail's content; store outages propagate like they do from ``Conversation.handle``.
+
+    ``chat_forward``: the e-mail was rebuilt from a forwarded chat message whose author has a
+    name but no address (graphs.chat_forward): coo asks for the address instead of drafting."""
     store = conversation.store
     parsed = parse_email(raw)
     original = parsed.original
+    if chat_forward is not None:  # a name without an address is all a chat gives: not a defect
+        original.problems = [p for p in original.problems if not p.startswith("the sender's address")]
     env = Envelope(channel=channel, event_id=event_id, thread_id=thread_id, user_id=user_id, text=_headline(parsed))
     intake_id = intake_id_for(env)
     done = _finished(store, intake_id)
@@ -334,7 +278,7 @@ def ingest_email(
         payload={"user": user_id, "email": intake_id},
     )
     link = link_sender(store, parsed)
-    automated = automated_reason(parsed)
+    automated = automated_reason(parsed, link)
     if automated is not None:
         return _file_automated(conversation, env, intake_id, parsed, link, automated, len(raw))
     brief = build_brief(
@@ -344,18 +288,24 @@ def ingest_email(
         runner=conversation.deps.runner,
         run_id=intake_id,
     )
-    ctx = load_client_context(store, link.client.id) if link.client is not None else None
-    intent, why_not = _propose(parsed, link, brief)
+    ctx = _sure_context(store, link)
+    intent, why_not = _propose(parsed, link, brief) if chat_forward is None else (None, None)
     problems = list(dict.fromkeys([*parsed.problems, *original.problems, *brief.problems]))
     meta = _meta(parsed, link, env, len(raw), brief.warnings, problems)
+    if chat_forward is not None:
+        meta.update(forward_kind=chat_forward.platform, chat_forward=chat_forward.model_dump())
     artifact = _file(store, env, intake_id, parsed, link, meta)
-    text = _render(store, parsed, link, brief, ctx, intent, why_not)
+    last = address_question(chat_forward) if chat_forward is not None else _proposal(store, link, intent, why_not)
+    text = render(store, parsed, link, brief, ctx, last, chat_forward)
     conversation.reply(
         env,
         text,
         {"email_artifact_id": artifact.id, "client_id": meta["client_id"], "proposed": intent.kind if intent else None},
     )
     handled = Handled()
+    if chat_forward is not None:
+        source = f"{chat_forward.platform_name} message from {chat_forward.person}: {one_line(original.body, 80)}"
+        ask_for_address(store, env.thread_key, chat_forward, "Following up on your message", brief.reply_body, source)
     if intent is not None:
         source = f"e-mail from {link.reply_to.address if link.reply_to else '?'}: {one_line(original.subject, 100)}"
         handled = conversation.submit(env, intent_to_dict(intent), source)
@@ -416,9 +366,11 @@ def promote_filed(conversation: Conversation, env: Envelope) -> Handled | None:
             runner=conversation.deps.runner,
             run_id=intake_id,
         )
-        ctx = load_client_context(store, link.client.id) if link.client is not None else None
+        ctx = _sure_context(store, link)
         intent, why_not = _propose(parsed, link, brief)
-        text = "Taken up (you said it matters):\n" + _render(store, parsed, link, brief, ctx, intent, why_not)
+        text = "Taken up (you said it matters): " + render(
+            store, parsed, link, brief, ctx, _proposal(store, link, intent, why_not)
+        )
         conversation.reply(env, text, {"email_artifact_id": artifact.id, "proposed": intent.kind if intent else None})
         if intent is None:
             return Handled()

@@ -34,6 +34,7 @@ QUESTIONS = {
     "query": "What should I look for?",
     "number": "Which invoice? Give me its number, e.g. INV-0007.",
     "contact_email": "What's their e-mail address?",
+    "to": "What's their e-mail address?",
     "invoice_number": "Which invoice (e.g. INV-0007)?",
     "new_name": "What is the client's new name?",
     "due_date": "When is it due now?",

@@ -7,7 +7,6 @@ A step returns notes for the operator and, when the next thing would leave the m
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from agents.context import ClientContext, load_client_context
@@ -31,13 +30,13 @@ from graphs.intents import (
     intent_from_dict,
 )
 from graphs.payment_match import Uncertain, match_payment
+from graphs.repeats import repeated, same_open_work
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from graphs.steps_retainer import RetainerTerms, terms_change
 from store.billing import NewLine
 from store.db import Tx
-from store.models import Client, Deliverable, Invoice, format_money
+from store.models import Client, Invoice, format_money
 from store.money import Money
-from store.revisions import deliverable_key
 
 # -- retainers, clients, proposals -----------------------------------------------------------
 
@@ -390,38 +389,13 @@ def add_deliverable(deps: Deps, state: dict[str, Any]) -> StepResult:
     client, candidates = resolve_client(deps, intent.client_name, None)
     if client is None:
         return unknown_client(intent.client_name, candidates)
-    repeat = _same_open_deliverable(deps, client.id, intent.title, state["run_id"])
+    repeat = same_open_work(deps.store, client, intent.title, state["run_id"])
     if repeat is not None:
-        return _repeated_deliverable(deps, repeat, client, intent.due_date)
+        return repeated(deps, repeat, client, intent.due_date)
     with deps.store.db.transaction() as tx:
         d = deps.store.work.add_deliverable(tx, client.id, intent.title, intent.due_date, state["run_id"])
     due = f", due {d.due_date.isoformat()}" if d.due_date else " (no due date)"
     return StepResult(notes=[f"Added deliverable for {client.name}: {d.title}{due}."], client_id=client.id)
-
-
-def _same_open_deliverable(deps: Deps, client_id: int, title: str, run_id: str) -> Deliverable | None:
-    """An open deliverable of the client that is the same thing ("the logo" / "Logo"), made by
-    another run (a replay of this run finds its own and is not a repeat)."""
-    key = deliverable_key(title)
-    for d in deps.store.work.open_deliverables(client_id):
-        if d.run_id != run_id and deliverable_key(d.title) == key:
-            return d
-    return None
-
-
-def _repeated_deliverable(deps: Deps, d: Deliverable, client: Client, due: date | None) -> StepResult:
-    """A second request for the same deliverable refers to the first; a new date moves it."""
-    was = d.due_date.isoformat() if d.due_date else "no due date"
-    if due is not None and due != d.due_date:
-        with deps.store.db.transaction() as tx:
-            deps.store.work.set_deliverable_due(tx, d.id, due)
-        note = (
-            f"“{d.title}” for {client.name} is already on the list (deliverable {d.id}); I moved its due date "
-            f"from {was} to {due.isoformat()} instead of adding it again."
-        )
-    else:
-        note = f"“{d.title}” for {client.name} is already on the list (deliverable {d.id}, {was}); nothing added."
-    return StepResult(notes=[note], client_id=client.id, facts={"deliverable_id": d.id, "repeat": True})
 
 
 def add_task(deps: Deps, state: dict[str, Any]) -> StepResult:
@@ -430,6 +404,9 @@ def add_task(deps: Deps, state: dict[str, Any]) -> StepResult:
     client = None
     if intent.client_name:
         client, _ = resolve_client(deps, intent.client_name, None)
+    repeat = same_open_work(deps.store, client, intent.title, state["run_id"])
+    if repeat is not None:
+        return repeated(deps, repeat, client, intent.due_date)
     with deps.store.db.transaction() as tx:
         t = deps.store.work.add_task(tx, intent.title, client.id if client else None, intent.due_date, state["run_id"])
     due = f", due {t.due_date.isoformat()}" if t.due_date else ""

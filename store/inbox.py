@@ -23,7 +23,9 @@ from store.models import JsonDict, UtcDateTime
 # quick 503 makes the platform retry sooner than a timeout would.
 SAVE_WAIT = 2.0
 
-InboxKind = Literal["message", "email", "payments", "shared_payments", "refusal", "scheduled"]
+InboxKind = Literal[
+    "message", "email", "payments", "shared_payments", "refusal", "scheduled", "telegram_file", "shared_email"
+]
 InboxStatus = Literal["saved", "queued", "done"]
 
 

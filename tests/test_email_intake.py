@@ -83,7 +83,7 @@ def test_forwarded_client_email_becomes_a_threaded_reply_sent_once_after_approva
 
     assert "E-mail from Jane Doe <jane@acme.example> — Acme Studio, forwarded by Ana Ruiz <ana@studio.example>" in shown
     assert "Subject: Homepage feedback · sent 2026-11-24 09:12" in shown
-    assert "They ask:\n     • What do you think about trying a lighter palette?" in shown
+    assert "They ask: What do you think about trying a lighter palette?" in shown
     assert "Note with the forward: “FYI, see below.”" in shown
     assert "Acme Studio: 2 revision rounds included; prefers slack" in shown
     assert "Proposed: a reply to jane@acme.example (“Re: Homepage feedback”)" in shown
@@ -170,7 +170,7 @@ def test_inline_gmail_forward_asking_for_work_by_a_date_adds_a_deliverable(chat,
     outer.set_content(text)
     result, shown = ingest(chat, bytes(outer))
     assert "E-mail from Jane Doe <jane@acme.example> — Acme Studio, forwarded by Ana Ruiz" in shown
-    assert "• Could you send the revised homepage mockups by Friday?" in shown
+    assert "They ask: Could you send the revised homepage mockups by Friday?" in shown
     assert "Dates mentioned: Friday (2026-11-27)" in shown and "Amounts mentioned: $1,200.00" in shown
     assert "Note with the forward: “Can you handle this one?”" in shown
     assert "Proposed: add the deliverable “revised homepage mockups” for Acme Studio, due 2026-11-27." in shown
@@ -203,7 +203,7 @@ def test_html_only_quoted_printable_invoice_question_looks_up_the_clients_invoic
     assert b"quoted-printable" in raw and b"Jos=C3=A9phine" in raw
     result, shown = ingest(chat, raw)
     assert "E-mail from Joséphine Martin <jane@acme.example> — Acme Studio" in shown
-    assert "• Could you tell us when it is due?" in shown
+    assert "They ask: Could you tell us when it is due?" in shown
     assert "<p>" not in shown and "color:red" not in shown and "old quoted text" not in shown
     assert "1 open invoice ($2,000.00 outstanding)" in shown
     assert "Proposed: look up Acme Studio's invoices (read-only); the answer follows." in shown

@@ -40,6 +40,9 @@ def test_an_address_or_the_companys_own_domain_links(chat, smtp, client: str, se
     chat.say(client)
     result, shown = ingest(chat, bytes(client_mail(FEEDBACK, sender=sender)))
     assert result.linked_by == linked_by and result.client_id is not None, shown
+    if linked_by == "domain":  # a link, but a guess: said so, and no client's details pulled in
+        assert "(matched by domain; not the contact address on file)" in shown
+        assert "Linked by the company's domain only, so I left" in shown and "no constraints" not in shown
 
 
 def test_a_shared_providers_domain_links_nobody(chat, smtp):

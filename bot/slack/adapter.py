@@ -21,7 +21,7 @@ from bot.intake import Intake, IntakeUnavailable
 from bot.payload_shape import shape
 from bot.rfc822 import address, compose
 from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, edit_modal
-from bot.slack.files import file_entry, is_payments_export
+from bot.slack.files import file_entry, is_email_file, is_payments_export
 from bot.slack.gate import RequireOperator, ignore_non_humans, thread_id
 from bot.slack.text import from_slack
 from graphs.approvals import Draft
@@ -112,7 +112,14 @@ class SlackAdapter:
                 env.model_copy(update={"event_id": f"{env.event_id}:{file.get('id')}"}),
                 addressed=addressed,
             )
-        if not exports:
+        mails = [f for f in event.get("files") or [] if is_email_file(f)]
+        for file in mails:  # .eml files: downloaded and filed as forwarded e-mail by the queued job
+            self.intake.shared_email(
+                file_entry(file),
+                env.model_copy(update={"event_id": f"{env.event_id}:{file.get('id')}"}),
+                addressed=addressed,
+            )
+        if not exports and not mails:
             self.intake.submit(env, addressed=addressed)
 
     def _emails(self, event: dict[str, Any], body: dict[str, Any]) -> bool:

@@ -138,3 +138,25 @@ def fetch_export(runtime: Runtime, file: dict[str, Any]) -> bytes:
         raise DownloadFailed(_too_big(size, MAX_CSV_BYTES))
     client = slack_client(runtime)
     return download(client, _url(client, file))
+
+
+# -- e-mails (.eml) shared as files -------------------------------------------------------------
+
+MAX_EML_BYTES = 20 * 1024 * 1024
+
+
+def is_email_file(file: dict[str, Any]) -> bool:
+    """An .eml file uploaded to Slack (not an e-mail the channel's address received)."""
+    if file.get("mode") == "email" or (file.get("filetype") or "").lower() == "email":
+        return False
+    name = str(file.get("name") or file.get("title") or "").lower()
+    return name.endswith(".eml") or (file.get("mimetype") or "").lower() == "message/rfc822"
+
+
+def fetch_email(runtime: Runtime, file: dict[str, Any]) -> bytes:
+    """Download one shared .eml file with the bot token; DownloadFailed says why not."""
+    size = file.get("size")
+    if isinstance(size, int) and size > MAX_EML_BYTES:
+        raise DownloadFailed(f"it is {size / 1024 / 1024:.0f} MB; I read e-mails up to 20 MB.")
+    client = slack_client(runtime)
+    return download(client, _url(client, file), limit=MAX_EML_BYTES)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from email.utils import format_datetime, formataddr
 
 from telegram import Document, InlineKeyboardMarkup, Message, Update, User
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -26,7 +24,8 @@ from telegram.ext import (
 
 from bot.intake import Intake, IntakeUnavailable, ReplyRef
 from bot.payload_shape import shape
-from bot.rfc822 import compose
+from bot.telegram.files import document_entry
+from bot.telegram.forwards import as_email, origin_of
 from bot.telegram.outcome import current_update
 from graphs.commands import Decide, Verdict
 from graphs.envelope import Envelope
@@ -37,7 +36,6 @@ log = logging.getLogger(__name__)
 DECISION = re.compile(r"^coo:(approve|reject):(\d+)$")
 ALLOWED_UPDATES = ["message", "callback_query"]
 EML = filters.Document.FileExtension("eml") | filters.Document.MimeType("message/rfc822")
-MAX_EML_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 # Bank/provider exports for the invoice reconciler (graphs.payments_intake).
 CSV = (
     filters.Document.FileExtension("csv")
@@ -119,54 +117,17 @@ class TelegramAdapter:
         ref = _ref(message)
         addressed = _addressed(message, raw_text, context)
         document = message.document
-        if (
-            document is not None
-            and looks_like_csv(document.file_name, document.mime_type)
-            and (document.file_size or 0) <= MAX_EML_BYTES
-        ):
-            data = await _download(message, document)
-            if data is not None:
-                self.intake.payments(data, document.file_name or "payments.csv", env, reply_ref=ref)
+        if document is not None and _is_file_for_coo(document):
+            # Saved as it is; the job downloads it (bot.telegram.files), so this handler makes no
+            # network call and a failed download is told to the operator from the worker.
+            purpose = "payments" if looks_like_csv(document.file_name, document.mime_type) else "email"
+            self.intake.telegram_file(document_entry(document.to_dict()), purpose, env, reply_ref=ref)
             return
-        try:
-            raw = await self._email(message, text)
-        except TelegramError as exc:
-            await _tell_download_failed(message, exc)
-            return
-        if raw is not None:
-            self.intake.email(raw, env, reply_ref=ref)
+        forward = origin_of(message)
+        if forward is not None and text.strip():
+            self.intake.email(as_email(message, text, forward), env, reply_ref=ref, chat_forward=forward.model_dump())
             return
         self.intake.submit(env, addressed=addressed, reply_ref=ref)
-
-    async def _email(self, message: Message, text: str) -> bytes | None:
-        """An .eml document (its bytes), or a forwarded message rebuilt as an e-mail; else None."""
-        document = message.document
-        if document is not None and (
-            document.mime_type == "message/rfc822" or (document.file_name or "").lower().endswith(".eml")
-        ):
-            if (document.file_size or 0) > MAX_EML_BYTES:
-                return None
-            file = await document.get_file()
-            return bytes(await file.download_as_bytearray())
-        origin = message.forward_origin
-        if origin is None:
-            return None
-        sender = getattr(origin, "sender_user", None)
-        name = (
-            (sender.full_name if sender else None)
-            or getattr(origin, "sender_user_name", None)
-            or getattr(getattr(origin, "chat", None), "title", None)
-            or "unknown sender"
-        )
-        subject = next((line for line in text.splitlines() if line.strip()), "Forwarded message")[:120]
-        # A Telegram forward carries a name, never an address: it is filed under that name and
-        # gets no reply draft (there is nobody to reply to by e-mail), never a made-up address.
-        return compose(
-            body=text,
-            sender=formataddr((f"{name} (via Telegram)", "")),
-            subject=subject,
-            date=format_datetime(origin.date) if origin.date else None,
-        )
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -198,21 +159,13 @@ class TelegramAdapter:
         await query.edit_message_reply_markup(reply_markup=_without(query.message, number))
 
 
-async def _download(message: Message, document: Document) -> bytes | None:
-    """A document's bytes; a failed download is said to the operator (and logged), never dropped."""
-    try:
-        file = await document.get_file()
-        return bytes(await file.download_as_bytearray())
-    except TelegramError as exc:
-        await _tell_download_failed(message, exc)
-        return None
-
-
-async def _tell_download_failed(message: Message, exc: Exception) -> None:
-    name = message.document.file_name if message.document else None
-    log.error("Telegram download of %s failed: %s", name or "a file", exc)
-    await message.reply_text(
-        f"I couldn't download {name or 'that file'} from Telegram ({exc}). Nothing was filed; please send it again."
+def _is_file_for_coo(document: Document) -> bool:
+    """An e-mail (.eml) or a bank/provider export (CSV/TSV)."""
+    name = (document.file_name or "").lower()
+    return (
+        document.mime_type == "message/rfc822"
+        or name.endswith(".eml")
+        or looks_like_csv(document.file_name, document.mime_type)
     )
 
 
