@@ -271,6 +271,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"Imported {sum(counts.values())} rows into {len(counts)} tables from {args.file}"
         + (f"; {len(own)} playbook file(s) of your own restored to {settings.data_dir / 'playbooks'}." if own else ".")
     )
+    from bot.run_commands import revive_after_import
+
+    print(revive_after_import(_runtime(args)))
     return 0
 
 

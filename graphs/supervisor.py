@@ -302,14 +302,52 @@ class Supervisor:
 
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
-        if approval is None or approval.status == "pending":
+        if approval is None or approval.status == "pending" or approval.run_id != run_id:
             return
         if not self._waiting(run_id):
-            if self.deps.store.runs.get(run_id).status == "resuming":
-                raise RuntimeError(f"run {run_id} has no saved state to resume")
-            log.info("run %s was already resumed for approval %s", run_id, approval_id)
-            return
-        self._invoke(run_id, Command(resume=ApprovalDecision(approval_id=approval_id, decision=approval.status)))
+            if self.deps.store.runs.get(run_id).status != "resuming":
+                log.info("run %s was already resumed for approval %s", run_id, approval_id)
+                return
+            # No saved state (a snapshot imported into another database carries the ledger and
+            # intents, not checkpoints): re-plan the run from its intent up to its gate.
+            self.replan(run_id)
+            if not self._waiting(run_id):
+                raise RuntimeError(
+                    f"run {run_id} has no saved state to resume, and re-planning it did not reach a gate"
+                )
+        # Resume only a gate whose approval is decided: a stale tap or a redelivered job for an
+        # earlier card must not answer the gate the run waits at now with another decision.
+        for _ in range(len(self._plan_of(run_id)) + 1):
+            decided = self._decided_gate(run_id)
+            if decided is None:
+                return
+            self._invoke(run_id, Command(resume=decided))
+
+    def replan(self, run_id: str) -> None:
+        """Run the run again from its intent (steps are keyed by the run: nothing is made twice)."""
+        run = self.deps.store.runs.get(run_id)
+        accepted = self.deps.store.conversations.intent_for_run(run_id)
+        log.warning("run %s has no saved state; re-planning it from its intent", run_id)
+        state: RunState = {
+            "run_id": run_id,
+            "intent": accepted.intent,
+            "channel": run.channel,
+            "thread_id": run.thread_id,
+        }
+        self._invoke(run_id, state)
+
+    def _plan_of(self, run_id: str) -> list[str]:
+        values = self.graph.get_state(self._run_config(run_id)).values
+        return list(values.get("plan") or []) if isinstance(values, dict) else []
+
+    def _decided_gate(self, run_id: str) -> ApprovalDecision | None:
+        """The decision for the gate the run waits at, once the operator (or policy) gave it."""
+        snapshot = self.graph.get_state(self._run_config(run_id))
+        for pending in snapshot.interrupts:
+            approval = self.deps.store.runs.approval(pending.value["approval_id"])
+            if approval is not None and approval.status != "pending":
+                return ApprovalDecision(approval_id=approval.id, decision=approval.status)
+        return None
 
     def _invoke(self, run_id: str, payload: RunState | Command[ApprovalDecision] | None) -> None:
         # The dependencies go with every invocation (start, continue, resume): the steps read

@@ -1,0 +1,99 @@
+"""Migrations keep everything: after `coo export` + `coo import` (SQLite ⇄ PostgreSQL) a waiting
+approval still works — the card is shown again, /approve sends exactly once, /reject works, and
+a second tap tells the truth. LangGraph checkpoints stay behind; the runs are re-planned."""
+
+from __future__ import annotations
+
+import pytest
+
+from store.facade import Store
+from store.snapshot import export_snapshot, import_snapshot, read_snapshot, write_snapshot
+from tests.conftest import ChatDriver
+
+DIRECTIONS = ["sqlite_to_postgres", "postgres_to_sqlite"]
+
+
+def _move(chat: ChatDriver, target_url: str, clock, tmp_path) -> None:
+    path = tmp_path / "snap.json"
+    write_snapshot(export_snapshot(chat.runtime.store.db, clock.now()), path)
+    target = Store.open(target_url, clock)
+    try:
+        import_snapshot(target.db, read_snapshot(path))
+    finally:
+        target.close()
+
+
+def _waiting_invoice(chat: ChatDriver) -> None:
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    shown = chat.say("invoice Northwind $2,000 for october design work")
+    assert "[/approve 1]" in shown
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_approve_after_import_sends_exactly_once(direction, make_runtime, sqlite_url, pg_url, smtp, clock, tmp_path):
+    source_url, target_url = (sqlite_url, pg_url) if direction == "sqlite_to_postgres" else (pg_url, sqlite_url)
+    source = ChatDriver(make_runtime(database_url=source_url, smtp_url=smtp.url))
+    _waiting_invoice(source)
+    _move(source, target_url, clock, tmp_path)
+
+    from graphs.revival import revive_waiting_runs
+
+    runtime = make_runtime(database_url=target_url, smtp_url=smtp.url)
+    revived = revive_waiting_runs(runtime.supervisor)
+    assert revived == [1]
+    run = runtime.store.runs.pending_approvals()[0].run_id
+    texts = [m.text for m in runtime.store.conversations.messages_after("console", "console", 0)]
+    assert sum("[/approve 1]" in t for t in texts) == 2  # the card, and the card again after the move
+    assert "still waiting for your decision" in texts[-1]
+    assert runtime.store.runs.get(run).status == "waiting_approval"
+    assert revive_waiting_runs(runtime.supervisor) == []  # once: the run is checkpointed again
+
+    chat = ChatDriver(runtime)
+    said = chat.say("/approve 1")
+    assert "Sent invoice #INV-0001 to ops@northwind.example" in said
+    assert "no saved state" not in said
+    assert len(smtp.messages) == 1
+    again = chat.say("/approve 1")
+    assert "already approved" in again and len(smtp.messages) == 1
+    assert runtime.store.runs.get(run).status == "done"
+    assert runtime.store.billing.get("INV-0001").status == "sent"
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_reject_after_import_without_revival_heals_itself(
+    direction, make_runtime, sqlite_url, pg_url, smtp, clock, tmp_path
+):
+    """A snapshot imported by an older coo (no re-planning at import): the tap itself re-plans."""
+    source_url, target_url = (sqlite_url, pg_url) if direction == "sqlite_to_postgres" else (pg_url, sqlite_url)
+    source = ChatDriver(make_runtime(database_url=source_url, smtp_url=smtp.url))
+    _waiting_invoice(source)
+    _move(source, target_url, clock, tmp_path)
+
+    chat = ChatDriver(make_runtime(database_url=target_url, smtp_url=smtp.url))
+    said = chat.say("/reject 1")
+    assert "Rejected: invoice #INV-0001 was not sent and is now void" in said
+    assert "no saved state" not in said
+    assert smtp.messages == []
+    assert "already rejected" in chat.say("/approve 1") and smtp.messages == []
+    run = chat.runtime.store.runs.recent(1)[0]
+    assert run.status == "rejected"
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_coo_import_shows_waiting_cards_again(direction, coo, sqlite_url, pg_url, smtp, tmp_path):
+    source_url, target_url = (sqlite_url, pg_url) if direction == "sqlite_to_postgres" else (pg_url, sqlite_url)
+    source = {"COO_DATABASE_URL": source_url, "COO_SMTP_URL": smtp.url}
+    target = {"COO_DATABASE_URL": target_url, "COO_SMTP_URL": smtp.url}
+    coo(
+        ["chat"],
+        source,
+        stdin="new client: Northwind, contact ops@northwind.example\ninvoice Northwind $2,000 for october design\n",
+    )
+    assert coo(["export", str(tmp_path / "snap.json")], source).returncode == 0
+    out = coo(["import", str(tmp_path / "snap.json")], target)
+    assert out.returncode == 0, out.stderr
+    assert "1 approval(s) still waiting, shown again in their threads: #1." in out.stdout
+    chat = coo(["chat"], target, stdin="/approve 1\n/approve 1\n")
+    assert "Sent invoice #INV-0001 to ops@northwind.example" in chat.stdout
+    assert "already approved" in chat.stdout and "Traceback" not in chat.stdout + chat.stderr
+    assert len(smtp.messages) == 1
