@@ -482,6 +482,16 @@ def cmd_books(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    from bot.run_commands import retry
+
+    runtime = _runtime(args)
+    try:
+        return retry(runtime, args.run, yes=args.yes)
+    finally:
+        runtime.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coo", description="coo — an AI chief operating officer for one-person companies"
@@ -605,6 +615,16 @@ def build_parser() -> argparse.ArgumentParser:
         "note (COO_PLAYBOOKS_DIR adds the operator's own)",
     )
     playbooks.set_defaults(func=cmd_playbooks)
+    retry = sub.add_parser(
+        "retry",
+        help="re-run a failed run from its last good checkpoint (what went out is never sent twice; "
+        "an e-mail that may have gone out is sent again only with --yes)",
+    )
+    retry.add_argument("run", help="a run id (a unique prefix is enough)")
+    retry.add_argument(
+        "--yes", action="store_true", help="send again an e-mail whose earlier attempt may have gone out"
+    )
+    retry.set_defaults(func=cmd_retry)
     return parser
 
 

@@ -3,8 +3,13 @@ waiting: the operator's commands on one run, each printing what it did."""
 
 from __future__ import annotations
 
+import getpass
+import sys
+from collections.abc import Callable
+
 from bot.runtime import Runtime
 from graphs.revival import finish_decided_runs, revive_waiting_runs
+from graphs.run_retry import retry_run
 
 
 def revive_after_import(runtime: Runtime) -> str:
@@ -25,3 +30,43 @@ def revive_after_import(runtime: Runtime) -> str:
     if resumed:
         lines.append(f"{len(resumed)} run(s) decided before the export finished now: {', '.join(resumed)}.")
     return "\n".join(lines)
+
+
+def _confirm_at_terminal(yes: bool) -> Callable[[str], bool]:
+    """--yes answers yes; at a terminal the operator is asked; otherwise the answer is no."""
+
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+    return confirm
+
+
+def _thread_since(runtime: Runtime, run_id: str | None, after: int) -> list[str]:
+    """What coo posted in the run's thread since message ``after`` (what the operator now sees)."""
+    if run_id is None:
+        return []
+    run = runtime.store.runs.find(run_id)
+    if run is None:
+        return []
+    return [m.text for m in runtime.store.conversations.messages_after(run.channel, run.thread_id, after)]
+
+
+def retry(runtime: Runtime, ref: str, *, yes: bool) -> int:
+    """`coo retry RUN [--yes]`: prints what happened; 0 retried, 1 refused, 2 not confirmed."""
+    by = f"cli:{getpass.getuser()}"
+    after = runtime.store.conversations.last_message_id()
+    outcome = retry_run(runtime.supervisor, ref, by=by, confirm=_confirm_at_terminal(yes))
+    runtime.queue.wait_idle()
+    if outcome.status == "refused":
+        print(f"coo retry: {outcome.said}", file=sys.stderr)
+        return 1
+    if outcome.status == "asked":
+        print(outcome.said, file=sys.stderr)
+        return 2
+    posted = [t for t in _thread_since(runtime, outcome.run_id, after) if t != outcome.said]
+    print("\n".join([outcome.said, *posted]))
+    return 0
