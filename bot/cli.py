@@ -492,6 +492,16 @@ def cmd_retry(args: argparse.Namespace) -> int:
         runtime.close()
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.run_commands import replay
+
+    runtime = _runtime(args)
+    try:
+        return replay(runtime, args.run, from_step=args.from_step)
+    finally:
+        runtime.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coo", description="coo — an AI chief operating officer for one-person companies"
@@ -625,6 +635,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="send again an e-mail whose earlier attempt may have gone out"
     )
     retry.set_defaults(func=cmd_retry)
+    replay = sub.add_parser(
+        "replay",
+        help="re-run a run on a fork (new run id, the original untouched; every side effect held for "
+        "approval) and print how its decisions differ",
+    )
+    replay.add_argument("run", help="a run id (a unique prefix is enough)")
+    replay.add_argument("--from", dest="from_step", metavar="STEP", help="re-run from this step of its plan")
+    replay.set_defaults(func=cmd_replay)
     return parser
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from bot.runtime import Runtime
 from graphs.revival import finish_decided_runs, revive_waiting_runs
+from graphs.replay import ReplayError, render, replay_run
 from graphs.run_retry import retry_run
 
 
@@ -69,4 +70,18 @@ def retry(runtime: Runtime, ref: str, *, yes: bool) -> int:
         return 2
     posted = [t for t in _thread_since(runtime, outcome.run_id, after) if t != outcome.said]
     print("\n".join([outcome.said, *posted]))
+    return 0
+
+
+def replay(runtime: Runtime, ref: str, *, from_step: str | None) -> int:
+    """`coo replay RUN [--from STEP]`: the fork's decisions beside the original's."""
+    try:
+        result = replay_run(
+            runtime.supervisor, ref, from_step=from_step, by=f"cli:{getpass.getuser()}", parser=runtime.parser
+        )
+    except ReplayError as exc:
+        print(f"coo replay: {exc}", file=sys.stderr)
+        return 1
+    runtime.queue.wait_idle()
+    print(render(result, runtime.store))
     return 0

@@ -54,6 +54,7 @@ class RunState(TypedDict, total=False):
     approval_id: int | None
     failed: str | None  # why the approved side effect did not happen: the run ends "failed"
     outcome: dict[str, Any]  # final status and summary, applied once the checkpoints are cleaned up
+    hold: bool  # a replay (`coo replay`): every side effect waits for the operator, autonomy or not
 
 
 # -- the graph's steps: plain functions, their dependencies in the run's context (Deps) -----------
@@ -146,7 +147,7 @@ def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         run_id, action.step, action.action, action.card.model_dump(), action.draft.model_dump()
     )
     # Routine recurring work the operator raised the agent's autonomy for goes on without a card.
-    autonomous = approve_by_autonomy(store, run_id, action, approval)
+    autonomous = None if state.get("hold") else approve_by_autonomy(store, run_id, action, approval)
     if not autonomous:
         # The card is announced by Supervisor._announce once this interrupt's checkpoint is
         # saved, so a decision can never arrive before there is a run to resume. The decision
@@ -335,6 +336,15 @@ class Supervisor:
             "thread_id": run.thread_id,
         }
         self._invoke(run_id, state)
+
+    def run_from(self, run_id: str, state: RunState, *, after: str | None = None) -> None:
+        """Run ``run_id`` from ``state``: from the top, or (``after`` a node) from a state set as
+        that node's output — a fork of another run (`coo replay --from STEP`)."""
+        if after is None:
+            self._invoke(run_id, state)
+            return
+        self.graph.update_state(self._run_config(run_id), dict(state), as_node=after)
+        self._invoke(run_id, None)
 
     def _plan_of(self, run_id: str) -> list[str]:
         values = self.graph.get_state(self._run_config(run_id)).values
