@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable
 
 from bot.runtime import Runtime
-from graphs.revival import finish_decided_runs, revive_waiting_runs
 from graphs.replay import ReplayError, render, replay_run
+from graphs.revival import finish_decided_runs, revive_waiting_runs
 from graphs.run_retry import retry_run
 
 

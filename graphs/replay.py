@@ -145,9 +145,8 @@ def replay_run(
                 event.kind == "step_done" and event.step in steps[:cursor]
             ):
                 store.ledger.append(fork, event.step, event.kind, event.payload)  # as decided then
-        state.update(
-            plan=steps, cursor=cursor, notes=notes, client_id=client_id, side_effects=0, action=None, stop=False
-        )
+        state["plan"], state["cursor"], state["notes"] = steps, cursor, notes
+        state["client_id"], state["side_effects"], state["action"], state["stop"] = client_id, 0, None, False
         supervisor.run_from(fork, state, after="plan")
     replayed = decisions(store.ledger.events(fork))
     held = [
