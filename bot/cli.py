@@ -502,6 +502,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
         runtime.close()
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from bot.run_commands import rollback
+
+    runtime = _runtime(args)
+    try:
+        return rollback(runtime, args.run)
+    finally:
+        runtime.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coo", description="coo — an AI chief operating officer for one-person companies"
@@ -643,6 +653,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("run", help="a run id (a unique prefix is enough)")
     replay.add_argument("--from", dest="from_step", metavar="STEP", help="re-run from this step of its plan")
     replay.set_defaults(func=cmd_replay)
+    rollback = sub.add_parser(
+        "rollback",
+        help="undo what a run did, newest first, by compensating actions through the normal approvals "
+        "(credit note for an invoice, correction e-mail, end a retainer, cancel a retry); lists what cannot be undone",
+    )
+    rollback.add_argument("run", help="a run id (a unique prefix is enough)")
+    rollback.set_defaults(func=cmd_rollback)
     return parser
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from bot.runtime import Runtime
 from graphs.replay import ReplayError, render, replay_run
 from graphs.revival import finish_decided_runs, revive_waiting_runs
+from graphs.rollback import RollbackError, rollback_run
 from graphs.run_retry import retry_run
 
 
@@ -84,4 +85,27 @@ def replay(runtime: Runtime, ref: str, *, from_step: str | None) -> int:
         return 1
     runtime.queue.wait_idle()
     print(render(result, runtime.store))
+    return 0
+
+
+def rollback(runtime: Runtime, ref: str) -> int:
+    """`coo rollback RUN`: start every compensation; print each, and what cannot be undone."""
+    after = runtime.store.conversations.last_message_id()
+    try:
+        run_id, done = rollback_run(runtime.conversation, ref, by=f"cli:{getpass.getuser()}")
+    except RollbackError as exc:
+        print(f"coo rollback: {exc}", file=sys.stderr)
+        return 1
+    runtime.queue.wait_idle()
+    lines = [f"Rollback of run {run_id}, newest first:"]
+    for comp in done:
+        mark = "→" if comp.done else "✗"
+        via = f" (run {comp.run_id})" if comp.run_id else ""
+        lines.append(f"  {mark} {comp.undoes}: {comp.action}{via}")
+    lines.append("Each step is in the ledger: coo ledger " + run_id)
+    posted = _thread_since(runtime, run_id, after)
+    if posted:
+        lines.append("In the run's thread now:")
+        lines.extend(posted)
+    print("\n".join(lines))
     return 0
