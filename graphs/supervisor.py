@@ -154,6 +154,12 @@ def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         # the run resumes with (an ApprovalDecision) is read back from the store below.
         interrupt(ApprovalRequest(approval_id=approval.id, notes=state["notes"]))
     decided = store.runs.approval(approval.id)
+    while not autonomous and decided is not None and decided.status == "pending":
+        # Resumed with a stale value (a tap on an old card, a redelivered job) while this
+        # approval still waits: wait again. Each pass is one more interrupt of this node, and
+        # on the real resume LangGraph answers the earlier ones with their recorded values.
+        interrupt(ApprovalRequest(approval_id=approval.id, notes=state["notes"]))
+        decided = store.runs.approval(approval.id)
     assert decided is not None and decided.status in ("approved", "rejected")
     store.runs.set_status(run_id, "running")
     waited = (decided.decided_at - decided.asked_at).total_seconds() if decided.decided_at else None
