@@ -97,3 +97,30 @@ def test_coo_import_shows_waiting_cards_again(direction, coo, sqlite_url, pg_url
     assert "Sent invoice #INV-0001 to ops@northwind.example" in chat.stdout
     assert "already approved" in chat.stdout and "Traceback" not in chat.stdout + chat.stderr
     assert len(smtp.messages) == 1
+
+
+def test_every_kind_of_waiting_card_survives_the_move(make_runtime, sqlite_url, pg_url, smtp, clock, tmp_path):
+    source = ChatDriver(make_runtime(database_url=sqlite_url, smtp_url=smtp.url))
+    source.say(
+        "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
+    )
+    source.say("new client: Northwind, contact ops@northwind.example")
+    source.say("email Northwind that the mockups are ready for review")
+    source.say("invoice Northwind $2,000 for october design work")
+    waiting = [a.id for a in source.runtime.store.runs.pending_approvals()]
+    assert waiting == [1, 2, 3]
+    source.say("/edit 2 subject=Mockups ready")  # an edit made before the move is what goes out
+    _move(source, pg_url, clock, tmp_path)
+
+    from graphs.revival import revive_waiting_runs
+
+    runtime = make_runtime(database_url=pg_url, smtp_url=smtp.url)
+    assert revive_waiting_runs(runtime.supervisor) == [1, 2, 3]
+    chat = ChatDriver(runtime)
+    assert "Sent proposal #P-0001 to jane@acme.example" in chat.say("/approve 1")
+    assert "Sent e-mail to ops@northwind.example" in chat.say("/approve 2")
+    assert "Rejected: invoice #INV-0001 was not sent and is now void" in chat.say("/reject 3")
+    subjects = [m["Subject"] for m in smtp.messages]
+    assert len(subjects) == 2 and "Mockups ready" in subjects
+    assert runtime.store.runs.pending_approvals() == []
+    assert {r.status for r in runtime.store.runs.recent(10)} <= {"done", "rejected"}
