@@ -124,3 +124,28 @@ def test_every_kind_of_waiting_card_survives_the_move(make_runtime, sqlite_url, 
     assert len(subjects) == 2 and "Mockups ready" in subjects
     assert runtime.store.runs.pending_approvals() == []
     assert {r.status for r in runtime.store.runs.recent(10)} <= {"done", "rejected"}
+
+
+def test_a_run_decided_just_before_the_export_finishes_after_the_import(coo, sqlite_url, pg_url, smtp, clock, tmp_path):
+    source = {"COO_DATABASE_URL": sqlite_url, "COO_SMTP_URL": smtp.url}
+    coo(["chat"], source, stdin="new client: Northwind, contact ops@northwind.example\n" + "invoice Northwind $2,000\n")
+    store = Store.open(sqlite_url, clock)
+    try:
+        approval = store.runs.pending_approvals()[0]
+        # Approved in chat; the resume job was still in the old Redis when the export ran.
+        assert store.runs.decide(approval.id, "approved", "UOPERATOR", "slack")
+        store.runs.set_status(approval.run_id, "resuming")
+    finally:
+        store.close()
+    assert coo(["export", str(tmp_path / "snap.json")], source).returncode == 0
+    out = coo(["import", str(tmp_path / "snap.json")], {"COO_DATABASE_URL": pg_url, "COO_SMTP_URL": smtp.url})
+    assert out.returncode == 0, out.stderr
+    assert "No approvals were waiting." in out.stdout
+    assert f"1 run(s) decided before the export finished now: {approval.run_id}." in out.stdout
+    assert len(smtp.messages) == 1
+    target = Store.open(pg_url, clock)
+    try:
+        assert target.runs.get(approval.run_id).status == "done"
+        assert target.billing.get("INV-0001").status == "sent"
+    finally:
+        target.close()

@@ -75,3 +75,25 @@ def test_replay_from_a_step_keeps_the_decisions_before_it(coo, sqlite_url, smtp,
     assert f"Run {run} has no step send_everything; its steps: prepare_invoice, record_credit_use." in bad.stderr
     missing = coo(["replay", "r-nothing"], env)
     assert missing.returncode == 1 and "There is no run r-nothing." in missing.stderr
+
+
+def test_a_replay_holds_what_autonomy_sent_on_its_own(coo, sqlite_url, smtp, clock):
+    env = {"COO_DATABASE_URL": sqlite_url, "COO_SMTP_URL": smtp.url}
+    coo(
+        ["chat"],
+        env,
+        stdin="Acme Studio signed the retainer: $4,000 a month, bill on the 25th, contact jane@acme.example\n"
+        "/approve 1\n/autonomy invoicer auto\n",
+    )
+    assert coo(["tick", "--date", "2026-11-25"], env).returncode == 0
+    assert len(smtp.messages) == 2  # the proposal, then the month's invoice without a card
+    store = Store.open(sqlite_url, clock)
+    try:
+        invoice = store.billing.get("INV-0001")
+        assert invoice is not None and invoice.status == "sent" and invoice.run_id
+        run = invoice.run_id
+    finally:
+        store.close()
+    out = coo(["replay", run], env).stdout
+    assert "Held for approval: #3 " in out and "waiting_approval" in out
+    assert len(smtp.messages) == 2
