@@ -185,6 +185,15 @@ def rollback_run(conversation: Conversation, ref: str, *, by: str) -> tuple[str,
                     action="a change to coo's own records, not a side effect: say 'undo' in the thread to reverse it",
                 ),
             )
+    for approval in store.runs.pending_approvals():
+        if approval.run_id == run.id:
+            record(
+                approval.step,
+                Compensation(
+                    undoes=f"approval #{approval.id} ({approval.card.get('title', approval.action)}) still waiting",
+                    action=f"nothing was sent for it yet: /reject {approval.id} drops it",
+                ),
+            )
     if not done:
         done.append(Compensation(undoes="nothing", action=f"run {run.id} did nothing outside coo; nothing to undo"))
     return run.id, done

@@ -96,3 +96,9 @@ def test_rollback_cancels_a_scheduled_retry_and_lists_what_cannot_be_undone(coo,
     nothing = coo(["rollback", client], env).stdout
     assert "✗ a change: added the client Northwind: a change to coo's own records, not a side effect" in nothing
     assert coo(["rollback", "r-none"], env).returncode == 1
+
+    coo(["chat"], env, stdin="invoice Northwind $300 for the icons\n")
+    waiting = _run_of(sqlite_url, clock, "create_invoice")
+    listed = coo(["rollback", waiting], env).stdout
+    assert "✗ approval #2 (Send invoice #INV-0002 to ops@northwind.example) still waiting" in listed
+    assert "nothing was sent for it yet: /reject 2 drops it" in listed
