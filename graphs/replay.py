@@ -5,6 +5,8 @@ original's thread, so its cards are decided where the operator decides the other
 touched. Every side effect of the fork waits for approval whatever the autonomy settings say
 (``hold`` in the run's state), so a replay sends nothing by itself. With ``--from STEP`` the
 steps before STEP are not run again: their decisions are taken from the original's ledger.
+A change the operator confirmed ("yes") is asked again on the fork; a run whose steps change
+records without asking (a payment booked, a client added) is not replayed: it would happen twice.
 
 The decisions compared are the ledger's: the intent (and how the message reads to the parser
 now), the client found, the plan, each step's output, each approval asked, the outcome.
@@ -23,6 +25,26 @@ from graphs.parsing import IntentParser
 from graphs.supervisor import RunState, Supervisor
 from store.facade import Store
 from store.models import Approval, LedgerEvent
+
+# Steps that change coo's records without an approval or a "yes" (a payment booked, a client or
+# a deliverable added, a record deleted…): a fork running them would do it a second time, for
+# real. A replay refuses them; everything else drafts behind an approval, asks first, or reads.
+WRITES_WITHOUT_ASKING = frozenset(
+    {
+        "add_deliverable",
+        "add_task",
+        "delete_record",
+        "mark_deliverable_done",
+        "mark_task_done",
+        "move_due",
+        "record_client",
+        "record_payment",
+        "record_revision",
+        "record_void",
+        "remember_fact",
+        "undo_last_change",
+    }
+)
 
 
 class ReplayError(Exception):
@@ -104,10 +126,19 @@ def replay_run(
         known = ", ".join(steps) if steps else "none (it was never planned)"
         raise ReplayError(f"Run {run.id} has no step {from_step}; its steps: {known}.")
 
+    unsafe = [step for step in steps[steps.index(from_step) if from_step else 0 :] if step in WRITES_WITHOUT_ASKING]
+    if unsafe:
+        raise ReplayError(
+            f"Run {run.id} cannot be replayed: its step {unsafe[0]} changes the records without asking, so a "
+            f"replay would do it a second time. Its decisions are in `coo ledger {run.id}`."
+        )
+    # A change the operator confirmed is asked again on the fork: a "yes" in the thread applies it.
+    intent = {**accepted.intent, "confirmed": False} if "confirmed" in accepted.intent else accepted.intent
+
     fork = "r-" + secrets.token_hex(5)
     channel, thread = run.channel, run.thread_id
     with store.db.transaction() as tx:
-        copy, _ = store.conversations.accept(tx, f"replay:{fork}", channel, thread, by, accepted.text, accepted.intent)
+        copy, _ = store.conversations.accept(tx, f"replay:{fork}", channel, thread, by, accepted.text, intent)
         store.runs.create(tx, fork, copy.id, run.kind, channel, thread, by)
         store.conversations.link_run(tx, copy.id, fork)
         if playbook is not None:  # the same playbook version as the original
@@ -116,14 +147,14 @@ def replay_run(
             fork,
             "intake",
             "intent_received",
-            {"intent": accepted.intent, "channel": channel, "text": accepted.text, "replay_of": run.id},
+            {"intent": intent, "channel": channel, "text": accepted.text, "replay_of": run.id},
             actor=by,
             tx=tx,
         )
         store.ledger.append(fork, "replay", "replay_started", {"run": run.id, "from": from_step}, actor=by, tx=tx)
     state: RunState = {
         "run_id": fork,
-        "intent": accepted.intent,
+        "intent": intent,
         "channel": channel,
         "thread_id": thread,
         "hold": True,

@@ -97,3 +97,33 @@ def test_a_replay_holds_what_autonomy_sent_on_its_own(coo, sqlite_url, smtp, clo
     out = coo(["replay", run], env).stdout
     assert "Held for approval: #3 " in out and "waiting_approval" in out
     assert len(smtp.messages) == 2
+
+
+def test_a_replay_never_books_twice_and_asks_again_for_confirmed_changes(coo, sqlite_url, smtp, clock):
+    env = {"COO_DATABASE_URL": sqlite_url, "COO_SMTP_URL": smtp.url}
+    coo(
+        ["chat"],
+        env,
+        stdin=CLIENT + INVOICE + "/approve 1\nNorthwind paid $2,000\nrename Northwind to Northwind Ltd\nyes\n",
+    )
+    store = Store.open(sqlite_url, clock)
+    try:
+        payment = next(r.id for r in store.runs.recent(50) if r.kind == "record_payment")
+        rename = next(r.id for r in store.runs.recent(50) if r.kind == "rename_client")
+        assert store.clients.find("Northwind Ltd")
+    finally:
+        store.close()
+    refused = coo(["replay", payment], env)
+    assert refused.returncode == 1
+    assert "its step record_payment changes the records without asking" in refused.stderr
+    out = coo(["replay", rename], env)
+    assert out.returncode == 0, out.stderr
+    # The world moved on since: the replay finds the client under its new name and changes nothing.
+    assert '"confirmed": false' in out.stdout and "+ replay:   client Northwind Ltd" in out.stdout
+    assert "Nothing changed: the client is already called Northwind Ltd." in out.stdout
+    store = Store.open(sqlite_url, clock)
+    try:
+        assert store.db.scalar("SELECT COUNT(*) AS n FROM payments") == 1
+        assert store.clients.find("Northwind Ltd")
+    finally:
+        store.close()
