@@ -5,7 +5,8 @@ checkpoints (working state in a format of each database's own saver). A run that
 approval is therefore re-planned from its intent: its steps run again under the same run id,
 where everything they record is keyed by the run (the same invoice, the same approval, the same
 ledger events), up to the gate it waited at; then its card is shown again, so the operator
-sees the approvals that survived the move. Nothing is sent on the way: side effects wait behind
+sees the approvals that survived the move (where the chat still has the card, Slack or
+Telegram, that card is brought up to date and the thread is told it still waits). Nothing is sent on the way: side effects wait behind
 the gate, and a send that already happened is found by its idempotency key.
 """
 
@@ -18,7 +19,7 @@ from graphs.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
-AGAIN = "After the move to this database, this is still waiting for your decision:"
+AGAIN = "After the move to this database, approval #{n} is still waiting for your decision:"
 
 
 def checkpointed(supervisor: Supervisor, run_id: str) -> bool:
@@ -51,7 +52,7 @@ def revive_waiting_runs(supervisor: Supervisor) -> list[int]:
         store.conversations.post(
             run.channel,
             run.thread_id,
-            f"{AGAIN}\n{render_card(fresh.id, card, draft)}",
+            f"{AGAIN.format(n=fresh.id)}\n{render_card(fresh.id, card, draft)}",
             run_id=run.id,
             dedupe=f"{run.id}:{fresh.step}:card:revived",
             payload={

@@ -44,7 +44,7 @@ def test_approve_after_import_sends_exactly_once(direction, make_runtime, sqlite
     run = runtime.store.runs.pending_approvals()[0].run_id
     texts = [m.text for m in runtime.store.conversations.messages_after("console", "console", 0)]
     assert sum("[/approve 1]" in t for t in texts) == 2  # the card, and the card again after the move
-    assert "still waiting for your decision" in texts[-1]
+    assert "approval #1 is still waiting for your decision" in texts[-1]
     assert runtime.store.runs.get(run).status == "waiting_approval"
     assert revive_waiting_runs(runtime.supervisor) == []  # once: the run is checkpointed again
 
@@ -149,3 +149,45 @@ def test_a_run_decided_just_before_the_export_finishes_after_the_import(coo, sql
         assert target.billing.get("INV-0001").status == "sent"
     finally:
         target.close()
+
+
+def test_slack_card_after_a_move_to_postgres_is_shown_again_and_its_button_sends_once(
+    slack_api, smtp, serve, sqlite_url, pg_url, clock, tmp_path
+):
+    from graphs.revival import AGAIN, revive_waiting_runs
+    from tests.channels import OPERATOR, RETAINER, button, dm, slack_settings
+
+    before = serve(**slack_settings(slack_api), database_url=sqlite_url, smtp_url=smtp.url)
+    assert before.slack_event(dm(RETAINER, "1764082800.000100"), "Ev100").status_code == 200
+    before.settle()
+    assert [a.id for a in before.runtime.store.runs.pending_approvals()] == [1]
+    path = tmp_path / "snap.json"
+    write_snapshot(export_snapshot(before.runtime.store.db, clock.now()), path)
+    before.stop()
+    target = Store.open(pg_url, clock)
+    import_snapshot(target.db, read_snapshot(path))
+    target.close()
+
+    after = serve(**slack_settings(slack_api), database_url=pg_url, smtp_url=smtp.url)
+    assert revive_waiting_runs(after.runtime.supervisor) == [1]  # what `coo import` does
+    after.settle()
+    # The chat still has the card (the snapshot carries its delivery): it is brought up to date in
+    # place, and the thread hears that it still waits.
+    [card] = [c for c in slack_api.recorded("chat.postMessage") if c.get("blocks")]
+    [update] = slack_api.wait_for("chat.update")
+    assert update["ts"] == card["posted"]["ts"]
+    actions = [e["action_id"] for b in update["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert actions == ["coo:approve:1", "coo:edit:1", "coo:reject:1"]
+    told = slack_api.wait_for("chat.postMessage", text=AGAIN.format(n=1))
+    assert told and told[0]["thread_ts"] == "1764082800.000100"
+
+    assert after.slack_interaction(button(card, "approve", 1)).status_code == 200
+    assert len(smtp.wait_for(1)) == 1
+    after.settle()
+    after.slack_interaction(button(card, "approve", 1, action_ts="1764082901.000009"))
+    after.settle()
+    texts = [c.get("text") or "" for c in slack_api.recorded("chat.postMessage")]
+    assert any(t.startswith("Sent proposal #P-0001 to jane@acme.example") for t in texts)
+    assert any(f"already approved by {OPERATOR}" in t for t in texts)
+    assert len(smtp.messages) == 1
+    assert after.runtime.store.runs.get(after.runtime.store.runs.approval(1).run_id).status == "done"
