@@ -271,6 +271,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"Imported {sum(counts.values())} rows into {len(counts)} tables from {args.file}"
         + (f"; {len(own)} playbook file(s) of your own restored to {settings.data_dir / 'playbooks'}." if own else ".")
     )
+    from bot.run_commands import revive_after_import
+
+    try:
+        print(revive_after_import(_runtime(args)))
+    except Exception as exc:  # the rows are in: the waiting runs re-plan themselves on the first tap
+        logging.getLogger("coo").exception("waiting runs not re-planned after the import")
+        print(
+            f"coo import: the waiting approvals were not shown again ({exc}); they still work: "
+            "a tap on a card re-plans its run.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -479,6 +490,36 @@ def cmd_books(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    from bot.run_commands import retry
+
+    runtime = _runtime(args)
+    try:
+        return retry(runtime, args.run, yes=args.yes)
+    finally:
+        runtime.close()
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.run_commands import replay
+
+    runtime = _runtime(args)
+    try:
+        return replay(runtime, args.run, from_step=args.from_step)
+    finally:
+        runtime.close()
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from bot.run_commands import rollback
+
+    runtime = _runtime(args)
+    try:
+        return rollback(runtime, args.run)
+    finally:
+        runtime.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coo", description="coo — an AI chief operating officer for one-person companies"
@@ -602,6 +643,31 @@ def build_parser() -> argparse.ArgumentParser:
         "note (COO_PLAYBOOKS_DIR adds the operator's own)",
     )
     playbooks.set_defaults(func=cmd_playbooks)
+    retry = sub.add_parser(
+        "retry",
+        help="re-run a failed run from its last good checkpoint (what went out is never sent twice; "
+        "an e-mail that may have gone out is sent again only with --yes)",
+    )
+    retry.add_argument("run", help="a run id (a unique prefix is enough)")
+    retry.add_argument(
+        "--yes", action="store_true", help="send again an e-mail whose earlier attempt may have gone out"
+    )
+    retry.set_defaults(func=cmd_retry)
+    replay = sub.add_parser(
+        "replay",
+        help="re-run a run on a fork (new run id, the original untouched; every side effect held for "
+        "approval) and print how its decisions differ",
+    )
+    replay.add_argument("run", help="a run id (a unique prefix is enough)")
+    replay.add_argument("--from", dest="from_step", metavar="STEP", help="re-run from this step of its plan")
+    replay.set_defaults(func=cmd_replay)
+    rollback = sub.add_parser(
+        "rollback",
+        help="undo what a run did, newest first, by compensating actions through the normal approvals "
+        "(credit note for an invoice, correction e-mail, end a retainer, cancel a retry); lists what cannot be undone",
+    )
+    rollback.add_argument("run", help="a run id (a unique prefix is enough)")
+    rollback.set_defaults(func=cmd_rollback)
     return parser
 
 

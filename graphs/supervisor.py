@@ -55,6 +55,7 @@ class RunState(TypedDict, total=False):
     approval_id: int | None
     failed: str | None  # why the approved side effect did not happen: the run ends "failed"
     outcome: dict[str, Any]  # final status and summary, applied once the checkpoints are cleaned up
+    hold: bool  # a replay (`coo replay`): every side effect waits for the operator, autonomy or not
 
 
 # -- the graph's steps: plain functions, their dependencies in the run's context (Deps) -----------
@@ -147,13 +148,19 @@ def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         run_id, action.step, action.action, action.card.model_dump(), action.draft.model_dump()
     )
     # Routine recurring work the operator raised the agent's autonomy for goes on without a card.
-    autonomous = approve_by_autonomy(store, run_id, action, approval)
+    autonomous = None if state.get("hold") else approve_by_autonomy(store, run_id, action, approval)
     if not autonomous:
         # The card is announced by Supervisor._announce once this interrupt's checkpoint is
         # saved, so a decision can never arrive before there is a run to resume. The decision
         # the run resumes with (an ApprovalDecision) is read back from the store below.
         interrupt(ApprovalRequest(approval_id=approval.id, notes=state["notes"]))
     decided = store.runs.approval(approval.id)
+    while not autonomous and decided is not None and decided.status == "pending":
+        # Resumed with a stale value (a tap on an old card, a redelivered job) while this
+        # approval still waits: wait again. Each pass is one more interrupt of this node, and
+        # on the real resume LangGraph answers the earlier ones with their recorded values.
+        interrupt(ApprovalRequest(approval_id=approval.id, notes=state["notes"]))
+        decided = store.runs.approval(approval.id)
     assert decided is not None and decided.status in ("approved", "rejected")
     store.runs.set_status(run_id, "running")
     waited = (decided.decided_at - decided.asked_at).total_seconds() if decided.decided_at else None
@@ -306,14 +313,61 @@ class Supervisor:
 
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
-        if approval is None or approval.status == "pending":
+        if approval is None or approval.status == "pending" or approval.run_id != run_id:
             return
         if not self._waiting(run_id):
-            if self.deps.store.runs.get(run_id).status == "resuming":
-                raise RuntimeError(f"run {run_id} has no saved state to resume")
-            log.info("run %s was already resumed for approval %s", run_id, approval_id)
+            if self.deps.store.runs.get(run_id).status != "resuming":
+                log.info("run %s was already resumed for approval %s", run_id, approval_id)
+                return
+            # No saved state (a snapshot imported into another database carries the ledger and
+            # intents, not checkpoints): re-plan the run from its intent up to its gate.
+            self.replan(run_id)
+            if not self._waiting(run_id):
+                raise RuntimeError(
+                    f"run {run_id} has no saved state to resume, and re-planning it did not reach a gate"
+                )
+        # Resume only a gate whose approval is decided: a stale tap or a redelivered job for an
+        # earlier card must not answer the gate the run waits at now with another decision.
+        for _ in range(len(self._plan_of(run_id)) + 1):
+            decided = self._decided_gate(run_id)
+            if decided is None:
+                return
+            self._invoke(run_id, Command(resume=decided))
+
+    def replan(self, run_id: str) -> None:
+        """Run the run again from its intent (steps are keyed by the run: nothing is made twice)."""
+        run = self.deps.store.runs.get(run_id)
+        accepted = self.deps.store.conversations.intent_for_run(run_id)
+        log.warning("run %s has no saved state; re-planning it from its intent", run_id)
+        state: RunState = {
+            "run_id": run_id,
+            "intent": accepted.intent,
+            "channel": run.channel,
+            "thread_id": run.thread_id,
+        }
+        self._invoke(run_id, state)
+
+    def run_from(self, run_id: str, state: RunState, *, after: str | None = None) -> None:
+        """Run ``run_id`` from ``state``: from the top, or (``after`` a node) from a state set as
+        that node's output — a fork of another run (`coo replay --from STEP`)."""
+        if after is None:
+            self._invoke(run_id, state)
             return
-        self._invoke(run_id, Command(resume=ApprovalDecision(approval_id=approval_id, decision=approval.status)))
+        self.graph.update_state(self._run_config(run_id), dict(state), as_node=after)
+        self._invoke(run_id, None)
+
+    def _plan_of(self, run_id: str) -> list[str]:
+        values = self.graph.get_state(self._run_config(run_id)).values
+        return list(values.get("plan") or []) if isinstance(values, dict) else []
+
+    def _decided_gate(self, run_id: str) -> ApprovalDecision | None:
+        """The decision for the gate the run waits at, once the operator (or policy) gave it."""
+        snapshot = self.graph.get_state(self._run_config(run_id))
+        for pending in snapshot.interrupts:
+            approval = self.deps.store.runs.approval(pending.value["approval_id"])
+            if approval is not None and approval.status != "pending":
+                return ApprovalDecision(approval_id=approval.id, decision=approval.status)
+        return None
 
     def _invoke(self, run_id: str, payload: RunState | Command[ApprovalDecision] | None) -> None:
         # The dependencies go with every invocation (start, continue, resume): the steps read

@@ -105,3 +105,16 @@ class SideEffects:
         else:
             rows = self.db.fetchall("SELECT * FROM side_effects WHERE status = 'failed' ORDER BY created_at, key")
         return [FailedSend.model_validate(r) for r in rows]
+
+    def release(self, key: str, why: str) -> bool:
+        """Give up a claim whose outcome is unknown, after the operator said to send again
+        (``coo retry RUN --yes``): the next attempt may claim it. False when it is not uncertain."""
+        with self.db.transaction() as tx:
+            return (
+                tx.execute(
+                    "UPDATE side_effects SET status = 'failed', error = ?, retry_at = NULL"
+                    " WHERE key = ? AND status = 'sending'",
+                    (why[:500], key),
+                )
+                == 1
+            )

@@ -180,7 +180,8 @@ def export_snapshot(db: Database, now: datetime) -> Snapshot:
         source={"dialect": db.dialect, "schema": len(MIGRATIONS)},
         tables=tables,
         notes=[
-            "LangGraph checkpoints are not included: unfinished runs restart from their last ledger step.",
+            "LangGraph checkpoints are not included: `coo import` re-plans the runs waiting for approval from "
+            "their intents (nothing is made twice) and shows their cards again.",
             MEMORY_NOTE,
         ],
     )
