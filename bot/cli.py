@@ -242,11 +242,32 @@ def cmd_export(args: argparse.Namespace) -> int:
             {"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()}
             for book in _playbooks().all()
         ]
-        write_snapshot(snapshot, Path(args.file))
+        try:
+            write_snapshot(snapshot, Path(args.file))
+        except OSError as exc:
+            print(
+                f"coo export: could not write {args.file} ({exc}); any earlier file there is unchanged.",
+                file=sys.stderr,
+            )
+            return 1
     finally:
         store.close()
     rows = sum(len(t["rows"]) for t in snapshot.tables.values())
     print(f"Exported {rows} rows from {len(snapshot.tables)} tables to {args.file} (coo snapshot v{snapshot.version}).")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from store.backup import backup
+
+    store = _store(args, load_settings())
+    try:
+        made = backup(store.db, Path(args.file))
+    finally:
+        store.close()
+    how = "SQLite database (backup API)" if made.kind == "sqlite" else "PostgreSQL database (pg_dump)"
+    print(f"Backed up the {how} to {made.path} ({made.size:,} bytes).")
+    print(made.restore_hint())
     return 0
 
 
@@ -602,6 +623,11 @@ def build_parser() -> argparse.ArgumentParser:
         "note (COO_PLAYBOOKS_DIR adds the operator's own)",
     )
     playbooks.set_defaults(func=cmd_playbooks)
+    backup = sub.add_parser(
+        "backup", help="a consistent copy of the database to FILE (SQLite backup API, or pg_dump); see README"
+    )
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
     return parser
 
 

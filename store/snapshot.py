@@ -24,12 +24,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from store.atomic_file import write_chunks
 from store.db import Database, Tx
 from store.errors import StoreError
 from store.migrations import MIGRATIONS
 
 FORMAT = "coo-snapshot"
 FORMAT_VERSION = 1
+WRITE_CHUNK = 1 << 20  # characters per write
 
 
 class TableSpec(BaseModel):
@@ -187,7 +189,10 @@ def export_snapshot(db: Database, now: datetime) -> Snapshot:
 
 
 def write_snapshot(snapshot: Snapshot, path: Path) -> None:
-    path.write_text(snapshot.model_dump_json(indent=None), encoding="utf-8")
+    """Write the snapshot to a temporary file beside ``path`` and rename it over ``path``: an
+    export killed halfway never destroys the previous one."""
+    text = snapshot.model_dump_json(indent=None)
+    write_chunks(path, (text[i : i + WRITE_CHUNK] for i in range(0, len(text), WRITE_CHUNK)))
 
 
 def read_snapshot(path: Path) -> Snapshot:
