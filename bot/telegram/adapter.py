@@ -31,6 +31,7 @@ from bot.telegram.outcome import current_update
 from graphs.commands import Decide, Verdict
 from graphs.envelope import Envelope
 from graphs.payments_intake import looks_like_csv
+from store.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +212,10 @@ async def _download(message: Message, document: Document) -> bytes | None:
 async def _tell_download_failed(message: Message, exc: Exception) -> None:
     name = message.document.file_name if message.document else None
     log.error("Telegram download of %s failed: %s", name or "a file", exc)
+    # PTB's errors can quote the file URL, which carries the bot token.
     await message.reply_text(
-        f"I couldn't download {name or 'that file'} from Telegram ({exc}). Nothing was filed; please send it again."
+        f"I couldn't download {name or 'that file'} from Telegram ({redact(str(exc))}). "
+        "Nothing was filed; please send it again."
     )
 
 
