@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from store import redaction
 from store.errors import StoreError, StoreUnavailable
+from store.storable import storable
 
 try:  # pysqlite3 ships a current SQLite that can load extensions (sqlite-vec).
     import pysqlite3.dbapi2 as sqlite3
@@ -56,8 +56,8 @@ class Tx:
             return None if self.dialect == "postgres" else []
         out: list[Any] = []
         for value in params:
-            if redaction.registered():  # no token or password is ever stored (store/redaction.py)
-                value = redaction.redact_value(value)
+            # No NUL or lone surrogate (the databases refuse them), no secret (store/storable.py).
+            value = storable(value)
             if isinstance(value, (dict, list)):
                 if self.dialect == "postgres":
                     from psycopg.types.json import Jsonb

@@ -58,22 +58,6 @@ def contains_secret(text: str) -> bool:
     return any(secret in text for secret in _secrets)
 
 
-def redact_value(value: Any) -> Any:
-    """``value`` with secrets masked in every string inside it (dicts and lists are copied only
-    when something in them changes)."""
-    if not _secrets:
-        return value
-    if isinstance(value, str):
-        return redact(value) if contains_secret(value) else value
-    if isinstance(value, dict):
-        cleaned = {k: redact_value(v) for k, v in value.items()}
-        return value if all(cleaned[k] is value[k] for k in value) else cleaned
-    if isinstance(value, list):
-        items = [redact_value(v) for v in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
-
-
 def _clean(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
