@@ -271,6 +271,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import main as doctor_main
+
+    return doctor_main(args)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from store.snapshot import import_snapshot, read_snapshot
 
@@ -628,6 +634,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("file")
     backup.set_defaults(func=cmd_backup)
+    doctor = sub.add_parser(
+        "doctor",
+        help="check configuration, database, migrations, Redis, workers, Slack, Telegram, SMTP and disk; "
+        "print each problem with its fix (exit 1 on problems)",
+    )
+    doctor.set_defaults(func=cmd_doctor)
     return parser
 
 
