@@ -233,9 +233,12 @@ def cmd_tick(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from bot.secret_values import protect
     from store.snapshot import export_snapshot, write_snapshot
 
-    store = _store(args, load_settings())
+    settings = load_settings()
+    protect(settings)  # a token stored before masking existed leaves masked too
+    store = _store(args, settings)
     try:
         snapshot = export_snapshot(store.db, store.clock.now())
         snapshot.playbooks = [

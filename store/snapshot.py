@@ -28,6 +28,7 @@ from store.atomic_file import write_chunks
 from store.db import Database, Tx
 from store.errors import StoreError
 from store.migrations import MIGRATIONS
+from store.storable import storable, storable_text
 
 FORMAT = "coo-snapshot"
 FORMAT_VERSION = 1
@@ -132,7 +133,10 @@ def _portable(value: Any, is_json: bool) -> Any:
     if value is None:
         return None
     if is_json:
-        return json.loads(value) if isinstance(value, str) else value
+        # storable(): rows written before secrets were masked leave masked (store/redaction.py)
+        return storable(json.loads(value) if isinstance(value, str) else value)
+    if isinstance(value, str):
+        return storable_text(value)
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     if isinstance(value, date):

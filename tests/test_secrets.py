@@ -118,3 +118,21 @@ def test_tracebacks_are_masked_too(caplog):
     except RuntimeError:
         logging.getLogger("coo.test").exception("failed")
     assert "the server refused [redacted]" in caplog.text and SLACK_TOKEN not in caplog.text
+
+
+def test_an_export_masks_a_token_stored_before_masking_existed(coo, coo_env, clock, tmp_path):
+    from pathlib import Path
+
+    from store.facade import Store
+
+    assert coo(["chat"], stdin="list my clients\n").returncode == 0
+    redaction.forget_all()  # an older coo: nothing registered, the token is stored as it came
+    store = Store.open(f"sqlite:///{Path(coo_env['COO_DATA_DIR']) / 'coo.sqlite3'}", clock)
+    try:
+        store.conversations.post("slack", "D0OPS:1", f"the token is {SLACK_TOKEN}")
+    finally:
+        store.close()
+    export = tmp_path / "export.json"
+    assert coo(["export", str(export)], {"SLACK_BOT_TOKEN": SLACK_TOKEN}).returncode == 0
+    text = export.read_text()
+    assert SLACK_TOKEN not in text and "the token is [redacted]" in text

@@ -56,3 +56,15 @@ def test_800_strangers_then_the_operator_is_answered_first(slack_api, telegram_a
     assert calls.index("chat.postMessage") < first_refusal, calls[:10]
     assert waited < 10
     assert [r.kind for r in served.runtime.store.runs.recent()] == ["status_query"]  # strangers started nothing
+
+
+def test_a_strangers_tapping_costs_a_few_answers_not_one_each(telegram_api, serve, sqlite_url):
+    from tests.channels import tg_tap
+
+    served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
+    card = {"sent_message_id": 1, "chat_id": 4242}
+    for n in range(50):
+        assert served.telegram_update(tg_tap(30_000 + n, card, "coo:approve:1", user=999)).status_code == 200
+    answers = telegram_api.recorded("answerCallbackQuery")
+    assert len(answers) == 3 and "Only the operator" in answers[0]["text"]
+    assert served.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM inbox") == 0
