@@ -124,6 +124,8 @@ def test_signed_but_odd_slack_payloads_get_a_4xx_that_says_why(served):
         event_body({"type": "message", "user": OPERATOR, "text": "hi", "channel": "D0OPS"}, "Ev2"): "without ts",
         event_body({"type": "app_mention", "user": ["x"], "text": "hi", "channel": "C1", "ts": "1.2"}, "Ev3"): "user",
         json.dumps({"type": "event_callback", "event": "hello", "event_id": "Ev4"}): "without an event object",
+        event_body(dm("hi", "yesterday"), "Ev5"): "ts is not a Slack timestamp",
+        event_body(dm("hi", "1764082800.000100", thread_ts=12.5), "Ev6"): "thread_ts is not a Slack timestamp",
     }
     for body, why in cases.items():
         response = _signed(served, body)

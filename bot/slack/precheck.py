@@ -85,8 +85,19 @@ def _check_shape(data: dict[str, Any]) -> None:
             for field in ("channel", "ts"):
                 if not isinstance(event.get(field), str) or not event[field]:
                     raise Refused(400, f"a {event['type']} event without {field}")
+            for field in ("ts", "thread_ts"):
+                if field in event and not _is_slack_ts(event[field]):
+                    raise Refused(400, f"a {event['type']} event whose {field} is not a Slack timestamp")
             if "user" in event and not isinstance(event["user"], str):
                 raise Refused(400, f"a {event['type']} event whose user is not a string")
     elif kind in ("block_actions", "view_submission", "view_closed", "block_suggestion", "shortcut"):
         if not isinstance(data.get("user"), dict):
             raise Refused(400, f"a {kind} payload without a user")
+
+
+def _is_slack_ts(value: object) -> bool:
+    """Slack's message ids are timestamps: "1764082800.000100"."""
+    if not isinstance(value, str):
+        return False
+    seconds, _, fraction = value.partition(".")
+    return seconds.isdigit() and (fraction == "" or fraction.isdigit())
