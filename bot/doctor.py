@@ -308,6 +308,37 @@ def check_telegram(settings: Settings) -> Iterator[Finding]:
         )
         return
     yield ok("telegram", f"TELEGRAM_BOT_TOKEN works: @{(data.get('result') or {}).get('username')}")
+    if settings.telegram_webhook_url:
+        yield from _telegram_webhook(root, settings.telegram_bot_token, settings.telegram_webhook_url)
+
+
+def _telegram_webhook(root: str, token: str, expected: str) -> Iterator[Finding]:
+    """Where Telegram delivers updates, and the last error it met there."""
+    import httpx
+
+    try:
+        info = httpx.post(f"{root}/bot{token}/getWebhookInfo", timeout=NETWORK_TIMEOUT).json()
+    except Exception:
+        return  # reachability was reported by the token check
+    result = info.get("result") if info.get("ok") else None
+    if not isinstance(result, dict):
+        return
+    url = result.get("url") or ""
+    if url != expected:
+        where = f"to {url}" if url else "nowhere (no webhook set)"
+        yield warn(
+            "telegram webhook",
+            f"Telegram delivers updates {where}, not to TELEGRAM_WEBHOOK_URL ({expected})",
+            "start `coo serve` (it sets the webhook at start); check that no other program uses this bot token",
+        )
+    elif result.get("last_error_message"):
+        yield warn(
+            "telegram webhook",
+            f"Telegram's last delivery to {url} failed: {result['last_error_message']}",
+            "check that TELEGRAM_WEBHOOK_URL reaches `coo serve` over HTTPS from the internet",
+        )
+    else:
+        yield ok("telegram webhook", f"updates go to {url} ({result.get('pending_update_count', 0)} waiting)")
 
 
 def _net_fix() -> str:

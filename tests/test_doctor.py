@@ -69,6 +69,8 @@ def test_every_service_is_checked_and_each_problem_has_its_fix(
     assert checks["workers"].startswith("PROBLEM") and "start `coo worker`" in checks["workers"]
     assert checks["slack"].startswith("ok") and "SLACK_BOT_TOKEN works" in checks["slack"]
     assert checks["telegram"].startswith("ok") and "@coo_test_bot" in checks["telegram"]
+    hook = checks["telegram webhook"]
+    assert hook.startswith("WARN") and "nowhere (no webhook set)" in hook and "start `coo serve`" in hook
     assert checks["smtp"].startswith("ok")
 
     # a worker (with its scheduler) comes up: the queue problems go
