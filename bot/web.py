@@ -62,7 +62,13 @@ def build_web_app(
         except BodyTooLarge as exc:
             return exc.response()
         except Refused as exc:
-            log.warning("Slack request refused (%d): %s", exc.status, exc)
+            # Unsigned junk is logged quietly: a flood of it must not flood the log too.
+            log.log(
+                logging.INFO if exc.status == 401 else logging.WARNING,
+                "Slack request refused (%d): %s",
+                exc.status,
+                exc,
+            )
             return PlainTextResponse(f"Bad request: {exc}", exc.status)
         # Bolt checks the signature and timestamp, then runs the listener before answering.
         # Event listeners only enqueue (well under a millisecond), so events are dispatched right
