@@ -24,15 +24,23 @@ def storable_text(text: str) -> str:
     return text
 
 
+_SEQUENCES = (list, tuple)
+
+
 def storable(value: Any) -> Any:
     """``value`` with every string in it storable (dicts and lists copied only when changed)."""
     if isinstance(value, str):
         return storable_text(value)
     if isinstance(value, dict):
-        cleaned = {storable(k) if isinstance(k, str) else k: storable(v) for k, v in value.items()}
-        unchanged = len(cleaned) == len(value) and all(k in value and cleaned[k] is value[k] for k in cleaned)
-        return value if unchanged else cleaned
-    if isinstance(value, list | tuple):
-        items = [storable(v) for v in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        changed = False
+        cleaned: dict[Any, Any] = {}
+        for key, item in value.items():
+            new_key = storable_text(key) if isinstance(key, str) else key
+            new_item = storable(item)
+            changed = changed or new_key is not key or new_item is not item
+            cleaned[new_key] = new_item
+        return cleaned if changed else value
+    if isinstance(value, _SEQUENCES):
+        items = [storable(item) for item in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value
