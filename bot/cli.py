@@ -233,21 +233,51 @@ def cmd_tick(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from bot.secret_values import protect
     from store.snapshot import export_snapshot, write_snapshot
 
-    store = _store(args, load_settings())
+    settings = load_settings()
+    protect(settings)  # a token stored before masking existed leaves masked too
+    store = _store(args, settings)
     try:
         snapshot = export_snapshot(store.db, store.clock.now())
         snapshot.playbooks = [
             {"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()}
             for book in _playbooks().all()
         ]
-        write_snapshot(snapshot, Path(args.file))
+        try:
+            write_snapshot(snapshot, Path(args.file))
+        except OSError as exc:
+            print(
+                f"coo export: could not write {args.file} ({exc}); any earlier file there is unchanged.",
+                file=sys.stderr,
+            )
+            return 1
     finally:
         store.close()
     rows = sum(len(t["rows"]) for t in snapshot.tables.values())
     print(f"Exported {rows} rows from {len(snapshot.tables)} tables to {args.file} (coo snapshot v{snapshot.version}).")
     return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from store.backup import backup
+
+    store = _store(args, load_settings())
+    try:
+        made = backup(store.db, Path(args.file))
+    finally:
+        store.close()
+    how = "SQLite database (backup API)" if made.kind == "sqlite" else "PostgreSQL database (pg_dump)"
+    print(f"Backed up the {how} to {made.path} ({made.size:,} bytes).")
+    print(made.restore_hint())
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import main as doctor_main
+
+    return doctor_main(args)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -668,6 +698,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rollback.add_argument("run", help="a run id (a unique prefix is enough)")
     rollback.set_defaults(func=cmd_rollback)
+    backup = sub.add_parser(
+        "backup", help="a consistent copy of the database to FILE (SQLite backup API, or pg_dump); see README"
+    )
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
+    doctor = sub.add_parser(
+        "doctor",
+        help="check configuration, database, migrations, Redis, workers, Slack, Telegram, SMTP and disk; "
+        "print each problem with its fix (exit 1 on problems)",
+    )
+    doctor.set_defaults(func=cmd_doctor)
     return parser
 
 

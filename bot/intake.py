@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.job_registry import JOBS
+from bot.job_registry import JOBS, JobName
+from bot.refusal_limit import RefusalLimiter
 from graphs.conversation import Conversation
 from graphs.envelope import Envelope
 from graphs.handled import Handled
@@ -43,9 +44,10 @@ class ReplyRef(BaseModel):
 class Intake:
     """What adapters call: save an input, then queue its processing."""
 
-    def __init__(self, store: Store, queue: JobQueue) -> None:
+    def __init__(self, store: Store, queue: JobQueue, limiter: RefusalLimiter | None = None) -> None:
         self.store = store
         self.queue = queue
+        self.limiter = limiter or RefusalLimiter()
 
     def _record(self, kind: InboxKind, env: Envelope, options: dict[str, Any], data: bytes | None) -> int | None:
         payload = {"envelope": env.model_dump(mode="json"), "options": options, **pack(data)}
@@ -60,7 +62,7 @@ class Intake:
         item_id = self._record(kind, env, options, data)
         if item_id is None:
             return False
-        self.wake(item_id)
+        self.wake(item_id, _job_for(kind))
         return True
 
     def save_here(self, env: Envelope) -> int | None:
@@ -68,9 +70,9 @@ class Intake:
         it at once (the operator waits at the terminal). Its inbox id, None for a repeat."""
         return self._record("message", env, {"post_ack": False}, None)
 
-    def wake(self, item_id: int) -> bool:
+    def wake(self, item_id: int, name: JobName = "inbox") -> bool:
         """Queue a saved item; False (and it stays saved for the sweeper) when the queue is down."""
-        job = JOBS["inbox"]
+        job = JOBS[name]
         try:
             self.queue.enqueue(job.func, f"inbox-{item_id}", job.spec, item_id=item_id)
             self.store.inbox.queued(item_id)
@@ -83,7 +85,7 @@ class Intake:
         """Queue what was saved while the queue was down; how many were queued."""
         woken = 0
         for item in self.store.inbox.unqueued(limit):
-            if not self.wake(item.id):
+            if not self.wake(item.id, _job_for(item.kind)):
                 break  # still down: the next sweep tries again
             woken += 1
         return woken
@@ -131,8 +133,15 @@ class Intake:
         return self._save("shared_payments", env, {"file": file, "addressed": addressed})
 
     def refuse(self, env: Envelope, *, ephemeral: bool = False, reply_ref: ReplyRef | None = None) -> bool:
-        """A stranger wrote: a polite refusal, nothing else."""
+        """A stranger wrote: a polite refusal, nothing else — and not even that past the
+        limiter's pace (False then: nothing saved)."""
+        if not self.limiter.allow(f"{env.channel}:{env.user_id}"):
+            return False
         return self._save("refusal", env, {"ephemeral": ephemeral, **_ref(reply_ref)})
+
+
+def _job_for(kind: InboxKind) -> JobName:
+    return "stranger" if kind == "refusal" else "inbox"
 
 
 def _ref(reply_ref: ReplyRef | None) -> dict[str, Any]:

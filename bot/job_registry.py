@@ -13,7 +13,7 @@ from agents.registry import QUEUES as AGENT_QUEUES
 from graphs.sending import SEND_RETRY_JOB
 from store.jobqueue import JobSpec
 
-JobName = Literal["run", "resume", "inbox", "digest", "tick", "send_retry"]
+JobName = Literal["run", "resume", "inbox", "digest", "tick", "send_retry", "stranger"]
 
 
 class Job(NamedTuple):
@@ -36,6 +36,12 @@ JOBS: dict[JobName, Job] = {
     ),
     # One more attempt at an approved e-mail the mail server did not take (graphs.sending).
     "send_retry": Job("bot.jobs.retry_send", SEND_RETRY_JOB),
+    # A refusal to a stranger: its own queue, listed last (RQ workers take queues in order), and
+    # behind everything else in process, so strangers never delay the operator (bot.refusal_limit).
+    "stranger": Job(
+        "bot.jobs.process_inbox",
+        JobSpec(queue="coo-strangers", timeout=60, retries=1, retry_intervals=[5], low_priority=True),
+    ),
 }
 
 # Every queue a worker listens on by default.

@@ -11,6 +11,7 @@ from agents.llm import ModelRunner, ModelTiers
 from agents.mailer import Mailer, OutboxMailer, SmtpMailer
 from bot.caches import router_cache_dir
 from bot.job_registry import JOBS as JOB_REGISTRY
+from bot.secret_values import protect
 from bot.settings import Settings, load_settings
 from graphs.conversation import Conversation, JobNames
 from graphs.deps import Deps
@@ -52,6 +53,7 @@ class Runtime:
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, queue: JobQueue | None = None) -> None:
         self.settings = settings
+        protect(settings)  # before anything can log or store a token
         # Every process plans with the same playbooks: built-ins plus the operator's own.
         use_playbooks(load_playbooks(*settings.playbook_dirs))
         self.store = Store.open(settings.database, clock or Clock(settings.timezone))

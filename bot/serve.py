@@ -97,6 +97,7 @@ class Services:
         settings = self.settings
         return build_web_app(
             slack=self.slack.app if self.slack and settings.slack_signing_secret else None,
+            slack_signing_secret=settings.slack_signing_secret,
             telegram=self.telegram.application if self.telegram and settings.telegram_webhook_url else None,
             telegram_secret=settings.telegram_webhook_secret,
             email_secret=settings.inbound_email_secret,

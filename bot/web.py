@@ -21,8 +21,10 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
+from bot.body_limit import BodyTooLarge, read_body
 from bot.intake import IntakeUnavailable
 from bot.payload_shape import shape
+from bot.slack.precheck import Refused, parse_payload, verify_signature
 from bot.telegram.outcome import UpdateOutcome, current_update
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ def _same(given: str | None, expected: str) -> bool:
 def build_web_app(
     *,
     slack: App | None = None,
+    slack_signing_secret: str | None = None,
     telegram: Application | None = None,
     telegram_secret: str | None = None,
     email_secret: str | None = None,
@@ -49,7 +52,24 @@ def build_web_app(
     async def slack_events(request: Request) -> Response:
         if slack is None:
             return PlainTextResponse("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET).", 404)
-        body = await request.body()
+        try:
+            body = await read_body(request)
+            # The signature over the raw bytes before anything is parsed; then the shape.
+            if slack_signing_secret:
+                verify_signature(body, request.headers, slack_signing_secret)
+            if body.strip():
+                parse_payload(body, request.headers.get("content-type", ""))
+        except BodyTooLarge as exc:
+            return exc.response()
+        except Refused as exc:
+            # Unsigned junk is logged quietly: a flood of it must not flood the log too.
+            log.log(
+                logging.INFO if exc.status == 401 else logging.WARNING,
+                "Slack request refused (%d): %s",
+                exc.status,
+                exc,
+            )
+            return PlainTextResponse(f"Bad request: {exc}", exc.status)
         # Bolt checks the signature and timestamp, then runs the listener before answering.
         # Event listeners only enqueue (well under a millisecond), so events are dispatched right
         # here: a hop to a thread costs more than that when workers hold the GIL. Interactions
@@ -87,7 +107,10 @@ def build_web_app(
             return PlainTextResponse("The Telegram webhook is not configured.", 404)
         if not _same(request.headers.get(TELEGRAM_SECRET_HEADER), telegram_secret):
             return PlainTextResponse("Forbidden", 403)
-        raw = await request.body()
+        try:
+            raw = await read_body(request)
+        except BodyTooLarge as exc:
+            return exc.response()
         try:
             data = json.loads(raw)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
@@ -115,11 +138,12 @@ def build_web_app(
         given = request.headers.get(EMAIL_SECRET_HEADER) or (auth[7:] if auth.lower().startswith("bearer ") else None)
         if not _same(given, email_secret):
             return PlainTextResponse("Forbidden", 403)
-        raw = await request.body()
+        try:
+            raw = await read_body(request, MAX_EMAIL_BYTES)
+        except BodyTooLarge as exc:
+            return exc.response()
         if not raw.strip():
             return PlainTextResponse("Empty message: post the raw e-mail (RFC 822) as the request body", 400)
-        if len(raw) > MAX_EMAIL_BYTES:
-            return PlainTextResponse("Message too large", 413)
         try:
             await run_in_threadpool(ingest_email, raw)
         except IntakeUnavailable:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal, TypeGuard, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graphs.commands import Command
+from store.storable import storable_text
 
 Channel = Literal["console", "slack", "telegram", "email"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
@@ -30,6 +31,13 @@ class Envelope(BaseModel):
     command: Command | None = Field(
         default=None, description="a button tap or form submission, typed; never re-parsed from text"
     )
+
+    @field_validator("text")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        # A NUL or a lone surrogate from a chat client would make every database write of this
+        # message fail: answered without them instead of dropped (store/storable.py).
+        return storable_text(value)
 
     @property
     def thread_key(self) -> str:

@@ -56,7 +56,8 @@ def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
         while not _try_setup_lock(conn):
             time.sleep(0.05)
         try:
-            PostgresSaver(conn).setup()
+            if not _checkpoints_current(conn):
+                PostgresSaver(conn).setup()
         finally:
             conn.execute("SELECT pg_advisory_unlock(7100222)")
     pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
@@ -70,6 +71,18 @@ def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
         yield PostgresSaver(pool)
     finally:
         pool.close()
+
+
+def _checkpoints_current(conn: psycopg.Connection[DictRow]) -> bool:
+    """LangGraph's tables are all there: setup() would start with a CREATE TABLE that an
+    application role without CREATE on the schema may not run (README: Database roles)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    row = conn.execute("SELECT to_regclass('checkpoint_migrations') IS NOT NULL AS present").fetchone()
+    if not row or not row["present"]:
+        return False
+    latest = conn.execute("SELECT MAX(v) AS v FROM checkpoint_migrations").fetchone()
+    return bool(latest and latest["v"] is not None and latest["v"] >= len(PostgresSaver.MIGRATIONS) - 1)
 
 
 def _try_setup_lock(conn: psycopg.Connection[DictRow]) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from store.errors import StoreError, StoreUnavailable
+from store.storable import storable
 
 try:  # pysqlite3 ships a current SQLite that can load extensions (sqlite-vec).
     import pysqlite3.dbapi2 as sqlite3
@@ -55,6 +56,8 @@ class Tx:
             return None if self.dialect == "postgres" else []
         out: list[Any] = []
         for value in params:
+            # No NUL or lone surrogate (the databases refuse them), no secret (store/storable.py).
+            value = storable(value)
             if isinstance(value, (dict, list)):
                 if self.dialect == "postgres":
                     from psycopg.types.json import Jsonb

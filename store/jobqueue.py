@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import importlib
+import itertools
 import logging
 import queue
 import threading
@@ -30,6 +31,8 @@ class JobSpec(BaseModel):
     timeout: int = 300
     retries: int = 2
     retry_intervals: list[int] = [5, 30]
+    # In process: runs only when no other job waits (RQ: the queue is listed last instead).
+    low_priority: bool = False
 
 
 class JobQueue(Protocol):
@@ -79,7 +82,11 @@ class InProcessQueue:
     def __init__(self, clock: Clock | None = None, *, poll: float = 0.5) -> None:
         self.clock = clock or Clock()
         self._poll = poll
-        self._jobs: queue.Queue[tuple[str, str, JobSpec, dict[str, Any]] | None] = queue.Queue()
+        # (priority, order, job): low-priority jobs wait behind every other; FIFO otherwise.
+        self._jobs: queue.PriorityQueue[tuple[int, int, tuple[str, str, JobSpec, dict[str, Any]] | None]] = (
+            queue.PriorityQueue()
+        )
+        self._sequence = itertools.count()
         # Recent job ids only: enough to refuse a duplicate enqueue, bounded for long-lived servers.
         self._seen: dict[str, None] = {}
         self._lock = threading.Lock()
@@ -100,7 +107,7 @@ class InProcessQueue:
             self._seen[job_id] = None
             if len(self._seen) > 10_000:
                 del self._seen[next(iter(self._seen))]
-        self._jobs.put((func, job_id, spec, kwargs))
+        self._jobs.put((1 if spec.low_priority else 0, next(self._sequence), (func, job_id, spec, kwargs)))
         return True
 
     def enqueue_at(self, when: datetime, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
@@ -146,7 +153,7 @@ class InProcessQueue:
 
     def _work(self) -> None:
         while True:
-            item = self._jobs.get()
+            _, _, item = self._jobs.get()
             try:
                 if item is None:
                     return
@@ -169,7 +176,7 @@ class InProcessQueue:
             self._closed = True
             self._schedule.clear()
             self._wake.notify()
-        self._jobs.put(None)
+        self._jobs.put((2, next(self._sequence), None))  # after the queued work
         self._thread.join(timeout=5)
         self._scheduler.join(timeout=5)
 

@@ -576,9 +576,10 @@ def migrate(db: Database) -> int:
         if db.dialect == "postgres":
             # Web and worker may start together: one applies, the other waits and sees it done.
             tx.execute("SELECT pg_advisory_xact_lock(7100221)")
-        tx.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
+        if not _has_migrations_table(tx, db.dialect):
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
         current = tx.scalar("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations") or 0
         for index, migration in enumerate(MIGRATIONS[current:], start=current + 1):
             _apply(tx, db.dialect, migration)
@@ -588,6 +589,16 @@ def migrate(db: Database) -> int:
             )
             log.info("applied migration %d", index)
         return len(MIGRATIONS)
+
+
+def _has_migrations_table(tx: Tx, dialect: str) -> bool:
+    """Looked up rather than CREATE … IF NOT EXISTS: an application role without CREATE on the
+    schema (README: Database roles) must start against an up-to-date database."""
+    if dialect == "postgres":
+        return bool(tx.scalar("SELECT to_regclass('schema_migrations') IS NOT NULL AS present"))
+    return bool(
+        tx.scalar("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    )
 
 
 def _apply(tx: Tx, dialect: str, migration: str | dict[str, str]) -> None:

@@ -24,12 +24,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from store.atomic_file import write_chunks
 from store.db import Database, Tx
 from store.errors import StoreError
 from store.migrations import MIGRATIONS
+from store.storable import storable, storable_text
 
 FORMAT = "coo-snapshot"
 FORMAT_VERSION = 1
+WRITE_CHUNK = 1 << 20  # characters per write
 
 
 class TableSpec(BaseModel):
@@ -130,7 +133,10 @@ def _portable(value: Any, is_json: bool) -> Any:
     if value is None:
         return None
     if is_json:
-        return json.loads(value) if isinstance(value, str) else value
+        # storable(): rows written before secrets were masked leave masked (store/redaction.py)
+        return storable(json.loads(value) if isinstance(value, str) else value)
+    if isinstance(value, str):
+        return storable_text(value)
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     if isinstance(value, date):
@@ -188,7 +194,10 @@ def export_snapshot(db: Database, now: datetime) -> Snapshot:
 
 
 def write_snapshot(snapshot: Snapshot, path: Path) -> None:
-    path.write_text(snapshot.model_dump_json(indent=None), encoding="utf-8")
+    """Write the snapshot to a temporary file beside ``path`` and rename it over ``path``: an
+    export killed halfway never destroys the previous one."""
+    text = snapshot.model_dump_json(indent=None)
+    write_chunks(path, (text[i : i + WRITE_CHUNK] for i in range(0, len(text), WRITE_CHUNK)))
 
 
 def read_snapshot(path: Path) -> Snapshot:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tests.fakes.smtp import SmtpServer
 
 # Fixture modules, shared with every test module as plugins (test modules import only helpers from them).
-pytest_plugins = ["tests.channels"]
+pytest_plugins = ["tests.channels", "tests.secret_guard"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -77,7 +77,9 @@ class TelegramAdapter:
             raise ApplicationHandlerStop
         query = update.callback_query
         if query is not None:
-            await query.answer("Only the operator can decide this; nothing was changed.", show_alert=True)
+            # Answered at the strangers' pace (bot.refusal_limit): a flood of taps costs no API calls.
+            if self.intake.limiter.allow(f"telegram:{user.id}"):
+                await query.answer("Only the operator can decide this; nothing was changed.", show_alert=True)
             raise ApplicationHandlerStop
         message = update.effective_message
         if message is not None:

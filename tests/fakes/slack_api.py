@@ -40,6 +40,7 @@ class SlackApi(LocalApiServer):
         self.token = token  # the bot token uploaded files are served to
         self.files: dict[str, bytes] = {}  # path under FILES_PREFIX -> content (see ``upload``)
         self.file_info: dict[str, dict[str, Any]] = {}  # file id -> its files.info entry
+        self.revoked: set[str] = set()  # tokens auth.test answers invalid_auth for
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         super().__init__()
@@ -95,6 +96,8 @@ class SlackApi(LocalApiServer):
         call = Call(args, method=method, token=auth.removeprefix("Bearer "), at=time.monotonic())
         with self.lock:
             self.calls.append(call)
+        if method == "auth.test" and auth.removeprefix("Bearer ") in self.revoked:
+            return {"ok": False, "error": "invalid_auth"}
         if method == "auth.test":
             return {
                 "ok": True,

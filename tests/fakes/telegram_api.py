@@ -74,6 +74,10 @@ class TelegramApi(LocalApiServer):
             self.calls.append(call)
         if method == "getMe":
             return {"ok": True, "result": BOT}
+        if method == "getWebhookInfo":
+            hooks = [c for c in self.calls if c.method in ("setWebhook", "deleteWebhook")]
+            url = hooks[-1].get("url", "") if hooks and hooks[-1].method == "setWebhook" else ""
+            return {"ok": True, "result": {"url": url, "has_custom_certificate": False, "pending_update_count": 0}}
         if method in ("setWebhook", "deleteWebhook", "answerCallbackQuery"):
             return {"ok": True, "result": True}
         if method == "getUpdates":
