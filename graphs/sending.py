@@ -42,6 +42,7 @@ class SendResult(BaseModel):
     note: str  # what the operator is told
     error: str | None = None  # why it was not sent
     retry_at: datetime | None = None  # when the next automatic attempt is due
+    uncertain: bool = False  # an earlier attempt died mid-send: it may have gone out
 
 
 def label(action: Action) -> str:
@@ -69,7 +70,7 @@ def send_approved(deps: Deps, run_id: str, action: Action, approval_id: int) -> 
         receipt = perform(deps, run_id, action)
     except DeliveryUncertain as exc:
         store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc)})
-        return SendResult(sent=False, note=f"I did not send the {what}: {exc}", error=str(exc))
+        return SendResult(sent=False, note=f"I did not send the {what}: {exc}", error=str(exc), uncertain=True)
     except AgentError as exc:
         return _not_sent(deps, run_id, action, approval_id, exc)
     store.ledger.append(
@@ -205,6 +206,8 @@ def settle(deps: Deps, approval: Approval, action: Action) -> SendResult:
     result = send_approved(deps, approval.run_id, action, approval.id)
     if result.sent:
         deps.store.runs.set_status(approval.run_id, "done", summary=result.note[:200])
+    elif result.uncertain and result.error is not None:
+        deps.store.runs.set_status(approval.run_id, "sent_uncertain", error=result.error[:500])
     elif result.error is not None:
         deps.store.runs.set_status(approval.run_id, "failed", error=result.error[:500])
     return result

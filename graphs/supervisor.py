@@ -53,6 +53,7 @@ class RunState(TypedDict, total=False):
     side_effects: int
     approval_id: int | None
     failed: str | None  # why the approved side effect did not happen: the run ends "failed"
+    uncertain: bool  # the side effect may or may not have happened: the run ends "sent_uncertain"
     outcome: dict[str, Any]  # final status and summary, applied once the checkpoints are cleaned up
 
 
@@ -191,7 +192,13 @@ def side_effect(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         return {"notes": state["notes"] + [note], "action": None, "stop": True}
     result = send_approved(deps, run_id, action, state.get("approval_id") or 0)
     if not result.sent:
-        return {"notes": state["notes"] + [result.note], "action": None, "stop": True, "failed": result.error}
+        return {
+            "notes": state["notes"] + [result.note],
+            "action": None,
+            "stop": True,
+            "failed": result.error,
+            "uncertain": result.uncertain,
+        }
     return {"notes": state["notes"] + [result.note], "action": None, "side_effects": state["side_effects"] + 1}
 
 
@@ -200,7 +207,10 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     store = deps.store
     run_id = state["run_id"]
     failed = state.get("failed")
-    status = "failed" if failed else "rejected" if state.get("decision") == "rejected" else "done"
+    if failed:
+        status = "sent_uncertain" if state.get("uncertain") else "failed"
+    else:
+        status = "rejected" if state.get("decision") == "rejected" else "done"
     store.ledger.append(run_id, "finish", "run_finished", {"status": status, "error": failed})
     notes = list(state["notes"])
     if state.get("side_effects") or state.get("decision"):

@@ -9,7 +9,9 @@ from store.db import Database, Tx
 from store.errors import NotFound
 from store.models import Approval, Decided, Run, RunStatus
 
-FINISHED: tuple[RunStatus, ...] = ("done", "failed", "rejected", "cancelled")
+# "sent_uncertain": an attempt died mid-send, so the e-mail may or may not have gone out; it is
+# neither done nor failed until the operator checks (never counted as a success).
+FINISHED: tuple[RunStatus, ...] = ("done", "failed", "sent_uncertain", "rejected", "cancelled")
 SETTLED: tuple[RunStatus, ...] = (*FINISHED, "waiting_approval")
 
 
