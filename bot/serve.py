@@ -103,7 +103,15 @@ class Services:
             ingest_email=self._inbound_email,
             healthy=self._healthy,
             lifespan=self._lifespan,
+            metrics=self._metrics,
+            figures_token=settings.metrics_token,
         )
+
+    def _metrics(self) -> bytes:
+        from bot.metrics import render
+
+        store = self.runtime.store
+        return render(store.observability.figures, self.runtime.queue.depths)
 
     def _inbound_email(self, raw: bytes) -> None:
         """POST /inbound/email: the same bytes posted twice (a relay's retry) are one e-mail."""

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     telegram_operators: str = ""  # comma-separated Telegram user ids
     inbound_email_secret: str | None = None  # shared secret for POST /inbound/email
     approval_remind_after: float = 24.0  # hours a waiting approval waits before a reminder (0: never)
+    # Bearer token for GET /metrics and /dashboard; unset, they answer requests from this machine only.
+    metrics_token: str | None = None
+    public_url: str = "http://127.0.0.1:8000"  # where `coo serve` is reached: `coo dashboard-link` prints it
 
     @field_validator("database_url")
     @classmethod
@@ -80,6 +83,7 @@ class Settings(BaseSettings):
         "telegram_webhook_url",
         "telegram_webhook_secret",
         "inbound_email_secret",
+        "metrics_token",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -174,7 +178,7 @@ class Settings(BaseSettings):
     def _tz(cls, value: str) -> str:
         return check_timezone(value)
 
-    @field_validator("slack_api_url", "telegram_api_url", "telegram_webhook_url")
+    @field_validator("slack_api_url", "telegram_api_url", "telegram_webhook_url", "public_url")
     @classmethod
     def _http(cls, value: str | None) -> str | None:
         if value and urlparse(value).scheme not in ("http", "https"):

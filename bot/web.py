@@ -21,6 +21,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
+from bot.access import may_read_figures
 from bot.intake import IntakeUnavailable
 from bot.payload_shape import shape
 from bot.telegram.outcome import UpdateOutcome, current_update
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 EMAIL_SECRET_HEADER = "X-Coo-Secret"
 MAX_EMAIL_BYTES = 25 * 1024 * 1024
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _same(given: str | None, expected: str) -> bool:
@@ -45,6 +47,8 @@ def build_web_app(
     ingest_email: Callable[[bytes], Any] | None = None,
     healthy: Callable[[], dict[str, Any]] = lambda: {"ok": True},
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    metrics: Callable[[], bytes] | None = None,
+    figures_token: str | None = None,
 ) -> Starlette:
     async def slack_events(request: Request) -> Response:
         if slack is None:
@@ -132,8 +136,17 @@ def build_web_app(
         health = await run_in_threadpool(healthy)
         return JSONResponse(health, status_code=200 if health.get("ok") else 503)
 
+    async def metrics_endpoint(request: Request) -> Response:
+        if metrics is None:
+            return PlainTextResponse("Metrics are not served by this app.", 404)
+        if not may_read_figures(request, figures_token):
+            return PlainTextResponse("Forbidden: send Authorization: Bearer <COO_METRICS_TOKEN>", 403)
+        body = await run_in_threadpool(metrics)
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
+
     return Starlette(
         routes=[
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/inbound/email", inbound_email, methods=["POST"]),
