@@ -602,6 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
         "note (COO_PLAYBOOKS_DIR adds the operator's own)",
     )
     playbooks.set_defaults(func=cmd_playbooks)
+    from bot.policy_cli import add_policy_parsers
+
+    add_policy_parsers(sub)
     return parser
 
 

@@ -28,6 +28,7 @@ class Conversation(Protocol):
     def resend(self, env: Envelope, approval_id: int, to: str | None) -> Handled: ...
     def accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled: ...
     def autonomy(self, env: Envelope, rest: str) -> str: ...
+    def policy(self, env: Envelope, rest: str) -> str: ...
     def open_deliverables(self) -> str: ...
     def waiting_list(self) -> str: ...
 
@@ -116,6 +117,10 @@ def _autonomy(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     return conversation.say(env, conversation.autonomy(env, rest))
 
 
+def _policy(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.say(env, conversation.policy(env, rest))
+
+
 COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("approve", "N", "send or do what approval N proposes", _decide("approve")),
     ChatCommand("edit", "N field=value… | N new text", "change approval N's draft before deciding", _edit),
@@ -123,6 +128,7 @@ COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("resend", "N [to=address]", "try again to send approval N's e-mail that did not go out", _resend),
     ChatCommand("done", "N", "deliverable N is delivered (without N: the open ones)", _done),
     ChatCommand("autonomy", "[agent auto|ask]", "show or set which routine work may go out without asking", _autonomy),
+    ChatCommand("policy", "[agent kind level …]", "show or set autonomy per agent and kind of work", _policy),
     ChatCommand("undo", "", "undo your last change (again: the one before)", _undo),
     ChatCommand("cancel", "", "drop the question I asked", _cancel),
     ChatCommand("help", "", "this help", _help, aliases=("start",)),

@@ -37,6 +37,7 @@ from graphs.payment_match import (
     match_payment,
 )
 from graphs.plans import plan_for, plan_for_run
+from graphs.policy_command import policy_command
 from graphs.replies import question_for
 from graphs.sending import resend, schedule_retries
 from graphs.suggestions import not_understood, small_talk_reply
@@ -418,6 +419,10 @@ class Conversation:
 
     def autonomy(self, env: Envelope, rest: str) -> str:
         return autonomy_command(self.store, env, rest)
+
+    def policy(self, env: Envelope, rest: str) -> str:
+        by = f"{env.channel}:{env.user_id}"
+        return policy_command(self.store, rest, by=by, via=env.channel, dedupe=env.idempotency_key)
 
     def open_deliverables(self) -> str:
         return open_deliverables_text(self.store)

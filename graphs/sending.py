@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from agents.errors import AgentError, DeliveryUncertain, SendFailed
 from graphs.actions import compensation_for, idempotency_key, perform
 from graphs.approvals import EMAIL_RE, Action, Card, Draft
+from graphs.autonomy_policy import lower_after_failure
 from graphs.deps import Deps
 from store.facade import Store
 from store.jobqueue import JobQueue, JobSpec
@@ -137,6 +138,9 @@ def _not_sent(deps: Deps, run_id: str, action: Action, approval_id: int, exc: Ag
             f"Trying again won't help until that is fixed: /resend {approval_id} to=name@example.com "
             f"sends it to another address, /resend {approval_id} after fixing the mail settings."
         )
+    lowered = lower_after_failure(store, run_id, action, approval_id)
+    if lowered:
+        said.append(lowered)
     return SendResult(sent=False, note=" ".join(said), error=str(exc), retry_at=retry_at)
 
 

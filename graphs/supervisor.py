@@ -26,6 +26,7 @@ from langgraph.types import Command, interrupt
 from graphs.actions import reject
 from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, card_buttons, render_card
 from graphs.autonomy import approve_by_autonomy, autonomy_note
+from graphs.autonomy_policy import suggestion_after
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
 from graphs.sending import send_approved
@@ -178,6 +179,9 @@ def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         draft=Draft.model_validate(decided.draft),
     )
     notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
+    suggestion = suggestion_after(store, run_id, decided.id) if decided.status == "approved" else None
+    if suggestion:
+        notes.append(suggestion)
     return {"action": approved.model_dump(), "decision": decided.status, "notes": notes, "approval_id": decided.id}
 
 

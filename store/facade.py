@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from store.artifacts import ArtifactStore
+from store.autonomy_rules import AutonomyRules
 from store.billing import BillingStore
 from store.changes import ChangeLog
 from store.clients import ClientStore
@@ -47,6 +48,7 @@ class Store:
         self.inbox = Inbox(db, self.clock)
         self.policies = Policies(db, self.clock)
         self.observability = Observability(db, self.clock)
+        self.autonomy_rules = AutonomyRules(db, self.clock)
         self.recurring = RecurringWork(db, self.clock)
         self.changes = ChangeLog(db, self.clock, self.ledger)
 

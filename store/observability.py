@@ -42,6 +42,7 @@ class Decision(BaseModel):
     approval_id: int
     agent: str
     action: str
+    client_id: int | None
     decision: str  # approved | rejected
     via: str  # the channel, or "autonomy"
     edited: bool
@@ -124,6 +125,10 @@ class Observability:
         rows = self.db.fetchall("SELECT run_id, payload FROM ledger WHERE kind = 'planned'")
         return {r["run_id"]: str(_payload(r["payload"]).get("agent") or ROUTER) for r in rows}
 
+    def run_agent(self, run_id: str) -> str:
+        row = self.db.fetchone("SELECT payload FROM ledger WHERE run_id = ? AND kind = 'planned'", (run_id,))
+        return str(_payload(row["payload"]).get("agent") or ROUTER) if row else ROUTER
+
     def model_use(self, since: datetime | None = None, agents: dict[str, str] | None = None) -> list[ModelUse]:
         agents = self.run_agents() if agents is None else agents
         sql = "SELECT run_id, payload, created_at FROM ledger WHERE kind = 'model_call'"
@@ -152,7 +157,7 @@ class Observability:
             for r in self.db.fetchall("SELECT payload FROM ledger WHERE kind = 'approval_edited'")
         }
         rows = self.db.fetchall(
-            "SELECT id, run_id, action, status, decided_via, asked_at, decided_at FROM approvals"
+            "SELECT id, run_id, action, card, status, decided_via, asked_at, decided_at FROM approvals"
             " WHERE status IN ('approved', 'rejected') AND decided_at IS NOT NULL ORDER BY id"
         )
         return [
@@ -160,6 +165,7 @@ class Observability:
                 approval_id=r["id"],
                 agent=agents.get(r["run_id"], ROUTER),
                 action=r["action"],
+                client_id=_payload(r["card"]).get("client_id"),
                 decision=r["status"],
                 via=r["decided_via"] or "?",
                 edited=r["id"] in edited,
