@@ -422,7 +422,27 @@ class Conversation:
 
     def policy(self, env: Envelope, rest: str) -> str:
         by = f"{env.channel}:{env.user_id}"
-        return policy_command(self.store, rest, by=by, via=env.channel, dedupe=env.idempotency_key)
+        budget = self.deps.runner.budget
+        text = policy_command(self.store, rest, by=by, via=env.channel, dedupe=env.idempotency_key, budget=budget)
+        if rest.split()[:1] == ["cap"] and text.startswith("OK"):
+            started = self._restart_paused(env)
+            if started:
+                text += f" Carrying on with {started} paused run(s)."
+        return text
+
+    def _restart_paused(self, env: Envelope) -> int:
+        """Runs a spend cap paused start again (a run still over the cap pauses again, saying so)."""
+        count = 0
+        for run in self.store.runs.paused():
+            plan = plan_for_run(self.store.runs, run.id, run.kind)
+            if plan is None:
+                continue
+            self.store.runs.set_status(run.id, "queued")
+            self.store.ledger.append(run.id, "budget", "resumed_after_cap", {"by": env.user_id}, dedupe=env.event_id)
+            job = f"run-{run.id}-after-{env.event_id}"
+            if self._enqueue(env, self.jobs.run, job, plan.agent.job_spec(), run_id=run.id):
+                count += 1
+        return count
 
     def open_deliverables(self) -> str:
         return open_deliverables_text(self.store)

@@ -23,13 +23,18 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+from agents.budget import SpendCapReached
+from agents.llm import collect_budget_notes
+from agents.slas import run_breached
 from graphs.actions import reject
 from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, card_buttons, render_card
 from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.autonomy_policy import suggestion_after
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
+from graphs.risk_review import review
 from graphs.sending import send_approved
+from graphs.step_kit import StepResult
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
 from store.facade import Store
@@ -55,6 +60,7 @@ class RunState(TypedDict, total=False):
     approval_id: int | None
     failed: str | None  # why the approved side effect did not happen: the run ends "failed"
     uncertain: bool  # the side effect may or may not have happened: the run ends "sent_uncertain"
+    paused: str | None  # a spend cap stopped it before a model call: the run ends "paused"
     outcome: dict[str, Any]  # final status and summary, applied once the checkpoints are cleaned up
 
 
@@ -124,7 +130,24 @@ def plan(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
 def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps = runtime.context
     name = state["plan"][state["cursor"]]
-    result = STEPS[name](deps, dict(state))
+    try:
+        with collect_budget_notes() as budget_notes:
+            result = _reviewed(deps, state, STEPS[name](deps, dict(state)))
+    except SpendCapReached as exc:
+        budget = deps.runner.budget
+        if budget is None or not budget.fallback_allowed():
+            return _pause_for_budget(deps, state, name, exc)
+        # No model tier fits under the cap: the step's deterministic (offline) path costs nothing.
+        with deps.runner.offline():
+            result = _reviewed(deps, state, STEPS[name](deps, dict(state)))
+        budget_notes = [
+            f"💸 {str(exc)[0].upper()}{str(exc)[1:]}: this step used the offline tier (no model). "
+            f"/policy cap {exc.period} AMOUNT raises the cap."
+        ]
+        deps.store.ledger.append(
+            state["run_id"], name, "budget_fallback", {"tier": "offline", "reason": str(exc), "period": exc.period}
+        )
+    result.notes = [*result.notes, *budget_notes]
     deps.store.ledger.append(
         state["run_id"],
         name,
@@ -138,6 +161,31 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         "client_id": result.client_id if result.client_id is not None else state.get("client_id"),
         "stop": result.stop,
     }
+
+
+def _reviewed(deps: Deps, state: RunState, result: StepResult) -> StepResult:
+    """A high-risk card gets the large tier's review as a note (graphs.risk_review)."""
+    if result.action is not None:
+        note = review(deps, state["run_id"], result.action)
+        if note:
+            result.notes = [*result.notes, note]
+    return result
+
+
+def _pause_for_budget(deps: Deps, state: RunState, name: str, exc: SpendCapReached) -> dict[str, Any]:
+    """A model call would go over a cap and the policy allows no cheaper tier: the run pauses and
+    the operator is asked; raising the cap (or allowing fallback) starts it again."""
+    deps.store.ledger.append(
+        state["run_id"],
+        name,
+        "paused_for_budget",
+        {"reason": str(exc), "period": exc.period, "cap": exc.cap, "spent": exc.spent},
+    )
+    note = (
+        f"⏸ Paused before {name.replace('_', ' ')}: {exc}. Raise the cap (/policy cap {exc.period} AMOUNT) "
+        "or allow a cheaper tier (/policy cap fallback on) and I carry on; nothing was sent."
+    )
+    return {"notes": [*state["notes"], note], "stop": True, "paused": str(exc)}
 
 
 def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
@@ -213,6 +261,8 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     failed = state.get("failed")
     if failed:
         status = "sent_uncertain" if state.get("uncertain") else "failed"
+    elif state.get("paused"):
+        status = "paused"
     else:
         status = "rejected" if state.get("decision") == "rejected" else "done"
     store.ledger.append(run_id, "finish", "run_finished", {"status": status, "error": failed})
@@ -220,8 +270,14 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     if state.get("side_effects") or state.get("decision"):
         notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
     if notes:
-        _post(store, state, "\n".join(notes), "final")
+        # A paused run is started again when the cap is raised: each of its ends is said once.
+        key = "final" if status != "paused" else f"paused:{store.ledger.count(run_id)}"
+        _post(store, state, "\n".join(notes), key)
     index_memory(deps)  # semantic memory: index what this run created (idempotent sweep)
+    if status in ("done", "failed", "sent_uncertain") and run_breached(store, run_id):
+        notes_late = "⏱ SLA breach: this work took longer than its soft SLA (/policy shows the SLAs)."
+        store.ledger.append(run_id, "sla", "sla_breached", {"at": "finish"}, actor="coo")
+        _post(store, state, notes_late, "sla-breach")
     client = state.get("client_id")
     if client is not None:
         # Follow-ups in this thread ("bill them on the 15th instead") mean this client.
@@ -231,7 +287,7 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
             ThreadContext(client_id=client, client_name=name, run_id=run_id, kind=state["intent"]["kind"]),
         )
     summary = notes[0][:200] if notes else None
-    return {"notes": [], "outcome": {"status": status, "summary": summary, "error": failed}}
+    return {"notes": [], "outcome": {"status": status, "summary": summary, "error": failed or state.get("paused")}}
 
 
 def after_step(state: RunState) -> str:

@@ -33,7 +33,16 @@ def _utc(value: Any) -> Any:
 # values also travel as plain strings through LangGraph checkpoints, job arguments and JSON
 # ledger payloads, and an enum member there would be serialised as its class.
 RunStatus = Literal[
-    "queued", "running", "waiting_approval", "resuming", "done", "failed", "sent_uncertain", "rejected", "cancelled"
+    "queued",
+    "running",
+    "waiting_approval",
+    "resuming",
+    "paused",
+    "done",
+    "failed",
+    "sent_uncertain",
+    "rejected",
+    "cancelled",
 ]
 InvoiceStatus = Literal["draft", "issued", "sent", "partially_paid", "paid", "void"]
 ApprovalStatus = Literal["pending", "approved", "rejected"]
