@@ -16,7 +16,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
@@ -49,6 +49,8 @@ def build_web_app(
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
     metrics: Callable[[], bytes] | None = None,
     figures_token: str | None = None,
+    dashboard: Callable[[], str] | None = None,
+    dashboard_token: Callable[[], str] | None = None,
 ) -> Starlette:
     async def slack_events(request: Request) -> Response:
         if slack is None:
@@ -144,9 +146,19 @@ def build_web_app(
         body = await run_in_threadpool(metrics)
         return Response(body, media_type=METRICS_CONTENT_TYPE)
 
+    async def dashboard_endpoint(request: Request) -> Response:
+        if dashboard is None or dashboard_token is None:
+            return PlainTextResponse("The dashboard is not served by this app.", 404)
+        # Always a token (the link's, or the bearer token): the page is never open to the network.
+        if not may_read_figures(request, dashboard_token()):
+            return PlainTextResponse("Forbidden: open the link `coo dashboard-link` prints.", 403)
+        page = await run_in_threadpool(dashboard)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
     return Starlette(
         routes=[
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/dashboard", dashboard_endpoint, methods=["GET"]),
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/inbound/email", inbound_email, methods=["POST"]),
