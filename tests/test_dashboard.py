@@ -88,6 +88,7 @@ def test_the_dashboard_in_chromium_equals_the_ledger(serve, sqlite_url, smtp, wr
     for path in ("/dashboard", "/dashboard?token=nope"):
         refused = served.http.get(path)
         assert refused.status_code == 403 and "$" not in refused.text and "Northwind" not in refused.text
+    assert served.http.get("/dashboard", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
     dom = _chromium(tmp_path, "--dump-dom", link)
     shown = _figures(dom)
