@@ -57,7 +57,7 @@ SIGNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:autonomy|policy|policies|spend(?:ing)? caps?|budget caps?|approval step)\b.{0,40}"
             r"\b(?:auto|raise|increase|disable|turn(?:ed)? off|set|change|enable|bypass|remove|is now)\b|"
-            r"\b(?:raise|increase|set|change|disable|remove|lift)\b.{0,30}\b(?:autonomy|policy|spend(?:ing)? caps?|"
+            r"\b(?:raise|increase|set|change|disable|remove|lift|turn(?:ed)? off|switch(?:ed)? off)\b.{0,30}\b(?:autonomy|policy|spend(?:ing)? caps?|"
             r"budget caps?|approval step)\b",
             re.I,
         ),
