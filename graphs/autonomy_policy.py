@@ -13,6 +13,7 @@ each time, so nothing can drift from what really happened.
 from __future__ import annotations
 
 import json
+import re
 
 from graphs.approvals import Action
 from store.autonomy_rules import AutonomyRule
@@ -162,4 +163,50 @@ def lower_after_failure(store: Store, run_id: str, action: Action, approval_id: 
     return (
         f"I lowered the {agent}'s autonomy for {what} back to ask: one it sent on its own failed "
         f"(approval #{approval_id}). /policy {agent} {action.action} auto raises it again."
+    )
+
+
+_COMPLAINT = re.compile(
+    r"\b(?:complain\w*|unacceptable|not happy|unhappy|disappointed|frustrat\w*|upset|"
+    r"(?:wrong|incorrect|duplicate|double)[- ](?:invoice|amount|charge|bill|e-?mail)\w*|"
+    r"(?:invoice|charge|amount|e-?mail)s? (?:is|was|were) (?:wrong|incorrect)|"
+    r"charged (?:us |me )?twice|shouldn'?t have (?:been )?sent|sent (?:this|that|it) by mistake|stop sending)\b",
+    re.I,
+)
+
+
+def is_complaint(text: str) -> bool:
+    return bool(_COMPLAINT.search(text))
+
+
+def lower_after_complaint(store: Store, client_id: int, text: str, source: str) -> str | None:
+    """A client complains: every ``auto`` that could act for this client goes back to ``ask`` for
+    them (a client-specific rule, so other clients keep theirs), with a message. Untrusted text
+    can only ever *lower* autonomy this way — never raise it, never touch another client."""
+    if not is_complaint(text):
+        return None
+    lowered = []
+    for rule in store.autonomy_rules.all():
+        if rule.level == "ask" or rule.client_id not in (client_id, 0):
+            continue
+        if store.autonomy_rules.level(rule.agent, rule.kind, client_id) == "ask":
+            continue
+        change = store.autonomy_rules.set(
+            rule.agent, rule.kind, client_id, "ask", by="coo", via="complaint", known_only=rule.known_only
+        )
+        store.ledger.append(
+            "policies",
+            "autonomy",
+            "policy_changed",
+            change.model_dump() | {"via": "complaint", "reason": source},
+            actor="coo",
+            dedupe=f"complaint-{source}-{rule.agent}-{rule.kind}",
+        )
+        lowered.append(f"the {rule.agent}'s {KINDS.get(rule.kind, rule.kind)}")
+    if not lowered:
+        return None
+    name = store.clients.get(client_id).name
+    return (
+        f"This reads like a complaint, so {' and '.join(lowered)} for {name} ask you again before "
+        f"anything goes out (autonomy lowered to ask; /policy shows it)."
     )

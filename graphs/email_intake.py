@@ -26,6 +26,7 @@ from agents.context import ClientContext, load_client_context
 from agents.email_brief import EmailBrief, build_brief
 from agents.email_reader import Attachment, Mailbox, ParsedEmail, parse_email
 from agents.email_text import new_text, one_line
+from graphs.autonomy_policy import lower_after_complaint
 from graphs.conversation import Conversation, Handled
 from graphs.email_linking import SenderLink, company_guess, link_sender
 from graphs.envelope import Channel, Envelope
@@ -350,6 +351,11 @@ def ingest_email(
     meta = _meta(parsed, link, env, len(raw), brief.warnings, problems)
     artifact = _file(store, env, intake_id, parsed, link, meta)
     text = _render(store, parsed, link, brief, ctx, intent, why_not)
+    if link.client is not None and link.by == "address":
+        # A complaint from the client's own address can only lower autonomy, for that client.
+        lowered = lower_after_complaint(store, link.client.id, new_text(original.body) or original.body, intake_id)
+        if lowered:
+            text += "\n" + lowered
     conversation.reply(
         env,
         text,

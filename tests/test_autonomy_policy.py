@@ -126,3 +126,25 @@ def test_coo_policy_in_the_terminal(coo, sqlite_url):
     changed = coo(["policy", "collector", "send_reminder", "ask-external"], env)
     assert "OK (ask → ask-external)" in changed.stdout
     assert "collector · payment reminders: ask-external" in coo(["policy"], env).stdout
+
+
+def test_a_complaint_from_the_client_lowers_autonomy_for_that_client_only(lite):
+    from email.message import EmailMessage
+
+    from tests.test_email_intake import ingest
+
+    chat = lite
+    chat.say(CLIENT)
+    chat.say("new client: Globex, contact ap@globex.example")
+    chat.say("/policy invoicer send_invoice auto")
+    message = EmailMessage()
+    message["From"] = "Ops <ops@northwind.example>"
+    message["To"] = "Ana Ruiz <ana@studio.example>"
+    message["Subject"] = "Invoice"
+    message["Message-ID"] = "<complaint-1@northwind.example>"
+    message.set_content("Hi Ana,\n\nWe were charged twice for October. Not happy about this.\n\nOps")
+    _, shown = ingest(chat, bytes(message))
+    assert "This reads like a complaint, so the invoicer's invoices for Northwind ask you again" in shown
+    rules = chat.runtime.store.autonomy_rules
+    assert rules.level("invoicer", "send_invoice", 1) == "ask"
+    assert rules.level("invoicer", "send_invoice", 2) == "auto"  # Globex keeps it
