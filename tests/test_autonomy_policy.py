@@ -90,7 +90,7 @@ def test_auto_stays_within_its_ceiling_and_a_failed_send_lowers_it(lite, smtp):
     small = chat.say("invoice Northwind $500 for hosting")
     assert "/approve" not in small and "Sent invoice #INV-0001" in small
     big = chat.say("invoice Northwind $2,000 for october design work")
-    assert "[/approve 1]" in big or "[/approve 2]" in big  # over the ceiling: it asks
+    assert "[/approve 2]" in big  # over the ceiling: it asks (#1 went out on its own)
     # A send that autonomy let out and that fails lowers the level, with a message.
     smtp.recorder.data_reply = "550 5.1.1 No such mailbox"
     failed = chat.say("invoice Northwind $300 for fonts")
