@@ -417,6 +417,17 @@ class Conversation:
             self.store.conversations.answered(tx, env.thread_key)
         return self.say(env, "OK, dropped that request." if dropped else "There was nothing to cancel.")
 
+    def cancel_run(self, env: Envelope, run_id: str) -> Handled:
+        """`/cancel RUN`: a run a spend cap paused will not be carried on; it ends "cancelled"."""
+        run = self.store.runs.find(run_id.strip())
+        if run is None:
+            return self.say(env, f"There is no run {run_id.strip()}.")
+        if run.status != "paused":
+            return self.say(env, f"Run {run.id} is {run.status}; only a paused run can be cancelled this way.")
+        self.store.runs.set_status(run.id, "cancelled", summary="cancelled by the operator while paused")
+        self.store.ledger.append(run.id, "budget", "run_cancelled", {"by": env.user_id}, actor=env.user_id)
+        return self.say(env, f"OK: run {run.id} is cancelled; nothing was sent for it.")
+
     def autonomy(self, env: Envelope, rest: str) -> str:
         return autonomy_command(self.store, env, rest)
 

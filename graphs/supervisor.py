@@ -183,7 +183,8 @@ def _pause_for_budget(deps: Deps, state: RunState, name: str, exc: SpendCapReach
     )
     note = (
         f"⏸ Paused before {name.replace('_', ' ')}: {exc}. Raise the cap (/policy cap {exc.period} AMOUNT) "
-        "or allow a cheaper tier (/policy cap fallback on) and I carry on; nothing was sent."
+        f"or allow a cheaper tier (/policy cap fallback on) and I carry on; /cancel {state['run_id']} drops it. "
+        "Nothing was sent."
     )
     return {"notes": [*state["notes"], note], "stop": True, "paused": str(exc)}
 

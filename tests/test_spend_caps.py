@@ -103,16 +103,17 @@ def test_with_fallback_off_the_run_pauses_and_asks_then_carries_on_when_the_cap_
 
     paused = chat.say("email Northwind that batch 2 is uploaded")
     assert "⏸ Paused before compose email: the daily model budget ($" in paused
-    assert "Raise the cap (/policy cap daily AMOUNT)" in paused and "nothing was sent" in paused
+    assert "Raise the cap (/policy cap daily AMOUNT)" in paused and "Nothing was sent." in paused
     store = chat.runtime.store
     [run] = store.runs.paused()
+    assert f"/cancel {run.id} drops it" in paused
     assert store.runs.pending_approvals()[-1].id == 1  # no card for the paused run
 
     writer.script.append("Hi,\n\nBatch two is up.\n\nAna")
     raised = chat.say("/policy cap daily 50")
     assert "Carrying on with 1 paused run(s)." in raised
     chat.runtime.queue.wait_idle()
-    thread = chat.say("/help")
+    thread = raised + chat.say("/help")  # the card may arrive with either line
     assert "Batch two is up." in thread and re.search(r"\[/approve 2\]", thread)
     assert store.runs.get(run.id).status == "waiting_approval"
 
@@ -124,3 +125,21 @@ def test_bad_caps_and_prices_are_explained(make_runtime, sqlite_url, smtp):
     assert "not a price pair" in chat.say("/policy price gpt-4o cheap")
     assert "The caps are daily and monthly" in chat.say("/policy cap weekly 5")
     assert chat.runtime.store.autonomy_rules.settings() == {}
+
+
+def test_a_paused_run_can_be_cancelled_and_is_not_carried_on(make_runtime, sqlite_url, smtp, models):
+    chat = _driver(make_runtime, sqlite_url, smtp, model_mid="scripted:gpt-4o")
+    chat.say(CLIENT)
+    chat.say("/policy price gpt-4o 1000/1000")
+    models.setdefault("gpt-4o", ScriptedChatModel(script=[], calls=[])).script.append("Hi,\n\nBatch one.\n\nAna")
+    chat.say("email Northwind that batch 1 is uploaded")
+    chat.say("/policy cap fallback off")
+    _cap_just_above_spending(chat)
+    assert "⏸ Paused" in chat.say("email Northwind that batch 2 is uploaded")
+    store = chat.runtime.store
+    [run] = store.runs.paused()
+    assert f"OK: run {run.id} is cancelled; nothing was sent for it." in chat.say(f"/cancel {run.id}")
+    assert store.runs.get(run.id).status == "cancelled"
+    assert "only a paused run can be cancelled" in chat.say(f"/cancel {run.id}")
+    assert "Carrying on" not in chat.say("/policy cap daily 50")
+    assert store.runs.get(run.id).status == "cancelled"
