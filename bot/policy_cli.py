@@ -11,13 +11,23 @@ import uuid
 def cmd_policy(args: argparse.Namespace) -> int:
     from bot.cli import _store
     from bot.settings import load_settings
+    from agents.budget import Budget, parse_prices
     from graphs.policy_command import policy_command
 
-    store = _store(args, load_settings())
+    settings = load_settings()
+    store = _store(args, settings)
     try:
+        budget = Budget(
+            store.db,
+            store.clock,
+            store.autonomy_rules,
+            daily=settings.daily_cost_cap,
+            monthly=settings.monthly_cost_cap,
+            prices=parse_prices(settings.model_prices),
+        )
         rest = shlex.join(args.words)
         by = f"cli:{getpass.getuser()}"
-        print(policy_command(store, rest, by=by, via="cli", dedupe=f"cli-{uuid.uuid4().hex}"))
+        print(policy_command(store, rest, by=by, via="cli", dedupe=f"cli-{uuid.uuid4().hex}", budget=budget))
     finally:
         store.close()
     return 0

@@ -123,6 +123,8 @@ def test_coo_policy_in_the_terminal(coo, sqlite_url):
     env = {"COO_DATABASE_URL": sqlite_url}
     shown = coo(["policy"], env)
     assert shown.returncode == 0 and "everything: ask" in shown.stdout
+    assert "• daily: none (spent $0.0000)" in shown.stdout
+    assert "• daily: $3.00" in coo(["policy"], env | {"COO_DAILY_COST_CAP": "3"}).stdout
     changed = coo(["policy", "collector", "send_reminder", "ask-external"], env)
     assert "OK (ask → ask-external)" in changed.stdout
     assert "collector · payment reminders: ask-external" in coo(["policy"], env).stdout
