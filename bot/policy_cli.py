@@ -9,9 +9,9 @@ import uuid
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
+    from agents.budget import Budget, parse_prices
     from bot.cli import _store
     from bot.settings import load_settings
-    from agents.budget import Budget, parse_prices
     from graphs.policy_command import policy_command
 
     settings = load_settings()
