@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from agents.policy_review import quarterly_review
+from agents.slas import describe, flag_breaches
 from store.facade import Store
 from store.memory_audit import audit
 from store.models import format_money
@@ -188,6 +190,8 @@ def write_digest(store: Store, day: date) -> Digest:
         for a in breaches
     ]
     sla += [f"• {d.title} ({names.get(d.client_id, '?')}) is past its due date" for d in late_work]
+    # Work that took longer than its category's soft SLA (agents.slas), flagged in its thread too.
+    sla += [f"• {describe(store, b)}" for b in flag_breaches(store, since=start)]
     sections.append(("SLA breaches", sla))
 
     lines = [f"Good morning — your digest for {day.strftime('%A %d %B %Y')}."]
@@ -221,4 +225,7 @@ def write_digest(store: Store, day: date) -> Digest:
         ]
     if month_cost:
         lines.append(f"Model cost: yesterday ${yesterday_cost:.4f}, this month ${month_cost:.4f}.")
+    review = quarterly_review(store, day)
+    if review:
+        lines.append(review)
     return Digest(day=day, text="\n".join(lines), approval_ids=[a.id for a in approvals], quiet=quiet)

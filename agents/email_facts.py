@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel
 
+from agents.untrusted import injection_signs
 from store.models import format_money
 
 _MONTHS = (
@@ -199,7 +200,7 @@ def sentences(text: str) -> list[str]:
 
 
 def is_injection(sentence: str) -> bool:
-    return bool(_INJECTION.search(sentence))
+    return bool(_INJECTION.search(sentence)) or bool(injection_signs(sentence))
 
 
 def is_ask(sentence: str) -> bool:

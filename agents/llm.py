@@ -21,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
+from agents.budget import PRICES, Budget, SpendCapReached
 from agents.errors import AgentError, ModelConfigError
 from agents.model_spec import OFFLINE, validate_spec
 from store.ledger import Ledger
@@ -32,21 +33,28 @@ TIERS: tuple[Tier, ...] = ("small", "mid", "large")
 ModelFactory = Callable[[str], BaseChatModel]
 _PROVIDERS: dict[str, ModelFactory] = {}
 
-# USD per million tokens (prompt, completion). Unknown models are recorded with cost 0 and
-# ``priced: false`` so the operator can see the figure is missing rather than free.
-PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "claude-3-5-haiku-latest": (0.80, 4.00),
-    "claude-sonnet-4-5": (3.00, 15.00),
-}
-
 T = TypeVar("T", bound=BaseModel)
 
 # Calls made before a run exists (parsing the message that starts it) are booked to the run
 # the message will start, so the ledger shows what every intent cost.
 _attributed_run: ContextVar[str | None] = ContextVar("attributed_run", default=None)
+# What the spend caps changed in the calls of one step (a cheaper tier used): the supervisor
+# collects them and says them in the run's thread.
+_budget_notes: ContextVar[list[str] | None] = ContextVar("budget_notes", default=None)
+# Inside ``ModelRunner.offline()`` every tier is treated as offline (the caps are reached).
+_forced_offline: ContextVar[bool] = ContextVar("forced_offline", default=False)
+
+__all__ = ["PRICES", "SpendCapReached"]
+
+
+@contextmanager
+def collect_budget_notes() -> Iterator[list[str]]:
+    notes: list[str] = []
+    token = _budget_notes.set(notes)
+    try:
+        yield notes
+    finally:
+        _budget_notes.reset(token)
 
 
 @contextmanager
@@ -97,6 +105,7 @@ class ModelCall(BaseModel):
     priced: bool
     latency_ms: float
     cached: bool
+    fallback_from: Tier | None = None  # the tier asked for, when a spend cap made coo use this one
 
 
 class ModelTiers:
@@ -107,10 +116,11 @@ class ModelTiers:
         self._models: dict[Tier, BaseChatModel] = {}
 
     def is_offline(self, tier: Tier) -> bool:
-        return self.specs[tier] == OFFLINE
+        """Offline by configuration, or for now (the spend caps are reached: ``ModelRunner.offline``)."""
+        return self.specs[tier] == OFFLINE or _forced_offline.get()
 
     def model(self, tier: Tier) -> BaseChatModel:
-        if self.is_offline(tier):
+        if self.specs[tier] == OFFLINE:
             raise AgentError(f"the {tier} tier is offline; callers use their deterministic path")
         if tier not in self._models:
             self._models[tier] = build_model(self.specs[tier])
@@ -120,10 +130,45 @@ class ModelTiers:
 class ModelRunner:
     """Calls a tier's model with caching, and writes what each call cost into the ledger."""
 
-    def __init__(self, tiers: ModelTiers, cache: ModelCache, ledger: Ledger) -> None:
+    def __init__(self, tiers: ModelTiers, cache: ModelCache, ledger: Ledger, budget: Budget | None = None) -> None:
         self.tiers = tiers
         self.cache = cache
         self.ledger = ledger
+        self.budget = budget
+
+    @contextmanager
+    def offline(self) -> Iterator[None]:
+        """Every tier offline inside this block: callers take their deterministic path."""
+        token = _forced_offline.set(True)
+        try:
+            yield
+        finally:
+            _forced_offline.reset(token)
+
+    def _within_budget(self, tier: Tier, prompt: str) -> tuple[Tier, Tier | None]:
+        """The tier to use under the spend caps, and the tier asked for when it is a cheaper one."""
+        budget = self.budget
+        if budget is None:
+            return tier, None
+        over = budget.over(budget.estimate(self.tiers.specs[tier].partition(":")[2], prompt))
+        if over is None:
+            return tier, None
+        period, cap, spent = over
+        reached = f"the {period} model budget (${cap:.2f}) is reached: ${spent:.4f} spent"
+        if not budget.fallback_allowed():
+            raise SpendCapReached(f"{reached}, and the policy does not allow a cheaper tier", period, cap, spent)
+        for cheaper in reversed(TIERS[: TIERS.index(tier)]):
+            spec = self.tiers.specs[cheaper]
+            if spec == OFFLINE:
+                continue
+            if budget.over(budget.estimate(spec.partition(":")[2], prompt)) is None:
+                notes = _budget_notes.get()
+                if notes is not None:
+                    notes.append(
+                        f"💸 {reached[0].upper()}{reached[1:]}; I used the {cheaper} tier ({spec}) instead of {tier}."
+                    )
+                return cheaper, tier
+        raise SpendCapReached(f"{reached}; no cheaper model tier fits", period, cap, spent)
 
     def _record(self, run_id: str | None, step: str, call: ModelCall, call_id: str) -> None:
         run_id = run_id or _attributed_run.get()
@@ -164,14 +209,13 @@ class ModelRunner:
     def _invoke(
         self, tier: Tier, purpose: str, messages: list[BaseMessage], schema: type[BaseModel] | None
     ) -> tuple[str, ModelCall]:
-        spec = self.tiers.specs[tier]
         prompt = json.dumps([[m.type, m.content] for m in messages] + [schema.__name__ if schema else "text"])
         started = time.perf_counter()
-        cached = self.cache.get(spec, prompt)
+        cached = self.cache.get(self.tiers.specs[tier], prompt)
         if cached is not None:
             return cached, ModelCall(
                 tier=tier,
-                model=spec,
+                model=self.tiers.specs[tier],
                 purpose=purpose,
                 prompt_tokens=0,
                 completion_tokens=0,
@@ -180,6 +224,8 @@ class ModelRunner:
                 latency_ms=(time.perf_counter() - started) * 1000,
                 cached=True,
             )
+        tier, fallback_from = self._within_budget(tier, prompt)
+        spec = self.tiers.specs[tier]
         model = self.tiers.model(tier)
         try:
             if schema is None:
@@ -201,7 +247,7 @@ class ModelRunner:
         prompt_tokens = int(usage.get("input_tokens", 0))
         completion_tokens = int(usage.get("output_tokens", 0))
         model_name = spec.partition(":")[2]
-        price = PRICES.get(model_name)
+        price = self.budget.price(model_name) if self.budget is not None else PRICES.get(model_name)
         cost = (prompt_tokens * price[0] + completion_tokens * price[1]) / 1e6 if price else 0.0
         self.cache.put(spec, prompt, output)
         return output, ModelCall(
@@ -214,4 +260,5 @@ class ModelRunner:
             priced=price is not None,
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             cached=False,
+            fallback_from=fallback_from,
         )

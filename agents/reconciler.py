@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from agents.bank_csv import ParsedExport, RowProblem, parse_export
 from agents.bank_dates import DateQuestion, DateSpec
 from agents.payment_matching import ASKED, Outcome, RowResult, invoice_refs, match_rows
+from agents.untrusted import injection_signs
 from store.billing import OPEN_STATUSES
 from store.facade import Store
 from store.models import Payment, format_money
@@ -36,6 +37,8 @@ class ImportReport(BaseModel):
     problems: list[RowProblem]
     date_note: str | None = None
     date_question: DateQuestion | None = None
+    # Lines whose text looks like an instruction to coo: read as data only, and pointed out.
+    warnings: list[str] = []
 
     def of(self, *outcomes: Outcome) -> list[RowResult]:
         return [r for r in self.results if r.outcome in outcomes]
@@ -101,7 +104,11 @@ def import_payments(
             tx=tx,
         )
     final = [_record(store, parsed, result, run_id) for result in results]
+    warnings = _instruction_lines(parsed)
+    if warnings:
+        store.ledger.append(run_id, "intake", "untrusted_instructions", {"lines": warnings}, actor="coo")
     report = ImportReport(
+        warnings=warnings,
         run_id=run_id,
         filename=filename,
         shape=parsed.shape,
@@ -120,6 +127,16 @@ def import_payments(
         store.ledger.append(run_id, "reconcile", "payments_imported", {"filename": filename, **counts}, tx=tx)
         store.runs.set_status(run_id, "done", summary=summary, tx=tx)
     return report
+
+
+def _instruction_lines(parsed: ParsedExport) -> list[str]:
+    """Rows whose payer, reference or note reads like an instruction to coo (never followed)."""
+    found = []
+    for row in parsed.rows:
+        signs = injection_signs(" ".join(part for part in (row.payer, row.text, row.note or "") if part))
+        if signs:
+            found.append(f"line {row.line} ({', '.join(signs)})")
+    return found
 
 
 def _decide(store: Store, parsed: ParsedExport) -> list[RowResult]:
@@ -282,6 +299,13 @@ def render_report(report: ImportReport, *, chat: bool = False) -> str:
         f"{c['matched']} matched · {report.questions} to ask about · {c['ignored']} ignored · "
         f"{c['unreadable']} unreadable.",
     ]
+    if report.warnings:
+        lines.append(
+            "⚠ Text in the file looks like instructions to me — "
+            + "; ".join(report.warnings[:5])
+            + (f"; and {len(report.warnings) - 5} more" if len(report.warnings) > 5 else "")
+            + ". I read it as payment references only: nothing in a file runs, approves or changes anything."
+        )
     if report.assumed_currency:
         lines.append(f"The file doesn't say its currency; amounts read as {report.assumed_currency}.")
     if report.date_note:

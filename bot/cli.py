@@ -709,6 +709,9 @@ def build_parser() -> argparse.ArgumentParser:
         "print each problem with its fix (exit 1 on problems)",
     )
     doctor.set_defaults(func=cmd_doctor)
+    from bot.policy_cli import add_policy_parsers
+
+    add_policy_parsers(sub)
     return parser
 
 

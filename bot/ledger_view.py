@@ -24,6 +24,8 @@ def show_run(store: Store, run_id: str) -> str:
     if run is not None:
         key = run.id
         lines = [f"Run {run.id} · {run.kind} · {run.status} · {run.channel} thread {run.thread_id}"]
+        if run.error and run.status in ("failed", "sent_uncertain"):
+            lines.append(f"  Why: {run.error}")
     else:
         # Work recorded in the ledger without a chat run: audits, imports, e-mail intake.
         key = run_id

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 
+from agents.budget import Budget, parse_prices
 from agents.embedders import DEFAULT_EMBEDDER, choose, get_embedder
 from agents.llm import ModelRunner, ModelTiers
 from agents.mailer import Mailer, OutboxMailer, SmtpMailer
@@ -63,7 +64,15 @@ class Runtime:
         self.tiers = ModelTiers(
             {"small": settings.model_small, "mid": settings.model_mid, "large": settings.model_large}
         )
-        self.runner = ModelRunner(self.tiers, self.store.model_cache, self.store.ledger)
+        budget = Budget(
+            self.store.db,
+            self.store.clock,
+            self.store.autonomy_rules,
+            daily=settings.daily_cost_cap,
+            monthly=settings.monthly_cost_cap,
+            prices=parse_prices(settings.model_prices),
+        )
+        self.runner = ModelRunner(self.tiers, self.store.model_cache, self.store.ledger, budget)
         embedder = choose(settings.embedder, self.store.memory.embedded_with())
         get_embedder(embedder)  # an embedder that can't run here stops the start with its reason
         if embedder != DEFAULT_EMBEDDER and not settings.embedder:
@@ -81,6 +90,7 @@ class Runtime:
             embedder_name=settings.embedder,
             working_memory=RedisWorkingMemory(settings.redis_url) if settings.redis_url else InProcessWorkingMemory(),
             report_weekday=settings.report_weekday,
+            large_review_over=settings.large_review_over,
         )
         self._exit = contextlib.ExitStack()
         checkpointer = self._exit.enter_context(open_checkpointer(self.store.db))

@@ -35,6 +35,7 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.telegram_bot_token,
         settings.telegram_webhook_secret,
         settings.inbound_email_secret,
+        settings.metrics_token,
         _password(settings.smtp_url),
         _password(settings.database_url),
         _password(settings.redis_url),

@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from bot.dashboard import dashboard_token
 from bot.delivery import Deliverer, Outbound
 from bot.digest import schedule_next_digest
 from bot.intake import Intake
@@ -104,7 +105,24 @@ class Services:
             ingest_email=self._inbound_email,
             healthy=self._healthy,
             lifespan=self._lifespan,
+            metrics=self._metrics,
+            figures_token=settings.metrics_token,
+            dashboard=self._dashboard,
+            dashboard_token=lambda: dashboard_token(settings),
         )
+
+    def _dashboard(self) -> str:
+        from bot.dashboard import render_dashboard
+        from bot.figures_view import build_view
+
+        store = self.runtime.store
+        return render_dashboard(build_view(store, store.observability.figures(), self.runtime.queue.depths()))
+
+    def _metrics(self) -> bytes:
+        from bot.metrics import render
+
+        store = self.runtime.store
+        return render(store.observability.figures, self.runtime.queue.depths)
 
     def _inbound_email(self, raw: bytes) -> None:
         """POST /inbound/email: the same bytes posted twice (a relay's retry) are one e-mail."""

@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     telegram_operators: str = ""  # comma-separated Telegram user ids
     inbound_email_secret: str | None = None  # shared secret for POST /inbound/email
     approval_remind_after: float = 24.0  # hours a waiting approval waits before a reminder (0: never)
+    # Bearer token for GET /metrics and /dashboard; unset, they answer requests from this machine only.
+    metrics_token: str | None = None
+    # Model spend caps in USD (0: none); /policy cap daily|monthly AMOUNT in chat wins over these.
+    daily_cost_cap: float = 0.0
+    monthly_cost_cap: float = 0.0
+    # Prices over the built-in table: "model=IN/OUT,…" in USD per million tokens.
+    model_prices: str = ""
+    # Invoices of at least this amount (and every credit note) get a large-tier review on their card.
+    large_review_over: float = 5000.0
+    public_url: str = "http://127.0.0.1:8000"  # where `coo serve` is reached: `coo dashboard-link` prints it
 
     @field_validator("database_url")
     @classmethod
@@ -80,6 +90,7 @@ class Settings(BaseSettings):
         "telegram_webhook_url",
         "telegram_webhook_secret",
         "inbound_email_secret",
+        "metrics_token",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -174,11 +185,26 @@ class Settings(BaseSettings):
     def _tz(cls, value: str) -> str:
         return check_timezone(value)
 
-    @field_validator("slack_api_url", "telegram_api_url", "telegram_webhook_url")
+    @field_validator("slack_api_url", "telegram_api_url", "telegram_webhook_url", "public_url")
     @classmethod
     def _http(cls, value: str | None) -> str | None:
         if value and urlparse(value).scheme not in ("http", "https"):
             raise ValueError("expected an http(s):// URL")
+        return value
+
+    @field_validator("model_prices")
+    @classmethod
+    def _prices(cls, value: str) -> str:
+        from agents.budget import parse_prices
+
+        parse_prices(value)  # raises ValueError naming the part it cannot read
+        return value.strip()
+
+    @field_validator("daily_cost_cap", "monthly_cost_cap", "large_review_over")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("expected an amount in USD, 0 or more")
         return value
 
     @field_validator("approval_remind_after")

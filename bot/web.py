@@ -16,11 +16,12 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
+from bot.access import may_read_figures
 from bot.body_limit import BodyTooLarge, read_body
 from bot.intake import IntakeUnavailable
 from bot.payload_shape import shape
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 EMAIL_SECRET_HEADER = "X-Coo-Secret"
 MAX_EMAIL_BYTES = 25 * 1024 * 1024
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _same(given: str | None, expected: str) -> bool:
@@ -48,6 +50,10 @@ def build_web_app(
     ingest_email: Callable[[bytes], Any] | None = None,
     healthy: Callable[[], dict[str, Any]] = lambda: {"ok": True},
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    metrics: Callable[[], bytes] | None = None,
+    figures_token: str | None = None,
+    dashboard: Callable[[], str] | None = None,
+    dashboard_token: Callable[[], str] | None = None,
 ) -> Starlette:
     async def slack_events(request: Request) -> Response:
         if slack is None:
@@ -156,8 +162,27 @@ def build_web_app(
         health = await run_in_threadpool(healthy)
         return JSONResponse(health, status_code=200 if health.get("ok") else 503)
 
+    async def metrics_endpoint(request: Request) -> Response:
+        if metrics is None:
+            return PlainTextResponse("Metrics are not served by this app.", 404)
+        if not may_read_figures(request, figures_token):
+            return PlainTextResponse("Forbidden: send Authorization: Bearer <COO_METRICS_TOKEN>", 403)
+        body = await run_in_threadpool(metrics)
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
+
+    async def dashboard_endpoint(request: Request) -> Response:
+        if dashboard is None or dashboard_token is None:
+            return PlainTextResponse("The dashboard is not served by this app.", 404)
+        # Always a token (the link's, or the bearer token): the page is never open to the network.
+        if not may_read_figures(request, dashboard_token()):
+            return PlainTextResponse("Forbidden: open the link `coo dashboard-link` prints.", 403)
+        page = await run_in_threadpool(dashboard)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
     return Starlette(
         routes=[
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/dashboard", dashboard_endpoint, methods=["GET"]),
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/inbound/email", inbound_email, methods=["POST"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from agents import billing_cycle
 from graphs.approvals import Action
+from graphs.autonomy_policy import allowed_by_rule
 from graphs.envelope import Envelope
 from store.errors import NotFound
 from store.facade import Store
@@ -92,8 +93,21 @@ def approve_by_autonomy(store: Store, run_id: str, action: Action, approval: App
     if approval.status != "pending":
         return _decided_by_policy(approval)
     agent = _autonomous_agent(store, run_id, action)
+    evidence: dict[str, object] = {"autonomy": "auto", "scope": AUTONOMY_SCOPE.get(agent or "", "")}
     if agent is None:
-        return None
+        # The operator's /policy rules: autonomy per agent, kind of work and client, within limits.
+        allowed = allowed_by_rule(store, run_id, action)
+        if allowed is None:
+            return None
+        agent, rule = allowed
+        evidence = {
+            "autonomy": rule.level,
+            "kind": rule.kind,
+            "client_id": rule.client_id or None,
+            "max_cents": rule.max_cents,
+            "currency": rule.currency,
+            "known_only": rule.known_only,
+        }
     by = f"coo (autonomy: {agent})"
     if not store.runs.decide(approval.id, "approved", by, AUTONOMY_VIA):
         return _decided_by_policy(store.runs.approval(approval.id))
@@ -101,13 +115,15 @@ def approve_by_autonomy(store: Store, run_id: str, action: Action, approval: App
         run_id,
         action.step,
         "approved_by_policy",
-        {"approval_id": approval.id, "agent": agent, "autonomy": "auto", "scope": AUTONOMY_SCOPE[agent]},
+        {"approval_id": approval.id, "agent": agent, **evidence},
         actor=by,
     )
     return agent
 
 
 def autonomy_note(agent: str) -> str:
+    if agent not in AUTONOMY_SCOPE:
+        return f"Sent without asking: your /policy lets the {agent} do this on its own (/policy to see or change it)."
     return (
         f"Sent without asking: your autonomy setting for the {agent} covers {AUTONOMY_SCOPE[agent]} "
         f"(/autonomy {agent} ask to approve each one again)."

@@ -23,11 +23,13 @@ class Conversation(Protocol):
     def reply(self, env: Envelope, text: str, payload: dict[str, Any] | None = None) -> None: ...
     def say(self, env: Envelope, text: str) -> Handled: ...
     def cancel(self, env: Envelope) -> Handled: ...
+    def cancel_run(self, env: Envelope, run_id: str) -> Handled: ...
     def decide(self, env: Envelope, command: Decide) -> Handled: ...
     def edit(self, env: Envelope, approval_id: int, fields: EditFields | None) -> Handled: ...
     def resend(self, env: Envelope, approval_id: int, to: str | None) -> Handled: ...
     def accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled: ...
     def autonomy(self, env: Envelope, rest: str) -> str: ...
+    def policy(self, env: Envelope, rest: str) -> str: ...
     def open_deliverables(self) -> str: ...
     def waiting_list(self) -> str: ...
 
@@ -109,11 +111,17 @@ def _help(conversation: Conversation, env: Envelope, rest: str) -> Handled:
 
 
 def _cancel(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    if rest.strip():
+        return conversation.cancel_run(env, rest)
     return conversation.cancel(env)
 
 
 def _autonomy(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     return conversation.say(env, conversation.autonomy(env, rest))
+
+
+def _policy(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.say(env, conversation.policy(env, rest))
 
 
 COMMANDS: tuple[ChatCommand, ...] = (
@@ -123,8 +131,9 @@ COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("resend", "N [to=address]", "try again to send approval N's e-mail that did not go out", _resend),
     ChatCommand("done", "N", "deliverable N is delivered (without N: the open ones)", _done),
     ChatCommand("autonomy", "[agent auto|ask]", "show or set which routine work may go out without asking", _autonomy),
+    ChatCommand("policy", "[agent kind level …]", "show or set autonomy per agent and kind of work", _policy),
     ChatCommand("undo", "", "undo your last change (again: the one before)", _undo),
-    ChatCommand("cancel", "", "drop the question I asked", _cancel),
+    ChatCommand("cancel", "[RUN]", "drop the question I asked (RUN: a paused run)", _cancel),
     ChatCommand("help", "", "this help", _help, aliases=("start",)),
 )
 REGISTRY: dict[str, ChatCommand] = {n: c for c in COMMANDS for n in (c.name, *c.aliases)}

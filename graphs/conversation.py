@@ -37,6 +37,7 @@ from graphs.payment_match import (
     match_payment,
 )
 from graphs.plans import plan_for, plan_for_run
+from graphs.policy_command import policy_command
 from graphs.replies import question_for
 from graphs.sending import resend, schedule_retries
 from graphs.suggestions import not_understood, small_talk_reply
@@ -416,8 +417,43 @@ class Conversation:
             self.store.conversations.answered(tx, env.thread_key)
         return self.say(env, "OK, dropped that request." if dropped else "There was nothing to cancel.")
 
+    def cancel_run(self, env: Envelope, run_id: str) -> Handled:
+        """`/cancel RUN`: a run a spend cap paused will not be carried on; it ends "cancelled"."""
+        run = self.store.runs.find(run_id.strip())
+        if run is None:
+            return self.say(env, f"There is no run {run_id.strip()}.")
+        if run.status != "paused":
+            return self.say(env, f"Run {run.id} is {run.status}; only a paused run can be cancelled this way.")
+        self.store.runs.set_status(run.id, "cancelled", summary="cancelled by the operator while paused")
+        self.store.ledger.append(run.id, "budget", "run_cancelled", {"by": env.user_id}, actor=env.user_id)
+        return self.say(env, f"OK: run {run.id} is cancelled; nothing was sent for it.")
+
     def autonomy(self, env: Envelope, rest: str) -> str:
         return autonomy_command(self.store, env, rest)
+
+    def policy(self, env: Envelope, rest: str) -> str:
+        by = f"{env.channel}:{env.user_id}"
+        budget = self.deps.runner.budget
+        text = policy_command(self.store, rest, by=by, via=env.channel, dedupe=env.idempotency_key, budget=budget)
+        if rest.split()[:1] == ["cap"] and text.startswith("OK"):
+            started = self._restart_paused(env)
+            if started:
+                text += f" Carrying on with {started} paused run(s)."
+        return text
+
+    def _restart_paused(self, env: Envelope) -> int:
+        """Runs a spend cap paused start again (a run still over the cap pauses again, saying so)."""
+        count = 0
+        for run in self.store.runs.paused():
+            plan = plan_for_run(self.store.runs, run.id, run.kind)
+            if plan is None:
+                continue
+            self.store.runs.set_status(run.id, "queued")
+            self.store.ledger.append(run.id, "budget", "resumed_after_cap", {"by": env.user_id}, dedupe=env.event_id)
+            job = f"run-{run.id}-after-{env.event_id}"
+            if self._enqueue(env, self.jobs.run, job, plan.agent.job_spec(), run_id=run.id):
+                count += 1
+        return count
 
     def open_deliverables(self) -> str:
         return open_deliverables_text(self.store)

@@ -26,3 +26,4 @@ class Deps:
     embedder_name: str = ""  # COO_EMBEDDER; unset: the memory's own embedder, else the default
     working_memory: WorkingMemory = field(default_factory=InProcessWorkingMemory)
     report_weekday: int = 5  # ISO weekday of the weekly client reports (COO_REPORT_WEEKDAY)
+    large_review_over: float = 5000.0  # invoices of at least this get a large-tier review (COO_LARGE_REVIEW_OVER)

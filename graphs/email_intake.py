@@ -24,7 +24,8 @@ from pydantic import BaseModel, Field
 from agents.context import ClientContext, load_client_context
 from agents.email_brief import EmailBrief, build_brief
 from agents.email_reader import Attachment, Mailbox, ParsedEmail, parse_email
-from agents.email_text import one_line
+from agents.email_text import new_text, one_line
+from graphs.autonomy_policy import lower_after_complaint
 from graphs.chat_forward import ChatForward, address_question, ask_for_address
 from graphs.conversation import Conversation, Handled
 from graphs.email_linking import SenderLink, link_sender
@@ -297,6 +298,11 @@ def ingest_email(
     artifact = _file(store, env, intake_id, parsed, link, meta)
     last = address_question(chat_forward) if chat_forward is not None else _proposal(store, link, intent, why_not)
     text = render(store, parsed, link, brief, ctx, last, chat_forward)
+    if link.client is not None and link.by == "address":
+        # A complaint from the client's own address can only lower autonomy, for that client.
+        lowered = lower_after_complaint(store, link.client.id, new_text(original.body) or original.body, intake_id)
+        if lowered:
+            text += "\n" + lowered
     conversation.reply(
         env,
         text,

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from agents.errors import AgentError, DeliveryUncertain, SendFailed
 from graphs.actions import compensation_for, idempotency_key, perform
 from graphs.approvals import EMAIL_RE, Action, Card, Draft
+from graphs.autonomy_policy import lower_after_failure
 from graphs.deps import Deps
 from store.facade import Store
 from store.jobqueue import JobQueue, JobSpec
@@ -42,6 +43,7 @@ class SendResult(BaseModel):
     note: str  # what the operator is told
     error: str | None = None  # why it was not sent
     retry_at: datetime | None = None  # when the next automatic attempt is due
+    uncertain: bool = False  # an earlier attempt died mid-send: it may have gone out
 
 
 def label(action: Action) -> str:
@@ -69,7 +71,7 @@ def send_approved(deps: Deps, run_id: str, action: Action, approval_id: int) -> 
         receipt = perform(deps, run_id, action)
     except DeliveryUncertain as exc:
         store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc)})
-        return SendResult(sent=False, note=f"I did not send the {what}: {exc}", error=str(exc))
+        return SendResult(sent=False, note=f"I did not send the {what}: {exc}", error=str(exc), uncertain=True)
     except AgentError as exc:
         return _not_sent(deps, run_id, action, approval_id, exc)
     store.ledger.append(
@@ -136,6 +138,9 @@ def _not_sent(deps: Deps, run_id: str, action: Action, approval_id: int, exc: Ag
             f"Trying again won't help until that is fixed: /resend {approval_id} to=name@example.com "
             f"sends it to another address, /resend {approval_id} after fixing the mail settings."
         )
+    lowered = lower_after_failure(store, run_id, action, approval_id)
+    if lowered:
+        said.append(lowered)
     return SendResult(sent=False, note=" ".join(said), error=str(exc), retry_at=retry_at)
 
 
@@ -205,6 +210,8 @@ def settle(deps: Deps, approval: Approval, action: Action) -> SendResult:
     result = send_approved(deps, approval.run_id, action, approval.id)
     if result.sent:
         deps.store.runs.set_status(approval.run_id, "done", summary=result.note[:200])
+    elif result.uncertain and result.error is not None:
+        deps.store.runs.set_status(approval.run_id, "sent_uncertain", error=result.error[:500])
     elif result.error is not None:
         deps.store.runs.set_status(approval.run_id, "failed", error=result.error[:500])
     return result

@@ -23,12 +23,18 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+from agents.budget import SpendCapReached
+from agents.llm import collect_budget_notes
+from agents.slas import run_breached
 from graphs.actions import reject
 from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, card_buttons, render_card
 from graphs.autonomy import approve_by_autonomy, autonomy_note
+from graphs.autonomy_policy import suggestion_after
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
+from graphs.risk_review import review
 from graphs.sending import send_approved
+from graphs.step_kit import StepResult
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
 from store.errors import NotFound
@@ -54,6 +60,8 @@ class RunState(TypedDict, total=False):
     side_effects: int
     approval_id: int | None
     failed: str | None  # why the approved side effect did not happen: the run ends "failed"
+    uncertain: bool  # the side effect may or may not have happened: the run ends "sent_uncertain"
+    paused: str | None  # a spend cap stopped it before a model call: the run ends "paused"
     outcome: dict[str, Any]  # final status and summary, applied once the checkpoints are cleaned up
     hold: bool  # a replay (`coo replay`): every side effect waits for the operator, autonomy or not
 
@@ -124,7 +132,24 @@ def plan(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
 def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps = runtime.context
     name = state["plan"][state["cursor"]]
-    result = STEPS[name](deps, dict(state))
+    try:
+        with collect_budget_notes() as budget_notes:
+            result = _reviewed(deps, state, STEPS[name](deps, dict(state)))
+    except SpendCapReached as exc:
+        budget = deps.runner.budget
+        if budget is None or not budget.fallback_allowed():
+            return _pause_for_budget(deps, state, name, exc)
+        # No model tier fits under the cap: the step's deterministic (offline) path costs nothing.
+        with deps.runner.offline():
+            result = _reviewed(deps, state, STEPS[name](deps, dict(state)))
+        budget_notes = [
+            f"💸 {str(exc)[0].upper()}{str(exc)[1:]}: this step used the offline tier (no model). "
+            f"/policy cap {exc.period} AMOUNT raises the cap."
+        ]
+        deps.store.ledger.append(
+            state["run_id"], name, "budget_fallback", {"tier": "offline", "reason": str(exc), "period": exc.period}
+        )
+    result.notes = [*result.notes, *budget_notes]
     deps.store.ledger.append(
         state["run_id"],
         name,
@@ -138,6 +163,32 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         "client_id": result.client_id if result.client_id is not None else state.get("client_id"),
         "stop": result.stop,
     }
+
+
+def _reviewed(deps: Deps, state: RunState, result: StepResult) -> StepResult:
+    """A high-risk card gets the large tier's review as a note (graphs.risk_review)."""
+    if result.action is not None:
+        note = review(deps, state["run_id"], result.action)
+        if note:
+            result.notes = [*result.notes, note]
+    return result
+
+
+def _pause_for_budget(deps: Deps, state: RunState, name: str, exc: SpendCapReached) -> dict[str, Any]:
+    """A model call would go over a cap and the policy allows no cheaper tier: the run pauses and
+    the operator is asked; raising the cap (or allowing fallback) starts it again."""
+    deps.store.ledger.append(
+        state["run_id"],
+        name,
+        "paused_for_budget",
+        {"reason": str(exc), "period": exc.period, "cap": exc.cap, "spent": exc.spent},
+    )
+    note = (
+        f"⏸ Paused before {name.replace('_', ' ')}: {exc}. Raise the cap (/policy cap {exc.period} AMOUNT) "
+        f"or allow a cheaper tier (/policy cap fallback on) and I carry on; /cancel {state['run_id']} drops it. "
+        "Nothing was sent."
+    )
+    return {"notes": [*state["notes"], note], "stop": True, "paused": str(exc)}
 
 
 def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
@@ -185,6 +236,9 @@ def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         draft=Draft.model_validate(decided.draft),
     )
     notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
+    suggestion = suggestion_after(store, run_id, decided.id) if decided.status == "approved" else None
+    if suggestion:
+        notes.append(suggestion)
     return {"action": approved.model_dump(), "decision": decided.status, "notes": notes, "approval_id": decided.id}
 
 
@@ -199,7 +253,13 @@ def side_effect(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         return {"notes": state["notes"] + [note], "action": None, "stop": True}
     result = send_approved(deps, run_id, action, state.get("approval_id") or 0)
     if not result.sent:
-        return {"notes": state["notes"] + [result.note], "action": None, "stop": True, "failed": result.error}
+        return {
+            "notes": state["notes"] + [result.note],
+            "action": None,
+            "stop": True,
+            "failed": result.error,
+            "uncertain": result.uncertain,
+        }
     return {"notes": state["notes"] + [result.note], "action": None, "side_effects": state["side_effects"] + 1}
 
 
@@ -208,14 +268,25 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     store = deps.store
     run_id = state["run_id"]
     failed = state.get("failed")
-    status = "failed" if failed else "rejected" if state.get("decision") == "rejected" else "done"
+    if failed:
+        status = "sent_uncertain" if state.get("uncertain") else "failed"
+    elif state.get("paused"):
+        status = "paused"
+    else:
+        status = "rejected" if state.get("decision") == "rejected" else "done"
     store.ledger.append(run_id, "finish", "run_finished", {"status": status, "error": failed})
     notes = list(state["notes"])
     if state.get("side_effects") or state.get("decision"):
         notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
     if notes:
-        _post(store, state, "\n".join(notes), "final")
+        # A paused run is started again when the cap is raised: each of its ends is said once.
+        key = "final" if status != "paused" else f"paused:{store.ledger.count(run_id)}"
+        _post(store, state, "\n".join(notes), key)
     index_memory(deps)  # semantic memory: index what this run created (idempotent sweep)
+    if status in ("done", "failed", "sent_uncertain") and run_breached(store, run_id):
+        notes_late = "⏱ SLA breach: this work took longer than its soft SLA (/policy shows the SLAs)."
+        store.ledger.append(run_id, "sla", "sla_breached", {"at": "finish"}, actor="coo")
+        _post(store, state, notes_late, "sla-breach")
     client = state.get("client_id")
     try:
         name = store.clients.get(client).name if client is not None else None
@@ -228,7 +299,7 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
             ThreadContext(client_id=client, client_name=name, run_id=run_id, kind=state["intent"]["kind"]),
         )
     summary = notes[0][:200] if notes else None
-    return {"notes": [], "outcome": {"status": status, "summary": summary, "error": failed}}
+    return {"notes": [], "outcome": {"status": status, "summary": summary, "error": failed or state.get("paused")}}
 
 
 def after_step(state: RunState) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from store.artifacts import ArtifactStore
+from store.autonomy_rules import AutonomyRules
 from store.billing import BillingStore
 from store.changes import ChangeLog
 from store.clients import ClientStore
@@ -16,6 +17,7 @@ from store.ledger import Ledger
 from store.memory import MemoryStore
 from store.migrations import migrate
 from store.model_cache import ModelCache
+from store.observability import Observability
 from store.policies import Policies
 from store.recurring import RecurringWork
 from store.revisions import RevisionStore
@@ -45,6 +47,8 @@ class Store:
         self.memory = MemoryStore(db, self.clock)
         self.inbox = Inbox(db, self.clock)
         self.policies = Policies(db, self.clock)
+        self.observability = Observability(db, self.clock)
+        self.autonomy_rules = AutonomyRules(db, self.clock)
         self.recurring = RecurringWork(db, self.clock)
         self.changes = ChangeLog(db, self.clock, self.ledger)
 

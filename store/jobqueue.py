@@ -44,6 +44,10 @@ class JobQueue(Protocol):
         """Queue a job to run at ``when`` (UTC) once; False when that job id is already scheduled."""
         ...
 
+    def depths(self) -> dict[str, int]:
+        """Jobs waiting (queued or scheduled, not yet running) per queue name."""
+        ...
+
     def wait_idle(self, timeout: float = 60) -> None:
         """Block until no job is queued or running (in-process only; RQ returns at once)."""
         ...
@@ -120,6 +124,16 @@ class InProcessQueue:
             heapq.heappush(self._schedule, (when, self._order, func, job_id, spec, kwargs))
             self._wake.notify()
         return True
+
+    def depths(self) -> dict[str, int]:
+        with self._jobs.mutex:  # a snapshot of what waits; queue.Queue exposes its heap
+            waiting = [job[2].queue for _, _, job in self._jobs.queue if job is not None]
+        with self._lock:
+            waiting += [spec.queue for _, _, _, _, spec, _ in self._schedule]
+        counts: dict[str, int] = {}
+        for name in waiting:
+            counts[name] = counts.get(name, 0) + 1
+        return counts
 
     def scheduled(self) -> list[tuple[datetime, str]]:
         """What waits on the schedule, soonest first, as (when, job id)."""
@@ -239,6 +253,19 @@ class RQQueue:
         except RedisError as exc:
             raise StoreUnavailable(f"cannot reach Redis to schedule the work: {exc}") from exc
         return True
+
+    def depths(self) -> dict[str, int]:
+        from redis.exceptions import RedisError
+        from rq import Queue
+        from rq.registry import ScheduledJobRegistry
+
+        try:
+            counts: dict[str, int] = {}
+            for queue in Queue.all(connection=self.redis):
+                counts[queue.name] = queue.count + ScheduledJobRegistry(queue=queue).count
+            return counts
+        except RedisError as exc:
+            raise StoreUnavailable(f"cannot reach Redis to count the queues: {exc}") from exc
 
     def wait_idle(self, timeout: float = 60) -> None:
         return None

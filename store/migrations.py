@@ -520,6 +520,31 @@ CREATE TABLE invoice_reminders (
 CREATE INDEX invoice_reminders_invoice ON invoice_reminders (invoice_id, stage);
 """
 
+# Autonomy per agent, kind of work and (optionally) client, with its limits; and the policy
+# settings the operator changes from chat (spend caps, SLAs, prices), each a key and a value.
+_POLICY = """
+CREATE TABLE autonomy_rules (
+    agent TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    client_id INTEGER NOT NULL DEFAULT 0,
+    level TEXT NOT NULL,
+    max_cents {bigint},
+    currency TEXT,
+    known_only INTEGER NOT NULL DEFAULT 1,
+    set_by TEXT NOT NULL,
+    set_via TEXT NOT NULL,
+    set_at {ts} NOT NULL,
+    PRIMARY KEY (agent, kind, client_id)
+);
+
+CREATE TABLE policy_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at {ts} NOT NULL
+);
+"""
+
 MIGRATIONS: list[str | dict[str, str]] = [
     _CORE,
     _LEDGER_GUARD,
@@ -534,6 +559,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _SEND_FAILURES,
     _RETAINER_STATE_AND_CREDITS,
     _CREDIT_NOTES_AND_REMINDERS,
+    _POLICY,
 ]
 
 

@@ -32,7 +32,18 @@ def _utc(value: Any) -> Any:
 # Statuses, exactly as stored in the TEXT ``status`` columns. Literals rather than enums: the
 # values also travel as plain strings through LangGraph checkpoints, job arguments and JSON
 # ledger payloads, and an enum member there would be serialised as its class.
-RunStatus = Literal["queued", "running", "waiting_approval", "resuming", "done", "failed", "rejected", "cancelled"]
+RunStatus = Literal[
+    "queued",
+    "running",
+    "waiting_approval",
+    "resuming",
+    "paused",
+    "done",
+    "failed",
+    "sent_uncertain",
+    "rejected",
+    "cancelled",
+]
 InvoiceStatus = Literal["draft", "issued", "sent", "partially_paid", "paid", "void"]
 ApprovalStatus = Literal["pending", "approved", "rejected"]
 Decided = Literal["approved", "rejected"]  # what an operator (or the autonomy policy) decides

@@ -9,8 +9,11 @@ from store.db import Database, Tx
 from store.errors import NotFound
 from store.models import Approval, Decided, Run, RunStatus
 
-FINISHED: tuple[RunStatus, ...] = ("done", "failed", "rejected", "cancelled")
-SETTLED: tuple[RunStatus, ...] = (*FINISHED, "waiting_approval")
+# "sent_uncertain": an attempt died mid-send, so the e-mail may or may not have gone out; it is
+# neither done nor failed until the operator checks (never counted as a success).
+FINISHED: tuple[RunStatus, ...] = ("done", "failed", "sent_uncertain", "rejected", "cancelled")
+# "paused": a spend cap stopped it before a model call; raising the cap starts it again.
+SETTLED: tuple[RunStatus, ...] = (*FINISHED, "waiting_approval", "paused")
 
 
 class RunStore:
@@ -60,6 +63,10 @@ class RunStore:
             return
         with self.db.transaction() as own:
             own.execute(sql, params)
+
+    def paused(self) -> list[Run]:
+        rows = self.db.fetchall("SELECT * FROM runs WHERE status = 'paused' ORDER BY created_at")
+        return [Run.model_validate(r) for r in rows]
 
     def recent(self, limit: int = 20) -> list[Run]:
         rows = self.db.fetchall("SELECT * FROM runs ORDER BY created_at DESC, intent_id DESC LIMIT ?", (limit,))

@@ -71,6 +71,8 @@ TABLES: list[TableSpec] = [
     TableSpec(name="revisions"),
     TableSpec(name="agent_policies", serial=False, order_by="agent"),
     TableSpec(name="recurring_work", serial=False, order_by="key"),
+    TableSpec(name="autonomy_rules", serial=False, order_by="agent, kind, client_id"),
+    TableSpec(name="policy_settings", serial=False, order_by="key"),
     # saved requests not processed yet travel too: a migration loses nothing accepted
     TableSpec(name="inbox", json_columns=("payload",)),
 ]

@@ -1,0 +1,102 @@
+"""GET /metrics (issue #16): Prometheus text that the Prometheus client's own parser reads, whose
+numbers equal the ledger's, behind a bearer token (or served to this machine only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
+
+from agents.llm import register_provider, unregister_provider
+from tests.conftest import ChatDriver
+from tests.fakes.scripted_model import ScriptedChatModel
+
+CLIENT = "new client: Northwind, contact ops@northwind.example"
+TOKEN = "metrics-s3cret"
+
+
+@pytest.fixture
+def writer() -> Iterator[ScriptedChatModel]:
+    model = ScriptedChatModel(script=[], calls=[])
+    register_provider("scripted", lambda name: model)
+    yield model
+    unregister_provider("scripted")
+
+
+def _samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    found: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
+    return found
+
+
+def _value(samples, name: str, **labels: str) -> float:
+    return sum(v for got, v in samples.get(name, []) if all(got.get(k) == x for k, x in labels.items()))
+
+
+def test_metrics_parse_and_equal_the_ledger(serve, sqlite_url, smtp, writer, clock):
+    served = serve(
+        database_url=sqlite_url,
+        smtp_url=smtp.url,
+        from_email="Ana Ruiz <ana@studio.example>",
+        model_mid="scripted:gpt-4o-mini",  # a priced model: its calls cost money
+        metrics_token=TOKEN,
+    )
+    chat = ChatDriver(served.runtime)
+    chat.say(CLIENT)
+    writer.script.append("Hi,\n\nThe files are uploaded.\n\nAna")
+    assert "[/approve 1]" in chat.say("email Northwind that the files are uploaded")
+    clock.advance(minutes=5)  # the operator takes five minutes to decide
+    assert "Sent e-mail" in chat.say("/approve 1")
+    assert "[/approve 2]" in chat.say("invoice Northwind $2,000 for october design work")
+    chat.say("/reject 2")
+    assert "[/approve 3]" in chat.say("invoice Northwind $500 for hosting")
+    smtp.recorder.data_reply = "550 5.1.1 No such mailbox"
+    assert "NOT SENT" in chat.say("/approve 3")
+    smtp.recorder.data_reply = None
+    assert "[/approve 4]" in chat.say("invoice Northwind $300 for fonts")  # left waiting
+    served.settle()
+
+    assert served.http.get("/metrics").status_code == 403
+    assert served.http.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 403
+    response = served.http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = _samples(response.text)
+
+    store = served.runtime.store
+    for row in store.db.fetchall("SELECT kind, status, COUNT(*) AS n FROM runs GROUP BY kind, status"):
+        assert _value(samples, "coo_runs", kind=row["kind"], status=row["status"]) == row["n"]
+    assert _value(samples, "coo_runs") == store.db.scalar("SELECT COUNT(*) AS n FROM runs")
+    assert _value(samples, "coo_runs", status="failed") == 1 and _value(samples, "coo_runs", status="done") >= 2
+    assert _value(samples, "coo_approvals_waiting") == len(store.runs.pending_approvals()) == 1
+
+    usage = store.ledger.model_usage()
+    assert usage["calls"] == 1 and usage["cost_usd"] > 0
+    assert _value(samples, "coo_model_cost_usd_total", tier="mid") == pytest.approx(usage["cost_usd"])
+    assert _value(samples, "coo_model_tokens_total", tier="mid", direction="prompt") == usage["prompt_tokens"]
+    assert _value(samples, "coo_model_tokens_total", direction="completion") == usage["completion_tokens"]
+    assert _value(samples, "coo_model_calls_total", tier="mid", agent="email_responder") == 1
+
+    assert _value(samples, "coo_side_effects", action="send_email", outcome="done") == 1
+    assert _value(samples, "coo_side_effects", action="send_invoice", outcome="failed") == 1
+    decided = store.db.fetchall("SELECT asked_at, decided_at FROM approvals WHERE status <> 'pending'")
+    assert _value(samples, "coo_decision_latency_seconds_count") == len(decided) == 3
+    assert _value(samples, "coo_decision_latency_seconds_sum", agent="email_responder") == 300
+    assert _value(samples, "coo_decisions_total", decision="rejected") == 1
+    assert "coo_queue_depth" in response.text and _value(samples, "coo_job_retries_total") == 0
+    # A query-string token works too (the dashboard link carries one).
+    assert served.http.get(f"/metrics?token={TOKEN}").status_code == 200
+
+
+def test_without_a_token_metrics_are_served_to_this_machine_only(serve, sqlite_url):
+    served = serve(database_url=sqlite_url)
+    local = served.http.get("/metrics")  # the test client connects from 127.0.0.1
+    assert local.status_code == 200 and "coo_approvals_waiting 0.0" in local.text
+    remote = TestClient(served.services.app())  # Starlette's test client is "testclient", not local
+    refused = remote.get("/metrics")
+    assert refused.status_code == 403 and "coo_" not in refused.text
+    assert isinstance(local, httpx.Response)
