@@ -55,7 +55,7 @@ def retry_run(supervisor: Supervisor, ref: str, *, by: str, confirm: Callable[[s
     run = store.runs.find(ref)
     if run is None:
         return RetryOutcome(status="refused", said=f"There is no run {ref}. `coo ledger` lists the runs.")
-    if run.status != "failed":
+    if run.status not in ("failed", "sent_uncertain"):  # an uncertain send is retried only after a yes
         hint = {
             "waiting_approval": " It waits for your decision on its card.",
             "queued": " It is queued; a worker will run it.",
@@ -64,7 +64,7 @@ def retry_run(supervisor: Supervisor, ref: str, *, by: str, confirm: Callable[[s
         }.get(run.status, "")
         return RetryOutcome(
             status="refused",
-            said=f"Run {run.id} is {run.status}; only a failed run can be retried.{hint}",
+            said=f"Run {run.id} is {run.status}; only a failed run (or one whose e-mail may not have gone out) can be retried.{hint}",
             run_id=run.id,
         )
     tries = sum(1 for e in store.ledger.events(run.id) if e.kind == "retry_requested") + 1
