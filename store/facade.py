@@ -9,6 +9,7 @@ from store.clients import ClientStore
 from store.clock import Clock
 from store.conversations import ConversationStore
 from store.credit_notes import CreditNotes
+from store.invoice_profile import InvoiceProfiles
 from store.credits import CreditStore
 from store.db import Database
 from store.inbox import Inbox
@@ -35,6 +36,7 @@ class Store:
         self.billing = BillingStore(db, self.clock)
         self.credits = CreditStore(db, self.clock)
         self.credit_notes = CreditNotes(db, self.clock)
+        self.invoice_profiles = InvoiceProfiles(db, self.clock)
         self.artifacts = ArtifactStore(db, self.clock)
         self.conversations = ConversationStore(db, self.clock)
         self.runs = RunStore(db, self.clock)

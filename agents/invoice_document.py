@@ -1,0 +1,272 @@
+"""What an invoice or credit note says, once, for every form it takes (PDF, Factur-X XML, approval card).
+
+``InvoiceDocument`` gathers the seller's profile, the client's billing details, the lines with
+their tax rates and the totals from the books (store/tax.py), so the PDF, the embedded e-invoice
+and the card cannot disagree: each is rendered from the same document.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel
+
+from store.credit_notes import CreditNote
+from store.credits import CreditUse
+from store.invoice_profile import ClientBilling, SellerProfile
+from store.models import Client, Invoice
+from store.money import Money
+from store.tax import TaxSummary, rate_text
+
+DocumentKind = Literal["invoice", "credit_note"]
+
+# The words printed on a document, per language of the client (ClientBilling.language).
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "invoice": "Invoice",
+        "credit_note": "Credit note",
+        "number": "Number",
+        "issued": "Issue date",
+        "due": "Due date",
+        "bill_to": "Bill to",
+        "tax_id": "VAT/Tax ID",
+        "po": "PO number",
+        "description": "Description",
+        "qty": "Qty",
+        "unit_price": "Unit price",
+        "rate": "Tax",
+        "amount": "Amount",
+        "net": "Net total",
+        "tax_on": "Tax {rate} on {base}",
+        "tax": "Tax",
+        "gross": "Total",
+        "payment": "Payment",
+        "cancels": "Cancels invoice {number} of {date}",
+        "late_fee": "Late payment: {rate} per month is charged on overdue amounts.",
+        "terms": "Please pay by {date}, quoting {number}.",
+    },
+    "de": {
+        "invoice": "Rechnung",
+        "credit_note": "Gutschrift",
+        "number": "Nummer",
+        "issued": "Rechnungsdatum",
+        "due": "Fällig am",
+        "bill_to": "Rechnung an",
+        "tax_id": "USt-IdNr.",
+        "po": "Bestellnummer",
+        "description": "Beschreibung",
+        "qty": "Menge",
+        "unit_price": "Einzelpreis",
+        "rate": "USt",
+        "amount": "Betrag",
+        "net": "Nettobetrag",
+        "tax_on": "USt {rate} auf {base}",
+        "tax": "USt",
+        "gross": "Gesamtbetrag",
+        "payment": "Zahlung",
+        "cancels": "Storniert Rechnung {number} vom {date}",
+        "late_fee": "Bei Zahlungsverzug werden {rate} pro Monat auf offene Beträge berechnet.",
+        "terms": "Bitte zahlen Sie bis {date} unter Angabe von {number}.",
+    },
+    "fr": {
+        "invoice": "Facture",
+        "credit_note": "Avoir",
+        "number": "Numéro",
+        "issued": "Date de facture",
+        "due": "Échéance",
+        "bill_to": "Facturé à",
+        "tax_id": "N° TVA",
+        "po": "Bon de commande",
+        "description": "Désignation",
+        "qty": "Qté",
+        "unit_price": "Prix unitaire",
+        "rate": "TVA",
+        "amount": "Montant",
+        "net": "Total HT",
+        "tax_on": "TVA {rate} sur {base}",
+        "tax": "TVA",
+        "gross": "Total TTC",
+        "payment": "Paiement",
+        "cancels": "Annule la facture {number} du {date}",
+        "late_fee": "Pénalités de retard : {rate} par mois sur les montants échus.",
+        "terms": "Merci de régler avant le {date} en indiquant {number}.",
+    },
+}
+
+
+class Party(BaseModel):
+    name: str
+    address: list[str] = []
+    country: str | None = None
+    tax_id: str | None = None
+    email: str | None = None
+
+
+class DocumentLine(BaseModel):
+    description: str
+    quantity: Decimal
+    unit: str | None = None
+    unit_price: Money
+    net: Money
+    tax_rate: Decimal | None = None
+
+
+class InvoiceDocument(BaseModel):
+    kind: DocumentKind = "invoice"
+    number: str
+    issue_date: date
+    due_date: date | None = None
+    currency: str
+    language: str = "en"
+    seller: Party
+    buyer: Party
+    lines: list[DocumentLine]
+    taxes: TaxSummary
+    po_number: str | None = None
+    payment: list[str] = []
+    notes: list[str] = []
+    # Below the total: credit used, what was paid, and what is then due ("Amount due").
+    settlement: list[tuple[str, Money]] = []
+    refers_to: str | None = None  # a credit note: the invoice it cancels
+    refers_to_date: date | None = None
+    logo: str | None = None
+    eu_seller: bool = False
+
+    def label(self, key: str, **values: object) -> str:
+        words = LABELS.get(self.language, LABELS["en"])
+        return words.get(key, LABELS["en"][key]).format(**values)
+
+    @property
+    def title(self) -> str:
+        return f"{self.label(self.kind)} {self.number}"
+
+    def total_lines(self) -> list[tuple[str, Money]]:
+        """The totals block, as printed on the PDF and shown on the approval card."""
+        rows: list[tuple[str, Money]] = []
+        if self.taxes.taxed:
+            rows.append((self.label("net"), self.taxes.net))
+            for band in self.taxes.bands:
+                rows.append((self.label("tax_on", rate=rate_text(band.rate), base=band.base), band.tax))
+        rows.append((self.label("gross"), self.taxes.gross))
+        rows.extend(self.settlement)
+        return rows
+
+
+def _seller_party(seller: SellerProfile, fallback: str) -> Party:
+    return Party(
+        name=seller.legal_name or fallback,
+        address=(seller.address or "").splitlines(),
+        country=seller.country,
+        tax_id=seller.tax_id,
+        email=seller.email,
+    )
+
+
+def _buyer_party(client: Client, billing: ClientBilling) -> Party:
+    return Party(
+        name=billing.legal_name or client.name,
+        address=(billing.address or "").splitlines(),
+        country=billing.country,
+        tax_id=billing.tax_id,
+        email=billing.billing_email or client.contact_email,
+    )
+
+
+def _lines(invoice: Invoice) -> list[DocumentLine]:
+    return [
+        DocumentLine(
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=Money.from_cents(line.unit_price_cents, invoice.currency),
+            net=Money.from_cents(line.total_cents, invoice.currency),
+            tax_rate=line.tax_rate,
+        )
+        for line in invoice.lines
+    ]
+
+
+def _notes(seller: SellerProfile, taxes: TaxSummary, language: str) -> list[str]:
+    notes = [taxes.note] if taxes.note else []
+    if seller.late_fee:
+        notes.append(LABELS.get(language, LABELS["en"])["late_fee"].format(rate=rate_text(seller.late_fee)))
+    return notes
+
+
+def invoice_document(
+    invoice: Invoice,
+    client: Client,
+    seller: SellerProfile,
+    billing: ClientBilling,
+    sender_name: str,
+    credit: CreditUse | None = None,
+) -> InvoiceDocument:
+    """The invoice as its documents show it; ``credit``: the client's credit it uses."""
+    taxes = invoice.taxes
+    settlement: list[tuple[str, Money]] = []
+    language = billing.language or "en"
+    if credit is not None and credit.status != "released" and credit.amount_cents:
+        used = Money.from_cents(credit.amount_cents, invoice.currency)
+        settlement = [("Credit applied", -used), ("Amount due", taxes.gross - used)]
+    document = InvoiceDocument(
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        language=language,
+        seller=_seller_party(seller, sender_name),
+        buyer=_buyer_party(client, billing),
+        lines=_lines(invoice),
+        taxes=taxes,
+        po_number=billing.po_number,
+        payment=seller.payment_lines,
+        notes=_notes(seller, taxes, language),
+        settlement=settlement,
+        logo=seller.logo,
+        eu_seller=seller.eu,
+    )
+    terms = document.label("terms", date=invoice.due_date.isoformat(), number=invoice.number)
+    return document.model_copy(update={"notes": [terms, *document.notes]})
+
+
+def credit_note_document(
+    note: CreditNote,
+    invoice: Invoice,
+    client: Client,
+    seller: SellerProfile,
+    billing: ClientBilling,
+    sender_name: str,
+    issued_on: date,
+) -> InvoiceDocument:
+    """A credit note cancels its whole invoice: the same lines and tax, under its own number. What
+    had been paid on the invoice is shown as kept for the client (their credit)."""
+    taxes = invoice.taxes
+    language = billing.language or "en"
+    settlement: list[tuple[str, Money]] = []
+    if note.credited_cents:
+        settlement = [
+            ("Already paid, kept as your credit", Money.from_cents(note.credited_cents, note.currency)),
+            ("Amount no longer owed", Money.from_cents(note.amount_cents, note.currency)),
+        ]
+    document = InvoiceDocument(
+        kind="credit_note",
+        number=note.number,
+        issue_date=issued_on,
+        currency=note.currency,
+        language=language,
+        seller=_seller_party(seller, sender_name),
+        buyer=_buyer_party(client, billing),
+        lines=_lines(invoice),
+        taxes=taxes,
+        po_number=billing.po_number,
+        notes=[taxes.note] if taxes.note else [],
+        settlement=settlement,
+        refers_to=invoice.number,
+        refers_to_date=invoice.issue_date,
+        logo=seller.logo,
+        eu_seller=seller.eu,
+    )
+    cancels = document.label("cancels", number=invoice.number, date=invoice.issue_date.isoformat())
+    return document.model_copy(update={"notes": [cancels, *document.notes]})
