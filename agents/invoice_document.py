@@ -270,3 +270,22 @@ def credit_note_document(
     )
     cancels = document.label("cancels", number=invoice.number, date=invoice.issue_date.isoformat())
     return document.model_copy(update={"notes": [cancels, *document.notes]})
+
+
+def line_rate(said: Decimal | None, billing: ClientBilling, seller: SellerProfile) -> Decimal | None:
+    """A line's tax rate: the one said for it, else the client's default, else the seller's."""
+    if said is not None:
+        return said
+    return billing.tax_rate if billing.tax_rate is not None else seller.tax_rate
+
+
+def profile_questions(seller: SellerProfile) -> list[str]:
+    """Asked while the seller's profile lacks what an invoice needs (said with every invoice until set)."""
+    missing = seller.missing()
+    if not missing:
+        return []
+    return [
+        f"Your invoice PDF still lacks your {', '.join(missing)}: set them once with /profile field=value"
+        " (e.g. /profile legal_name=Jane Doe Design LLC address=1 Main St; Springfield iban=…)"
+        " or `coo profile field=value`."
+    ]

@@ -602,6 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
         "note (COO_PLAYBOOKS_DIR adds the operator's own)",
     )
     playbooks.set_defaults(func=cmd_playbooks)
+    from bot.invoice_cli import add_parsers as add_invoice_parsers
+
+    add_invoice_parsers(sub, _store, load_settings)
     return parser
 
 

@@ -28,6 +28,8 @@ class Conversation(Protocol):
     def resend(self, env: Envelope, approval_id: int, to: str | None) -> Handled: ...
     def accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled: ...
     def autonomy(self, env: Envelope, rest: str) -> str: ...
+    def profile(self, env: Envelope, rest: str) -> str: ...
+    def billing(self, env: Envelope, rest: str) -> str: ...
     def open_deliverables(self) -> str: ...
     def waiting_list(self) -> str: ...
 
@@ -116,6 +118,14 @@ def _autonomy(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     return conversation.say(env, conversation.autonomy(env, rest))
 
 
+def _profile(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.say(env, conversation.profile(env, rest))
+
+
+def _billing(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.say(env, conversation.billing(env, rest))
+
+
 COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("approve", "N", "send or do what approval N proposes", _decide("approve")),
     ChatCommand("edit", "N field=value… | N new text", "change approval N's draft before deciding", _edit),
@@ -124,6 +134,12 @@ COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("done", "N", "deliverable N is delivered (without N: the open ones)", _done),
     ChatCommand("autonomy", "[agent auto|ask]", "show or set which routine work may go out without asking", _autonomy),
     ChatCommand("undo", "", "undo your last change (again: the one before)", _undo),
+    ChatCommand(
+        "profile", "[field=value…]", "show or set your details on invoices (name, address, VAT id, IBAN)", _profile
+    ),
+    ChatCommand(
+        "billing", "CLIENT [field=value…]", "show or set a client's billing details (address, tax id, PO)", _billing
+    ),
     ChatCommand("cancel", "", "drop the question I asked", _cancel),
     ChatCommand("help", "", "this help", _help, aliases=("start",)),
 )

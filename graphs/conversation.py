@@ -37,6 +37,7 @@ from graphs.payment_match import (
     match_payment,
 )
 from graphs.plans import plan_for, plan_for_run
+from graphs.profile_commands import billing_command, profile_command
 from graphs.replies import question_for
 from graphs.sending import resend, schedule_retries
 from graphs.suggestions import not_understood, small_talk_reply
@@ -418,6 +419,12 @@ class Conversation:
 
     def autonomy(self, env: Envelope, rest: str) -> str:
         return autonomy_command(self.store, env, rest)
+
+    def profile(self, env: Envelope, rest: str) -> str:
+        return profile_command(self.store, rest)
+
+    def billing(self, env: Envelope, rest: str) -> str:
+        return billing_command(self.store, rest)
 
     def open_deliverables(self) -> str:
         return open_deliverables_text(self.store)

@@ -9,10 +9,10 @@ from store.clients import ClientStore
 from store.clock import Clock
 from store.conversations import ConversationStore
 from store.credit_notes import CreditNotes
-from store.invoice_profile import InvoiceProfiles
 from store.credits import CreditStore
 from store.db import Database
 from store.inbox import Inbox
+from store.invoice_profile import InvoiceProfiles
 from store.ledger import Ledger
 from store.memory import MemoryStore
 from store.migrations import migrate
