@@ -40,6 +40,11 @@ def _amount(money: Money) -> Decimal:
     return money.amount
 
 
+def _plain(number: Decimal) -> Decimal:
+    """Without an exponent: a quantity stored as "1E+1" is written 10 (the schema wants digits)."""
+    return Decimal(f"{number:f}")
+
+
 def _address(party: Party, target: object, fallback_country: str | None) -> None:
     lines = list(party.address)
     address = target.address  # type: ignore[attr-defined]
@@ -115,7 +120,7 @@ def facturx_xml(document: InvoiceDocument) -> bytes:
         item.document.line_id = str(position)
         item.product.name = line.description
         item.agreement.net.amount = line.unit_price.amount
-        item.delivery.billed_quantity = (line.quantity, _UNIT_CODES.get(line.unit or "", "C62"))
+        item.delivery.billed_quantity = (_plain(line.quantity), _UNIT_CODES.get(line.unit or "", "C62"))
         category = _category(document, line.tax_rate)
         item.settlement.trade_tax.type_code = "VAT"
         item.settlement.trade_tax.category_code = category
@@ -142,7 +147,7 @@ def facturx_xml(document: InvoiceDocument) -> bytes:
             if code:
                 trade_tax.exemption_reason_code = code
         else:
-            trade_tax.rate_applicable_percent = rate
+            trade_tax.rate_applicable_percent = _plain(rate)
         settlement.trade_tax.add(trade_tax)
 
     if document.due_date is not None:

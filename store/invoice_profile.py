@@ -284,25 +284,27 @@ class InvoiceProfiles:
         self.db = db
         self.clock = clock
 
-    def seller(self) -> SellerProfile:
-        rows = self.db.fetchall("SELECT field, value FROM seller_profile")
+    def seller(self, tx: Tx | None = None) -> SellerProfile:
+        rows = (tx or self.db).fetchall("SELECT field, value FROM seller_profile")
         known = set(SellerProfile.fields())
         return SellerProfile.model_validate({r["field"]: r["value"] for r in rows if r["field"] in known})
 
     def set_seller(self, tx: Tx, changes: dict[str, str]) -> SellerProfile:
         """Change some details (a value of "" clears one); all are checked before any is written."""
-        updated = _checked(SellerProfile, self.seller(), changes)
-        self._write(tx, "seller_profile", (), self.seller().stored(), updated.stored())
+        current = self.seller(tx)
+        updated = _checked(SellerProfile, current, changes)
+        self._write(tx, "seller_profile", (), current.stored(), updated.stored())
         return updated
 
-    def billing(self, client_id: int) -> ClientBilling:
-        rows = self.db.fetchall("SELECT field, value FROM client_billing WHERE client_id = ?", (client_id,))
+    def billing(self, client_id: int, tx: Tx | None = None) -> ClientBilling:
+        rows = (tx or self.db).fetchall("SELECT field, value FROM client_billing WHERE client_id = ?", (client_id,))
         known = set(ClientBilling.fields())
         return ClientBilling.model_validate({r["field"]: r["value"] for r in rows if r["field"] in known})
 
     def set_billing(self, tx: Tx, client_id: int, changes: dict[str, str]) -> ClientBilling:
-        updated = _checked(ClientBilling, self.billing(client_id), changes)
-        self._write(tx, "client_billing", (client_id,), self.billing(client_id).stored(), updated.stored())
+        current = self.billing(client_id, tx)
+        updated = _checked(ClientBilling, current, changes)
+        self._write(tx, "client_billing", (client_id,), current.stored(), updated.stored())
         return updated
 
     def _write(self, tx: Tx, table: str, key: tuple[int, ...], before: dict[str, str], after: dict[str, str]) -> None:
