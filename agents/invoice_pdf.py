@@ -1,26 +1,52 @@
-"""An invoice or credit note as a PDF (fpdf2), with its Factur-X XML embedded for an EU seller.
+"""An invoice or credit note as an A4 PDF (reportlab).
 
-fpdf2 was chosen over reportlab by measurement (README, "## Benchmarks": `bench/invoice_pdf.py`):
-it renders the same one-page invoice faster and smaller. The text is set in DejaVu Sans (shipped in
-agents/fonts), so "€", "£" and accented names print as written. The output is reproducible: the
-PDF's dates are the document's issue date, not the time it was rendered.
+reportlab was chosen over fpdf2 by measurement (README, "## Benchmarks": `python -m
+bench.invoice_pdf`): the same invoice renders about ten times faster (fpdf2 re-reads and
+re-subsets the font for every document), at a somewhat larger file. The text is set in DejaVu
+Sans (a Latin/Greek/Cyrillic subset shipped in agents/fonts), so "€", "£" and accented names
+print as written; reportlab's invariant mode makes the bytes reproducible.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import io
 from decimal import Decimal
 from pathlib import Path
+from xml.sax.saxutils import escape
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from agents.errors import AgentError
 from agents.invoice_document import InvoiceDocument
 from store.tax import rate_text
 
 FONTS = Path(__file__).parent / "fonts"
-_FONT = "DejaVu"
+_FONT, _BOLD = "DejaVuSans", "DejaVuSans-Bold"
+_WIDTH = A4[0] - 36 * mm - 12  # inside the margins and the frame's own 6 pt padding each side
+
+
+def _fonts() -> None:
+    """Registered once per process (reportlab keeps them in its font registry)."""
+    if _FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(_FONT, str(FONTS / "DejaVuSans.ttf")))
+        pdfmetrics.registerFont(TTFont(_BOLD, str(FONTS / "DejaVuSans-Bold.ttf")))
+
+
+def _style(name: str, size: float = 9.5, bold: bool = False, right: bool = False) -> ParagraphStyle:
+    return ParagraphStyle(
+        name, fontName=_BOLD if bold else _FONT, fontSize=size, leading=size * 1.3, alignment=TA_RIGHT if right else 0
+    )
+
+
+def _para(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(text), style)
 
 
 def _quantity(quantity: Decimal, unit: str | None) -> str:
@@ -28,123 +54,120 @@ def _quantity(quantity: Decimal, unit: str | None) -> str:
     return f"{text} {unit}{'s' if unit and quantity != 1 else ''}" if unit else text
 
 
-class _Page(FPDF):
-    def __init__(self) -> None:
-        super().__init__(format="A4")
-        self.add_font(_FONT, "", str(FONTS / "DejaVuSans.ttf"))
-        self.add_font(_FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_auto_page_break(auto=True, margin=20)
-        self.set_margins(18, 18, 18)
+def _lines(lines: list[str], bold_first: bool = True, right: bool = False) -> list[Flowable]:
+    return [_para(line, _style("p", bold=bold_first and i == 0, right=right)) for i, line in enumerate(lines)]
 
 
-def _block(pdf: FPDF, lines: list[str], x: float, width: float, bold_first: bool = True) -> float:
-    """Lines of text at x from the current y; returns the y under them."""
-    for i, line in enumerate(lines):
-        pdf.set_x(x)
-        pdf.set_font(_FONT, "B" if bold_first and i == 0 else "", 9.5)
-        pdf.cell(width, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    return pdf.get_y()
+def _header(document: InvoiceDocument) -> Table:
+    seller = document.seller
+    left = [seller.name, *seller.address]
+    if seller.tax_id:
+        left.append(f"{document.label('tax_id')}: {seller.tax_id}")
+    if seller.email:
+        left.append(seller.email)
+    facts = [f"{document.label('number')}: {document.number}", f"{document.label('issued')}: {document.issue_date}"]
+    if document.due_date is not None:
+        facts.append(f"{document.label('due')}: {document.due_date}")
+    if document.po_number:
+        facts.append(f"{document.label('po')}: {document.po_number}")
+    right: list[Flowable] = [_para(document.label(document.kind), _style("title", 18, bold=True, right=True))]
+    right += _lines(facts, bold_first=False, right=True)
+    table = Table([[_lines(left), right]], colWidths=[_WIDTH / 2, _WIDTH / 2])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (0, -1), 0)]))
+    return table
+
+
+def _items(document: InvoiceDocument) -> Table:
+    taxed = document.taxes.taxed
+    head = [document.label("description"), document.label("qty"), document.label("unit_price")]
+    head += [document.label("rate")] if taxed else []
+    head.append(document.label("amount"))
+    rows: list[list[object]] = [head]
+    for line in document.lines:
+        row: list[object] = [_para(line.description, _style("cell", 9)), _quantity(line.quantity, line.unit)]
+        row.append(str(line.unit_price))
+        if taxed:
+            row.append("" if line.tax_rate is None else rate_text(line.tax_rate))
+        row.append(str(line.net))
+        rows.append(row)
+    widths = [0.46, 0.14, 0.16, 0.08, 0.16] if taxed else [0.52, 0.16, 0.16, 0.16]
+    table = Table(rows, colWidths=[w * _WIDTH for w in widths], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), _FONT, 9),
+                ("FONT", (0, 0), (-1, 0), _BOLD, 9),
+                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.grey),
+                ("LEFTPADDING", (0, 0), (0, -1), 0),
+                ("RIGHTPADDING", (-1, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _totals(document: InvoiceDocument) -> Table:
+    rows = document.total_lines()
+    gross_at = len(rows) - len(document.settlement) - 1
+    table = Table([[name, str(amount)] for name, amount in rows], colWidths=[_WIDTH * 0.78, _WIDTH * 0.22])
+    style = [
+        ("FONT", (0, 0), (-1, -1), _FONT, 9.5),
+        ("ALIGN", (0, 0), (-1, -1), "RIGHT"),
+        ("FONT", (0, gross_at), (-1, gross_at), _BOLD, 10.5),
+        ("RIGHTPADDING", (-1, 0), (-1, -1), 0),
+    ]
+    if document.settlement:
+        style.append(("FONT", (0, len(rows) - 1), (-1, len(rows) - 1), _BOLD, 10.5))
+    table.setStyle(TableStyle(style))
+    return table
 
 
 def render_pdf(document: InvoiceDocument) -> bytes:
-    """The document as a one- (or more-) page A4 PDF."""
-    pdf = _Page()
-    # Reproducible bytes: the same document always renders to the same PDF.
-    pdf.set_creation_date(datetime.combine(document.issue_date, time(), tzinfo=UTC))
-    pdf.set_title(document.title)
-    pdf.set_author(document.seller.name)
-    pdf.set_lang(document.language)
-    pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-    top = pdf.get_y()
+    """The document as an A4 PDF (one page for a usual invoice; long ones continue, the table's
+    header repeated)."""
+    _fonts()
+    out = io.BytesIO()
+    pdf = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=document.title,
+        author=document.seller.name,
+        lang=document.language,
+        invariant=1,
+    )
+    story: list[Flowable] = []
     if document.logo:
         try:
-            pdf.image(document.logo, x=pdf.l_margin, y=top, h=16)
-        except (OSError, RuntimeError, ValueError) as exc:
+            logo = Image(document.logo)
+            logo.drawWidth, logo.drawHeight = logo.drawWidth * 16 * mm / logo.drawHeight, 16 * mm
+        except (OSError, ValueError) as exc:
             raise AgentError(
-                f"the logo {document.logo} cannot be printed ({exc}); set another with `coo profile`"
+                f"the logo {document.logo} cannot be printed ({exc}); set another with /profile logo=PATH"
             ) from exc
-        pdf.set_y(top + 20)
-    seller = document.seller
-    seller_lines = [seller.name, *seller.address]
-    if seller.tax_id:
-        seller_lines.append(f"{document.label('tax_id')}: {seller.tax_id}")
-    if seller.email:
-        seller_lines.append(seller.email)
-    start = pdf.get_y()
-    left_end = _block(pdf, seller_lines, pdf.l_margin, width / 2)
-    pdf.set_y(start)
-    pdf.set_font(_FONT, "B", 18)
-    pdf.set_x(pdf.l_margin + width / 2)
-    pdf.cell(width / 2, 9, document.label(document.kind), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    facts = [(document.label("number"), document.number), (document.label("issued"), document.issue_date.isoformat())]
-    if document.due_date is not None:
-        facts.append((document.label("due"), document.due_date.isoformat()))
-    if document.po_number:
-        facts.append((document.label("po"), document.po_number))
-    for name, value in facts:
-        pdf.set_x(pdf.l_margin + width / 2)
-        pdf.set_font(_FONT, "", 9.5)
-        pdf.cell(width / 2, 5, f"{name}: {value}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_y(max(left_end, pdf.get_y()) + 8)
+        logo.hAlign = "LEFT"
+        story += [logo, Spacer(1, 4 * mm)]
+    story += [_header(document), Spacer(1, 8 * mm)]
     buyer = document.buyer
-    buyer_lines = [document.label("bill_to"), buyer.name, *buyer.address]
+    bill_to = [document.label("bill_to"), buyer.name, *buyer.address]
     if buyer.tax_id:
-        buyer_lines.append(f"{document.label('tax_id')}: {buyer.tax_id}")
-    _block(pdf, buyer_lines, pdf.l_margin, width)
-    pdf.ln(6)
-    for note in document.notes[:1] if document.kind == "credit_note" else []:
-        pdf.set_font(_FONT, "B", 10)
-        pdf.multi_cell(width, 5, note, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(2)
-    _lines_table(pdf, document, width)
-    pdf.ln(3)
-    _totals(pdf, document, width)
-    pdf.ln(6)
-    pdf.set_font(_FONT, "", 9)
-    notes = document.notes[1:] if document.kind == "credit_note" else document.notes
-    for note in notes:
-        pdf.multi_cell(width, 4.8, note, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        bill_to.append(f"{document.label('tax_id')}: {buyer.tax_id}")
+    story += [*_lines(bill_to), Spacer(1, 6 * mm)]
+    notes = list(document.notes)
+    if document.kind == "credit_note" and notes:
+        story += [_para(notes.pop(0), _style("cancels", 10, bold=True)), Spacer(1, 3 * mm)]
+    story += [_items(document), Spacer(1, 3 * mm), _totals(document), Spacer(1, 6 * mm)]
+    story += [_para(note, _style("note", 9)) for note in notes]
     if document.payment:
-        pdf.ln(3)
-        pdf.set_font(_FONT, "B", 9.5)
-        pdf.cell(width, 5, document.label("payment"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(_FONT, "", 9)
-        for line in document.payment:
-            pdf.multi_cell(width, 4.8, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    return bytes(pdf.output())
-
-
-def _lines_table(pdf: FPDF, document: InvoiceDocument, width: float) -> None:
-    taxed = document.taxes.taxed
-    columns = [0.46, 0.14, 0.16, 0.08, 0.16] if taxed else [0.52, 0.16, 0.16, 0.16]
-    headers = [document.label("description"), document.label("qty"), document.label("unit_price")]
-    headers += [document.label("rate")] if taxed else []
-    headers.append(document.label("amount"))
-    with pdf.table(
-        col_widths=columns,
-        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT") if taxed else ("LEFT", "RIGHT", "RIGHT", "RIGHT"),
-        line_height=5.5,
-        width=width,
-        borders_layout="HORIZONTAL_LINES",
-    ) as table:
-        pdf.set_font(_FONT, "B", 9)
-        table.row(headers)
-        pdf.set_font(_FONT, "", 9)
-        for line in document.lines:
-            cells = [line.description, _quantity(line.quantity, line.unit), str(line.unit_price)]
-            if taxed:
-                cells.append("" if line.tax_rate is None else rate_text(line.tax_rate))
-            cells.append(str(line.net))
-            table.row(cells)
-
-
-def _totals(pdf: FPDF, document: InvoiceDocument, width: float) -> None:
-    rows = document.total_lines()
-    gross_at = len(rows) - len(document.settlement) - 1
-    for i, (name, amount) in enumerate(rows):
-        strong = i == gross_at or (document.settlement and i == len(rows) - 1)
-        pdf.set_font(_FONT, "B" if strong else "", 10 if strong else 9.5)
-        pdf.set_x(pdf.l_margin + width * 0.35)
-        pdf.cell(width * 0.45, 6, name, align="R")
-        pdf.cell(width * 0.20, 6, str(amount), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        story += [Spacer(1, 3 * mm), *_lines([document.label("payment"), *document.payment])]
+    try:
+        pdf.build(story)
+    except OSError as exc:  # a logo file that vanished between the check and the build
+        raise AgentError(f"the PDF of {document.number} could not be written ({exc})") from exc
+    return out.getvalue()

@@ -37,7 +37,8 @@ def _pdf(message: Message) -> tuple[str, bytes]:
 
 
 def _text(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    """The PDF's text as read back, on one line (a table row reads "design 10 hours €100.00 …")."""
+    return " ".join(" ".join(page.extract_text().split()) for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
 
 
 def _xml(pdf: bytes) -> etree._Element:
