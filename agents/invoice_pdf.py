@@ -79,7 +79,7 @@ def _header(document: InvoiceDocument) -> Table:
 
 def _items(document: InvoiceDocument) -> Table:
     taxed = document.taxes.taxed
-    head = [document.label("description"), document.label("qty"), document.label("unit_price")]
+    head: list[object] = [document.label("description"), document.label("qty"), document.label("unit_price")]
     head += [document.label("rate")] if taxed else []
     head.append(document.label("amount"))
     rows: list[list[object]] = [head]
