@@ -289,3 +289,19 @@ def profile_questions(seller: SellerProfile) -> list[str]:
         " (e.g. /profile legal_name=Jane Doe Design LLC address=1 Main St; Springfield iban=…)"
         " or `coo profile field=value`."
     ]
+
+
+def with_conversion(document: InvoiceDocument, currency: str, rate: Decimal, on: date) -> InvoiceDocument:
+    """The document with its total also stated in ``currency`` at the operator's dated rate, for
+    information only: the invoice stays payable in its own currency and the books are unchanged."""
+    target = Money.zero(currency).currency
+    if target == document.currency:
+        raise ValueError(f"the invoice is already in {target}")
+    if not rate.is_finite() or rate <= 0:
+        raise ValueError(f"{rate} is not an exchange rate (1 {document.currency} = how many {target}?)")
+    converted = Money.of(document.taxes.gross.amount * rate, target)
+    note = (
+        f"For information: {document.taxes.gross} = {converted} at 1 {document.currency} = {rate.normalize():f}"
+        f" {target} (rate of {on.isoformat()}). Payable in {document.currency}."
+    )
+    return document.model_copy(update={"notes": [*document.notes, note]})

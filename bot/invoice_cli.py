@@ -7,6 +7,8 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,14 +41,21 @@ def cmd_invoice_pdf(
     args: argparse.Namespace, store_for: Callable[[argparse.Namespace, Settings], Store], settings: Settings
 ) -> int:
     from agents.errors import AgentError
+    from agents.invoice_document import with_conversion
     from agents.invoice_files import document_by_number, pdf_of
 
+    conversion = (args.to_currency, args.rate, args.rate_date)
+    if any(conversion) and not all(conversion):
+        print("coo: a conversion needs all of --in CUR --rate R --rate-date YYYY-MM-DD", file=sys.stderr)
+        return 2
     store = store_for(args, settings)
     try:
         try:
             document = document_by_number(store, args.number, settings.sender_name)
+            if args.to_currency:
+                document = with_conversion(document, args.to_currency, args.rate, args.rate_date)
             data = pdf_of(document)
-        except AgentError as exc:
+        except (AgentError, ValueError) as exc:
             log.warning("no PDF for %s: %s", args.number, exc)
             print(f"coo: {exc}", file=sys.stderr)
             return 1
@@ -57,6 +66,20 @@ def cmd_invoice_pdf(
     extra = " with Factur-X (EN 16931) XML" if document.eu_seller else ""
     print(f"{document.title}: {document.taxes.gross} → {path}{extra}")
     return 0
+
+
+def _rate(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except ArithmeticError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate (e.g. 1.0842)") from exc
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def add_parsers(
@@ -76,4 +99,9 @@ def add_parsers(
     invoice.add_argument("action", choices=["pdf"])
     invoice.add_argument("number", metavar="INV-N")
     invoice.add_argument("-o", "--output", help="file to write (default: INV-N.pdf here)")
+    invoice.add_argument(
+        "--in", dest="to_currency", metavar="CUR", help="also state the total in CUR (information only)"
+    )
+    invoice.add_argument("--rate", type=_rate, help="1 unit of the invoice's currency in CUR, the rate you supply")
+    invoice.add_argument("--rate-date", type=_day, help="the date of that rate (YYYY-MM-DD)")
     invoice.set_defaults(func=lambda args: cmd_invoice_pdf(args, store_for, load_settings()))

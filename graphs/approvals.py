@@ -166,7 +166,9 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, fields: EditFields, keep
     if invoice.status != "draft":
         raise EditError(f"Invoice {invoice.number} is {invoice.status}; only drafts can be edited.")
     lines = [
-        NewLine(description=l.description, quantity=l.quantity, unit=l.unit, unit_price=l.unit_price)
+        NewLine(
+            description=l.description, quantity=l.quantity, unit=l.unit, unit_price=l.unit_price, tax_rate=l.tax_rate
+        )
         for l in invoice.lines
     ]
     due = invoice.due_date

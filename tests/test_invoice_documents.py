@@ -223,3 +223,54 @@ def test_reverse_charge_invoice_shows_the_note_and_no_tax(chat, smtp):
     root = _xml(pdf)
     assert {c.text for c in root.xpath("//ram:CategoryCode", namespaces=NS)} == {"AE"}
     assert re.search(r"Bitte zahlen Sie bis 2026-12-25", text)
+
+
+def test_editing_a_taxed_draft_keeps_each_lines_rate(chat):
+    chat.say(EU_PROFILE)
+    chat.say("new client: Bluefin, contact marta@bluefin.example")
+    chat.say("invoice Bluefin 10 hours design at €100/h at 21% VAT and 2x books at €39.90 at 10% VAT")
+    shown = chat.say("/edit 1 qty=12")
+    assert "Tax 21% on €1,200.00: €252.00" in shown and "Tax 10% on €79.80: €7.98" in shown
+    assert "Total €1,539.78" in shown
+    invoice = chat.runtime.store.billing.get("INV-0001")
+    assert (invoice.total_cents, invoice.tax_cents) == (153978, 25998)
+    assert check_books(chat.runtime.store.db) == []
+
+
+def test_a_conversion_only_when_asked_with_the_operators_dated_rate_and_a_logo(chat, coo, tmp_path):
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), (20, 60, 160)).save(logo)
+    chat.say(EU_PROFILE + f" logo={logo}")
+    chat.say("new client: Bluefin, contact marta@bluefin.example")
+    chat.say("invoice Bluefin €1,000 for the website at 21% VAT")
+    chat.runtime.close()
+    database = {"COO_DATABASE_URL": chat.runtime.settings.database}
+    plain, converted = tmp_path / "plain.pdf", tmp_path / "usd.pdf"
+    assert coo(["invoice", "pdf", "INV-0001", "-o", str(plain)], database).returncode == 0
+    assert "For information" not in _text(plain.read_bytes())  # never converted unless asked
+    done = coo(
+        [
+            "invoice",
+            "pdf",
+            "INV-0001",
+            "-o",
+            str(converted),
+            "--in",
+            "USD",
+            "--rate",
+            "1.0842",
+            "--rate-date",
+            "2026-11-20",
+        ],
+        database,
+    )
+    assert done.returncode == 0, done.stderr
+    text = _text(converted.read_bytes())
+    assert "For information: €1,210.00 = $1,311.88 at 1 EUR = 1.0842 USD (rate of 2026-11-20). Payable in EUR." in text
+    assert "Total €1,210.00" in text
+    page = pypdfium2.PdfDocument(converted.read_bytes())[0]
+    assert len(list(page.get_objects(filter=[pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]))) == 1  # the logo is printed
+    half = coo(["invoice", "pdf", "INV-0001", "--in", "USD"], database)
+    assert half.returncode == 2 and "--rate" in half.stderr
