@@ -154,10 +154,7 @@ def facturx_xml(document: InvoiceDocument) -> bytes:
         terms = PaymentTerms()
         terms.due = document.due_date
         settlement.terms.add(terms)
-    prepaid = Money.zero(document.currency)
-    for label, money in document.settlement:
-        if label == "Credit applied":
-            prepaid = -money
+    prepaid = document.prepaid or Money.zero(document.currency)
     summary = settlement.monetary_summation
     summary.line_total = _amount(taxes.net)
     summary.charge_total = Decimal("0.00")

@@ -25,6 +25,10 @@ DocumentKind = Literal["invoice", "credit_note"]
 # The words printed on a document, per language of the client (ClientBilling.language).
 LABELS: dict[str, dict[str, str]] = {
     "en": {
+        "credit_applied": "Credit applied",
+        "amount_due": "Amount due",
+        "paid_kept": "Already paid, kept as your credit",
+        "no_longer_owed": "Amount no longer owed",
         "invoice": "Invoice",
         "credit_note": "Credit note",
         "number": "Number",
@@ -48,6 +52,10 @@ LABELS: dict[str, dict[str, str]] = {
         "terms": "Please pay by {date}, quoting {number}.",
     },
     "de": {
+        "credit_applied": "Verrechnetes Guthaben",
+        "amount_due": "Zu zahlen",
+        "paid_kept": "Bereits bezahlt, als Guthaben geführt",
+        "no_longer_owed": "Nicht mehr geschuldet",
         "invoice": "Rechnung",
         "credit_note": "Gutschrift",
         "number": "Nummer",
@@ -71,6 +79,10 @@ LABELS: dict[str, dict[str, str]] = {
         "terms": "Bitte zahlen Sie bis {date} unter Angabe von {number}.",
     },
     "fr": {
+        "credit_applied": "Avoir imputé",
+        "amount_due": "Reste à payer",
+        "paid_kept": "Déjà payé, conservé en avoir",
+        "no_longer_owed": "Montant plus dû",
         "invoice": "Facture",
         "credit_note": "Avoir",
         "number": "Numéro",
@@ -129,6 +141,7 @@ class InvoiceDocument(BaseModel):
     notes: list[str] = []
     # Below the total: credit used, what was paid, and what is then due ("Amount due").
     settlement: list[tuple[str, Money]] = []
+    prepaid: Money | None = None  # the client's credit this invoice uses (EN 16931: paid amount)
     refers_to: str | None = None  # a credit note: the invoice it cancels
     refers_to_date: date | None = None
     logo: str | None = None
@@ -207,9 +220,11 @@ def invoice_document(
     taxes = invoice.taxes
     settlement: list[tuple[str, Money]] = []
     language = billing.language or "en"
+    words = LABELS.get(language, LABELS["en"])
+    used = None
     if credit is not None and credit.status != "released" and credit.amount_cents:
         used = Money.from_cents(credit.amount_cents, invoice.currency)
-        settlement = [("Credit applied", -used), ("Amount due", taxes.gross - used)]
+        settlement = [(words["credit_applied"], -used), (words["amount_due"], taxes.gross - used)]
     document = InvoiceDocument(
         number=invoice.number,
         issue_date=invoice.issue_date,
@@ -224,6 +239,7 @@ def invoice_document(
         payment=seller.payment_lines,
         notes=_notes(seller, taxes, language),
         settlement=settlement,
+        prepaid=used,
         logo=seller.logo,
         eu_seller=seller.eu,
     )
@@ -244,11 +260,12 @@ def credit_note_document(
     had been paid on the invoice is shown as kept for the client (their credit)."""
     taxes = invoice.taxes
     language = billing.language or "en"
+    words = LABELS.get(language, LABELS["en"])
     settlement: list[tuple[str, Money]] = []
     if note.credited_cents:
         settlement = [
-            ("Already paid, kept as your credit", Money.from_cents(note.credited_cents, note.currency)),
-            ("Amount no longer owed", Money.from_cents(note.amount_cents, note.currency)),
+            (words["paid_kept"], Money.from_cents(note.credited_cents, note.currency)),
+            (words["no_longer_owed"], Money.from_cents(note.amount_cents, note.currency)),
         ]
     document = InvoiceDocument(
         kind="credit_note",

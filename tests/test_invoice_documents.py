@@ -274,3 +274,22 @@ def test_a_conversion_only_when_asked_with_the_operators_dated_rate_and_a_logo(c
     assert len(list(page.get_objects(filter=[pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]))) == 1  # the logo is printed
     half = coo(["invoice", "pdf", "INV-0001", "--in", "USD"], database)
     assert half.returncode == 2 and "--rate" in half.stderr
+
+
+def test_the_clients_credit_used_is_on_the_pdf_and_paid_in_the_xml(chat, smtp):
+    chat.say(EU_PROFILE)
+    chat.say("new client: Bluefin, contact marta@bluefin.example")
+    chat.say("invoice Bluefin €1,000 for the website")  # the seller's 21%: €1,210.00
+    chat.say("/approve 1")
+    chat.say("Bluefin paid €1,310 for INV-0001")  # €100.00 more than owed: Bluefin's credit
+    shown = chat.say("invoice Bluefin €500 for the newsletter")
+    assert "Total €605.00" in shown and "Amount due: €505.00" in shown
+    chat.say("/approve 2")
+    _, pdf = _pdf(smtp.messages[-1])
+    text = _text(pdf)
+    assert "Total €605.00 Credit applied -€100.00 Amount due €505.00" in text
+    root = _xml(pdf)
+    summation = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation"
+    assert _amount(root, f"{summation}/ram:TotalPrepaidAmount") == Decimal("100.00")
+    assert _amount(root, f"{summation}/ram:DuePayableAmount") == Decimal("505.00")
+    assert check_books(chat.runtime.store.db) == []
