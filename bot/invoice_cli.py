@@ -28,13 +28,13 @@ def cmd_profile(
     try:
         words = list(args.pairs)
         if words and words[0] == "client":
-            text = billing_command(store, " ".join(words[1:]))
+            reply = billing_command(store, " ".join(words[1:]))
         else:
-            text = profile_command(store, " ".join(words))
+            reply = profile_command(store, " ".join(words))
     finally:
         store.close()
-    print(text)
-    return 1 if text.startswith(("Nothing was changed", "Unknown detail", "Write /", "I don't know")) else 0
+    print(reply.text)
+    return 0 if reply.ok else 1
 
 
 def cmd_invoice_pdf(

@@ -421,10 +421,10 @@ class Conversation:
         return autonomy_command(self.store, env, rest)
 
     def profile(self, env: Envelope, rest: str) -> str:
-        return profile_command(self.store, rest)
+        return profile_command(self.store, rest).text
 
     def billing(self, env: Envelope, rest: str) -> str:
-        return billing_command(self.store, rest)
+        return billing_command(self.store, rest).text
 
     def open_deliverables(self) -> str:
         return open_deliverables_text(self.store)

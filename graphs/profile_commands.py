@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import NamedTuple
 
 from store.facade import Store
 from store.invoice_profile import ClientBilling, ProfileError, SellerProfile
 
 log = logging.getLogger(__name__)
+
+
+class Reply(NamedTuple):
+    text: str
+    ok: bool = True  # False: nothing was changed (unknown client or detail, a value refused)
+
 
 _PAIR = re.compile(r"(?:^|(?<=\s))([A-Za-z][\w-]*)\s*=")
 
@@ -43,35 +50,43 @@ def seller_text(seller: SellerProfile) -> str:
     return "\n".join(lines)
 
 
-def profile_command(store: Store, rest: str) -> str:
+def profile_command(store: Store, rest: str) -> Reply:
     """`/profile` shows the seller's details; `/profile field=value …` sets them (all checked first)."""
     head, pairs = split_pairs(rest)
     if head and not pairs:
-        return f"Write /profile field=value, e.g. /profile legal_name=Jane Doe Design LLC. {seller_text(store.invoice_profiles.seller())}"
+        return Reply(
+            f"Write /profile field=value, e.g. /profile legal_name=Jane Doe Design LLC. {seller_text(store.invoice_profiles.seller())}",
+            ok=False,
+        )
     if not pairs:
-        return seller_text(store.invoice_profiles.seller())
+        return Reply(seller_text(store.invoice_profiles.seller()))
     try:
         with store.db.transaction() as tx:
             seller = store.invoice_profiles.set_seller(tx, pairs)
     except ProfileError as exc:
         log.warning("seller profile not changed: %s", exc)
-        return str(exc)
-    return f"Saved: {', '.join(pairs)}.\n{seller_text(seller)}"
+        return Reply(str(exc), ok=False)
+    return Reply(f"Saved: {', '.join(pairs)}.\n{seller_text(seller)}")
 
 
-def billing_command(store: Store, rest: str) -> str:
+def billing_command(store: Store, rest: str) -> Reply:
     """`/billing Acme` shows Acme's billing details; `/billing Acme field=value …` sets them."""
     name, pairs = split_pairs(rest)
     if not name:
-        return f"Write /billing CLIENT field=value, e.g. /billing Acme billing_email=ap@acme.example. Details: {', '.join(ClientBilling.fields())}."
+        return Reply(
+            "Write /billing CLIENT field=value, e.g. /billing Acme billing_email=ap@acme.example."
+            f" Details: {', '.join(ClientBilling.fields())}.",
+            ok=False,
+        )
     matches = store.clients.find(name)
     if len(matches) != 1:
         found = ", ".join(c.name for c in matches)
-        return (
+        said = (
             f'"{name}" could mean {found}; give the full name.'
             if matches
             else f"I don't know a client called {name!r}."
         )
+        return Reply(said, ok=False)
     client = matches[0]
     if pairs:
         try:
@@ -79,8 +94,9 @@ def billing_command(store: Store, rest: str) -> str:
                 store.invoice_profiles.set_billing(tx, client.id, pairs)
         except ProfileError as exc:
             log.warning("billing details of %s not changed: %s", client.name, exc)
-            return str(exc)
+            return Reply(str(exc), ok=False)
     billing = store.invoice_profiles.billing(client.id)
     said = f"Saved for {client.name}: {', '.join(pairs)}.\n" if pairs else ""
     shown = _shown(billing) or ["• (nothing set: invoices use their name and contact address)"]
-    return "\n".join([f"{said}{client.name} is invoiced as:", *shown, f"Details: {', '.join(ClientBilling.fields())}."])
+    lines = [f"{said}{client.name} is invoiced as:", *shown, f"Details: {', '.join(ClientBilling.fields())}."]
+    return Reply("\n".join(lines))
