@@ -31,6 +31,17 @@ EU_PROFILE = (
 )
 
 
+@pytest.fixture
+def sqlite_chat(make_runtime, sqlite_url, smtp):  # type: ignore[no-untyped-def]
+    """The console chat on SQLite only: the documents do not depend on the database, and the two
+    tests that run on both (above all, the books) keep the suite short."""
+    from tests.conftest import ChatDriver
+
+    return ChatDriver(
+        make_runtime(database_url=sqlite_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>")
+    )
+
+
 def _pdf(message: Message) -> tuple[str, bytes]:
     [part] = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
     return str(part.get_filename()), bytes(part.get_payload(decode=True))
@@ -208,14 +219,14 @@ def test_coo_profile_sets_checks_and_shows_the_sellers_details(coo):
     assert nobody.returncode == 1 and "I don't know a client called 'Nobody'" in nobody.stdout
 
 
-def test_reverse_charge_invoice_shows_the_note_and_no_tax(chat, smtp):
-    chat.say(EU_PROFILE)
-    chat.say("new client: Bluefin, contact marta@bluefin.example")
-    chat.say("/billing Bluefin country=DE tax_id=DE811234567 tax_treatment=reverse charge language=de")
-    shown = chat.say("invoice Bluefin €2,000 for the website")
+def test_reverse_charge_invoice_shows_the_note_and_no_tax(sqlite_chat, smtp):
+    sqlite_chat.say(EU_PROFILE)
+    sqlite_chat.say("new client: Bluefin, contact marta@bluefin.example")
+    sqlite_chat.say("/billing Bluefin country=DE tax_id=DE811234567 tax_treatment=reverse charge language=de")
+    shown = sqlite_chat.say("invoice Bluefin €2,000 for the website")
     assert "Tax 0% on €2,000.00: €0.00" in shown and "Reverse charge" in shown
     assert "Total €2,000.00" in shown
-    chat.say("/approve 1")
+    sqlite_chat.say("/approve 1")
     _, pdf = _pdf(smtp.messages[0])
     text = _text(pdf)
     assert "Rechnung" in text and "Gesamtbetrag €2,000.00" in text  # the client's language
@@ -225,28 +236,28 @@ def test_reverse_charge_invoice_shows_the_note_and_no_tax(chat, smtp):
     assert re.search(r"Bitte zahlen Sie bis 2026-12-25", text)
 
 
-def test_editing_a_taxed_draft_keeps_each_lines_rate(chat):
-    chat.say(EU_PROFILE)
-    chat.say("new client: Bluefin, contact marta@bluefin.example")
-    chat.say("invoice Bluefin 10 hours design at €100/h at 21% VAT and 2x books at €39.90 at 10% VAT")
-    shown = chat.say("/edit 1 qty=12")
+def test_editing_a_taxed_draft_keeps_each_lines_rate(sqlite_chat):
+    sqlite_chat.say(EU_PROFILE)
+    sqlite_chat.say("new client: Bluefin, contact marta@bluefin.example")
+    sqlite_chat.say("invoice Bluefin 10 hours design at €100/h at 21% VAT and 2x books at €39.90 at 10% VAT")
+    shown = sqlite_chat.say("/edit 1 qty=12")
     assert "Tax 21% on €1,200.00: €252.00" in shown and "Tax 10% on €79.80: €7.98" in shown
     assert "Total €1,539.78" in shown
-    invoice = chat.runtime.store.billing.get("INV-0001")
+    invoice = sqlite_chat.runtime.store.billing.get("INV-0001")
     assert (invoice.total_cents, invoice.tax_cents) == (153978, 25998)
-    assert check_books(chat.runtime.store.db) == []
+    assert check_books(sqlite_chat.runtime.store.db) == []
 
 
-def test_a_conversion_only_when_asked_with_the_operators_dated_rate_and_a_logo(chat, coo, tmp_path):
+def test_a_conversion_only_when_asked_with_the_operators_dated_rate_and_a_logo(sqlite_chat, coo, tmp_path):
     from PIL import Image
 
     logo = tmp_path / "logo.png"
     Image.new("RGB", (120, 40), (20, 60, 160)).save(logo)
-    chat.say(EU_PROFILE + f" logo={logo}")
-    chat.say("new client: Bluefin, contact marta@bluefin.example")
-    chat.say("invoice Bluefin €1,000 for the website at 21% VAT")
-    chat.runtime.close()
-    database = {"COO_DATABASE_URL": chat.runtime.settings.database}
+    sqlite_chat.say(EU_PROFILE + f" logo={logo}")
+    sqlite_chat.say("new client: Bluefin, contact marta@bluefin.example")
+    sqlite_chat.say("invoice Bluefin €1,000 for the website at 21% VAT")
+    sqlite_chat.runtime.close()
+    database = {"COO_DATABASE_URL": sqlite_chat.runtime.settings.database}
     plain, converted = tmp_path / "plain.pdf", tmp_path / "usd.pdf"
     assert coo(["invoice", "pdf", "INV-0001", "-o", str(plain)], database).returncode == 0
     assert "For information" not in _text(plain.read_bytes())  # never converted unless asked
@@ -276,15 +287,15 @@ def test_a_conversion_only_when_asked_with_the_operators_dated_rate_and_a_logo(c
     assert half.returncode == 2 and "--rate" in half.stderr
 
 
-def test_the_clients_credit_used_is_on_the_pdf_and_paid_in_the_xml(chat, smtp):
-    chat.say(EU_PROFILE)
-    chat.say("new client: Bluefin, contact marta@bluefin.example")
-    chat.say("invoice Bluefin €1,000 for the website")  # the seller's 21%: €1,210.00
-    chat.say("/approve 1")
-    chat.say("Bluefin paid €1,310 for INV-0001")  # €100.00 more than owed: Bluefin's credit
-    shown = chat.say("invoice Bluefin €500 for the newsletter")
+def test_the_clients_credit_used_is_on_the_pdf_and_paid_in_the_xml(sqlite_chat, smtp):
+    sqlite_chat.say(EU_PROFILE)
+    sqlite_chat.say("new client: Bluefin, contact marta@bluefin.example")
+    sqlite_chat.say("invoice Bluefin €1,000 for the website")  # the seller's 21%: €1,210.00
+    sqlite_chat.say("/approve 1")
+    sqlite_chat.say("Bluefin paid €1,310 for INV-0001")  # €100.00 more than owed: Bluefin's credit
+    shown = sqlite_chat.say("invoice Bluefin €500 for the newsletter")
     assert "Total €605.00" in shown and "Amount due: €505.00" in shown
-    chat.say("/approve 2")
+    sqlite_chat.say("/approve 2")
     _, pdf = _pdf(smtp.messages[-1])
     text = _text(pdf)
     assert "Total €605.00 Credit applied -€100.00 Amount due €505.00" in text
@@ -292,4 +303,4 @@ def test_the_clients_credit_used_is_on_the_pdf_and_paid_in_the_xml(chat, smtp):
     summation = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation"
     assert _amount(root, f"{summation}/ram:TotalPrepaidAmount") == Decimal("100.00")
     assert _amount(root, f"{summation}/ram:DuePayableAmount") == Decimal("505.00")
-    assert check_books(chat.runtime.store.db) == []
+    assert check_books(sqlite_chat.runtime.store.db) == []
