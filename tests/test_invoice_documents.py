@@ -75,7 +75,7 @@ def _rendered_ink(pdf: bytes) -> int:
     return sum(1 for value in image.getdata() if value < 128)
 
 
-def test_hourly_invoice_with_two_rates_and_its_credit_note_as_pdf_with_facturx(chat, smtp):
+def test_hourly_invoice_with_two_rates_and_its_credit_note_as_pdf_with_facturx(chat, smtp, coo, tmp_path):
     # The seller's profile, set once from chat; a bad IBAN is refused and changes nothing.
     refused = chat.say("/profile iban=ES00 1234")
     assert "Nothing was changed" in refused and "iban" in refused
@@ -164,6 +164,13 @@ def test_hourly_invoice_with_two_rates_and_its_credit_note_as_pdf_with_facturx(c
     assert _amount(note_root, f"{summation}/ram:GrandTotalAmount") * 100 == note.amount_cents + note.credited_cents
     assert chat.runtime.store.billing.get("INV-0001").status == "void"
     assert check_books(chat.runtime.store.db) == []
+    # `coo invoice pdf CN-0001` writes the credit note the client received.
+    chat.runtime.close()
+    out = tmp_path / "cn.pdf"
+    done = coo(["invoice", "pdf", "CN-0001", "-o", str(out)], {"COO_DATABASE_URL": chat.runtime.settings.database})
+    assert done.returncode == 0, done.stderr
+    assert "Credit note CN-0001: €1,297.78" in done.stdout and "Factur-X" in done.stdout
+    assert _text(out.read_bytes()) == note_text
 
 
 def test_retainer_invoice_as_pdf_and_the_missing_profile_is_asked_for(chat, smtp, clock, tmp_path, coo):
