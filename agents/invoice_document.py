@@ -322,3 +322,15 @@ def with_conversion(document: InvoiceDocument, currency: str, rate: Decimal, on:
         f" {target} (rate of {on.isoformat()}). Payable in {document.currency}."
     )
     return document.model_copy(update={"notes": [*document.notes, note]})
+
+
+def document_line(seller: SellerProfile, billing: ClientBilling, client: Client, sender_name: str) -> str:
+    """One card line on the attached document: who to whom, the PO, the language, the e-invoice."""
+    said = f"PDF attached: from {seller.legal_name or sender_name} to {billing.legal_name or client.name}"
+    if billing.po_number:
+        said += f", PO {billing.po_number}"
+    if billing.language and billing.language != "en":
+        said += f", in {billing.language}"
+    if seller.eu:
+        said += ", with Factur-X (EN 16931)"
+    return said + "."

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from agents.context import ClientContext, load_client_context
-from agents.invoice_document import line_rate, profile_questions
+from agents.invoice_document import document_line, line_rate, profile_questions
 from agents.invoicer import compare_with_previous, due_date_for, invoice_details, render_invoice
 from agents.letters import greeting_for
 from agents.proposal_drafter import ProposalRequest, draft_proposal
@@ -278,7 +278,10 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
         number=invoice.number,
         client_id=client.id,
         client=client.name,
-        details=invoice_details(invoice, credit, others),
+        details=[
+            *invoice_details(invoice, credit, others),
+            document_line(seller, billing, client, deps.sender_name),
+        ],
         comparison=compare_with_previous(invoice, previous),
         constraints=ctx.constraints(),
         invoice_id=invoice.id,

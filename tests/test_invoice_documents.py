@@ -95,6 +95,9 @@ def test_hourly_invoice_with_two_rates_and_its_credit_note_as_pdf_with_facturx(c
     assert "Tax 21% on €1,000.00: €210.00" in shown
     assert "Tax 10% on €79.80: €7.98" in shown
     assert "Total €1,297.78 · issued 2026-11-25 · due 2026-12-25" in shown  # the seller's 30 days
+    assert (
+        "PDF attached: from Ana Ruiz Estudio SL to Bluefin Media GmbH, PO PO-4471, with Factur-X (EN 16931)." in shown
+    )
     invoice = chat.runtime.store.billing.get("INV-0001")
     assert (invoice.total_cents, invoice.tax_cents) == (129778, 21798)
 
@@ -250,6 +253,7 @@ def test_editing_a_taxed_draft_keeps_each_lines_rate(sqlite_chat):
     shown = sqlite_chat.say("/edit 1 qty=12")
     assert "Tax 21% on €1,200.00: €252.00" in shown and "Tax 10% on €79.80: €7.98" in shown
     assert "Total €1,539.78" in shown
+    assert "PDF attached: from Ana Ruiz Estudio SL to Bluefin, with Factur-X (EN 16931)." in shown
     invoice = sqlite_chat.runtime.store.billing.get("INV-0001")
     assert (invoice.total_cents, invoice.tax_cents) == (153978, 25998)
     assert check_books(sqlite_chat.runtime.store.db) == []
