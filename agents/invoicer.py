@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from agents.letters import greeting_for
 from store.credits import CreditUse
-from store.models import Client, Invoice, format_money, from_cents
+from store.models import Client, Invoice, InvoiceLine, format_money, from_cents
+from store.tax import rate_text
 
 DEFAULT_TERMS_DAYS = 14
 
@@ -23,6 +24,23 @@ def _quantity(q: Decimal) -> str:
     return text
 
 
+def _rate(line: InvoiceLine, invoice: Invoice) -> str:
+    return f" ({rate_text(line.tax_rate)} tax)" if line.tax_rate is not None and invoice.taxes.taxed else ""
+
+
+def tax_rows(invoice: Invoice, sep: str = ": ") -> list[str]:
+    """Net, the tax of each rate and the reverse-charge/exempt note, as the PDF's totals say them
+    ("Net total €1,079.80", "Tax 19% on €1,000.00: €190.00"); none for an untaxed invoice."""
+    taxes = invoice.taxes
+    if not taxes.taxed:
+        return []
+    rows = [f"Net total{sep}{taxes.net}"]
+    rows += [f"Tax {rate_text(b.rate)} on {b.base}{sep}{b.tax}" for b in taxes.bands]
+    if taxes.note:
+        rows.append(taxes.note)
+    return rows
+
+
 def render_invoice(invoice: Invoice, client: Client, sender: str, credit: CreditUse | None = None) -> tuple[str, str]:
     """Subject and plain-text body of the invoice e-mail (with the client's credit it uses, and
     what is then left to pay)."""
@@ -32,7 +50,7 @@ def render_invoice(invoice: Invoice, client: Client, sender: str, credit: Credit
         qty = f"{_quantity(line.quantity)} × " if line.quantity != 1 or line.unit else ""
         rows.append(
             f"- {line.description}: {qty}{format_money(line.unit_price, invoice.currency)}{unit}"
-            f" = {format_money(line.total, invoice.currency)}"
+            f" = {format_money(line.total, invoice.currency)}{_rate(line, invoice)}"
         )
     greeting = greeting_for(client.contact_name, client.contact_email, client.name).replace(" team,", ",")
     body = "\n".join(
@@ -43,10 +61,13 @@ def render_invoice(invoice: Invoice, client: Client, sender: str, credit: Credit
             "",
             *rows,
             "",
+            *tax_rows(invoice),
             f"Total: {format_money(invoice.total, invoice.currency)}",
             *_credit_lines(invoice, credit, "Amount due"),
             f"Issued: {invoice.issue_date.isoformat()}",
             f"Due: {invoice.due_date.isoformat()}",
+            "",
+            f"The invoice is attached ({invoice.number}.pdf).",
             "",
             "Thank you!",
             sender,
@@ -101,8 +122,9 @@ def invoice_details(
         )
         rows.append(
             f"• {line.description}: {qty}{format_money(line.unit_price, invoice.currency)}"
-            f" = {format_money(line.total, invoice.currency)}"
+            f" = {format_money(line.total, invoice.currency)}{_rate(line, invoice)}"
         )
+    rows.extend(tax_rows(invoice))
     rows.append(
         f"Total {format_money(invoice.total, invoice.currency)} · issued {invoice.issue_date.isoformat()}"
         f" · due {invoice.due_date.isoformat()}"

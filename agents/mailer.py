@@ -24,11 +24,20 @@ from agents.errors import AgentError, SendFailed
 _ADDRESS_RE = re.compile(r"^[^@\s<>,;\"()]+@[^@\s<>,;\"()]+\.[^@\s<>,;\"().]+$")
 
 
+class Attachment(BaseModel):
+    """A file sent with the e-mail (an invoice's PDF)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 class OutgoingEmail(BaseModel):
     to: str
     subject: str
     body: str
     idempotency_key: str
+    attachments: list[Attachment] = []
     # A reply to a client's e-mail stays in their thread: the Message-ID it answers, and the
     # chain of ids before it (space-separated, as in the header).
     in_reply_to: str | None = None
@@ -62,6 +71,9 @@ def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
         msg["In-Reply-To"] = email.in_reply_to
         msg["References"] = email.references or email.in_reply_to
     msg.set_content(email.body)
+    for item in email.attachments:
+        maintype, _, subtype = item.content_type.partition("/")
+        msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
     return msg
 
 

@@ -712,6 +712,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.policy_cli import add_policy_parsers
 
     add_policy_parsers(sub)
+    from bot.invoice_cli import add_parsers as add_invoice_parsers
+
+    add_invoice_parsers(sub, _store, load_settings)
     return parser
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from agents.errors import AgentError, DeliveryUncertain
 from agents.mailer import OutgoingEmail
 from graphs.approvals import Action, is_address
+from graphs.attachments import attachments_for
 from graphs.deps import Deps
 from store.models import format_money
 
@@ -46,6 +47,7 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
                 idempotency_key=key,
                 in_reply_to=action.draft.in_reply_to,
                 references=action.draft.references,
+                attachments=attachments_for(deps, action),
             )
         ).model_dump()
     except AgentError as exc:

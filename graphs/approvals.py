@@ -12,6 +12,7 @@ from typing import Any, TypedDict, TypeGuard
 
 from pydantic import BaseModel, Field, model_validator
 
+from agents.invoice_document import document_line
 from agents.invoicer import invoice_details, render_invoice
 from graphs.commands import EDIT_HELP, EditError, EditFields
 from graphs.deps import Deps
@@ -166,7 +167,9 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, fields: EditFields, keep
     if invoice.status != "draft":
         raise EditError(f"Invoice {invoice.number} is {invoice.status}; only drafts can be edited.")
     lines = [
-        NewLine(description=l.description, quantity=l.quantity, unit=l.unit, unit_price=l.unit_price)
+        NewLine(
+            description=l.description, quantity=l.quantity, unit=l.unit, unit_price=l.unit_price, tax_rate=l.tax_rate
+        )
         for l in invoice.lines
     ]
     due = invoice.due_date
@@ -191,7 +194,11 @@ def _edit_invoice(deps: Deps, card: Card, draft: Draft, fields: EditFields, keep
     if credit is None:
         # A credit in the invoice's own currency that it does not use (kept for later) is said too.
         others = [(cur, amount) for _, cur, amount in deps.store.billing.credits(client.id)]
-    card.details = invoice_details(updated, credit, others)
+    profiles = deps.store.invoice_profiles
+    card.details = [
+        *invoice_details(updated, credit, others),
+        document_line(profiles.seller(), profiles.billing(client.id), client, deps.sender_name),
+    ]
     return card, Draft(
         to=draft.to,
         subject=draft.subject if draft.subject != subject else subject,

@@ -30,6 +30,8 @@ class Conversation(Protocol):
     def accept(self, env: Envelope, intent: dict[str, Any], text: str) -> Handled: ...
     def autonomy(self, env: Envelope, rest: str) -> str: ...
     def policy(self, env: Envelope, rest: str) -> str: ...
+    def profile(self, env: Envelope, rest: str) -> str: ...
+    def billing(self, env: Envelope, rest: str) -> str: ...
     def open_deliverables(self) -> str: ...
     def waiting_list(self) -> str: ...
 
@@ -124,6 +126,14 @@ def _policy(conversation: Conversation, env: Envelope, rest: str) -> Handled:
     return conversation.say(env, conversation.policy(env, rest))
 
 
+def _profile(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.say(env, conversation.profile(env, rest))
+
+
+def _billing(conversation: Conversation, env: Envelope, rest: str) -> Handled:
+    return conversation.say(env, conversation.billing(env, rest))
+
+
 COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("approve", "N", "send or do what approval N proposes", _decide("approve")),
     ChatCommand("edit", "N field=value… | N new text", "change approval N's draft before deciding", _edit),
@@ -134,6 +144,12 @@ COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("policy", "[agent kind level …]", "show or set autonomy per agent and kind of work", _policy),
     ChatCommand("undo", "", "undo your last change (again: the one before)", _undo),
     ChatCommand("cancel", "[RUN]", "drop the question I asked (RUN: a paused run)", _cancel),
+    ChatCommand(
+        "profile", "[field=value…]", "show or set your details on invoices (name, address, VAT id, IBAN)", _profile
+    ),
+    ChatCommand(
+        "billing", "CLIENT [field=value…]", "show or set a client's billing details (address, tax id, PO)", _billing
+    ),
     ChatCommand("help", "", "this help", _help, aliases=("start",)),
 )
 REGISTRY: dict[str, ChatCommand] = {n: c for c in COMMANDS for n in (c.name, *c.aliases)}

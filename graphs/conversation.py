@@ -38,6 +38,7 @@ from graphs.payment_match import (
 )
 from graphs.plans import plan_for, plan_for_run
 from graphs.policy_command import policy_command
+from graphs.profile_commands import billing_command, profile_command
 from graphs.replies import question_for
 from graphs.sending import resend, schedule_retries
 from graphs.suggestions import not_understood, small_talk_reply
@@ -454,6 +455,12 @@ class Conversation:
             if self._enqueue(env, self.jobs.run, job, plan.agent.job_spec(), run_id=run.id):
                 count += 1
         return count
+
+    def profile(self, env: Envelope, rest: str) -> str:
+        return profile_command(self.store, rest).text
+
+    def billing(self, env: Envelope, rest: str) -> str:
+        return billing_command(self.store, rest).text
 
     def open_deliverables(self) -> str:
         return open_deliverables_text(self.store)

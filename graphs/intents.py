@@ -73,6 +73,8 @@ class LineItem(BaseModel):
     quantity: Money = Decimal("1")
     unit_price: Money
     unit: str | None = None  # "hour", "day", "month"… shown on the invoice
+    # Percent ("7% VAT" said for this line); None: the client's, else the seller's default rate.
+    tax_rate: Decimal | None = Field(default=None, ge=0, le=100)
 
     @property
     def total(self) -> Decimal:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.context import ClientContext, load_client_context
+from agents.invoice_document import document_line, line_rate, profile_questions
 from agents.invoicer import compare_with_previous, due_date_for, invoice_details, render_invoice
 from agents.letters import greeting_for
 from agents.proposal_drafter import ProposalRequest, draft_proposal
@@ -35,6 +36,7 @@ from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_fo
 from graphs.steps_retainer import RetainerTerms, terms_change
 from store.billing import NewLine
 from store.db import Tx
+from store.invoice_profile import ClientBilling
 from store.models import Client, Invoice, format_money
 from store.money import Money
 
@@ -214,22 +216,32 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     if client is None and candidates:
         return unknown_client(intent.client_name, candidates)
     issued = intent.issue_date or today_for(deps)
-    due = due_date_for(issued, intent.due_date, intent.due_in_days)
+    seller = deps.store.invoice_profiles.seller()
+    # Unsaid terms: the seller's default payment terms, else coo's.
+    terms = intent.due_in_days if intent.due_in_days is not None else seller.terms_days
+    due = due_date_for(issued, intent.due_date, terms)
     if due < issued:
         return StepResult(
             notes=[f"The due date {due.isoformat()} is in the past; say when it should be due."], stop=True
         )
+    billing = deps.store.invoice_profiles.billing(client.id) if client is not None else ClientBilling()
     lines = [
-        NewLine(description=i.description, quantity=i.quantity, unit=i.unit, unit_price=i.unit_price)
+        NewLine(
+            description=i.description,
+            quantity=i.quantity,
+            unit=i.unit,
+            unit_price=i.unit_price,
+            tax_rate=line_rate(i.tax_rate, billing, seller),
+        )
         for i in intent.items
     ]
     currency = intent.currency
     if currency is None and client is not None:
-        # Unsaid: the client's own currency — its retainer's, else its last invoice's, else the
-        # one on file.
+        # Unsaid: the client's own currency — its billing currency, else its retainer's, else its
+        # last invoice's, else the one on file.
         retainer = deps.store.work.active_retainer(client.id)
         last = deps.store.billing.previous_for_client(client.id, before_seq=2**62)
-        currency = retainer.currency if retainer else last.currency if last else client.currency
+        currency = billing.currency or (retainer.currency if retainer else last.currency if last else client.currency)
         if currency != "USD":
             notes.append(f"In {currency}, {client.name}'s currency (you didn't say one).")
     currency = currency or "USD"
@@ -237,17 +249,20 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
         if client is None:
             client, _ = deps.store.clients.upsert(tx, intent.client_name, None, intent.contact_email, currency)
             notes.append(f"{client.name} is a new client.")
-        invoice = deps.store.billing.create_invoice(tx, client.id, lines, currency, issued, due, run_id)
+        invoice = deps.store.billing.create_invoice(
+            tx, client.id, lines, currency, issued, due, run_id, billing.tax_treatment or "standard"
+        )
         # The client's credit in this currency goes towards it; it is used only once this is sent.
         credit = deps.store.billing.hold_credit(tx, invoice)
     ctx = load_client_context(deps.store, client.id)
     previous = deps.store.billing.previous_for_client(client.id, invoice.seq)
     subject, body = render_invoice(invoice, client, deps.sender_name, credit)
-    to = intent.contact_email or client.contact_email
+    to = intent.contact_email or billing.billing_email or client.contact_email
     notes.append(
         f"Invoice #{invoice.number} for {client.name}: {format_money(invoice.total, invoice.currency)},"
         f" due {invoice.due_date.isoformat()}."
     )
+    notes.extend(profile_questions(seller))
     if credit is not None:
         due_now = format_money(invoice.total - credit.amount, invoice.currency)
         notes.append(
@@ -262,7 +277,10 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
         number=invoice.number,
         client_id=client.id,
         client=client.name,
-        details=invoice_details(invoice, credit, others),
+        details=[
+            *invoice_details(invoice, credit, others),
+            document_line(seller, billing, client, deps.sender_name),
+        ],
         comparison=compare_with_previous(invoice, previous),
         constraints=ctx.constraints(),
         invoice_id=invoice.id,

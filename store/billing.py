@@ -13,6 +13,7 @@ from store.db import Database, Tx
 from store.errors import StoreError
 from store.models import Invoice, InvoiceLine, InvoiceStatus, Payment, UtcDateTime, cents
 from store.money import CurrencyMismatch, Money
+from store.tax import TaxSummary, TaxTreatment, summarize
 
 OPEN_STATUSES: tuple[InvoiceStatus, ...] = ("sent", "issued", "partially_paid")
 
@@ -42,6 +43,16 @@ class NewLine(BaseModel):
     quantity: Decimal
     unit: str | None = None
     unit_price: Decimal
+    tax_rate: Decimal | None = None  # percent; None: no tax on this line
+
+
+def _summary(lines: list[NewLine], currency: str, treatment: TaxTreatment) -> TaxSummary:
+    """Net, tax per rate and gross of the lines: each line rounded to the cent, tax once per rate."""
+    return summarize(
+        ((Money.from_cents(cents(line.quantity * line.unit_price), currency), line.tax_rate) for line in lines),
+        currency,
+        treatment,
+    )
 
 
 def next_number(tx: Tx, counter: str) -> int:
@@ -55,14 +66,15 @@ def next_number(tx: Tx, counter: str) -> int:
 
 
 def _insert_lines(tx: Tx, invoice_id: int, lines: list[NewLine]) -> int:
-    """Write an invoice's lines in order; returns the total in cents."""
+    """Write an invoice's lines in order (each line's total is its net amount); returns their net sum
+    in cents."""
     total = 0
     for position, line in enumerate(lines, start=1):
         line_total = cents(line.quantity * line.unit_price)
         total += line_total
         tx.execute(
             "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_price_cents,"
-            " total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " total_cents, tax_rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 invoice_id,
                 position,
@@ -71,6 +83,7 @@ def _insert_lines(tx: Tx, invoice_id: int, lines: list[NewLine]) -> int:
                 line.unit,
                 cents(line.unit_price),
                 line_total,
+                None if line.tax_rate is None else f"{line.tax_rate.normalize():f}",
             ),
         )
     return total
@@ -94,18 +107,32 @@ class BillingStore:
         issue_date: date,
         due_date: date,
         run_id: str,
+        tax_treatment: TaxTreatment = "standard",
     ) -> Invoice:
-        """A draft invoice with the next number; the same run never gets a second one."""
+        """A draft invoice with the next number; the same run never gets a second one. Its total is
+        the gross (the lines' net plus the tax of each rate)."""
         existing = tx.fetchone("SELECT * FROM invoices WHERE run_id = ?", (run_id,))
         if existing:
             return self._with_lines(tx, existing)
         seq = next_number(tx, "invoice")
         number = f"INV-{seq:04d}"
-        totals = [cents(line.quantity * line.unit_price) for line in lines]
+        summary = _summary(lines, currency, tax_treatment)
         tx.execute(
             "INSERT INTO invoices (seq, number, client_id, status, currency, issue_date, due_date, total_cents,"
-            " run_id, created_at) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
-            (seq, number, client_id, currency, issue_date, due_date, sum(totals), run_id, self.clock.now()),
+            " tax_cents, tax_treatment, run_id, created_at) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                number,
+                client_id,
+                currency,
+                issue_date,
+                due_date,
+                summary.gross.cents,
+                summary.tax.cents,
+                None if tax_treatment == "standard" else tax_treatment,
+                run_id,
+                self.clock.now(),
+            ),
         )
         invoice_id = tx.scalar("SELECT id FROM invoices WHERE number = ?", (number,))
         _insert_lines(tx, invoice_id, lines)
@@ -121,10 +148,12 @@ class BillingStore:
         if current.status != "draft":
             raise StoreError(f"Invoice {current.number} is {current.status}; only drafts can be edited.")
         tx.execute("DELETE FROM invoice_lines WHERE invoice_id = ?", (invoice_id,))
-        total = _insert_lines(tx, invoice_id, lines)
+        _insert_lines(tx, invoice_id, lines)
+        summary = _summary(lines, current.currency, current.treatment)
+        total = summary.gross.cents
         tx.execute(
-            "UPDATE invoices SET total_cents = ?, due_date = ? WHERE id = ? AND status = 'draft'",
-            (total, due_date, invoice_id),
+            "UPDATE invoices SET total_cents = ?, tax_cents = ?, due_date = ? WHERE id = ? AND status = 'draft'",
+            (total, summary.tax.cents, due_date, invoice_id),
         )
         # The credit it holds follows the new total (never more than the invoice).
         credits.hold(tx, current.client_id, invoice_id, current.currency, total, current.run_id, self.clock.now())

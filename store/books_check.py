@@ -105,15 +105,17 @@ def _amounts(tx: Tx) -> list[Problem]:
             )
         )
     for r in tx.fetchall(
-        "SELECT i.number, i.currency, i.total_cents, COALESCE(l.total, 0) AS lines_total FROM invoices i"
+        # The total is the gross: the lines' net amounts plus the invoice's tax.
+        "SELECT i.number, i.currency, i.total_cents, COALESCE(l.total, 0) + i.tax_cents AS lines_total"
+        " FROM invoices i"
         " LEFT JOIN (SELECT invoice_id, SUM(total_cents) AS total FROM invoice_lines GROUP BY invoice_id) l"
-        " ON l.invoice_id = i.id WHERE i.total_cents <> COALESCE(l.total, 0) ORDER BY i.seq"
+        " ON l.invoice_id = i.id WHERE i.total_cents <> COALESCE(l.total, 0) + i.tax_cents ORDER BY i.seq"
     ):
         problems.append(
             Problem(
                 kind="total_mismatch",
                 invoice_number=r["number"],
-                detail=f"total {_money(r['total_cents'], r['currency'])} but its lines add up to"
+                detail=f"total {_money(r['total_cents'], r['currency'])} but its lines (with tax) add up to"
                 f" {_money(r['lines_total'], r['currency'])}",
             )
         )

@@ -13,6 +13,7 @@ from store.credit_notes import CreditNotes
 from store.credits import CreditStore
 from store.db import Database
 from store.inbox import Inbox
+from store.invoice_profile import InvoiceProfiles
 from store.ledger import Ledger
 from store.memory import MemoryStore
 from store.migrations import migrate
@@ -37,6 +38,7 @@ class Store:
         self.billing = BillingStore(db, self.clock)
         self.credits = CreditStore(db, self.clock)
         self.credit_notes = CreditNotes(db, self.clock)
+        self.invoice_profiles = InvoiceProfiles(db, self.clock)
         self.artifacts = ArtifactStore(db, self.clock)
         self.conversations = ConversationStore(db, self.clock)
         self.runs = RunStore(db, self.clock)

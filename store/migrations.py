@@ -545,6 +545,29 @@ CREATE TABLE policy_settings (
 );
 """
 
+# Invoices a business can send (store/invoice_profile.py, store/tax.py): the seller's own details
+# (one row per field), each client's billing details, a tax rate per invoice line, and the tax of
+# an invoice (its total is then the gross: lines' net plus tax, which the books check verifies).
+_INVOICE_DOCUMENTS = """
+CREATE TABLE seller_profile (
+    field TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at {ts} NOT NULL
+);
+
+CREATE TABLE client_billing (
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at {ts} NOT NULL,
+    PRIMARY KEY (client_id, field)
+);
+
+ALTER TABLE invoice_lines ADD COLUMN tax_rate TEXT;
+ALTER TABLE invoices ADD COLUMN tax_cents {bigint} NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN tax_treatment TEXT;
+"""
+
 MIGRATIONS: list[str | dict[str, str]] = [
     _CORE,
     _LEDGER_GUARD,
@@ -560,6 +583,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _RETAINER_STATE_AND_CREDITS,
     _CREDIT_NOTES_AND_REMINDERS,
     _POLICY,
+    _INVOICE_DOCUMENTS,
 ]
 
 

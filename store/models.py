@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from store.money import Money, Totals
+from store.tax import TaxSummary, TaxTreatment, summarize
 
 
 def _loads(value: Any) -> Any:
@@ -184,7 +185,8 @@ class InvoiceLine(_Row):
     quantity: Decimal
     unit: str | None = None
     unit_price_cents: int
-    total_cents: int
+    total_cents: int  # the line's net amount
+    tax_rate: Decimal | None = None  # percent
 
     @property
     def unit_price(self) -> Decimal:
@@ -204,12 +206,27 @@ class Invoice(_Row):
     currency: str
     issue_date: date
     due_date: date
-    total_cents: int
+    total_cents: int  # gross: the lines' net plus tax_cents
     paid_cents: int = 0
+    tax_cents: int = 0
+    tax_treatment: TaxTreatment | None = None  # None: standard (the lines' rates)
     run_id: str | None = None
     created_at: UtcDateTime
     sent_at: UtcDateTime | None = None
     lines: tuple[InvoiceLine, ...] = ()
+
+    @property
+    def treatment(self) -> TaxTreatment:
+        return self.tax_treatment or "standard"
+
+    @property
+    def taxes(self) -> TaxSummary:
+        """Net, tax per rate and gross, recomputed from the lines (equal to the stored totals)."""
+        return summarize(
+            ((Money.from_cents(line.total_cents, self.currency), line.tax_rate) for line in self.lines),
+            self.currency,
+            self.treatment,
+        )
 
     @property
     def total(self) -> Decimal:

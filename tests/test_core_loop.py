@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.fakes.smtp import text_body
+
 RETAINER = (
     "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
 )
@@ -32,7 +34,7 @@ def test_retainer_signup_drafts_proposal_and_sends_it_once_approved(chat, smtp):
     assert len(sent) == 1
     assert sent[0]["To"] == "jane@acme.example"
     assert sent[0]["From"] == "Ana Ruiz <ana@studio.example>"
-    body = sent[0].get_payload(decode=True).decode()
+    body = text_body(sent[0])
     assert "Hi Jane," in body and "$4,000.00 per month" in body and "Up to 3 revision rounds" in body
     assert body.rstrip().endswith("Ana Ruiz")
 
@@ -80,7 +82,7 @@ def test_invoice_for_new_client_with_edit_sends_what_was_approved(chat, smtp):
     shown = chat.say("/approve 1")
     assert "Sent invoice #INV-0001 to bob@lee.example" in shown
     [mail] = smtp.wait_for(1)
-    body = mail.get_payload(decode=True).decode()
+    body = text_body(mail)
     assert "Total: $1,200.00" in body and "Due: 2026-12-15" in body
     invoice = chat.runtime.store.billing.get("INV-0001")
     assert invoice.status == "sent" and invoice.total == Decimal("1200.00")
@@ -159,5 +161,5 @@ def test_remembered_constraints_reach_the_next_proposal(chat, smtp):
     shown = chat.say("draft a proposal for Acme for a brand refresh, $6k")
     assert "Client constraints: 2 revision rounds included; prefers slack" in shown
     chat.say("/approve 1")
-    body = smtp.wait_for(1)[0].get_payload(decode=True).decode()
+    body = text_body(smtp.wait_for(1)[0])
     assert "Up to 2 revision rounds" in body and "$6,000.00" in body

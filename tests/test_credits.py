@@ -10,6 +10,7 @@ import pytest
 
 from bot.ticks import run_tick
 from store.books_check import check_books
+from tests.fakes.smtp import text_body
 
 pytestmark = pytest.mark.clock
 
@@ -52,7 +53,7 @@ def test_the_next_invoice_uses_the_credit_once_approved(credited, smtp, said):
     assert "INV-0002 Acme: $400.00 (uses $60.00 of credit once sent: $340.00 to pay)" in waiting, waiting
     shown = credited.say("/approve 2")
     assert "Applied $60.00 of credit (overpayment on INV-0001) to INV-0002: $340.00 is left to pay." in shown
-    assert "Amount due: $340.00" in smtp.messages[-1].get_payload(decode=True).decode()
+    assert "Amount due: $340.00" in text_body(smtp.messages[-1])
     owed = credited.say("who owes me money?")
     assert "INV-0002" in owed and "$340.00" in owed and "Credits" not in owed
     assert "Credit:" not in credited.say("what do we know about Acme?")

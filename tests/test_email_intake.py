@@ -21,6 +21,7 @@ from agents.llm import register_provider, unregister_provider
 from graphs.email_intake import EmailIntakeResult, ingest_email
 from tests.conftest import ChatDriver
 from tests.fakes.scripted_model import ScriptedChatModel
+from tests.fakes.smtp import text_body
 
 OPERATOR = "Ana Ruiz <ana@studio.example>"
 JANE = "Jane Doe <jane@acme.example>"
@@ -100,7 +101,7 @@ def test_forwarded_client_email_becomes_a_threaded_reply_sent_once_after_approva
     [sent] = smtp.wait_for(1)
     assert sent["To"] == "jane@acme.example" and sent["Subject"] == "Re: Homepage feedback"
     assert sent["In-Reply-To"] == "<m1@acme.example>" and sent["References"] == "<m1@acme.example>"
-    assert "Hi Jane," in sent.get_payload(decode=True).decode()
+    assert "Hi Jane," in text_body(sent)
     assert "already approved" in chat.say("/approve 1")
     chat.runtime.queue.wait_idle()
     assert len(smtp.messages) == 1

@@ -10,12 +10,13 @@ import pytest
 from agents.digest_writer import write_digest
 from bot.ticks import run_tick
 from store.books_check import check_books
+from tests.fakes.smtp import text_body
 
 pytestmark = pytest.mark.clock  # the clock is 2026-11-25
 
 
 def _body(message) -> str:  # type: ignore[no-untyped-def]
-    return str(message.get_payload(decode=True).decode())
+    return text_body(message)
 
 
 @pytest.fixture

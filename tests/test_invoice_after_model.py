@@ -12,6 +12,7 @@ from agents.llm import register_provider, unregister_provider
 from graphs.intents import INTENT_CLASSES
 from tests.conftest import ChatDriver
 from tests.fakes.scripted_model import ScriptedChatModel
+from tests.fakes.smtp import text_body
 
 pytestmark = pytest.mark.clock
 
@@ -66,7 +67,7 @@ def test_the_model_reads_a_reminder_and_is_never_trusted_with_its_stage(model_ch
     assert "Send the reminder to jane@globex.example?" in shown, shown
     assert "reminder 3" not in shown
     chat.say("/approve 2")
-    body = smtp.messages[-1].get_payload(decode=True).decode()
+    body = text_body(smtp.messages[-1])
     assert "A quick, friendly reminder" in body and "final reminder" not in body
 
 

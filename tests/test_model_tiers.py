@@ -11,6 +11,7 @@ import pytest
 from agents.llm import register_provider, unregister_provider
 from tests.conftest import ChatDriver
 from tests.fakes.scripted_model import ScriptedChatModel
+from tests.fakes.smtp import text_body
 
 RETAINER_INTENT = [
     {"kind": "retainer_signup"},
@@ -78,7 +79,7 @@ def test_small_tier_parses_and_mid_tier_drafts_with_tokens_in_the_ledger(model_c
     ]
     assert all(c.payload["prompt_tokens"] > 0 and c.payload["completion_tokens"] > 0 for c in calls)
     model_chat.say("/approve 1")
-    assert "Thanks for signing on" in smtp.wait_for(1)[0].get_payload(decode=True).decode()
+    assert "Thanks for signing on" in text_body(smtp.wait_for(1)[0])
 
 
 def test_identical_prompts_hit_the_output_cache(model_chat, scripted):

@@ -20,6 +20,7 @@ from agents.deadline_monitor import threshold_for
 from bot.ticks import local_moment, next_tick_at, run_tick, schedule_next_tick
 from graphs.envelope import Envelope
 from tests.channels import button, dm, slack_settings
+from tests.fakes.smtp import text_body
 
 TS = "1764082800.000100"
 FROM = "Ana Ruiz <ana@studio.example>"
@@ -169,7 +170,7 @@ def test_a_retainer_through_three_months_of_billing_reports_and_deadlines(slack_
     assert [s for s in subjects if s.startswith("Weekly")] == [
         "Weekly update 30 November–6 December 2026 — Acme Studio"
     ]
-    body = mail[0].get_payload(decode=True).decode().replace("\r\n", "\n")
+    body = text_body(mail[0]).replace("\r\n", "\n")
     assert "Delivered this week:\n• homepage mockups (due Thu 3 Dec)" in body
     assert "No revision rounds were requested this week (3 included per deliverable)." in body
 

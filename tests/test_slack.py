@@ -8,6 +8,7 @@ import pytest
 
 from tests.channels import OPERATOR, RETAINER, button, dm, slack_settings, worker_held
 from tests.fakes.slack_api import BOT_ID, BOT_USER
+from tests.fakes.smtp import text_body
 
 pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
 
@@ -177,7 +178,7 @@ def test_edit_opens_a_modal_and_the_edited_text_is_what_is_sent(slack_api, smtp,
 
     served.slack_interaction(button(card, "approve", 1, action_ts="1764082902.000004"))
     [mail] = smtp.wait_for(1)
-    assert mail.get_payload(decode=True).decode().replace("\r\n", "\n").strip() == edited
+    assert text_body(mail).replace("\r\n", "\n").strip() == edited
     decided = slack_api.wait_for("chat.update", 2)[1]
     assert "Approved by" in _block_text(decided) and _action_ids(decided) == []
 

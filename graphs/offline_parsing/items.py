@@ -72,6 +72,23 @@ _EDGE_WORDS = {
     "hourly",
 }
 _UNIT_PRICE_CONNECTOR_RE = lazy_re(r"(?:\bat|@|\bx|\beach|\bper)\s*$", re.I)
+# A rate said for one line: "at 7% VAT", "(19% tax)", "VAT 7%", "tax-free"/"no VAT" (0%).
+_TAX_RE = lazy_re(
+    r"[(,]?\s*(?:(?:at|with|plus|\+)\s+)?(?:(?P<r1>\d{1,2}(?:[.,]\d{1,2})?)\s*%\s*(?:vat|tax|gst|mwst|ust|sales\s+tax)"
+    r"|(?:vat|tax|gst|mwst|ust)\s*(?:of\s+|at\s+)?(?P<r2>\d{1,2}(?:[.,]\d{1,2})?)\s*%"
+    r"|(?P<zero>tax[- ]free|vat[- ]free|no\s+(?:vat|tax)|zero[- ]rated))\s*\)?",
+    re.I,
+)
+
+
+def _tax_rate(segment: str) -> tuple[str, Decimal | None]:
+    """The segment without its tax phrase, and the rate it names (None: none named)."""
+    found = _TAX_RE.search(segment)
+    if found is None:
+        return segment, None
+    raw = found.group("r1") or found.group("r2")
+    rate = Decimal(raw.replace(",", ".")) if raw else Decimal(0)
+    return (segment[: found.start()] + " " + segment[found.end() :]).strip(), rate
 
 
 def _strip_edges(words: list[str]) -> list[str]:
@@ -100,6 +117,7 @@ def _segments(region: str) -> list[str]:
 
 
 def _item_from_segment(segment: str, default_description: str) -> LineItem | None:
+    segment, tax_rate = _tax_rate(segment)
     amounts = [a for a in scan_amounts(segment)[0] if a.explicit or a.rate_unit]
     if not amounts:
         return None
@@ -117,7 +135,7 @@ def _item_from_segment(segment: str, default_description: str) -> LineItem | Non
         rest = rest[: qty.start()] + " " + rest[qty.end() :]
     description = " ".join(_strip_edges(clean_phrase(rest).split()))
     description = clean_phrase(description) or default_description
-    return LineItem(description=description, quantity=quantity, unit_price=amount.value, unit=unit)
+    return LineItem(description=description, quantity=quantity, unit_price=amount.value, unit=unit, tax_rate=tax_rate)
 
 
 def parse_items(region: str, default_description: str = "Services") -> list[LineItem]:

@@ -88,3 +88,12 @@ class SmtpServer:
         """Back on the same port after ``stop()`` (a mail server that was down)."""
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
         self.controller.start()
+
+
+def text_body(message: Message) -> str:
+    """The plain-text body of a received e-mail, whether it carries attachments (an invoice's PDF)
+    or not."""
+    part = next((p for p in message.walk() if p.get_content_type() == "text/plain"), message)
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes), "no text body"
+    return payload.decode(part.get_content_charset() or "utf-8")
