@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     telegram_operators: str = ""  # comma-separated Telegram user ids
     inbound_email_secret: str | None = None  # shared secret for POST /inbound/email
     approval_remind_after: float = 24.0  # hours a waiting approval waits before a reminder (0: never)
+    # Seconds `coo serve` and `coo worker` wait at start for PostgreSQL and Redis (0: don't wait).
+    start_wait: float = 300.0
 
     @field_validator("database_url")
     @classmethod

@@ -132,12 +132,20 @@ def build_web_app(
         health = await run_in_threadpool(healthy)
         return JSONResponse(health, status_code=200 if health.get("ok") else 503)
 
+    async def readyz(request: Request) -> Response:
+        # Ready to take traffic: the database can save what arrives (a Redis outage only delays
+        # the work: inputs are saved and queued when it is back).
+        health = await run_in_threadpool(healthy)
+        ready = health.get("database") == "up"
+        return JSONResponse({"ready": ready, **health}, status_code=200 if ready else 503)
+
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/inbound/email", inbound_email, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
