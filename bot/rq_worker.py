@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # RQ's defaults (420 s, 10 min) make an idle worker look at the scheduler lock and the job
 # registries every ten minutes; these make it every few seconds.
 WORKER_TTL = 30
-MAINTENANCE_EVERY = 10
+MAINTENANCE_EVERY = 20
 
 
 class CooWorker(SimpleWorker):

@@ -48,6 +48,9 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
                 references=action.draft.references,
             )
         ).model_dump()
+    except DeliveryUncertain:
+        # The server may have it: the claim stays, so no attempt ever sends it a second time.
+        raise
     except AgentError as exc:
         # Nothing left the machine: on record as not sent, and the next attempt may claim it.
         deps.store.side_effects.fail(key, str(exc))

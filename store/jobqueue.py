@@ -11,6 +11,7 @@ import importlib
 import logging
 import queue
 import threading
+import time
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 from store.clock import Clock
 from store.errors import StoreUnavailable
 from store.lost_jobs import JobState, forget, job_state
+from store.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +159,12 @@ class InProcessQueue:
                     try:
                         resolve(func)(**kwargs)
                         break
-                    except Exception:
+                    except Exception as exc:
                         log.exception("job %s failed (attempt %d of %d)", job_id, attempt + 1, spec.retries + 1)
+                        if is_outage(exc) and attempt < spec.retries and spec.retry_intervals:
+                            # Trying again at once cannot outlive a database restart; the backoff can.
+                            intervals = spec.retry_intervals
+                            time.sleep(min(intervals[min(attempt, len(intervals) - 1)], 10))
             finally:
                 self._jobs.task_done()
 
