@@ -13,7 +13,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel
@@ -97,13 +97,13 @@ class SmtpMailer:
                 client = smtplib.SMTP(host, port or 25, timeout=30)
             raw_send = client.send
 
-            def send_tracking(data: bytes | str) -> None:
+            def send_tracking(data: Any) -> None:
                 nonlocal handed_over
                 raw_send(data)
                 if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
                     handed_over = True
 
-            client.send = send_tracking  # type: ignore[method-assign]
+            client.send = send_tracking  # type: ignore[method-assign,assignment]
             try:
                 client.ehlo()
                 if self.url.scheme == "smtp" and client.has_extn("starttls"):

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from bot.job_registry import JOBS as JOB_REGISTRY
 from bot.runtime import JOBS, Runtime
 from graphs.plans import plan_for_run
+from store.errors import NotFound
 from store.jobqueue import RQQueue
 from store.lost_jobs import JobState
 from store.models import Run
@@ -125,11 +126,10 @@ def sweep_lost_work(runtime: Runtime, *, limit: int = 500) -> Recovered:
         store.ledger.append(run.id, "recovery", "requeued", {"job": job_id, "was": state, "status": run.status})
         recovered.runs.append(run.id)
         if run.status in ("running", "resuming") and now - run.updated_at >= NOTICEABLE:
-            what = run.kind.replace("_", " ")
             store.conversations.post(
                 run.channel,
                 run.thread_id,
-                f"(A worker stopped while preparing the {what}; continuing.)",
+                f"(A worker stopped while preparing {_what(runtime, run)}; continuing.)",
                 run_id=run.id,
                 dedupe=f"{run.id}:recovered:{job_id}:{run.updated_at.isoformat()}",
             )
@@ -146,6 +146,17 @@ def sweep_lost_work(runtime: Runtime, *, limit: int = 500) -> Recovered:
             log.warning("inbox item %d had no job that would process it (%s); queued it again", item["id"], state)
             recovered.inbox.append(int(item["id"]))
     return recovered
+
+
+def _what(runtime: Runtime, run: Run) -> str:
+    """The operator's own words for the run ("invoice Northwind $2,000 …"), else its kind."""
+    try:
+        text = " ".join(runtime.store.conversations.intent_for_run(run.id).text.split())
+    except NotFound:
+        text = ""
+    if not text:
+        return f"the {run.kind.replace('_', ' ')}"
+    return f"“{text[:77]}…”" if len(text) > 80 else f"“{text}”"
 
 
 def sweep_once(runtime: Runtime, holder: str) -> Recovered:
