@@ -154,3 +154,30 @@ def test_a_worker_gives_up_with_one_line_when_postgresql_never_comes(coo_env, cl
     )
     assert result.returncode == 1
     assert "coo: gave up waiting for PostgreSQL at" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_inputs_whose_jobs_vanished_with_a_flushed_redis_are_queued_again_and_answered_once(slack_api, serve, pg_url):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from bot.job_registry import QUEUES
+    from tests.test_one_door import RedisServer
+
+    redis_server = RedisServer()
+    redis_server.start()
+    try:
+        served = serve(**slack_settings(slack_api), database_url=pg_url, redis_url=redis_server.url)
+        assert served.slack_event(dm("what's overdue?", "1.000300"), "EvF1").status_code == 200
+        store = served.runtime.store
+        assert store.db.scalar("SELECT status FROM inbox") == "queued"
+        redis = Redis.from_url(redis_server.url)
+        redis.flushall()  # the queued job is gone; the saved input is not
+        store.clock.advance(seconds=10)  # past the sweep's grace: it is not between commit and enqueue
+        _wait(lambda: Queue("coo-intake", connection=redis).count == 1, timeout=30)
+        SimpleWorker([Queue(n, connection=redis) for n in QUEUES], connection=redis).work(burst=True)
+        served.settle()
+        answers = [text for text in _answers(slack_api) if "overdue" in text.lower()]
+        assert len(answers) == 1, answers
+        assert store.db.scalar("SELECT status FROM inbox") == "done"
+    finally:
+        redis_server.stop()
