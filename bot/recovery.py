@@ -72,13 +72,6 @@ def _candidates(runtime: Runtime, run: Run) -> list[_Job]:
     return jobs
 
 
-def _waits_on_operator(runtime: Runtime, run: Run) -> bool:
-    pending = runtime.store.db.scalar(
-        "SELECT COUNT(*) AS n FROM approvals WHERE run_id = ? AND status = 'pending'", (run.id,)
-    )
-    return run.status == "waiting_approval" and bool(pending)
-
-
 def sweep_lost_work(runtime: Runtime, *, limit: int = 500) -> Recovered:
     """Queue again every job RQ lost (see the module's doc); what was queued."""
     queue = runtime.queue
@@ -88,14 +81,14 @@ def sweep_lost_work(runtime: Runtime, *, limit: int = 500) -> Recovered:
     now = store.clock.now()
     recovered = Recovered()
     rows = store.db.fetchall(
-        "SELECT * FROM runs WHERE status IN ('queued', 'running', 'resuming', 'waiting_approval')"
-        " AND updated_at < ? ORDER BY updated_at LIMIT ?",
+        "SELECT * FROM runs r WHERE status IN ('queued', 'running', 'resuming', 'waiting_approval')"
+        " AND updated_at < ? AND NOT (status = 'waiting_approval' AND EXISTS"
+        " (SELECT 1 FROM approvals a WHERE a.run_id = r.id AND a.status = 'pending'))"
+        " ORDER BY updated_at LIMIT ?",
         (now - GRACE, limit),
     )
     for row in rows:
         run = Run.model_validate(row)
-        if _waits_on_operator(runtime, run):
-            continue
         jobs = _candidates(runtime, run)
         if not jobs:
             continue

@@ -190,7 +190,7 @@ class Services:
             schedule_send_retries(self.runtime)
         if not settings.redis_url:
             # Embedded: work this process was doing when it stopped is started again here.
-            restarted = requeue_saved_work(self.runtime)
+            restarted = requeue_saved_work(self.runtime, running=True)
             if restarted:
                 log.info("re-queued %d unfinished run(s)", restarted)
         self._sweeper = threading.Thread(target=self._sweep, name="coo-inbox-sweeper", daemon=True)

@@ -21,13 +21,15 @@ from store.lost_jobs import BEAT_EVERY, beat
 log = logging.getLogger(__name__)
 
 
-def requeue_saved_work(runtime: Runtime) -> int:
-    """Queue runs accepted but never queued (or lost with Redis), runs whose process stopped
-    mid-run (continued from their last checkpoint), and decided approvals not yet resumed. A run
-    another worker is still running is left to it (its job is live: the enqueue is refused)."""
+def requeue_saved_work(runtime: Runtime, *, running: bool = False) -> int:
+    """Queue runs accepted but never queued (or lost with Redis), and decided approvals not yet
+    resumed. ``running``: also runs left "running" (the embedded `coo serve` starting again after
+    it stopped mid-run; they continue from their last checkpoint). On RQ, runs another worker
+    may hold are left to the lost-work sweep (bot.recovery), which can tell."""
     count = 0
     store = runtime.store
-    for row in store.db.fetchall("SELECT id, kind FROM runs WHERE status IN ('queued', 'running')"):
+    statuses = "('queued', 'running')" if running else "('queued')"
+    for row in store.db.fetchall(f"SELECT id, kind FROM runs WHERE status IN {statuses}"):
         plan = plan_for(row["kind"])
         if plan and runtime.queue.enqueue(JOBS.run, f"run-{row['id']}", plan.agent.job_spec(), run_id=row["id"]):
             count += 1
