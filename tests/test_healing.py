@@ -146,13 +146,16 @@ def _get(httpx: Any, url: str) -> int:
         return 0
 
 
-def test_a_worker_gives_up_with_one_line_when_postgresql_never_comes(coo_env, cluster, redis_url):
+def test_a_worker_gives_up_with_one_line_when_its_services_never_come(coo_env, cluster):
     cluster.stop()
-    env = _env(coo_env, COO_DATABASE_URL=cluster.url, COO_REDIS_URL=redis_url, COO_START_WAIT="1")
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    env = _env(coo_env, COO_DATABASE_URL=cluster.url, COO_REDIS_URL=dead_redis, COO_START_WAIT="1")
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
+    assert f"coo worker: waiting for PostgreSQL at {cluster.url}" in result.stderr
+    assert f"and Redis at {dead_redis} (" in result.stderr
     assert "coo: gave up waiting for PostgreSQL at" in result.stderr and "Traceback" not in result.stderr
 
 
