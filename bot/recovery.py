@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.job_registry import JOBS as JOB_REGISTRY
+from bot.jobs import schedule_send_retries
 from bot.runtime import JOBS, Runtime
 from graphs.plans import plan_for_run
 from store.errors import NotFound
@@ -138,6 +139,9 @@ def sweep_lost_work(runtime: Runtime, *, limit: int = 500) -> Recovered:
         if queue.enqueue(inbox_job.func, job_id, inbox_job.spec, item_id=item["id"]):
             log.warning("inbox item %d had no job that would process it (%s); queued it again", item["id"], state)
             recovered.inbox.append(int(item["id"]))
+    # A scheduled attempt at a failed send whose job failed (the database was restarting) or
+    # vanished with Redis is scheduled again; one that ran is not (graphs.sending).
+    schedule_send_retries(runtime)
     return recovered
 
 

@@ -72,3 +72,24 @@ def test_a_lost_rq_job_is_queued_again_and_a_live_one_is_not(redis_url, db_url):
     redis.flushdb()
     assert queue.state("inbox-77") == "missing"
     queue.close()
+
+
+def test_a_scheduler_lock_left_by_a_dead_coo_worker_is_released_and_no_other(redis_url):
+    from redis import Redis
+
+    from bot.rq_worker import release_dead_schedulers
+    from store.lost_jobs import beat, worker_alive
+
+    redis = Redis.from_url(redis_url)
+    beat(redis, "w-dead")
+    beat(redis, "w-alive")
+    redis.set("rq:scheduler-lock:coo-billing", "w-dead")
+    redis.set("rq:scheduler-lock:coo-email", "w-alive")
+    redis.set("rq:scheduler-lock:coo-reports", "some-other-scheduler")  # not a coo worker: never touched
+    assert release_dead_schedulers(redis, ["coo-billing", "coo-email", "coo-reports"]) == 0
+    redis.delete("coo:worker-alive:w-dead")  # its heartbeat expired: SIGKILL, a lost machine
+    assert not worker_alive(redis, "w-dead") and worker_alive(redis, "w-alive")
+    assert release_dead_schedulers(redis, ["coo-billing", "coo-email", "coo-reports"]) == 1
+    assert redis.get("rq:scheduler-lock:coo-billing") is None
+    assert redis.get("rq:scheduler-lock:coo-email") == b"w-alive"
+    assert redis.get("rq:scheduler-lock:coo-reports") == b"some-other-scheduler"
