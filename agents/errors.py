@@ -23,3 +23,8 @@ class SendFailed(AgentError):
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class SendUncertain(DeliveryUncertain):
+    """The mail server was handed the whole message, then the connection dropped (or its reply
+    was lost) before it confirmed: it may or may not have gone out. Never retried blindly."""

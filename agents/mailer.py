@@ -13,12 +13,12 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel
 
-from agents.errors import AgentError, SendFailed
+from agents.errors import AgentError, SendFailed, SendUncertain
 
 # One plain address: a bare name ("Tom") or a list is never handed to the mail server.
 _ADDRESS_RE = re.compile(r"^[^@\s<>,;\"()]+@[^@\s<>,;\"()]+\.[^@\s<>,;\"().]+$")
@@ -97,6 +97,9 @@ class SmtpMailer:
     def send(self, email: OutgoingEmail) -> EmailReceipt:
         msg = _message(email, self.sender)
         host, port = self.url.hostname or "localhost", self.url.port
+        # Once the message's final "." has left, the server may have taken it: a dropped
+        # connection or a lost reply from then on means "may or may not have gone out".
+        handed_over = False
         try:
             if self.url.scheme == "smtps":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -104,7 +107,16 @@ class SmtpMailer:
                 )
             else:
                 client = smtplib.SMTP(host, port or 25, timeout=30)
-            with client:
+            raw_send = client.send
+
+            def send_tracking(data: Any) -> None:
+                nonlocal handed_over
+                raw_send(data)
+                if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+                    handed_over = True
+
+            client.send = send_tracking  # type: ignore[method-assign,assignment]
+            try:
                 client.ehlo()
                 if self.url.scheme == "smtp" and client.has_extn("starttls"):
                     client.starttls(context=ssl.create_default_context())
@@ -112,7 +124,8 @@ class SmtpMailer:
                 if self.url.username:
                     client.login(unquote(self.url.username), unquote(self.url.password or ""))
                 refused = client.send_message(msg)
-                code, reply = client.noop()
+            finally:
+                _quit(client)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             refused_text = "; ".join(f"{to}: {code} {_text(msg)}" for to, (code, msg) in exc.recipients.items())
@@ -121,12 +134,18 @@ class SmtpMailer:
                 transient=all(_try_later(code) for code in codes),
             ) from exc
         except smtplib.SMTPResponseException as exc:
+            # A reply was read, so the server's answer is known, even after the final ".".
             raise SendFailed(
                 f"the mail server at {host} answered {exc.smtp_code} {_text(exc.smtp_error)}",
                 transient=_try_later(exc.smtp_code),
             ) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            # Unreachable, timed out or hung up: the next attempt may find it back.
+            if handed_over:
+                raise SendUncertain(
+                    f"the mail server at {host} was handed the message, then the connection dropped "
+                    f"before it confirmed ({exc or type(exc).__name__}), so it may or may not have gone out"
+                ) from exc
+            # Unreachable, timed out or hung up before the message was complete: the next attempt may find it back.
             raise SendFailed(
                 f"the mail server at {host} did not answer ({exc or type(exc).__name__})", transient=True
             ) from exc
@@ -137,8 +156,17 @@ class SmtpMailer:
             message_id=msg["Message-ID"],
             to=email.to,
             sent=True,
-            detail=f"accepted by {host} ({code})",
+            detail=f"accepted by {host} (250)",
         )
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    """Say goodbye; the message's fate was settled by the reply to its DATA, so a connection
+    that drops at QUIT changes nothing."""
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()
 
 
 class OutboxMailer:

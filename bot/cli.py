@@ -92,9 +92,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not settings.redis_url:
         print("coo worker needs COO_REDIS_URL (without it, `coo chat` runs the work in process).", file=sys.stderr)
         return 2
+    from bot.service_wait import start_when_ready
     from bot.worker import run_worker
 
-    runtime = _runtime(args)
+    runtime = start_when_ready(settings, "worker", lambda: _runtime(args))
     try:
         run_worker(runtime, args.queues.split(",") if args.queues else None, burst=args.burst)
     finally:

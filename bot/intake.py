@@ -76,8 +76,9 @@ class Intake:
         try:
             self.queue.enqueue(job.func, f"inbox-{item_id}", job.spec, item_id=item_id)
             self.store.inbox.queued(item_id)
-        except StoreUnavailable as exc:
-            log.warning("inbox item %d saved; not queued yet (%s)", item_id, exc)
+        except Exception as exc:  # noqa: BLE001 - Redis down, flushed mid-call, the database gone
+            # The item is saved: the platform's acknowledgement stands, and the sweeper queues it.
+            log.warning("inbox item %d saved; not queued yet (%s: %s)", item_id, type(exc).__name__, exc)
             return False
         return True
 

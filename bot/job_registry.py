@@ -24,9 +24,11 @@ class Job(NamedTuple):
 JOBS: dict[JobName, Job] = {
     "run": Job("bot.jobs.run_intent", JobSpec()),
     "resume": Job("bot.jobs.resume_run", JobSpec()),
-    # Short work: parse or file one saved input, answer or start a run.
+    # Short work: parse or file one saved input, answer or start a run. Five attempts over two
+    # minutes outlive a database restart; a longer outage is left to the lost-work sweep.
     "inbox": Job(
-        "bot.jobs.process_inbox", JobSpec(queue="coo-intake", timeout=120, retries=2, retry_intervals=[2, 15])
+        "bot.jobs.process_inbox",
+        JobSpec(queue="coo-intake", timeout=120, retries=5, retry_intervals=[1, 3, 10, 30, 60]),
     ),
     "digest": Job(
         "bot.jobs.send_digest", JobSpec(queue="coo-reports", timeout=120, retries=3, retry_intervals=[30, 120, 600])

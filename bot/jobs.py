@@ -22,6 +22,7 @@ from store.errors import NotFound
 from store.facade import Store
 from store.inbox import InboxItem
 from store.jobqueue import attempts_left
+from store.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,11 @@ def _failed(runtime: Runtime, run_id: str) -> None:
     log.exception("run %s failed", run_id)
     if attempts_left() > 0:
         return  # the queue retries it; steps and side effects are idempotent
+    if exc is not None and is_outage(exc):
+        # The database or Redis is restarting: the run is not failed. It keeps its status,
+        # and the lost-work sweep (bot.recovery) queues it again once they answer.
+        log.warning("run %s waits for the database or Redis; the sweep continues it", run_id)
+        return
     run = runtime.store.runs.get(run_id)
     runtime.store.runs.set_status(run_id, "failed", error=str(exc)[:500])
     runtime.store.conversations.post(
@@ -154,6 +160,9 @@ def process(runtime: Runtime, item_id: int) -> Handled | None:
     except Exception as exc:
         log.exception("inbox item %d (%s from %s) failed", item_id, item.kind, env.channel)
         if attempts_left() > 0:
+            raise
+        if is_outage(exc):
+            # Not the message's fault: it stays queued, and the sweep (bot.recovery) tries again.
             raise
         inbox.done(item_id, error=str(exc))
         runtime.store.conversations.post(

@@ -10,7 +10,9 @@ import argparse
 import asyncio
 import hashlib
 import logging
+import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +24,7 @@ from bot.delivery import Deliverer, Outbound
 from bot.digest import schedule_next_digest
 from bot.intake import Intake
 from bot.jobs import schedule_send_retries
+from bot.recovery import SWEEP_EVERY, sweep_once
 from bot.runtime import Runtime, use_runtime
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack.adapter import SlackAdapter, build_slack_app
@@ -30,6 +33,7 @@ from bot.telegram.adapter import ALLOWED_UPDATES, TelegramAdapter, build_telegra
 from bot.telegram.outbound import Pacer, TelegramOutbound
 from bot.ticks import schedule_next_tick
 from bot.web import build_web_app
+from bot.worker import requeue_saved_work
 from graphs.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -141,7 +145,11 @@ class Services:
     def _healthy(self) -> dict[str, Any]:
         """The database must be up for coo to accept anything; a queue that is down only delays
         work (inputs are saved and queued by the sweeper when it is back)."""
-        health: dict[str, Any] = {"database": "up", "queue": "up"}
+        health: dict[str, Any] = {
+            "database": "up",
+            "redis": "up" if self.settings.redis_url else "unused",
+            "queue": "up",
+        }
         try:
             health["waiting"] = self.runtime.store.inbox.waiting()
         except Exception:  # a health check reports, it does not raise
@@ -152,7 +160,7 @@ class Services:
             try:
                 Redis.from_url(self.settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
             except Exception:
-                health["queue"] = "down"
+                health["queue"] = health["redis"] = "down"
         health["ok"] = health["database"] == "up"
         return health
 
@@ -199,6 +207,11 @@ class Services:
             schedule_next_digest(self.runtime)
             schedule_next_tick(self.runtime)
             schedule_send_retries(self.runtime)
+        if not settings.redis_url:
+            # Embedded: work this process was doing when it stopped is started again here.
+            restarted = requeue_saved_work(self.runtime, running=True)
+            if restarted:
+                log.info("re-queued %d unfinished run(s)", restarted)
         self._sweeper = threading.Thread(target=self._sweep, name="coo-inbox-sweeper", daemon=True)
         self._sweeper.start()
         self._thread = threading.Thread(
@@ -211,13 +224,24 @@ class Services:
         self._thread.start()
 
     def _sweep(self) -> None:
-        """Queue inputs saved while the queue was down, as soon as it is back."""
+        """Queue inputs saved while the queue was down, as soon as it is back; and every few
+        seconds, work RQ lost (bot.recovery)."""
+        last_recovery = 0.0
+        failing = False
         while not self._stop.wait(self.sweep_interval):
             try:
                 if self.intake.sweep():
                     log.info("queued inputs saved while the queue was down")
-            except Exception:  # the database may be down too; the next round tries again
-                log.warning("inbox sweep failed; retrying", exc_info=True)
+                if time.monotonic() - last_recovery >= SWEEP_EVERY:
+                    last_recovery = time.monotonic()
+                    recovered = sweep_once(self.runtime, f"serve-{os.getpid()}")
+                    if recovered.count:
+                        log.info("re-queued %d lost job(s)", recovered.count)
+                failing = False
+            except Exception as exc:  # the database or Redis may be down; the next round tries again
+                if not failing:  # one line per outage, not one every 2 s
+                    log.warning("sweep failed (%s: %s); retrying", type(exc).__name__, str(exc)[:200])
+                failing = True
 
     async def stop(self) -> None:
         self._stop.set()
@@ -238,7 +262,9 @@ class Services:
 def serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
-    runtime = Runtime(settings)
+    from bot.service_wait import start_when_ready
+
+    runtime = start_when_ready(settings, "serve", lambda: Runtime(settings))
     use_runtime(runtime)
     try:
         services = Services(runtime)

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Invoices of at least this amount (and every credit note) get a large-tier review on their card.
     large_review_over: float = 5000.0
     public_url: str = "http://127.0.0.1:8000"  # where `coo serve` is reached: `coo dashboard-link` prints it
+    # Seconds `coo serve` and `coo worker` wait at start for PostgreSQL and Redis (0: don't wait).
+    start_wait: float = 300.0
 
     @field_validator("database_url")
     @classmethod

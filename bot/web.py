@@ -179,6 +179,13 @@ def build_web_app(
         page = await run_in_threadpool(dashboard)
         return HTMLResponse(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
+    async def readyz(request: Request) -> Response:
+        # Ready to take traffic: the database can save what arrives (a Redis outage only delays
+        # the work: inputs are saved and queued when it is back).
+        health = await run_in_threadpool(healthy)
+        ready = health.get("database") == "up"
+        return JSONResponse({"ready": ready, **health}, status_code=200 if ready else 503)
+
     return Starlette(
         routes=[
             Route("/metrics", metrics_endpoint, methods=["GET"]),
@@ -187,6 +194,7 @@ def build_web_app(
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/inbound/email", inbound_email, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

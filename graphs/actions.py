@@ -50,6 +50,9 @@ def perform(deps: Deps, run_id: str, action: Action) -> dict[str, Any]:
                 attachments=attachments_for(deps, action),
             )
         ).model_dump()
+    except DeliveryUncertain:
+        # The server may have it: the claim stays, so no attempt ever sends it a second time.
+        raise
     except AgentError as exc:
         # Nothing left the machine: on record as not sent, and the next attempt may claim it.
         deps.store.side_effects.fail(key, str(exc))

@@ -168,7 +168,7 @@ class Conversation:
             dedupe=f"in:{env.idempotency_key}",
             payload={"user": env.user_id},
         )
-        if recorded is None:
+        if recorded is None and self._answered(env):
             return Handled(duplicate=True)
         if env.command is not None:
             return self.run(env, env.command)
@@ -189,6 +189,16 @@ class Conversation:
         if pending is not None:
             return self._answer(env, pending, text)
         return self._request(env, self._parse(text), text)
+
+    def _answered(self, env: Envelope) -> bool:
+        """This message was handled before: its request accepted, or a reply written. A message
+        recorded by an attempt that then stopped (the database restarting between saving it and
+        accepting it) is not answered, and its retry carries on instead of being dropped."""
+        if self.store.conversations.seen(env.idempotency_key):
+            return True
+        keys = (f"reply:{env.idempotency_key}", f"ack:{env.idempotency_key}")
+        found = self.store.db.scalar("SELECT COUNT(*) AS n FROM messages WHERE dedupe_key IN (?, ?)", keys)
+        return bool(found)
 
     def _parse(self, text: str) -> ParseResult:
         """Parse as of the clock's today, knowing the clients (a real company can be one)."""

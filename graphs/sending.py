@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from agents.errors import AgentError, DeliveryUncertain, SendFailed
+from agents.errors import AgentError, DeliveryUncertain, SendFailed, SendUncertain
 from graphs.actions import compensation_for, idempotency_key, perform
 from graphs.approvals import EMAIL_RE, Action, Card, Draft
 from graphs.autonomy_policy import lower_after_failure
@@ -69,6 +69,15 @@ def send_approved(deps: Deps, run_id: str, action: Action, approval_id: int) -> 
     attempt = (earlier.attempts if earlier else 0) + 1
     try:
         receipt = perform(deps, run_id, action)
+    except SendUncertain as exc:
+        # sent-uncertain: told as such, the claim kept, never tried again on its own.
+        store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc), "attempt": attempt})
+        to = action.draft.to or "(no address)"
+        note = (
+            f"⚠️ The {what} to {to} may or may not have gone out: {exc}. I won't send it again on my own; "
+            "check the recipient's inbox or your mail server's log."
+        )
+        return SendResult(sent=False, note=note, error=f"sent-uncertain: {exc}", uncertain=True)
     except DeliveryUncertain as exc:
         store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc)})
         return SendResult(sent=False, note=f"I did not send the {what}: {exc}", error=str(exc), uncertain=True)

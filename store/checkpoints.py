@@ -64,8 +64,11 @@ def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
         db.url,
         min_size=1,
         max_size=4,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, "connect_timeout": 5},
         open=True,
+        # As store.db's pool: a connection a database restart closed is replaced, not used.
+        check=ConnectionPool.check_connection,
+        reconnect_timeout=3600,
     )
     try:
         yield PostgresSaver(pool)

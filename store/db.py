@@ -140,9 +140,14 @@ class Database:
                     self.url,
                     min_size=1,
                     max_size=8,
-                    kwargs={"row_factory": dict_row, "autocommit": False},
+                    kwargs={"row_factory": dict_row, "autocommit": False, "connect_timeout": 5},
                     open=True,
                     timeout=self.pool_timeout,
+                    # A connection the server closed (a restart, a failover) is found dead when it
+                    # is handed out and replaced, instead of failing the request that drew it.
+                    check=ConnectionPool.check_connection,
+                    # Keep trying to reconnect across a long outage instead of giving up.
+                    reconnect_timeout=3600,
                 )
             return self._pool
 
@@ -188,7 +193,7 @@ class Database:
         except (psycopg.OperationalError, Exception) as exc:  # pool timeouts are not OperationalError
             if isinstance(exc, StoreUnavailable):
                 raise
-            raise StoreUnavailable(f"cannot reach PostgreSQL at {_redact(self.url)}: {exc}") from exc
+            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(self.url)}: {exc}") from exc
         try:
             with conn.transaction():
                 yield Tx(conn, "postgres")
@@ -243,7 +248,8 @@ def _load_sqlite_vec(conn: Any) -> None:
             _VEC_PATH.append(None)
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and messages."""
     parsed = urlparse(url)
     if parsed.password:
         return url.replace(f":{parsed.password}@", ":***@")

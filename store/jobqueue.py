@@ -12,6 +12,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,6 +21,8 @@ from pydantic import BaseModel
 
 from store.clock import Clock
 from store.errors import StoreUnavailable
+from store.lost_jobs import JobState, forget, job_state
+from store.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +180,12 @@ class InProcessQueue:
                     try:
                         resolve(func)(**kwargs)
                         break
-                    except Exception:
+                    except Exception as exc:
                         log.exception("job %s failed (attempt %d of %d)", job_id, attempt + 1, spec.retries + 1)
+                        if is_outage(exc) and attempt < spec.retries and spec.retry_intervals:
+                            # Trying again at once cannot outlive a database restart; the backoff can.
+                            intervals = spec.retry_intervals
+                            time.sleep(min(intervals[min(attempt, len(intervals) - 1)], 10))
             finally:
                 self._jobs.task_done()
 
@@ -212,11 +219,9 @@ class RQQueue:
         return self._queues[name]
 
     def enqueue(self, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
-        from redis.exceptions import RedisError
         from rq import Retry
-        from rq.exceptions import DuplicateJobError
 
-        try:
+        def put() -> None:
             self._queue(spec.queue).enqueue(
                 func,
                 kwargs=kwargs,
@@ -227,17 +232,11 @@ class RQQueue:
                 failure_ttl=7 * 86400,
                 unique=True,
             )
-        except DuplicateJobError:
-            return False
-        except RedisError as exc:
-            raise StoreUnavailable(f"cannot reach Redis to queue the work: {exc}") from exc
-        return True
+
+        return self._once(job_id, put, "queue")
 
     def enqueue_at(self, when: datetime, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
-        from redis.exceptions import RedisError
-        from rq.exceptions import DuplicateJobError
-
-        try:
+        def put() -> None:
             self._queue(spec.queue).enqueue_at(
                 when,
                 func,
@@ -248,11 +247,42 @@ class RQQueue:
                 failure_ttl=7 * 86400,
                 unique=True,
             )
-        except DuplicateJobError:
-            return False
+
+        return self._once(job_id, put, "schedule")
+
+    def _once(self, job_id: str, put: Any, verb: str) -> bool:
+        """Queue a job under its fixed id once. RQ refuses an id whose hash is still there; when
+        that hash stands for nothing that will run (a worker died holding it, it failed, it fell
+        out of its queue) the leftover is cleared and the job queued again, said in the log."""
+        from redis.exceptions import RedisError
+        from rq.exceptions import DuplicateJobError
+
+        try:
+            try:
+                put()
+                return True
+            except DuplicateJobError:
+                state = job_state(self.redis, job_id)
+                if state in ("live", "finished"):
+                    return False
+                log.warning("job %s was lost by the queue (%s); queued again", job_id, state)
+                forget(self.redis, job_id)
+                try:
+                    put()
+                except DuplicateJobError:
+                    return False  # another process re-queued it first
+                return True
         except RedisError as exc:
-            raise StoreUnavailable(f"cannot reach Redis to schedule the work: {exc}") from exc
-        return True
+            raise StoreUnavailable(f"cannot reach Redis to {verb} the work: {exc}") from exc
+
+    def state(self, job_id: str) -> JobState:
+        """Where the job with this id stands (store.lost_jobs.job_state)."""
+        from redis.exceptions import RedisError
+
+        try:
+            return job_state(self.redis, job_id)
+        except RedisError as exc:
+            raise StoreUnavailable(f"cannot reach Redis: {exc}") from exc
 
     def depths(self) -> dict[str, int]:
         from redis.exceptions import RedisError

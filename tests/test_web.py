@@ -17,7 +17,14 @@ MAIL = (
 
 def test_health_and_unconfigured_endpoints(serve, sqlite_url):
     served = serve(database_url=sqlite_url)
-    assert served.http.get("/healthz").json() == {"ok": True, "database": "up", "queue": "up", "waiting": 0}
+    assert served.http.get("/healthz").json() == {
+        "ok": True,
+        "database": "up",
+        "redis": "unused",
+        "queue": "up",
+        "waiting": 0,
+    }
+    assert served.http.get("/readyz").status_code == 200
     assert served.post("/slack/events", "{}").status_code == 404
     assert served.post("/telegram/webhook", "{}").status_code == 404
     assert served.post("/inbound/email", MAIL).status_code == 404

@@ -27,6 +27,9 @@ class _Recorder:
         # "550 5.1.1 No such user"): to every recipient, or to the message's DATA.
         self.rcpt_reply: str | None = None
         self.data_reply: str | None = None
+        # Take the message, then drop the connection before the reply to DATA: the client cannot
+        # know whether it went out (a relay that crashed, a network cut at the worst moment).
+        self.drop_after_data = False
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if self.rcpt_reply:
@@ -39,6 +42,9 @@ class _Recorder:
             return self.data_reply
         with self.lock:
             self.messages.append(email.message_from_bytes(envelope.content))
+        if self.drop_after_data:
+            server.transport.abort()
+            return "250 OK queued"  # never reaches the client
         if self.delay:
             import asyncio
 

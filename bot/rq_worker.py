@@ -1,0 +1,76 @@
+"""The RQ worker `coo worker` runs: RQ's SimpleWorker, with its scheduler named after it, so
+that a scheduler lock left by a worker that died (SIGKILL, a lost machine) is released as soon
+as its heartbeat stops, instead of blocking every retry and scheduled job for a minute or more.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rq import SimpleWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.scheduler import SCHEDULER_LOCKING_KEY_TEMPLATE, RQScheduler
+
+from store.lost_jobs import coo_worker_dead
+
+log = logging.getLogger(__name__)
+
+# RQ's defaults (420 s, 10 min) make an idle worker look at the scheduler lock and the job
+# registries every ten minutes; these make it every few seconds.
+WORKER_TTL = 30
+MAINTENANCE_EVERY = 20
+
+
+class CooWorker(SimpleWorker):
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        # RQ's own start-up, but the scheduler carries this worker's name (RQ gives it a random
+        # one), so its lock names the worker whose heartbeat says whether it is still there.
+        self.scheduler = RQScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+            name=self.name,
+        )
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
+
+
+def release_dead_schedulers(redis: Any, queue_names: list[str]) -> int:
+    """Delete scheduler locks held by `coo worker`s that died; how many."""
+    released = 0
+    for name in queue_names:
+        key = SCHEDULER_LOCKING_KEY_TEMPLATE % name
+        holder = redis.get(key)
+        if holder is None:
+            continue
+        holder_name = holder.decode() if isinstance(holder, bytes) else str(holder)
+        if coo_worker_dead(redis, holder_name):
+            # Only if it is still that worker's: another scheduler may have taken it meanwhile.
+            with redis.pipeline() as pipe:
+                pipe.watch(key)
+                if pipe.get(key) == holder:
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.execute()
+                    released += 1
+                    log.warning("released the scheduler lock of %s for %s: that worker stopped", holder_name, name)
+    return released

@@ -1,0 +1,144 @@
+"""Runs that recover (issue #14) with real `coo worker` processes on PostgreSQL and Redis: a job
+RQ lost (a worker died between taking it and starting it, so RQ refuses the re-queue as a
+duplicate id) is found and run; a worker killed with SIGKILL mid-run is noticed within seconds
+by its missing heartbeat and the run is continued by another worker well within a minute, with
+one line in the thread; no run is left without a job or an open approval."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_production_shape import COO, _chat, _env, _stop, _worker
+
+pytestmark = pytest.mark.slow  # `coo chat` and `coo worker` processes
+
+CLIENT = "new client: Northwind, contact ops@northwind.example"
+INVOICE = "invoice Northwind $2,000 for october design work"
+
+
+@pytest.fixture
+def prod_env(coo_env, pg_url, redis_url, smtp) -> dict[str, str]:
+    return _env(
+        coo_env,
+        COO_DATABASE_URL=pg_url,
+        COO_REDIS_URL=redis_url,
+        COO_SMTP_URL=smtp.url,
+        COO_FROM_EMAIL="Ana Ruiz <ana@studio.example>",
+    )
+
+
+def _store(env: dict[str, str]):
+    from store.facade import Store
+
+    return Store.open(env["COO_DATABASE_URL"])
+
+
+def _until(predicate, timeout: float, what: str) -> float:
+    """Seconds it took for ``predicate`` to hold."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _worker_name(log: Path) -> str | None:
+    found = re.search(r"Worker (\w+): started", log.read_text()) if log.exists() else None
+    return found.group(1) if found else None
+
+
+def test_a_job_rq_lost_between_taking_and_starting_it_is_found_and_run(prod_env, tmp_path):
+    from redis import Redis
+
+    redis = Redis.from_url(prod_env["COO_REDIS_URL"])
+    store = _store(prod_env)
+    try:
+        # No worker yet: the run is accepted and its job queued.
+        chat = subprocess.Popen(
+            COO + ["chat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=prod_env, cwd=REPO
+        )
+        assert chat.stdin is not None
+        chat.stdin.write(CLIENT + "\n")
+        chat.stdin.flush()
+        _until(lambda: store.runs.recent(1) != [], 60, "the run to be accepted")
+        run = store.runs.recent(1)[0]
+        job_id = f"run-{run.id}"
+
+        def holding_queue() -> str | None:
+            lists = [k for k in redis.scan_iter("rq:queue:*") if redis.type(k) == b"list"]
+            return next((k.decode() for k in lists if redis.lpos(k, job_id) is not None), None)
+
+        _until(lambda: holding_queue() is not None, 30, "the run's job to be queued")
+        queue = holding_queue()
+        assert queue is not None
+        # A worker takes the job (RQ moves it to its intermediate list) and dies before starting it.
+        redis.lmove(queue, f"{queue}:intermediate", "RIGHT", "LEFT")
+        chat.kill()
+        chat.wait()
+        assert store.runs.get(run.id).status == "queued"
+
+        log = tmp_path / "worker.log"
+        worker = _worker(prod_env, log)
+        try:
+            took = _until(lambda: store.runs.get(run.id).status == "done", 60, "the lost run to be done")
+            answer = _chat(prod_env, ["who are my clients?"])
+        finally:
+            _stop(worker)
+        assert f"job {job_id} was lost by the queue (lost); queued again" in log.read_text()
+        assert took < 60
+        assert "Northwind <ops@northwind.example>" in answer
+    finally:
+        store.close()
+
+
+def test_a_worker_killed_mid_run_is_noticed_and_its_run_continued_within_a_minute(prod_env, smtp, tmp_path):
+    from redis import Redis
+    from rq.job import Job
+
+    logs = {"w1": tmp_path / "w1.log", "w2": tmp_path / "w2.log"}
+    workers = {name: _worker(prod_env, path) for name, path in logs.items()}
+    store = _store(prod_env)
+    try:
+        _chat(prod_env, [CLIENT, INVOICE])
+        _until(lambda: all(_worker_name(path) for path in logs.values()), 60, "both workers to start")
+        smtp.recorder.delay = 8  # the relay holds its reply: the worker is mid-send when it is killed
+        approve = subprocess.Popen(
+            COO + ["chat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=prod_env, cwd=REPO
+        )
+        assert approve.stdin is not None
+        approve.stdin.write("/approve 1\n")
+        approve.stdin.flush()
+        smtp.wait_for(1, timeout=30)
+        assert len(smtp.messages) == 1
+        run_id = store.runs.approval(1).run_id
+        job = Job.fetch(f"resume-{run_id}-1", connection=Redis.from_url(prod_env["COO_REDIS_URL"]))
+        holder = next(name for name, path in logs.items() if _worker_name(path) == job.worker_name)
+        killed_at = time.monotonic()
+        _stop(workers[holder], signal.SIGKILL)
+        approve.kill()
+        approve.wait()
+        smtp.recorder.delay = 0
+
+        # The other worker notices the silent heartbeat and continues the run from its checkpoint.
+        took = _until(lambda: store.runs.get(run_id).status in ("done", "failed"), 60, "the run to settle")
+        recovered_in = time.monotonic() - killed_at
+        out = _chat(prod_env, ["/help"])
+    finally:
+        for proc in workers.values():
+            _stop(proc)
+        store.close()
+    print(f"recovered {recovered_in:.1f} s after the SIGKILL")
+    assert took < 60 and recovered_in < 60
+    assert "(A worker stopped while preparing “invoice Northwind $2,000 for october design work”; continuing.)" in out
+    # It was mid-send: told truthfully, never sent twice.
+    assert "I did not send the invoice #INV-0001: an earlier attempt to send this was interrupted" in out
+    assert len(smtp.messages) == 1
+    assert "was lost by the queue (lost); queued again" in logs["w2" if holder == "w1" else "w1"].read_text()
