@@ -5,7 +5,8 @@ Telegram tells who wrote a forwarded message (a user, a user who hides their acc
 or a channel) but never an e-mail address. So the message is summarised like a forwarded
 e-mail, linked to a client only on real evidence (a name alone is a question), and instead of a
 reply draft to an address coo does not have, coo asks for the address: the operator's answer
-completes the reply, which then waits for approval like any other.
+completes the reply, which then waits for approval like any other. An author who hides their
+account cannot be answered at all: that message is filed as a note (graphs.chat_note).
 """
 
 from __future__ import annotations

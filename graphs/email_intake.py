@@ -27,6 +27,7 @@ from agents.email_reader import Attachment, Mailbox, ParsedEmail, parse_email
 from agents.email_text import new_text, one_line
 from graphs.autonomy_policy import lower_after_complaint
 from graphs.chat_forward import ChatForward, address_question, ask_for_address
+from graphs.chat_note import file_note, note_reply
 from graphs.conversation import Conversation, Handled
 from graphs.email_linking import SenderLink, link_sender
 from graphs.email_summary import proposal_line, render
@@ -259,10 +260,15 @@ def ingest_email(
     the e-mail's content; store outages propagate like they do from ``Conversation.handle``.
 
     ``chat_forward``: the e-mail was rebuilt from a forwarded chat message whose author has a
-    name but no address (graphs.chat_forward): coo asks for the address instead of drafting."""
+    name but no address (graphs.chat_forward): coo asks for the address instead of drafting. When
+    the author hides their account there is nobody to reply to: it is filed as a note (graphs.chat_note)."""
     store = conversation.store
     parsed = parse_email(raw)
     original = parsed.original
+    if chat_forward is not None and chat_forward.kind == "hidden_user":
+        headline = f"[note] {chat_forward.describe()}: {one_line(original.body, 100)}"
+        env = Envelope(channel=channel, event_id=event_id, thread_id=thread_id, user_id=user_id, text=headline)
+        return _file_chat_note(conversation, env, parsed, chat_forward)
     if chat_forward is not None:  # a name without an address is all a chat gives: not a defect
         original.problems = [p for p in original.problems if not p.startswith("the sender's address")]
     env = Envelope(channel=channel, event_id=event_id, thread_id=thread_id, user_id=user_id, text=_headline(parsed))
@@ -333,6 +339,42 @@ def ingest_email(
     )
     store.ledger.append(
         intake_id, STEP, "email_intake_done", result.model_dump(mode="json"), actor=f"{channel}:{user_id}"
+    )
+    return result
+
+
+def _file_chat_note(
+    conversation: Conversation, env: Envelope, parsed: ParsedEmail, forward: ChatForward
+) -> EmailIntakeResult:
+    """A forward from a hidden account: one note, one short reply; no draft, question or card."""
+    store = conversation.store
+    original = parsed.original
+    intake_id = intake_id_for(env)
+    done = _finished(store, intake_id)
+    if done is not None:
+        return done
+    store.conversations.post(
+        env.channel,
+        env.thread_id,
+        env.text,
+        direction="in",
+        dedupe=f"in:{env.idempotency_key}",
+        payload={"user": env.user_id, "email": intake_id},
+    )
+    artifact, client = file_note(store, env, intake_id, original.body, original.date, forward)
+    text = note_reply(forward, original.body, client)
+    conversation.reply(env, text, {"note_artifact_id": artifact.id, "client_id": client.id if client else None})
+    result = EmailIntakeResult(
+        intake_id=intake_id,
+        artifact_id=artifact.id,
+        client_id=client.id if client else None,
+        client_name=client.name if client else None,
+        linked_by="named_in_text" if client else None,
+        unknown_sender=client is None,
+        reply=text,
+    )
+    store.ledger.append(
+        intake_id, STEP, "email_intake_done", result.model_dump(mode="json"), actor=f"{env.channel}:{env.user_id}"
     )
     return result
 

@@ -58,6 +58,11 @@ def artifact_memory(artifact: Artifact, client_name: str | None) -> NewMemory:
         out.update(to_address=address)
         head = f"E-mail to {address or who} ({who})"
         body = artifact.body
+    elif artifact.kind == "note":  # a forwarded chat message from a hidden account (graphs.chat_note)
+        name, _ = _person(meta, "from")
+        out.update(from_name=name, date=meta.get("date"))
+        head = f"Note: {artifact.title} ({who})"
+        body = artifact.body
     elif artifact.kind == "proposal":
         head = f"Proposal {artifact.number or ''} for {who}".replace("  ", " ")
         out.update(number=artifact.number)

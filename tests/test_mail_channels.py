@@ -1,12 +1,15 @@
 """Forwarded mail through Telegram as the operator uses it: a forwarded chat message is mail to
-consider from a person known by name (never a made-up address; coo asks for one), and .eml/CSV
-documents are downloaded by the background job, with a failed download told in the chat."""
+consider from a person known by name (never a made-up address; coo asks for one), a forward from
+an author who hides their account is filed as a note (nobody to reply to), and .eml/CSV documents
+are downloaded by the background job, with a failed download told in the chat."""
 
 from __future__ import annotations
 
 import time
+from email.utils import formataddr
 from typing import Any
 
+from bot.rfc822 import compose
 from tests.channels import TG_OPERATOR, dm, slack_settings, telegram_settings, worker_held
 
 MAIL = (
@@ -97,7 +100,6 @@ def test_forwards_in_their_older_and_group_shapes_keep_the_authors_name(telegram
     served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
     now = int(time.time())
     shapes = [
-        ({"forward_sender_name": "Marco Bianchi", "forward_date": now}, "Marco Bianchi (account hidden)"),
         (
             {"forward_from": {"id": 7, "is_bot": False, "first_name": "Ines"}, "forward_date": now},
             "Telegram message from Ines, forwarded",
@@ -121,7 +123,62 @@ def test_forwards_in_their_older_and_group_shapes_keep_the_authors_name(telegram
         assert ".invalid" not in text and "Nothing proposed yet: I have no e-mail address for" in text, text
     served.settle()
     assert served.runtime.store.runs.pending_approvals() == []
-    assert served.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'email_in'") == 3
+    assert served.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'email_in'") == 2
+
+
+def test_a_forward_from_a_hidden_account_is_filed_as_a_note_and_found_by_recall(telegram_api, serve, sqlite_url):
+    served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
+    store = served.runtime.store
+    now = int(time.time())
+    served.telegram_update(_forward(8400, "new client: Acme Studio, contact Jane Doe jane@acme.example"))
+    served.telegram_update(_forward(8401, "new client: Lena Park Design, contact Lena Park lena@parkdesign.example"))
+    served.settle()
+    assert {c.name for c in store.clients.all()} == {"Acme Studio", "Lena Park Design"}
+
+    # Bot API 7+: the author hides their account. Her display name matches a client's contact,
+    # but a name anyone can pick is no evidence: the note is linked to no client.
+    hidden = {"type": "hidden_user", "sender_user_name": "Lena Park", "date": now}
+    text = "The board moved the launch to March 3rd, so the teaser video can wait a week."
+    served.telegram_update(_forward(8402, text, forward_origin=hidden))
+    said = _said(telegram_api, "Filed as a note")
+    assert said == (
+        "Filed as a note (a Telegram message from Lena Park, whose account is hidden — I can't reply to it): "
+        "“The board moved the launch to March 3rd, so the teaser video can wait a week.”"
+    )
+    # Older payloads: only the name shown; and a client named plainly in the text is linked.
+    legacy = {"forward_sender_name": "Marco Bianchi", "forward_date": now}
+    served.telegram_update(_forward(8403, "Acme Studio wants the brand guide reviewed before the call.", **legacy))
+    said = _said(telegram_api, "Marco Bianchi")
+    assert said.startswith("Filed as a note (a Telegram message from Marco Bianchi, whose account is hidden")
+    assert said.endswith("Linked to Acme Studio (named in it).")
+    # No name at all.
+    served.telegram_update(_forward(8404, "Call me when you can.", forward_date=now))
+    said = _said(telegram_api, "Call me when you can.")
+    assert said.startswith("Filed as a note (a Telegram message from someone on Telegram, whose account is hidden")
+    served.settle()
+
+    texts = [c["text"] for c in telegram_api.recorded("sendMessage")]
+    assert not [t for t in texts if "e-mail address" in t or "Nothing proposed" in t or "/approve" in t], texts
+    assert store.runs.pending_approvals() == []  # no reply draft, no approval card
+    assert store.conversations.pending_question(f"telegram:{TG_OPERATOR}") is None  # no question waits for an address
+    assert store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'email_in'") == 0
+    notes = {a.meta["from"]["name"]: a for a in store.artifacts.latest_in_thread("note", "telegram", str(TG_OPERATOR))}
+    assert set(notes) == {"Lena Park", "Marco Bianchi", "someone on Telegram"}
+    assert notes["Lena Park"].client_id is None and notes["Lena Park"].meta["from"]["address"] is None
+    acme = store.clients.find("Acme Studio")[0]
+    assert notes["Marco Bianchi"].client_id == acme.id and notes["Marco Bianchi"].meta["linked_by"] == "named_in_text"
+
+    # A delivery repeated by Telegram files nothing twice.
+    served.telegram_update(_forward(8402, text, forward_origin=hidden))
+    served.settle()
+    assert store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'note'") == 3
+
+    # Found later, by what she said.
+    served.telegram_update(_forward(8405, "what did Lena say about the launch?"))
+    found = _said(telegram_api, "Here's what I found")
+    first = next(line.strip() for line in found.splitlines() if line.strip().startswith("•"))
+    assert first.startswith("• note, ") and "“Telegram message from Lena Park” (artifact #" in first, found
+    assert "March 3rd" in first, found
 
 
 def test_telegram_documents_are_downloaded_by_the_job_not_the_webhook(telegram_api, serve, sqlite_url):
@@ -179,3 +236,39 @@ def test_an_eml_file_shared_in_slack_is_downloaded_by_the_job_and_summarised(sla
     assert "Nothing was filed; share it again." in failed["text"]
     served.settle()
     assert served.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'email_in'") == 1
+
+
+def test_a_hidden_author_named_like_a_client_is_no_link_and_a_redelivery_files_one_note(chat) -> None:
+    from graphs.chat_forward import ChatForward
+    from graphs.email_intake import ingest_email
+
+    chat.say("new client: Acme, contact Jane Doe jane@acme.example")
+    chat.say("new client: Northwind, contact Tom Reyes tom@northwind.example")
+    store = chat.runtime.store
+
+    def forward(name: str, text: str, event_id: str):  # as bot.jobs hands over a Telegram forward
+        raw = compose(body=text, sender=formataddr((name, "")), subject=text[:40])
+        hidden = ChatForward(kind="hidden_user", name=name)
+        return ingest_email(
+            chat.runtime.conversation,
+            raw,
+            channel="console",
+            thread_id="console",
+            user_id="ana",
+            event_id=event_id,
+            chat_forward=hidden,
+        )
+
+    # Calling oneself "Acme" is not evidence; the text names no client.
+    first = forward("Acme", "Running late, will send the files tonight.", "tg-1")
+    assert first.client_id is None and first.proposed is None and first.run_ids == []
+    assert first.reply.startswith("Filed as a note (a Telegram message from Acme, whose account is hidden")
+    again = forward("Acme", "Running late, will send the files tonight.", "tg-1")
+    assert again.duplicate and again.artifact_id == first.artifact_id
+    # A client the text names is linked; two named clients are no evidence for either.
+    named = forward("Dana", "Tom at northwind approved the palette.", "tg-2")
+    assert named.client_name == "Northwind" and named.reply.endswith("Linked to Northwind (named in it).")
+    both = forward("Dana", "Acme and Northwind both want the call moved.", "tg-3")
+    assert both.client_id is None and "Linked to" not in both.reply
+    assert store.db.scalar("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'note'") == 3
+    assert store.runs.pending_approvals() == []

@@ -4,7 +4,8 @@ Bot API 7+ sends ``forward_origin`` (a user, a user who hides their account, a g
 channel); older payloads (and some clients' bridges) still carry ``forward_from``,
 ``forward_sender_name``, ``forward_from_chat`` and ``forward_signature``, which
 python-telegram-bot keeps in ``api_kwargs``. Either way the author has a name, never an e-mail
-address: the message is rebuilt as an e-mail from that name (graphs.chat_forward).
+address: the message is rebuilt as an e-mail from that name (graphs.chat_forward), which the
+intake files as a note instead when the author hides their account (graphs.chat_note).
 """
 
 from __future__ import annotations
