@@ -23,8 +23,9 @@ from agents.bank_csv import ParsedExport, RowProblem, parse_export
 from agents.bank_dates import DateQuestion, DateSpec
 from agents.payment_matching import ASKED, Outcome, RowResult, invoice_refs, match_rows
 from store.billing import OPEN_STATUSES
+from store.db import Tx
 from store.facade import Store
-from store.models import Payment, format_money
+from store.models import Invoice, Payment, format_money
 
 
 class ImportReport(BaseModel):
@@ -100,6 +101,8 @@ def import_payments(
             actor=f"{channel}:{user_id}",
             tx=tx,
         )
+    # The invoices as they were, so "undo" can put them back (store/changes.py).
+    before = {a.invoice_id: store.billing.by_id(a.invoice_id) for result in results for a in result.allocations}
     final = [_record(store, parsed, result, run_id) for result in results]
     report = ImportReport(
         run_id=run_id,
@@ -117,9 +120,40 @@ def import_payments(
         f"{counts['ignored']} ignored, {counts['unreadable']} unreadable"
     )
     with store.db.transaction() as tx:
+        _record_undoable(store, tx, run_id, filename, final, before)
         store.ledger.append(run_id, "reconcile", "payments_imported", {"filename": filename, **counts}, tx=tx)
         store.runs.set_status(run_id, "done", summary=summary, tx=tx)
     return report
+
+
+def _record_undoable(
+    store: Store, tx: Tx, run_id: str, filename: str, final: list[RowResult], before: dict[int, Invoice]
+) -> None:
+    """The payments this import booked, as one change "undo" takes back."""
+    matched = [r for r in final if r.outcome == "matched" and r.allocations]
+    if not matched:
+        return
+    touched = {a.invoice_id: before[a.invoice_id] for r in matched for a in r.allocations if a.invoice_id in before}
+    n = sum(len(r.allocations) for r in matched)
+    store.changes.record(
+        tx,
+        run_id,
+        "reconcile",
+        "payments_imported",
+        f"the {n} payment{'s' if n != 1 else ''} imported from {filename}",
+        table="invoices",
+        row_id=0,
+        before=None,
+        after=None,
+        extra={
+            "payment_runs": [f"imp:{r.row.fingerprint}:{a.invoice_number}" for r in matched for a in r.allocations],
+            "fingerprints": [r.row.fingerprint for r in matched],
+            "invoices": [
+                {"id": i.id, "number": i.number, "before": {"paid_cents": i.paid_cents, "status": i.status}}
+                for i in touched.values()
+            ],
+        },
+    )
 
 
 def _decide(store: Store, parsed: ParsedExport) -> list[RowResult]:

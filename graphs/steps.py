@@ -33,6 +33,7 @@ from graphs.intents import (
 from graphs.payment_match import Uncertain, match_payment
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from graphs.steps_retainer import RetainerTerms, terms_change
+from graphs.undo_creations import record_created
 from store.billing import NewLine
 from store.db import Tx
 from store.models import Client, Deliverable, Invoice, format_money
@@ -147,6 +148,16 @@ def _proposal_action(
         artifact = deps.store.artifacts.create(
             tx, "proposal", draft.subject, draft.body, run_id, ctx.client.id, {"status": "draft"}, dedupe="proposal"
         )
+        record_created(
+            deps,
+            tx,
+            run_id,
+            "proposal",
+            f"the proposal #{artifact.number} for {ctx.client.name}",
+            "artifacts",
+            artifact.id,
+            number=artifact.number,
+        )
     details = []
     if req.amount is not None:
         details.append(f"Fee: {format_money(req.amount, req.currency)}{'/month' if req.monthly else ''}")
@@ -239,6 +250,16 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
             client, _ = deps.store.clients.upsert(tx, intent.client_name, None, intent.contact_email, currency)
             notes.append(f"{client.name} is a new client.")
         invoice = deps.store.billing.create_invoice(tx, client.id, lines, currency, issued, due, run_id)
+        record_created(
+            deps,
+            tx,
+            run_id,
+            "invoice",
+            f"invoice {invoice.number} for {client.name} ({format_money(invoice.total, invoice.currency)})",
+            "invoices",
+            invoice.id,
+            number=invoice.number,
+        )
         # The client's credit in this currency goes towards it; it is used only once this is sent.
         credit = deps.store.billing.hold_credit(tx, invoice)
     ctx = load_client_context(deps.store, client.id)
@@ -395,6 +416,15 @@ def add_deliverable(deps: Deps, state: dict[str, Any]) -> StepResult:
         return _repeated_deliverable(deps, repeat, client, intent.due_date)
     with deps.store.db.transaction() as tx:
         d = deps.store.work.add_deliverable(tx, client.id, intent.title, intent.due_date, state["run_id"])
+        record_created(
+            deps,
+            tx,
+            state["run_id"],
+            "deliverable",
+            f"the deliverable “{d.title}” ({client.name})",
+            "deliverables",
+            d.id,
+        )
     due = f", due {d.due_date.isoformat()}" if d.due_date else " (no due date)"
     return StepResult(notes=[f"Added deliverable for {client.name}: {d.title}{due}."], client_id=client.id)
 
@@ -432,6 +462,7 @@ def add_task(deps: Deps, state: dict[str, Any]) -> StepResult:
         client, _ = resolve_client(deps, intent.client_name, None)
     with deps.store.db.transaction() as tx:
         t = deps.store.work.add_task(tx, intent.title, client.id if client else None, intent.due_date, state["run_id"])
+        record_created(deps, tx, state["run_id"], "task", f"the task “{t.title}”", "tasks", t.id)
     due = f", due {t.due_date.isoformat()}" if t.due_date else ""
     return StepResult(notes=[f"Added to your tasks: {t.title}{due}."])
 

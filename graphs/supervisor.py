@@ -302,8 +302,8 @@ class Supervisor:
 
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
-        if approval is None or approval.status == "pending":
-            return
+        if approval is None or approval.status not in ("approved", "rejected"):
+            return  # pending; or withdrawn, and its run cancelled: nothing resumes it
         if not self._waiting(run_id):
             if self.deps.store.runs.get(run_id).status == "resuming":
                 raise RuntimeError(f"run {run_id} has no saved state to resume")
