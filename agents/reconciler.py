@@ -26,6 +26,7 @@ from store.billing import OPEN_STATUSES
 from store.db import Tx
 from store.facade import Store
 from store.models import Invoice, Payment, format_money
+from store.reminder_cards import withdraw_settled_reminders
 
 
 class ImportReport(BaseModel):
@@ -123,6 +124,7 @@ def import_payments(
         _record_undoable(store, tx, run_id, filename, final, before)
         store.ledger.append(run_id, "reconcile", "payments_imported", {"filename": filename, **counts}, tx=tx)
         store.runs.set_status(run_id, "done", summary=summary, tx=tx)
+    withdraw_settled_reminders(store)  # reminders waiting about invoices this import settled
     return report
 
 

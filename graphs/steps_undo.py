@@ -129,9 +129,9 @@ def _sent_to(deps: Deps, event: LedgerEvent, run_id: str | None) -> str:
     if to:
         return str(to)
     row = deps.store.db.fetchone(
-        "SELECT payload FROM ledger WHERE kind = 'side_effect' AND run_id = ? ORDER BY id DESC", (run_id or "",)
+        "SELECT * FROM ledger WHERE kind = 'side_effect' AND run_id = ? ORDER BY id DESC", (run_id or "",)
     )
-    return str(row["payload"].get("to")) if row is not None else "the client"
+    return str(LedgerEvent.model_validate(row).payload.get("to")) if row is not None else "the client"
 
 
 def undo_last_change(deps: Deps, state: dict[str, Any]) -> StepResult:

@@ -32,6 +32,7 @@ from graphs.sending import send_approved
 from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
 from store.facade import Store
+from store.reminder_cards import withdraw_settled_reminders
 from store.runs import FINISHED
 from store.working_memory import ThreadContext
 
@@ -202,6 +203,7 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     failed = state.get("failed")
     status = "failed" if failed else "rejected" if state.get("decision") == "rejected" else "done"
     store.ledger.append(run_id, "finish", "run_finished", {"status": status, "error": failed})
+    withdraw_settled_reminders(store)  # a payment or void this run booked may settle a waiting reminder
     notes = list(state["notes"])
     if state.get("side_effects") or state.get("decision"):
         notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
