@@ -237,11 +237,15 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     ]
     currency = intent.currency
     if currency is None and client is not None:
-        # Unsaid: the client's own currency — its retainer's, else its last invoice's, else the
-        # one on file.
+        # Unsaid: the client's own currency — the one the operator set ("Globex is billed in EUR
+        # from now on"; a fact that still matches the client's row: an undone change does not),
+        # else its retainer's, else its last invoice's, else the one on file.
+        said = any(f.field == "currency" and f.value == client.currency for f in deps.store.clients.facts(client.id))
         retainer = deps.store.work.active_retainer(client.id)
         last = deps.store.billing.previous_for_client(client.id, before_seq=2**62)
-        currency = retainer.currency if retainer else last.currency if last else client.currency
+        currency = (
+            client.currency if said else retainer.currency if retainer else last.currency if last else client.currency
+        )
         if currency != "USD":
             notes.append(f"In {currency}, {client.name}'s currency (you didn't say one).")
     currency = currency or "USD"
