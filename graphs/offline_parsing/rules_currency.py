@@ -53,6 +53,16 @@ _PATTERNS = (
 )
 
 
+_ANY_CUR = lazy_re(rf"\b{_CUR}\b", re.I)
+
+
+def currency_named(text: str) -> str | None:
+    """The one currency a text names by code or word ("euros" → "EUR"); None for none or several."""
+    found = {_CURRENCIES.get(re.sub(r"\s+", " ", m.group("cur").lower())) for m in _ANY_CUR.finditer(text)}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
 def change_currency(ctx: Ctx) -> ChangeCurrency | None:
     if ctx.amounts and any(a.value for a in ctx.explicit_amounts()):
         return None  # "bill Acme €500 in euros": an amount is an invoice
