@@ -48,7 +48,12 @@ class Reversal:
 def record_created(
     deps: Deps, tx: Tx, run_id: str, what: str, summary: str, table: str, row_id: int, **extra: Any
 ) -> None:
-    """Write the creation of one row as an undoable change (once per run and kind)."""
+    """Write the creation of one row as an undoable change (once per run and kind). Only the
+    operator's own requests: what the scheduler or coo itself made ("coo-…" users: a retainer's
+    monthly invoice) is not "your last change"."""
+    asked = tx.fetchone("SELECT user_id FROM intents WHERE run_id = ?", (run_id,))
+    if asked is not None and str(asked["user_id"]).startswith("coo"):
+        return
     deps.store.changes.record(
         tx,
         run_id,

@@ -138,3 +138,22 @@ def test_undo_an_over_payment_whose_credit_is_unused_takes_it_back(bob, smtp):
     assert "Undone: the payment of $660.00 from Bob Lee against INV-0001." in shown, shown
     assert bob.runtime.store.billing.credits() == []
     assert check_books(bob.runtime.store.db) == []
+
+
+def test_a_retainer_invoice_the_schedule_made_is_not_your_last_change(chat, smtp):
+    from datetime import date
+
+    from bot.ticks import run_tick
+
+    chat.say(
+        "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st, contact jane@acme.example"
+    )
+    chat.say("/approve 1")
+    smtp.wait_for(1)
+    run_tick(chat.runtime, date(2026, 12, 1))
+    chat.runtime.queue.wait_idle()
+    [drafted] = chat.runtime.store.billing.drafts()
+    shown = chat.say("undo")
+    assert "created invoice" not in shown and "was never sent" not in shown, shown
+    assert chat.runtime.store.billing.get(drafted.number).status == "draft"
+    assert chat.runtime.store.runs.approval_for(drafted.run_id or "", "send_invoice").status == "pending"
