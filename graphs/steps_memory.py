@@ -119,7 +119,7 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
         else []
     )
     if not hits:
-        about = topic.strip(" ?.!") or "that"
+        about = query.strip(" ?.!") or "that"
         return StepResult(
             notes=[
                 f"I don't have anything about “{about}” in the e-mails, notes, proposals or invoices.",
