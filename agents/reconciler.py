@@ -24,8 +24,10 @@ from agents.bank_dates import DateQuestion, DateSpec
 from agents.payment_matching import ASKED, Outcome, RowResult, invoice_refs, match_rows
 from agents.untrusted import injection_signs
 from store.billing import OPEN_STATUSES
+from store.db import Tx
 from store.facade import Store
-from store.models import Payment, format_money
+from store.models import Invoice, Payment, format_money
+from store.reminder_cards import withdraw_settled_reminders
 
 
 class ImportReport(BaseModel):
@@ -103,6 +105,8 @@ def import_payments(
             actor=f"{channel}:{user_id}",
             tx=tx,
         )
+    # The invoices as they were, so "undo" can put them back (store/changes.py).
+    before = {a.invoice_id: store.billing.by_id(a.invoice_id) for result in results for a in result.allocations}
     final = [_record(store, parsed, result, run_id) for result in results]
     warnings = _instruction_lines(parsed)
     if warnings:
@@ -124,8 +128,10 @@ def import_payments(
         f"{counts['ignored']} ignored, {counts['unreadable']} unreadable"
     )
     with store.db.transaction() as tx:
+        _record_undoable(store, tx, run_id, filename, final, before)
         store.ledger.append(run_id, "reconcile", "payments_imported", {"filename": filename, **counts}, tx=tx)
         store.runs.set_status(run_id, "done", summary=summary, tx=tx)
+    withdraw_settled_reminders(store)  # reminders waiting about invoices this import settled
     return report
 
 
@@ -137,6 +143,36 @@ def _instruction_lines(parsed: ParsedExport) -> list[str]:
         if signs:
             found.append(f"line {row.line} ({', '.join(signs)})")
     return found
+
+
+def _record_undoable(
+    store: Store, tx: Tx, run_id: str, filename: str, final: list[RowResult], before: dict[int, Invoice]
+) -> None:
+    """The payments this import booked, as one change "undo" takes back."""
+    matched = [r for r in final if r.outcome == "matched" and r.allocations]
+    if not matched:
+        return
+    touched = {a.invoice_id: before[a.invoice_id] for r in matched for a in r.allocations if a.invoice_id in before}
+    n = sum(len(r.allocations) for r in matched)
+    store.changes.record(
+        tx,
+        run_id,
+        "reconcile",
+        "payments_imported",
+        f"the {n} payment{'s' if n != 1 else ''} imported from {filename}",
+        table="invoices",
+        row_id=0,
+        before=None,
+        after=None,
+        extra={
+            "payment_runs": [f"imp:{r.row.fingerprint}:{a.invoice_number}" for r in matched for a in r.allocations],
+            "fingerprints": [r.row.fingerprint for r in matched],
+            "invoices": [
+                {"id": i.id, "number": i.number, "before": {"paid_cents": i.paid_cents, "status": i.status}}
+                for i in touched.values()
+            ],
+        },
+    )
 
 
 def _decide(store: Store, parsed: ParsedExport) -> list[RowResult]:

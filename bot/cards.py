@@ -7,6 +7,7 @@ current row (pending, or decided by whom, where, when, after how long).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,11 +15,12 @@ from graphs.approvals import Card, Draft, is_address
 from store.clock import Clock
 from store.models import Approval, Decided, Message
 
+_WITHDRAWN = {"undo": "you said undo", "paid": "the invoice was paid", "void": "the invoice was voided"}
 PLATFORM_NAMES = {"slack": "Slack", "telegram": "Telegram", "console": "the console", "email": "e-mail"}
 
 
 class Decision(BaseModel):
-    status: Decided
+    status: Decided | Literal["withdrawn"]
     by: str
     via: str
     at: datetime  # in the operator's time zone
@@ -27,6 +29,8 @@ class Decision(BaseModel):
     def line(self, here: str) -> str:
         """ "✅ Approved by U123 in Slack at 2026-11-25 15:05 (waited 5 min)"; ``here`` is the viewing platform."""
         mark = "✅" if self.status == "approved" else "✖️"
+        if self.status == "withdrawn":  # coo took it back: ``via`` says why ("undo", "paid", "void")
+            return f"{mark} Withdrawn by coo ({_WITHDRAWN.get(self.via, self.via)}) at {self.at:%Y-%m-%d %H:%M %Z}"
         who = f"<@{self.by}>" if here == "slack" and self.via == "slack" else self.by
         where = PLATFORM_NAMES.get(self.via, self.via)
         waited = f" (waited {duration(self.waited_seconds)})" if self.waited_seconds is not None else ""

@@ -20,13 +20,23 @@ from pydantic import BaseModel
 from agents.llm import attribute_to
 from graphs import confirm
 from graphs.approvals import ADDRESS_HINT, Draft, apply_edit, card_buttons, is_address, render_card
+from graphs.chase import chase_event_id, chase_summary, overdue_by_client
 from graphs.chat_commands import autonomy_command, open_deliverables_text
 from graphs.command_registry import command_list, help_text, lookup
 from graphs.commands import EDIT_HELP, Command, Decide, Edit, EditError, EditFields
 from graphs.deps import Deps
 from graphs.envelope import Envelope
 from graphs.handled import Handled
-from graphs.intents import Help, Intent, RecordPayment, SmallTalk, Unknown, intent_from_dict, intent_to_dict
+from graphs.intents import (
+    Help,
+    Intent,
+    PaymentReminder,
+    RecordPayment,
+    SmallTalk,
+    Unknown,
+    intent_from_dict,
+    intent_to_dict,
+)
 from graphs.parsing import IntentParser, ParseResult
 from graphs.payment_match import (
     TARGET_FIELD,
@@ -231,6 +241,10 @@ class Conversation:
 
     def _accept_certain(self, env: Envelope, intent: Intent, text: str) -> Handled:
         """Accept, unless it is a payment whose invoice is not certain: then ask which first."""
+        if isinstance(intent, PaymentReminder) and intent.all_overdue and intent.invoice_number is None:
+            chased = self._chase_overdue(env, text)
+            if chased is not None:
+                return chased
         if isinstance(intent, RecordPayment) and intent.invoice_number is None and intent.client_name:
             clients = self.store.clients.find(intent.client_name, None)
             if len(clients) == 1:  # unknown or ambiguous clients are the run's to explain
@@ -238,6 +252,28 @@ class Conversation:
                 if isinstance(matched, Uncertain):
                     return self._ask(env, intent_to_dict(intent), [TARGET_FIELD], matched.question, text)
         return self._accept(env, intent_to_dict(intent), text)
+
+    def _chase_overdue(self, env: Envelope, text: str) -> Handled | None:
+        """ "chase the overdue invoices": one reminder run (and card) per client that is late;
+        None when at most one client is (the ordinary run drafts that one, or says none is)."""
+        groups = overdue_by_client(self.store, self.store.clock.today())
+        if len(groups) < 2:
+            return None
+        self._note(env, chase_summary(groups))
+        done = Handled()
+        first = _message_run.get()
+        for n, (client, _) in enumerate(groups):
+            one = env.model_copy(update={"event_id": chase_event_id(env.event_id, client.id)})
+            token = _message_run.set(first if n == 0 else None)
+            try:
+                handled = self._accept(one, {"kind": "payment_reminder", "client_name": client.name}, text)
+            finally:
+                _message_run.reset(token)
+            done.run_ids.extend(handled.run_ids)
+            done.saved.extend(handled.saved)
+            done.duplicate = done.duplicate or handled.duplicate
+            done.ack = done.ack or handled.ack
+        return done
 
     def _answer_target(self, env: Envelope, pending: PendingQuestion, text: str) -> Handled:
         """The answer to "which invoice is this payment for?"."""

@@ -37,6 +37,7 @@ SIDE_EFFECT_KINDS: frozenset[str] = frozenset(
         # these from a message that does not plainly name its client ("leave it" is not "undo it").
         "rename_client",
         "change_contact",
+        "change_currency",
         "move_due",
         "task_done",
         "delete_record",
@@ -462,6 +463,19 @@ class RenameClient(_IntentBase):
         return [f for f in ("client_name", "new_name") if getattr(self, f) is None]
 
 
+class ChangeCurrency(_IntentBase):
+    """The currency a client is billed in from now on: "Globex is billed in EUR from now on",
+    "switch Acme to GBP". Asks first (money); invoices already made keep theirs, nothing is converted."""
+
+    kind: Literal["change_currency"] = "change_currency"
+    client_name: str | None = None
+    currency: str | None = None  # ISO code: "EUR"
+    confirmed: Confirmed = False
+
+    def missing_fields(self) -> list[str]:
+        return [f for f in ("client_name", "currency") if getattr(self, f) is None]
+
+
 class ChangeContact(_IntentBase):
     """A client's contact address changes or is added: "Globex's email is now ap@globex.example",
     "use billing@acme.example for Acme". Asks first."""
@@ -572,6 +586,7 @@ Intent = Annotated[
     | InvoiceLookup
     | RenameClient
     | ChangeContact
+    | ChangeCurrency
     | MoveDue
     | TaskDone
     | DeleteRecord

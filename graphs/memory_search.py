@@ -10,7 +10,7 @@ is taken out of the ranked query: a client's name becomes the client filter, a p
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from agents.embedders import Embedder
 from store.facade import Store
@@ -55,3 +55,26 @@ def search_memory(
     if by_person:
         hits.sort(key=lambda h: not mentions(h, name or ""))  # stable: the ranking holds within each group
     return hits[:k]
+
+
+# How close in meaning an item found by meaning alone must be to the question to be an answer
+# (cosine of the embeddings): below it, the nearest memories are just the least far, and "I don't
+# have anything about …" is the honest reply, not five of them.
+MIN_SIMILARITY = 0.3
+
+
+def relevant(hits: list[Hit], topic: str, embedder: Embedder) -> list[Hit]:
+    """The hits that really match: a word or code they share with the question (the keyword and
+    exact lists found them), or a meaning close enough (``MIN_SIMILARITY``)."""
+    by_meaning = [h for h in hits if not ({"text", "exact"} & set(h.ranks))]
+    if not by_meaning:
+        return hits
+    q, *vectors = embedder.embed([topic, *(f"{h.item.title}\n{h.item.text}"[:2000] for h in by_meaning)])
+    close = {h.item.id for h, v in zip(by_meaning, vectors, strict=True) if _cosine(q, v) >= MIN_SIMILARITY}
+    return [h for h in hits if h.item.id in close or {"text", "exact"} & set(h.ranks)]
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
+    return dot / norm if norm else 0.0

@@ -38,6 +38,7 @@ QUESTIONS = {
     "invoice_number": "Which invoice (e.g. INV-0007)?",
     "new_name": "What is the client's new name?",
     "due_date": "When is it due now?",
+    "currency": "Which currency should they be billed in (e.g. EUR, GBP, USD)?",
 }
 
 

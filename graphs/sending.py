@@ -164,8 +164,8 @@ def check_resendable(deps: Deps, approval_id: int) -> Approval:
         raise ResendRefused(f"There is no approval #{approval_id}.")
     if approval.status == "pending":
         raise ResendRefused(f"Approval #{approval_id} is still waiting for your decision: /approve {approval_id}.")
-    if approval.status == "rejected":
-        raise ResendRefused(f"Approval #{approval_id} was rejected; nothing is sent for it.")
+    if approval.status in ("rejected", "withdrawn"):
+        raise ResendRefused(f"Approval #{approval_id} was {approval.status}; nothing is sent for it.")
     state = deps.store.side_effects.status(idempotency_key(approval.run_id, approval.step))
     if state == "done":
         raise ResendRefused(f"Approval #{approval_id} was already sent; nothing was sent again.")

@@ -6,6 +6,7 @@ from graphs.step_kit import StepFn
 from graphs.steps import CORE_STEPS
 from graphs.steps_changes import CHANGE_STEPS
 from graphs.steps_credits import CREDIT_STEPS
+from graphs.steps_currency import CURRENCY_STEPS
 from graphs.steps_invoices import INVOICE_AFTER_STEPS
 from graphs.steps_memory import MEMORY_STEPS
 from graphs.steps_recurring import RECURRING_STEPS
@@ -22,5 +23,6 @@ STEPS: dict[str, StepFn] = {
     **INVOICE_AFTER_STEPS,
     **REPORT_STEPS,
     **CHANGE_STEPS,
+    **CURRENCY_STEPS,
     **UNDO_STEPS,
 }

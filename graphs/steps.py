@@ -34,6 +34,7 @@ from graphs.payment_match import Uncertain, match_payment
 from graphs.repeats import repeated, same_open_work
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from graphs.steps_retainer import RetainerTerms, terms_change
+from graphs.undo_creations import record_created
 from store.billing import NewLine
 from store.db import Tx
 from store.invoice_profile import ClientBilling
@@ -148,6 +149,16 @@ def _proposal_action(
         artifact = deps.store.artifacts.create(
             tx, "proposal", draft.subject, draft.body, run_id, ctx.client.id, {"status": "draft"}, dedupe="proposal"
         )
+        record_created(
+            deps,
+            tx,
+            run_id,
+            "proposal",
+            f"the proposal #{artifact.number} for {ctx.client.name}",
+            "artifacts",
+            artifact.id,
+            number=artifact.number,
+        )
     details = []
     if req.amount is not None:
         details.append(f"Fee: {format_money(req.amount, req.currency)}{'/month' if req.monthly else ''}")
@@ -237,11 +248,15 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
     ]
     currency = intent.currency
     if currency is None and client is not None:
-        # Unsaid: the client's own currency — its billing currency, else its retainer's, else its
-        # last invoice's, else the one on file.
+        # Unsaid: the client's own currency — its billing currency, else the one the operator set
+        # ("Globex is billed in EUR from now on"; a fact that still matches the client's row: an
+        # undone change does not), else its retainer's, else its last invoice's, else the one on file.
+        said = any(f.field == "currency" and f.value == client.currency for f in deps.store.clients.facts(client.id))
         retainer = deps.store.work.active_retainer(client.id)
         last = deps.store.billing.previous_for_client(client.id, before_seq=2**62)
-        currency = billing.currency or (retainer.currency if retainer else last.currency if last else client.currency)
+        currency = billing.currency or (
+            client.currency if said else retainer.currency if retainer else last.currency if last else client.currency
+        )
         if currency != "USD":
             notes.append(f"In {currency}, {client.name}'s currency (you didn't say one).")
     currency = currency or "USD"
@@ -251,6 +266,16 @@ def prepare_invoice(deps: Deps, state: dict[str, Any]) -> StepResult:
             notes.append(f"{client.name} is a new client.")
         invoice = deps.store.billing.create_invoice(
             tx, client.id, lines, currency, issued, due, run_id, billing.tax_treatment or "standard"
+        )
+        record_created(
+            deps,
+            tx,
+            run_id,
+            "invoice",
+            f"invoice {invoice.number} for {client.name} ({format_money(invoice.total, invoice.currency)})",
+            "invoices",
+            invoice.id,
+            number=invoice.number,
         )
         # The client's credit in this currency goes towards it; it is used only once this is sent.
         credit = deps.store.billing.hold_credit(tx, invoice)
@@ -412,6 +437,15 @@ def add_deliverable(deps: Deps, state: dict[str, Any]) -> StepResult:
         return repeated(deps, repeat, client, intent.due_date)
     with deps.store.db.transaction() as tx:
         d = deps.store.work.add_deliverable(tx, client.id, intent.title, intent.due_date, state["run_id"])
+        record_created(
+            deps,
+            tx,
+            state["run_id"],
+            "deliverable",
+            f"the deliverable “{d.title}” ({client.name})",
+            "deliverables",
+            d.id,
+        )
     due = f", due {d.due_date.isoformat()}" if d.due_date else " (no due date)"
     return StepResult(notes=[f"Added deliverable for {client.name}: {d.title}{due}."], client_id=client.id)
 
@@ -427,6 +461,7 @@ def add_task(deps: Deps, state: dict[str, Any]) -> StepResult:
         return repeated(deps, repeat, client, intent.due_date)
     with deps.store.db.transaction() as tx:
         t = deps.store.work.add_task(tx, intent.title, client.id if client else None, intent.due_date, state["run_id"])
+        record_created(deps, tx, state["run_id"], "task", f"the task “{t.title}”", "tasks", t.id)
     due = f", due {t.due_date.isoformat()}" if t.due_date else ""
     return StepResult(notes=[f"Added to your tasks: {t.title}{due}."])
 

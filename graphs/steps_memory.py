@@ -13,7 +13,7 @@ from agents.embedders import Embedder, choose, get_embedder
 from graphs.confirm import ask_to_confirm
 from graphs.deps import Deps
 from graphs.intents import ClientProfile, Recall, RevisionRequest, UpdateTerms, intent_from_dict
-from graphs.memory_search import search_memory, topic_of
+from graphs.memory_search import relevant, search_memory, topic_of
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_for, unknown_client
 from graphs.steps_retainer import terms_text
 from store.memory import EmbedderMismatch, Hit, keyword_terms
@@ -109,21 +109,25 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
     def search(client_id: int | None) -> list[Hit]:
         return search_memory(deps.store, embedder, query, name=intent.client_name, client_id=client_id, skip=stale)
 
-    hits = search(client.id if client else None)
+    topic = topic_of(query, intent.client_name)
+    hits = relevant(search(client.id if client else None), topic, embedder)
     if not hits and client is not None:
-        hits = search(None)
+        hits = relevant(search(None), topic, embedder)
     partial = (
         [f"({left:,} memories are not indexed yet, so this may miss some: `coo memory sync` indexes them now.)"]
         if left
         else []
     )
     if not hits:
+        about = query.strip(" ?.!") or "that"
         return StepResult(
-            notes=["I found nothing in the e-mails, notes, proposals or invoices about that.", *partial],
+            notes=[
+                f"I don't have anything about “{about}” in the e-mails, notes, proposals or invoices.",
+                *partial,
+            ],
             client_id=client.id if client else None,
         )
     scope = f" for {client.name}" if client else ""
-    topic = topic_of(query, intent.client_name)
     lines = [_recall_line(deps, hit, topic, embedder) for hit in hits]
     return StepResult(
         notes=[f"Here's what I found{scope} (best match first):", *lines, *partial],

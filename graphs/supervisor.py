@@ -39,6 +39,7 @@ from graphs.step_registry import STEPS
 from graphs.steps_memory import index_memory
 from store.errors import NotFound
 from store.facade import Store
+from store.reminder_cards import withdraw_settled_reminders
 from store.runs import FINISHED
 from store.working_memory import ThreadContext
 
@@ -275,6 +276,7 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     else:
         status = "rejected" if state.get("decision") == "rejected" else "done"
     store.ledger.append(run_id, "finish", "run_finished", {"status": status, "error": failed})
+    withdraw_settled_reminders(store)  # a payment or void this run booked may settle a waiting reminder
     notes = list(state["notes"])
     if state.get("side_effects") or state.get("decision"):
         notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
@@ -384,8 +386,8 @@ class Supervisor:
 
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
-        if approval is None or approval.status == "pending" or approval.run_id != run_id:
-            return
+        if approval is None or approval.status not in ("approved", "rejected") or approval.run_id != run_id:
+            return  # pending; withdrawn (its run cancelled: nothing resumes it); or another run's
         if not self._waiting(run_id):
             if self.deps.store.runs.get(run_id).status != "resuming":
                 log.info("run %s was already resumed for approval %s", run_id, approval_id)
@@ -436,7 +438,7 @@ class Supervisor:
         snapshot = self.graph.get_state(self._run_config(run_id))
         for pending in snapshot.interrupts:
             approval = self.deps.store.runs.approval(pending.value["approval_id"])
-            if approval is not None and approval.status != "pending":
+            if approval is not None and approval.status in ("approved", "rejected"):  # withdrawn: never resumed
                 return ApprovalDecision(approval_id=approval.id, decision=approval.status)
         return None
 

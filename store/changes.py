@@ -27,7 +27,9 @@ RETAINER_KINDS = ("retainer_ended", "retainer_paused", "retainer_resumed")
 UNDOABLE = (CHANGE, "side_effect", *RETAINER_KINDS)
 # Columns a change may put back, per table (never ids, never anything else).
 COLUMNS: dict[str, frozenset[str]] = {
-    "clients": frozenset({"name", "name_key", "contact_name", "contact_email", "billing_day", "revision_limit"}),
+    "clients": frozenset(
+        {"name", "name_key", "contact_name", "contact_email", "billing_day", "revision_limit", "currency"}
+    ),
     "deliverables": frozenset({"title", "due_date", "status", "done_at"}),
     "tasks": frozenset({"title", "due_date", "status", "done_at"}),
     "retainers": frozenset(

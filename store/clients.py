@@ -10,7 +10,14 @@ from store.db import Database, Tx
 from store.models import Client, ClientFact, cents
 
 # Constraint fields an operator can set by saying so; everything else is a free-text fact.
-CONSTRAINT_FIELDS = ("revision_limit", "preferred_channel", "hourly_rate_cents", "billing_day", "contact_email")
+CONSTRAINT_FIELDS = (
+    "revision_limit",
+    "preferred_channel",
+    "hourly_rate_cents",
+    "billing_day",
+    "contact_email",
+    "currency",  # the operator said so ("Globex is billed in EUR from now on"): new invoices use it
+)
 
 
 def name_key(name: str) -> str:

@@ -46,7 +46,9 @@ RunStatus = Literal[
     "cancelled",
 ]
 InvoiceStatus = Literal["draft", "issued", "sent", "partially_paid", "paid", "void"]
-ApprovalStatus = Literal["pending", "approved", "rejected"]
+# "withdrawn": coo took the card back before anyone decided (undone, or the invoice it is about
+# was paid or voided meanwhile); nothing is sent for it.
+ApprovalStatus = Literal["pending", "approved", "rejected", "withdrawn"]
 Decided = Literal["approved", "rejected"]  # what an operator (or the autonomy policy) decides
 DeliveryStatus = Literal["sending", "sent", "failed", "settled"]
 

@@ -166,6 +166,23 @@ class RunStore:
                 == 1
             )
 
+    def withdraw(self, tx: Tx, approval_id: int, why: str) -> bool:
+        """Take back a card nobody decided (``why``: "undo", "paid", "void"): the approval is
+        withdrawn and its waiting run cancelled, so nothing resumes it and nothing is sent.
+        False when it was decided (or withdrawn) already."""
+        approval = tx.fetchone("SELECT run_id FROM approvals WHERE id = ?", (approval_id,))
+        if approval is None:
+            return False
+        withdrawn = tx.execute(
+            "UPDATE approvals SET status = 'withdrawn', decided_by = 'coo', decided_via = ?, decided_at = ?"
+            " WHERE id = ? AND status = 'pending'",
+            (why, self.clock.now(), approval_id),
+        )
+        if withdrawn != 1:
+            return False
+        self.set_status(approval["run_id"], "cancelled", summary=f"card #{approval_id} withdrawn ({why})", tx=tx)
+        return True
+
     def decided_approvals(self, client_id: int, limit: int = 5) -> list[Approval]:
         """The client's most recent decisions (approved or rejected), newest first."""
         rows = self.db.fetchall(

@@ -330,7 +330,7 @@ def test_model_parser_reads_reports_and_small_talk(model_chat, scripted) -> None
 def test_a_question_the_model_calls_unknown_goes_to_recall(model_chat, scripted) -> None:
     scripted.script.extend([{"kind": "unknown"}])
     shown = model_chat.say("which client wanted the files as PDFs?")
-    assert "I found nothing in the e-mails, notes, proposals or invoices about that." in shown
+    assert "I don't have anything about “which client wanted the files as PDFs” in the e-mails" in shown
     assert "not sure what you'd like" not in shown
     scripted.script.extend([{"kind": "unknown"}])
     shown = model_chat.say("book a flight to Denver")

@@ -203,18 +203,46 @@ def test_a_reminder_on_request_is_polite_threaded_and_waits_for_approval(sent, s
 
 
 @pytest.mark.parametrize(
-    "said", ["chase the overdue invoices", "nudge everyone who owes us", "send payment reminders for overdue invoices"]
+    "said",
+    [
+        "chase the overdue invoices",
+        "nudge everyone who owes us",
+        "nudge everyone who's late",
+        "send payment reminders for overdue invoices",
+    ],
 )
-def test_chasing_the_overdue_invoices(sent, smtp, clock, said):
+def test_chasing_the_overdue_invoices_drafts_one_reminder_per_late_client(sent, smtp, clock, said):
+    """One card per client that is late; a client's several overdue invoices share one reminder."""
+    sent.say("invoice Globex for $500 for the icons")
+    sent.say("/approve 2")
     sent.say("new client: Initech, contact ap@initech.example")
     sent.say("invoice Initech for $900 for the icons")
-    sent.say("/approve 2")
+    sent.say("/approve 3")
     assert "Nothing is overdue" in sent.say(said)
     _to_day(clock, date(2026, 12, 20))
     shown = sent.say(said)
-    assert "2 invoices overdue. First Globex, the longest overdue." in shown
-    assert 'Also overdue: Initech (say "nudge Initech")' in shown
+    assert (
+        "3 overdue invoices from 2 clients: one reminder per client, each its own card to approve —"
+        " Globex (INV-0001, INV-0002); Initech (INV-0003)." in shown
+    ), shown
+    waiting = _pending_reminders(sent)
+    assert [(a.card["client"], a.draft["to"]) for a in waiting] == [
+        ("Globex", "jane@globex.example"),
+        ("Initech", "ap@initech.example"),
+    ]
+    assert "INV-0001" in waiting[0].draft["body"] and "INV-0002" in waiting[0].draft["body"]
+    assert "INV-0003" in waiting[1].draft["body"]
+    assert len(smtp.messages) == 3  # the invoices only: every reminder waits for its approval
+    sent.say(f"/reject {waiting[0].id}")
+    sent.say(f"/approve {waiting[1].id}")
+    assert [m["To"] for m in smtp.messages[3:]] == ["ap@initech.example"]
+
+
+def test_chasing_when_one_client_is_late_drafts_its_reminder(sent, smtp, clock):
+    _to_day(clock, date(2026, 12, 20))
+    shown = sent.say("chase the overdue invoices")
     assert "Send the reminder to jane@globex.example?" in shown
+    assert len(_pending_reminders(sent)) == 1
 
 
 def test_no_reminder_for_paid_or_void_invoices(sent, smtp):

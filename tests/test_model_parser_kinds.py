@@ -45,6 +45,7 @@ STATED: dict[str, dict[str, object]] = {
     "payment_reminder": {"client_name": "Acme"},
     "rename_client": {"client_name": "Acme", "new_name": "Acme Studio Ltd"},
     "change_contact": {"client_name": "Acme", "contact_email": "ap@acme.example"},
+    "change_currency": {"client_name": "Acme", "currency": "EUR"},
     "move_due": {"title": "logo", "item_id": 3},
     "task_done": {"title": "call the accountant"},
     "delete_record": {"record": "task", "title": "call the accountant"},

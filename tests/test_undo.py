@@ -100,8 +100,10 @@ def test_undo_twice_undoes_the_one_before(acme):
     assert "Undone: moved" in acme.say("undo")
     assert _client(acme, "Acme Studio Ltd") is not None  # the rename still stands
     assert "Undone: renamed Acme Studio to Acme Studio Ltd." in acme.say("undo")
-    # the one before that: adding the task (not a change), the deliverable (not a change), then
-    # the new client — which the deliverable now refers to, so it stays, and coo says why
+    # the ones before that: adding the task, the deliverable (both taken off the list), then the
+    # new client — which the (deleted) deliverable still refers to, so it stays, and coo says why
+    assert "Undone: created the task “call Bob”." in acme.say("undo")
+    assert "Undone: created the deliverable “logo” (Acme Studio)." in acme.say("undo")
     shown = acme.say("undo")
     assert "I can't undo added the client Acme Studio: Acme Studio has 1 deliverable since" in shown
     assert _client(acme) is not None
@@ -155,10 +157,12 @@ def test_undo_a_payment_restores_the_invoice_and_the_books_stay_consistent(chat,
     assert chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM payments") == 0
     assert check_books(chat.runtime.store.db) == []
     assert "INV-0001" in chat.say("who owes me money?")
-    # the one before: the invoice that was e-mailed — it left the machine, so it is said, not undone
+    # the one before: the invoice that was e-mailed — it left the machine, so undo offers a void
+    # with a credit note, for approval; rejecting it changes nothing
     shown = chat.say("undo")
-    assert "The last thing was the invoice" in shown and "sent to bob@lee.example" in shown
-    assert "can't be taken back" in shown and "credit note" in shown
+    assert "INV-0001 was sent to bob@lee.example: it has left the machine" in shown
+    assert "credit note" in shown and "/approve 2" in shown
+    chat.say("/reject 2")
     assert chat.runtime.store.billing.get("INV-0001").status == "sent"
     assert len(smtp.messages) == 1  # nothing sent to undo a sent e-mail
     # and the one before that: the new client, which the invoice now refers to

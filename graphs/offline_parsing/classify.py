@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from graphs.intents import SIDE_EFFECT_KINDS, Intent, Unknown
 from graphs.offline_parsing import (
     rules_changes,
+    rules_currency,
     rules_done,
     rules_invoices,
     rules_memory,
@@ -41,6 +42,7 @@ RULES: tuple[Rule, ...] = (
     rules_work.help_,
     *rules_retainer.RULES,  # ending, pausing, resuming a retainer (anchored phrasings only)
     *rules_changes.RULES,  # rename, contact, due date, task done, delete, undo (anchored on their verb)
+    rules_currency.change_currency,  # "Globex is billed in EUR from now on": a currency, no amount
     rules_done.deliverable_done,  # "the logo for Acme is done": a statement no other rule wants
     rules_memory.update_terms,
     rules_memory.profile,

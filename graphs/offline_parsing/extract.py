@@ -16,7 +16,7 @@ from graphs.offline_parsing.dates import (
     next_day_of_month,
 )
 from graphs.offline_parsing.lazy_re import LazyPattern, lazy_re
-from graphs.offline_parsing.names import NameMatch
+from graphs.offline_parsing.names import NameMatch, is_known
 
 _INVOICE_NO_RE = lazy_re(
     r"\b(?:inv[-# ]?(?P<a>\d+)|invoice\s+(?:no\.?\s*|number\s*|#\s*)(?P<b>\d+))\b|(?<!\w)#(?P<c>\d+)\b", re.I
@@ -72,11 +72,26 @@ def subject_name(ctx: Ctx, verbs: LazyPattern, *, explicit: bool = False) -> Nam
     found = ctx.take_name(0, explicit=explicit)
     if found is None:
         return None
-    rest = ctx.text[found.end :]
+    if _verb_follows(ctx.text[found.end :], verbs):
+        return found
+    # "fernhill agreed to …" typed in lower case reads as one name "fernhill agreed" (nothing in
+    # lower case marks where a name ends): the words before the verb are the subject, when they
+    # are one of the operator's clients or the whole name was typed in lower case.
+    lower = found.name == found.name.lower()
+    words = list(re.finditer(r"\S+", ctx.text[found.start : found.end]))
+    for word in reversed(words[:-1]):
+        end = found.start + word.end()
+        head = ctx.text[found.start : end]
+        if (lower or is_known(head, ctx.clients)) and _verb_follows(ctx.text[end:], verbs):
+            return NameMatch(head, found.start, end)
+    return None
+
+
+def _verb_follows(rest: str, verbs: LazyPattern) -> bool:
     rest = re.sub(
         r"^(?:'s)?\s*(?:just|finally|has|have|officially|already|actually|also|now)?\s*", "", rest, flags=re.I
     )
-    return found if verbs.match(rest) else None
+    return bool(verbs.match(rest))
 
 
 def strip_article(text: str) -> str:

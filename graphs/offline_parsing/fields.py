@@ -15,6 +15,7 @@ from graphs.offline_parsing.extract import revision_count
 from graphs.offline_parsing.items import parse_items
 from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import EMAIL_RE, clean_client_name, client_keys
+from graphs.offline_parsing.rules_currency import currency_named
 from graphs.offline_parsing.rules_invoices import invoice_number
 from graphs.offline_parsing.rules_retainer import read_yes_no
 from graphs.offline_parsing.text import clean_phrase, normalise
@@ -58,6 +59,14 @@ def _text(field: str) -> Callable[[str, date], str]:
         return value
 
     return read
+
+
+def _currency(text: str, today: date) -> str:
+    """ "euros", "EUR", "in pounds" → the ISO code."""
+    code = currency_named(text)
+    if code is None:
+        raise ValueError(f'I can\'t read "{text.strip()}" as one currency — e.g. EUR, GBP, USD or "euros".')
+    return code
 
 
 def _billing_day(text: str, today: date) -> int:
@@ -109,6 +118,7 @@ READERS: dict[str, Callable[[str, date], Any]] = {
     "contact_name": _text("contact name"),
     "new_name": _text("new name"),
     "billing_day": _billing_day,
+    "currency": _currency,
     "revision_rounds": _revisions,
     "revision_limit": _revisions,
 }

@@ -19,6 +19,7 @@ from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.extract import due_date, due_spans, invoice_number, name_after, revision_count
 from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import PERSONAL_NAMES, NameMatch, is_known, name_key
+from graphs.offline_parsing.rules_currency import currency_named
 from graphs.offline_parsing.rules_work import status_topic
 
 # Words after which a client's name comes ("invoice for Acme", "from Globex", "with Northwind").
@@ -162,6 +163,13 @@ def build(kind: str, ctx: Ctx) -> Intent:
         data["query"] = ctx.text
     elif kind == "create_invoice":
         data["due_date"] = None  # lines and dates are asked: a loose reading must not bill a wrong amount
+    elif kind == "change_currency":
+        # Only for one of the operator's clients, in a currency the text names: "the euro to dollar
+        # exchange rate" changes no one's billing.
+        client = data.get("client_name")
+        if not (isinstance(client, str) and is_known(client, ctx.clients)):
+            data["client_name"] = None
+        data["currency"] = currency_named(ctx.text)
     cls = INTENT_CLASSES[kind]
     clean = {k: v for k, v in data.items() if v is not None and k in cls.model_fields}
     return cls.model_validate(clean)  # type: ignore[return-value]  # cls is one of the Intent union's classes

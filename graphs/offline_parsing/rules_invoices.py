@@ -40,8 +40,8 @@ _REMIND_CLIENT_RE = lazy_re(
 _REMIND_ALL_RE = lazy_re(
     r"^(?:(?:nudge|chase(?:\s+up)?|remind|ping|follow\s+up\s+on)\s+(?:all\s+)?(?:the\s+|our\s+|my\s+)?"
     r"(?:overdue|late|unpaid|outstanding)\s+(?:invoices?|clients?|payments?)|(?:nudge|chase|remind)\s+"
-    r"(?:everyone|everybody|all\s+(?:the\s+)?clients)\s+(?:who|that)\s+(?:owes?|is\s+overdue|are\s+overdue|"
-    r"hasn't\s+paid|haven't\s+paid)|send\s+(?:out\s+)?(?:the\s+)?(?:payment\s+)?reminders?\s+(?:for|on|about)\s+"
+    r"(?:everyone|everybody|all\s+(?:the\s+)?clients)\s+(?:who|that)\s*(?:owes?|'s\s+(?:late|overdue)|"
+    r"(?:is|are)\s+(?:late|overdue|behind)|'re\s+(?:late|overdue)|hasn't\s+paid|haven't\s+paid)|send\s+(?:out\s+)?(?:the\s+)?(?:payment\s+)?reminders?\s+(?:for|on|about)\s+"
     r"(?:all\s+)?(?:the\s+)?(?:overdue|late|unpaid)\s+invoices?)\b.*$",
     re.I,
 )

@@ -52,6 +52,20 @@ _ROUNDS_RE = lazy_re(
     r"(?:rounds?|revisions?)\b",
     re.I,
 )
+# "update Pinecrest's retainer: 2 rounds, billed on the 10th", "change the retainer with Acme to $5k"
+_UPDATE_RETAINER_RE = lazy_re(
+    r"^(?:actually,?\s+|ok,?\s+)?(?:please\s+)?(?:update|change|adjust|amend|revise|edit|modify|tweak)\s+"
+    r"(?:the\s+retainer\s+(?:with|for|of)\s+(?P<who2>[^:,.;]+?)|(?P<who>[^:,.;]+?)(?:['’]s)?\s+retainer)"
+    r"(?:\s+terms)?\s*(?:[:,\-]|\bto\b|\bwith\b|\bso\b)",
+    re.I,
+)
+# "Vela's retainer goes up to $3,500 a month", "Acme's monthly fee is now $5k", "Globex's retainer drops to 2 rounds"
+_RETAINER_MOVES_RE = lazy_re(
+    r"^(?P<who>[^:,.;]+?)(?:['’]s)?\s+(?:monthly\s+)?(?:retainer(?:\s+fee)?|monthly\s+fee)\s+"
+    r"(?:(?:goes|is\s+going|went|will\s+go|has\s+gone)\s+(?:up|down)\s+to|is\s+now|becomes|will\s+be|"
+    r"(?:increases|rises|drops|falls|changes|moves|is\s+changing|is\s+moving|is\s+increasing|is\s+dropping)\s+to)\b",
+    re.I,
+)
 _MONTHLY_RE = lazy_re(r"\b(?:a|per|/)\s*(?:month|mo)\b|\bmonthly\b|\bretainer\b", re.I)
 _INSTEAD_RE = lazy_re(r"\b(?:instead|from\s+now\s+on|going\s+forward|actually)\b", re.I)
 
@@ -122,6 +136,32 @@ def update_terms(ctx: Ctx) -> UpdateTerms | None:
         rounds = revision_count(text)
         if rounds is not None:
             return UpdateTerms(revision_rounds=rounds)
+    return _named_retainer_terms(ctx)
+
+
+def _named_retainer_terms(ctx: Ctx) -> UpdateTerms | None:
+    """New terms for a retainer the message names ("update X's retainer: …", "X's retainer goes
+    up to …"): every term it states (fee, rounds, billing day); None when it states none."""
+    for pattern in (_UPDATE_RETAINER_RE, _RETAINER_MOVES_RE):
+        m = pattern.match(ctx.text)
+        if m is None:
+            continue
+        who = "who" if m.group("who") else "who2"
+        name, pronoun = _client(ctx, m.group(who), m.start(who))
+        if name is None and not pronoun:
+            return None
+        rest = ctx.text[m.end() :]
+        amounts = [a for a in ctx.amounts if a.start >= m.end() and (a.explicit or a.rate_unit == "month")]
+        day = find_day_of_month(rest)
+        rounds = revision_count(rest)
+        if not amounts and rounds is None and (day is None or not day.days):
+            return None
+        return UpdateTerms(
+            client_name=name,
+            monthly_amount=amounts[0].value if amounts else None,
+            revision_rounds=rounds,
+            billing_day=day.days if day and day.days else None,
+        )
     return None
 
 

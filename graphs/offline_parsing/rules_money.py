@@ -42,6 +42,12 @@ _RETAINER_ANCHOR_RE = lazy_re(
     re.I,
 )
 _MONTHLY_RE = lazy_re(r"\b(?:a|per|each|every)\s+month\b|/\s*mo(?:nth)?\b|\bmonthly\b|\bp/?m\b|\bmo\b", re.I)
+# A retainer by another name: "agreed to go monthly", "an ongoing monthly arrangement".
+_MONTHLY_DEAL_RE = lazy_re(
+    r"\bgo(?:ing|es)?\s+(?:on\s+)?monthly\b|\bongoing\s+monthly\b|\bon\s+a\s+monthly\s+basis\b|"
+    r"\bmonthly\s+(?:arrangement|deal|plan|contract|agreement|package|engagement|subscription)\b",
+    re.I,
+)
 
 
 # "Acme doesn't want to continue the retainer", "Globex never signed": not a signup.
@@ -52,7 +58,8 @@ def retainer(ctx: Ctx) -> RetainerSignup | None:
     """ "Acme Studio signed the retainer: $4,000 a month, 3 design rounds, bill on the 1st"."""
     if _NEGATED_RE.search(ctx.text):
         return None
-    has_word = bool(_RETAINER_RE.search(ctx.text))
+    monthly_deal = bool(_MONTHLY_DEAL_RE.search(ctx.text)) and bool(ctx.amounts)
+    has_word = bool(_RETAINER_RE.search(ctx.text)) or monthly_deal
     monthly = bool(_MONTHLY_RE.search(ctx.text)) or any(a.rate_unit == "month" for a in ctx.amounts)
     if not has_word and not (monthly and re.search(r"(?i)\bsigned\b", ctx.text)):
         return None
@@ -299,10 +306,22 @@ _NOT_RECEIVED_RE = lazy_re(
 )
 
 
+# How a client pays, not a payment: "Lumen Works pays net 30", "Acme pays within 14 days",
+# "Globex pays on receipt", "they pay net-45".
+_PAYMENT_TERMS_RE = lazy_re(
+    r"\bpays?\s+(?:us\s+|me\s+)?(?:on\s+|at\s+|with\s+)?(?:net[\s-]?\d+|within\s+\d+|in\s+\d+\s+days|\d+\s+days|"
+    r"(?:on|upon)\s+receipt|(?:monthly|quarterly|weekly|yearly|annually|upfront|up\s+front|in\s+advance|in\s+arrears|"
+    r"late|slowly|on\s+time)\b)",
+    re.I,
+)
+
+
 def payment(ctx: Ctx) -> RecordPayment | None:
     """ "Acme paid $4,000", "got $1,140 from Bob Lee for INV-0001", "payment received from Acme, 2k"."""
     if ctx.is_question or _NOT_RECEIVED_RE.search(ctx.text):
         return None  # a question, a complaint or a hope about money is not money that came in
+    if _PAYMENT_TERMS_RE.search(ctx.text) and not ctx.explicit_amounts():
+        return None  # payment terms are a fact about the client
     number = invoice_number(ctx.text)
     client = subject_name(ctx, _PAID_VERBS_RE)
     trigger = client is not None

@@ -16,7 +16,7 @@ from graphs.intents import RetainerEnd, RetainerPause, RetainerResume
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import find_date
 from graphs.offline_parsing.lazy_re import lazy_re
-from graphs.offline_parsing.names import is_personal
+from graphs.offline_parsing.names import is_known, is_personal
 
 _PRONOUNS = frozenset("them they their theirs him her his it its this that".split())
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
@@ -34,7 +34,11 @@ _REST = (
     r"(?P<rest>\s+(?:after|from|as\s+of|starting|effective|at\s+the\s+end\s+of|end\s+of|by|on|in|until|"
     r"till|through|thru|for|next|this)\b.*|\s*[.!]*)$"
 )
-_OPT = r"(?:please\s+)?(?:(?:can|could)\s+you\s+)?"
+# "can we pause …", "let's end …", "I want to cancel …": a request however it is softened.
+_OPT = (
+    r"(?:please\s+)?(?:(?:can|could|shall|should)\s+(?:you|we|i)\s+|let'?s\s+|"
+    r"(?:i|we)\s+(?:want|need|'d\s+like|would\s+like|have)\s+to\s+|(?:i|we)\s+should\s+)?(?:please\s+)?"
+)
 # "cancel Acme's retainer", "end the Acme retainer", "cancel the retainer with Acme", "terminate their retainer"
 _END_RE = lazy_re(
     rf"^{_OPT}(?:cancel|end|stop|terminate|close(?:\s+out)?|wind\s+down)\s+"
@@ -44,13 +48,19 @@ _END_RE = lazy_re(
 # "Acme ended the retainer from January 1", "Acme cancelled their retainer", "Acme is ending the retainer"
 _ENDED_RE = lazy_re(
     rf"^{_who(1)}\s+(?:has\s+|have\s+|is\s+|are\s+|just\s+)*(?:ended|cancell?ed|terminated|ending|cancell?ing|"
-    r"terminating|stopped|stopping|wants\s+to\s+(?:end|cancel|stop))\s+(?:the|their|its|his|her|our)\s+"
+    r"terminating|stopped|stopping|wants\s+to\s+(?:end|cancel|stop)|"
+    r"(?:does|do|did|will|would)(?:\s+not|n'?t)\s+(?:want\s+to\s+)?(?:continue|renew|keep|extend)|"
+    r"(?:(?:is|are)(?:\s+not|n'?t)|won'?t\s+be|will\s+not\s+be)\s+(?:renewing|continuing|extending)|"
+    r"won'?t\s+(?:renew|continue|extend)|"
+    r"(?:wants|want|asked)\s+to\s+(?:drop|leave|get\s+out\s+of|exit)|dropped|dropping|left)\s+"
+    r"(?:the|their|its|his|her|our)\s+"
     r"retainer\b(?P<rest>.*)$",
     re.I,
 )
 # "stop billing Globex after December", "no more invoices for Globex from January"
 _STOP_BILLING_RE = lazy_re(
-    rf"^{_OPT}(?:stop\s+(?:billing|invoicing|charging)|no\s+more\s+(?:invoices|billing)\s+(?:for|to))\s+"
+    rf"^{_OPT}(?:stop\s+(?:billing|invoicing|charging)|no\s+more\s+(?:monthly\s+|retainer\s+)?(?:invoices|billing|bills)\s+"
+    r"(?:for|to)|stop\s+(?:the\s+)?(?:monthly|retainer)\s+(?:invoices|billing|bills)\s+(?:for|to))\s+"
     rf"{_who(1)}{_REST}",
     re.I,
 )
@@ -61,8 +71,20 @@ _PAUSE_RE = lazy_re(
     rf"the\s+retainer\s+(?:with|for|of)\s+{_who(2)}|{_who(3)}(?:['’]s)?\s+retainer){_REST}",
     re.I,
 )
+# "put the umbrella retainer on ice for a month", "put the retainer with Acme on hold",
+# "take Pinecrest off retainer temporarily" (without "for a while"/"until"/"temporarily": an end)
 _HOLD_RE = lazy_re(
-    rf"^{_OPT}put\s+{_who(1)}(?:['’]s)?\s+retainer\s+on\s+hold\b(?P<rest>.*)$",
+    rf"^{_OPT}put\s+(?:the\s+retainer\s+(?:with|for|of)\s+{_who(2)}|{_who(1)}(?:['’]s)?\s+retainer)\s+on\s+"
+    r"(?:hold|ice|pause)\b(?P<rest>.*)$",
+    re.I,
+)
+_TAKE_OFF_RE = lazy_re(
+    rf"^{_OPT}take\s+{_who(1)}\s+off\s+(?:the\s+|their\s+|its\s+)?retainer\b(?P<rest>.*)$",
+    re.I,
+)
+_TEMPORARILY_RE = lazy_re(
+    r"\b(?:temporarily|for\s+(?:now|a\s+(?:while|bit)|the\s+time\s+being)|until|till|for\s+(?:the\s+next\s+)?"
+    r"(?:\d{1,2}|a|an|one|two|three|four|five|six|twelve)\s+(?:months?|weeks?))\b",
     re.I,
 )
 # "Globex paused their retainer until March", "Globex wants to pause the retainer for 2 months"
@@ -74,7 +96,12 @@ _PAUSED_RE = lazy_re(
 # "resume Globex's retainer", "unpause the Globex retainer", "restart billing Globex"
 _RESUME_RE = lazy_re(
     rf"^{_OPT}(?:resume|unpause|un-pause|restart|reactivate)\s+(?:(?:billing|invoicing)\s+(?:for\s+)?{_who(1)}|"
-    rf"the\s+retainer\s+(?:with|for|of)\s+{_who(2)}|{_who(3)}(?:['’]s)?\s+retainer)\s*[.!]*$",
+    rf"the\s+retainer\s+(?:with|for|of)\s+{_who(2)}|{_who(3)}(?:['’]s)?\s+retainer)"
+    r"(?:\s+(?:again|monthly|now|today|as\s+(?:before|usual|normal)|from\s+now\s+on))*\s*[.!]*$|"
+    # "unpause Orchid", "take Acme off hold", "start billing Acme again": nothing else reads that way
+    rf"^{_OPT}(?:unpause|un-pause)\s+{_who(4)}(?:\s+(?:again|now|today))?\s*[.!]*$|"
+    rf"^{_OPT}take\s+{_who(5)}(?:['’]s\s+retainer)?\s+off\s+(?:hold|ice|pause)\s*[.!]*$|"
+    rf"^{_OPT}(?:start|turn\s+on)\s+(?:billing|invoicing)\s+{_who(6)}\s+again\s*[.!]*$",
     re.I,
 )
 _RESUMED_RE = lazy_re(
@@ -98,8 +125,10 @@ def _matched_who(m: re.Match[str]) -> str | None:
     return next((v for k, v in m.groupdict().items() if k.startswith("who") and v), None)
 
 
-def _name(raw: str | None) -> tuple[str | None, bool]:
-    """(client name, the operator said "them"/"their"); (None, False) when it is no client."""
+def _name(raw: str | None, ctx: Ctx | None = None) -> tuple[str | None, bool]:
+    """(client name, the operator said "them"/"their"); (None, False) when it is no client.
+    A possessive typed without its apostrophe ("brightsides retainer") is the client's name when
+    the name without the "s" is one of the operator's clients and the name with it is not."""
     if raw is None:
         return None, False
     name = re.sub(r"^(?:the|our)\s+", "", raw.strip(), flags=re.I)
@@ -111,6 +140,9 @@ def _name(raw: str | None) -> tuple[str | None, bool]:
         return None, True
     if is_personal(name) or len(name.split()) > 5:
         return None, False
+    if ctx is not None and name.lower().endswith("s") and not is_known(name, ctx.clients):
+        if is_known(name[:-1], ctx.clients):
+            name = name[:-1]
     return name, False
 
 
@@ -185,12 +217,14 @@ def _span(rest: str, today: date) -> tuple[date | None, int | None, bool]:
 
 
 def retainer_end(ctx: Ctx) -> RetainerEnd | None:
-    for pattern in (_END_RE, _ENDED_RE, _STOP_BILLING_RE):
+    for pattern in (_END_RE, _ENDED_RE, _STOP_BILLING_RE, _TAKE_OFF_RE):
         m = pattern.match(ctx.text)
         if not m:
             continue
+        if pattern is _TAKE_OFF_RE and _TEMPORARILY_RE.search(m.group("rest")):
+            return None  # "take Acme off retainer for two months" is a pause
         who = _matched_who(m)
-        name, pronoun = _name(who)
+        name, pronoun = _name(who, ctx)
         if name is None and not pronoun:
             return None
         ends_on, said = _boundary(m.group("rest"), ctx.today)
@@ -201,12 +235,14 @@ def retainer_end(ctx: Ctx) -> RetainerEnd | None:
 
 
 def retainer_pause(ctx: Ctx) -> RetainerPause | None:
-    for pattern in (_PAUSE_RE, _HOLD_RE, _PAUSED_RE):
+    for pattern in (_PAUSE_RE, _HOLD_RE, _PAUSED_RE, _TAKE_OFF_RE):
         m = pattern.match(ctx.text)
         if not m:
             continue
+        if pattern is _TAKE_OFF_RE and not _TEMPORARILY_RE.search(m.group("rest")):
+            return None  # "take Acme off retainer" for good is an end
         who = _matched_who(m)
-        name, pronoun = _name(who)
+        name, pronoun = _name(who, ctx)
         if name is None and not pronoun:
             return None
         until, months, said = _span(m.group("rest"), ctx.today)
@@ -224,7 +260,7 @@ def retainer_resume(ctx: Ctx) -> RetainerResume | None:
         if not m:
             continue
         who = _matched_who(m)
-        name, pronoun = _name(who)
+        name, pronoun = _name(who, ctx)
         if name is None and not pronoun:
             return None
         return RetainerResume(client_name=name)
