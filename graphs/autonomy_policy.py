@@ -4,7 +4,7 @@ lower it.
 
 coo never raises a level itself: after N approvals in a row of one agent's work of one kind for
 one client, approved as drafted (no edit, no rejection), it *suggests* the change, citing the
-approvals; only the operator's `/policy` command (or `coo policy`) changes it, and each change is
+approvals; only the operator's tap on its button (graphs.policy_offers), `/policy` command or `coo policy` changes it, and each change is
 a ``policy_changed`` ledger event. A send that ``auto`` let out and that then failed lowers the
 level back to ``ask`` with a message. The evidence is read from the approvals and the ledger
 each time, so nothing can drift from what really happened.
@@ -64,8 +64,9 @@ def _client_name(store: Store, client_id: int | None) -> str | None:
     return store.clients.get(client_id).name if client_id else None
 
 
-def suggestion_after(store: Store, run_id: str, approval_id: int) -> str | None:
-    """After the operator approved: a suggestion to raise the level when the streak is long enough."""
+def suggestion_after(store: Store, run_id: str, approval_id: int) -> tuple[str, int] | None:
+    """After the operator approved: a suggestion to raise the level when the streak is long enough,
+    and its offer number (the ``autonomy_suggested`` event's id, which graphs.policy_offers applies)."""
     approval = store.runs.approval(approval_id)
     if approval is None or approval.status != "approved" or approval.decided_via == AUTONOMY_VIA:
         return None
@@ -87,13 +88,16 @@ def suggestion_after(store: Store, run_id: str, approval_id: int) -> str | None:
         dedupe=str(approval.id),
     )
     what = KINDS.get(approval.action, approval.action)
-    target = f' client="{client}"' if client else ""
+    offer = store.db.scalar(
+        "SELECT MAX(id) AS n FROM ledger WHERE run_id = ? AND kind = 'autonomy_suggested' AND dedupe_key LIKE ?",
+        (run_id, f"%:{approval.id}"),
+    )
     return (
         f"💡 Your last {needed} approvals of the {agent}'s {what}{f' for {client}' if client else ''} went out "
         f"as drafted — no edits, no rejections (approvals #{evidence[0]}–#{evidence[-1]}; the ledger's "
         f"approval_answered events). Let it send these on its own, to known addresses only? "
-        f"Tap /policy {agent} {approval.action} auto{target} — nothing changes unless you do."
-    )
+        f"Tap Raise to auto (or type /policy accept {offer}) — nothing changes unless you do."
+    ), int(offer or 0)
 
 
 def _known_address(store: Store, client_id: int | None, address: str | None) -> bool:

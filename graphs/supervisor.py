@@ -32,6 +32,7 @@ from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.autonomy_policy import suggestion_after
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
+from graphs.policy_offers import offer_payload
 from graphs.risk_review import review
 from graphs.sending import send_approved
 from graphs.step_kit import StepResult
@@ -238,7 +239,9 @@ def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
     suggestion = suggestion_after(store, run_id, decided.id) if decided.status == "approved" else None
     if suggestion:
-        notes.append(suggestion)
+        # Its own message, so the chat platforms can put the one-tap button under it.
+        text, offer = suggestion
+        _post(store, state, text, f"offer:{decided.id}", offer_payload(offer, "auto"))
     return {"action": approved.model_dump(), "decision": decided.status, "notes": notes, "approval_id": decided.id}
 
 

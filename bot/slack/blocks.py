@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bot.cards import CardView, DigestView
+from bot.offers import OfferView
 from bot.slack.text import escape
 from graphs.approvals import Draft
 
@@ -92,6 +93,24 @@ def digest_blocks(view: DigestView) -> list[dict[str, Any]]:
         buttons.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(view.more_line)}]})
     text = [_section(chunk) for chunk in _chunks(escape(view.text), SECTION_LIMIT)]
     return text[: MAX_BLOCKS - len(buttons)] + buttons
+
+
+def offer_blocks(view: OfferView) -> list[dict[str, Any]]:
+    """A policy suggestion and its one button (the tap is the operator's `/policy accept N`)."""
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": view.label},
+        "action_id": view.action,
+        "value": str(view.offer_id),
+        "style": "primary",
+    }
+    text = [_section(chunk) for chunk in _chunks(escape(view.text), SECTION_LIMIT)][: MAX_BLOCKS - 1]
+    return [*text, {"type": "actions", "block_id": f"coo_offer_{view.offer_id}", "elements": [button]}]
+
+
+def offer_done_blocks(text: str, outcome: str) -> list[dict[str, Any]]:
+    """The suggestion once tapped: its text, the button gone, what the tap did."""
+    return [_section(escape(text)), {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(outcome)}]}]
 
 
 def _chunks(text: str, size: int) -> list[str]:
