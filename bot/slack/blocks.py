@@ -109,8 +109,9 @@ def offer_blocks(view: OfferView) -> list[dict[str, Any]]:
 
 
 def offer_done_blocks(text: str, outcome: str) -> list[dict[str, Any]]:
-    """The suggestion once tapped: its text, the button gone, what the tap did."""
-    return [_section(escape(text)), {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(outcome)}]}]
+    """The suggestion once tapped: its text, the button gone, what the tap did (both already
+    Slack markup: the text as Slack sent it back, the outcome with a user mention)."""
+    return [_section(text), {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]}]
 
 
 def _chunks(text: str, size: int) -> list[str]:
