@@ -155,7 +155,7 @@ class Deliverer:
         are not updated in place later: a tap on a decided one is answered "already approved"."""
         rows = [self.store.runs.approval(int(n)) for n in message.payload.get("approval_ids") or []]
         view = digest_view(message, [a for a in rows if a is not None])
-        if not view.approvals:
+        if not view.approvals and not view.offers:
             self._post_text(message, message.text)
             return
         for outbound, target in self._targets(message, mirror=False):

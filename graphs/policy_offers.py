@@ -16,7 +16,8 @@ from graphs.autonomy_policy import KINDS, clean_streak
 from store.facade import Store
 from store.models import LedgerEvent
 
-OFFER_KIND = "autonomy_suggested"
+# coo's suggestion to raise a level, and the quarterly review's "have it ask again" (agents.policy_review)
+OFFER_KINDS = ("autonomy_suggested", "policy_offer")
 
 
 def offer_payload(offer_id: int, level: str) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def accept_offer(store: Store, words: list[str], *, by: str, via: str) -> str:
     if len(words) != 2 or not words[1].isdigit():
         return "Write /policy accept N, N being the suggestion's number."
     offer_id = int(words[1])
-    row = store.db.fetchone("SELECT * FROM ledger WHERE id = ? AND kind = ?", (offer_id, OFFER_KIND))
+    row = store.db.fetchone("SELECT * FROM ledger WHERE id = ? AND kind IN (?, ?)", (offer_id, *OFFER_KINDS))
     if row is None:
         return f"There is no suggestion #{offer_id}; nothing changed."
     offer = LedgerEvent.model_validate(row)
@@ -58,8 +59,13 @@ def accept_offer(store: Store, words: list[str], *, by: str, via: str) -> str:
     )
     at = store.clock.local(store.clock.now())
     client = store.clients.get(client_id).name if client_id else None
+    for_client = f" for {client}" if client else ""
+    if level == "ask":
+        return (
+            f"✅ Lowered by you at {at:%Y-%m-%d %H:%M %Z}: the {agent}'s {what}{for_client} ask you again "
+            f"before anything goes out."
+        )
     return (
-        f"✅ Raised by you at {at:%Y-%m-%d %H:%M %Z}: the {agent}'s {what}"
-        f"{f' for {client}' if client else ''} are now {level} (known addresses only). "
-        f"/policy {agent} {kind} ask lowers it again."
+        f"✅ Raised by you at {at:%Y-%m-%d %H:%M %Z}: the {agent}'s {what}{for_client} are now {level} "
+        f"(known addresses only). /policy {agent} {kind} ask lowers it again."
     )

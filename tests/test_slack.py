@@ -353,6 +353,14 @@ def test_a_failed_download_is_said_in_the_thread(slack_api, serve, sqlite_url):
     assert served.runtime.store.runs.recent() == []
 
 
+def _offer_tap(message: dict, number: int, **more) -> dict:
+    """A tap on the button of ``message`` whose action id is coo:offer:``number`` (its own block id)."""
+    payload = button(message, "offer", number, **more)
+    [block] = [b for b in message["blocks"] if b["type"] == "actions"]
+    payload["actions"][0]["block_id"] = block["block_id"]
+    return payload
+
+
 def test_a_policy_suggestion_is_a_button_only_the_operator_can_tap(slack_api, smtp, serve, sqlite_url):
     served = serve(**slack_settings(slack_api), database_url=sqlite_url, smtp_url=smtp.url, from_email=FROM)
     served.slack_event(dm("/policy streak 1", "1764082700.000100"), "Ev500")
@@ -368,13 +376,13 @@ def test_a_policy_suggestion_is_a_button_only_the_operator_can_tap(slack_api, sm
     store = served.runtime.store
 
     # Someone else's tap is refused and changes nothing.
-    served.slack_interaction(button(offer, "offer", number, user="USTRANGER", action_ts="1764082901.000001"))
+    served.slack_interaction(_offer_tap(offer, number, user="USTRANGER", action_ts="1764082901.000001"))
     [refusal] = slack_api.wait_for("chat.postEphemeral")
     assert refusal["user"] == "USTRANGER"
     served.settle()
     assert [r.level for r in store.autonomy_rules.all()] == []
 
-    served.slack_interaction(button(offer, "offer", number, action_ts="1764082902.000001"))
+    served.slack_interaction(_offer_tap(offer, number, action_ts="1764082902.000001"))
     [update] = slack_api.wait_for("chat.update", 2)[-1:]
     assert update["ts"] == offer["posted"]["ts"] and _action_ids(update) == []
     assert f"Tapped by <@{OPERATOR}>" in _block_text(update)
@@ -386,6 +394,6 @@ def test_a_policy_suggestion_is_a_button_only_the_operator_can_tap(slack_api, sm
     assert store.autonomy_rules.level("proposal_drafter", "send_proposal", 1) == "auto"
 
     # A stale tap (the same button again, say from another device) changes nothing and says so.
-    served.slack_interaction(button(offer, "offer", number, action_ts="1764082903.000001"))
+    served.slack_interaction(_offer_tap(offer, number, action_ts="1764082903.000001"))
     _said(slack_api, "is out of date")
     assert len(store.db.fetchall("SELECT id FROM ledger WHERE kind = 'policy_changed'")) == len(changes)

@@ -21,7 +21,7 @@ from bot.intake import Intake, IntakeUnavailable
 from bot.offers import OFFER_ACTION, tapped_command
 from bot.payload_shape import shape
 from bot.rfc822 import address, compose
-from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, edit_modal, offer_done_blocks
+from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, OFFER_BLOCK, edit_modal, offer_done_blocks
 from bot.slack.files import file_entry, is_email_file, is_payments_export
 from bot.slack.gate import RequireOperator, ignore_non_humans, thread_id
 from bot.slack.text import from_slack
@@ -192,6 +192,8 @@ class SlackAdapter:
             text=tapped_command(number),
         )
         self.intake.submit(env, post_ack=False)
+        if not str(action.get("block_id") or "").startswith(OFFER_BLOCK):
+            return  # a digest's review button: the digest stays as it is; the reply says the outcome
         # The button goes at once, so a second tap can't race the first; the reply says the outcome.
         text = str(message.get("text") or "")
         outcome = f"Tapped by <@{body['user']['id']}>: the reply below says what changed."

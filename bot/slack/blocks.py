@@ -12,6 +12,7 @@ from graphs.approvals import Draft
 
 EDIT_CALLBACK = "coo_edit"
 DIGEST_BLOCK = "coo_digest_"  # block_id prefix of the digest's button rows
+OFFER_BLOCK = "coo_offer_"  # block_id prefix of a policy suggestion's button
 PREVIEW_LINES = 12
 SECTION_LIMIT = 2900  # Slack allows 3000 characters in a section's text
 INPUT_LIMIT = 3000  # ... and in a plain-text input
@@ -91,6 +92,17 @@ def digest_blocks(view: DigestView) -> list[dict[str, Any]]:
         )
     if view.more:
         buttons.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(view.more_line)}]})
+    if view.offers:
+        elements = [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": o.label},
+                "action_id": o.action,
+                "value": str(o.id),
+            }
+            for o in view.offers[:25]  # Slack's limit of elements in one actions block
+        ]
+        buttons.append({"type": "actions", "block_id": "coo_review_offers", "elements": elements})
     text = [_section(chunk) for chunk in _chunks(escape(view.text), SECTION_LIMIT)]
     return text[: MAX_BLOCKS - len(buttons)] + buttons
 
@@ -105,7 +117,7 @@ def offer_blocks(view: OfferView) -> list[dict[str, Any]]:
         "style": "primary",
     }
     text = [_section(chunk) for chunk in _chunks(escape(view.text), SECTION_LIMIT)][: MAX_BLOCKS - 1]
-    return [*text, {"type": "actions", "block_id": f"coo_offer_{view.offer_id}", "elements": [button]}]
+    return [*text, {"type": "actions", "block_id": f"{OFFER_BLOCK}{view.offer_id}", "elements": [button]}]
 
 
 def offer_done_blocks(text: str, outcome: str) -> list[dict[str, Any]]:

@@ -184,7 +184,13 @@ class TelegramAdapter:
             raise
         await query.answer(f"Applying suggestion #{number}…")
         # The button goes at once, so a second tap can't race the first; the reply says the outcome.
-        await query.edit_message_reply_markup(reply_markup=None)
+        # (A digest has other rows: only the tapped button's row goes.)
+        data = f"coo:offer:{number}"
+        markup = query.message.reply_markup if isinstance(query.message, Message) else None
+        rows = (
+            [row for row in markup.inline_keyboard if not any(b.callback_data == data for b in row)] if markup else []
+        )
+        await query.edit_message_reply_markup(reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 
 
 def _is_file_for_coo(document: Document) -> bool:

@@ -111,6 +111,7 @@ def digest_keyboard(view: DigestView) -> InlineKeyboardMarkup:
             ]
             for item in view.approvals
         ]
+        + [[InlineKeyboardButton(offer.label, callback_data=offer.action)] for offer in view.offers]
     )
 
 
