@@ -77,7 +77,7 @@ def test_the_first_digest_of_a_quarter_reviews_the_policy_once(lite):
     assert "• autonomy: invoicer send_invoice for Northwind = auto" in review
     [offer] = digest.offers
     assert offer.label == f"#{offer.id} invoicer send_invoice → ask"
-    assert f'tap #{offer.id} invoicer send_invoice → ask (/policy accept {offer.id}; or /policy invoicer' in review
+    assert f"tap #{offer.id} invoicer send_invoice → ask (/policy accept {offer.id}; or /policy invoicer" in review
     assert "2 policy change(s) last quarter" in review and "cap.daily: None → 5" in review
     assert "spend caps: daily 5, monthly as configured" in review
     assert "billing 1h (0 breach(es))" in review
