@@ -100,7 +100,7 @@ def suggestion_after(store: Store, run_id: str, approval_id: int) -> tuple[str, 
     ), int(offer or 0)
 
 
-def _known_address(store: Store, client_id: int | None, address: str | None) -> bool:
+def known_address(store: Store, client_id: int | None, address: str | None) -> bool:
     """The client's contact address, or one coo already sent the client something at."""
     if not client_id or not address:
         return False
@@ -116,7 +116,7 @@ def _known_address(store: Store, client_id: int | None, address: str | None) -> 
 
 def within_limits(store: Store, rule: AutonomyRule, action: Action) -> str | None:
     """None when the action is within the rule's limits; else why it still asks."""
-    if rule.known_only and not _known_address(store, action.card.client_id, action.draft.to):
+    if rule.known_only and not known_address(store, action.card.client_id, action.draft.to):
         return f"{action.draft.to or 'no address'} is not an address on file for the client"
     if rule.max_cents is not None and action.card.invoice_id is not None:
         invoice = store.billing.by_id(action.card.invoice_id)

@@ -33,6 +33,7 @@ from graphs.autonomy_policy import suggestion_after
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
 from graphs.policy_offers import offer_payload
+from graphs.risk_review import plan as large_plan
 from graphs.risk_review import review
 from graphs.sending import send_approved
 from graphs.step_kit import StepResult
@@ -167,11 +168,11 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
 
 
 def _reviewed(deps: Deps, state: RunState, result: StepResult) -> StepResult:
-    """A high-risk card gets the large tier's review as a note (graphs.risk_review)."""
+    """A high-risk card gets the large tier's plan and review as notes (graphs.risk_review)."""
     if result.action is not None:
-        note = review(deps, state["run_id"], result.action)
-        if note:
-            result.notes = [*result.notes, note]
+        for note in (large_plan(deps, state["run_id"], result.action), review(deps, state["run_id"], result.action)):
+            if note:
+                result.notes = [*result.notes, note]
     return result
 
 
