@@ -10,9 +10,9 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from agents.policy_review import quarterly_review
+from agents.policy_review import ReviewOffer, quarterly_review_with_offers
 from agents.slas import describe, flag_breaches
 from store.facade import Store
 from store.memory_audit import audit
@@ -27,6 +27,7 @@ class Digest(BaseModel):
     text: str
     approval_ids: list[int]
     quiet: bool
+    offers: list[ReviewOffer] = Field(default_factory=list)  # the quarterly review's one-tap actions
 
 
 def _local_day_bounds(store: Store, day: date) -> tuple[datetime, datetime]:
@@ -225,7 +226,9 @@ def write_digest(store: Store, day: date) -> Digest:
         ]
     if month_cost:
         lines.append(f"Model cost: yesterday ${yesterday_cost:.4f}, this month ${month_cost:.4f}.")
-    review = quarterly_review(store, day)
+    review = quarterly_review_with_offers(store, day)
+    offers: list[ReviewOffer] = []
     if review:
-        lines.append(review)
-    return Digest(day=day, text="\n".join(lines), approval_ids=[a.id for a in approvals], quiet=quiet)
+        lines.append(review[0])
+        offers = review[1]
+    return Digest(day=day, text="\n".join(lines), approval_ids=[a.id for a in approvals], quiet=quiet, offers=offers)

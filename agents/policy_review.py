@@ -1,5 +1,6 @@
 """The quarterly policy review the digest carries: autonomy levels, caps, SLAs and what changed in
-the quarter, with one-tap commands. It is written once per quarter — the first digest of the
+the quarter, with one-tap actions (``policy_offer`` ledger events that a tap, or
+`/policy accept N`, applies: graphs.policy_offers). It is written once per quarter — the first digest of the
 quarter (within its first week) — and recorded in the ledger (``policy_review``), so a second digest that day, or a
 restart, does not repeat it.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time
 from typing import Any
+
+from pydantic import BaseModel
 
 from agents.budget import CAP_KEYS, FALLBACK_KEY
 from agents.slas import DEFAULT_SLAS, LABELS, breaches, slas
@@ -32,8 +35,29 @@ def _payload(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else json.loads(value or "{}")
 
 
+class ReviewOffer(BaseModel):
+    """A one-tap action of the review: the ``policy_offer`` ledger event the tap applies."""
+
+    id: int
+    label: str
+
+
+def _offer(store: Store, key: str, agent: str, kind: str, client_id: int | None, level: str) -> ReviewOffer:
+    dedupe = f"{agent}-{kind}-{client_id or 0}-{level}"
+    payload = {"agent": agent, "kind": kind, "client_id": client_id, "level": level}
+    store.ledger.append(key, "review", "policy_offer", payload, actor="digest", dedupe=dedupe)
+    found = store.db.scalar("SELECT id FROM ledger WHERE dedupe_key = ?", (f"{key}:review:policy_offer:{dedupe}",))
+    return ReviewOffer(id=int(found or 0), label=f"#{found} {agent} {kind} → {level}")
+
+
 def quarterly_review(store: Store, day: date) -> str | None:
     """The review text on the first digest of a quarter; None on every other day."""
+    found = quarterly_review_with_offers(store, day)
+    return found[0] if found else None
+
+
+def quarterly_review_with_offers(store: Store, day: date) -> tuple[str, list[ReviewOffer]] | None:
+    """The review and its one-tap actions (buttons under the digest in Slack and Telegram)."""
     year, quarter = quarter_of(day)
     key = f"policy-review-{year}-Q{quarter}"
     since = datetime.combine(_previous_quarter_start(day), time(0), tzinfo=store.clock.tz).astimezone(UTC)
@@ -43,13 +67,19 @@ def quarterly_review(store: Store, day: date) -> str | None:
         return None
     lines = [f"Quarterly policy review (Q{quarter} {year}) — what coo may do on its own, and how it went:"]
     rules = store.autonomy_rules.all()
+    offers: list[ReviewOffer] = []
     if rules:
         for rule in rules:
             who = f" for {store.clients.get(rule.client_id).name}" if rule.client_id else ""
             lines.append(f"• autonomy: {rule.agent} {rule.kind}{who} = {rule.level}")
             if rule.level != "ask":
+                offer = _offer(store, key, rule.agent, rule.kind, rule.client_id or None, "ask")
+                offers.append(offer)
                 client = f' client="{store.clients.get(rule.client_id).name}"' if rule.client_id else ""
-                lines.append(f"  keep it, or tap /policy {rule.agent} {rule.kind} ask{client} to have it ask again")
+                lines.append(
+                    f"  keep it, or tap {offer.label} (/policy accept {offer.id}; or /policy {rule.agent} "
+                    f"{rule.kind} ask{client}) to have it ask again"
+                )
     else:
         lines.append("• autonomy: everything asks (the default)")
     suggested = store.db.fetchall(
@@ -82,4 +112,4 @@ def quarterly_review(store: Store, day: date) -> str | None:
         + "; ".join(f"{LABELS[c]} {chosen[c]} ({by_category[c]} breach(es))" for c in DEFAULT_SLAS)
         + " — /policy sla CATEGORY DURATION"
     )
-    return "\n".join(lines)
+    return "\n".join(lines), offers

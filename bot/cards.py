@@ -79,12 +79,24 @@ class DigestApproval(BaseModel):
     can_approve: bool = True  # False while its draft has no e-mail address
 
 
+class DigestOffer(BaseModel):
+    """A one-tap policy action (graphs.policy_offers): its button sends `/policy accept N`."""
+
+    id: int
+    label: str
+
+    @property
+    def action(self) -> str:
+        return f"coo:offer:{self.id}"
+
+
 class DigestView(BaseModel):
     """The daily digest with a row of buttons per approval still waiting when it is delivered."""
 
     text: str
     approvals: list[DigestApproval] = Field(default_factory=list)
     more: int = 0  # waiting approvals beyond DIGEST_BUTTONS
+    offers: list[DigestOffer] = Field(default_factory=list)  # the quarterly review's one-tap actions
 
     @property
     def more_line(self) -> str:
@@ -102,11 +114,17 @@ def digest_view(message: Message, approvals: list[Approval]) -> DigestView:
         )
         for a in waiting
     ]
-    return DigestView(text=message.text, approvals=shown[:DIGEST_BUTTONS], more=max(0, len(shown) - DIGEST_BUTTONS))
+    offers = [DigestOffer.model_validate(o) for o in message.payload.get("offers") or []]
+    return DigestView(
+        text=message.text,
+        approvals=shown[:DIGEST_BUTTONS],
+        more=max(0, len(shown) - DIGEST_BUTTONS),
+        offers=offers,
+    )
 
 
 def is_digest(message: Message) -> bool:
-    return message.channel == "digest" and bool(message.payload.get("approval_ids"))
+    return message.channel == "digest" and bool(message.payload.get("approval_ids") or message.payload.get("offers"))
 
 
 def is_card(message: Message) -> bool:

@@ -17,6 +17,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from bot.cards import CardView, DigestView, card_view, digest_view, is_card, is_digest
+from bot.offers import OfferView, is_offer, offer_view
 from bot.reminders import remind_waiting
 from store.deliveries import Deliveries
 from store.errors import NotFound
@@ -54,6 +55,10 @@ class Outbound(Protocol):
 
     def post_digest(self, target: Target, view: DigestView) -> str:
         """The digest's text with Approve/Reject buttons per waiting approval (the cards' own)."""
+        ...
+
+    def post_offer(self, target: Target, view: OfferView) -> str:
+        """A policy suggestion with its one-tap button (graphs.policy_offers)."""
         ...
 
 
@@ -130,6 +135,10 @@ class Deliverer:
                 )
         elif is_digest(message):
             self._post_digest(message)
+        elif is_offer(message):
+            offer = offer_view(message)
+            for outbound, target in self._targets(message, mirror=False):
+                self._send(message, outbound, target, lambda o=outbound, t=target: o.post_offer(t, offer))
         else:
             self._post_text(message, message.text)
         self.store.conversations.mark_delivered(message.id)
@@ -146,7 +155,7 @@ class Deliverer:
         are not updated in place later: a tap on a decided one is answered "already approved"."""
         rows = [self.store.runs.approval(int(n)) for n in message.payload.get("approval_ids") or []]
         view = digest_view(message, [a for a in rows if a is not None])
-        if not view.approvals:
+        if not view.approvals and not view.offers:
             self._post_text(message, message.text)
             return
         for outbound, target in self._targets(message, mirror=False):

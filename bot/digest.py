@@ -26,7 +26,11 @@ def post_digest(runtime: Runtime, day: date) -> tuple[Digest, bool]:
         f"daily-{day.isoformat()}",
         digest.text,
         dedupe=f"digest:{day.isoformat()}",
-        payload={"digest_day": day.isoformat(), "approval_ids": digest.approval_ids},
+        payload={
+            "digest_day": day.isoformat(),
+            "approval_ids": digest.approval_ids,
+            "offers": [o.model_dump() for o in digest.offers],
+        },
     )
     return digest, posted is not None
 

@@ -4,7 +4,7 @@ lower it.
 
 coo never raises a level itself: after N approvals in a row of one agent's work of one kind for
 one client, approved as drafted (no edit, no rejection), it *suggests* the change, citing the
-approvals; only the operator's `/policy` command (or `coo policy`) changes it, and each change is
+approvals; only the operator's tap on its button (graphs.policy_offers), `/policy` command or `coo policy` changes it, and each change is
 a ``policy_changed`` ledger event. A send that ``auto`` let out and that then failed lowers the
 level back to ``ask`` with a message. The evidence is read from the approvals and the ledger
 each time, so nothing can drift from what really happened.
@@ -64,8 +64,9 @@ def _client_name(store: Store, client_id: int | None) -> str | None:
     return store.clients.get(client_id).name if client_id else None
 
 
-def suggestion_after(store: Store, run_id: str, approval_id: int) -> str | None:
-    """After the operator approved: a suggestion to raise the level when the streak is long enough."""
+def suggestion_after(store: Store, run_id: str, approval_id: int) -> tuple[str, int] | None:
+    """After the operator approved: a suggestion to raise the level when the streak is long enough,
+    and its offer number (the ``autonomy_suggested`` event's id, which graphs.policy_offers applies)."""
     approval = store.runs.approval(approval_id)
     if approval is None or approval.status != "approved" or approval.decided_via == AUTONOMY_VIA:
         return None
@@ -87,16 +88,19 @@ def suggestion_after(store: Store, run_id: str, approval_id: int) -> str | None:
         dedupe=str(approval.id),
     )
     what = KINDS.get(approval.action, approval.action)
-    target = f' client="{client}"' if client else ""
+    offer = store.db.scalar(
+        "SELECT MAX(id) AS n FROM ledger WHERE run_id = ? AND kind = 'autonomy_suggested' AND dedupe_key LIKE ?",
+        (run_id, f"%:{approval.id}"),
+    )
     return (
         f"💡 Your last {needed} approvals of the {agent}'s {what}{f' for {client}' if client else ''} went out "
         f"as drafted — no edits, no rejections (approvals #{evidence[0]}–#{evidence[-1]}; the ledger's "
         f"approval_answered events). Let it send these on its own, to known addresses only? "
-        f"Tap /policy {agent} {approval.action} auto{target} — nothing changes unless you do."
-    )
+        f"Tap Raise to auto (or type /policy accept {offer}) — nothing changes unless you do."
+    ), int(offer or 0)
 
 
-def _known_address(store: Store, client_id: int | None, address: str | None) -> bool:
+def known_address(store: Store, client_id: int | None, address: str | None) -> bool:
     """The client's contact address, or one coo already sent the client something at."""
     if not client_id or not address:
         return False
@@ -112,7 +116,7 @@ def _known_address(store: Store, client_id: int | None, address: str | None) -> 
 
 def within_limits(store: Store, rule: AutonomyRule, action: Action) -> str | None:
     """None when the action is within the rule's limits; else why it still asks."""
-    if rule.known_only and not _known_address(store, action.card.client_id, action.draft.to):
+    if rule.known_only and not known_address(store, action.card.client_id, action.draft.to):
         return f"{action.draft.to or 'no address'} is not an address on file for the client"
     if rule.max_cents is not None and action.card.invoice_id is not None:
         invoice = store.billing.by_id(action.card.invoice_id)

@@ -4,6 +4,7 @@ and CSV contents are never commands, and the e-mail channel is refused outright.
 
     /policy                                       everything in force, and what changed lately
     /policy AGENT KIND ask|ask-external|auto [client="Name"] [max=2500 [USD]] [any-address]
+    /policy accept N                              take coo's suggestion N (what its button does)
     /policy streak N                              clean approvals before coo suggests more autonomy
     /policy cap daily|monthly AMOUNT|off          model spend caps in USD
     /policy cap fallback on|off                   over a cap: a cheaper tier (on), or pause and ask (off)
@@ -20,6 +21,7 @@ from agents.budget import CAP_KEYS, FALLBACK_KEY, PRICE_PREFIX, Budget, parse_pr
 from agents.registry import AGENTS
 from graphs.autonomy import AUTONOMY_SCOPE
 from graphs.autonomy_policy import KINDS, STREAK_KEY, streak_length
+from graphs.policy_offers import accept_offer
 from graphs.slas import SlaError, set_sla, sla_lines
 from store.autonomy_rules import LEVELS, AutonomyRule
 from store.facade import Store
@@ -148,6 +150,8 @@ def _price(store: Store, words: list[str], *, by: str, via: str, dedupe: str) ->
 
 def set_policy(store: Store, words: list[str], *, by: str, via: str, dedupe: str) -> str:
     """Apply one `/policy …` change and record it in the ledger; the reply says what changed."""
+    if words[0] == "accept":
+        return accept_offer(store, words, by=by, via=via)
     if words[0] == "cap":
         return _cap(store, words, by=by, via=via, dedupe=dedupe)
     if words[0] == "price":

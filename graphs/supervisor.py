@@ -32,6 +32,8 @@ from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.autonomy_policy import suggestion_after
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
+from graphs.policy_offers import offer_payload
+from graphs.risk_review import plan as large_plan
 from graphs.risk_review import review
 from graphs.sending import send_approved
 from graphs.step_kit import StepResult
@@ -167,11 +169,11 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
 
 
 def _reviewed(deps: Deps, state: RunState, result: StepResult) -> StepResult:
-    """A high-risk card gets the large tier's review as a note (graphs.risk_review)."""
+    """A high-risk card gets the large tier's plan and review as notes (graphs.risk_review)."""
     if result.action is not None:
-        note = review(deps, state["run_id"], result.action)
-        if note:
-            result.notes = [*result.notes, note]
+        for note in (large_plan(deps, state["run_id"], result.action), review(deps, state["run_id"], result.action)):
+            if note:
+                result.notes = [*result.notes, note]
     return result
 
 
@@ -239,7 +241,9 @@ def gate(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     notes = [*state["notes"], autonomy_note(autonomous)] if autonomous else []  # no card showed them
     suggestion = suggestion_after(store, run_id, decided.id) if decided.status == "approved" else None
     if suggestion:
-        notes.append(suggestion)
+        # Its own message, so the chat platforms can put the one-tap button under it.
+        text, offer = suggestion
+        _post(store, state, text, f"offer:{decided.id}", offer_payload(offer, "auto"))
     return {"action": approved.model_dump(), "decision": decided.status, "notes": notes, "approval_id": decided.id}
 
 

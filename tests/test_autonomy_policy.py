@@ -1,6 +1,6 @@
 """Autonomy earned from the ledger (issue #16): clean approvals in a row make coo suggest a
 higher level, citing the approvals; an edit or a rejection resets the streak; only the
-operator's /policy changes the level (a ledger event); `auto` stays within its limits; a failed
+operator's tap (`/policy accept N`, a button in Slack/Telegram) or /policy changes the level (a ledger event); `auto` stays within its limits; a failed
 send lowers it again; `coo policy` shows and sets the same."""
 
 from __future__ import annotations
@@ -42,20 +42,25 @@ def test_ten_clean_approvals_bring_a_suggestion_and_only_the_operator_raises_the
     tenth = _email_approved(chat, 10)
     assert "💡 Your last 10 approvals of the email_responder's e-mails for Northwind went out as drafted" in tenth
     assert "(approvals #1–#10;" in tenth
-    assert '/policy email_responder send_email auto client="Northwind"' in tenth
+    offer = re.search(r"Tap Raise to auto \(or type /policy accept (\d+)\)", tenth)
+    assert offer, tenth
     store = chat.runtime.store
-    suggested = [e for e in store.db.fetchall("SELECT payload FROM ledger WHERE kind = 'autonomy_suggested'")]
-    assert len(suggested) == 1
+    suggested = [e for e in store.db.fetchall("SELECT id, payload FROM ledger WHERE kind = 'autonomy_suggested'")]
+    assert len(suggested) == 1 and suggested[0]["id"] == int(offer.group(1))
     assert _levels(chat) == []  # a suggestion changes nothing
+    assert "There is no suggestion #999; nothing changed." in chat.say("/policy accept 999")
 
-    # The 11th still asks; then the operator taps the suggestion.
+    # The 11th still asks; then the operator takes the suggestion (the console's numbered command
+    # is what the Slack and Telegram buttons send).
     assert "[/approve 11]" in chat.say("email Northwind that batch 11 is uploaded")
     chat.say("/approve 11")
-    said = chat.say('/policy email_responder send_email auto client="Northwind"')
-    assert "OK (ask → auto)" in said and "known addresses only" in said
+    said = chat.say(f"/policy accept {offer.group(1)}")
+    assert "✅ Raised by you at " in said and "e-mails for Northwind are now auto (known addresses only)" in said
     assert store.autonomy_rules.level("email_responder", "send_email", 1) == "auto"
-    changes = store.db.fetchall("SELECT actor FROM ledger WHERE kind = 'policy_changed'")
+    changes = store.db.fetchall("SELECT actor, payload FROM ledger WHERE kind = 'policy_changed'")
     assert len(changes) == 1 and changes[0]["actor"].startswith("console:")
+    assert "out of date" in chat.say(f"/policy accept {offer.group(1)}")  # a second tap changes nothing
+    assert len(store.db.fetchall("SELECT id FROM ledger WHERE kind = 'policy_changed'")) == 1
 
     sent = len(smtp.messages)
     said = chat.say("email Northwind that batch 12 is uploaded")
@@ -74,9 +79,15 @@ def test_an_edit_or_a_rejection_resets_the_streak(chat):
     assert "💡" not in _email_approved(chat, 5)
     said = _email_approved(chat, 6)
     assert "💡 Your last 3 approvals" in said and "(approvals #4–#6;" in said
+    offer = re.search(r"/policy accept (\d+)", said)
+    assert offer
     shown = chat.say("email Northwind that batch 7 is uploaded")
     assert "[/approve 7]" in shown
     chat.say("/reject 7")  # a rejection resets it too
+    # ... and makes the suggestion stale: taking it now changes nothing, and says so.
+    said = chat.say(f"/policy accept {offer.group(1)}")
+    assert "out of date: an edit or a rejection since broke the streak; nothing changed" in said
+    assert _levels(chat) == []
     assert "💡" not in _email_approved(chat, 8)
     assert "💡" not in _email_approved(chat, 9)
     assert "💡 Your last 3 approvals" in _email_approved(chat, 10)

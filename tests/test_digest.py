@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -231,3 +232,40 @@ def test_digest_buttons_stop_at_ten_and_decided_approvals_get_none():
     assert [b["block_id"] for b in blocks if b["type"] == "actions"] == [f"coo_digest_{n}" for n in range(2, 12)]
     assert blocks[-1]["elements"][0]["text"] == "…and 2 more waiting: /approve N or /reject N."
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+
+
+def test_quarterly_review_buttons_in_telegram_lower_a_level_on_the_operators_tap(telegram_api, serve, sqlite_url):
+    from tests.channels import TG_OPERATOR, telegram_settings, tg_message, tg_tap
+
+    served = serve(**telegram_settings(telegram_api), database_url=sqlite_url)
+    served.telegram_update(tg_message(6001, 60, "/policy invoicer send_invoice auto"))
+    telegram_api.wait_for("sendMessage")
+    served.settle()
+    store = served.runtime.store
+    assert store.autonomy_rules.level("invoicer", "send_invoice", None) == "auto"
+    post_digest(served.runtime, date(2027, 1, 4))
+    deadline = time.monotonic() + 10
+    while not (digest := [c for c in telegram_api.recorded("sendMessage") if "Quarterly policy review" in c["text"]]):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    [[button]] = digest[0]["reply_markup"]["inline_keyboard"]
+    assert button["text"].endswith("invoicer send_invoice → ask") and button["callback_data"].startswith("coo:offer:")
+
+    served.telegram_update(tg_tap(6002, digest[0], button["callback_data"], user=999))  # not the operator
+    assert "Only the operator" in telegram_api.wait_for("answerCallbackQuery")[0]["text"]
+    served.settle()
+    assert store.autonomy_rules.level("invoicer", "send_invoice", None) == "auto"
+
+    served.telegram_update(tg_tap(6003, digest[0], button["callback_data"]))
+    telegram_api.wait_for("editMessageReplyMarkup")
+    deadline = time.monotonic() + 10
+    while not [c for c in telegram_api.recorded("sendMessage") if "Lowered by you at" in c["text"]]:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert store.autonomy_rules.level("invoicer", "send_invoice", None) == "ask"
+    [change] = [
+        c
+        for c in store.db.fetchall("SELECT actor, payload FROM ledger WHERE kind = 'policy_changed'")
+        if '"telegram-tap"' in str(c["payload"])
+    ]
+    assert change["actor"] == f"telegram:{TG_OPERATOR}"

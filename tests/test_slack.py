@@ -30,6 +30,17 @@ def _card(slack_api, count: int = 1):
     return cards[count - 1]
 
 
+def _said(slack_api, part: str) -> dict:
+    """The first message posted whose text contains ``part`` (waiting up to 10 s for it)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [c for c in slack_api.recorded("chat.postMessage") if part in (c.get("text") or "")]
+        if found or time.monotonic() > deadline:
+            assert found, _texts(slack_api.recorded("chat.postMessage"))
+            return found[0]
+        time.sleep(0.01)
+
+
 def _action_ids(call) -> list[str]:
     return [e["action_id"] for b in call["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
@@ -340,3 +351,49 @@ def test_a_failed_download_is_said_in_the_thread(slack_api, serve, sqlite_url):
     assert "I read payment exports up to 10 MB" in too_big["text"]
     assert len(slack_api.recorded("files.download")) == 2  # the oversized one was not fetched
     assert served.runtime.store.runs.recent() == []
+
+
+def _offer_tap(message: dict, number: int, **more) -> dict:
+    """A tap on the button of ``message`` whose action id is coo:offer:``number`` (its own block id)."""
+    payload = button(message, "offer", number, **more)
+    [block] = [b for b in message["blocks"] if b["type"] == "actions"]
+    payload["actions"][0]["block_id"] = block["block_id"]
+    return payload
+
+
+def test_a_policy_suggestion_is_a_button_only_the_operator_can_tap(slack_api, smtp, serve, sqlite_url):
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url, smtp_url=smtp.url, from_email=FROM)
+    served.slack_event(dm("/policy streak 1", "1764082700.000100"), "Ev500")
+    _said(slack_api, "after 1 clean approvals")
+    served.slack_event(dm(RETAINER, TS), "Ev501")
+    card = _card(slack_api)
+    served.slack_interaction(button(card, "approve", 1))
+    offer = _card(slack_api, 2)
+    assert offer["thread_ts"] == TS and "💡 Your last 1 approvals" in offer["text"]
+    [action] = _action_ids(offer)
+    assert action.startswith("coo:offer:")
+    number = int(action.rsplit(":", 1)[1])
+    store = served.runtime.store
+
+    # Someone else's tap is refused and changes nothing.
+    served.slack_interaction(_offer_tap(offer, number, user="USTRANGER", action_ts="1764082901.000001"))
+    [refusal] = slack_api.wait_for("chat.postEphemeral")
+    assert refusal["user"] == "USTRANGER"
+    served.settle()
+    assert [r.level for r in store.autonomy_rules.all()] == []
+
+    served.slack_interaction(_offer_tap(offer, number, action_ts="1764082902.000001"))
+    [update] = slack_api.wait_for("chat.update", 2)[-1:]
+    assert update["ts"] == offer["posted"]["ts"] and _action_ids(update) == []
+    assert f"Tapped by <@{OPERATOR}>" in _block_text(update)
+    raised = _said(slack_api, "Raised by you at")
+    assert raised["thread_ts"] == TS and "are now auto (known addresses only)" in raised["text"]
+    changes = [c for c in store.db.fetchall("SELECT actor, payload FROM ledger WHERE kind = 'policy_changed'")]
+    taps = [c for c in changes if '"slack-tap"' in str(c["payload"])]
+    assert len(taps) == 1 and taps[0]["actor"] == f"slack:{OPERATOR}"
+    assert store.autonomy_rules.level("proposal_drafter", "send_proposal", 1) == "auto"
+
+    # A stale tap (the same button again, say from another device) changes nothing and says so.
+    served.slack_interaction(_offer_tap(offer, number, action_ts="1764082903.000001"))
+    _said(slack_api, "is out of date")
+    assert len(store.db.fetchall("SELECT id FROM ledger WHERE kind = 'policy_changed'")) == len(changes)

@@ -71,11 +71,21 @@ def test_the_first_digest_of_a_quarter_reviews_the_policy_once(lite):
     chat.say("/policy cap daily 5")
     store = chat.runtime.store
     assert "Quarterly policy review" not in write_digest(store, date(2026, 12, 1)).text
-    review = write_digest(store, date(2027, 1, 4)).text
+    digest = write_digest(store, date(2027, 1, 4))
+    review = digest.text
     assert "Quarterly policy review (Q1 2027)" in review
     assert "• autonomy: invoicer send_invoice for Northwind = auto" in review
-    assert 'tap /policy invoicer send_invoice ask client="Northwind"' in review
+    [offer] = digest.offers
+    assert offer.label == f"#{offer.id} invoicer send_invoice → ask"
+    assert f"tap #{offer.id} invoicer send_invoice → ask (/policy accept {offer.id}; or /policy invoicer" in review
     assert "2 policy change(s) last quarter" in review and "cap.daily: None → 5" in review
     assert "spend caps: daily 5, monthly as configured" in review
     assert "billing 1h (0 breach(es))" in review
     assert "Quarterly policy review" not in write_digest(store, date(2027, 1, 5)).text
+
+    # The review's one-tap action (the console's numbered command; a button in Slack and Telegram).
+    said = chat.say(f"/policy accept {offer.id}")
+    assert "✅ Lowered by you at " in said and "invoicer's invoices for Northwind ask you again" in said
+    assert store.autonomy_rules.level("invoicer", "send_invoice", 1) == "ask"
+    assert "out of date" in chat.say(f"/policy accept {offer.id}")
+    assert len(store.db.fetchall("SELECT id FROM ledger WHERE kind = 'policy_changed'")) == 3

@@ -74,19 +74,38 @@ def test_over_the_cap_a_cheaper_tier_takes_the_large_tiers_review(make_runtime, 
     chat.say("/policy price gpt-4o 1000/1000")
     large = models.setdefault("gpt-4o", ScriptedChatModel(script=[], calls=[]))
     mid = models.setdefault("gpt-4o-mini", ScriptedChatModel(script=[], calls=[]))
-    large.script.append("The amount and the address match the client's file.")
+    large.script.extend(["1. Check the amount.\n2. Send it.", "The amount and the address match the client's file."])
     routine = chat.say("invoice Northwind $500 for hosting")
-    assert "Large-tier review" not in routine  # routine work never reaches the large tier
+    assert "Large-tier" not in routine  # routine work never reaches the large tier
     big = chat.say("invoice Northwind $6,000 for the rebrand")
+    assert (
+        "🧭 Large-tier plan (scripted:gpt-4o), as this is an amount of at least 5,000 (COO_LARGE_REVIEW_OVER):" in big
+    )
+    assert "1. Check the amount." in big
     assert "🔍 Large-tier review (scripted:gpt-4o): The amount and the address match" in big
-    calls = chat.runtime.store.db.fetchall("SELECT actor FROM ledger WHERE kind = 'model_call'")
-    assert [c["actor"] for c in calls] == ["model:large"]
+    store = chat.runtime.store
+    calls = store.db.fetchall("SELECT actor FROM ledger WHERE kind = 'model_call'")
+    assert [c["actor"] for c in calls] == ["model:large", "model:large"]
+    used = store.db.fetchall("SELECT actor, payload FROM ledger WHERE kind = 'large_tier_used' ORDER BY id")
+    assert [c["actor"] for c in used] == ["model:large", "model:large"]
+    assert '"use": "plan"' in str(used[0]["payload"]) and '"tier": "large"' in str(used[0]["payload"])
 
     _cap_just_above_spending(chat)
-    mid.script.append("Nothing looks wrong.")
+    mid.script.extend(["1. Look twice.", "Nothing looks wrong."])
     bigger = chat.say("invoice Northwind $7,000 for the brand book")
     assert "I used the mid tier (scripted:gpt-4o-mini) instead of large" in bigger
-    assert "Nothing looks wrong." in bigger and len(large.calls) == 1
+    assert "🧭 Large-tier plan (scripted:gpt-4o-mini)" in bigger  # the model that really wrote it
+    assert "Nothing looks wrong." in bigger and len(large.calls) == 2
+    last = store.db.fetchall("SELECT payload FROM ledger WHERE kind = 'large_tier_used' ORDER BY id")[-1]
+    assert '"tier": "mid"' in str(last["payload"]) and '"fallback_from": "large"' in str(last["payload"])
+
+
+def test_with_the_large_tier_offline_high_risk_work_is_not_planned_or_reviewed(make_runtime, sqlite_url, smtp):
+    offline = _driver(make_runtime, sqlite_url, smtp)
+    offline.say(CLIENT)
+    shown = offline.say("invoice Northwind $6,000 for the rebrand")
+    assert "Large-tier" not in shown and "[/approve" in shown
+    assert offline.runtime.store.db.fetchall("SELECT id FROM ledger WHERE kind = 'large_tier_used'") == []
 
 
 def test_with_fallback_off_the_run_pauses_and_asks_then_carries_on_when_the_cap_is_raised(

@@ -127,3 +127,49 @@ def test_card_shown_in_slack_and_telegram_is_decided_once_and_both_copies_update
     served.settle()
     # The result goes to the run's own thread, in Slack.
     assert any((c.get("text") or "").startswith("Sent invoice") for c in slack_api.recorded("chat.postMessage"))
+
+
+def _said(telegram_api, part: str) -> dict:
+    deadline = time.monotonic() + 10
+    while True:
+        found = [c for c in telegram_api.recorded("sendMessage") if part in (c.get("text") or "")]
+        if found or time.monotonic() > deadline:
+            assert found, [c.get("text") for c in telegram_api.recorded("sendMessage")]
+            return found[0]
+        time.sleep(0.01)
+
+
+def test_a_policy_suggestion_is_a_button_only_the_operator_can_tap(telegram_api, smtp, serve, sqlite_url):
+    served = serve(**telegram_settings(telegram_api), database_url=sqlite_url, smtp_url=smtp.url)
+    served.telegram_update(tg_message(5001, 50, "/policy streak 1"))
+    _said(telegram_api, "after 1 clean approvals")
+    served.telegram_update(tg_message(5002, 51, PLAIN_RETAINER))
+    card = _card(telegram_api)
+    served.telegram_update(tg_tap(5003, card, "coo:approve:1"))
+    offer = _said(telegram_api, "💡 Your last 1 approvals")
+    [[button]] = offer["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "Raise to auto" and button["callback_data"].startswith("coo:offer:")
+    store = served.runtime.store
+
+    served.telegram_update(tg_tap(5004, offer, button["callback_data"], user=999))
+    refused = telegram_api.wait_for("answerCallbackQuery", 2)[-1]
+    assert "Only the operator" in refused["text"]
+    served.settle()
+    assert [r.level for r in store.autonomy_rules.all()] == []
+
+    served.telegram_update(tg_tap(5005, offer, button["callback_data"]))
+    removed = telegram_api.wait_for("editMessageReplyMarkup", 2)[-1]
+    assert str(removed["message_id"]) == str(offer["sent_message_id"]) and not removed.get("reply_markup")
+    assert "are now auto (known addresses only)" in _said(telegram_api, "Raised by you at")["text"]
+    assert store.autonomy_rules.level("proposal_drafter", "send_proposal", 1) == "auto"
+    taps = [
+        c
+        for c in store.db.fetchall("SELECT actor, payload FROM ledger WHERE kind = 'policy_changed'")
+        if '"telegram-tap"' in str(c["payload"])
+    ]
+    assert len(taps) == 1 and taps[0]["actor"] == f"telegram:{TG_OPERATOR}"
+
+    served.telegram_update(tg_tap(5006, offer, button["callback_data"]))  # stale: changes nothing
+    _said(telegram_api, "is out of date")
+    served.settle()
+    assert store.autonomy_rules.level("proposal_drafter", "send_proposal", 1) == "auto"

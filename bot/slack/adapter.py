@@ -18,9 +18,10 @@ from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.intake import Intake, IntakeUnavailable
+from bot.offers import OFFER_ACTION, tapped_command
 from bot.payload_shape import shape
 from bot.rfc822 import address, compose
-from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, edit_modal
+from bot.slack.blocks import DIGEST_BLOCK, EDIT_CALLBACK, OFFER_BLOCK, edit_modal, offer_done_blocks
 from bot.slack.files import file_entry, is_email_file, is_payments_export
 from bot.slack.gate import RequireOperator, ignore_non_humans, thread_id
 from bot.slack.text import from_slack
@@ -63,6 +64,7 @@ class SlackAdapter:
         app.event("app_mention")(self.on_mention)
         app.action(DECISION)(self.on_decision)
         app.action(EDIT)(self.on_edit)
+        app.action(OFFER_ACTION)(self.on_offer)
         app.view(EDIT_CALLBACK)(self.on_edit_submit)
         app.error(self.on_error)
 
@@ -174,6 +176,30 @@ class SlackAdapter:
         # A tap in the daily digest (which is not updated) is answered in the digest's thread.
         from_digest = str(action.get("block_id") or "").startswith(DIGEST_BLOCK)
         self.intake.submit(env, post_ack=from_digest)
+
+    def on_offer(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """A tap on a policy suggestion's button: the operator's `/policy accept N` (the gate has
+        already kept strangers out); the core checks the offer still stands and says what it did."""
+        ack()
+        number = int(_action_match(OFFER_ACTION, action).group(1))
+        message = body.get("message") or {}
+        channel = body["channel"]["id"]
+        env = Envelope(
+            channel="slack",
+            event_id=f"{action['action_id']}@{action['action_ts']}",
+            thread_id=thread_id(channel, message.get("thread_ts") or body["container"]["message_ts"]),
+            user_id=body["user"]["id"],
+            text=tapped_command(number),
+        )
+        self.intake.submit(env, post_ack=False)
+        if not str(action.get("block_id") or "").startswith(OFFER_BLOCK):
+            return  # a digest's review button: the digest stays as it is; the reply says the outcome
+        # The button goes at once, so a second tap can't race the first; the reply says the outcome.
+        text = str(message.get("text") or "")
+        outcome = f"Tapped by <@{body['user']['id']}>: the reply below says what changed."
+        client.chat_update(
+            channel=channel, ts=body["container"]["message_ts"], text=text, blocks=offer_done_blocks(text, outcome)
+        )
 
     def on_edit(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()

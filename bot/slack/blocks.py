@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 from bot.cards import CardView, DigestView
+from bot.offers import OfferView
 from bot.slack.text import escape
 from graphs.approvals import Draft
 
 EDIT_CALLBACK = "coo_edit"
 DIGEST_BLOCK = "coo_digest_"  # block_id prefix of the digest's button rows
+OFFER_BLOCK = "coo_offer_"  # block_id prefix of a policy suggestion's button
 PREVIEW_LINES = 12
 SECTION_LIMIT = 2900  # Slack allows 3000 characters in a section's text
 INPUT_LIMIT = 3000  # ... and in a plain-text input
@@ -90,8 +92,38 @@ def digest_blocks(view: DigestView) -> list[dict[str, Any]]:
         )
     if view.more:
         buttons.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(view.more_line)}]})
+    if view.offers:
+        elements = [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": o.label},
+                "action_id": o.action,
+                "value": str(o.id),
+            }
+            for o in view.offers[:25]  # Slack's limit of elements in one actions block
+        ]
+        buttons.append({"type": "actions", "block_id": "coo_review_offers", "elements": elements})
     text = [_section(chunk) for chunk in _chunks(escape(view.text), SECTION_LIMIT)]
     return text[: MAX_BLOCKS - len(buttons)] + buttons
+
+
+def offer_blocks(view: OfferView) -> list[dict[str, Any]]:
+    """A policy suggestion and its one button (the tap is the operator's `/policy accept N`)."""
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": view.label},
+        "action_id": view.action,
+        "value": str(view.offer_id),
+        "style": "primary",
+    }
+    text = [_section(chunk) for chunk in _chunks(escape(view.text), SECTION_LIMIT)][: MAX_BLOCKS - 1]
+    return [*text, {"type": "actions", "block_id": f"{OFFER_BLOCK}{view.offer_id}", "elements": [button]}]
+
+
+def offer_done_blocks(text: str, outcome: str) -> list[dict[str, Any]]:
+    """The suggestion once tapped: its text, the button gone, what the tap did (both already
+    Slack markup: the text as Slack sent it back, the outcome with a user mention)."""
+    return [_section(text), {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]}]
 
 
 def _chunks(text: str, size: int) -> list[str]:

@@ -6,8 +6,9 @@ from slack_sdk import WebClient
 
 from bot.cards import CardView, DigestView
 from bot.delivery import Target
+from bot.offers import OfferView
 from bot.slack.adapter import split_thread
-from bot.slack.blocks import card_blocks, card_fallback, digest_blocks
+from bot.slack.blocks import card_blocks, card_fallback, digest_blocks, offer_blocks
 from bot.slack.text import escape
 
 LIMIT = 39000  # Slack truncates message text at 40,000 characters
@@ -51,5 +52,11 @@ class SlackOutbound:
     def post_digest(self, target: Target, view: DigestView) -> str:
         sent = self.client.chat_postMessage(
             channel=target.chat_id, thread_ts=target.thread, text=escape(view.text)[:LIMIT], blocks=digest_blocks(view)
+        )
+        return f"{sent['channel']}|{sent['ts']}"
+
+    def post_offer(self, target: Target, view: OfferView) -> str:
+        sent = self.client.chat_postMessage(
+            channel=target.chat_id, thread_ts=target.thread, text=escape(view.text)[:LIMIT], blocks=offer_blocks(view)
         )
         return f"{sent['channel']}|{sent['ts']}"

@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from bot.intake import Intake, IntakeUnavailable, ReplyRef
+from bot.offers import OFFER_ACTION, tapped_command
 from bot.payload_shape import shape
 from bot.telegram.files import document_entry
 from bot.telegram.forwards import as_email, origin_of
@@ -135,6 +136,10 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
+        offer = OFFER_ACTION.match(query.data or "")
+        if offer is not None and query.message is not None:
+            await self._offer(update, int(offer.group(1)))
+            return
         match = DECISION.match(query.data or "")
         if match is None or query.message is None:
             await query.answer("This button is no longer active.")
@@ -159,6 +164,33 @@ class TelegramAdapter:
         # Buttons go at once, so a second tap can't race the first; the text follows from delivery.
         # (The digest has a row per approval: only the tapped approval's row goes.)
         await query.edit_message_reply_markup(reply_markup=_without(query.message, number))
+
+    async def _offer(self, update: Update, number: int) -> None:
+        """A tap on a policy suggestion's button: the operator's `/policy accept N` (the gate has
+        already answered anyone else); the core checks the offer still stands and replies."""
+        query = update.callback_query
+        assert query is not None and query.message is not None
+        env = Envelope(
+            channel="telegram",
+            event_id=str(update.update_id),
+            thread_id=str(query.message.chat.id),
+            user_id=str(query.from_user.id),
+            text=tapped_command(number),
+        )
+        try:
+            self.intake.submit(env, post_ack=False)
+        except Exception:
+            await query.answer("I couldn't record that; please tap again in a moment.", show_alert=True)
+            raise
+        await query.answer(f"Applying suggestion #{number}…")
+        # The button goes at once, so a second tap can't race the first; the reply says the outcome.
+        # (A digest has other rows: only the tapped button's row goes.)
+        data = f"coo:offer:{number}"
+        markup = query.message.reply_markup if isinstance(query.message, Message) else None
+        rows = (
+            [row for row in markup.inline_keyboard if not any(b.callback_data == data for b in row)] if markup else []
+        )
+        await query.edit_message_reply_markup(reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 
 
 def _is_file_for_coo(document: Document) -> bool:

@@ -21,6 +21,7 @@ from telegram.error import BadRequest, RetryAfter
 
 from bot.cards import CardView, DigestView
 from bot.delivery import Target
+from bot.offers import OfferView
 
 LIMIT = 4096  # characters in one Telegram message
 PREVIEW_LINES = 12
@@ -110,6 +111,7 @@ def digest_keyboard(view: DigestView) -> InlineKeyboardMarkup:
             ]
             for item in view.approvals
         ]
+        + [[InlineKeyboardButton(offer.label, callback_data=offer.action)] for offer in view.offers]
     )
 
 
@@ -177,6 +179,19 @@ class TelegramOutbound:
                 text=text,
                 reply_parameters=self._reply(target),
                 reply_markup=digest_keyboard(view),
+            ),
+        )
+        return f"{sent.chat_id}|{sent.message_id}"
+
+    def post_offer(self, target: Target, view: OfferView) -> str:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(view.label, callback_data=view.action)]])
+        sent = self._run(
+            target.chat_id,
+            lambda: self.bot.send_message(
+                chat_id=target.chat_id,
+                text=view.text[:LIMIT],
+                reply_parameters=self._reply(target),
+                reply_markup=markup,
             ),
         )
         return f"{sent.chat_id}|{sent.message_id}"
