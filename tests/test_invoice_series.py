@@ -39,19 +39,63 @@ def test_numbers_restart_each_year_and_are_read_back_in_chat_csv_pdf_and_books(c
     )
     chat.say("new client: Bluefin, contact marta@bluefin.example")
     for n, amount in enumerate(["1,000", "2,000"], start=1):
-        shown = chat.say(f"invoice Bluefin ${amount} for design")
-        print(shown)
-        assert f"ACME-2026-000{n}" in shown
-        print(chat.say(f"/approve {n}"))
-    clock.advance(days=40)  # 2027-01-04: a new year, a new sequence
-    shown = chat.say("invoice Bluefin $3,000 for design")
-    print(shown)
-    assert "ACME-2027-0001" in shown
-    print(chat.say("/approve 3"))
-    print(chat.say("paid ACME-2026-0002"))
-    print(chat.say("void ACME-2026-0001"))
-    print(chat.say("show ACME-2027-0001"))
-    print(chat.say("what's the status of inv 1?"))
+        assert f"Please find invoice ACME-2026-000{n} below." in chat.say(f"invoice Bluefin ${amount} for design")
+        assert f"Sent invoice #ACME-2026-000{n}" in chat.say(f"/approve {n}")
+    clock.advance(days=40)  # 2027-01-04: the sequence restarts by the invoice's issue date
+    assert "Please find invoice ACME-2027-0001 below." in chat.say("invoice Bluefin $3,000 for design")
+    assert "Sent invoice #ACME-2027-0001" in chat.say("/approve 3")
+
+    # Chat: paid, void and looked up by the new numbers ("inv 1" is this year's first).
+    paid = chat.say("Bluefin paid $2,000 for ACME-2026-0002")
+    assert "ACME-2026-0002" in paid
     billing = chat.runtime.store.billing
-    print([(i.number, i.status, i.series, i.series_seq) for i in billing.invoices()])
+    assert billing.get("ACME-2026-0002").status == "paid"
+    assert "Void ACME-2026-0001 and send credit note CN-0001" in chat.say("void ACME-2026-0001")
+    chat.say("/approve 4")
+    assert billing.get("ACME-2026-0001").status == "void"
+    assert chat.say("show ACME-2027-0001").startswith("coo> " + "ACME-2027-0001 — Bluefin, issued 2027-01-04")
+    assert chat.say("what's the status of inv 1?").startswith("coo> " + "ACME-2027-0001 — Bluefin")
+    assert [(i.number, i.series_seq) for i in billing.invoices()] == [
+        ("ACME-2026-0001", 1),
+        ("ACME-2026-0002", 2),
+        ("ACME-2027-0001", 1),
+    ]
     assert check_books(chat.runtime.store.db) == []
+    chat.runtime.close()
+    database = {"COO_DATABASE_URL": chat.runtime.settings.database}
+
+    # A bank CSV whose reference is the new number pays that invoice.
+    csv = tmp_path / "bank.csv"
+    csv.write_text(
+        'Date,Description,Amount,Balance\n2027-01-04,BLUEFIN MEDIA SEPA CREDIT REF ACME-2027-0001,"3,000.00","9,000.00"\n'
+    )
+    imported = coo(["import-payments", str(csv)], database)
+    assert imported.returncode == 0, imported.stderr
+    assert "ACME-2027-0001" in imported.stdout
+
+    # `coo invoice pdf NUMBER` writes the document under its number.
+    out = tmp_path / "inv.pdf"
+    done = coo(["invoice", "pdf", "ACME-2027-0001", "-o", str(out)], database)
+    assert done.returncode == 0, done.stderr
+    assert "Invoice ACME-2027-0001: $3,000.00" in done.stdout
+    assert "Number: ACME-2027-0001" in _text(out.read_bytes())
+
+    # `coo books check`: clean, then a gap in the new format is named per series and year.
+    checked = coo(["books", "check"], database)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("Books OK: 3 invoices")
+    from store.facade import Store
+
+    store = Store.open(chat.runtime.settings.database, clock)
+    try:
+        with store.db.transaction() as tx:
+            tx.execute("UPDATE invoices SET series_seq = 3, number = 'ACME-2027-0003' WHERE number = 'ACME-2027-0001'")
+    finally:
+        store.close()
+    broken = coo(["books", "check"], database)
+    assert broken.returncode == 1
+    assert "number_gap: ACME-2027-0003: numbers 1 to 2 are missing" in broken.stdout
+    assert "the counter of the series ACME-{year}-{seq:04} in 2027 is at 1 but the last invoice is number 3" in (
+        broken.stdout
+    )
+    assert "ACME-2026" not in broken.stdout  # last year's series is whole
