@@ -84,3 +84,8 @@ def format_of(series: str) -> tuple[NumberFormat, int | None]:
 def number_tokens(text: str) -> list[str]:
     """Candidate invoice numbers written in free text, upper-cased, in order, once each."""
     return list(dict.fromkeys(m.group(1).upper() for m in NUMBER_TOKEN.finditer(text)))
+
+
+def file_name(number: str) -> str:
+    """The PDF's file name: a number like 2026/ACME/7 may not name folders."""
+    return re.sub(r"[/\\]", "-", number) + ".pdf"

@@ -10,7 +10,7 @@ import pypdf
 import pytest
 
 from store.books_check import check_books
-from store.invoice_numbers import NumberFormat, NumberFormatError, number_tokens
+from store.invoice_numbers import NumberFormat, NumberFormatError, file_name, number_tokens
 
 pytestmark = pytest.mark.clock  # the clock is 2026-11-25; the year end is crossed on purpose
 
@@ -99,3 +99,12 @@ def test_numbers_restart_each_year_and_are_read_back_in_chat_csv_pdf_and_books(c
         broken.stdout
     )
     assert "ACME-2026" not in broken.stdout  # last year's series is whole
+
+
+def test_coo_profile_sets_the_number_format_and_refuses_a_bad_one(coo):
+    bad = coo(["profile", "number_format=2026-{seq}"])
+    assert bad.returncode == 1 and "Nothing was changed" in bad.stdout and "needs a prefix with letters" in bad.stdout
+    done = coo(["profile", "number_format=ACME/{year}/{seq:03}"])
+    assert done.returncode == 0, done.stdout
+    assert "• number_format: ACME/{year}/{seq:03}" in done.stdout
+    assert file_name(NumberFormat.parse("ACME/{year}/{seq:03}").render(2026, 7)) == "ACME-2026-007.pdf"
