@@ -89,3 +89,8 @@ def number_tokens(text: str) -> list[str]:
 def file_name(number: str) -> str:
     """The PDF's file name: a number like 2026/ACME/7 may not name folders."""
     return re.sub(r"[/\\]", "-", number) + ".pdf"
+
+
+def is_inv_number(number: str) -> bool:
+    """INV-0007: the default series' spelling (what "inv 7" reads as)."""
+    return re.fullmatch(r"(?i)\s*INV-\d+\s*", number) is not None

@@ -50,6 +50,8 @@ def test_numbers_restart_each_year_and_are_read_back_in_chat_csv_pdf_and_books(c
     assert "ACME-2026-0002" in paid
     billing = chat.runtime.store.billing
     assert billing.get("ACME-2026-0002").status == "paid"
+    # A client's own reference shaped like a number is not taken for an invoice.
+    assert "There is no invoice" not in chat.say("Bluefin paid $50 for PO-4471")
     assert "Void ACME-2026-0001 and send credit note CN-0001" in chat.say("void ACME-2026-0001")
     chat.say("/approve 4")
     assert billing.get("ACME-2026-0001").status == "void"
