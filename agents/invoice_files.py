@@ -16,6 +16,7 @@ from agents.invoice_pdf import render_pdf
 from agents.mailer import Attachment
 from store.credit_notes import CreditNote
 from store.facade import Store
+from store.invoice_numbers import file_name
 from store.models import Invoice
 
 
@@ -54,7 +55,7 @@ def pdf_of(document: InvoiceDocument) -> bytes:
 
 
 def attachment(document: InvoiceDocument) -> Attachment:
-    return Attachment(filename=f"{document.number}.pdf", content_type="application/pdf", data=pdf_of(document))
+    return Attachment(filename=file_name(document.number), content_type="application/pdf", data=pdf_of(document))
 
 
 def document_by_number(store: Store, number: str, sender_name: str) -> InvoiceDocument:

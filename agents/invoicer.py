@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from agents.letters import greeting_for
 from store.credits import CreditUse
+from store.invoice_numbers import file_name
 from store.models import Client, Invoice, InvoiceLine, format_money, from_cents
 from store.tax import rate_text
 
@@ -67,7 +68,7 @@ def render_invoice(invoice: Invoice, client: Client, sender: str, credit: Credit
             f"Issued: {invoice.issue_date.isoformat()}",
             f"Due: {invoice.due_date.isoformat()}",
             "",
-            f"The invoice is attached ({invoice.number}.pdf).",
+            f"The invoice is attached ({file_name(invoice.number)}).",
             "",
             "Thank you!",
             sender,

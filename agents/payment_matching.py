@@ -2,7 +2,7 @@
 clients, so it can be read and tested on its own (``agents.reconciler`` imports and records).
 Rules, strongest first:
 
-1. An invoice number in the reference ("INV-0007", "inv 7", "invoice #0007", "Rechnung 7")
+1. An invoice number in the reference ("INV-0007", "ACME-2026-0007", "inv 7", "invoice #0007", "Rechnung 7")
    names the invoice; the amount then decides matched / partial / overpayment.
 2. Otherwise the payer plus an amount equal to one of that client's open balances. The payer
    is the client when the row has its contact e-mail or e-mail domain, or when the payer's name
@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from agents.bank_csv import INVOICE_REF, BankRow
 from agents.payer_names import Evidence, by_name, level_rank, name_words
 from store.billing import OPEN_STATUSES
+from store.invoice_numbers import number_tokens
 from store.models import Client, Invoice, Payment, cents, format_money
 
 Outcome = Literal["matched", "partial", "overpayment", "unknown", "ignored"]
@@ -102,9 +103,23 @@ def payer_evidence(row: BankRow, clients: list[Client]) -> dict[int, Evidence]:
 
 
 def invoice_refs(row: BankRow) -> list[int]:
-    """Invoice sequence numbers written in the row's reference, description or payer field."""
+    """Invoice sequence numbers written in the row's reference, description or payer field
+    ("inv 7": the number within its series)."""
     found = [int(m.group(1)) for m in INVOICE_REF.finditer(f"{row.text} {row.payer}")]
     return list(dict.fromkeys(n for n in found if n > 0))
+
+
+def number_refs(row: BankRow) -> list[str]:
+    """Whole invoice numbers in the seller's format ("ACME-2026-0007") the row may name, upper-cased;
+    only those that are real invoice numbers count (the caller looks them up)."""
+    return number_tokens(f"{row.text} {row.payer}")
+
+
+def _referenced(row: BankRow, by_number: dict[str, Invoice], by_seq: dict[int, Invoice]) -> list[Invoice]:
+    """The invoices a row names: by whole number first, then by "inv 7" (the newest with that number)."""
+    found = [by_number[n] for n in number_refs(row) if n in by_number]
+    found += [by_seq[n] for n in invoice_refs(row) if n in by_seq]
+    return list({i.id: i for i in found}.values())
 
 
 # -- matching ------------------------------------------------------------------------------
@@ -137,7 +152,8 @@ def match_rows(
     Rows are taken in order against running balances, so a second payment of one invoice in the
     same file is not matched again."""
     by_id = {c.id: c for c in clients}
-    by_seq = {i.seq: i for i in invoices}
+    by_number = {i.number.upper(): i for i in invoices}
+    by_seq = {i.series_seq or i.seq: i for i in sorted(invoices, key=lambda i: i.id)}
     balances = {i.id: i.total_cents - i.paid_cents if i.status in OPEN_STATUSES else 0 for i in invoices}
     unused = list(recorded or [])
     results = []
@@ -153,7 +169,7 @@ def match_rows(
             )
             continue
         evidence = payer_evidence(row, clients)
-        refs = [by_seq[n] for n in invoice_refs(row) if n in by_seq]
+        refs = _referenced(row, by_number, by_seq)
         hand = next(
             (
                 p

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from agents.bank_csv import ParsedExport, RowProblem, parse_export
 from agents.bank_dates import DateQuestion, DateSpec
-from agents.payment_matching import ASKED, Outcome, RowResult, invoice_refs, match_rows
+from agents.payment_matching import ASKED, Outcome, RowResult, invoice_refs, match_rows, number_refs
 from agents.untrusted import injection_signs
 from store.billing import OPEN_STATUSES
 from store.db import Tx
@@ -181,6 +181,8 @@ def _decide(store: Store, parsed: ParsedExport) -> list[RowResult]:
     refs = {n for row in incoming for n in invoice_refs(row)}
     invoices = {i.id: i for i in store.billing.open_invoices()}
     invoices.update({i.id: i for i in store.billing.by_seqs(sorted(refs))})
+    numbers = {n for row in incoming for n in number_refs(row)}
+    invoices.update({i.id: i for i in store.billing.by_numbers(sorted(numbers))})
     seen = store.billing.imported_rows([r.fingerprint for r in parsed.rows])
     imported = {
         fp: (item.invoice_numbers or "", item.updated_at.date())

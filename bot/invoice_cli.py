@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from store.invoice_numbers import file_name
+
 if TYPE_CHECKING:  # imported when a command runs: `coo --help` stays fast
     from bot.settings import Settings
     from store.facade import Store
@@ -61,7 +63,7 @@ def cmd_invoice_pdf(
             return 1
     finally:
         store.close()
-    path = Path(args.output or f"{document.number}.pdf")
+    path = Path(args.output or file_name(document.number))
     path.write_bytes(data)
     extra = " with Factur-X (EN 16931) XML" if document.eu_seller else ""
     print(f"{document.title}: {document.taxes.gross} → {path}{extra}")

@@ -107,7 +107,10 @@ _BARE_VALUES = {
         r"\s*[.!]?\s*$",
         re.I,
     ),
-    "invoice_number": re.compile(r"^\s*(?:inv(?:oice)?[-\s#]*|#)?[A-Z]{0,5}-?\d{1,6}\s*[.!]?\s*$", re.I),
+    "invoice_number": re.compile(
+        r"^\s*(?:(?:inv(?:oice)?[-\s#]*|#)?[A-Z]{0,5}-?\d{1,6}|[A-Z0-9]+(?:[-/._][A-Z0-9]+)*[-/._]\d{1,9})\s*[.!]?\s*$",
+        re.I,
+    ),
 }
 
 

@@ -37,6 +37,7 @@ from graphs.steps_retainer import RetainerTerms, terms_change
 from graphs.undo_creations import record_created
 from store.billing import NewLine
 from store.db import Tx
+from store.invoice_numbers import is_inv_number
 from store.invoice_profile import ClientBilling
 from store.models import Client, Invoice, format_money
 from store.money import Money
@@ -324,6 +325,11 @@ def record_payment(deps: Deps, state: dict[str, Any]) -> StepResult:
     intent = intent_from_dict(state["intent"])
     assert isinstance(intent, RecordPayment) and intent.amount is not None
     invoice = deps.store.billing.get(intent.invoice_number) if intent.invoice_number else None
+    if intent.invoice_number and invoice is None and intent.client_name and not is_inv_number(intent.invoice_number):
+        # "Acme paid $1,000 for PO-4471": a code shaped like a number in the seller's format that
+        # names no invoice is the client's own reference, as it was before formats existed.
+        intent = intent.model_copy(update={"invoice_number": None})
+    assert intent.amount is not None
     if intent.invoice_number and invoice is None:
         return StepResult(notes=[f"There is no invoice {intent.invoice_number}."], stop=True)
     client: Client | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from store import credits
 from store.clock import Clock
 from store.db import Database, Tx
 from store.errors import StoreError
+from store.invoice_numbers import DEFAULT_FORMAT, DEFAULT_SERIES, NumberFormat
 from store.models import Invoice, InvoiceLine, InvoiceStatus, Payment, UtcDateTime, cents
 from store.money import CurrencyMismatch, Money
 from store.tax import TaxSummary, TaxTreatment, summarize
@@ -114,15 +116,33 @@ class BillingStore:
         existing = tx.fetchone("SELECT * FROM invoices WHERE run_id = ?", (run_id,))
         if existing:
             return self._with_lines(tx, existing)
-        seq = next_number(tx, "invoice")
-        number = f"INV-{seq:04d}"
+        fmt = self.number_format(tx)
+        series = fmt.series(issue_date.year)
+        series_seq = next_number(tx, series)
+        number = fmt.render(issue_date.year, series_seq)
+        if series == DEFAULT_SERIES and not tx.scalar(
+            "SELECT COUNT(*) AS n FROM invoices WHERE seq = ?", (series_seq,)
+        ):
+            seq = series_seq
+        else:
+            # The series counter's row lock (held to commit) serializes invoices of one series;
+            # seq is then only the internal running number.
+            seq = int(tx.scalar("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM invoices") or 1)
+        if tx.scalar("SELECT COUNT(*) AS n FROM invoices WHERE upper(number) = ?", (number.upper(),)):
+            raise StoreError(
+                f"invoice number {number} is already taken (series {series}); change the number format with"
+                " /profile number_format=…"
+            )
         summary = _summary(lines, currency, tax_treatment)
         tx.execute(
-            "INSERT INTO invoices (seq, number, client_id, status, currency, issue_date, due_date, total_cents,"
-            " tax_cents, tax_treatment, run_id, created_at) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO invoices (seq, number, series, series_seq, client_id, status, currency, issue_date, due_date,"
+            " total_cents, tax_cents, tax_treatment, run_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 seq,
                 number,
+                series,
+                series_seq,
                 client_id,
                 currency,
                 issue_date,
@@ -178,10 +198,35 @@ class BillingStore:
             tx, invoice.client_id, invoice.id, invoice.currency, invoice.total_cents, invoice.run_id, self.clock.now()
         )
 
+    def number_format(self, tx: Tx) -> NumberFormat:
+        """The seller's invoice number format (``/profile number_format=…``), INV-{seq:04} when unset."""
+        text = tx.scalar("SELECT value FROM seller_profile WHERE field = 'number_format'")
+        return NumberFormat.parse(text) if text else NumberFormat(DEFAULT_FORMAT)
+
     def get(self, number: str) -> Invoice | None:
+        """The invoice numbered ``number``; "INV-0007" (what "inv 7" reads as) when the seller numbers
+        in another format is the newest invoice whose number in its series is 7."""
         with self.db.transaction() as tx:
             row = tx.fetchone("SELECT * FROM invoices WHERE upper(number) = ?", (number.upper(),))
+            short = re.fullmatch(r"INV-0*(\d{1,9})", number.strip().upper())
+            if row is None and short:
+                row = tx.fetchone(
+                    "SELECT * FROM invoices WHERE series_seq = ? AND series <> ? ORDER BY id DESC LIMIT 1",
+                    (int(short.group(1)), DEFAULT_SERIES),
+                )
             return None if row is None else self._with_lines(tx, row)
+
+    def by_numbers(self, numbers: list[str]) -> list[Invoice]:
+        """Invoices whose numbers (any case) are among ``numbers``; unknown ones are left out."""
+        if not numbers:
+            return []
+        marks = ", ".join("?" for _ in numbers)
+        with self.db.transaction() as tx:
+            rows = tx.fetchall(
+                f"SELECT * FROM invoices WHERE upper(number) IN ({marks}) ORDER BY id",
+                tuple(n.upper() for n in numbers),
+            )
+            return [self._with_lines(tx, r) for r in rows]
 
     def get_by_run(self, run_id: str) -> Invoice | None:
         """The invoice a run prepared."""
@@ -296,7 +341,7 @@ class BillingStore:
             return []
         marks = ", ".join("?" for _ in seqs)
         with self.db.transaction() as tx:
-            rows = tx.fetchall(f"SELECT * FROM invoices WHERE seq IN ({marks}) ORDER BY seq", tuple(seqs))
+            rows = tx.fetchall(f"SELECT * FROM invoices WHERE series_seq IN ({marks}) ORDER BY id", tuple(seqs))
             return [self._with_lines(tx, r) for r in rows]
 
     def locked(self, tx: Tx, invoice_id: int) -> Invoice:

@@ -6,8 +6,9 @@ What must always hold, however invoices, payments, edits, rejections and imports
   sum of its lines; its status agrees with both (paid in full, part paid, not paid);
 * a payment is applied only to an invoice of its own currency and its own client, and is
   positive; a payment applied to no invoice (a credit) belongs to a client;
-* invoice numbers run 1, 2, 3 … with no gap, no duplicate (case-insensitively, as they are
-  looked up), each ``INV-`` + its sequence number, and the counter is at the last one;
+* invoice numbers run 1, 2, 3 … with no gap within each series (INV-NNNN, or the seller's format
+  per year: ACME-2026-0001 …), no duplicate (case-insensitively, as they are looked up), each
+  written as its series' format says, and each series' counter is at its last number;
 * every invoice that left the drafts (issued, sent, part paid, paid) has the receipt of its
   send in ``side_effects`` (key ``<run>:send_invoice``, status done).
 
@@ -28,6 +29,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from store.db import Database, Tx
+from store.invoice_numbers import DEFAULT_SERIES, format_of
 from store.models import format_money, from_cents
 
 ProblemKind = Literal[
@@ -224,39 +226,18 @@ def _credits(tx: Tx) -> list[Problem]:
 
 
 def _numbers(tx: Tx) -> list[Problem]:
+    """Each series (store/invoice_numbers.py: INV-NNNN, or the seller's format per year) runs 1, 2, 3 …
+    with no gap, its counter at its last number, every number written as its format says."""
     problems: list[Problem] = []
-    stats = tx.fetchone(
-        "SELECT COUNT(*) AS n, MIN(seq) AS first, MAX(seq) AS last,"
-        " (SELECT value FROM counters WHERE name = 'invoice') AS counter FROM invoices"
-    )
-    assert stats is not None
-    first, last, counter = stats["first"], stats["last"], int(stats["counter"] or 0)
-    if first is not None and first > 1:
-        problems.append(
-            Problem(
-                kind="number_gap", invoice_number=f"INV-{first:04d}", detail=f"numbers 1 to {first - 1} are missing"
-            )
-        )
-    for r in tx.fetchall(
-        "SELECT a.seq, a.number, (SELECT MIN(b.seq) FROM invoices b WHERE b.seq > a.seq) AS next_seq"
-        " FROM invoices a WHERE a.seq < (SELECT MAX(seq) FROM invoices)"
-        " AND NOT EXISTS (SELECT 1 FROM invoices c WHERE c.seq = a.seq + 1) ORDER BY a.seq"
-    ):
-        missing = (
-            f"number {r['seq'] + 1} is"
-            if r["next_seq"] == r["seq"] + 2
-            else f"numbers {r['seq'] + 1} to {r['next_seq'] - 1} are"
-        )
-        problems.append(Problem(kind="number_gap", invoice_number=r["number"], detail=f"{missing} missing after it"))
-    last = int(last or 0)
-    if counter != last:
-        why = "numbers were given out but their invoices are missing" if counter > last else "the next number is taken"
-        problems.append(
-            Problem(
-                kind="counter_mismatch",
-                detail=f"the invoice counter is at {counter} but the last invoice is number {last} ({why})",
-            )
-        )
+    rows = tx.fetchall("SELECT number, seq, series, COALESCE(series_seq, seq) AS n FROM invoices ORDER BY id")
+    counters = {r["name"]: int(r["value"]) for r in tx.fetchall("SELECT name, value FROM counters")}
+    by_series: dict[str, list[dict]] = {}
+    for r in rows:
+        by_series.setdefault(r["series"] or DEFAULT_SERIES, []).append(r)
+    if DEFAULT_SERIES not in by_series and counters.get(DEFAULT_SERIES):
+        by_series[DEFAULT_SERIES] = []
+    for series in sorted(by_series):
+        problems += _series_numbers(series, by_series[series], counters.get(series, 0))
     for r in tx.fetchall(
         "SELECT upper(number) AS number, COUNT(*) AS n FROM invoices GROUP BY upper(number)"
         " HAVING COUNT(*) > 1 ORDER BY upper(number)"
@@ -264,21 +245,56 @@ def _numbers(tx: Tx) -> list[Problem]:
         problems.append(
             Problem(kind="number_duplicate", invoice_number=r["number"], detail=f"{r['n']} invoices have this number")
         )
-    expected = (
-        "printf('INV-%04d', seq)"
-        if tx.dialect == "sqlite"
-        else "'INV-' || lpad(CAST(seq AS TEXT), greatest(4, length(CAST(seq AS TEXT))), '0')"
+    return problems
+
+
+def _series_numbers(series: str, rows: list[dict], counter: int) -> list[Problem]:
+    problems: list[Problem] = []
+    fmt, year = format_of(series)
+    render_year = year or 0
+    name = (
+        "invoice counter"
+        if series == DEFAULT_SERIES
+        else f"counter of the series {fmt.text}" + (f" in {year}" if year else "")
     )
-    for r in tx.fetchall(
-        f"SELECT number, seq, {expected} AS expected FROM invoices WHERE number <> {expected} ORDER BY seq"
-    ):
+    seqs = sorted({int(r["n"]) for r in rows})
+    numbered = {int(r["n"]): r["number"] for r in sorted(rows, key=lambda r: int(r["n"]), reverse=True)}
+    if seqs and seqs[0] > 1:
+        first = seqs[0]
         problems.append(
             Problem(
-                kind="number_format",
-                invoice_number=r["number"],
-                detail=f"sequence number {r['seq']} should be numbered {r['expected']}",
+                kind="number_gap",
+                invoice_number=fmt.render(render_year, first),
+                detail=f"numbers 1 to {first - 1} are missing",
             )
         )
+    for here, after in zip(seqs, seqs[1:], strict=False):
+        if after > here + 1:
+            missing = f"number {here + 1} is" if after == here + 2 else f"numbers {here + 1} to {after - 1} are"
+            problems.append(
+                Problem(kind="number_gap", invoice_number=numbered[here], detail=f"{missing} missing after it")
+            )
+    last = seqs[-1] if seqs else 0
+    if counter != last:
+        why = "numbers were given out but their invoices are missing" if counter > last else "the next number is taken"
+        problems.append(
+            Problem(
+                kind="counter_mismatch",
+                detail=f"the {name} is at {counter} but the last invoice is number {last} ({why})",
+            )
+        )
+    for r in sorted(rows, key=lambda r: int(r["n"])):
+        expected = fmt.render(render_year, int(r["n"]))
+        if year is None and fmt.yearly:
+            continue  # a series key always carries the year of a yearly format
+        if r["number"] != expected:
+            problems.append(
+                Problem(
+                    kind="number_format",
+                    invoice_number=r["number"],
+                    detail=f"sequence number {r['n']} should be numbered {expected}",
+                )
+            )
     return problems
 
 

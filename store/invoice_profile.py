@@ -19,6 +19,7 @@ from schwifty.exceptions import SchwiftyException
 from store.clock import Clock
 from store.db import Database, Tx
 from store.errors import StoreError
+from store.invoice_numbers import NumberFormat, NumberFormatError
 from store.money import Money
 from store.snapshot import TableSpec, register_table
 from store.tax import TREATMENTS, TaxTreatment, parse_rate
@@ -99,6 +100,17 @@ class SellerProfile(_Details):
     tax_rate: Decimal | None = None  # default rate of a line, in percent
     logo: str | None = None  # path of a PNG or JPEG printed on the invoice
     late_fee: Decimal | None = None  # percent per month on overdue amounts, stated on invoices; off when unset
+    number_format: str | None = None  # "ACME-{year}-{seq:04}"; INV-{seq:04} when unset (store/invoice_numbers.py)
+
+    @field_validator("number_format")
+    @classmethod
+    def _number_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return NumberFormat.parse(value).text
+        except NumberFormatError as exc:
+            raise ValueError(str(exc)) from exc
 
     @field_validator("address")
     @classmethod

@@ -568,6 +568,15 @@ ALTER TABLE invoices ADD COLUMN tax_cents {bigint} NOT NULL DEFAULT 0;
 ALTER TABLE invoices ADD COLUMN tax_treatment TEXT;
 """
 
+# Invoice number series (store/invoice_numbers.py): the counter an invoice was numbered from
+# ("invoice", or "invoice:ACME-{year}-{seq:04}:2026") and its number within that series; seq stays
+# the internal, unique running number. Invoices before formats existed are in the "invoice" series.
+_INVOICE_SERIES = """
+ALTER TABLE invoices ADD COLUMN series TEXT NOT NULL DEFAULT 'invoice';
+ALTER TABLE invoices ADD COLUMN series_seq INTEGER;
+UPDATE invoices SET series_seq = seq;
+"""
+
 MIGRATIONS: list[str | dict[str, str]] = [
     _CORE,
     _LEDGER_GUARD,
@@ -584,6 +593,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _CREDIT_NOTES_AND_REMINDERS,
     _POLICY,
     _INVOICE_DOCUMENTS,
+    _INVOICE_SERIES,
 ]
 
 

@@ -203,6 +203,8 @@ class Invoice(_Row):
     id: int
     seq: int
     number: str
+    series: str = "invoice"  # the counter it was numbered from (store/invoice_numbers.py)
+    series_seq: int | None = None  # its number within that series
     client_id: int
     status: InvoiceStatus
     currency: str

@@ -99,7 +99,7 @@ def corrupt(store: Store) -> None:
         tx.execute("DELETE FROM side_effects WHERE key = 'seed-1:send_invoice'")
         inv3 = tx.scalar("SELECT id FROM invoices WHERE number = 'INV-0003'")
         tx.execute("UPDATE invoice_lines SET total_cents = total_cents + 1 WHERE invoice_id = ?", (inv3,))
-        tx.execute("UPDATE invoices SET seq = 6, number = 'INV-0006' WHERE number = 'INV-0004'")
+        tx.execute("UPDATE invoices SET seq = 6, series_seq = 6, number = 'INV-0006' WHERE number = 'INV-0004'")
 
 
 def test_books_check_command_on_clean_and_corrupted_books(store: Store, coo: Callable[..., CliResult]) -> None:
@@ -153,7 +153,7 @@ def test_each_invariant_is_named(store: Store) -> None:
         ("counter", "UPDATE counters SET value = 9 WHERE name = 'invoice'", ("counter_mismatch", None)),
         (
             "first",
-            "UPDATE invoices SET seq = 7, number = 'INV-0007' WHERE number = 'INV-0001'",
+            "UPDATE invoices SET seq = 7, series_seq = 7, number = 'INV-0007' WHERE number = 'INV-0001'",
             ("number_gap", "INV-0002"),
         ),
     ]

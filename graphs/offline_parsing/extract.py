@@ -17,6 +17,7 @@ from graphs.offline_parsing.dates import (
 )
 from graphs.offline_parsing.lazy_re import LazyPattern, lazy_re
 from graphs.offline_parsing.names import NameMatch, is_known
+from graphs.offline_parsing.series_numbers import formatted_number
 
 _INVOICE_NO_RE = lazy_re(
     r"\b(?:inv[-# ]?(?P<a>\d+)|invoice\s+(?:no\.?\s*|number\s*|#\s*)(?P<b>\d+))\b|(?<!\w)#(?P<c>\d+)\b", re.I
@@ -43,7 +44,7 @@ def invoice_number(text: str) -> str | None:
     """ "INV-0001", "inv 12", "invoice #12" -> "INV-0001" / "INV-12"; "#12" -> "12"."""
     m = _INVOICE_NO_RE.search(text)
     if not m:
-        return None
+        return formatted_number(text)
     if m.group("a"):
         return f"INV-{m.group('a')}"
     return m.group("b") or m.group("c")

@@ -14,6 +14,7 @@ from graphs.intents import PaymentReminder, ResendInvoice, VoidInvoice
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.lazy_re import lazy_re
 from graphs.offline_parsing.names import clean_client_name
+from graphs.offline_parsing.series_numbers import formatted_number
 
 # "INV-0007", "inv 7", "invoice 7", "invoice #7", "invoice no. 7", "invoice number 7"
 _NUMBER_RE = lazy_re(r"\b(?:inv(?:oice)?)(?:\s*(?:no\.?|number|#)\s*|[-#\s]?)(?P<n>\d{1,6})\b", re.I)
@@ -62,7 +63,7 @@ _BY_CHANNEL_RE = lazy_re(r"\s+(?:by|via|over)\s+(?:e-?mail|mail)$", re.I)
 def invoice_number(text: str) -> str | None:
     """ "INV-0007", "inv 7", "invoice #7" → "INV-0007" (the series' own spelling)."""
     found = _NUMBER_RE.search(text)
-    return f"INV-{int(found.group('n')):04d}" if found else None
+    return f"INV-{int(found.group('n')):04d}" if found else formatted_number(text)
 
 
 def void_invoice(ctx: Ctx) -> VoidInvoice | None:

@@ -27,6 +27,7 @@ from graphs.intents import (
 from graphs.offline_parsing.context import Ctx
 from graphs.offline_parsing.dates import end_of_month
 from graphs.offline_parsing.lazy_re import lazy_re
+from graphs.offline_parsing.series_numbers import formatted_number
 
 # --- small talk ------------------------------------------------------------------------------
 _SMALL_TALK_WORDS = frozenset(
@@ -408,14 +409,16 @@ _LOOKUP_ACTION_RE = lazy_re(
 def invoice_lookup(ctx: Ctx) -> InvoiceLookup | None:
     """ "show INV-0007", "find INV-0007", "what's the status of inv 7", "is INV-0003 paid?"."""
     m = _NUMBER_RE.search(ctx.text)
-    if m is None or ctx.explicit_amounts() or _LOOKUP_ACTION_RE.search(ctx.text):
+    formatted = formatted_number(ctx.text) if m is None else None
+    if (m is None and formatted is None) or ctx.explicit_amounts() or _LOOKUP_ACTION_RE.search(ctx.text):
         return None
     if len(_NUMBER_RE.findall(ctx.text)) > 1:
         return None
-    bare = re.fullmatch(r"\s*" + re.escape(m.group(0)) + r"[\s?!.]*", ctx.text) is not None
+    said = m.group(0) if m is not None else str(formatted)
+    bare = re.fullmatch(r"\s*" + re.escape(said) + r"[\s?!.]*", ctx.text) is not None
     if not (bare or ctx.is_question or _LOOKUP_START_RE.match(ctx.text)):
         return None
-    return InvoiceLookup(number=f"INV-{int(m.group('n')):04d}")
+    return InvoiceLookup(number=f"INV-{int(m.group('n')):04d}" if m is not None else said)
 
 
 # --- "which client wanted …": who said or asked something is recall, not the client list ----------
