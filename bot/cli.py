@@ -275,6 +275,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.part == "scale":
+        from bench.scale import main as scale_main
+
+        return scale_main(args)
     if args.startup:
         from bench.startup import main as startup_main
 
@@ -531,6 +535,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="only process start: `coo --help` and `coo parse TEXT` as whole processes, against a bare interpreter",
     )
     bench.add_argument("--runs", type=int, help="runs of each command with --startup (default 7; the median is shown)")
+    bench.add_argument(
+        "part", nargs="?", choices=["scale"], help="scale: what one reply costs as the books grow (see README)"
+    )
+    scale = bench.add_argument_group("coo bench scale")
+    scale.add_argument("--factor", help="comma-separated data factors (default 1,10; 1× = 50 clients, 5,000 invoices…)")
+    scale.add_argument("--repeats", type=int, help="times each request is sent (default 3; the median is shown)")
+    for volume in ("clients", "invoices", "ledger", "memories"):
+        scale.add_argument(f"--{volume}", type=int, help=f"{volume} at 1× (smaller for a smoke run)")
+    scale.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    scale.add_argument("--no-startup", action="store_true", help="skip the process-start figures")
+    scale.add_argument("--throughput", action="store_true", help="also two workers against a bare RQ job (Redis)")
+    scale.add_argument("--jobs", type=int, help="jobs per throughput run (default 300)")
     bench.set_defaults(func=cmd_bench)
     serve = sub.add_parser(
         "serve", help="web app: Slack events, Telegram webhook, inbound e-mail (+ Socket Mode, polling)"
