@@ -26,6 +26,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,11 @@ def _attempt(label: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return {"error": str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}
 
 
+def _request_ms(figures: dict[str, Any], label: str) -> float | None:
+    value = figures.get("requests_ms", {}).get(label)
+    return None if value is None else float(value)
+
+
 def _fmt_ms(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
@@ -239,7 +245,7 @@ def render(result: dict[str, Any]) -> str:
         lines += [head, "|" + " --- |" * (1 + 2 * len(factors) - 1)]
         labels = list(first.get("requests_ms", {}))
         rows: list[tuple[str, Callable[[dict[str, Any]], float | None], Callable[[float], str]]] = [
-            (label, (lambda d, label=label: d.get("requests_ms", {}).get(label)), _fmt_ms) for label in labels
+            (label, partial(_request_ms, label=label), _fmt_ms) for label in labels
         ]
         rows += [
             ("`coo export` time", lambda d: d.get("export_s"), lambda v: f"{v:.2f} s"),
@@ -299,7 +305,7 @@ def main(args: argparse.Namespace) -> int:
         for f in factors:
             volumes = base.times(f)
             progress(f"{name} at {f:g}× ({volumes})…")
-            per[str(f)] = _attempt(f"{name} {f:g}×", lambda volumes=volumes, work=work: work(volumes))
+            per[str(f)] = _attempt(f"{name} {f:g}×", partial(work, volumes))
         result["databases"][name] = per
     if not args.no_startup:
         progress("process start against `rq --help`…")

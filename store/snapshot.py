@@ -83,6 +83,7 @@ NOT_EXPORTED_PREFIXES = (
     "memory_fts",
     "memory_config",
     "memory_tokens",
+    "memory_changes",  # the indexing queue: the import's own inserts fill it again
 )
 
 
