@@ -110,7 +110,7 @@ def measure_database(database_url: str, volumes: Volumes, repeats: int, tmp: Pat
     from bot.settings import load_settings
     from store.clock import FixedClock
     from store.memory_sync import sync
-    from store.snapshot import import_snapshot, read_snapshot
+    from store.snapshot import import_file
 
     out: dict[str, Any] = {}
     snapshot_path = tmp / "books.json"
@@ -134,7 +134,7 @@ def measure_database(database_url: str, volumes: Volumes, repeats: int, tmp: Pat
     use_runtime(runtime)
     try:
         started = time.perf_counter()
-        import_snapshot(runtime.store.db, read_snapshot(snapshot_path))
+        import_file(runtime.store.db, snapshot_path)  # what `coo import` runs
         out["import_s"] = round(time.perf_counter() - started, 2)
         embedder = get_embedder("hashing")
         started = time.perf_counter()
@@ -306,6 +306,8 @@ def main(args: argparse.Namespace) -> int:
             volumes = base.times(f)
             progress(f"{name} at {f:g}× ({volumes})…")
             per[str(f)] = _attempt(f"{name} {f:g}×", partial(work, volumes))
+            # each figure as soon as it is taken: a long run that is stopped keeps what it measured
+            progress(f"{name} {f:g}× " + json.dumps({k: v for k, v in per[str(f)].items() if k != "replies"}))
         result["databases"][name] = per
     if not args.no_startup:
         progress("process start against `rq --help`…")

@@ -233,34 +233,33 @@ def cmd_tick(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from store.snapshot import export_snapshot, write_snapshot
+    from store.snapshot import FORMAT_VERSION, export_to
 
+    playbooks = [
+        {"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()} for book in _playbooks().all()
+    ]
     store = _store(args, load_settings())
     try:
-        snapshot = export_snapshot(store.db, store.clock.now())
-        snapshot.playbooks = [
-            {"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()}
-            for book in _playbooks().all()
-        ]
-        write_snapshot(snapshot, Path(args.file))
+        # written row by row: memory stays flat however big the books are
+        counts = export_to(store.db, Path(args.file), store.clock.now(), playbooks)
     finally:
         store.close()
-    rows = sum(len(t["rows"]) for t in snapshot.tables.values())
-    print(f"Exported {rows} rows from {len(snapshot.tables)} tables to {args.file} (coo snapshot v{snapshot.version}).")
+    print(
+        f"Exported {sum(counts.values())} rows from {len(counts)} tables to {args.file} (coo snapshot v{FORMAT_VERSION})."
+    )
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from store.snapshot import import_snapshot, read_snapshot
+    from store.snapshot import import_file
 
     settings = load_settings()
-    snapshot = read_snapshot(Path(args.file))
     store = _store(args, settings)
     try:
-        counts = import_snapshot(store.db, snapshot)
+        counts, playbooks = import_file(store.db, Path(args.file))  # read as a stream, inserted in batches
     finally:
         store.close()
-    own = [p for p in snapshot.playbooks if not p.get("builtin")]
+    own = [p for p in playbooks if not p.get("builtin")]
     if own:
         # the operator's own playbooks come back where coo looks for them by default
         target = settings.data_dir / "playbooks"

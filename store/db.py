@@ -81,6 +81,31 @@ class Tx:
             return [dict(r) for r in rows]
         return list(rows)
 
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[Row]:
+        """Rows one at a time, read ``size`` at a time (a server-side cursor on PostgreSQL), so a
+        whole table never sits in memory."""
+        if self.dialect == "postgres":
+            with self._conn.cursor(name=f"coo_stream_{id(self)}") as cur:
+                cur.itersize = size
+                cur.execute(self._sql(sql), self._params(params))
+                yield from cur
+            return
+        cur = self._conn.execute(self._sql(sql), self._params(params))
+        while rows := cur.fetchmany(size):
+            for row in rows:
+                yield dict(row)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (pipelined by psycopg): a bulk load's round trips."""
+        if not rows:
+            return
+        prepared = [self._params(r) or [] for r in rows]
+        if self.dialect == "postgres":
+            with self._conn.cursor() as cur:
+                cur.executemany(self._sql(sql), prepared)
+            return
+        self._conn.executemany(sql, prepared)
+
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = self.fetchall(sql, params)
         return rows[0] if rows else None

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 FindingKind = Literal["stale", "contradicted", "duplicate", "orphan", "oversized"]
 DUPLICATE_SIMILARITY = 0.9  # word-shingle Jaccard: near-identical, e.g. the same e-mail forwarded twice
+LSH_THRESHOLD = 0.6  # MinHash LSH proposes pairs this alike; exact Jaccard then applies the bar above
+LSH_PERMUTATIONS = 64
 _PREFERENCE_RE = re.compile(r"\bprefer(?:s|red)?\s+(?:to\s+use\s+|using\s+)?(?P<what>[\w-]+)", re.I)
 _ORDER = ("stale", "contradicted", "duplicate", "orphan", "oversized")
 
@@ -68,9 +70,33 @@ def _shingles(text: str) -> set[str]:
     return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
 
 
-def _similar(a: str, b: str) -> float:
-    sa, sb = _shingles(a), _shingles(b)
+def _jaccard(sa: set[str], sb: set[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
+def _duplicates(group: list[MemoryItem]) -> list[tuple[MemoryItem, MemoryItem]]:
+    """(duplicate, the newer item it repeats) within one group, newest kept: the same answer as
+    comparing every pair, with candidates from MinHash LSH (a lower threshold than the
+    duplicate bar, so pairs at the bar are not missed) checked by exact shingle Jaccard."""
+    from datasketch import MinHash, MinHashLSH
+
+    if len(group) < 2:
+        return []
+    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=LSH_PERMUTATIONS)
+    kept: dict[int, tuple[MemoryItem, set[str]]] = {}
+    out: list[tuple[MemoryItem, MemoryItem]] = []
+    for item in reversed(group):  # newest first
+        shingles = _shingles(item.text)
+        sketch = MinHash(num_perm=LSH_PERMUTATIONS)
+        sketch.update_batch([s.encode() for s in shingles])
+        candidates = sorted((kept[int(key)] for key in lsh.query(sketch)), key=lambda k: -k[0].id)
+        twin = next((k for k, ks in candidates if _jaccard(ks, shingles) >= DUPLICATE_SIMILARITY), None)
+        if twin is None:
+            kept[item.id] = (item, shingles)
+            lsh.insert(str(item.id), sketch)
+        else:
+            out.append((item, twin))
+    return out
 
 
 def _items(store: Store) -> list[MemoryItem]:
@@ -163,19 +189,16 @@ def audit(store: Store) -> AuditReport:
                         )
                     )
 
-    # Near-duplicates within one client and kind: the newest stays.
+    # Near-duplicates within one client and kind: the newest stays. Each item's shingles are
+    # computed once; MinHash LSH proposes the items that may be alike and only those pairs are
+    # compared exactly, so the audit grows with the memory, not with its square.
     flagged = {f.item_id for f in findings}
     groups: dict[tuple[int | None, str], list[MemoryItem]] = defaultdict(list)
     for item in items:
         if item.id not in flagged:
             groups[(item.client_id, item.kind)].append(item)
     for group in groups.values():
-        kept: list[MemoryItem] = []
-        for item in reversed(group):  # newest first
-            twin = next((k for k in kept if _similar(k.text, item.text) >= DUPLICATE_SIMILARITY), None)
-            if twin is None:
-                kept.append(item)
-                continue
+        for item, twin in _duplicates(group):
             findings.append(
                 Finding(
                     kind="duplicate",

@@ -105,3 +105,26 @@ def test_bench_scale_smoke(coo, monkeypatch):
     for label in ("what's overdue?", "who owes me money?", "what do we know about X?", "new client: …"):
         assert re.search(rf"\| {re.escape(label)} \| [\d.]+ m?s \| [\d.]+ m?s \| [\d.]+× \|", out.stdout), out.stdout
     assert "`coo export` peak memory" in out.stdout and '"bench_scale"' in out.stdout.splitlines()[-1]
+
+
+def test_export_and_import_stream_the_same_snapshot(books, clock, tmp_path, make_runtime):
+    """`coo export` writes row by row exactly what the in-memory snapshot holds, and `coo import`
+    reads it back as a stream into another database."""
+    import json
+
+    from store.snapshot import export_snapshot, export_to, import_file
+
+    chat, tables = books
+    db = chat.runtime.store.db
+    path = tmp_path / "streamed.json"
+    counts = export_to(db, path, clock.now(), [{"file": "x.yaml", "builtin": False, "yaml": "name: x"}])
+    streamed = json.loads(path.read_text())
+    whole = export_snapshot(db, clock.now()).model_dump(mode="json")
+    assert streamed["tables"] == whole["tables"] and streamed["source"] == whole["source"]
+    assert counts["invoices"] == len(tables["invoices"].rows) and counts["ledger"] == len(tables["ledger"].rows)
+    other = make_runtime(database_url=f"sqlite:///{tmp_path / 'other.sqlite3'}", data_dir=str(tmp_path / "other"))
+    restored, playbooks = import_file(other.store.db, path)
+    assert restored == {name: n for name, n in counts.items() if n or name in restored}
+    assert playbooks == [{"file": "x.yaml", "builtin": False, "yaml": "name: x"}]
+    again = export_snapshot(other.store.db, clock.now()).model_dump(mode="json")
+    assert again["tables"]["invoice_lines"] == whole["tables"]["invoice_lines"]
