@@ -76,6 +76,14 @@ def _invoice_section(
     return title, lines
 
 
+def _capped(lines: list[str], phrase: str) -> list[str]:
+    """The first ``SHOWN`` lines (the most urgent: the lists come oldest due first), then how
+    many more and the phrase that lists them all."""
+    if len(lines) <= SHOWN:
+        return lines
+    return [*lines[:SHOWN], f"…and {len(lines) - SHOWN} more: say “{phrase}” for the full list."]
+
+
 def report(store: Store, topic: str, today: date, client: Client | None = None) -> str:
     """The answer to a status question, built from the store as it is now."""
     names = {c.id: c.name for c in store.clients.all()}
@@ -91,8 +99,11 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
     if topic == "overdue":
         sections = [
             _invoice_section(store, names, today, cid, scope, overdue=True),
-            ("Deliverables past due", [_deliverable_line(d, names, today) for d in late_deliverables]),
-            ("Tasks past due", [_task_line(t, today) for t in late_tasks]),
+            (
+                "Deliverables past due",
+                _capped([_deliverable_line(d, names, today) for d in late_deliverables], "what's due this week?"),
+            ),
+            ("Tasks past due", _capped([_task_line(t, today) for t in late_tasks], "show my tasks")),
             ("Waiting for your approval", [_approval_line(a) for a in approvals]),
         ]
         if not any(lines for _, lines in sections):

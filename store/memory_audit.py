@@ -74,6 +74,21 @@ def _jaccard(sa: set[str], sb: set[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
+def _hash32(value: str) -> int:
+    return hash(value) & 0xFFFFFFFF
+
+
+_PERMUTATIONS: list[object] = []
+
+
+def _permutations() -> object:
+    if not _PERMUTATIONS:
+        from datasketch import MinHash
+
+        _PERMUTATIONS.append(MinHash(num_perm=LSH_PERMUTATIONS).permutations)
+    return _PERMUTATIONS[0]
+
+
 def _duplicates(group: list[MemoryItem]) -> list[tuple[MemoryItem, MemoryItem]]:
     """(duplicate, the newer item it repeats) within one group, newest kept: the same answer as
     comparing every pair, with candidates from MinHash LSH (a lower threshold than the
@@ -87,8 +102,10 @@ def _duplicates(group: list[MemoryItem]) -> list[tuple[MemoryItem, MemoryItem]]:
     out: list[tuple[MemoryItem, MemoryItem]] = []
     for item in reversed(group):  # newest first
         shingles = _shingles(item.text)
-        sketch = MinHash(num_perm=LSH_PERMUTATIONS)
-        sketch.update_batch([s.encode() for s in shingles])
+        # The permutations are drawn once; the sketches live for this audit only, so Python's
+        # own (per-process) string hash serves, many times faster than SHA-1.
+        sketch = MinHash(num_perm=LSH_PERMUTATIONS, hashfunc=_hash32, permutations=_permutations())
+        sketch.update_batch(list(shingles))
         candidates = sorted((kept[int(key)] for key in lsh.query(sketch)), key=lambda k: -k[0].id)
         twin = next((k for k, ks in candidates if _jaccard(ks, shingles) >= DUPLICATE_SIMILARITY), None)
         if twin is None:

@@ -13,6 +13,7 @@ With nothing new it is one indexed query on an empty queue."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from store.models import Artifact, format_money, from_cents
 if TYPE_CHECKING:
     from store.facade import Store
 
+log = logging.getLogger(__name__)
 _QUOTE_START_RE = re.compile(r"^(?:On .{0,200}wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$", re.M)
 
 
@@ -315,9 +317,21 @@ def sync(
             done += len(chunk_items)
             if progress:
                 progress(done)
+        fresh = _without_item(store, memories) if limit is None else set()
         for start in range(0, len(memories), batch):
             chunk = memories[start : start + batch]
-            store.memory.upsert_many(chunk, embedder.embed([embedding_input(m.title, m.text) for m in chunk]))
+            vectors = embedder.embed([embedding_input(m.title, m.text) for m in chunk])
+            if all((m.source_kind, m.source_id) in fresh for m in chunk):
+                # A backlog of new sources (`coo memory sync` after `coo import`): loaded in bulk
+                # (COPY / executemany), many times faster than one upsert each; should a run
+                # index one of them meanwhile, the batch is written one upsert at a time instead.
+                try:
+                    store.memory.bulk_insert(chunk, vectors)
+                except Exception:  # noqa: BLE001 - the bulk transaction rolled back whole
+                    log.info("bulk memory load met a concurrent write; upserting this batch")
+                    store.memory.upsert_many(chunk, vectors)
+            else:
+                store.memory.upsert_many(chunk, vectors)
             done += len(chunk)
             if progress:
                 progress(done)
@@ -328,6 +342,27 @@ def sync(
         if len(consumed) < len(plan):
             break
     return done
+
+
+def _without_item(store: Store, memories: list[NewMemory]) -> set[tuple[str, int]]:
+    """The sources among ``memories`` that have no memory item yet."""
+    fresh: set[tuple[str, int]] = set()
+    by_kind: dict[str, list[int]] = {}
+    for m in memories:
+        by_kind.setdefault(m.source_kind, []).append(m.source_id)
+    with store.db.read() as tx:
+        for kind, ids in by_kind.items():
+            for start in range(0, len(ids), QUEUE_CHUNK):
+                chunk = ids[start : start + QUEUE_CHUNK]
+                have = {
+                    int(r["source_id"])
+                    for r in tx.fetchall(
+                        f"SELECT source_id FROM memory_items WHERE source_kind = ? AND source_id IN ({_marks(chunk)})",
+                        (kind, *chunk),
+                    )
+                }
+                fresh.update((kind, i) for i in chunk if i not in have)
+    return fresh
 
 
 def backlog(store: Store) -> int:
