@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -78,15 +78,16 @@ def _hash32(value: str) -> int:
     return hash(value) & 0xFFFFFFFF
 
 
-_PERMUTATIONS: list[object] = []
+_TEMPLATE: list[Any] = []
 
 
-def _permutations() -> object:
-    if not _PERMUTATIONS:
+def _template() -> Any:
+    """One MinHash whose permutations (and their scheme) every sketch of an audit reuses."""
+    if not _TEMPLATE:
         from datasketch import MinHash
 
-        _PERMUTATIONS.append(MinHash(num_perm=LSH_PERMUTATIONS).permutations)
-    return _PERMUTATIONS[0]
+        _TEMPLATE.append(MinHash(num_perm=LSH_PERMUTATIONS))
+    return _TEMPLATE[0]
 
 
 def _duplicates(group: list[MemoryItem]) -> list[tuple[MemoryItem, MemoryItem]]:
@@ -104,7 +105,10 @@ def _duplicates(group: list[MemoryItem]) -> list[tuple[MemoryItem, MemoryItem]]:
         shingles = _shingles(item.text)
         # The permutations are drawn once; the sketches live for this audit only, so Python's
         # own (per-process) string hash serves, many times faster than SHA-1.
-        sketch = MinHash(num_perm=LSH_PERMUTATIONS, hashfunc=_hash32, permutations=_permutations())
+        template = _template()
+        sketch = MinHash(
+            num_perm=LSH_PERMUTATIONS, hashfunc=_hash32, permutations=template.permutations, scheme=template.scheme
+        )
         sketch.update_batch(list(shingles))
         candidates = sorted((kept[int(key)] for key in lsh.query(sketch)), key=lambda k: -k[0].id)
         twin = next((k for k, ks in candidates if _jaccard(ks, shingles) >= DUPLICATE_SIMILARITY), None)
