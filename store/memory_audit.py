@@ -81,6 +81,20 @@ def _hash32(value: str) -> int:
 _TEMPLATE: list[Any] = []
 
 
+_BANDS: list[tuple[int, int]] = []
+
+
+def _bands() -> tuple[int, int]:
+    """LSH bands and rows for the threshold, worked out once (datasketch integrates the error
+    curves to find them, ~0.2 s: per client group that would be most of the audit)."""
+    if not _BANDS:
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=LSH_PERMUTATIONS)
+        _BANDS.append((lsh.b, lsh.r))
+    return _BANDS[0]
+
+
 def _template() -> Any:
     """One MinHash whose permutations (and their scheme) every sketch of an audit reuses."""
     if not _TEMPLATE:
@@ -94,11 +108,11 @@ def _duplicates(group: list[MemoryItem]) -> list[tuple[MemoryItem, MemoryItem]]:
     """(duplicate, the newer item it repeats) within one group, newest kept: the same answer as
     comparing every pair, with candidates from MinHash LSH (a lower threshold than the
     duplicate bar, so pairs at the bar are not missed) checked by exact shingle Jaccard."""
-    from datasketch import MinHash, MinHashLSH
-
     if len(group) < 2:
         return []
-    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=LSH_PERMUTATIONS)
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(num_perm=LSH_PERMUTATIONS, params=_bands())
     kept: dict[int, tuple[MemoryItem, set[str]]] = {}
     out: list[tuple[MemoryItem, MemoryItem]] = []
     for item in reversed(group):  # newest first
