@@ -134,7 +134,12 @@ def _status_words(inv: Invoice, today: date) -> str:
 def invoice_list(store: Store, state: str, today: date, client: Client | None = None) -> str:
     """The invoices in ``state`` ("overdue", "paid", "void", … or "all"), oldest number first."""
     names = {c.id: c.name for c in store.clients.all()}
-    found = [i for i in store.billing.invoices(client.id if client else None) if _in_state(i, state, today)]
+    cid = client.id if client else None
+    if state in ("open", "overdue"):  # read the open ones only, not every invoice ever sent
+        candidates = sorted(store.billing.open_invoices(cid), key=lambda i: i.seq)
+    else:
+        candidates = store.billing.invoices(cid)
+    found = [i for i in candidates if _in_state(i, state, today)]
     word = _STATE_WORDS.get(state, state)
     scope = f" for {client.name}" if client else ""
     if not found:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from store.facade import Store
-from store.models import Approval, Client, Deliverable, Invoice, Task, format_money, format_totals
+from store.models import Approval, Client, Deliverable, Invoice, Task, format_money
 
 
 def _held(store: Store, draft: Invoice) -> str:
@@ -48,12 +48,46 @@ def _approval_line(a: Approval) -> str:
     return f"• #{a.id} {a.card.get('title', a.action)} — /approve {a.id} or /reject {a.id}"
 
 
+# Invoice lines a status answer shows: the most urgent first, then "and N more" and the phrase
+# that lists them all. An answer costs the same with 50 open invoices as with 5,000.
+SHOWN = 10
+
+
+def _invoice_section(
+    store: Store, names: dict[int, str], today: date, cid: int | None, scope: str, *, overdue: bool
+) -> tuple[str, list[str]]:
+    """Counts and totals per currency summed in SQL, then the ``SHOWN`` oldest-due invoices."""
+    due_before = today if overdue else None
+    count, owed = store.billing.open_totals(cid, due_before=due_before)
+    if not count:
+        return "", []
+    shown = store.billing.open_invoices(cid, due_before=due_before, limit=SHOWN)
+    lines = [_invoice_line(i, names, today) for i in shown]
+    if overdue:
+        title = f"Overdue invoices{scope} ({count}, {owed} outstanding)"
+        phrase = "show overdue invoices"
+    else:
+        late, _ = store.billing.open_totals(cid, due_before=today)
+        title = f"Open invoices{scope} ({count}, {owed} outstanding" + (f", {late} overdue)" if late else ")")
+        phrase = "show all open invoices"
+    if count > len(shown):
+        title += ", most overdue first" if overdue else ", most urgent first"
+        lines.append(f"…and {count - len(shown)} more: say “{phrase}{scope}” for the full list.")
+    return title, lines
+
+
+def _capped(lines: list[str], phrase: str) -> list[str]:
+    """The first ``SHOWN`` lines (the most urgent: the lists come oldest due first), then how
+    many more and the phrase that lists them all."""
+    if len(lines) <= SHOWN:
+        return lines
+    return [*lines[:SHOWN], f"…and {len(lines) - SHOWN} more: say “{phrase}” for the full list."]
+
+
 def report(store: Store, topic: str, today: date, client: Client | None = None) -> str:
     """The answer to a status question, built from the store as it is now."""
     names = {c.id: c.name for c in store.clients.all()}
     cid = client.id if client else None
-    invoices = store.billing.open_invoices(cid)
-    overdue_invoices = [i for i in invoices if i.due_date < today]
     deliverables = store.work.open_deliverables(cid)
     late_deliverables = [d for d in deliverables if d.due_date and d.due_date < today]
     approvals = [a for a in store.runs.pending_approvals() if cid is None or a.card.get("client_id") == cid]
@@ -64,22 +98,22 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
 
     if topic == "overdue":
         sections = [
-            ("Overdue invoices", [_invoice_line(i, names, today) for i in overdue_invoices]),
-            ("Deliverables past due", [_deliverable_line(d, names, today) for d in late_deliverables]),
-            ("Tasks past due", [_task_line(t, today) for t in late_tasks]),
+            _invoice_section(store, names, today, cid, scope, overdue=True),
+            (
+                "Deliverables past due",
+                _capped([_deliverable_line(d, names, today) for d in late_deliverables], "what's due this week?"),
+            ),
+            ("Tasks past due", _capped([_task_line(t, today) for t in late_tasks], "show my tasks")),
             ("Waiting for your approval", [_approval_line(a) for a in approvals]),
         ]
         if not any(lines for _, lines in sections):
             return f"Nothing is overdue{scope}, and nothing waits for your approval."
     elif topic == "invoices":
-        owed = format_totals(i.owed for i in invoices)
         credits = store.billing.credits(cid)
         drafts = [i for i in store.billing.drafts() if cid is None or i.client_id == cid]
+        open_title, open_lines = _invoice_section(store, names, today, cid, scope, overdue=False)
         sections = [
-            (
-                f"Open invoices{scope} ({owed} outstanding)" if invoices else "Open invoices",
-                [_invoice_line(i, names, today) for i in invoices],
-            ),
+            (open_title, open_lines),
             (
                 "Credits (paid beyond what was invoiced; the next invoice can use them)",
                 [f"• {names.get(c, '?')}: {format_money(amount, cur)}" for c, cur, amount in credits],
@@ -92,7 +126,7 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
                 ],
             ),
         ]
-        if not invoices and not drafts and not credits:
+        if not open_lines and not drafts and not credits:
             return f"No open invoices{scope}: nobody owes you money right now."
     elif topic == "deliverables":
         horizon = today + timedelta(days=7)
@@ -132,11 +166,12 @@ def report(store: Store, topic: str, today: date, client: Client | None = None) 
             lines.append(f"• {c.name}{contact}{terms}")
         sections = [("Clients", lines)]
     else:  # summary
-        owed = format_totals(i.owed for i in invoices)
+        count, owed = store.billing.open_totals(cid)
+        late, _ = store.billing.open_totals(cid, due_before=today)
         return "\n".join(
             [
                 f"Status{scope} on {today.isoformat()}:",
-                f"• {len(invoices)} open invoice(s), {owed} outstanding, {len(overdue_invoices)} overdue",
+                f"• {count} open invoice(s), {owed} outstanding, {late} overdue",
                 f"• {len(deliverables)} open deliverable(s), {len(late_deliverables)} past due",
                 f"• {len(approvals)} approval(s) waiting",
                 f"• {len(store.work.open_tasks())} open task(s)",

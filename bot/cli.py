@@ -235,19 +235,19 @@ def cmd_tick(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from bot.secret_values import protect
-    from store.snapshot import export_snapshot, write_snapshot
+    from store.snapshot import FORMAT_VERSION, export_to
 
     settings = load_settings()
     protect(settings)  # a token stored before masking existed leaves masked too
+    playbooks = [
+        {"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()} for book in _playbooks().all()
+    ]
     store = _store(args, settings)
     try:
-        snapshot = export_snapshot(store.db, store.clock.now())
-        snapshot.playbooks = [
-            {"file": book.path.name, "builtin": book.builtin, "yaml": book.path.read_text()}
-            for book in _playbooks().all()
-        ]
+        # written row by row (memory stays flat however big the books are), to a temporary file
+        # renamed over FILE at the end
         try:
-            write_snapshot(snapshot, Path(args.file))
+            counts = export_to(store.db, Path(args.file), store.clock.now(), playbooks)
         except OSError as exc:
             print(
                 f"coo export: could not write {args.file} ({exc}); any earlier file there is unchanged.",
@@ -256,8 +256,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 1
     finally:
         store.close()
-    rows = sum(len(t["rows"]) for t in snapshot.tables.values())
-    print(f"Exported {rows} rows from {len(snapshot.tables)} tables to {args.file} (coo snapshot v{snapshot.version}).")
+    print(
+        f"Exported {sum(counts.values())} rows from {len(counts)} tables to {args.file} (coo snapshot v{FORMAT_VERSION})."
+    )
     return 0
 
 
@@ -282,16 +283,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from store.snapshot import import_snapshot, read_snapshot
+    from store.snapshot import import_file
 
     settings = load_settings()
-    snapshot = read_snapshot(Path(args.file))
     store = _store(args, settings)
     try:
-        counts = import_snapshot(store.db, snapshot)
+        counts, playbooks = import_file(store.db, Path(args.file))  # read as a stream, inserted in batches
     finally:
         store.close()
-    own = [p for p in snapshot.playbooks if not p.get("builtin")]
+    own = [p for p in playbooks if not p.get("builtin")]
     if own:
         # the operator's own playbooks come back where coo looks for them by default
         target = settings.data_dir / "playbooks"
@@ -317,6 +317,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.part == "scale":
+        from bench.scale import main as scale_main
+
+        return scale_main(args)
     if args.startup:
         from bench.startup import main as startup_main
 
@@ -603,6 +607,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="only process start: `coo --help` and `coo parse TEXT` as whole processes, against a bare interpreter",
     )
     bench.add_argument("--runs", type=int, help="runs of each command with --startup (default 7; the median is shown)")
+    bench.add_argument(
+        "part", nargs="?", choices=["scale"], help="scale: what one reply costs as the books grow (see README)"
+    )
+    scale = bench.add_argument_group("coo bench scale")
+    scale.add_argument("--factor", help="comma-separated data factors (default 1,10; 1× = 50 clients, 5,000 invoices…)")
+    scale.add_argument("--repeats", type=int, help="times each request is sent (default 3; the median is shown)")
+    for volume in ("clients", "invoices", "ledger", "memories"):
+        scale.add_argument(f"--{volume}", type=int, help=f"{volume} at 1× (smaller for a smoke run)")
+    scale.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    scale.add_argument("--no-startup", action="store_true", help="skip the process-start figures")
+    scale.add_argument("--throughput", action="store_true", help="also two workers against a bare RQ job (Redis)")
+    scale.add_argument("--jobs", type=int, help="jobs per throughput run (default 300)")
     bench.set_defaults(func=cmd_bench)
     serve = sub.add_parser(
         "serve", help="web app: Slack events, Telegram webhook, inbound e-mail (+ Socket Mode, polling)"

@@ -18,7 +18,7 @@ from graphs.step_kit import StepFn, StepResult, plural, resolve_client, today_fo
 from graphs.steps_retainer import terms_text
 from store.memory import EmbedderMismatch, Hit, keyword_terms
 from store.memory_sync import backlog as memory_backlog
-from store.memory_sync import stale_ids
+from store.memory_sync import stale_among
 from store.memory_sync import sync as sync_memory
 from store.models import format_money
 
@@ -36,6 +36,8 @@ def memory_embedder(deps: Deps) -> Embedder:
 # just imported, a memory being moved) is `coo memory sync`'s, which shows progress, not a chat
 # reply's, which would go quiet for minutes (the transformer embeds ~150 items a second).
 SYNC_BUDGET = 256
+RECALL_K = 5  # memories a recall shows
+RECALL_SPARE = 10  # candidates beyond those, in case some are stale
 
 
 def index_memory(deps: Deps) -> None:
@@ -104,10 +106,15 @@ def recall(deps: Deps, state: dict[str, Any]) -> StepResult:
     client = None
     if intent.client_name:
         client, _ = resolve_client(deps, intent.client_name, None)  # no client: the name may be a contact's
-    stale = set(stale_ids(deps.store))  # deleted sources, superseded facts: the audit prunes them
 
     def search(client_id: int | None) -> list[Hit]:
-        return search_memory(deps.store, embedder, query, name=intent.client_name, client_id=client_id, skip=stale)
+        # Deleted sources and superseded facts (the audit prunes them) are skipped: only the
+        # candidates are checked, so a recall's cost does not grow with the memory.
+        found = search_memory(
+            deps.store, embedder, query, name=intent.client_name, client_id=client_id, k=RECALL_K + RECALL_SPARE
+        )
+        stale = stale_among(deps.store, [h.item.id for h in found])
+        return [h for h in found if h.item.id not in stale][:RECALL_K]
 
     topic = topic_of(query, intent.client_name)
     hits = relevant(search(client.id if client else None), topic, embedder)

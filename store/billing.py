@@ -13,8 +13,8 @@ from store.clock import Clock
 from store.db import Database, Tx
 from store.errors import StoreError
 from store.invoice_numbers import DEFAULT_FORMAT, DEFAULT_SERIES, NumberFormat
-from store.models import Invoice, InvoiceLine, InvoiceStatus, Payment, UtcDateTime, cents
-from store.money import CurrencyMismatch, Money
+from store.models import Invoice, InvoiceLine, InvoiceStatus, Payment, UtcDateTime, cents, from_cents
+from store.money import CurrencyMismatch, Money, Totals
 from store.tax import TaxSummary, TaxTreatment, summarize
 
 OPEN_STATUSES: tuple[InvoiceStatus, ...] = ("sent", "issued", "partially_paid")
@@ -97,8 +97,20 @@ class BillingStore:
         self.clock = clock
 
     def _with_lines(self, tx: Tx, row: dict) -> Invoice:
-        lines = tx.fetchall("SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position", (row["id"],))
-        return Invoice.model_validate({**row, "lines": tuple(InvoiceLine.model_validate(line) for line in lines)})
+        return self._all_with_lines(tx, [row])[0]
+
+    def _all_with_lines(self, tx: Tx, rows: list[dict]) -> list[Invoice]:
+        """The invoices with their lines, read in one query per 500 invoices (never one each)."""
+        lines: dict[int, list[InvoiceLine]] = {}
+        ids = [int(r["id"]) for r in rows]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for line in tx.fetchall(
+                f"SELECT * FROM invoice_lines WHERE invoice_id IN ({marks}) ORDER BY invoice_id, position", chunk
+            ):
+                lines.setdefault(int(line["invoice_id"]), []).append(InvoiceLine.model_validate(line))
+        return [Invoice.model_validate({**r, "lines": tuple(lines.get(int(r["id"]), ()))}) for r in rows]
 
     def create_invoice(
         self,
@@ -266,20 +278,35 @@ class BillingStore:
             )
             return None if row is None else self._with_lines(tx, row)
 
-    def open_invoices(self, client_id: int | None = None) -> list[Invoice]:
-        """Sent (or issued to the outbox) and not fully paid; drafts are not owed yet."""
-        sql = "SELECT * FROM invoices WHERE status IN ('sent', 'issued', 'partially_paid')"
-        params: tuple = ()
-        if client_id is not None:
-            sql += " AND client_id = ?"
-            params = (client_id,)
-        with self.db.transaction() as tx:
-            return [self._with_lines(tx, r) for r in tx.fetchall(sql + " ORDER BY due_date, seq", params)]
+    def open_invoices(
+        self, client_id: int | None = None, *, due_before: date | None = None, limit: int | None = None
+    ) -> list[Invoice]:
+        """Sent (or issued to the outbox) and not fully paid; drafts are not owed yet. Oldest due
+        date first (the most urgent); ``due_before``: only those due before that day (overdue);
+        ``limit``: at most that many."""
+        sql, params = _open_where(client_id, due_before)
+        sql = "SELECT * FROM invoices" + sql + " ORDER BY due_date, seq" + (f" LIMIT {int(limit)}" if limit else "")
+        with self.db.read() as tx:
+            return self._all_with_lines(tx, tx.fetchall(sql, params))
+
+    def open_totals(self, client_id: int | None = None, *, due_before: date | None = None) -> tuple[int, Totals]:
+        """How many open invoices (overdue ones with ``due_before``) and what they owe, per
+        currency, summed in SQL: a status answer never loads every open invoice."""
+        where, params = _open_where(client_id, due_before)
+        rows = self.db.fetchall(
+            "SELECT currency, COUNT(*) AS n, SUM(total_cents - paid_cents) AS owed FROM invoices"
+            + where
+            + " GROUP BY currency ORDER BY currency",
+            params,
+        )
+        totals = Totals()
+        for r in rows:
+            totals.add(Money.of(from_cents(int(r["owed"] or 0)), r["currency"]))
+        return sum(int(r["n"]) for r in rows), totals
 
     def drafts(self) -> list[Invoice]:
-        with self.db.transaction() as tx:
-            rows = tx.fetchall("SELECT * FROM invoices WHERE status = 'draft' ORDER BY seq")
-            return [self._with_lines(tx, r) for r in rows]
+        with self.db.read() as tx:
+            return self._all_with_lines(tx, tx.fetchall("SELECT * FROM invoices WHERE status = 'draft' ORDER BY seq"))
 
     def record_payment(
         self,
@@ -342,7 +369,7 @@ class BillingStore:
         marks = ", ".join("?" for _ in seqs)
         with self.db.transaction() as tx:
             rows = tx.fetchall(f"SELECT * FROM invoices WHERE series_seq IN ({marks}) ORDER BY id", tuple(seqs))
-            return [self._with_lines(tx, r) for r in rows]
+            return self._all_with_lines(tx, rows)
 
     def locked(self, tx: Tx, invoice_id: int) -> Invoice:
         """The invoice as it is now, locked until the transaction ends (PostgreSQL; SQLite's write
@@ -365,8 +392,8 @@ class BillingStore:
         params: tuple[object, ...] = ()
         if client_id is not None:
             sql, params = sql + " WHERE client_id = ?", (client_id,)
-        with self.db.transaction() as tx:
-            return [self._with_lines(tx, r) for r in tx.fetchall(sql + " ORDER BY seq", params)]
+        with self.db.read() as tx:
+            return self._all_with_lines(tx, tx.fetchall(sql + " ORDER BY seq", params))
 
     def payments(self, *, client_id: int | None = None, invoice_id: int | None = None) -> list[Payment]:
         """Payments received from one client, or onto one invoice, oldest first."""
@@ -436,3 +463,13 @@ class BillingStore:
             )
             == 1
         )
+
+
+def _open_where(client_id: int | None, due_before: date | None) -> tuple[str, tuple[object, ...]]:
+    sql = " WHERE status IN ('sent', 'issued', 'partially_paid')"
+    params: tuple[object, ...] = ()
+    if client_id is not None:
+        sql, params = sql + " AND client_id = ?", (*params, client_id)
+    if due_before is not None:
+        sql, params = sql + " AND due_date < ?", (*params, due_before)
+    return sql, params

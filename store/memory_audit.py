@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 FindingKind = Literal["stale", "contradicted", "duplicate", "orphan", "oversized"]
 DUPLICATE_SIMILARITY = 0.9  # word-shingle Jaccard: near-identical, e.g. the same e-mail forwarded twice
+LSH_THRESHOLD = 0.6  # MinHash LSH proposes pairs this alike; exact Jaccard then applies the bar above
+LSH_PERMUTATIONS = 64
 _PREFERENCE_RE = re.compile(r"\bprefer(?:s|red)?\s+(?:to\s+use\s+|using\s+)?(?P<what>[\w-]+)", re.I)
 _ORDER = ("stale", "contradicted", "duplicate", "orphan", "oversized")
 
@@ -68,9 +70,68 @@ def _shingles(text: str) -> set[str]:
     return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
 
 
-def _similar(a: str, b: str) -> float:
-    sa, sb = _shingles(a), _shingles(b)
+def _jaccard(sa: set[str], sb: set[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
+def _hash32(value: str) -> int:
+    return hash(value) & 0xFFFFFFFF
+
+
+_TEMPLATE: list[Any] = []
+
+
+_BANDS: list[tuple[int, int]] = []
+
+
+def _bands() -> tuple[int, int]:
+    """LSH bands and rows for the threshold, worked out once (datasketch integrates the error
+    curves to find them, ~0.2 s: per client group that would be most of the audit)."""
+    if not _BANDS:
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=LSH_PERMUTATIONS)
+        _BANDS.append((lsh.b, lsh.r))
+    return _BANDS[0]
+
+
+def _template() -> Any:
+    """One MinHash whose permutations (and their scheme) every sketch of an audit reuses."""
+    if not _TEMPLATE:
+        from datasketch import MinHash
+
+        _TEMPLATE.append(MinHash(num_perm=LSH_PERMUTATIONS))
+    return _TEMPLATE[0]
+
+
+def _duplicates(group: list[MemoryItem]) -> list[tuple[MemoryItem, MemoryItem]]:
+    """(duplicate, the newer item it repeats) within one group, newest kept: the same answer as
+    comparing every pair, with candidates from MinHash LSH (a lower threshold than the
+    duplicate bar, so pairs at the bar are not missed) checked by exact shingle Jaccard."""
+    if len(group) < 2:
+        return []
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(num_perm=LSH_PERMUTATIONS, params=_bands())
+    kept: dict[int, tuple[MemoryItem, set[str]]] = {}
+    out: list[tuple[MemoryItem, MemoryItem]] = []
+    for item in reversed(group):  # newest first
+        shingles = _shingles(item.text)
+        # The permutations are drawn once; the sketches live for this audit only, so Python's
+        # own (per-process) string hash serves, many times faster than SHA-1.
+        template = _template()
+        sketch = MinHash(
+            num_perm=LSH_PERMUTATIONS, hashfunc=_hash32, permutations=template.permutations, scheme=template.scheme
+        )
+        sketch.update_batch(list(shingles))
+        candidates = sorted((kept[int(key)] for key in lsh.query(sketch)), key=lambda k: -k[0].id)
+        twin = next((k for k, ks in candidates if _jaccard(ks, shingles) >= DUPLICATE_SIMILARITY), None)
+        if twin is None:
+            kept[item.id] = (item, shingles)
+            lsh.insert(str(item.id), sketch)
+        else:
+            out.append((item, twin))
+    return out
 
 
 def _items(store: Store) -> list[MemoryItem]:
@@ -163,19 +224,16 @@ def audit(store: Store) -> AuditReport:
                         )
                     )
 
-    # Near-duplicates within one client and kind: the newest stays.
+    # Near-duplicates within one client and kind: the newest stays. Each item's shingles are
+    # computed once; MinHash LSH proposes the items that may be alike and only those pairs are
+    # compared exactly, so the audit grows with the memory, not with its square.
     flagged = {f.item_id for f in findings}
     groups: dict[tuple[int | None, str], list[MemoryItem]] = defaultdict(list)
     for item in items:
         if item.id not in flagged:
             groups[(item.client_id, item.kind)].append(item)
     for group in groups.values():
-        kept: list[MemoryItem] = []
-        for item in reversed(group):  # newest first
-            twin = next((k for k in kept if _similar(k.text, item.text) >= DUPLICATE_SIMILARITY), None)
-            if twin is None:
-                kept.append(item)
-                continue
+        for item, twin in _duplicates(group):
             findings.append(
                 Finding(
                     kind="duplicate",

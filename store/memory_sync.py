@@ -2,27 +2,32 @@
 
 ``sync(store, embedder)`` indexes every artifact, current client fact and invoice that has no
 memory item yet (or whose source changed since: a size fingerprint, so an edited draft is
-re-indexed). It never deletes: items of superseded facts and of deleted sources are what the
-recall audit reports and ``coo memory prune`` removes (``stale_ids`` finds them; recall skips them).
-It runs at the end of every run and before every recall, so artifacts filed outside a run
-(forwarded e-mails) are found too. Items restored by `coo import` (a snapshot carries no
-embeddings) are embedded and indexed again. A second call with nothing new costs four small queries.
-"""
+re-indexed). What to look at comes from ``memory_changes``, a queue that database triggers fill
+when a source is inserted or edited (and when an item arrives without a vector, as `coo import`
+restores them): a sweep reads the queue and the rows it names, never the whole store, so a run's
+sweep costs the same with ten years of books as with one month. It never deletes: items of
+superseded facts and of deleted sources are what the recall audit reports and ``coo memory
+prune`` removes (``stale_ids`` finds them; recall skips them). It runs at the end of every run
+and before every recall, so artifacts filed outside a run (forwarded e-mails) are found too.
+With nothing new it is one indexed query on an empty queue."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from store.db import Tx
 from store.memory import Embedder, NewMemory, compact, embedding_input
 from store.models import Artifact, format_money, from_cents
 
 if TYPE_CHECKING:
     from store.facade import Store
 
+log = logging.getLogger(__name__)
 _QUOTE_START_RE = re.compile(r"^(?:On .{0,200}wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$", re.M)
 
 
@@ -136,35 +141,134 @@ def _dt(value: Any) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def pending(store: Store) -> list[NewMemory]:
-    """Memories to write: sources without an item, or whose fingerprint changed."""
-    db = store.db
-    names = {c.id: c.name for c in store.clients.all()}
-    indexed = {
-        (r["source_kind"], int(r["source_id"])): r["fingerprint"]
-        for r in db.fetchall(
-            "SELECT source_kind, source_id, fingerprint FROM memory_items"
-            " WHERE source_kind IN ('artifact', 'fact', 'invoice')"
-        )
-    }
-    # Sources pruned as duplicates by `coo memory prune` stay out of the index.
-    pruned = {(r["source_kind"], int(r["source_id"])) for r in db.fetchall("SELECT * FROM memory_pruned")}
-    out: list[NewMemory] = []
-    # Artifacts: a size fingerprint read in SQL, so unchanged bodies are never loaded.
-    for row in db.fetchall("SELECT id, length(title) AS lt, length(body) AS lb FROM artifacts ORDER BY id"):
-        if ("artifact", int(row["id"])) in pruned:
+# Queue rows read per round: a sweep's reads are bounded by what changed, never by the books.
+QUEUE_CHUNK = 512
+
+
+def _marks(ids: Sequence[int]) -> str:
+    return ", ".join("?" for _ in ids)
+
+
+def _queue(tx: Tx, limit: int) -> list[dict[str, Any]]:
+    """The oldest changes not indexed yet (the triggers of migration 14 record them)."""
+    return tx.fetchall("SELECT id, source_kind, source_id FROM memory_changes ORDER BY id LIMIT ?", (limit,))
+
+
+def _plan(store: Store, tx: Tx, rows: list[dict[str, Any]]) -> list[tuple[int, NewMemory | dict[str, Any] | None]]:
+    """What each queue row asks for, in queue order: a memory to write for a new or changed
+    source, an imported item to give a vector, or nothing (unchanged, pruned, superseded, or a
+    repeat of an earlier row)."""
+    wanted: dict[str, list[int]] = {}
+    for row in rows:
+        wanted.setdefault(row["source_kind"], []).append(int(row["source_id"]))
+    found: dict[tuple[str, int], NewMemory | dict[str, Any]] = {}
+    for kind, ids in wanted.items():
+        ids = sorted(set(ids))
+        marks = _marks(ids)
+        if kind == "item":
+            for item in _without_vector(tx, ids):
+                found[("item", int(item["id"]))] = item
             continue
-        if indexed.get(("artifact", int(row["id"]))) != f"len:{row['lt']}:{row['lb']}":
-            artifact = store.artifacts.get(int(row["id"]))
-            out.append(artifact_memory(artifact, names.get(artifact.client_id) if artifact.client_id else None))
-    for row in db.fetchall("SELECT * FROM client_facts WHERE superseded_at IS NULL ORDER BY id"):
-        if ("fact", int(row["id"])) not in indexed and ("fact", int(row["id"])) not in pruned:
-            out.append(fact_memory(row, names.get(row["client_id"])))
-    for row in db.fetchall("SELECT * FROM invoices ORDER BY id"):
-        if indexed.get(("invoice", int(row["id"]))) != _invoice_fp(row):
-            lines = db.fetchall("SELECT * FROM invoice_lines WHERE invoice_id = ? ORDER BY position", (row["id"],))
-            out.append(invoice_memory(row, lines, names.get(row["client_id"])))
+        indexed = {
+            int(r["source_id"]): r["fingerprint"]
+            for r in tx.fetchall(
+                f"SELECT source_id, fingerprint FROM memory_items WHERE source_kind = ? AND source_id IN ({marks})",
+                (kind, *ids),
+            )
+        }
+        pruned = {
+            int(r["source_id"])
+            for r in tx.fetchall(
+                f"SELECT source_id FROM memory_pruned WHERE source_kind = ? AND source_id IN ({marks})", (kind, *ids)
+            )
+        }
+        if kind == "artifact":
+            sources = tx.fetchall(f"SELECT * FROM artifacts WHERE id IN ({marks})", ids)
+            names = _names(tx, {r["client_id"] for r in sources})
+            for r in sources:
+                if int(r["id"]) not in pruned and indexed.get(int(r["id"])) != _fp(r["title"], r["body"]):
+                    artifact = Artifact.model_validate(r)
+                    client = names.get(artifact.client_id) if artifact.client_id is not None else None
+                    found[(kind, artifact.id)] = artifact_memory(artifact, client)
+        elif kind == "fact":
+            sources = tx.fetchall(f"SELECT * FROM client_facts WHERE superseded_at IS NULL AND id IN ({marks})", ids)
+            names = _names(tx, {r["client_id"] for r in sources})
+            for r in sources:
+                if int(r["id"]) not in indexed and int(r["id"]) not in pruned:
+                    found[(kind, int(r["id"]))] = fact_memory(r, names.get(r["client_id"]))
+        elif kind == "invoice":
+            sources = [
+                r
+                for r in tx.fetchall(f"SELECT * FROM invoices WHERE id IN ({marks})", ids)
+                if indexed.get(int(r["id"])) != _invoice_fp(r)
+            ]
+            lines: dict[int, list[dict[str, Any]]] = {}
+            if sources:
+                changed = [int(r["id"]) for r in sources]
+                for line in tx.fetchall(
+                    f"SELECT * FROM invoice_lines WHERE invoice_id IN ({_marks(changed)}) ORDER BY invoice_id, position",
+                    changed,
+                ):
+                    lines.setdefault(int(line["invoice_id"]), []).append(line)
+            names = _names(tx, {r["client_id"] for r in sources})
+            for r in sources:
+                found[(kind, int(r["id"]))] = invoice_memory(r, lines.get(int(r["id"]), []), names.get(r["client_id"]))
+    plan: list[tuple[int, NewMemory | dict[str, Any] | None]] = []
+    for row in rows:
+        plan.append((int(row["id"]), found.pop((row["source_kind"], int(row["source_id"])), None)))
+    return plan
+
+
+def _names(tx: Tx, client_ids: set[Any]) -> dict[int, str]:
+    ids = sorted(int(c) for c in client_ids if c is not None)
+    if not ids:
+        return {}
+    return {
+        int(r["id"]): r["name"] for r in tx.fetchall(f"SELECT id, name FROM clients WHERE id IN ({_marks(ids)})", ids)
+    }
+
+
+def _without_vector(tx: Tx, ids: list[int]) -> list[dict[str, Any]]:
+    """Which of these items have no vector (restored by `coo import`): id, client_id, title, text."""
+    table = "memory_vectors" if tx.dialect == "postgres" else "memory_vec"
+    return tx.fetchall(
+        f"SELECT m.id, m.client_id, m.title, m.text FROM memory_items m WHERE m.id IN ({_marks(ids)})"
+        f" AND NOT EXISTS (SELECT 1 FROM {table} v WHERE v.item_id = m.id) ORDER BY m.id",
+        ids,
+    )
+
+
+def pending(store: Store) -> list[NewMemory]:
+    """Memories a full sweep would write now (new or changed sources waiting in the queue)."""
+    out: list[NewMemory] = []
+    with store.db.transaction() as tx:
+        after = 0
+        while rows := tx.fetchall(
+            "SELECT id, source_kind, source_id FROM memory_changes WHERE id > ? ORDER BY id LIMIT ?",
+            (after, QUEUE_CHUNK),
+        ):
+            out.extend(a for _, a in _plan(store, tx, rows) if isinstance(a, NewMemory))
+            after = int(rows[-1]["id"])
     return out
+
+
+def stale_among(store: Store, item_ids: Sequence[int]) -> set[int]:
+    """Which of these items are stale (as :func:`stale_ids`), reading only those items: a recall
+    checks its candidates, not the whole memory."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return set()
+    marks = _marks(ids)
+    rows = store.db.fetchall(
+        f"SELECT m.id FROM memory_items m LEFT JOIN client_facts f ON f.id = m.source_id WHERE m.id IN ({marks})"
+        " AND m.source_kind = 'fact' AND (f.id IS NULL OR f.superseded_at IS NOT NULL)"
+        f" UNION SELECT m.id FROM memory_items m LEFT JOIN artifacts a ON a.id = m.source_id WHERE m.id IN ({marks})"
+        " AND m.source_kind = 'artifact' AND a.id IS NULL"
+        f" UNION SELECT m.id FROM memory_items m LEFT JOIN invoices i ON i.id = m.source_id WHERE m.id IN ({marks})"
+        " AND m.source_kind = 'invoice' AND i.id IS NULL",
+        (*ids, *ids, *ids),
+    )
+    return {int(r["id"]) for r in rows}
 
 
 def stale_ids(store: Store) -> list[int]:
@@ -188,31 +292,93 @@ def sync(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Index what is new or changed, at most ``limit`` items (None: all); returns how many items
-    were written. ``progress`` hears the running count after each batch."""
+    were written. ``progress`` hears the running count after each batch. Only the queue of
+    changes is read: the work is bounded by what changed since the last sweep."""
     store.memory.ensure(embedder)
     budget = limit if limit is not None else sys.maxsize
     done = 0
-    # Items without a vector: restored by `coo import` (a snapshot carries no embeddings).
-    while done < budget and (rows := store.memory.unindexed(limit=min(batch * 8, budget - done))):
-        for start in range(0, len(rows), batch):
-            unindexed = rows[start : start + batch]
+    while done < budget:
+        with store.db.transaction() as tx:
+            rows = _queue(tx, min(QUEUE_CHUNK, max(budget - done, 1)))
+            plan = _plan(store, tx, rows) if rows else []
+        if not plan:
+            break
+        consumed: list[int] = []
+        memories: list[NewMemory] = []
+        items: list[dict[str, Any]] = []
+        for queue_id, action in plan:
+            if action is not None and done + len(memories) + len(items) >= budget:
+                break  # this row and the rest wait for the next sweep
+            consumed.append(queue_id)
+            if isinstance(action, NewMemory):
+                memories.append(action)
+            elif action is not None:
+                items.append(action)
+        for start in range(0, len(items), batch):
+            chunk_items = items[start : start + batch]
             store.memory.index_existing(
-                unindexed, embedder.embed([embedding_input(r["title"], r["text"]) for r in unindexed])
+                chunk_items, embedder.embed([embedding_input(r["title"], r["text"]) for r in chunk_items])
             )
-            done += len(unindexed)
+            done += len(chunk_items)
             if progress:
                 progress(done)
-    todo = pending(store)[: max(0, budget - done)]
-    for start in range(0, len(todo), batch):
-        chunk = todo[start : start + batch]
-        vectors = embedder.embed([embedding_input(m.title, m.text) for m in chunk])
-        store.memory.upsert_many(chunk, vectors)
-        done += len(chunk)
-        if progress:
-            progress(done)
+        fresh = _without_item(store, memories) if limit is None else set()
+        for start in range(0, len(memories), batch):
+            chunk = memories[start : start + batch]
+            vectors = embedder.embed([embedding_input(m.title, m.text) for m in chunk])
+            if all((m.source_kind, m.source_id) in fresh for m in chunk):
+                # A backlog of new sources (`coo memory sync` after `coo import`): loaded in bulk
+                # (COPY / executemany), many times faster than one upsert each; should a run
+                # index one of them meanwhile, the batch is written one upsert at a time instead.
+                try:
+                    store.memory.bulk_insert(chunk, vectors)
+                except Exception:  # noqa: BLE001 - the bulk transaction rolled back whole
+                    log.info("bulk memory load met a concurrent write; upserting this batch")
+                    store.memory.upsert_many(chunk, vectors)
+            else:
+                store.memory.upsert_many(chunk, vectors)
+            done += len(chunk)
+            if progress:
+                progress(done)
+        with store.db.transaction() as tx:
+            for start in range(0, len(consumed), QUEUE_CHUNK):
+                ids = consumed[start : start + QUEUE_CHUNK]
+                tx.execute(f"DELETE FROM memory_changes WHERE id IN ({_marks(ids)})", ids)
+        if len(consumed) < len(plan):
+            break
     return done
 
 
+def _without_item(store: Store, memories: list[NewMemory]) -> set[tuple[str, int]]:
+    """The sources among ``memories`` that have no memory item yet."""
+    fresh: set[tuple[str, int]] = set()
+    by_kind: dict[str, list[int]] = {}
+    for m in memories:
+        by_kind.setdefault(m.source_kind, []).append(m.source_id)
+    with store.db.read() as tx:
+        for kind, ids in by_kind.items():
+            for start in range(0, len(ids), QUEUE_CHUNK):
+                chunk = ids[start : start + QUEUE_CHUNK]
+                have = {
+                    int(r["source_id"])
+                    for r in tx.fetchall(
+                        f"SELECT source_id FROM memory_items WHERE source_kind = ? AND source_id IN ({_marks(chunk)})",
+                        (kind, *chunk),
+                    )
+                }
+                fresh.update((kind, i) for i in chunk if i not in have)
+    return fresh
+
+
 def backlog(store: Store) -> int:
-    """How many items a full sync would write now."""
-    return store.memory.unindexed_count() + len(pending(store))
+    """How many items a full sync would write now (read from the queue of changes only)."""
+    total = 0
+    with store.db.transaction() as tx:
+        after = 0
+        while rows := tx.fetchall(
+            "SELECT id, source_kind, source_id FROM memory_changes WHERE id > ? ORDER BY id LIMIT ?",
+            (after, QUEUE_CHUNK),
+        ):
+            total += sum(1 for _, action in _plan(store, tx, rows) if action is not None)
+            after = int(rows[-1]["id"])
+    return total

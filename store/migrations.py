@@ -577,6 +577,108 @@ ALTER TABLE invoices ADD COLUMN series_seq INTEGER;
 UPDATE invoices SET series_seq = seq;
 """
 
+# Bounded work per request (issue 15): an index for every look-up a request makes (the guards
+# against double-created rows look up run_id; status questions read open invoices by due date),
+# and memory_changes, the queue of sources the memory must (re)index, filled by triggers when a
+# source is written, so the indexing sweep reads what changed instead of everything. The queue
+# starts with every existing source and item: the first sweep after upgrading checks them once.
+_SCALE_INDEXES = """
+CREATE INDEX invoice_lines_invoice ON invoice_lines (invoice_id, position);
+CREATE INDEX invoices_open ON invoices (status, due_date);
+CREATE INDEX invoices_run ON invoices (run_id);
+CREATE INDEX payments_invoice ON payments (invoice_id);
+CREATE INDEX payments_client ON payments (client_id);
+CREATE INDEX payments_run ON payments (run_id);
+CREATE INDEX payments_received ON payments (received_on);
+CREATE INDEX runs_created ON runs (created_at);
+CREATE INDEX ledger_kind_created ON ledger (kind, created_at);
+CREATE INDEX approvals_status ON approvals (status, decided_at);
+CREATE INDEX artifacts_run ON artifacts (run_id, kind);
+CREATE INDEX artifacts_client_id ON artifacts (client_id, id);
+CREATE INDEX deliverables_open ON deliverables (status, client_id);
+CREATE INDEX deliverables_run ON deliverables (run_id);
+CREATE INDEX tasks_open ON tasks (status);
+CREATE INDEX tasks_run ON tasks (run_id);
+CREATE INDEX retainers_client ON retainers (client_id);
+CREATE INDEX retainers_run ON retainers (run_id);
+CREATE INDEX intents_run ON intents (run_id);
+CREATE INDEX credit_notes_run ON credit_notes (run_id);
+CREATE INDEX revisions_run ON revisions (run_id);
+CREATE INDEX side_effects_run ON side_effects (run_id, status);
+CREATE TABLE memory_changes (
+    id {pk},
+    source_kind TEXT NOT NULL,
+    source_id {bigint} NOT NULL
+);
+INSERT INTO memory_changes (source_kind, source_id) SELECT 'artifact', id FROM artifacts ORDER BY id;
+INSERT INTO memory_changes (source_kind, source_id) SELECT 'fact', id FROM client_facts ORDER BY id;
+INSERT INTO memory_changes (source_kind, source_id) SELECT 'invoice', id FROM invoices ORDER BY id;
+INSERT INTO memory_changes (source_kind, source_id) SELECT 'item', id FROM memory_items ORDER BY id;
+"""
+
+_SCALE_SQLITE = """
+CREATE INDEX approvals_client ON approvals (json_extract(card, '$.client_id'), decided_at);
+CREATE TRIGGER memory_change_artifact_new AFTER INSERT ON artifacts BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('artifact', NEW.id);
+END;
+CREATE TRIGGER memory_change_artifact_edit AFTER UPDATE OF title, body ON artifacts BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('artifact', NEW.id);
+END;
+CREATE TRIGGER memory_change_fact_new AFTER INSERT ON client_facts BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('fact', NEW.id);
+END;
+CREATE TRIGGER memory_change_invoice_new AFTER INSERT ON invoices BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('invoice', NEW.id);
+END;
+CREATE TRIGGER memory_change_invoice_edit AFTER UPDATE OF total_cents, due_date ON invoices BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('invoice', NEW.id);
+END;
+CREATE TRIGGER memory_change_line_new AFTER INSERT ON invoice_lines BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('invoice', NEW.invoice_id);
+END;
+CREATE TRIGGER memory_change_line_edit AFTER UPDATE ON invoice_lines BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('invoice', NEW.invoice_id);
+END;
+CREATE TRIGGER memory_change_item_new AFTER INSERT ON memory_items BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('item', NEW.id);
+END;
+"""
+
+_SCALE_POSTGRES = """
+CREATE INDEX runs_id_prefix ON runs (id text_pattern_ops);
+CREATE INDEX approvals_client ON approvals (((card->>'client_id')), decided_at);
+CREATE FUNCTION coo_memory_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES (TG_ARGV[0], NEW.id);
+    RETURN NULL;
+END $$;
+CREATE FUNCTION coo_memory_change_line() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO memory_changes (source_kind, source_id) VALUES ('invoice', NEW.invoice_id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER memory_change_artifact_new AFTER INSERT ON artifacts
+    FOR EACH ROW EXECUTE FUNCTION coo_memory_change('artifact');
+CREATE TRIGGER memory_change_artifact_edit AFTER UPDATE OF title, body ON artifacts
+    FOR EACH ROW EXECUTE FUNCTION coo_memory_change('artifact');
+CREATE TRIGGER memory_change_fact_new AFTER INSERT ON client_facts
+    FOR EACH ROW EXECUTE FUNCTION coo_memory_change('fact');
+CREATE TRIGGER memory_change_invoice_new AFTER INSERT ON invoices
+    FOR EACH ROW EXECUTE FUNCTION coo_memory_change('invoice');
+CREATE TRIGGER memory_change_invoice_edit AFTER UPDATE OF total_cents, due_date ON invoices
+    FOR EACH ROW EXECUTE FUNCTION coo_memory_change('invoice');
+CREATE TRIGGER memory_change_line AFTER INSERT OR UPDATE ON invoice_lines
+    FOR EACH ROW EXECUTE FUNCTION coo_memory_change_line();
+CREATE TRIGGER memory_change_item_new AFTER INSERT ON memory_items
+    FOR EACH ROW EXECUTE FUNCTION coo_memory_change('item');
+"""
+
+_SCALE = {
+    "sqlite": _SCALE_INDEXES.format(**_TOKENS["sqlite"]) + _SCALE_SQLITE,
+    "postgres": _SCALE_INDEXES.format(**_TOKENS["postgres"]) + _SCALE_POSTGRES,
+}
+
+
 MIGRATIONS: list[str | dict[str, str]] = [
     _CORE,
     _LEDGER_GUARD,
@@ -594,6 +696,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _POLICY,
     _INVOICE_DOCUMENTS,
     _INVOICE_SERIES,
+    _SCALE,
 ]
 
 

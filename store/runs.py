@@ -39,7 +39,14 @@ class RunStore:
         return Run.model_validate(row)
 
     def find(self, run_id: str) -> Run | None:
-        row = self.db.fetchone("SELECT * FROM runs WHERE id = ? OR id LIKE ?", (run_id, run_id + "%"))
+        # A prefix is a range of the primary key on SQLite; PostgreSQL's LIKE uses the
+        # text_pattern_ops index of migration 14. Either way no scan of every run.
+        if self.db.dialect == "sqlite":
+            row = self.db.fetchone(
+                "SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 1", (run_id, run_id + "\U0010ffff")
+            )
+        else:
+            row = self.db.fetchone("SELECT * FROM runs WHERE id LIKE ? ORDER BY id LIMIT 1", (_like_prefix(run_id),))
         return None if row is None else Run.model_validate(row)
 
     def set_status(
@@ -185,12 +192,20 @@ class RunStore:
 
     def decided_approvals(self, client_id: int, limit: int = 5) -> list[Approval]:
         """The client's most recent decisions (approved or rejected), newest first."""
+        # Filtered by client in SQL (the expression index of migration 14): the newest decisions
+        # of all clients, filtered afterwards, were usually someone else's.
+        client = "json_extract(card, '$.client_id') = ?" if self.db.dialect == "sqlite" else "(card->>'client_id') = ?"
         rows = self.db.fetchall(
-            "SELECT * FROM approvals WHERE status <> 'pending' ORDER BY decided_at DESC, id DESC LIMIT ?", (limit * 10,)
+            f"SELECT * FROM approvals WHERE {client} AND status <> 'pending' ORDER BY decided_at DESC, id DESC LIMIT ?",
+            (client_id if self.db.dialect == "sqlite" else str(client_id), limit),
         )
-        decided = [Approval.model_validate(r) for r in rows]
-        return [a for a in decided if a.card.get("client_id") == client_id][:limit]
+        return [Approval.model_validate(r) for r in rows]
 
     def pending_approvals(self) -> list[Approval]:
         rows = self.db.fetchall("SELECT * FROM approvals WHERE status = 'pending' ORDER BY id")
         return [Approval.model_validate(r) for r in rows]
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern for ids starting with ``text`` (its own % and _ taken literally)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

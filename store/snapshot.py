@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from store.atomic_file import write_chunks
+from store.atomic_file import replacing, write_chunks
 from store.db import Database, Tx
 from store.errors import StoreError
 from store.migrations import MIGRATIONS
@@ -88,6 +88,7 @@ NOT_EXPORTED_PREFIXES = (
     "memory_fts",
     "memory_config",
     "memory_tokens",
+    "memory_changes",  # the indexing queue: the import's own inserts fill it again
 )
 
 
@@ -247,3 +248,141 @@ def import_snapshot(db: Database, snapshot: Snapshot) -> dict[str, int]:
                     f"SELECT setval(pg_get_serial_sequence('{spec.name}', 'id'), (SELECT MAX(id) FROM {spec.name}))"
                 )
     return counts
+
+
+# -- streaming: `coo export` / `coo import` hold one row at a time, whatever the books' size ------
+
+
+def export_to(db: Database, path: Path, now: datetime, playbooks: list[dict[str, Any]]) -> dict[str, int]:
+    """Write the snapshot of everything to ``path`` row by row (the same format and content as
+    :func:`export_snapshot` + :func:`write_snapshot`); returns rows per table."""
+    counts: dict[str, int] = {}
+    head = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "exported_at": now.astimezone(UTC).isoformat(),
+        "source": {"dialect": db.dialect, "schema": len(MIGRATIONS)},
+    }
+    # Written beside ``path`` and renamed over it (store/atomic_file.py): a killed export never
+    # destroys the earlier one.
+    with replacing(path) as tmp, db.read() as tx, tmp.open("w", encoding="utf-8") as out:
+        out.write(json.dumps(head)[:-1] + ', "tables": {')
+        present = _existing_tables(tx, db.dialect)
+        first = True
+        for spec in TABLES:
+            if spec.name not in present:
+                continue
+            columns = _columns(tx, db.dialect, spec.name)
+            out.write(("" if first else ", ") + json.dumps(spec.name) + ': {"columns": ' + json.dumps(columns))
+            out.write(', "rows": [')
+            first, n = False, 0
+            sql = f"SELECT {', '.join(columns)} FROM {spec.name} ORDER BY {spec.order_by}"
+            for row in tx.stream(sql):
+                values = [_portable(row[c], c in spec.json_columns) for c in columns]
+                out.write(("" if n == 0 else ", ") + json.dumps(values, ensure_ascii=False))
+                n += 1
+            out.write("]}")
+            counts[spec.name] = n
+        notes = [
+            "LangGraph checkpoints are not included: unfinished runs restart from their last ledger step.",
+            MEMORY_NOTE,
+        ]
+        out.write('}, "playbooks": ' + json.dumps(playbooks, ensure_ascii=False) + ', "notes": ' + json.dumps(notes))
+        out.write("}")
+    return counts
+
+
+IMPORT_BATCH = 1000
+
+
+def import_file(db: Database, path: Path) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Restore the snapshot at ``path`` into an empty (freshly migrated) database, reading it as
+    a stream (ijson) and inserting ``IMPORT_BATCH`` rows at a time, in one transaction; returns
+    (rows per table, the snapshot's playbooks). Same checks and messages as :func:`import_snapshot`."""
+    import ijson
+    from ijson.common import ObjectBuilder
+
+    specs = {t.name: t for t in TABLES}
+    counts: dict[str, int] = {}
+    playbooks: list[dict[str, Any]] = []
+    head: dict[str, Any] = {}
+    try:
+        source = path.open("rb")
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {path}: {exc}") from exc
+    with source, db.transaction() as tx:
+        present = _existing_tables(tx, db.dialect)
+        table: str | None = None
+        columns: list[str] = []
+        batch: list[list[Any]] = []
+        builder: Any = None
+        depth = 0
+
+        def flush() -> None:
+            if table is not None and batch:
+                marks = ", ".join("?" for _ in columns)
+                tx.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", batch)
+                counts[table] = counts.get(table, 0) + len(batch)
+                batch.clear()
+
+        def finish_table() -> None:
+            flush()
+            if table is not None and specs[table].serial and db.dialect == "postgres" and counts.get(table):
+                tx.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+
+        try:
+            for prefix, event, value in ijson.parse(source, use_float=True):
+                if builder is not None:  # inside a row (or a playbook): build it whole
+                    builder.event(event, value)
+                    depth += {"start_array": 1, "start_map": 1, "end_array": -1, "end_map": -1}.get(event, 0)
+                    if depth == 0:
+                        if table is not None:
+                            batch.append(builder.value)
+                            if len(batch) >= IMPORT_BATCH:
+                                flush()
+                        else:
+                            playbooks.append(builder.value)
+                        builder = None
+                    continue
+                if prefix in ("format", "version") or prefix.startswith("source"):
+                    if prefix == "format" or prefix == "version":
+                        head[prefix] = value
+                    elif prefix == "source.schema":
+                        head["schema"] = value
+                    continue
+                parts = prefix.split(".")
+                if parts[0] == "tables" and len(parts) == 2 and event == "map_key" and value == "columns":
+                    _check_head(head, path)
+                    finish_table()
+                    table, columns = parts[1], []
+                    if table not in specs or table not in present:
+                        raise SnapshotError(f"the snapshot has a table this coo does not know: {table}")
+                    if table == "counters":  # the migration seeds them; the snapshot's values win
+                        tx.execute("DELETE FROM counters")
+                    elif tx.scalar(f"SELECT COUNT(*) AS n FROM {table}"):
+                        raise SnapshotError(f"the database is not empty ({table} has rows); import into a new one")
+                    counts[table] = 0
+                elif len(parts) == 4 and parts[2] == "columns" and parts[3] == "item":
+                    columns.append(str(value))
+                elif len(parts) == 4 and parts[2] == "rows" and parts[3] == "item" and event == "start_array":
+                    builder, depth = ObjectBuilder(), 1
+                    builder.event(event, value)
+                elif prefix == "playbooks.item" and event == "start_map":
+                    finish_table()
+                    table = None
+                    builder, depth = ObjectBuilder(), 1
+                    builder.event(event, value)
+            finish_table()
+        except ijson.JSONError as exc:
+            raise SnapshotError(f"{path} is not a coo snapshot (not valid JSON: {exc})") from exc
+        _check_head(head, path)
+    return counts, playbooks
+
+
+def _check_head(head: dict[str, Any], path: Path) -> None:
+    if head.get("format") != FORMAT:
+        raise SnapshotError(f"{path} is not a coo snapshot")
+    if head.get("version") != FORMAT_VERSION:
+        raise SnapshotError(f"{path} is snapshot format v{head.get('version')}; this coo reads v{FORMAT_VERSION}")
+    if int(head.get("schema") or 0) > len(MIGRATIONS):
+        raise SnapshotError("the snapshot comes from a newer coo; upgrade coo before importing it")

@@ -119,7 +119,8 @@ def test_status_questions_answer_from_the_store(chat, smtp, clock):
     assert "Nothing is overdue" in chat.say("what's overdue?")
     clock.advance(days=10)
     shown = chat.say("what's overdue?")
-    assert "Overdue invoices:" in shown and "INV-0001 Northwind: $2,000.00 — 3 days overdue" in shown
+    assert "Overdue invoices (1, $2,000.00 outstanding):" in shown
+    assert "INV-0001 Northwind: $2,000.00 — 3 days overdue" in shown and "more:" not in shown
     assert "homepage mockups (Northwind) — 8 days late" in shown
     chat.say("Northwind paid $2,000")
     shown = chat.say("who owes me money?")

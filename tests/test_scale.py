@@ -1,0 +1,130 @@
+"""Bounded work per message (issue 15): status replies summarise big books, the memory sweep
+reads only what changed, and `coo bench scale` runs as a smoke test."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from bench import scale_data
+from bench.scale_data import Volumes
+from tests.conftest import ChatDriver
+
+SMALL = Volumes(clients=5, invoices=300, ledger=80, memories=340)
+
+
+@pytest.fixture
+def books(coo, make_runtime, db_url: str, clock, tmp_path: Path) -> tuple[ChatDriver, dict]:
+    """A studio's books (30 open invoices, about half overdue, in two currencies) restored with
+    `coo import` into a fresh database, and a chat on it."""
+    runtime = make_runtime(database_url=db_url, embedder="hashing")  # migrates the empty database
+    path = tmp_path / "books.json"
+    scale_data.write(SMALL, clock.today(), path)
+    out = coo(["import", str(path)], {"COO_DATABASE_URL": db_url})
+    assert out.returncode == 0, out.stderr
+    return ChatDriver(runtime), scale_data.build(SMALL, clock.today())
+
+
+def _owed(tables: dict, today: str, overdue: bool) -> tuple[int, dict[str, int]]:
+    inv = tables["invoices"]
+    col = {c: i for i, c in enumerate(inv.columns)}
+    currency = {r[0]: r[5] for r in tables["clients"].rows}
+    totals: dict[str, int] = defaultdict(int)
+    count = 0
+    for r in inv.rows:
+        if r[col["status"]] == "sent" and (not overdue or r[col["due_date"]] < today):
+            count += 1
+            totals[currency[r[col["client_id"]]]] += r[col["total_cents"]] - r[col["paid_cents"]]
+    return count, totals
+
+
+def _money(cents: int, symbol: str) -> str:
+    return f"{symbol}{cents // 100:,}.{cents % 100:02d}"
+
+
+def test_status_replies_summarise_and_point_at_the_full_list(books, clock):
+    chat, tables = books
+    today = clock.today().isoformat()
+    count, owed = _owed(tables, today, overdue=True)
+    assert count > 10 and set(owed) == {"EUR", "USD"}
+    shown = chat.say("what's overdue?")
+    # counts and totals per currency, never one sum across them; the most overdue first
+    head = f"Overdue invoices ({count}, {_money(owed['EUR'], '€')} + {_money(owed['USD'], '$')} outstanding)"
+    assert head + ", most overdue first:" in shown
+    listed = re.findall(r"• (INV-\d+) .*— (\d+) days overdue", shown)
+    assert len(listed) == 10
+    days = [int(d) for _, d in listed]
+    assert days == sorted(days, reverse=True)
+    assert f"…and {count - 10} more: say “show overdue invoices” for the full list." in shown
+    full = chat.say("show overdue invoices")
+    assert len(re.findall(r"• INV-\d+", full)) == count
+
+    open_count, open_owed = _owed(tables, today, overdue=False)
+    shown = chat.say("who owes me money?")
+    assert (
+        f"Open invoices ({open_count}, {_money(open_owed['EUR'], '€')} + {_money(open_owed['USD'], '$')} "
+        f"outstanding, {count} overdue), most urgent first:"
+    ) in shown
+    assert f"…and {open_count - 10} more: say “show all open invoices” for the full list." in shown
+    assert len(re.findall(r"• INV-\d+", chat.say("show all open invoices"))) == open_count
+    assert len(shown.encode()) < 2000  # the reply stays short however big the books are
+
+
+def test_the_memory_sweep_reads_only_what_changed(books, coo):
+    chat, _ = books
+    store = chat.runtime.store
+    queued = store.db.scalar("SELECT COUNT(*) AS n FROM memory_changes")
+    assert queued >= SMALL.memories  # the import's inserts queued every source
+    out = coo(["memory", "sync"], {"COO_DATABASE_URL": chat.runtime.settings.database, "COO_EMBEDDER": "hashing"})
+    assert out.returncode == 0 and f"({SMALL.memories} in all)" in out.stdout, out.stdout + out.stderr
+    assert store.db.scalar("SELECT COUNT(*) AS n FROM memory_changes") == 0
+    from store.memory_sync import backlog
+
+    assert backlog(store) == 0
+    # an edited e-mail is re-indexed, and only it
+    with store.db.transaction() as tx:
+        tx.execute("UPDATE artifacts SET body = body || ' Also: the launch moves to Friday.' WHERE id = 3")
+    assert backlog(store) == 1
+    chat.say("remember that Acme Studio likes Fridays")  # any run sweeps the queue when it ends
+    assert store.db.scalar("SELECT COUNT(*) AS n FROM memory_changes") == 0  # the run's sweep took it
+    item = store.memory.get("artifact", 3)
+    assert item is not None and "the launch moves to Friday" in item.text
+
+
+@pytest.mark.slow  # `coo export` runs as a process
+def test_bench_scale_smoke(coo, monkeypatch):
+    monkeypatch.delenv("COO_TEST_DATABASE_URL", raising=False)  # SQLite only: keep it quick
+    out = coo(
+        ["bench", "scale", "--factor", "1,2", "--clients", "3", "--invoices", "60", "--ledger", "40"]
+        + ["--memories", "80", "--repeats", "1", "--no-startup"]
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    for label in ("what's overdue?", "who owes me money?", "what do we know about X?", "new client: …"):
+        assert re.search(rf"\| {re.escape(label)} \| [\d.]+ m?s \| [\d.]+ m?s \| [\d.]+× \|", out.stdout), out.stdout
+    assert "`coo export` peak memory" in out.stdout and '"bench_scale"' in out.stdout.splitlines()[-1]
+
+
+def test_export_and_import_stream_the_same_snapshot(books, clock, tmp_path, make_runtime):
+    """`coo export` writes row by row exactly what the in-memory snapshot holds, and `coo import`
+    reads it back as a stream into another database."""
+    import json
+
+    from store.snapshot import export_snapshot, export_to, import_file
+
+    chat, tables = books
+    db = chat.runtime.store.db
+    path = tmp_path / "streamed.json"
+    counts = export_to(db, path, clock.now(), [{"file": "x.yaml", "builtin": False, "yaml": "name: x"}])
+    streamed = json.loads(path.read_text())
+    whole = export_snapshot(db, clock.now()).model_dump(mode="json")
+    assert streamed["tables"] == whole["tables"] and streamed["source"] == whole["source"]
+    assert counts["invoices"] == len(tables["invoices"].rows) and counts["ledger"] == len(tables["ledger"].rows)
+    other = make_runtime(database_url=f"sqlite:///{tmp_path / 'other.sqlite3'}", data_dir=str(tmp_path / "other"))
+    restored, playbooks = import_file(other.store.db, path)
+    assert restored == {name: n for name, n in counts.items() if n or name in restored}
+    assert playbooks == [{"file": "x.yaml", "builtin": False, "yaml": "name: x"}]
+    again = export_snapshot(other.store.db, clock.now()).model_dump(mode="json")
+    assert again["tables"]["invoice_lines"] == whole["tables"]["invoice_lines"]
