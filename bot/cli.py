@@ -95,6 +95,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.service_wait import start_when_ready
     from bot.worker import run_worker
 
+    _playbooks()  # a configuration error stops the worker at once; only services are waited for
     runtime = start_when_ready(settings, "worker", lambda: _runtime(args))
     try:
         run_worker(runtime, args.queues.split(",") if args.queues else None, burst=args.burst)
