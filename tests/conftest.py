@@ -212,16 +212,24 @@ def coo(
     import io
     import sys
 
+    import bot.runtime
     from bot.cli import main
     from bot.runtime import use_runtime
 
     def run(args: list[str], env: dict[str, str] | None = None, stdin: str = "") -> CliResult:
+        # A real `coo` is a process of its own: the runtime a command makes (and closes) must not
+        # replace the one the test's chat or server uses.
+        before = bot.runtime._current
         with monkeypatch.context() as scoped:
             for key, value in (env or {}).items():
                 scoped.setenv(key, value)
             scoped.setattr(sys, "stdin", io.StringIO(stdin))
             capsys.readouterr()
-            code = main(args, clock=clock)
+            try:
+                code = main(args, clock=clock)
+            finally:
+                if before is not None:
+                    use_runtime(before)
             out, err = capsys.readouterr()
         return CliResult(code, out, err)
 

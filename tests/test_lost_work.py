@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from store.runs import FINISHED
 from tests.conftest import REPO
 from tests.test_production_shape import COO, _chat, _env, _stop, _worker
 
@@ -130,7 +131,7 @@ def test_a_worker_killed_mid_run_is_noticed_and_its_run_continued_within_a_minut
         smtp.recorder.delay = 0
 
         # The other worker notices the silent heartbeat and continues the run from its checkpoint.
-        took = _until(lambda: store.runs.get(run_id).status in ("done", "failed"), 180, "the run to settle")
+        took = _until(lambda: store.runs.get(run_id).status in FINISHED, 180, "the run to settle")
         recovered_in = time.monotonic() - killed_at
         out = _chat(prod_env, ["/help"])
     finally:
