@@ -222,8 +222,12 @@ def test_an_eml_file_shared_in_slack_is_downloaded_by_the_job_and_summarised(sla
     with worker_held(served.runtime):
         assert served.slack_event(share, "EvEml1").status_code == 200
         assert slack_api.recorded("files.download") == []
-    # The summary; an "On it." for the reply draft it proposes may follow it.
-    [summary] = [p for p in slack_api.wait_for("chat.postMessage") if p["text"] != "On it."]
+    # The summary (the reply draft it proposes follows it, with its "On it." and card).
+    deadline = time.monotonic() + 10
+    while not (summaries := [p for p in slack_api.recorded("chat.postMessage") if p["text"].startswith("E-mail")]):
+        assert time.monotonic() < deadline, slack_api.recorded("chat.postMessage")
+        time.sleep(0.01)
+    [summary] = summaries
     assert summary["channel"] == "D0OPS" and summary["thread_ts"] == ts
     assert summary["text"].startswith("E-mail from Jane Doe &lt;jane@acme.example&gt; · Subject: Homepage mockups")
     assert "Proposed: a reply to jane@acme.example" in summary["text"]
