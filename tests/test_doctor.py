@@ -46,6 +46,7 @@ def test_a_fresh_embedded_setup_has_no_problem(coo):
     assert again["migrations"].startswith("ok") and "up to date" in again["migrations"]
 
 
+@pytest.mark.empty_database  # what a database without coo's schema shows
 def test_every_service_is_checked_and_each_problem_has_its_fix(
     coo, pg_url, redis_url, slack_api, telegram_api, smtp, tmp_path
 ):

@@ -345,6 +345,7 @@ def test_listing_counts_waiting_runs_and_runs_not_planned_yet(chat, monkeypatch,
     )
 
 
+@pytest.mark.empty_database  # migrates from an older schema itself
 def test_migration_records_old_runs_as_v1_and_leaves_queued_runs_unplanned(db_url, clock, monkeypatch):
     from store import migrations
     from store.db import Database
