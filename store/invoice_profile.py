@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
@@ -127,25 +127,17 @@ class SellerProfile(_Details):
     def _email_address(cls, value: str | None) -> str | None:
         return _email(value)
 
-    @field_validator("iban")
+    @field_validator("iban", "bic")
     @classmethod
-    def _iban(cls, value: str | None) -> str | None:
+    def _bank_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Stored compact (spaces and case normalised), so printing can format it one way."""
         if value is None:
             return None
+        kind = IBAN if info.field_name == "iban" else BIC
         try:
-            return IBAN(value).compact
+            return kind(value).compact
         except SchwiftyException as exc:
-            raise ValueError(f"{value!r} is not a valid IBAN ({exc})") from exc
-
-    @field_validator("bic")
-    @classmethod
-    def _bic(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return BIC(value).compact
-        except SchwiftyException as exc:
-            raise ValueError(f"{value!r} is not a valid BIC ({exc})") from exc
+            raise ValueError(f"{value!r} is not a valid {kind.__name__} ({exc})") from exc
 
     @field_validator("routing_number")
     @classmethod
