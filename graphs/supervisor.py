@@ -30,6 +30,7 @@ from graphs.actions import reject
 from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, card_buttons, render_card
 from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.autonomy_policy import suggestion_after
+from graphs.confirm import policy_notes
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
 from graphs.policy_offers import offer_payload
@@ -152,7 +153,7 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         deps.store.ledger.append(
             state["run_id"], name, "budget_fallback", {"tier": "offline", "reason": str(exc), "period": exc.period}
         )
-    result.notes = [*result.notes, *budget_notes]
+    result.notes = [*result.notes, *policy_notes(deps, state["run_id"], name), *budget_notes]
     deps.store.ledger.append(
         state["run_id"],
         name,
