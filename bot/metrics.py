@@ -87,8 +87,14 @@ class LedgerCollector(Collector):
         for name, n in sorted(self._depths().items()):
             depths.add_metric([name], n)
         yield depths
+        retries = CounterMetricFamily(
+            "coo_job_retries", "Job attempts after the first that the queue ran, by job", labels=["job"]
+        )
+        for job, n in sorted(f.job_retries.items()):
+            retries.add_metric([job], n)
+        yield retries
         yield CounterMetricFamily(
-            "coo_job_retries", "Send attempts after the first (scheduled retries and /resend)", value=f.send_retries
+            "coo_send_retries", "Send attempts after the first (scheduled retries and /resend)", value=f.send_retries
         )
         failures = CounterMetricFamily(
             "coo_delivery_failures", "Chat messages a platform did not take", labels=["platform"]

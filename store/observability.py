@@ -55,6 +55,7 @@ class Figures(BaseModel):
     decisions: list[Decision]
     side_effects: dict[str, dict[str, int]]  # action → outcome (done, failed, sending) → count
     send_retries: int  # automatic and operator attempts after a send's first
+    job_retries: dict[str, int] = {}  # job (run_intent, process_inbox, run_tick, …) → retries the queue ran
     delivery_failures: dict[str, int]  # chat platform → messages it did not take
     model: list[ModelUse]
 
@@ -174,6 +175,19 @@ class Observability:
             for r in rows
         ]
 
+    def job_retries(self) -> dict[str, int]:
+        """Retries the queue ran, per job: for each job, its highest attempt recorded less one
+        (an attempt that could not record itself, the database being down, is still counted)."""
+        highest: dict[tuple[str, str], int] = {}
+        for r in self.db.fetchall("SELECT payload FROM ledger WHERE kind = 'job_retry'"):
+            retry = _payload(r["payload"])
+            key = (str(retry.get("job")), str(retry.get("job_id")))
+            highest[key] = max(highest.get(key, 1), int(retry.get("attempt") or 1))
+        counted: dict[str, int] = defaultdict(int)
+        for (job, _), attempt in highest.items():
+            counted[job] += attempt - 1
+        return dict(counted)
+
     def figures(self) -> Figures:
         agents = self.run_agents()
         runs: dict[str, dict[str, int]] = defaultdict(dict)
@@ -198,6 +212,7 @@ class Observability:
             decisions=self.decisions(agents),
             side_effects=dict(effects),
             send_retries=retries,
+            job_retries=self.job_retries(),
             delivery_failures=failures,
             model=self.model_use(agents=agents),
         )

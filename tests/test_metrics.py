@@ -100,3 +100,49 @@ def test_without_a_token_metrics_are_served_to_this_machine_only(serve, sqlite_u
     refused = remote.get("/metrics")
     assert refused.status_code == 403 and "coo_" not in refused.text
     assert isinstance(local, httpx.Response)
+
+
+def test_job_retries_count_every_job_the_queue_retried(serve, sqlite_url, monkeypatch):
+    """An intake job, a run job and a tick job each fail once and are retried: /metrics counts the
+    three retries by job, as the ledger's job_retry events say (send retries are their own figure)."""
+    import bot.ticks
+    from bot.intake import Intake
+    from bot.job_registry import JOBS
+    from graphs.envelope import Envelope
+    from store.errors import StoreUnavailable
+
+    served = serve(database_url=sqlite_url)
+    runtime = served.runtime
+    failed: list[str] = []
+
+    def once(name: str, real, error: type[Exception] = RuntimeError):  # type: ignore[no-untyped-def]
+        def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if name not in failed:
+                failed.append(name)
+                raise error(f"the first attempt at the {name} job fails")
+            return real(*args, **kwargs)
+
+        return flaky
+
+    monkeypatch.setattr(
+        runtime.conversation, "_request", once("inbox", runtime.conversation._request, StoreUnavailable)
+    )
+    monkeypatch.setattr(runtime.supervisor, "start", once("run", runtime.supervisor.start))
+    monkeypatch.setattr(bot.ticks, "run_tick", once("tick", bot.ticks.run_tick))
+    env = Envelope(channel="console", event_id="ev-1", thread_id="console", user_id="operator", text=CLIENT)
+    assert Intake(runtime.store, runtime.queue).submit(env, post_ack=False)
+    runtime.queue.wait_idle()
+    assert [c.name for c in runtime.store.clients.all()] == ["Northwind"]  # both retries went on
+    tick = JOBS["tick"]
+    assert runtime.queue.enqueue(tick.func, "tick-2026-11-25", tick.spec, day="2026-11-25")
+    runtime.queue.wait_idle()
+    assert failed == ["inbox", "run", "tick"]
+
+    samples = _samples(served.http.get("/metrics").text)
+    assert _value(samples, "coo_job_retries_total", job="process_inbox") == 1
+    assert _value(samples, "coo_job_retries_total", job="run_intent") == 1
+    assert _value(samples, "coo_job_retries_total", job="run_tick") == 1
+    assert _value(samples, "coo_send_retries_total") == 0
+    events = runtime.store.db.fetchall("SELECT step, payload FROM ledger WHERE kind = 'job_retry' ORDER BY id")
+    assert [e["step"] for e in events] == ["process_inbox", "run_intent", "run_tick"]
+    assert _value(samples, "coo_job_retries_total") == len(events) == 3
