@@ -458,3 +458,8 @@ def test_the_quarterly_review_in_the_digest_lowers_a_level_on_the_operators_tap(
     served.slack_interaction(_review_tap(digest, lower, action_ts="1764082912.000001"))
     _said(slack_api, "is out of date")
     assert len(store.db.fetchall("SELECT id FROM ledger WHERE kind = 'policy_changed'")) == 3
+
+    # The internal one: the intake's currency changes ask again before the books change.
+    served.slack_interaction(_review_tap(digest, labels["intake change_currency → ask"], action_ts="1764082913.000001"))
+    _said(slack_api, "the intake's billing currency changes ask you again before changing the books")
+    assert store.autonomy_rules.level("intake", "change_currency", None) == "ask"
