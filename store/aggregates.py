@@ -150,3 +150,18 @@ def job_retries(db: Database) -> dict[str, int]:
         f" FROM ledger WHERE kind = 'job_retry' GROUP BY {job}, {job_id}) attempts GROUP BY job ORDER BY job"
     )
     return {str(r["job"]): int(r["n"]) for r in rows}
+
+
+def runs_with_agents(db: Database, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Runs (those created since ``since``, and every open one) with the agent that leads each,
+    joined in the database instead of reading every ``planned`` event."""
+    sql = _Sql(db)
+    query = (
+        f"SELECT r.id, r.kind, r.status, r.created_at, r.finished_at, {_agent(sql)} AS agent"
+        " FROM runs r LEFT JOIN ledger p ON p.run_id = r.id AND p.kind = 'planned'"
+    )
+    params: tuple[Any, ...] = ()
+    if since is not None:
+        query += " WHERE r.created_at >= ? OR r.finished_at IS NULL"
+        params = (since,)
+    return db.fetchall(query, params)

@@ -127,6 +127,10 @@ class Observability:
         rows = self.db.fetchall("SELECT run_id, payload FROM ledger WHERE kind = 'planned'")
         return {r["run_id"]: str(_payload(r["payload"]).get("agent") or ROUTER) for r in rows}
 
+    def runs_with_agents(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Runs created since ``since`` (and every open one), each with its lead agent."""
+        return aggregates.runs_with_agents(self.db, since)
+
     def run_agent(self, run_id: str) -> str:
         row = self.db.fetchone("SELECT payload FROM ledger WHERE run_id = ? AND kind = 'planned'", (run_id,))
         return str(_payload(row["payload"]).get("agent") or ROUTER) if row else ROUTER
