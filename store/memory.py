@@ -189,7 +189,9 @@ def _blob(vector: Sequence[float]) -> bytes:
 
 
 SQLITE_MMAP_BYTES = 1 << 30
-HNSW_INDEX_SQL = "CREATE INDEX IF NOT EXISTS memory_vectors_hnsw ON memory_vectors USING hnsw (embedding halfvec_cosine_ops)"
+HNSW_INDEX_SQL = (
+    "CREATE INDEX IF NOT EXISTS memory_vectors_hnsw ON memory_vectors USING hnsw (embedding halfvec_cosine_ops)"
+)
 # PostgreSQL: a backlog of at least this many queued changes, and at least as many as the vectors
 # already indexed (`coo memory sync` after `coo import`), is loaded without the HNSW index, which
 # is then built once: inserting into the graph row by row cost more per row the larger it grew.
