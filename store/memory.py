@@ -282,8 +282,8 @@ class MemoryStore:
         return self.db.dialect == "postgres" and not self._hnsw_present
 
     def restore_vector_index(self) -> bool:
-        """Build the HNSW index if it is missing (after a deferred load, or a sync killed midway);
-        True if it was built here."""
+        """Build the HNSW index if it is missing (after a deferred load, or a sync killed midway)
+        and no large backlog remains; True if it was built here."""
         if self.db.dialect != "postgres":
             return False
         with self.db.transaction() as tx:
@@ -293,6 +293,10 @@ class MemoryStore:
                 self._hnsw_present = True
                 return False
             if tx.scalar("SELECT to_regclass('memory_vectors') IS NOT NULL AS present") is not True:
+                return False
+            if int(tx.scalar("SELECT COUNT(*) AS n FROM memory_changes")) >= HNSW_REBUILD_MIN:
+                # A large load is under way (or waits for `coo memory sync`): the sync that drains
+                # it builds the index; a run's sweep building it now would slow that load down.
                 return False
             tx.execute(f"SET LOCAL maintenance_work_mem = '{HNSW_BUILD_MEMORY}'")
             tx.execute(HNSW_INDEX_SQL)

@@ -295,12 +295,12 @@ def sync(
     were written. ``progress`` hears the running count after each batch. Only the queue of
     changes is read: the work is bounded by what changed since the last sweep."""
     store.memory.ensure(embedder)
-    try:
-        return _sync(store, embedder, batch, limit, progress)
-    finally:
-        # after a large load without the HNSW index (or a sync killed during one), built once
-        if store.memory.vector_index_deferred:
-            store.memory.restore_vector_index()
+    done = _sync(store, embedder, batch, limit, progress)
+    # After a large load without the HNSW index (or a sync that failed during one), built once.
+    # Not on failure: the next sync, in this process or any other, checks again.
+    if store.memory.vector_index_deferred:
+        store.memory.restore_vector_index()
+    return done
 
 
 def _sync(

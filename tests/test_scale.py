@@ -168,13 +168,18 @@ def test_a_large_memory_backlog_is_loaded_without_the_hnsw_index_and_the_index_b
         (memory._pg_vector(vector), item.id),
     ) == pytest.approx(0.0, abs=1e-3)
 
-    # a sync killed with the index dropped: the next one (a new process) builds it, with nothing new
+    # a sync killed with the index dropped and a large backlog left: another process (a run's
+    # sweep) leaves the index to the sync that drains the backlog, which builds it at its end
     with store.db.transaction() as tx:
         tx.execute("DROP INDEX memory_vectors_hnsw")
+        for n in range(60):
+            tx.execute("INSERT INTO memory_changes (source_kind, source_id) VALUES ('item', ?)", (10**6 + n,))
     from store.facade import Store
 
     again = Store.open(store.db.url, store.clock)
     try:
+        assert again.memory.restore_vector_index() is False
+        assert store.db.scalar(present) is False
         assert sync(again, embedder) == 0
         assert again.db.scalar(present) is True
         assert again.memory.vector_index_deferred is False
