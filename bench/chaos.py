@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bench.chaos_checks import PhaseResult, check_flows, check_store
+from bench.chaos_checks import PhaseResult, busy_runs, check_flows, check_store
 from bench.chaos_faults import FULL, KINDS, QUICK, Faults, Pace
 from bench.chaos_flows import Driver
 from bench.chaos_rig import Rig
@@ -63,10 +63,15 @@ def run_phase(rig: Rig, driver: Driver, plan: Plan, phase: str, number: int) -> 
     healed = time.monotonic()
     progress(f"{phase}: {faults.total} faults injected {faults.count}; services healed, settling…")
     deadline = healed + plan.settle
+    busy: int | None = None
     while time.monotonic() < deadline and any(f.finished is None for f in flows):
         time.sleep(0.25)
-    last = max((f.finished for f in flows if f.finished is not None), default=healed)
     done = all(f.finished is not None for f in flows)
+    # Quiet also means no run still moving: a run whose last step met a fault finishes after
+    # its outcome line went out (the sweep queues it again); it is stuck only past the bound.
+    while time.monotonic() < deadline and (busy := busy_runs(rig.pg.url)) != 0:
+        time.sleep(1)
+    quiet = time.monotonic() - healed if done and busy == 0 else None
     time.sleep(2)  # late duplicates: a second card or e-mail arrives after the first, if at all
     result = PhaseResult(
         phase=phase,
@@ -84,7 +89,7 @@ def run_phase(rig: Rig, driver: Driver, plan: Plan, phase: str, number: int) -> 
         number_gaps=0,
         missing_receipts=0,
         books_ok=True,
-        recover_s=round(max(0.0, last - healed), 1) if done else None,
+        recover_s=None if quiet is None else round(quiet, 1),
         max_flow_s=round(max((f.finished - f.due for f in flows if f.finished is not None), default=0.0), 1),
         unacknowledged_sends=driver.requests_refused - refused_before + driver.requests_5xx - failed_before,
     )

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.chaos_flows import Driver, Flow, _approve_id
-from store.runs import FINISHED
+from store.runs import FINISHED, SETTLED
 
 NUMBER_PROBLEMS = ("number_gap", "number_duplicate", "counter_mismatch")
 
@@ -31,7 +31,7 @@ class PhaseResult:
     number_gaps: int  # invoice numbers skipped, reused, or a counter past its last number
     missing_receipts: int
     books_ok: bool
-    recover_s: float | None  # from the faults' end to the last flow's outcome (None: not within the bound)
+    recover_s: float | None  # faults ended → every flow answered and no run moving (None: not within the bound)
     max_flow_s: float  # the slowest flow, first send to outcome
     unacknowledged_sends: int  # requests coo refused or failed (re-sent, as the platforms do)
     details: list[str] = field(default_factory=list)
@@ -99,6 +99,20 @@ def check_flows(driver: Driver, flows: list[Flow], result: PhaseResult) -> None:
             result.unfinished += 1
             state = "no ack" if flow.message_acked is None else "no card" if flow.card is None else "no outcome"
             result.details.append(f"{tag}: unfinished ({state}; {flow.message_sends} sends, {flow.tap_sends} taps)")
+
+
+def busy_runs(database_url: str) -> int | None:
+    """Runs still moving (neither final nor waiting on the operator); None while the database
+    cannot be asked."""
+    import psycopg
+
+    settled = list(SETTLED)
+    try:
+        with psycopg.connect(database_url, connect_timeout=3) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM runs WHERE NOT (status = ANY(%s))", (settled,)).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else 0
 
 
 def shown_approvals(driver: Driver) -> set[int]:
