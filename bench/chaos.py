@@ -50,14 +50,14 @@ def progress(text: str) -> None:
 
 def run_phase(rig: Rig, driver: Driver, plan: Plan, phase: str, number: int) -> PhaseResult:
     count = plan.flows_in(phase)
-    spread = max(5.0, count * FLOW_SECONDS)
+    spread = max(4.0, count * FLOW_SECONDS)
     kinds = KINDS if phase == "all" else (phase,)
     faults = Faults(rig, kinds, plan.pace, seed=plan.seed + number)
     refused_before, failed_before = driver.requests_refused, driver.requests_5xx
     flows = driver.add(phase, count, spread)
     progress(f"{phase}: {count} flows over {spread:.0f} s, faults: {', '.join(kinds)}")
     faults.start()
-    time.sleep(spread + 5)  # the last flow's tap lands while faults still come
+    time.sleep(spread + 4)  # the last flow's tap lands while faults still come
     faults.stop()
     rig.heal()
     healed = time.monotonic()

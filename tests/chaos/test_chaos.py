@@ -19,7 +19,9 @@ from bench.chaos import Plan, run
 from bench.chaos_checks import PhaseResult
 from bench.chaos_faults import QUICK
 
-pytestmark = pytest.mark.slow  # a PostgreSQL cluster, Redis, coo serve and workers of its own
+# A PostgreSQL cluster, Redis, coo serve and workers of their own; about 90 s each on a loaded
+# 2-core machine (the two run side by side under xdist), hence the timeout over the suite's 120 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 
 def _binaries() -> None:
@@ -38,21 +40,23 @@ def _held(results: list[PhaseResult]) -> None:
         assert r.number_gaps == 0 and r.missing_receipts == 0 and r.books_ok, where
 
 
-def test_flows_survive_killed_workers_postgresql_restarts_and_a_killed_serve():
+def test_flows_survive_killed_workers_postgresql_restarts_a_lost_redis_and_a_killed_serve():
     _binaries()
-    plan = Plan(phases=("workers", "postgres", "serve"), flows=12, all_flows=0, workers=2, settle=90, pace=QUICK)
+    phases = ("workers", "postgres", "redis", "serve")
+    plan = Plan(phases=phases, flows=12, all_flows=0, workers=2, settle=90, pace=QUICK)
     results, summary = run(plan)
-    assert [r.phase for r in results] == ["workers", "postgres", "serve"]
+    assert tuple(r.phase for r in results) == phases
     assert summary["flows"] == 12
     _held(results)
 
 
-def test_flows_survive_a_lost_redis_and_every_fault_at_once():
+def test_flows_survive_every_fault_at_once():
     _binaries()
-    # The all-faults phase stops SMTP: a send that met it is retried a minute later (the
-    # product's backoff), so the settle bound is longer than the phase itself.
-    plan = Plan(phases=("redis", "all"), flows=4, all_flows=6, workers=2, settle=150, pace=QUICK)
+    # SMTP stops in this phase: a send that met it is retried a minute later (the product's
+    # backoff), so the settle bound is longer than the phase itself.
+    plan = Plan(phases=("all",), flows=0, all_flows=8, workers=2, settle=150, pace=QUICK)
     results, summary = run(plan)
-    assert [r.phase for r in results] == ["redis", "all"]
-    assert summary["flows"] == 10
+    assert [r.phase for r in results] == ["all"]
+    assert summary["flows"] == 8
+    assert all(results[0].fault_kinds[kind] > 0 for kind in ("workers", "postgres", "redis", "serve"))
     _held(results)
