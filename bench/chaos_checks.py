@@ -6,6 +6,7 @@ side effect in the ledger with its receipt, the books check clean."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.chaos_flows import Driver, Flow, _approve_id
@@ -157,3 +158,17 @@ def check_store(driver: Driver, result: PhaseResult) -> None:
             result.details.append(f"books: {problem.line()}")
     finally:
         store.close()
+
+
+def secrets_in_logs(paths: list[Path], secrets: tuple[str, ...]) -> list[str]:
+    """Log lines that carry a token or secret (the Bot API URL holds the Telegram token)."""
+    found = []
+    for path in paths:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if any(secret in line for secret in secrets):
+                found.append(f"{path.name}:{number}")
+    return found

@@ -33,6 +33,7 @@ SLACK_OPERATOR = "UCHAOS"
 TG_OPERATOR = 5150
 TG_SECRET = "chaos-webhook-secret"
 TG_TOKEN = "123456:CHAOS-TOKEN"
+SLACK_TOKEN = "xoxb-chaos"
 START_TIMEOUT = 120.0  # a loaded 2-core machine starts a Python process in seconds, not minutes
 
 
@@ -155,7 +156,7 @@ class Rig:
         self.dir = Path(tempfile.mkdtemp(prefix="coo-chaos-"))
         self.pg: PgCluster = PgCluster()
         self.redis = RedisProc(free_port(), self.dir / "redis.log")
-        self.slack: SlackApi = SlackApi(token="xoxb-chaos")
+        self.slack: SlackApi = SlackApi(token=SLACK_TOKEN)
         self.telegram: TelegramApi = TelegramApi()
         self.smtp: SmtpServer = SmtpServer()
         self.port = free_port()
@@ -179,7 +180,7 @@ class Rig:
             "COO_TIMEZONE": "UTC",
             "COO_SMTP_URL": self.smtp.url,
             "COO_FROM_EMAIL": "Ana Ruiz <ana@studio.example>",
-            "SLACK_BOT_TOKEN": "xoxb-chaos",
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": self.slack.url,
             "COO_SLACK_OPERATORS": SLACK_OPERATOR,
