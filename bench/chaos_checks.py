@@ -27,6 +27,7 @@ class PhaseResult:
     duplicated_answers: int  # a second card or outcome line for one request
     duplicated_emails: int
     uncertain: int  # told "may or may not have gone out"
+    retrying: int  # told NOT SENT and when the next attempt comes (the backoff outlasted the bound)
     unfinished: int  # flows that did not end within the settle bound
     stuck: int  # runs neither final nor waiting on a card the operator was shown
     number_gaps: int  # invoice numbers skipped, reused, or a counter past its last number
@@ -80,10 +81,18 @@ def check_flows(driver: Driver, flows: list[Flow], result: PhaseResult) -> None:
         if len(cards) > 1:
             result.duplicated_answers += len(cards) - 1
             result.details.append(f"{tag}: {len(cards)} cards")
+        said = [str(c.get("text") or "") for c in driver.replies(flow)]
+        not_sent = [text for text in said if text.startswith("⚠️ NOT SENT")]
+        retrying = not outcomes and bool(not_sent) and "I'll try again at" in not_sent[-1]
         if flow.tap_acked is not None:
             result.acknowledged += 1
-            result.answered += 1 if outcomes else 0
-            if not outcomes:
+            result.answered += 1 if outcomes or retrying else 0
+            if retrying:
+                # Told it was not sent and when it is tried again: an answer, not a loss; the
+                # next attempt (1, 5, 30 minutes on) came after the phase's bound.
+                result.retrying += 1
+                result.details.append(f"{tag}: told NOT SENT, retry scheduled after the bound")
+            elif not outcomes:
                 result.lost += 1
                 result.details.append(f"{tag}: tap acknowledged, no outcome line")
             elif emails == 0 and not uncertain:
@@ -96,7 +105,7 @@ def check_flows(driver: Driver, flows: list[Flow], result: PhaseResult) -> None:
             result.duplicated_emails += emails - 1
             result.details.append(f"{tag}: {emails} e-mails to {flow.email}")
         result.uncertain += 1 if uncertain else 0
-        if flow.finished is None:
+        if flow.finished is None and not retrying:
             result.unfinished += 1
             state = "no ack" if flow.message_acked is None else "no card" if flow.card is None else "no outcome"
             result.details.append(f"{tag}: unfinished ({state}; {flow.message_sends} sends, {flow.tap_sends} taps)")
