@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bench.chaos_checks import PhaseResult, busy_runs, check_flows, check_store, secrets_in_logs
+from bench.chaos_checks import PhaseResult, busy_runs, check_flows, check_store, duplicates, secrets_in_logs
 from bench.chaos_faults import FULL, KINDS, QUICK, Faults, Pace
 from bench.chaos_flows import Driver
 from bench.chaos_rig import SIGNING_SECRET, SLACK_TOKEN, TG_SECRET, TG_TOKEN, Rig
@@ -153,6 +153,7 @@ def run(plan: Plan) -> tuple[list[PhaseResult], dict[str, object]]:
     """The whole run: the rig started, each phase in turn, the rig torn down."""
     rig = Rig(plan.workers)
     results: list[PhaseResult] = []
+    late = 0
     started = time.monotonic()
     try:
         progress(f"starting PostgreSQL, Redis, coo serve and {plan.workers} workers in {rig.dir}…")
@@ -166,6 +167,7 @@ def run(plan: Plan) -> tuple[list[PhaseResult], dict[str, object]]:
                 progress(f"{phase}: " + json.dumps({k: v for k, v in result.as_json().items() if k != "details"}))
                 for line in result.details[:20]:
                     progress(f"  {line}")
+            late = duplicates(driver, driver.flows) - sum(r.duplicated_answers + r.duplicated_emails for r in results)
         finally:
             driver.stop()
     finally:
@@ -179,8 +181,9 @@ def run(plan: Plan) -> tuple[list[PhaseResult], dict[str, object]]:
         "faults": sum(r.faults for r in results),
         "lost": sum(r.lost for r in results),
         "duplicated_emails": sum(r.duplicated_emails for r in results),
+        "late_duplicates": late,
         "secrets_in_logs": len(leaked),
-        "violations": sum(r.violations for r in results) + len(leaked),
+        "violations": sum(r.violations for r in results) + len(leaked) + late,
         "seconds": round(time.monotonic() - started, 1),
         "workers": plan.workers,
         "logs": str(rig.dir),
@@ -219,7 +222,10 @@ def main(args: argparse.Namespace) -> int:
     )
     print(table(results))
     violated = int(str(summary["violations"]))
-    print(f"secrets in the processes' logs: {summary['secrets_in_logs']}")
+    print(
+        f"duplicates after their phase was counted: {summary['late_duplicates']}; "
+        f"secrets in the processes' logs: {summary['secrets_in_logs']}"
+    )
     print(f"invariants: {'all held' if not violated else f'{violated} violation(s) — see the lines above'}")
     print(json.dumps({**summary, "phases": [r.as_json() for r in results]}))
     return 1 if violated else 0

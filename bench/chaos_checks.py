@@ -169,6 +169,18 @@ def check_store(driver: Driver, result: PhaseResult) -> None:
         store.close()
 
 
+def duplicates(driver: Driver, flows: list[Flow]) -> int:
+    """Second cards, outcome lines and e-mails of these flows, counted now: run at the end, it
+    catches a duplicate that came after its phase was counted."""
+    driver.refresh()
+    sent = _recipients(driver.rig.smtp)
+    extra = 0
+    for flow in flows:
+        extra += max(0, len(driver.cards(flow)) - 1) + max(0, len(driver.outcomes(flow)) - 1)
+        extra += max(0, sum(n for to, n in sent.items() if flow.email in to) - 1)
+    return extra
+
+
 def secrets_in_logs(paths: list[Path], secrets: tuple[str, ...]) -> list[str]:
     """Log lines that carry a token or secret (the Bot API URL holds the Telegram token)."""
     found = []

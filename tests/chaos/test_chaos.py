@@ -47,7 +47,7 @@ def test_flows_survive_killed_workers_postgresql_restarts_a_lost_redis_and_a_kil
     results, summary = run(plan)
     assert tuple(r.phase for r in results) == phases
     assert summary["flows"] == 12
-    assert summary["secrets_in_logs"] == 0
+    assert summary["secrets_in_logs"] == 0 and summary["late_duplicates"] == 0
     _held(results)
 
 
@@ -58,6 +58,6 @@ def test_flows_survive_every_fault_at_once():
     plan = Plan(phases=("all",), flows=0, all_flows=8, workers=2, settle=150, pace=QUICK)
     results, summary = run(plan)
     assert [r.phase for r in results] == ["all"]
-    assert summary["flows"] == 8 and summary["secrets_in_logs"] == 0
+    assert summary["flows"] == 8 and summary["secrets_in_logs"] == 0 and summary["late_duplicates"] == 0
     assert all(results[0].fault_kinds[kind] > 0 for kind in ("workers", "postgres", "redis", "serve"))
     _held(results)
