@@ -59,7 +59,7 @@ def run_phase(rig: Rig, driver: Driver, plan: Plan, phase: str, number: int) -> 
     faults.start()
     time.sleep(spread + 4)  # the last flow's tap lands while faults still come
     faults.stop()
-    rig.heal()
+    crashed = rig.heal()
     healed = time.monotonic()
     progress(f"{phase}: {faults.total} faults injected {faults.count}; services healed, settling…")
     deadline = healed + plan.settle
@@ -85,6 +85,7 @@ def run_phase(rig: Rig, driver: Driver, plan: Plan, phase: str, number: int) -> 
         duplicated_emails=0,
         uncertain=0,
         retrying=0,
+        crashed=len(crashed),
         unfinished=0,
         stuck=0,
         number_gaps=0,
@@ -95,6 +96,7 @@ def run_phase(rig: Rig, driver: Driver, plan: Plan, phase: str, number: int) -> 
         unacknowledged_sends=driver.requests_refused - refused_before + driver.requests_5xx - failed_before,
     )
     result.details.extend(faults.errors)
+    result.details.extend(f"{name} exited on its own during the phase" for name in crashed)
     check_flows(driver, flows, result)
     check_store(driver, result)
     return result
@@ -111,6 +113,7 @@ HEADER = (
     "dup ans",
     "uncertain",
     "retrying",
+    "crashed",
     "unfinished",
     "stuck",
     "gaps",
@@ -133,6 +136,7 @@ def _row(r: PhaseResult) -> tuple[str, ...]:
         str(r.duplicated_answers),
         str(r.uncertain),
         str(r.retrying),
+        str(r.crashed),
         str(r.unfinished),
         str(r.stuck),
         str(r.number_gaps),

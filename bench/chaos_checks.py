@@ -28,6 +28,7 @@ class PhaseResult:
     duplicated_emails: int
     uncertain: int  # told "may or may not have gone out"
     retrying: int  # told NOT SENT and when the next attempt comes (the backoff outlasted the bound)
+    crashed: int  # coo processes that exited on their own (not killed by a fault)
     unfinished: int  # flows that did not end within the settle bound
     stuck: int  # runs neither final nor waiting on a card the operator was shown
     number_gaps: int  # invoice numbers skipped, reused, or a counter past its last number
@@ -44,6 +45,7 @@ class PhaseResult:
             self.lost
             + self.duplicated_answers
             + self.duplicated_emails
+            + self.crashed
             + self.unfinished
             + self.stuck
             + self.number_gaps

@@ -236,8 +236,11 @@ class Rig:
         finally:
             redis.close()
 
-    def heal(self) -> None:
-        """Every service back up (after a phase's faults): a dead process is started again."""
+    def heal(self) -> list[str]:
+        """Every service back up (after a phase's faults): a dead process is started again.
+        Returns the coo processes found dead: the faults start again what they kill, so these
+        exited on their own (a crash the phase must report, not hide)."""
+        crashed = [p.name for p in (self.serve, *self.workers) if not p.alive()]
         with self.lock:
             if not self.pg_up:
                 self.pg.start()
@@ -253,6 +256,7 @@ class Rig:
             for worker in self.workers:
                 if not worker.alive():
                     worker.start()
+        return crashed
 
     def close(self) -> None:
         for process in (self.serve, *self.workers):

@@ -36,7 +36,7 @@ def _held(results: list[PhaseResult]) -> None:
         assert r.acknowledged > 0 and r.answered == r.acknowledged, where
         assert r.lost == 0, where
         assert r.duplicated_emails == 0 and r.duplicated_answers == 0, where
-        assert r.unfinished == 0 and r.stuck == 0, where
+        assert r.unfinished == 0 and r.stuck == 0 and r.crashed == 0, where
         assert r.number_gaps == 0 and r.missing_receipts == 0 and r.books_ok, where
 
 
