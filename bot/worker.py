@@ -131,7 +131,7 @@ def run_worker(runtime: Runtime, queues: list[str] | None = None, burst: bool = 
                 raise
         finally:
             supervision.stop.set()
-        if burst or getattr(worker, "_stop_requested", False):
+        if burst or worker.stop_asked:
             return
         # RQ quits ("found an unhandled exception") when Redis drops outside its dequeue — the
         # heartbeat after a job, its maintenance — which left no worker at all after a Redis

@@ -212,6 +212,9 @@ def test_a_worker_outlives_a_redis_restart_in_the_middle_of_a_job(coo_env, pg_ur
         queue = Queue("coo-intake", connection=Redis.from_url(redis_server.url))
         queue.enqueue("time.sleep", 0, job_id="after")
         _wait(lambda: Job.fetch("after", connection=queue.connection).get_status() == "finished", timeout=60)
+        # Asked to stop, it stops (idle: RQ raises StopRequested rather than flagging it).
+        os.killpg(worker.pid, signal.SIGTERM)
+        assert worker.wait(30) == 0
     finally:
         _kill(worker)
         redis_server.stop()
