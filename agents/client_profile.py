@@ -22,6 +22,11 @@ def _when(store: Store, moment: datetime) -> str:
     return store.clock.local(moment).date().isoformat()
 
 
+def _run(run_id: str | None) -> str:
+    """Where a row came from: its run, or (no run id) `coo import` — runs always record theirs."""
+    return f"run {run_id}" if run_id else "imported, no run"
+
+
 def client_profile(store: Store, client_id: int, today: date) -> str:
     """The profile text, built from canonical facts and recent artifacts, with sources."""
     ctx = load_client_context(store, client_id)
@@ -36,7 +41,7 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
         if r.billing_day:
             terms.append(f"billed on day {r.billing_day}")
         lines.append(
-            f"Retainer: {', '.join(terms)} (since {_when(store, r.created_at)}, run {r.run_id}) — {r.state_on(today)}"
+            f"Retainer: {', '.join(terms)} (since {_when(store, r.created_at)}, {_run(r.run_id)}) — {r.state_on(today)}"
         )
     credits = store.billing.credits(client_id)
     if credits:
@@ -63,13 +68,13 @@ def client_profile(store: Store, client_id: int, today: date) -> str:
             late = f", {(today - inv.due_date).days} days overdue" if inv.due_date < today else ""
             lines.append(
                 f"• {inv.number} {format_money(inv.balance, inv.currency)} due {inv.due_date.isoformat()}"
-                f"{late} — run {inv.run_id}"
+                f"{late} — {_run(inv.run_id)}"
             )
     if ctx.deliverables:
         lines.append("Deliverables:")
         for d in ctx.deliverables:
             due = f" due {d.due_date.isoformat()}" if d.due_date else ""
-            lines.append(f"• {d.title}{due} — run {d.run_id}")
+            lines.append(f"• {d.title}{due} — {_run(d.run_id)}")
     mails = [a for a in store.artifacts.for_client(client_id, limit=20) if a.kind in ("email", "email_in")][:3]
     if mails:
         lines.append("Last e-mails:")

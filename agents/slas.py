@@ -81,15 +81,9 @@ def breaches(store: Store, since: datetime | None = None) -> list[Breach]:
     """Runs that took (or are taking) longer than their category's SLA."""
     now = store.clock.now()
     chosen = slas(store)
-    agents = store.observability.run_agents()
-    sql = "SELECT id, kind, status, created_at, finished_at FROM runs"
-    params: tuple[Any, ...] = ()
-    if since is not None:
-        sql += " WHERE created_at >= ? OR finished_at IS NULL"
-        params = (since,)
     found: list[Breach] = []
-    for row in store.db.fetchall(sql, params):
-        category = category_of(agents.get(row["id"], ""))
+    for row in store.observability.runs_with_agents(since):
+        category = category_of(str(row["agent"]))
         if category is None or row["status"] in ("rejected", "cancelled"):
             continue
         started = _time(row["created_at"])

@@ -322,6 +322,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bench.scale import main as scale_main
 
         return scale_main(args)
+    if args.part == "chaos":
+        from bench.chaos import main as chaos_main
+
+        return chaos_main(args)
     if args.startup:
         from bench.startup import main as startup_main
 
@@ -609,7 +613,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--runs", type=int, help="runs of each command with --startup (default 7; the median is shown)")
     bench.add_argument(
-        "part", nargs="?", choices=["scale"], help="scale: what one reply costs as the books grow (see README)"
+        "part",
+        nargs="?",
+        choices=["scale", "chaos"],
+        help="scale: what one reply costs as the books grow; chaos: approval flows while services break (see README)",
     )
     scale = bench.add_argument_group("coo bench scale")
     scale.add_argument("--factor", help="comma-separated data factors (default 1,10; 1× = 50 clients, 5,000 invoices…)")
@@ -620,6 +627,12 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--no-startup", action="store_true", help="skip the process-start figures")
     scale.add_argument("--throughput", action="store_true", help="also two workers against a bare RQ job (Redis)")
     scale.add_argument("--jobs", type=int, help="jobs per throughput run (default 300)")
+    chaos = bench.add_argument_group("coo bench chaos")
+    chaos.add_argument("--flows", type=int, help="approval flows over the single-fault phases (default 200)")
+    chaos.add_argument("--all-flows", type=int, help="approval flows in the all-faults phase (default 60)")
+    chaos.add_argument("--workers", type=int, help="`coo worker` processes (default 2)")
+    chaos.add_argument("--phases", help="comma-separated phases (default workers,postgres,redis,smtp,serve,all)")
+    chaos.add_argument("--settle", type=float, help="seconds flows get to finish after a phase (default 240)")
     bench.set_defaults(func=cmd_bench)
     serve = sub.add_parser(
         "serve", help="web app: Slack events, Telegram webhook, inbound e-mail (+ Socket Mode, polling)"

@@ -4,11 +4,12 @@ queues are in bot.job_registry. Module-level so RQ can import them by dotted pat
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, ParamSpec
 
 from bot.runtime import JOBS, Runtime, get_runtime
 from graphs.chat_forward import ChatForward
@@ -21,10 +22,39 @@ from store.deliveries import Deliveries
 from store.errors import NotFound
 from store.facade import Store
 from store.inbox import InboxItem
-from store.jobqueue import attempts_left
+from store.jobqueue import attempts_left, current_attempt
 from store.outage import is_outage
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+RETRY_RUN = "jobs"  # the ledger's run id of job retries (a job is not always a run's)
+
+
+def counted(job: Callable[P, None]) -> Callable[P, None]:
+    """Every job: an attempt after the first (a retry by RQ or the in-process queue, whatever the
+    job) is a ``job_retry`` ledger event, once per attempt, which /metrics counts. Recording never
+    fails the job: when the store is what failed, a later attempt records its number, and the
+    count is taken from the highest attempt of each job."""
+
+    @functools.wraps(job)
+    def attempt(*args: P.args, **kwargs: P.kwargs) -> None:
+        running = current_attempt()
+        if running is not None and running[1] > 1:
+            job_id, number = running
+            try:
+                get_runtime().store.ledger.append(
+                    RETRY_RUN,
+                    job.__name__,
+                    "job_retry",
+                    {"job": job.__name__, "job_id": job_id, "attempt": number},
+                    actor="queue",
+                    dedupe=f"{job_id}:{number}",
+                )
+            except Exception:
+                log.warning("could not record attempt %d of job %s", number, job_id, exc_info=True)
+        job(*args, **kwargs)
+
+    return attempt
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -76,6 +106,7 @@ def _failed(runtime: Runtime, run_id: str) -> None:
     )
 
 
+@counted
 def run_intent(run_id: str) -> None:
     """Start (or, after a crash, continue) the run for an accepted intent."""
     runtime = get_runtime()
@@ -83,6 +114,7 @@ def run_intent(run_id: str) -> None:
     schedule_send_retries(runtime, run_id)  # e.g. an autonomous send the mail server did not take
 
 
+@counted
 def resume_run(run_id: str, approval_id: int) -> None:
     """Resume a run after the operator decided on its approval."""
     runtime = get_runtime()
@@ -93,6 +125,7 @@ def resume_run(run_id: str, approval_id: int) -> None:
 # -- e-mails the mail server did not take -------------------------------------------------------
 
 
+@counted
 def retry_send(approval_id: int) -> None:
     """The scheduled next attempt at an approved e-mail that was not sent; said in its thread."""
     runtime = get_runtime()
@@ -118,6 +151,7 @@ def schedule_send_retries(runtime: Runtime, run_id: str | None = None) -> int:
 # -- schedules ----------------------------------------------------------------------------------
 
 
+@counted
 def send_digest(day: str) -> None:
     """Post the digest for ``day`` (once) and schedule the next one."""
     from bot.digest import post_digest, schedule_next_digest
@@ -127,6 +161,7 @@ def send_digest(day: str) -> None:
     schedule_next_digest(runtime)
 
 
+@counted
 def run_tick(day: str) -> None:
     """The day's recurring work: retainer invoices, weekly reports, deadline alerts (once each)."""
     from bot.ticks import tick_job
@@ -137,6 +172,7 @@ def run_tick(day: str) -> None:
 # -- the inbox ----------------------------------------------------------------------------------
 
 
+@counted
 def process_inbox(item_id: int) -> None:
     """Job: process one saved input (bot.intake)."""
     process(get_runtime(), item_id)

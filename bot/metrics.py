@@ -36,11 +36,14 @@ class LedgerCollector(Collector):
             "Time from an approval card to its decision",
             labels=["agent", "via"],
         )
-        groups: dict[tuple[str, str], list[float]] = {}
+        counts: dict[tuple[str, str], int] = {}
+        sums: dict[tuple[str, str], float] = {}
         for d in f.decisions:
-            groups.setdefault((d.agent, "autonomy" if d.via == "autonomy" else "operator"), []).append(d.seconds)
-        for (agent, via), seconds in sorted(groups.items()):
-            latency.add_metric([agent, via], count_value=len(seconds), sum_value=sum(seconds))
+            group = (d.agent, "autonomy" if d.autonomy else "operator")
+            counts[group] = counts.get(group, 0) + d.count
+            sums[group] = sums.get(group, 0.0) + d.seconds
+        for (agent, via), count in sorted(counts.items()):
+            latency.add_metric([agent, via], count_value=count, sum_value=sums[(agent, via)])
         yield latency
         decisions = CounterMetricFamily(
             "coo_decisions",
@@ -50,7 +53,7 @@ class LedgerCollector(Collector):
         counted: dict[tuple[str, str, str], int] = {}
         for d in f.decisions:
             key = (d.agent, d.decision, "yes" if d.edited else "no")
-            counted[key] = counted.get(key, 0) + 1
+            counted[key] = counted.get(key, 0) + d.count
         for key, n in sorted(counted.items()):
             decisions.add_metric(list(key), n)
         yield decisions
@@ -87,8 +90,14 @@ class LedgerCollector(Collector):
         for name, n in sorted(self._depths().items()):
             depths.add_metric([name], n)
         yield depths
+        retries = CounterMetricFamily(
+            "coo_job_retries", "Job attempts after the first that the queue ran, by job", labels=["job"]
+        )
+        for job, n in sorted(f.job_retries.items()):
+            retries.add_metric([job], n)
+        yield retries
         yield CounterMetricFamily(
-            "coo_job_retries", "Send attempts after the first (scheduled retries and /resend)", value=f.send_retries
+            "coo_send_retries", "Send attempts after the first (scheduled retries and /resend)", value=f.send_retries
         )
         failures = CounterMetricFamily(
             "coo_delivery_failures", "Chat messages a platform did not take", labels=["platform"]

@@ -23,6 +23,14 @@ MAINTENANCE_EVERY = 20
 
 
 class CooWorker(SimpleWorker):
+    # Set when SIGTERM/SIGINT (or RQ's shutdown command) asked it to stop: `coo worker` then
+    # exits; RQ quitting for any other reason (Redis gone mid-loop) is worked through.
+    stop_asked = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.stop_asked = True
+        super().request_stop(signum, frame)
+
     def _start_scheduler(
         self,
         burst: bool = False,

@@ -14,9 +14,11 @@ from bot.jobs import schedule_send_retries
 from bot.recovery import SWEEP_EVERY, sweep_once
 from bot.rq_worker import MAINTENANCE_EVERY, WORKER_TTL, CooWorker, release_dead_schedulers
 from bot.runtime import JOBS, Runtime
+from bot.service_wait import RETRY_EVERY, wait_for_services
 from bot.ticks import catch_up_tick, schedule_next_tick
 from graphs.plans import plan_for, plan_for_run
 from store.lost_jobs import BEAT_EVERY, beat
+from store.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -108,20 +110,32 @@ def run_worker(runtime: Runtime, queues: list[str] | None = None, burst: bool = 
     day, moment = schedule_next_tick(runtime)
     log.info("next tick: %s at %s UTC", day, moment.isoformat())
     names = queues or list(QUEUES)
-    # SimpleWorker runs jobs in this process, so the runtime (pools, compiled graph) is built
-    # once instead of once per forked job; a crash is recovered by the supervision thread.
-    worker = CooWorker(
-        [Queue(n, connection=redis) for n in names],
-        connection=redis,
-        # Idle workers look at the scheduler lock and the registries every few seconds instead
-        # of every 10 minutes: a scheduler that died with its worker is taken over quickly.
-        worker_ttl=WORKER_TTL,
-        maintenance_interval=MAINTENANCE_EVERY,
-    )
-    supervision = _Supervision(runtime, redis, worker)
-    if not burst:
-        supervision.start()
-    try:
-        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
-    finally:
-        supervision.stop.set()
+    while True:
+        # SimpleWorker runs jobs in this process, so the runtime (pools, compiled graph) is built
+        # once instead of once per forked job; a crash is recovered by the supervision thread.
+        worker = CooWorker(
+            [Queue(n, connection=redis) for n in names],
+            connection=redis,
+            # Idle workers look at the scheduler lock and the registries every few seconds instead
+            # of every 10 minutes: a scheduler that died with its worker is taken over quickly.
+            worker_ttl=WORKER_TTL,
+            maintenance_interval=MAINTENANCE_EVERY,
+        )
+        supervision = _Supervision(runtime, redis, worker)
+        if not burst:
+            supervision.start()
+        try:
+            worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        except Exception as exc:  # RQ's own tear-down fails too when Redis is gone
+            if burst or not is_outage(exc):
+                raise
+        finally:
+            supervision.stop.set()
+        if burst or worker.stop_asked:
+            return
+        # RQ quits ("found an unhandled exception") when Redis drops outside its dequeue — the
+        # heartbeat after a job, its maintenance — which left no worker at all after a Redis
+        # restart (the chaos suite: every worker gone for minutes). Wait for Redis and work on.
+        log.warning("coo worker: RQ stopped (Redis unreachable?); working again once Redis answers")
+        time.sleep(RETRY_EVERY)
+        wait_for_services(runtime.settings, "worker")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import NamedTuple
 
 from graphs.approvals import Action
 from store.autonomy_rules import AutonomyRule
@@ -25,19 +26,41 @@ STREAK_KEY = "autonomy.streak"
 DEFAULT_STREAK = 10
 AUTONOMY_VIA = "autonomy"  # decided_via of approvals a policy decided (graphs.autonomy uses the same)
 
-KINDS: dict[str, str] = {
-    "send_invoice": "invoices",
-    "resend_invoice": "invoice resends",
-    "send_email": "e-mails",
-    "send_proposal": "proposals",
-    "send_reminder": "payment reminders",
-    "send_credit_note": "credit notes",
+
+class SideEffectKind(NamedTuple):
+    label: str  # what the operator reads ("invoices", "retainer changes")
+    external: bool  # it leaves the system (an e-mail to a client); else internal bookkeeping
+
+
+# Every kind of side effect autonomy can be set for, and whether it leaves the system: the one
+# place that says so. ``ask`` asks before each; ``ask-external`` lets the internal ones (changes to
+# the books that stay in coo: they are in the ledger and "undo" takes them back) run on their own
+# while anything external still waits for a card; ``auto`` lets both go, the external ones within
+# the rule's limits. A kind not listed here counts as external, so it always waits.
+SIDE_EFFECTS: dict[str, SideEffectKind] = {
+    "send_invoice": SideEffectKind("invoices", True),
+    "resend_invoice": SideEffectKind("invoice resends", True),
+    "send_email": SideEffectKind("e-mails", True),
+    "send_proposal": SideEffectKind("proposals", True),
+    "send_reminder": SideEffectKind("payment reminders", True),
+    "send_credit_note": SideEffectKind("credit notes", True),
+    "change_retainer": SideEffectKind("retainer term changes", False),
+    "end_retainer": SideEffectKind("retainer ends", False),
+    "pause_retainer": SideEffectKind("retainer pauses", False),
+    "resume_retainer": SideEffectKind("retainer resumes", False),
+    "change_currency": SideEffectKind("billing currency changes", False),
+    "rename_client": SideEffectKind("client renames", False),
+    "change_contact": SideEffectKind("contact address changes", False),
+    "delete_client": SideEffectKind("client deletions", False),
 }
+KINDS: dict[str, str] = {kind: what.label for kind, what in SIDE_EFFECTS.items()}
+INTERNAL_LEVELS = ("ask-external", "auto")  # the levels that let internal bookkeeping run on its own
 
 
 def is_external(kind: str) -> bool:
-    """Whether the action leaves the system (an e-mail); everything else is internal bookkeeping."""
-    return kind.startswith(("send_", "resend_"))
+    """Whether the side effect leaves the system; unknown kinds do (so they wait)."""
+    found = SIDE_EFFECTS.get(kind)
+    return found is None or found.external
 
 
 def streak_length(store: Store) -> int:
@@ -134,13 +157,23 @@ def allowed_by_rule(store: Store, run_id: str, action: Action) -> tuple[str, Aut
     rule = store.autonomy_rules.rule(agent, action.action, action.card.client_id)
     if rule is None:
         return None
-    if rule.level == "ask-external" and not is_external(action.action):
-        return agent, rule
+    if not is_external(action.action):
+        return (agent, rule) if rule.level in INTERNAL_LEVELS else None
     if rule.level != "auto":
         return None
     if within_limits(store, rule, action) is not None:
         return None
     return agent, rule
+
+
+def allowed_internal(store: Store, run_id: str, kind: str, client_id: int | None) -> tuple[str, AutonomyRule] | None:
+    """(agent, rule) when the operator's /policy lets this internal change run without asking:
+    the run's agent is at ``ask-external`` or ``auto`` for the kind (for this client, or all)."""
+    if is_external(kind):
+        return None
+    agent = store.observability.run_agent(run_id)
+    rule = store.autonomy_rules.rule(agent, kind, client_id)
+    return (agent, rule) if rule is not None and rule.level in INTERNAL_LEVELS else None
 
 
 def lower_after_failure(store: Store, run_id: str, action: Action, approval_id: int) -> str | None:
@@ -191,8 +224,8 @@ def lower_after_complaint(store: Store, client_id: int, text: str, source: str) 
         return None
     lowered = []
     for rule in store.autonomy_rules.all():
-        if rule.level == "ask" or rule.client_id not in (client_id, 0):
-            continue
+        if rule.level == "ask" or rule.client_id not in (client_id, 0) or not is_external(rule.kind):
+            continue  # only what leaves the system is lowered: bookkeeping in the books stays as set
         if store.autonomy_rules.level(rule.agent, rule.kind, client_id) == "ask":
             continue
         change = store.autonomy_rules.set(

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.llm import attribute_to
-from graphs import confirm
+from graphs import confirm, risk_review
 from graphs.approvals import ADDRESS_HINT, Draft, apply_edit, card_buttons, is_address, render_card
 from graphs.chase import chase_event_id, chase_summary, overdue_by_client
 from graphs.chat_commands import autonomy_command, open_deliverables_text
@@ -626,9 +626,13 @@ class Conversation:
             actor=f"{env.channel}:{env.user_id}",
             dedupe=env.idempotency_key,
         )
+        # A new card is a new decision: high-risk work gets the large tier's plan and review again.
+        reviewed = "".join(
+            f"{note}\n" for note in risk_review.after_edit(self.deps, approval, card, draft, env.idempotency_key)
+        )
         self.reply(
             env,
-            f"Edited #{approval.id} ({', '.join(changed)}).\n{render_card(approval.id, card, draft)}",
+            f"Edited #{approval.id} ({', '.join(changed)}).\n{reviewed}{render_card(approval.id, card, draft)}",
             {
                 "approval_id": approval.id,
                 "card": card.model_dump(),

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from agents.budget import CAP_KEYS, FALLBACK_KEY, PRICE_PREFIX, Budget, parse_prices
 from agents.registry import AGENTS
 from graphs.autonomy import AUTONOMY_SCOPE
-from graphs.autonomy_policy import KINDS, STREAK_KEY, streak_length
+from graphs.autonomy_policy import KINDS, STREAK_KEY, is_external, streak_length
 from graphs.policy_offers import accept_offer
 from graphs.slas import SlaError, set_sla, sla_lines
 from store.autonomy_rules import LEVELS, AutonomyRule
@@ -29,7 +29,9 @@ from store.models import cents, format_money, from_cents
 
 USAGE = (
     'Write /policy AGENT KIND ask|ask-external|auto [client="Name"] [max=2500 USD] [any-address], '
-    'e.g. /policy invoicer send_invoice auto client="Acme Studio" max=5000; or /policy streak 10.'
+    'e.g. /policy invoicer send_invoice auto client="Acme Studio" max=5000; or /policy streak 10. '
+    "ask-external lets internal bookkeeping run on its own (e.g. /policy intake change_retainer ask-external) "
+    "while anything leaving the system still waits."
 )
 
 
@@ -40,7 +42,7 @@ class PolicyError(ValueError):
 def _rule_line(store: Store, rule: AutonomyRule) -> str:
     who = f" for {store.clients.get(rule.client_id).name}" if rule.client_id else ""
     limits = []
-    if rule.level == "auto":
+    if rule.level == "auto" and is_external(rule.kind):
         if rule.max_cents is not None:
             limits.append(f"up to {format_money(from_cents(rule.max_cents), rule.currency or 'USD')}")
         limits.append("known addresses only" if rule.known_only else "any address")
@@ -200,6 +202,11 @@ def set_policy(store: Store, words: list[str], *, by: str, via: str, dedupe: str
             known_only = False
         else:
             raise PolicyError(f"I don't know the option {option!r}. {USAGE}")
+    if not is_external(kind) and (max_cents is not None or not known_only):
+        raise PolicyError(
+            f"{kind} is internal bookkeeping: nothing leaves the system, so max= and any-address do not apply. "
+            f"/policy {agent} {kind} ask-external lets it run on its own."
+        )
     change = store.autonomy_rules.set(
         agent,
         kind,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.autonomy_policy import KINDS, clean_streak
+from graphs.autonomy_policy import KINDS, clean_streak, is_external
 from store.facade import Store
 from store.models import LedgerEvent
 
@@ -61,10 +61,8 @@ def accept_offer(store: Store, words: list[str], *, by: str, via: str) -> str:
     client = store.clients.get(client_id).name if client_id else None
     for_client = f" for {client}" if client else ""
     if level == "ask":
-        return (
-            f"✅ Lowered by you at {at:%Y-%m-%d %H:%M %Z}: the {agent}'s {what}{for_client} ask you again "
-            f"before anything goes out."
-        )
+        before = "before anything goes out" if is_external(kind) else "before changing the books"
+        return f"✅ Lowered by you at {at:%Y-%m-%d %H:%M %Z}: the {agent}'s {what}{for_client} ask you again {before}."
     return (
         f"✅ Raised by you at {at:%Y-%m-%d %H:%M %Z}: the {agent}'s {what}{for_client} are now {level} "
         f"(known addresses only). /policy {agent} {kind} ask lowers it again."

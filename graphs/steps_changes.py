@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.approvals import is_address
-from graphs.confirm import ask_to_confirm
+from graphs.confirm import ask_to_confirm, confirmed
 from graphs.deps import Deps
 from graphs.intents import ChangeContact, DeleteRecord, MoveDue, RenameClient, TaskDone, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, resolve_client, today_for, unknown_client
@@ -43,7 +43,7 @@ def rename_client(deps: Deps, state: dict[str, Any]) -> StepResult:
             client_id=client.id,
             stop=True,
         )
-    if not intent.confirmed:
+    if not confirmed(deps, state, "rename_client", client.id):
         question = (
             f"Rename the client {client.name}?\n  Name: {client.name} → {new}\n"
             "  Invoices and e-mails already sent keep the name they were sent with."
@@ -80,7 +80,7 @@ def change_contact(deps: Deps, state: dict[str, Any]) -> StepResult:
             notes=[f"Nothing changed: {client.name}'s contact e-mail is already {email}."], client_id=client.id
         )
     old = client.contact_email or "none"
-    if not intent.confirmed:
+    if not confirmed(deps, state, "change_contact", client.id):
         rows = [f"Change {client.name}'s contact e-mail?", f"  E-mail: {old} → {email}"]
         if intent.contact_name and intent.contact_name != client.contact_name:
             rows.append(f"  Contact: {client.contact_name or 'none'} → {intent.contact_name}")
@@ -287,7 +287,7 @@ def _delete_client(deps: Deps, state: dict[str, Any], intent: DeleteRecord) -> S
             client_id=client.id,
             stop=True,
         )
-    if not intent.confirmed:
+    if not confirmed(deps, state, "delete_client", client.id):
         contact = f", contact {client.contact_email}" if client.contact_email else ""
         question = (
             f"Delete the client {client.name}{contact}?\n  Nothing in the books refers to it; its facts go with it."

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.confirm import ask_to_confirm
+from graphs.confirm import ask_to_confirm, confirmed
 from graphs.deps import Deps
 from graphs.intents import ChangeCurrency, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, plural, resolve_client, unknown_client
@@ -30,7 +30,7 @@ def change_currency(deps: Deps, state: dict[str, Any]) -> StepResult:
         return StepResult(notes=[f"Nothing changed: {client.name} is already billed in {new}."], client_id=client.id)
     open_invoices = [i for i in deps.store.billing.open_invoices(client.id) if i.currency != new]
     retainer = deps.store.work.active_retainer(client.id)
-    if not intent.confirmed:
+    if not confirmed(deps, state, "change_currency", client.id):
         rows = [
             f"Bill {client.name} in {new} from now on?",
             f"  Currency: {old} → {new} (new invoices that don't name a currency)",

@@ -10,7 +10,7 @@ from typing import Any
 from agents.client_profile import client_profile as render_profile
 from agents.context import load_client_context
 from agents.embedders import Embedder, choose, get_embedder
-from graphs.confirm import ask_to_confirm
+from graphs.confirm import ask_to_confirm, confirmed
 from graphs.deps import Deps
 from graphs.intents import ClientProfile, Recall, RevisionRequest, UpdateTerms, intent_from_dict
 from graphs.memory_search import relevant, search_memory, topic_of
@@ -186,7 +186,9 @@ def update_terms(deps: Deps, state: dict[str, Any]) -> StepResult:
         return StepResult(
             notes=[f"{client.name}'s retainer already has those terms; nothing changed."], client_id=client.id
         )
-    if not intent.confirmed:  # the fee, the billing day and the rounds are money: asked first
+    if not confirmed(
+        deps, state, "change_retainer", client.id
+    ):  # the fee, the billing day and the rounds are money: asked first
         question = "\n".join(
             [f"Change {client.name}'s retainer ({terms_text(retainer)})?"] + [f"  {c}" for c in changes]
         )

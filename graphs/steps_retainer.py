@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from agents.billing_cycle import KIND as BILLING
 from agents.billing_cycle import add_months, billing_date, billing_dates
-from graphs.confirm import ask_to_confirm
+from graphs.confirm import ask_to_confirm, confirmed
 from graphs.deps import Deps
 from graphs.intents import RetainerEnd, RetainerPause, RetainerResume, RetainerSignup, intent_from_dict
 from graphs.step_kit import StepFn, StepResult, resolve_client, today_for, unknown_client
@@ -157,7 +157,7 @@ def terms_change(deps: Deps, state: dict[str, Any], current: Retainer, new: Reta
             client_id=client.id,
             stop=True,
         )
-    if intent.confirmed:
+    if confirmed(deps, state, "change_retainer", client.id):
         return None
     today = today_for(deps)
     old_next = _upcoming(current, today, 1)
@@ -199,9 +199,12 @@ def end_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     ]
     if ends_on == today:
         when = "today"
-    if not intent.confirmed:
+    billed = _invoiced_from(deps, retainer, ends_on)
+    # Invoices already made for dates after the end: whether to reject or credit them is money
+    # only the operator can settle, so that end is always asked about.
+    unsure = "invoices already made after the end" if billed else None
+    if not confirmed(deps, state, "end_retainer", client.id, unsure=unsure):
         rows = [f"End {client.name}'s retainer ({terms_text(retainer)}) {when}?"]
-        billed = _invoiced_from(deps, retainer, ends_on)
         if billed:
             rows.append(
                 f"  Already invoiced for dates from then on: {', '.join(billed)} — these stay as they are"
@@ -254,7 +257,7 @@ def pause_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
     skipped = [d for d in _upcoming(retainer, today, 24) if not paused.bills_on(d)]
     resumes = _upcoming(paused, today, 1)
     span = f"until {until.isoformat()}" if until else "until you resume it"
-    if not intent.confirmed:
+    if not confirmed(deps, state, "pause_retainer", client.id):
         rows = [f"Pause {client.name}'s retainer ({terms_text(retainer)}) from today {span}?"]
         if skipped:
             more = ", …" if until is None and len(skipped) > SHOWN else ""
@@ -298,7 +301,7 @@ def resume_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
         )
     resumed = retainer.model_copy(update={"paused_from": None, "paused_until": None})
     coming = _upcoming(resumed, today, SHOWN)
-    if not intent.confirmed:
+    if not confirmed(deps, state, "resume_retainer", client.id):
         rows = [f"Resume {client.name}'s retainer ({terms_text(retainer)}) today? It is {retainer.state_on(today)}."]
         if coming:
             rows.append(f"  Billed again: {_dates(coming)}.")

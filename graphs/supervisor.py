@@ -30,11 +30,11 @@ from graphs.actions import reject
 from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, card_buttons, render_card
 from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.autonomy_policy import suggestion_after
+from graphs.confirm import policy_notes
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
 from graphs.policy_offers import offer_payload
-from graphs.risk_review import plan as large_plan
-from graphs.risk_review import review
+from graphs.risk_review import notes as risk_notes
 from graphs.sending import send_approved
 from graphs.step_kit import StepResult
 from graphs.step_registry import STEPS
@@ -152,7 +152,7 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         deps.store.ledger.append(
             state["run_id"], name, "budget_fallback", {"tier": "offline", "reason": str(exc), "period": exc.period}
         )
-    result.notes = [*result.notes, *budget_notes]
+    result.notes = [*result.notes, *policy_notes(deps, state["run_id"], name), *budget_notes]
     deps.store.ledger.append(
         state["run_id"],
         name,
@@ -171,9 +171,7 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
 def _reviewed(deps: Deps, state: RunState, result: StepResult) -> StepResult:
     """A high-risk card gets the large tier's plan and review as notes (graphs.risk_review)."""
     if result.action is not None:
-        for note in (large_plan(deps, state["run_id"], result.action), review(deps, state["run_id"], result.action)):
-            if note:
-                result.notes = [*result.notes, note]
+        result.notes = [*result.notes, *risk_notes(deps, state["run_id"], result.action)]
     return result
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from store.errors import StoreError, StoreUnavailable
 from store.storable import storable
@@ -155,6 +156,8 @@ class Database:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
+        # SQLite has no time zones: the figures' "local day" of a timestamp (store.aggregates).
+        conn.create_function("coo_local_day", 2, local_day, deterministic=True)
         if self.load_vec:
             _load_sqlite_vec(conn)
         return conn
@@ -301,6 +304,14 @@ def _load_sqlite_vec(conn: Any) -> None:
         log.debug("sqlite-vec not loaded: %s", exc)
         if not _VEC_PATH:
             _VEC_PATH.append(None)
+
+
+def local_day(value: Any, tz: str) -> str | None:
+    """The local calendar day (ISO) of a stored UTC timestamp in the zone ``tz``."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(ZoneInfo(tz)).date().isoformat()
 
 
 def redact_url(url: str) -> str:

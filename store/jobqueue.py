@@ -59,6 +59,8 @@ class JobQueue(Protocol):
 
 
 _attempts_left: ContextVar[int] = ContextVar("attempts_left", default=0)
+_running: ContextVar[tuple[str, int] | None] = ContextVar("running_job", default=None)
+RETRIES_META = "coo_retries"  # an RQ job's meta: how many retries it was queued with
 
 
 def attempts_left() -> int:
@@ -72,6 +74,24 @@ def attempts_left() -> int:
     if job is not None:
         return int(job.retries_left or 0)
     return _attempts_left.get()
+
+
+def current_attempt() -> tuple[str, int] | None:
+    """(job id, attempt from 1) of the job running here, on either queue; None outside a job, or
+    for an RQ job queued without its retry count (before coo recorded it)."""
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except Exception:  # no RQ context
+        job = None
+    if job is None:
+        return _running.get()
+    retries = job.meta.get(RETRIES_META)
+    if retries is None:
+        return None
+    # RQ counts retries_left down by one for each retry it queues; the first attempt has them all.
+    return str(job.id), int(retries) - int(job.retries_left or 0) + 1
 
 
 def resolve(func: str) -> Any:
@@ -177,6 +197,7 @@ class InProcessQueue:
                 func, job_id, spec, kwargs = item
                 for attempt in range(spec.retries + 1):
                     _attempts_left.set(spec.retries - attempt)
+                    _running.set((job_id, attempt + 1))
                     try:
                         resolve(func)(**kwargs)
                         break
@@ -218,16 +239,21 @@ class RQQueue:
             self._queues[name] = Queue(name, connection=self.redis)
         return self._queues[name]
 
-    def enqueue(self, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
+    @staticmethod
+    def _retry(spec: JobSpec) -> Any:
         from rq import Retry
 
+        return Retry(max=spec.retries, interval=spec.retry_intervals) if spec.retries else None
+
+    def enqueue(self, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
         def put() -> None:
             self._queue(spec.queue).enqueue(
                 func,
                 kwargs=kwargs,
                 job_id=job_id,
                 job_timeout=spec.timeout,
-                retry=Retry(max=spec.retries, interval=spec.retry_intervals) if spec.retries else None,
+                retry=self._retry(spec),
+                meta={RETRIES_META: spec.retries},
                 result_ttl=86400,
                 failure_ttl=7 * 86400,
                 unique=True,
@@ -243,6 +269,9 @@ class RQQueue:
                 kwargs=kwargs,
                 job_id=job_id,
                 job_timeout=spec.timeout,
+                # A scheduled job (the tick, the digest) is retried like any other, as in process.
+                retry=self._retry(spec),
+                meta={RETRIES_META: spec.retries},
                 result_ttl=86400,
                 failure_ttl=7 * 86400,
                 unique=True,

@@ -175,6 +175,12 @@ def _pg_vector(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{x:.6g}" for x in vector) + "]"
 
 
+def _pg_halfvec(vector: Sequence[float]) -> bytes:
+    """pgvector's binary form of a halfvec (what its halfvec_recv reads): dimension, a reserved
+    zero, then IEEE half floats, big-endian."""
+    return struct.pack(f">hh{len(vector)}e", len(vector), 0, *vector)
+
+
 def _blob(vector: Sequence[float]) -> bytes:
     return struct.pack(f"{len(vector)}f", *vector)
 
@@ -183,6 +189,17 @@ def _blob(vector: Sequence[float]) -> bytes:
 
 
 SQLITE_MMAP_BYTES = 1 << 30
+HNSW_INDEX_SQL = (
+    "CREATE INDEX IF NOT EXISTS memory_vectors_hnsw ON memory_vectors USING hnsw (embedding halfvec_cosine_ops)"
+)
+# PostgreSQL: a backlog of at least this many queued changes, and at least as many as the vectors
+# already indexed (`coo memory sync` after `coo import`), is loaded without the HNSW index, which
+# is then built once: inserting into the graph row by row cost more per row the larger it grew.
+HNSW_REBUILD_MIN = 5000
+# PostgreSQL: memory for building the HNSW graph in one pass (a graph that does not fit is built
+# far slower); used by that one statement only, and only as much as the graph needs.
+HNSW_BUILD_MEMORY = "512MB"
+_ADVISORY_LOCK = 7100222  # serialises changes of the vector table's layout and its index
 VEC_CHUNK = 128
 _MAPPED: set[int] = set()
 
@@ -197,6 +214,9 @@ class MemoryStore:
         self.db = db
         self.clock = clock
         self._ready: tuple[str, int] | None = None
+        # PostgreSQL: whether the HNSW index is known to be there (checked once per process:
+        # a sync killed during a deferred load leaves it dropped)
+        self._hnsw_present = False
         self._lexeme_rows: tuple[float, dict[str, float]] = (-1e9, {})  # (read at, lexeme → rows)
 
     # configuration: which embedder, which dimension ------------------------------------------
@@ -219,7 +239,7 @@ class MemoryStore:
             return
         with self.db.transaction() as tx:
             if tx.dialect == "postgres":
-                tx.execute("SELECT pg_advisory_xact_lock(7100222)")
+                tx.execute(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK})")
             cfg = {r["key"]: r["value"] for r in tx.fetchall("SELECT key, value FROM memory_config")}
             if cfg.get("embedder") not in (None, embedder.name) or cfg.get("dim") not in (None, str(embedder.dim)):
                 count = tx.scalar("SELECT COUNT(*) AS n FROM memory_items")
@@ -237,6 +257,52 @@ class MemoryStore:
                 self._rebuild_text(tx)
         self._ready = (embedder.name, embedder.dim)
 
+    # PostgreSQL's HNSW index around a large load ----------------------------------------------
+
+    def defer_vector_index(self, backlog: int) -> bool:
+        """Drop the HNSW index before loading ``backlog`` new vectors when that is many (at least
+        HNSW_REBUILD_MIN and at least as many as are indexed already); True if dropped, and then
+        :meth:`restore_vector_index` builds it again. Searches stay correct meanwhile (exact)."""
+        if self.db.dialect != "postgres" or backlog < HNSW_REBUILD_MIN:
+            return False
+        with self.db.transaction() as tx:
+            # another process changing the index (building it): load with the index as it is
+            if not tx.scalar(f"SELECT pg_try_advisory_xact_lock({_ADVISORY_LOCK}) AS locked"):
+                return False
+            if backlog < int(tx.scalar("SELECT COUNT(*) AS n FROM memory_vectors")):
+                return False
+            tx.execute("DROP INDEX IF EXISTS memory_vectors_hnsw")
+        self._hnsw_present = False
+        return True
+
+    @property
+    def vector_index_deferred(self) -> bool:
+        """Whether the HNSW index may be missing (dropped for a load, or not checked yet by this
+        process): :meth:`restore_vector_index` then checks and builds it."""
+        return self.db.dialect == "postgres" and not self._hnsw_present
+
+    def restore_vector_index(self) -> bool:
+        """Build the HNSW index if it is missing (after a deferred load, or a sync killed midway)
+        and no large backlog remains; True if it was built here."""
+        if self.db.dialect != "postgres":
+            return False
+        with self.db.transaction() as tx:
+            if not tx.scalar(f"SELECT pg_try_advisory_xact_lock({_ADVISORY_LOCK}) AS locked"):
+                return False  # another process is building it (or changing the table): checked next sync
+            if tx.scalar("SELECT to_regclass('memory_vectors_hnsw') IS NOT NULL AS present") is True:
+                self._hnsw_present = True
+                return False
+            if tx.scalar("SELECT to_regclass('memory_vectors') IS NOT NULL AS present") is not True:
+                return False
+            if int(tx.scalar("SELECT COUNT(*) AS n FROM memory_changes")) >= HNSW_REBUILD_MIN:
+                # A large load is under way (or waits for `coo memory sync`): the sync that drains
+                # it builds the index; a run's sweep building it now would slow that load down.
+                return False
+            tx.execute(f"SET LOCAL maintenance_work_mem = '{HNSW_BUILD_MEMORY}'")
+            tx.execute(HNSW_INDEX_SQL)
+        self._hnsw_present = True
+        return True
+
     def _set_config(self, tx: Tx, embedder: Embedder | None = None) -> None:
         values = [("index", INDEX_VERSION)]
         if embedder is not None:
@@ -253,10 +319,7 @@ class MemoryStore:
                 f"CREATE TABLE IF NOT EXISTS memory_vectors (item_id BIGINT PRIMARY KEY REFERENCES memory_items (id)"
                 f" ON DELETE CASCADE, client_id INTEGER, embedding halfvec({int(dim)}) NOT NULL)"
             )
-            tx.execute(
-                "CREATE INDEX IF NOT EXISTS memory_vectors_hnsw ON memory_vectors"
-                " USING hnsw (embedding halfvec_cosine_ops)"
-            )
+            tx.execute(HNSW_INDEX_SQL)
             # The client index carries the vectors (when they fit a btree row): a client's exact
             # search is an index-only scan of neighbouring pages, not one heap page per vector.
             cover = " INCLUDE (item_id, embedding)" if dim <= 1200 else ""
@@ -433,9 +496,12 @@ class MemoryStore:
                 with cur.copy("COPY memory_tokens (item_id, token) FROM STDIN") as copy:
                     for token_row in tokens:
                         copy.write_row(token_row)
-                with cur.copy("COPY memory_vectors (item_id, client_id, embedding) FROM STDIN") as copy:
+                # Binary: a vector goes as 2 bytes a dimension instead of ~10 characters each,
+                # which formatting and parsing cost more than the rest of the load together.
+                with cur.copy("COPY memory_vectors (item_id, client_id, embedding) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["int8", "int4", "bytea"])  # bytea: our bytes, sent as they are
                     for i, it, vector in zip(ids, items, vectors, strict=True):
-                        copy.write_row((i, it.client_id, _pg_vector(vector)))
+                        copy.write_row((i, it.client_id, _pg_halfvec(vector)))
                 cur.execute(
                     "SELECT setval(pg_get_serial_sequence('memory_items', 'id'), (SELECT MAX(id) FROM memory_items))"
                 )
@@ -771,7 +837,7 @@ class MemoryStore:
         full-text and exact-token indexes; returns the count."""
         with self.db.transaction() as tx:
             if tx.dialect == "postgres":
-                tx.execute("SELECT pg_advisory_xact_lock(7100222)")
+                tx.execute(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK})")
             self._drop_vectors(tx)
             self._create_vectors(tx, embedder.dim)
             self._set_config(tx, embedder)

@@ -295,12 +295,28 @@ def sync(
     were written. ``progress`` hears the running count after each batch. Only the queue of
     changes is read: the work is bounded by what changed since the last sweep."""
     store.memory.ensure(embedder)
+    done = _sync(store, embedder, batch, limit, progress)
+    # After a large load without the HNSW index (or a sync that failed during one), built once.
+    # Not on failure: the next sync, in this process or any other, checks again.
+    if store.memory.vector_index_deferred:
+        store.memory.restore_vector_index()
+    return done
+
+
+def _sync(
+    store: Store, embedder: Embedder, batch: int, limit: int | None, progress: Callable[[int], None] | None
+) -> int:
     budget = limit if limit is not None else sys.maxsize
     done = 0
+    first = True
     while done < budget:
         with store.db.transaction() as tx:
             rows = _queue(tx, min(QUEUE_CHUNK, max(budget - done, 1)))
             plan = _plan(store, tx, rows) if rows else []
+            backlog = tx.scalar("SELECT COUNT(*) AS n FROM memory_changes") if first and len(rows) == QUEUE_CHUNK else 0
+        if first and backlog and limit is None:
+            store.memory.defer_vector_index(int(backlog))
+        first = False
         if not plan:
             break
         consumed: list[int] = []

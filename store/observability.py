@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from store import aggregates
+from store.aggregates import ROUTER, DecisionGroup
 from store.clock import Clock
 from store.db import Database
-
-ROUTER = "router"  # the agent of model calls made for runs that were never planned
 
 
 class ModelUse(BaseModel):
@@ -52,9 +52,10 @@ class Decision(BaseModel):
 class Figures(BaseModel):
     runs: dict[str, dict[str, int]]  # kind → status → runs
     approvals_waiting: int
-    decisions: list[Decision]
+    decisions: list[DecisionGroup]  # decided approvals, grouped (store.aggregates)
     side_effects: dict[str, dict[str, int]]  # action → outcome (done, failed, sending) → count
     send_retries: int  # automatic and operator attempts after a send's first
+    job_retries: dict[str, int] = {}  # job (run_intent, process_inbox, run_tick, …) → retries the queue ran
     delivery_failures: dict[str, int]  # chat platform → messages it did not take
     model: list[ModelUse]
 
@@ -85,8 +86,9 @@ class Figures(BaseModel):
     @property
     def human_decision_seconds(self) -> float | None:
         """Average time the operator took to decide (autonomy's own decisions left out)."""
-        human = [d.seconds for d in self.decisions if d.via != "autonomy"]
-        return sum(human) / len(human) if human else None
+        human = [d for d in self.decisions if not d.autonomy]
+        count = sum(d.count for d in human)
+        return sum(d.seconds for d in human) / count if count else None
 
     def cost_by_day(self) -> dict[date, dict[str, float]]:
         """Day → "tier/agent" → USD."""
@@ -99,9 +101,9 @@ class Figures(BaseModel):
         """(agent, level) → (approved, decided); the level is "auto" when autonomy decided it."""
         rates: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         for d in self.decisions:
-            key = (d.agent, "auto" if d.via == "autonomy" else "ask")
-            rates[key][1] += 1
-            rates[key][0] += d.decision == "approved"
+            key = (d.agent, "auto" if d.autonomy else "ask")
+            rates[key][1] += d.count
+            rates[key][0] += d.count if d.decision == "approved" else 0
         return {key: (a, n) for key, (a, n) in sorted(rates.items())}
 
 
@@ -125,30 +127,32 @@ class Observability:
         rows = self.db.fetchall("SELECT run_id, payload FROM ledger WHERE kind = 'planned'")
         return {r["run_id"]: str(_payload(r["payload"]).get("agent") or ROUTER) for r in rows}
 
+    def runs_with_agents(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Runs created since ``since`` (and every open one), each with its lead agent."""
+        return aggregates.runs_with_agents(self.db, since)
+
     def run_agent(self, run_id: str) -> str:
         row = self.db.fetchone("SELECT payload FROM ledger WHERE run_id = ? AND kind = 'planned'", (run_id,))
         return str(_payload(row["payload"]).get("agent") or ROUTER) if row else ROUTER
 
-    def model_use(self, since: datetime | None = None, agents: dict[str, str] | None = None) -> list[ModelUse]:
-        agents = self.run_agents() if agents is None else agents
-        sql = "SELECT run_id, payload, created_at FROM ledger WHERE kind = 'model_call'"
-        params: tuple[Any, ...] = ()
-        if since is not None:
-            sql += " AND created_at >= ?"
-            params = (since,)
-        uses: dict[tuple[date, str, str, str], ModelUse] = {}
-        for row in self.db.fetchall(sql, params):
-            call = _payload(row["payload"])
-            day = self.clock.local(_time(row["created_at"])).date()
-            tier, model = str(call.get("tier", "?")), str(call.get("model", "?"))
-            agent = agents.get(row["run_id"], ROUTER)
-            use = uses.setdefault((day, tier, agent, model), ModelUse(day=day, tier=tier, agent=agent, model=model))
-            use.calls += 1
-            use.prompt_tokens += int(call.get("prompt_tokens") or 0)
-            use.completion_tokens += int(call.get("completion_tokens") or 0)
-            use.cost_usd += float(call.get("cost_usd") or 0)
-            use.unpriced_calls += 0 if call.get("priced", True) or call.get("cached") else 1
-        return sorted(uses.values(), key=lambda u: (u.day, u.tier, u.agent, u.model))
+    def model_use(self, since: datetime | None = None) -> list[ModelUse]:
+        """Model calls per local day, tier, agent and model, summed by the database."""
+        rows = aggregates.model_use_rows(self.db, self.clock.tz.key, since)
+        uses = [
+            ModelUse(
+                day=r["day"],
+                tier=str(r["tier"]),
+                agent=str(r["agent"]),
+                model=str(r["model"]),
+                calls=int(r["calls"]),
+                prompt_tokens=int(r["prompt_tokens"] or 0),
+                completion_tokens=int(r["completion_tokens"] or 0),
+                cost_usd=float(r["cost_usd"] or 0),
+                unpriced_calls=int(r["unpriced_calls"] or 0),
+            )
+            for r in rows
+        ]
+        return sorted(uses, key=lambda u: (u.day, u.tier, u.agent, u.model))
 
     def decisions(self, agents: dict[str, str] | None = None) -> list[Decision]:
         agents = self.run_agents() if agents is None else agents
@@ -175,16 +179,14 @@ class Observability:
         ]
 
     def figures(self) -> Figures:
-        agents = self.run_agents()
+        """Every figure, each from one aggregate query (store.aggregates): a request reads a few
+        grouped rows, not the ledger."""
         runs: dict[str, dict[str, int]] = defaultdict(dict)
         for r in self.db.fetchall("SELECT kind, status, COUNT(*) AS n FROM runs GROUP BY kind, status"):
             runs[r["kind"]][r["status"]] = int(r["n"])
         effects: dict[str, dict[str, int]] = defaultdict(dict)
         for r in self.db.fetchall("SELECT kind, status, COUNT(*) AS n FROM side_effects GROUP BY kind, status"):
             effects[r["kind"]][r["status"]] = int(r["n"])
-        retries = 0
-        for r in self.db.fetchall("SELECT payload FROM ledger WHERE kind IN ('side_effect', 'side_effect_failed')"):
-            retries += int(_payload(r["payload"]).get("attempt") or 1) > 1
         failures = {
             r["platform"]: int(r["n"])
             for r in self.db.fetchall(
@@ -195,9 +197,10 @@ class Observability:
         return Figures(
             runs=dict(runs),
             approvals_waiting=waiting,
-            decisions=self.decisions(agents),
+            decisions=aggregates.decision_groups(self.db),
             side_effects=dict(effects),
-            send_retries=retries,
+            send_retries=aggregates.send_retries(self.db),
+            job_retries=aggregates.job_retries(self.db),
             delivery_failures=failures,
-            model=self.model_use(agents=agents),
+            model=self.model_use(),
         )

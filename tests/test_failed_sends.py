@@ -231,3 +231,22 @@ def test_failed_sends_survive_export_and_import_and_are_scheduled_again(chat, sm
     assert schedule_send_retries(fresh) == 1
     assert [job for _, job in fresh.queue.scheduled()] == ["send-retry-1-1"]
     assert SmtpServer  # the same local server speaks real SMTP to both processes
+
+
+def test_a_retry_the_scheduler_runs_a_little_early_still_sends(chat, smtp, clock):
+    """RQ's scheduler keeps whole seconds, so a retry due at 15:01:00.6 runs at 15:01:00.0; it
+    must send then, not find itself early and finish (its job done, it would never run again)."""
+    from graphs.sending import retry_due
+
+    _invoice_waiting(chat)
+    smtp.recorder.data_reply = "451 4.3.0 Try again later"
+    assert "NOT SENT" in chat.say("/approve 1")
+    store = chat.runtime.store
+    failure = store.side_effects.not_sent()[0]
+    assert failure.retry_at is not None
+    smtp.recorder.data_reply = None
+    clock.advance(seconds=(failure.retry_at - clock.now()).total_seconds() - 0.6)
+    result = retry_due(chat.runtime.deps, 1)
+    assert result is not None and result.sent
+    assert len(smtp.wait_for(1)) == 1
+    assert store.side_effects.not_sent() == []

@@ -184,3 +184,37 @@ def test_inputs_whose_jobs_vanished_with_a_flushed_redis_are_queued_again_and_an
         assert store.db.scalar("SELECT status FROM inbox") == "done"
     finally:
         redis_server.stop()
+
+
+def test_a_worker_outlives_a_redis_restart_in_the_middle_of_a_job(coo_env, pg_url):
+    """RQ quits when Redis drops outside its dequeue (the heartbeat after a job): `coo worker`
+    waits for Redis and works on, instead of leaving no worker behind (found by tests/chaos)."""
+    from redis import Redis
+    from rq import Queue
+    from rq.job import Job
+
+    from tests.test_one_door import RedisServer
+
+    redis_server = RedisServer()
+    redis_server.start()
+    env = _env(coo_env, COO_DATABASE_URL=pg_url, COO_REDIS_URL=redis_server.url, COO_START_WAIT="60")
+    worker = _start(["worker"], env)
+    try:
+        _read_until(worker, "Listening on")
+        queue = Queue("coo-intake", connection=Redis.from_url(redis_server.url))
+        queue.enqueue("time.sleep", 3, job_id="slow")
+        _wait(lambda: Job.fetch("slow", connection=queue.connection).get_status() == "started", timeout=30)
+        redis_server.stop()  # while the job runs: its end (and the heartbeat after it) meets no Redis
+        time.sleep(5)
+        redis_server.start()  # empty, on the same port
+        assert "working again once Redis answers" in _read_until(worker, "working again once Redis answers")
+        assert worker.poll() is None
+        queue = Queue("coo-intake", connection=Redis.from_url(redis_server.url))
+        queue.enqueue("time.sleep", 0, job_id="after")
+        _wait(lambda: Job.fetch("after", connection=queue.connection).get_status() == "finished", timeout=60)
+        # Asked to stop, it stops (idle: RQ raises StopRequested rather than flagging it).
+        os.killpg(worker.pid, signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        _kill(worker)
+        redis_server.stop()

@@ -93,3 +93,37 @@ def test_a_scheduler_lock_left_by_a_dead_coo_worker_is_released_and_no_other(red
     assert redis.get("rq:scheduler-lock:coo-billing") is None
     assert redis.get("rq:scheduler-lock:coo-email") == b"w-alive"
     assert redis.get("rq:scheduler-lock:coo-reports") == b"some-other-scheduler"
+
+
+ATTEMPTS_KEY = "coo-test:attempts"
+
+
+def flaky_job(redis_url: str) -> None:
+    """Fails on its first attempt; each attempt notes what current_attempt() says (RQ imports it)."""
+    from redis import Redis
+
+    from store.jobqueue import current_attempt
+
+    running = current_attempt()
+    redis = Redis.from_url(redis_url)
+    redis.rpush(ATTEMPTS_KEY, f"{running[0]}:{running[1]}" if running else "none")
+    if running is None or running[1] == 1:
+        raise RuntimeError("the first attempt fails")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_rq_job_knows_which_attempt_it_is(redis_url, db_url):
+    """What the job-retry metric is counted from: RQ's retries, for every job (bot.jobs.counted)."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from store.jobqueue import JobSpec, RQQueue
+
+    queue = RQQueue(redis_url)
+    spec = JobSpec(queue="coo-test", retries=2, retry_intervals=[0])  # 0: RQ queues the retry at once
+    assert queue.enqueue("tests.test_job_retries.flaky_job", "flaky-1", spec, redis_url=redis_url)
+    redis = Redis.from_url(redis_url)
+    SimpleWorker([Queue("coo-test", connection=redis)], connection=redis).work(burst=True)
+    assert [a.decode() for a in redis.lrange(ATTEMPTS_KEY, 0, -1)] == ["flaky-1:1", "flaky-1:2"]
+    redis.flushdb()
+    queue.close()

@@ -100,3 +100,128 @@ def test_without_a_token_metrics_are_served_to_this_machine_only(serve, sqlite_u
     refused = remote.get("/metrics")
     assert refused.status_code == 403 and "coo_" not in refused.text
     assert isinstance(local, httpx.Response)
+
+
+def test_job_retries_count_every_job_the_queue_retried(serve, sqlite_url, monkeypatch):
+    """An intake job, a run job and a tick job each fail once and are retried: /metrics counts the
+    three retries by job, as the ledger's job_retry events say (send retries are their own figure)."""
+    import bot.ticks
+    from bot.intake import Intake
+    from bot.job_registry import JOBS
+    from graphs.envelope import Envelope
+    from store.errors import StoreUnavailable
+
+    served = serve(database_url=sqlite_url)
+    runtime = served.runtime
+    failed: list[str] = []
+
+    def once(name: str, real, error: type[Exception] = RuntimeError):  # type: ignore[no-untyped-def]
+        def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if name not in failed:
+                failed.append(name)
+                raise error(f"the first attempt at the {name} job fails")
+            return real(*args, **kwargs)
+
+        return flaky
+
+    monkeypatch.setattr(
+        runtime.conversation, "_request", once("inbox", runtime.conversation._request, StoreUnavailable)
+    )
+    monkeypatch.setattr(runtime.supervisor, "start", once("run", runtime.supervisor.start))
+    monkeypatch.setattr(bot.ticks, "run_tick", once("tick", bot.ticks.run_tick))
+    env = Envelope(channel="console", event_id="ev-1", thread_id="console", user_id="operator", text=CLIENT)
+    assert Intake(runtime.store, runtime.queue).submit(env, post_ack=False)
+    runtime.queue.wait_idle()
+    assert [c.name for c in runtime.store.clients.all()] == ["Northwind"]  # both retries went on
+    tick = JOBS["tick"]
+    assert runtime.queue.enqueue(tick.func, "tick-2026-11-25", tick.spec, day="2026-11-25")
+    runtime.queue.wait_idle()
+    assert failed == ["inbox", "run", "tick"]
+
+    samples = _samples(served.http.get("/metrics").text)
+    assert _value(samples, "coo_job_retries_total", job="process_inbox") == 1
+    assert _value(samples, "coo_job_retries_total", job="run_intent") == 1
+    assert _value(samples, "coo_job_retries_total", job="run_tick") == 1
+    assert _value(samples, "coo_send_retries_total") == 0
+    events = runtime.store.db.fetchall("SELECT step, payload FROM ledger WHERE kind = 'job_retry' ORDER BY id")
+    assert [e["step"] for e in events] == ["process_inbox", "run_intent", "run_tick"]
+    assert _value(samples, "coo_job_retries_total") == len(events) == 3
+
+
+def test_the_aggregates_equal_the_ledger_read_row_by_row(chat, clock):
+    """/metrics and /dashboard read grouped rows from the database (store.aggregates); on either
+    database those sums equal the ledger's events read one by one, local days included."""
+    from collections import defaultdict
+    from datetime import datetime
+
+    from store.observability import _payload
+
+    store = chat.runtime.store
+    chat.say(CLIENT)
+    chat.say("email Northwind that batch 1 is uploaded")
+    clock.advance(minutes=3)
+    chat.say("/approve 1")
+    chat.say("email Northwind that batch 2 is uploaded")
+    chat.say("/edit 2 subject=Batch 2 is up")
+    clock.advance(seconds=90)
+    chat.say("/approve 2")
+    chat.say("invoice Northwind $500 for hosting")
+    chat.say("/reject 3")
+    run_id = store.runs.recent()[0].id
+    calls = [
+        ("mid", "gpt-4o-mini", 120, 40, 0.0012, True, False),
+        ("large", "gpt-4o", 300, 90, 0.0105, True, False),
+        ("mid", "local-model", 50, 10, 0.0, False, False),  # unpriced
+        ("mid", "local-model", 50, 10, 0.0, False, True),  # unpriced but cached: costs nothing
+    ]
+    for n, (tier, model, given, taken, usd, priced, cached) in enumerate(calls):
+        clock.advance(hours=7)  # the calls fall on several local days
+        payload = {"tier": tier, "model": model, "prompt_tokens": given, "completion_tokens": taken}
+        store.ledger.append(
+            run_id if n % 2 else "never-planned",
+            "model",
+            "model_call",
+            payload | {"cost_usd": usd, "priced": priced, "cached": cached},
+            dedupe=str(n),
+        )
+    store.ledger.append("jobs", "run_intent", "job_retry", {"job": "run_intent", "job_id": "a", "attempt": 3})
+    figures = store.observability.figures()
+
+    agents = store.observability.run_agents()
+    expected: dict[tuple, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0, 0])
+    for row in store.db.fetchall("SELECT run_id, payload, created_at FROM ledger WHERE kind = 'model_call'"):
+        call = _payload(row["payload"])
+        at = row["created_at"]
+        at = datetime.fromisoformat(at) if isinstance(at, str) else at
+        key = (clock.local(at).date(), call["tier"], agents.get(row["run_id"], "router"), call["model"])
+        expected[key][0] += 1
+        expected[key][1] += call["prompt_tokens"]
+        expected[key][2] += call["completion_tokens"]
+        expected[key][3] += call["cost_usd"]
+        expected[key][4] += 0 if call["priced"] or call["cached"] else 1
+    got = {
+        (u.day, u.tier, u.agent, u.model): [u.calls, u.prompt_tokens, u.completion_tokens, u.cost_usd, u.unpriced_calls]
+        for u in figures.model
+    }
+    assert got.keys() == expected.keys() and len({k[0] for k in got}) >= 2
+    for key, sums in expected.items():
+        assert got[key][:3] == sums[:3] and got[key][3] == pytest.approx(sums[3]) and got[key][4] == sums[4]
+
+    one_by_one = store.observability.decisions()
+    assert sum(g.count for g in figures.decisions) == len(one_by_one) == 3
+    for group in figures.decisions:
+        members = [
+            d
+            for d in one_by_one
+            if (d.agent, d.via == "autonomy", d.decision, d.edited)
+            == (group.agent, group.autonomy, group.decision, group.edited)
+        ]
+        assert group.count == len(members)
+        assert group.seconds == pytest.approx(sum(d.seconds for d in members), abs=0.001)
+    assert {(g.decision, g.edited) for g in figures.decisions} == {
+        ("approved", False),
+        ("approved", True),
+        ("rejected", False),
+    }
+    assert figures.human_decision_seconds == pytest.approx(sum(d.seconds for d in one_by_one) / 3)
+    assert figures.job_retries == {"run_intent": 2} and figures.send_retries == 0

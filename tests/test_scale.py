@@ -4,6 +4,8 @@ reads only what changed, and `coo bench scale` runs as a smoke test."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -128,3 +130,113 @@ def test_export_and_import_stream_the_same_snapshot(books, clock, tmp_path, make
     assert playbooks == [{"file": "x.yaml", "builtin": False, "yaml": "name: x"}]
     again = export_snapshot(other.store.db, clock.now()).model_dump(mode="json")
     assert again["tables"]["invoice_lines"] == whole["tables"]["invoice_lines"]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_large_memory_backlog_is_loaded_without_the_hnsw_index_and_the_index_built_once(books, monkeypatch):
+    """`coo memory sync` after `coo import` on PostgreSQL: a backlog at least as large as what is
+    indexed is loaded with the HNSW index dropped, which is built once at the end (and again by
+    the next sync if a sync died without building it). Vectors travel by binary COPY."""
+    chat, _ = books
+    store = chat.runtime.store
+    from agents.embedders import get_embedder
+    from store import memory
+    from store.memory_sync import sync
+
+    monkeypatch.setattr(memory, "HNSW_REBUILD_MIN", 50)  # the SMALL books' backlog counts as large
+    present = "SELECT to_regclass('memory_vectors_hnsw') IS NOT NULL AS present"
+    seen: list[bool] = []
+    bulk = memory.MemoryStore.bulk_insert
+
+    def watched(self, items, vectors):
+        seen.append(bool(self.db.scalar(present)))
+        return bulk(self, items, vectors)
+
+    monkeypatch.setattr(memory.MemoryStore, "bulk_insert", watched)
+    embedder = get_embedder("hashing")
+    assert sync(store, embedder) == SMALL.memories
+    assert seen and not any(seen)  # every batch went in without the index
+    assert store.db.scalar(present) is True
+    # the vectors are the embedder's, to half precision: each is its own nearest neighbour
+    item = store.memory.get("invoice", 7)
+    assert item is not None
+    vector = embedder.embed([memory.embedding_input(item.title, item.text)])[0]
+    hits = store.memory.search(vector, k=1)
+    assert hits[0].item.id == item.id and hits[0].score > 0.999
+    assert store.db.scalar(
+        "SELECT embedding <=> ?::halfvec AS d FROM memory_vectors WHERE item_id = ?",
+        (memory._pg_vector(vector), item.id),
+    ) == pytest.approx(0.0, abs=1e-3)
+
+    # a sync killed with the index dropped and a large backlog left: another process (a run's
+    # sweep) leaves the index to the sync that drains the backlog, which builds it at its end
+    with store.db.transaction() as tx:
+        tx.execute("DROP INDEX memory_vectors_hnsw")
+        for n in range(60):
+            tx.execute("INSERT INTO memory_changes (source_kind, source_id) VALUES ('item', ?)", (10**6 + n,))
+    from store.facade import Store
+
+    again = Store.open(store.db.url, store.clock)
+    try:
+        assert again.memory.restore_vector_index() is False
+        assert store.db.scalar(present) is False
+        assert sync(again, embedder) == 0
+        assert again.db.scalar(present) is True
+        assert again.memory.vector_index_deferred is False
+    finally:
+        again.close()
+    # a small backlog against a large index goes in with the index in place
+    monkeypatch.setattr(memory, "HNSW_REBUILD_MIN", 1)
+    seen.clear()
+    with store.db.transaction() as tx:
+        tx.execute(
+            "INSERT INTO client_facts (client_id, fact, source, created_at) VALUES (1, 'likes teal', 'test', ?)",
+            (store.clock.now(),),
+        )
+    assert sync(store, embedder) == 1
+    assert seen == [True]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_client_profile_says_imported_for_rows_that_came_without_a_run(books):
+    """Invoices restored by `coo import` have no run id: the profile says so instead of "run None"."""
+    chat, tables = books
+    inv = tables["invoices"]
+    col = {c: i for i, c in enumerate(inv.columns)}
+    clients = {c: i for i, c in enumerate(tables["clients"].columns)}
+    name = next(
+        r[clients["name"]]
+        for r in tables["clients"].rows
+        if any(i[col["client_id"]] == r[clients["id"]] and i[col["status"]] == "sent" for i in inv.rows)
+    )
+    assert chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM invoices WHERE run_id IS NOT NULL") == 0
+    shown = chat.say(f"what do we know about {name}?")
+    assert "Open invoices" in shown and "None" not in shown
+    assert re.search(r"• INV-\d+ .* — imported, no run", shown), shown
+    # a row a run made still names its run
+    from agents.client_profile import _run
+
+    assert _run("r-123") == "run r-123"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux carries the peak across fork and exec")
+def test_a_measured_child_reports_its_own_peak_memory_not_the_benchmarks():
+    """`coo bench scale` measures `coo export` through bench.peak: a child started straight from
+    a large process reports that process's peak as its own (which made the export look as if it
+    grew with the books)."""
+    import os
+
+    from bench.scale import ROOT, _measured
+
+    held = bytearray(300 * 1024 * 1024)
+    held[::4096] = b"\x01" * len(held[::4096])  # resident, not just reserved
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    seconds, peak = _measured(
+        [sys.executable, "-c", "x = bytearray(40 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096])"], env
+    )
+    assert 40 <= peak < 150 and seconds > 0
+    # what the kernel reports for the same child started from here
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    _, _, usage = os.wait4(proc.pid, 0)
+    assert usage.ru_maxrss / 1024 > 300
+    del held

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import date
 
 import pytest
 
@@ -397,3 +399,67 @@ def test_a_policy_suggestion_is_a_button_only_the_operator_can_tap(slack_api, sm
     served.slack_interaction(_offer_tap(offer, number, action_ts="1764082903.000001"))
     _said(slack_api, "is out of date")
     assert len(store.db.fetchall("SELECT id FROM ledger WHERE kind = 'policy_changed'")) == len(changes)
+
+
+def _review_tap(digest: dict, action_id: str, **more) -> dict:
+    """A tap on one of the digest's review buttons (the block Slack sends back with it)."""
+    payload = button(digest, "offer", int(action_id.rsplit(":", 1)[1]), **more)
+    payload["actions"][0]["block_id"] = "coo_review_offers"
+    return payload
+
+
+def test_the_quarterly_review_in_the_digest_lowers_a_level_on_the_operators_tap(slack_api, serve, sqlite_url):
+    from bot.digest import post_digest
+
+    served = serve(**slack_settings(slack_api), database_url=sqlite_url)
+    served.slack_event(dm("/policy invoicer send_invoice auto", "1764082700.000100"), "Ev600")
+    _said(slack_api, "OK (ask → auto)")
+    served.slack_event(dm("/policy intake change_currency ask-external", "1764082700.000200"), "Ev601")
+    _said(slack_api, "OK (ask → ask-external)")
+    served.settle()
+    store = served.runtime.store
+    post_digest(served.runtime, date(2027, 1, 4))  # the first digest of Q1 carries the review
+    digest = _said(slack_api, "Quarterly policy review (Q1 2027)")
+    assert "autonomy: invoicer send_invoice = auto" in _block_text(digest)
+    assert "autonomy: intake change_currency = ask-external" in _block_text(digest)
+    [review] = [b for b in digest["blocks"] if b.get("block_id") == "coo_review_offers"]
+    labels = {e["text"]["text"].split(" ", 1)[1]: e["action_id"] for e in review["elements"]}
+    assert set(labels) == {"invoicer send_invoice → ask", "intake change_currency → ask"}
+    lower = labels["invoicer send_invoice → ask"]
+    updates = len(slack_api.recorded("chat.update"))
+
+    # Someone else's tap is refused and changes nothing.
+    served.slack_interaction(_review_tap(digest, lower, user="USTRANGER", action_ts="1764082910.000001"))
+    [refusal] = slack_api.wait_for("chat.postEphemeral")
+    assert refusal["user"] == "USTRANGER"
+    served.settle()
+    assert store.autonomy_rules.level("invoicer", "send_invoice", None) == "auto"
+
+    # The operator's tap lowers that one level, says so in the digest's thread, and leaves the digest as it is.
+    served.slack_interaction(_review_tap(digest, lower, action_ts="1764082911.000001"))
+    lowered = _said(slack_api, "Lowered by you at")
+    assert "the invoicer's invoices ask you again before anything goes out" in lowered["text"]
+    assert lowered["channel"] == digest["posted"]["channel"]
+    assert lowered.get("thread_ts") == digest["posted"]["ts"]
+    served.settle()
+    assert len(slack_api.recorded("chat.update")) == updates  # the digest keeps its buttons
+    assert store.autonomy_rules.level("invoicer", "send_invoice", None) == "ask"
+    assert store.autonomy_rules.level("intake", "change_currency", None) == "ask-external"  # the other stays
+    [change] = [
+        c
+        for c in store.db.fetchall("SELECT actor, payload FROM ledger WHERE kind = 'policy_changed'")
+        if '"slack-tap"' in str(c["payload"])
+    ]
+    assert change["actor"] == f"slack:{OPERATOR}"
+    payload = change["payload"] if isinstance(change["payload"], dict) else json.loads(change["payload"])
+    assert payload["offer"] == int(lower.rsplit(":", 1)[1]) and (payload["before"], payload["after"]) == ("auto", "ask")
+
+    # The same button again (another device) changes nothing and says so.
+    served.slack_interaction(_review_tap(digest, lower, action_ts="1764082912.000001"))
+    _said(slack_api, "is out of date")
+    assert len(store.db.fetchall("SELECT id FROM ledger WHERE kind = 'policy_changed'")) == 3
+
+    # The internal one: the intake's currency changes ask again before the books change.
+    served.slack_interaction(_review_tap(digest, labels["intake change_currency → ask"], action_ts="1764082913.000001"))
+    _said(slack_api, "the intake's billing currency changes ask you again before changing the books")
+    assert store.autonomy_rules.level("intake", "change_currency", None) == "ask"

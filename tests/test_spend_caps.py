@@ -162,3 +162,30 @@ def test_a_paused_run_can_be_cancelled_and_is_not_carried_on(make_runtime, sqlit
     assert "only a paused run can be cancelled" in chat.say(f"/cancel {run.id}")
     assert "Carrying on" not in chat.say("/policy cap daily 50")
     assert store.runs.get(run.id).status == "cancelled"
+
+
+def test_an_edit_of_a_waiting_card_is_planned_and_reviewed_again(make_runtime, sqlite_url, smtp, models):
+    chat = _driver(make_runtime, sqlite_url, smtp, model_mid="scripted:gpt-4o-mini", model_large="scripted:gpt-4o")
+    chat.say(CLIENT)
+    large = models.setdefault("gpt-4o", ScriptedChatModel(script=[], calls=[]))
+    routine = chat.say("invoice Northwind $500 for hosting")
+    assert "Large-tier" not in routine and "[/approve 1]" in routine and not large.calls
+    # A new address makes the waiting card high-risk: the edit is planned and reviewed before the card.
+    large.script.extend(["1. Confirm the new address with the client.", "The address is new for Northwind."])
+    edited = chat.say("/edit 1 to=billing@elsewhere.example")
+    assert "Edited #1 (to → billing@elsewhere.example)." in edited
+    plan_at = edited.index("🧭 Large-tier plan (scripted:gpt-4o), as this is a new address (billing@elsewhere.example)")
+    assert plan_at < edited.index("[/approve 1]")
+    assert "1. Confirm the new address with the client." in edited
+    assert "🔍 Large-tier review (scripted:gpt-4o): The address is new for Northwind." in edited
+    assert "billing@elsewhere.example" in str(large.calls[-1][-1].content)  # it reviewed the edited card
+    store = chat.runtime.store
+    used = store.db.fetchall("SELECT payload FROM ledger WHERE kind = 'large_tier_used' ORDER BY id")
+    assert len(used) == 2 and all('"after_edit": true' in str(u["payload"]).lower() for u in used)
+    # A second edit of a high-risk card is reviewed again (its own events); an edit that stays routine is not.
+    large.script.extend(["1. Check the subject.", "Fine."])
+    again = chat.say("/edit 1 subject=Hosting, November")
+    assert "🔍 Large-tier review (scripted:gpt-4o): Fine." in again
+    assert len(store.db.fetchall("SELECT id FROM ledger WHERE kind = 'large_tier_used'")) == 4
+    back = chat.say("/edit 1 to=ops@northwind.example")
+    assert "Large-tier" not in back and len(large.calls) == 4

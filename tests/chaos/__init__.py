@@ -1,0 +1,1 @@
+"""The fault-injection suite of issue #14: `coo bench chaos`'s harness with small counts."""
