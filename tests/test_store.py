@@ -129,3 +129,28 @@ def test_unreachable_postgres_is_a_clear_error():
         with db.transaction():
             pass
     db.close()
+
+
+def test_a_pooled_postgres_connection_the_server_closed_is_replaced_without_a_failed_read(pg_url):
+    """The pool's check costs no round trip on a quiet connection, yet a connection the server
+    ended (a restart, pg_terminate_backend) is found when it is handed out and replaced: the next
+    read and write succeed."""
+    import time
+
+    import psycopg
+
+    db = Database(pg_url)
+    try:
+        pid = db.scalar("SELECT pg_backend_pid() AS pid")
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            deadline = time.monotonic() + 10  # the backend exits (and closes the socket) just after
+            while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+                assert time.monotonic() < deadline, "the backend did not end"
+                time.sleep(0.05)
+        assert db.scalar("SELECT 1 AS one") == 1
+        assert db.scalar("SELECT pg_backend_pid() AS pid") != pid
+        with db.transaction() as tx:
+            assert tx.scalar("SELECT 2 AS two") == 2
+    finally:
+        db.close()
