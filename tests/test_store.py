@@ -154,3 +154,33 @@ def test_a_pooled_postgres_connection_the_server_closed_is_replaced_without_a_fa
             assert tx.scalar("SELECT 2 AS two") == 2
     finally:
         db.close()
+
+
+def test_a_client_found_by_part_of_its_name_is_found_without_reading_every_client(store: Store):
+    """The fuzzy look-up reads only clients whose name holds the name's first word, and finds
+    exactly what comparing every client's name would (non-ASCII names included)."""
+    from store.clients import name_key
+
+    names = ["Acme Studio", "Acme Studio North", "ACME-Labs", "Globex", "Café Lumen", "İstanbul Tiles", "Big Acme Co"]
+    with store.db.transaction() as tx:
+        for name in names:
+            store.clients.upsert(tx, name)
+    everyone = store.clients.all()
+
+    def by_scan(name: str) -> set[str]:
+        key = name_key(name)
+        if [c for c in everyone if name_key(c.name) == key]:
+            return {c.name for c in everyone if name_key(c.name) == key}
+        words = key.split()
+        return {
+            c.name
+            for c in everyone
+            if name_key(c.name).startswith(key + " ")
+            or key.startswith(name_key(c.name) + " ")
+            or (words and all(w in name_key(c.name).split() for w in words))
+        }
+
+    for asked in ("acme", "Acme Studio North East", "acme labs", "lumen", "café", "tiles", "stanbul", "co", "nobody"):
+        assert {c.name for c in store.clients.find(asked)} == by_scan(asked), asked
+    # ("Acme Studio North" was read as Acme Studio, so it is no client of its own)
+    assert {c.name for c in store.clients.find("acme")} == {"Acme Studio", "ACME-Labs", "Big Acme Co"}
