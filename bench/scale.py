@@ -315,9 +315,9 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result: dict[str, Any] = {"factors": factors, "volumes_1x": base.__dict__, "databases": {}}
     targets: dict[str, Callable[[Volumes], dict[str, Any]]] = {}
-    if not args.no_sqlite:
+    if not args.no_sqlite and not args.no_books:
         targets["SQLite"] = lambda v: _sqlite_database(v, repeats)
-    if server:
+    if server and not args.no_books:
         targets["PostgreSQL"] = lambda v: _postgres_database(server, v, repeats)
     for name, work in targets.items():
         per: dict[str, Any] = {}

@@ -148,7 +148,9 @@ def coo_workers(db_url: str, redis_url: str, jobs: int, tmp: Path) -> float:
         _wait(done, 1)
         started = time.perf_counter()
         for n in range(jobs):
-            text = f"new client: Scale Client {n}, contact ops{n}@scale{n}.example"
+            # A name of letters: the parser reads a trailing number as no part of a name, and
+            # "Scale Client 7" would be the same client each time (an update, not a new client).
+            text = f"new client: Scale Client {_word(n)}, contact ops{n}@scale{n}.example"
             intake.submit(_envelope(Envelope, text), post_ack=False)
         _wait(done, jobs + 1)
         elapsed = time.perf_counter() - started
@@ -159,6 +161,19 @@ def coo_workers(db_url: str, redis_url: str, jobs: int, tmp: Path) -> float:
     finally:
         _stop(procs)
         runtime.close()
+
+
+def _word(n: int) -> str:
+    """0 → "Zqaa", 1 → "Zqab", …: a distinct word for each request, and none the parser knows
+    ("At", "Of" would end the name)."""
+    word = ""
+    for _ in range(2):
+        n, rest = divmod(n, 26)
+        word = chr(ord("a") + rest) + word
+    while n:
+        n, rest = divmod(n - 1, 26)
+        word = chr(ord("a") + rest) + word
+    return "Zq" + word
 
 
 def _envelope(envelope: Any, text: str) -> Any:

@@ -625,6 +625,9 @@ def build_parser() -> argparse.ArgumentParser:
         scale.add_argument(f"--{volume}", type=int, help=f"{volume} at 1× (smaller for a smoke run)")
     scale.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     scale.add_argument("--no-startup", action="store_true", help="skip the process-start figures")
+    scale.add_argument(
+        "--no-books", action="store_true", help="skip building and timing the books (process start, throughput only)"
+    )
     scale.add_argument("--throughput", action="store_true", help="also two workers against a bare RQ job (Redis)")
     scale.add_argument("--jobs", type=int, help="jobs per throughput run (default 300)")
     chaos = bench.add_argument_group("coo bench chaos")

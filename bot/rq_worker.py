@@ -31,6 +31,17 @@ class CooWorker(SimpleWorker):
         self.stop_asked = True
         super().request_stop(signum, frame)
 
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        # RQ's heartbeat is three commands (the worker's last beat and two expiries), each its
+        # own round trip unless a pipeline is given, and it beats three times per job: sent as
+        # one pipeline, a job's bookkeeping takes six fewer round trips (a fifth of a run's).
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline=pipeline)
+            return
+        with self.connection.pipeline() as pipe:
+            super().heartbeat(timeout, pipeline=pipe)
+            pipe.execute()
+
     def _start_scheduler(
         self,
         burst: bool = False,

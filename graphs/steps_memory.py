@@ -29,7 +29,11 @@ def memory_embedder(deps: Deps) -> Embedder:
     """The run's embedder: ``deps.embedder`` when fixed; else COO_EMBEDDER, or the one the memory
     was built with, or the default (agents.embedders.choose). Chosen at each use, so processes
     follow a `coo memory reembed` without a restart."""
-    return deps.embedder or get_embedder(choose(deps.embedder_name, deps.store.memory.embedded_with()))
+    if deps.embedder:
+        return deps.embedder
+    # The stored vectors' embedder is looked up only when none is configured (choose() would
+    # not use it): one query less at the end of every run.
+    return get_embedder(deps.embedder_name or choose("", deps.store.memory.embedded_with()))
 
 
 # Items a run or a recall indexes before it answers: a run creates a few; a backlog (a snapshot

@@ -11,7 +11,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 # The same SQLite library as the store: two copies in one process would not see each other's
 # file locks, and SQLite's locking would silently break.
-from store.db import Database, sqlite3, sqlite_path
+from store.db import Database, check_pooled, sqlite3, sqlite_path
 
 if TYPE_CHECKING:
     import psycopg
@@ -67,7 +67,7 @@ def open_checkpointer(db: Database) -> Iterator[BaseCheckpointSaver]:
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, "connect_timeout": 5},
         open=True,
         # As store.db's pool: a connection a database restart closed is replaced, not used.
-        check=ConnectionPool.check_connection,
+        check=check_pooled,
         reconnect_timeout=3600,
     )
     try:

@@ -55,8 +55,20 @@ class ClientStore:
         rows = tx.fetchall("SELECT * FROM clients WHERE name_key = ?", (key,))
         if rows:
             return [Client.model_validate(r) for r in rows]
-        candidates = [Client.model_validate(r) for r in tx.fetchall("SELECT * FROM clients ORDER BY id")]
         words = key.split()
+        if not words:
+            return []
+        # Every match below has the name's first word among the client name's words, so its
+        # lower-cased name holds that word: only those clients are read (not every client, once
+        # per new name). Names with non-ASCII letters are always read: Python's lower() can make
+        # ASCII letters of them that SQL's does not.
+        wide = (
+            "octet_length(name) <> char_length(name)"
+            if tx.dialect == "postgres"
+            else "length(CAST(name AS BLOB)) <> length(name)"
+        )
+        rows = tx.fetchall(f"SELECT * FROM clients WHERE lower(name) LIKE ? OR {wide} ORDER BY id", (f"%{words[0]}%",))
+        candidates = [Client.model_validate(r) for r in rows]
         return [
             c
             for c in candidates

@@ -44,14 +44,16 @@ class ConversationStore:
         self, tx: Tx, key: str, channel: str, thread_id: str, user_id: str, text: str, intent: dict[str, Any]
     ) -> tuple[AcceptedIntent, bool]:
         """Persist an incoming intent under the channel's event id; (row, is_new)."""
-        inserted = tx.execute(
+        row = tx.fetchone(
             "INSERT INTO intents (idempotency_key, channel, thread_id, user_id, text, intent, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
             (key, channel, thread_id, user_id, text, intent, self.clock.now()),
         )
-        row = tx.fetchone("SELECT * FROM intents WHERE idempotency_key = ?", (key,))
+        if row is not None:
+            return AcceptedIntent.model_validate(row), True
+        row = tx.fetchone("SELECT * FROM intents WHERE idempotency_key = ?", (key,))  # accepted before
         assert row is not None
-        return AcceptedIntent.model_validate(row), inserted == 1
+        return AcceptedIntent.model_validate(row), False
 
     def seen(self, key: str) -> bool:
         return self.db.scalar("SELECT 1 AS x FROM intents WHERE idempotency_key = ?", (key,)) is not None
@@ -83,22 +85,11 @@ class ConversationStore:
         params = (run_id, channel, thread_id, direction, text, payload or {}, dedupe, self.clock.now())
         sql = (
             "INSERT INTO messages (run_id, channel, thread_id, direction, text, payload, dedupe_key, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING *"
         )
-
-        def write(t: Tx) -> Message | None:
-            if t.execute(sql, params) != 1:
-                return None
-            row = t.fetchone(
-                "SELECT * FROM messages WHERE id = (SELECT MAX(id) FROM messages WHERE channel = ? AND thread_id = ?)",
-                (channel, thread_id),
-            )
-            return Message.model_validate(row)
-
-        if tx is not None:
-            return write(tx)
-        with self.db.transaction() as own:
-            return write(own)
+        # One statement (the row comes back with it): on its own, it is its own transaction.
+        row = tx.fetchone(sql, params) if tx is not None else self.db.fetchone(sql, params)
+        return None if row is None else Message.model_validate(row)
 
     def messages_after(self, channel: str, thread_id: str, after_id: int, direction: str = "out") -> list[Message]:
         rows = self.db.fetchall(

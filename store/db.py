@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -177,7 +177,7 @@ class Database:
                     timeout=self.pool_timeout,
                     # A connection the server closed (a restart, a failover) is found dead when it
                     # is handed out and replaced, instead of failing the request that drew it.
-                    check=ConnectionPool.check_connection,
+                    check=check_pooled,
                     # Keep trying to reconnect across a long outage instead of giving up.
                     reconnect_timeout=3600,
                 )
@@ -256,21 +256,62 @@ class Database:
         with self.transaction() as tx:  # MVCC: a PostgreSQL read never blocks or is blocked by writers
             yield tx
 
+    @contextmanager
+    def _autocommit(self) -> Iterator[Tx]:
+        """PostgreSQL: a pooled connection in autocommit for one statement, which is then its own
+        transaction (atomic, with its own snapshot: what BEGIN; statement; COMMIT gives, without
+        the two extra round trips)."""
+        import psycopg
+
+        try:
+            ctx = self._postgres_pool().connection()
+            conn = ctx.__enter__()
+        except (psycopg.OperationalError, Exception) as exc:  # pool timeouts are not OperationalError
+            if isinstance(exc, StoreUnavailable):
+                raise
+            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(self.url)}: {exc}") from exc
+        try:
+            conn.autocommit = True
+            try:
+                yield Tx(conn, "postgres")
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False  # the pool hands out transactional connections
+        except BaseException as exc:
+            ctx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            ctx.__exit__(None, None, None)
+
+    def _one(self, sql: str) -> AbstractContextManager[Tx]:
+        """Where one statement runs on its own: on PostgreSQL in autocommit (one round trip); on
+        SQLite a deferred read, or a write transaction that takes the write lock up front."""
+        if self.dialect == "postgres":
+            return self._autocommit()
+        return self.read() if self._reads(sql) else self.transaction()
+
     def _reads(self, sql: str) -> bool:
         """Whether a one-statement call only reads (a SELECT without side effects)."""
         head = sql.lstrip()[:6].upper()
         return head == "SELECT" and "RETURNING" not in sql.upper() and "NEXTVAL" not in sql.upper()
 
+    # One statement, committed on its own (a write's effects are all there or none are).
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in its own transaction; the number of rows it changed."""
+        with self._one(sql) as tx:
+            return tx.execute(sql, params)
+
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.read() if self._reads(sql) else self.transaction() as tx:
+        with self._one(sql) as tx:
             return tx.fetchall(sql, params)
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        with self.read() if self._reads(sql) else self.transaction() as tx:
+        with self._one(sql) as tx:
             return tx.fetchone(sql, params)
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self.read() if self._reads(sql) else self.transaction() as tx:
+        with self._one(sql) as tx:
             return tx.scalar(sql, params)
 
     def close(self) -> None:
@@ -282,6 +323,26 @@ class Database:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+
+def check_pooled(conn: Any) -> None:
+    """The pools' check of a connection they hand out, without psycopg_pool's round trip
+    (``check_connection`` runs an empty query: one per transaction, a third of a small read's
+    cost). An idle connection's socket has nothing to read unless the server said something:
+    that it is closing it (a restart, ``pg_terminate_backend``), an EOF, or a notice. Then, and
+    only then, the full check runs, and raises for a dead connection so the pool replaces it."""
+    import select
+
+    from psycopg_pool import ConnectionPool
+
+    if conn.closed:
+        raise ConnectionError("the pooled connection is closed")
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        readable = [True]  # no usable socket: let the full check decide
+    if readable:
+        ConnectionPool.check_connection(conn)
 
 
 _VEC_PATH: list[str | None] = []

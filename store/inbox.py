@@ -78,32 +78,28 @@ class Inbox:
             raise
 
     def _insert(self, tx: Tx, dedupe: str, kind: InboxKind, channel: str, payload: dict[str, Any]) -> int | None:
-        inserted = tx.execute(
+        inserted = tx.fetchone(
             "INSERT INTO inbox (dedupe, kind, channel, payload, status, created_at) VALUES (?, ?, ?, ?, 'saved', ?)"
-            " ON CONFLICT (dedupe) DO NOTHING",
+            " ON CONFLICT (dedupe) DO NOTHING RETURNING id",
             (dedupe, kind, channel, payload, self.clock.now()),
         )
-        if inserted != 1:
-            return None
-        return int(tx.scalar("SELECT id FROM inbox WHERE dedupe = ?", (dedupe,)))
+        return None if inserted is None else int(inserted["id"])
 
     def get(self, item_id: int) -> InboxItem | None:
         row = self.db.fetchone("SELECT * FROM inbox WHERE id = ?", (item_id,))
         return None if row is None else InboxItem.model_validate(row)
 
     def queued(self, item_id: int) -> None:
-        with self.db.transaction() as tx:
-            tx.execute(
-                "UPDATE inbox SET status = 'queued', queued_at = ? WHERE id = ? AND status = 'saved'",
-                (self.clock.now(), item_id),
-            )
+        self.db.execute(
+            "UPDATE inbox SET status = 'queued', queued_at = ? WHERE id = ? AND status = 'saved'",
+            (self.clock.now(), item_id),
+        )
 
     def done(self, item_id: int, error: str | None = None) -> None:
-        with self.db.transaction() as tx:
-            tx.execute(
-                "UPDATE inbox SET status = 'done', done_at = ?, error = ? WHERE id = ?",
-                (self.clock.now(), error[:500] if error else None, item_id),
-            )
+        self.db.execute(
+            "UPDATE inbox SET status = 'done', done_at = ?, error = ? WHERE id = ?",
+            (self.clock.now(), error[:500] if error else None, item_id),
+        )
 
     def unqueued(self, limit: int = 100) -> list[InboxItem]:
         """Saved items no queue has taken yet, oldest first."""

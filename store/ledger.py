@@ -39,8 +39,7 @@ class Ledger:
         )
         if tx is not None:
             return tx.execute(sql, params) == 1
-        with self.db.transaction() as own:
-            return own.execute(sql, params) == 1
+        return self.db.execute(sql, params) == 1  # one statement: its own transaction
 
     def events(self, run_id: str) -> list[LedgerEvent]:
         rows = self.db.fetchall("SELECT * FROM ledger WHERE run_id = ? ORDER BY id", (run_id,))

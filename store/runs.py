@@ -25,12 +25,12 @@ class RunStore:
         self, tx: Tx, run_id: str, intent_id: int | None, kind: str, channel: str, thread_id: str, user_id: str
     ) -> Run:
         now = self.clock.now()
-        tx.execute(
+        row = tx.fetchone(
             "INSERT INTO runs (id, intent_id, kind, status, channel, thread_id, user_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING *",
             (run_id, intent_id, kind, channel, thread_id, user_id, now, now),
         )
-        return Run.model_validate(tx.fetchone("SELECT * FROM runs WHERE id = ?", (run_id,)))
+        return Run.model_validate(row)
 
     def get(self, run_id: str) -> Run:
         row = self.db.fetchone("SELECT * FROM runs WHERE id = ?", (run_id,))
@@ -68,8 +68,7 @@ class RunStore:
         if tx is not None:
             tx.execute(sql, params)
             return
-        with self.db.transaction() as own:
-            own.execute(sql, params)
+        self.db.execute(sql, params)
 
     def paused(self) -> list[Run]:
         rows = self.db.fetchall("SELECT * FROM runs WHERE status = 'paused' ORDER BY created_at")

@@ -240,3 +240,31 @@ def test_a_measured_child_reports_its_own_peak_memory_not_the_benchmarks():
     _, _, usage = os.wait4(proc.pid, 0)
     assert usage.ru_maxrss / 1024 > 300
     del held
+
+
+def test_bench_scale_no_books_takes_no_book_figures(coo):
+    """`--no-books` skips building and timing the books (process start and throughput only)."""
+    import json
+
+    out = coo(["bench", "scale", "--no-books", "--no-startup"])
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(out.stdout.splitlines()[-1])["bench_scale"]
+    assert result["databases"] == {} and "startup" not in result and "## SQLite" not in out.stdout
+
+
+def test_throughput_requests_each_name_a_new_client():
+    """The throughput bench measures new clients, not one client updated again and again: the
+    parser reads each request's whole name, and no two are the same."""
+    from datetime import date
+
+    from bench.throughput import _word
+    from graphs.offline_parser import OfflineParser
+
+    parser = OfflineParser(None)
+    names = set()
+    for n in range(0, 2000, 7):
+        text = f"new client: Scale Client {_word(n)}, contact ops{n}@scale{n}.example"
+        intent = parser.parse(text, date(2026, 11, 30)).intent
+        assert intent.kind == "new_client" and intent.client_name == f"Scale Client {_word(n)}", text
+        names.add(intent.client_name)
+    assert len(names) == len(range(0, 2000, 7))

@@ -129,3 +129,58 @@ def test_unreachable_postgres_is_a_clear_error():
         with db.transaction():
             pass
     db.close()
+
+
+def test_a_pooled_postgres_connection_the_server_closed_is_replaced_without_a_failed_read(pg_url):
+    """The pool's check costs no round trip on a quiet connection, yet a connection the server
+    ended (a restart, pg_terminate_backend) is found when it is handed out and replaced: the next
+    read and write succeed."""
+    import time
+
+    import psycopg
+
+    db = Database(pg_url)
+    try:
+        pid = db.scalar("SELECT pg_backend_pid() AS pid")
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            deadline = time.monotonic() + 10  # the backend exits (and closes the socket) just after
+            while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+                assert time.monotonic() < deadline, "the backend did not end"
+                time.sleep(0.05)
+        assert db.scalar("SELECT 1 AS one") == 1
+        assert db.scalar("SELECT pg_backend_pid() AS pid") != pid
+        with db.transaction() as tx:
+            assert tx.scalar("SELECT 2 AS two") == 2
+    finally:
+        db.close()
+
+
+def test_a_client_found_by_part_of_its_name_is_found_without_reading_every_client(store: Store):
+    """The fuzzy look-up reads only clients whose name holds the name's first word, and finds
+    exactly what comparing every client's name would (non-ASCII names included)."""
+    from store.clients import name_key
+
+    names = ["Acme Studio", "Acme Studio North", "ACME-Labs", "Globex", "Café Lumen", "İstanbul Tiles", "Big Acme Co"]
+    with store.db.transaction() as tx:
+        for name in names:
+            store.clients.upsert(tx, name)
+    everyone = store.clients.all()
+
+    def by_scan(name: str) -> set[str]:
+        key = name_key(name)
+        if [c for c in everyone if name_key(c.name) == key]:
+            return {c.name for c in everyone if name_key(c.name) == key}
+        words = key.split()
+        return {
+            c.name
+            for c in everyone
+            if name_key(c.name).startswith(key + " ")
+            or key.startswith(name_key(c.name) + " ")
+            or (words and all(w in name_key(c.name).split() for w in words))
+        }
+
+    for asked in ("acme", "Acme Studio North East", "acme labs", "lumen", "café", "tiles", "stanbul", "co", "nobody"):
+        assert {c.name for c in store.clients.find(asked)} == by_scan(asked), asked
+    # ("Acme Studio North" was read as Acme Studio, so it is no client of its own)
+    assert {c.name for c in store.clients.find("acme")} == {"Acme Studio", "ACME-Labs", "Big Acme Co"}
