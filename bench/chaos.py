@@ -1,7 +1,9 @@
-"""`coo bench chaos`: approval flows through Slack and Telegram while things break (issue #14).
+"""`coo bench chaos`: approval flows through Slack, Telegram and the console while things break
+(issue #14).
 
 Starts a rig of its own (bench.chaos_rig: a PostgreSQL cluster, Redis, `coo serve`, N `coo
-worker` processes, fake Slack and Telegram Web APIs, a counting SMTP server), then runs one
+worker` processes, long-running `coo chat` consoles, fake Slack and Telegram Web APIs, a
+counting SMTP server), then runs one
 phase per fault kind and one with every fault at once (bench.chaos_faults). In each phase the
 driver (bench.chaos_flows) sends invoice requests, taps Approve on each card and waits for the
 outcome while faults are injected; then the services are healed, the flows are given a bounded
@@ -19,11 +21,12 @@ from dataclasses import dataclass
 
 from bench.chaos_checks import PhaseResult, busy_runs, check_flows, check_store, duplicates, secrets_in_logs
 from bench.chaos_faults import FULL, KINDS, QUICK, Faults, Pace
-from bench.chaos_flows import Driver
+from bench.chaos_flows import CHANNELS, Channel, Driver
 from bench.chaos_rig import SIGNING_SECRET, SLACK_TOKEN, TG_SECRET, TG_TOKEN, Rig
 
 PHASES = (*KINDS, "all")
 FLOW_SECONDS = 1.0  # one new flow a second: what two workers on a loaded 2-core machine keep up with
+CONSOLES = 2  # `coo chat` reads one line at a time: a flow held up by a fault holds its console up
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Plan:
     settle: float  # seconds flows get to finish once the services are healed
     pace: Pace
     seed: int = 14
+    channels: tuple[Channel, ...] = CHANNELS
 
     def flows_in(self, phase: str) -> int:
         singles = [p for p in self.phases if p != "all"]
@@ -54,12 +58,13 @@ def run_phase(rig: Rig, driver: Driver, plan: Plan, phase: str, number: int) -> 
     kinds = KINDS if phase == "all" else (phase,)
     faults = Faults(rig, kinds, plan.pace, seed=plan.seed + number)
     refused_before, failed_before = driver.requests_refused, driver.requests_5xx
+    exits_before = len(rig.console_exits)
     flows = driver.add(phase, count, spread)
     progress(f"{phase}: {count} flows over {spread:.0f} s, faults: {', '.join(kinds)}")
     faults.start()
     time.sleep(spread + 4)  # the last flow's tap lands while faults still come
     faults.stop()
-    crashed = rig.heal()
+    crashed = rig.heal() + rig.console_exits[exits_before:]
     healed = time.monotonic()
     progress(f"{phase}: {faults.total} faults injected {faults.count}; services healed, settling…")
     deadline = healed + plan.settle
@@ -155,14 +160,16 @@ def table(results: list[PhaseResult]) -> str:
 
 def run(plan: Plan) -> tuple[list[PhaseResult], dict[str, object]]:
     """The whole run: the rig started, each phase in turn, the rig torn down."""
-    rig = Rig(plan.workers)
+    rig = Rig(plan.workers, consoles=CONSOLES if "console" in plan.channels else 0)
     results: list[PhaseResult] = []
     late = 0
     started = time.monotonic()
     try:
-        progress(f"starting PostgreSQL, Redis, coo serve and {plan.workers} workers in {rig.dir}…")
+        progress(
+            f"starting PostgreSQL, Redis, coo serve, {plan.workers} workers and {len(rig.consoles)} consoles in {rig.dir}…"
+        )
         rig.start()
-        driver = Driver(rig)
+        driver = Driver(rig, plan.channels)
         driver.start()
         try:
             for number, phase in enumerate(plan.phases):
@@ -205,6 +212,16 @@ def _phases(text: str | None) -> tuple[str, ...]:
     return chosen
 
 
+def _channels(text: str | None) -> tuple[Channel, ...]:
+    if not text:
+        return CHANNELS
+    chosen = tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in CHANNELS]
+    if unknown or not chosen:
+        raise SystemExit(f"coo bench chaos: --channels takes some of {','.join(CHANNELS)} (not {','.join(unknown)})")
+    return tuple(c for c in CHANNELS if c in chosen)
+
+
 def main(args: argparse.Namespace) -> int:
     quick = bool(getattr(args, "quick", False))
     plan = Plan(
@@ -214,6 +231,7 @@ def main(args: argparse.Namespace) -> int:
         workers=args.workers or 2,
         settle=args.settle or (120.0 if quick else 240.0),
         pace=QUICK if quick else FULL,
+        channels=_channels(getattr(args, "channels", None)),
     )
     try:
         results, summary = run(plan)
@@ -221,7 +239,7 @@ def main(args: argparse.Namespace) -> int:
         print("coo bench chaos runs from a source checkout (it needs tests/fakes).", file=sys.stderr)
         return 2
     print(
-        f"coo bench chaos: {summary['flows']} approval flows (Slack and Telegram) against coo serve, "
+        f"coo bench chaos: {summary['flows']} approval flows ({', '.join(plan.channels)}) against coo serve, "
         f"{plan.workers} workers, PostgreSQL and Redis of its own; {summary['faults']} faults injected"
     )
     print(table(results))

@@ -128,7 +128,7 @@ def busy_runs(database_url: str) -> int | None:
 
 
 def shown_approvals(driver: Driver) -> set[int]:
-    shown = set()
+    shown = driver.console_shown()
     for call in [*driver.rig.slack.recorded("chat.postMessage"), *driver.rig.telegram.recorded("sendMessage")]:
         approval = _approve_id(call)
         if approval is not None:

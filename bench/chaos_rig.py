@@ -143,10 +143,78 @@ class CooProcess:
             self.kill()
 
 
+class ConsoleProcess:
+    """A long-running `coo chat` fed through its stdin, as an operator types into it; a thread
+    reads its stdout into :attr:`lines` (kept over restarts, so an answer printed before a crash
+    still counts) and into its log. Not in the faults' reach: it is restarted only when it exited
+    on its own (a crash the phase counts)."""
+
+    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.env = env  # the rig's: start() reads it then (the SMTP port is known only once started)
+        self.log = log
+        self.proc: subprocess.Popen[str] | None = None
+        self.starts = 0
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self.log.open("ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "chat"],
+                env=self.env | {"PYTHONUNBUFFERED": "1"},  # the "you> …" echo shows once a line is read
+                cwd=REPO,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                bufsize=1,
+                start_new_session=True,
+            )
+        self.starts += 1
+        threading.Thread(target=self._read, args=(self.proc,), name=f"chaos-{self.name}", daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        with self.log.open("a") as log:
+            for line in proc.stdout:
+                log.write(line)
+                log.flush()
+                with self._lock:
+                    self.lines.append(line.rstrip("\n"))
+
+    def output(self) -> list[str]:
+        with self._lock:
+            return list(self.lines)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def type(self, text: str) -> bool:
+        """One line on its stdin; False when the process is gone (the line was not read)."""
+        if not self.alive():
+            return False
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(text + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(15)
+
+
 class Rig:
     """Everything a chaos run needs, started by :meth:`start`, torn down by :meth:`close`."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, consoles: int = 0) -> None:
         sys.path.insert(0, str(REPO))
         from tests.fakes.pg_cluster import PgCluster
         from tests.fakes.slack_api import SlackApi
@@ -167,6 +235,10 @@ class Rig:
             CooProcess(f"worker-{i + 1}", ["worker"], self.env, self.dir / f"worker-{i + 1}.log")
             for i in range(workers)
         ]
+        self.consoles = [
+            ConsoleProcess(f"console-{i + 1}", self.env, self.dir / f"console-{i + 1}.log") for i in range(consoles)
+        ]
+        self.console_exits: list[str] = []
         self.lock = threading.Lock()  # one fault at a time per process list (restart vs. teardown)
         self.smtp_up = True
         self.pg_up = False
@@ -206,6 +278,8 @@ class Rig:
             worker.start()
         self.wait_serving(START_TIMEOUT)
         self.wait_workers(START_TIMEOUT)
+        for console in self.consoles:
+            console.start()
 
     def wait_serving(self, timeout: float) -> float:
         """Seconds until `coo serve` answers /readyz 200 (it is restarted if it died)."""
@@ -240,7 +314,8 @@ class Rig:
         """Every service back up (after a phase's faults): a dead process is started again.
         Returns the coo processes found dead: the faults start again what they kill, so these
         exited on their own (a crash the phase must report, not hide)."""
-        crashed = [p.name for p in (self.serve, *self.workers) if not p.alive()]
+        processes: list[CooProcess | ConsoleProcess] = [self.serve, *self.workers, *self.consoles]
+        crashed = [p.name for p in processes if not p.alive()]
         with self.lock:
             if not self.pg_up:
                 self.pg.start()
@@ -256,10 +331,23 @@ class Rig:
             for worker in self.workers:
                 if not worker.alive():
                     worker.start()
+        for console in self.consoles:
+            if not console.alive():
+                console.start()
         return crashed
 
+    def revive_consoles(self) -> None:
+        """Consoles that exited on their own started again at once, each exit noted in
+        :attr:`console_exits` (the driver calls it during a phase: no fault touches a console,
+        so an exit is a crash the phase counts)."""
+        for console in self.consoles:
+            if not console.alive() and console.proc is not None:
+                self.console_exits.append(console.name)
+                console.start()
+
     def close(self) -> None:
-        for process in (self.serve, *self.workers):
+        processes: list[CooProcess | ConsoleProcess] = [*self.consoles, self.serve, *self.workers]
+        for process in processes:
             try:
                 process.kill()
             except Exception:  # best effort: the rig is going away
@@ -272,4 +360,4 @@ class Rig:
             self.smtp.stop()
 
     def logs(self) -> list[Path]:
-        return [self.serve.log, *(w.log for w in self.workers)]
+        return [self.serve.log, *(w.log for w in self.workers), *(c.log for c in self.consoles)]

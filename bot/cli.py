@@ -635,6 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--all-flows", type=int, help="approval flows in the all-faults phase (default 60)")
     chaos.add_argument("--workers", type=int, help="`coo worker` processes (default 2)")
     chaos.add_argument("--phases", help="comma-separated phases (default workers,postgres,redis,smtp,serve,all)")
+    chaos.add_argument("--channels", help="comma-separated channels of the flows (default slack,telegram,console)")
     chaos.add_argument("--settle", type=float, help="seconds flows get to finish after a phase (default 240)")
     bench.set_defaults(func=cmd_bench)
     serve = sub.add_parser(
