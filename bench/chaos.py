@@ -189,6 +189,7 @@ def run(plan: Plan) -> tuple[list[PhaseResult], dict[str, object]]:
         progress(f"a secret in the log at {line}")
     summary: dict[str, object] = {
         "flows": sum(r.flows for r in results),
+        "flows_by_channel": {c: sum(1 for f in driver.flows if f.channel == c) for c in plan.channels},
         "faults": sum(r.faults for r in results),
         "lost": sum(r.lost for r in results),
         "duplicated_emails": sum(r.duplicated_emails for r in results),

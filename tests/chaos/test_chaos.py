@@ -1,4 +1,4 @@
-"""Approval flows through Slack and Telegram against `coo serve` and two `coo worker` processes,
+"""Approval flows through Slack, Telegram and two long-running `coo chat` consoles against `coo serve` and two `coo worker` processes,
 on a PostgreSQL cluster and a Redis of the test's own, while workers are SIGKILLed (between
 steps and mid-send), PostgreSQL restarted, Redis killed or flushed, SMTP stopped and `coo serve`
 killed — then every invariant of issue #14 must hold: each acknowledged message and tap
@@ -46,7 +46,7 @@ def test_flows_survive_killed_workers_postgresql_restarts_a_lost_redis_and_a_kil
     plan = Plan(phases=phases, flows=12, all_flows=0, workers=2, settle=90, pace=QUICK)
     results, summary = run(plan)
     assert tuple(r.phase for r in results) == phases
-    assert summary["flows"] == 12
+    assert summary["flows"] == 12 and summary["flows_by_channel"] == {"slack": 4, "telegram": 4, "console": 4}
     assert summary["secrets_in_logs"] == 0 and summary["late_duplicates"] == 0
     _held(results)
 
@@ -58,6 +58,7 @@ def test_flows_survive_every_fault_at_once():
     plan = Plan(phases=("all",), flows=0, all_flows=8, workers=2, settle=150, pace=QUICK)
     results, summary = run(plan)
     assert [r.phase for r in results] == ["all"]
+    assert summary["flows_by_channel"] == {"slack": 3, "telegram": 3, "console": 2}
     assert summary["flows"] == 8 and summary["secrets_in_logs"] == 0 and summary["late_duplicates"] == 0
     assert all(results[0].fault_kinds[kind] > 0 for kind in ("workers", "postgres", "redis", "serve"))
     _held(results)
