@@ -65,10 +65,28 @@ class ConsoleChat:
             handled = process(self.runtime, item_id) if item_id is not None else None
         except Exception:  # said in the thread by the inbox (and logged); the chat goes on
             log.exception("console message failed")
-            self._flush()
+            self._show_new()
             return
-        self._wait(handled.run_ids if handled else [])
-        self._flush()
+        try:
+            self._wait(handled.run_ids if handled else [])
+        except Exception as exc:  # the database dropped while we watched: the work goes on without us
+            log.warning("console lost track of its run: %s", exc)
+            _print_reply(
+                "I lost the database while waiting for that; it is saved and carries on. "
+                "The reply will show with your next message.",
+                self.out,
+            )
+            return
+        self._show_new()
+
+    def _show_new(self) -> None:
+        """Print what arrived; with the database gone it shows with the next line instead (the
+        console outlives an outage: a crash here would end the operator's session)."""
+        try:
+            self._flush()
+        except Exception as exc:
+            log.warning("console could not read its replies: %s", exc)
+            _print_reply("I can't reach the database right now; the reply will show with your next message.", self.out)
 
     def _wait(self, run_ids: list[str]) -> None:
         started = time.monotonic()
@@ -94,8 +112,8 @@ class ConsoleChat:
     def _flush(self) -> None:
         for message in self.runtime.store.conversations.messages_after("console", THREAD, self.seen):
             _print_reply(message.text, self.out)
+            self.seen = message.id  # before marking: a failed mark must not print it here again
             self.runtime.store.conversations.mark_delivered(message.id)
-            self.seen = message.id
 
 
 def chat(runtime: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:

@@ -1,0 +1,42 @@
+"""`coo chat` outlives a database outage while it waits on a run (issue #14's console flows).
+
+The console watches the run a line started until it settles, then prints what arrived. A
+PostgreSQL restart during that watch raised out of the loop and ended the `coo chat` process
+(the operator's session gone, the next typed line never read). The line was already saved, so
+the work carries on; the console says so and shows the reply with the next line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from store.errors import StoreUnavailable
+
+INVOICE = "invoice Chaos Bcdf $101 for design work, contact billing-bcdf@chaos.example"
+
+
+def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
+    real = getattr(owner, name)
+    calls: list[int] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreUnavailable("cannot reach PostgreSQL: the server closed the connection")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, flaky)
+    return calls
+
+
+def test_the_console_goes_on_when_the_database_drops_while_it_waits_on_a_run(chat, monkeypatch):
+    calls = _fail_once(monkeypatch, chat.runtime.store.runs, "unsettled")
+    said = chat.say(INVOICE)
+    assert calls, "the console did not wait on the run"
+    assert "I lost the database while waiting for that" in said
+    assert "[/approve" not in said
+    chat.runtime.queue.wait_idle()
+    later = chat.say("any approvals waiting?")
+    assert "Send it to billing-bcdf@chaos.example?" in later and "[/approve 1]" in later
+    assert later.count("Send it to billing-bcdf@chaos.example?") == 1
