@@ -216,16 +216,7 @@ class Database:
                     conn.execute("ROLLBACK")
                 raise
             return
-        import psycopg
-
-        try:
-            pool = self._postgres_pool()
-            ctx = pool.connection(timeout=wait)
-            conn = ctx.__enter__()
-        except (psycopg.OperationalError, Exception) as exc:  # pool timeouts are not OperationalError
-            if isinstance(exc, StoreUnavailable):
-                raise
-            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(self.url)}: {exc}") from exc
+        ctx, conn = self._checkout(wait)
         try:
             with conn.transaction():
                 yield Tx(conn, "postgres")
@@ -261,15 +252,7 @@ class Database:
         """PostgreSQL: a pooled connection in autocommit for one statement, which is then its own
         transaction (atomic, with its own snapshot: what BEGIN; statement; COMMIT gives, without
         the two extra round trips)."""
-        import psycopg
-
-        try:
-            ctx = self._postgres_pool().connection()
-            conn = ctx.__enter__()
-        except (psycopg.OperationalError, Exception) as exc:  # pool timeouts are not OperationalError
-            if isinstance(exc, StoreUnavailable):
-                raise
-            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(self.url)}: {exc}") from exc
+        ctx, conn = self._checkout()
         try:
             conn.autocommit = True
             try:
@@ -282,6 +265,19 @@ class Database:
             raise
         else:
             ctx.__exit__(None, None, None)
+
+    def _checkout(self, wait: float | None = None) -> tuple[AbstractContextManager[Any], Any]:
+        """A pooled PostgreSQL connection and the context that gives it back (its ``__exit__``);
+        StoreUnavailable when none comes within ``wait`` (the pool's own timeout when None)."""
+        import psycopg
+
+        try:
+            ctx = self._postgres_pool().connection(timeout=wait)
+            return ctx, ctx.__enter__()
+        except (psycopg.OperationalError, Exception) as exc:  # pool timeouts are not OperationalError
+            if isinstance(exc, StoreUnavailable):
+                raise
+            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(self.url)}: {exc}") from exc
 
     def _one(self, sql: str) -> AbstractContextManager[Tx]:
         """Where one statement runs on its own: on PostgreSQL in autocommit (one round trip); on
