@@ -1,0 +1,300 @@
+"""Approximate nearest neighbours for SQLite's unfiltered vector search (usearch HNSW).
+
+sqlite-vec's KNN is exact: a search that names no client reads every vector, so it grows with
+the books (README, scale). Past ANN_MIN_VECTORS vectors that search goes through an HNSW graph
+instead; below it the exact search stays (small books keep exact answers). A client's search
+never comes here: its vec0 partition is already small.
+
+What keeps several processes (``coo serve``, ``coo chat``, workers) honest on one SQLite file:
+
+- every vector write and delete bumps the item's row in ``memory_vec_log`` to a new sequence
+  number (one row an item, so the log is as long as the items ever indexed, no longer);
+- each process holds its own copy of the graph with the sequence number it has seen (its mark)
+  and, before every search, applies the log rows above the mark: new and changed vectors are
+  (re)added, deleted ones removed;
+- the graph is also a file beside the database (``<db>.usearch``), with the mark, the vector
+  table's epoch (a new one after re-embedding) and the dimension in its header, so a new process
+  loads it and applies only what was written since. It is written whole or not at all (temp
+  file + rename) by ``coo memory sync``, or by a search that had to build it (no file, a corrupt
+  one, another epoch or dimension);
+- candidates (OVERFETCH × k) are re-scored from their stored vectors by sqlite-vec's own cosine
+  distance, so scores equal the exact search's and an item deleted meanwhile is never returned.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+from usearch.index import Index
+
+from store.atomic_file import replacing
+from store.db import Tx
+
+# A setting-free threshold: below it sqlite-vec's exact scan costs ≲ 20 ms and stays exact.
+ANN_MIN_VECTORS = 20_000
+# Candidates fetched from the graph for each result wanted: room for items deleted since the
+# last catch-up and for the graph's misses among the true top k.
+OVERFETCH = 3
+# HNSW parameters: graph degree and the search/build beam widths (usearch's defaults are 16,
+# 64 and 128). Recall@30 against the exact search, 100k hashing vectors: README, scale.
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
+EXPANSION_SEARCH = 128
+# A catch-up larger than this share of the graph is a rebuild (reading the table whole is then
+# cheaper than one look-up per changed row).
+REBUILD_SHARE = 0.5
+# A searching process saves the file once it has applied this many changes beyond it (runs add
+# memories without `coo memory sync`): a process opened later then catches up from there.
+SAVE_AFTER = 5000
+FORMAT = "coo-usearch-1"
+_LOOKUP_CHUNK = 500
+
+
+class _Header(BaseModel):
+    """The first line of the index file."""
+
+    format: str
+    epoch: str
+    dim: int
+    mark: int  # highest memory_vec_log.seq applied
+    count: int  # vectors in the graph
+    size: int  # bytes of the serialised graph that follow the header line
+    crc32: int
+
+
+def index_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".usearch")
+
+
+def create_log(tx: Tx) -> None:
+    """The change log and the vector table's epoch (SQLite), seeded from the vectors already
+    there; a no-op where both exist."""
+    tx.execute("CREATE TABLE IF NOT EXISTS memory_vec_log (item_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL)")
+    tx.execute("CREATE INDEX IF NOT EXISTS memory_vec_log_seq ON memory_vec_log (seq)")
+    if tx.scalar("SELECT value FROM memory_config WHERE key = 'vec_epoch'") is not None:
+        return
+    tx.execute("DELETE FROM memory_vec_log")
+    if tx.scalar("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'memory_vec'"):
+        tx.execute("INSERT INTO memory_vec_log (item_id, seq) SELECT item_id, item_id FROM memory_vec")
+    # Random, not a time: only equality matters (a graph of another epoch is never reused).
+    import secrets
+
+    tx.execute("INSERT INTO memory_config (key, value) VALUES ('vec_epoch', ?)", (secrets.token_hex(8),))
+
+
+def drop_log(tx: Tx) -> None:
+    tx.execute("DROP TABLE IF EXISTS memory_vec_log")
+    tx.execute("DELETE FROM memory_config WHERE key = 'vec_epoch'")
+
+
+LOG_SQL = (
+    "INSERT INTO memory_vec_log (item_id, seq) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM memory_vec_log))"
+    " ON CONFLICT (item_id) DO UPDATE SET seq = excluded.seq"
+)
+
+
+def log_change(tx: Tx, item_id: int) -> None:
+    """Record that the item's vector was written or deleted (SQLite)."""
+    tx.execute(LOG_SQL, (item_id,))
+
+
+class VectorIndex:
+    """One process's HNSW copy of ``memory_vec``, kept current by the change log."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path  # None: an in-memory database, nothing to save beside it
+        self._lock = threading.Lock()
+        self._index: Index | None = None
+        self._epoch = ""
+        self._dim = 0
+        self._mark = 0
+        self._file_mark = -1  # the mark of the file as this process last read or wrote it
+        self._unsaved = 0  # changes applied since the file was read or written
+
+    # searching ---------------------------------------------------------------------------------
+
+    def search(self, tx: Tx, vector: Any, k: int) -> list[tuple[int, float]] | None:
+        """The k nearest (item id, cosine distance), exact distances; None when the vectors are
+        too few for the graph (the caller searches exactly)."""
+        epoch, top = _state(tx)
+        # top ≥ the number of vectors (each has its own log row): cheap to rule small books out
+        if epoch is None or top < ANN_MIN_VECTORS:
+            return None
+        query = np.asarray(vector, dtype=np.float32)
+        with self._lock:
+            index = self._current(tx, epoch, top, len(query))
+            if self._unsaved >= SAVE_AFTER:
+                self._save(index)
+            if len(index) < ANN_MIN_VECTORS:
+                return None
+            found = index.search(query, min(len(index), k * OVERFETCH))
+            keys = [int(key) for key in np.atleast_1d(found.keys)]
+        return rescore(tx, keys, query, k)
+
+    def refresh(self, tx: Tx, dim: int) -> int | None:
+        """Bring the graph and its file up to date (``coo memory sync``): loaded or built, caught
+        up, and saved when the file is behind; the vectors in it, None below the threshold."""
+        epoch, top = _state(tx)
+        if epoch is None or top < ANN_MIN_VECTORS:
+            return None
+        with self._lock:
+            index = self._current(tx, epoch, top, dim)
+            if self._file_mark != self._mark:
+                self._save(index)
+            return len(index)
+
+    # keeping the copy current ------------------------------------------------------------------
+
+    def _current(self, tx: Tx, epoch: str, top: int, dim: int) -> Index:
+        """This process's graph, loaded from the file or built (no file, a corrupt one, another
+        epoch or dimension), with every change up to ``top`` applied."""
+        if self._index is None or self._epoch != epoch or self._dim != dim:
+            self._index = None
+            if self._load(epoch, dim, top) is None:
+                self._build(tx, epoch, dim)
+        assert self._index is not None
+        if top > self._mark:
+            self._catch_up(tx, epoch, dim, top)
+        return self._index
+
+    def _catch_up(self, tx: Tx, epoch: str, dim: int, top: int) -> None:
+        assert self._index is not None
+        changed = [
+            int(r["item_id"])
+            for r in tx.fetchall(
+                "SELECT item_id FROM memory_vec_log WHERE seq > ? AND seq <= ? ORDER BY seq", (self._mark, top)
+            )
+        ]
+        if len(changed) > max(len(self._index), 1) * REBUILD_SHARE:
+            self._build(tx, epoch, dim)
+            return
+        vectors = _vectors(tx, changed)
+        for item_id in changed:
+            if item_id in self._index:
+                self._index.remove(item_id)
+        if vectors:
+            keys = np.fromiter(vectors, dtype=np.uint64, count=len(vectors))
+            self._index.add(keys, np.vstack([_array(vectors[int(key)], dim) for key in keys]))
+        self._mark = top
+        self._unsaved += len(changed)
+
+    def _build(self, tx: Tx, epoch: str, dim: int) -> None:
+        """The graph from the whole vector table, as of this transaction."""
+        top = int(tx.scalar("SELECT COALESCE(MAX(seq), 0) AS m FROM memory_vec_log"))
+        rows = tx.fetchall("SELECT item_id, embedding FROM memory_vec")
+        index = _new_index(dim)
+        if rows:
+            keys = np.fromiter((int(r["item_id"]) for r in rows), dtype=np.uint64, count=len(rows))
+            matrix = np.frombuffer(b"".join(bytes(r["embedding"]) for r in rows), dtype=np.float32)
+            index.add(keys, matrix.reshape(len(rows), dim))
+        self._index, self._epoch, self._dim, self._mark = index, epoch, dim, top
+        self._file_mark, self._unsaved = -1, SAVE_AFTER  # not on disk yet
+
+    # the file beside the database --------------------------------------------------------------
+
+    def _load(self, epoch: str, dim: int, top: int) -> Index | None:
+        """The saved graph if it is whole and of this epoch and dimension; None otherwise."""
+        if self.path is None or not self.path.exists():
+            return None
+        try:
+            data = self.path.read_bytes()
+            line, _, body = data.partition(b"\n")
+            header = _Header.model_validate(json.loads(line))
+            if (
+                header.format != FORMAT
+                or header.epoch != epoch
+                or header.dim != dim
+                or header.mark > top
+                or header.size != len(body)
+                or header.crc32 != zlib.crc32(body)
+            ):
+                return None
+            index = _new_index(dim)
+            index.load(body)  # into an index of our parameters (the file keeps the graph only)
+            if index.ndim != dim or len(index) != header.count:
+                return None
+        except (OSError, ValueError, ValidationError, RuntimeError):
+            return None
+        self._index, self._epoch, self._dim, self._mark = index, epoch, dim, header.mark
+        self._file_mark, self._unsaved = header.mark, 0
+        return index
+
+    def _save(self, index: Index) -> None:
+        if self.path is None:
+            return
+        saved = index.save()
+        assert saved is not None  # no path given: the serialised graph itself
+        body = bytes(saved)
+        header = _Header(
+            format=FORMAT,
+            epoch=self._epoch,
+            dim=self._dim,
+            mark=self._mark,
+            count=len(index),
+            size=len(body),
+            crc32=zlib.crc32(body),
+        )
+        with replacing(self.path) as temp, open(temp, "wb") as out:
+            out.write(header.model_dump_json().encode() + b"\n")
+            out.write(body)
+        self._file_mark, self._unsaved = self._mark, 0
+
+
+def _new_index(dim: int) -> Index:
+    # f16: half the memory of f32 (100k 512-dimension vectors: ~100 MB a process); the order of
+    # candidates barely changes and their distances are recomputed exactly anyway.
+    return Index(
+        ndim=dim,
+        metric="cos",
+        dtype="f16",
+        connectivity=CONNECTIVITY,
+        expansion_add=EXPANSION_ADD,
+        expansion_search=EXPANSION_SEARCH,
+    )
+
+
+def _state(tx: Tx) -> tuple[str | None, int]:
+    row = tx.fetchone(
+        "SELECT (SELECT value FROM memory_config WHERE key = 'vec_epoch') AS epoch,"
+        " (SELECT MAX(seq) FROM memory_vec_log) AS top"
+    )
+    if row is None or row["epoch"] is None:
+        return None, 0
+    return str(row["epoch"]), int(row["top"] or 0)
+
+
+def _array(blob: bytes, dim: int) -> Any:
+    return np.frombuffer(blob, dtype=np.float32, count=dim)
+
+
+def _marks(ids: list[int]) -> str:
+    return ", ".join("?" for _ in ids)
+
+
+def _vectors(tx: Tx, ids: list[int]) -> dict[int, bytes]:
+    """Stored vectors of those items that still have one."""
+    out: dict[int, bytes] = {}
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        chunk = ids[start : start + _LOOKUP_CHUNK]
+        for row in tx.fetchall(f"SELECT item_id, embedding FROM memory_vec WHERE item_id IN ({_marks(chunk)})", chunk):
+            out[int(row["item_id"])] = bytes(row["embedding"])
+    return out
+
+
+def rescore(tx: Tx, ids: list[int], query: Any, k: int) -> list[tuple[int, float]]:
+    """The k nearest of ``ids`` by sqlite-vec's cosine distance (what its exact search returns);
+    ids without a stored vector (deleted since) drop out."""
+    if not ids:
+        return []
+    rows = tx.fetchall(
+        f"SELECT item_id, vec_distance_cosine(embedding, ?) AS d FROM memory_vec WHERE item_id IN ({_marks(ids)})",
+        [np.asarray(query, dtype=np.float32).tobytes(), *ids],
+    )
+    found = sorted(((int(r["item_id"]), float(r["d"])) for r in rows), key=lambda p: (p[1], p[0]))
+    return found[:k]
