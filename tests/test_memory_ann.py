@@ -245,3 +245,15 @@ def test_a_client_filter_keeps_the_exact_partition_search(store: Store, monkeypa
     hits = store.memory.search(vector, k=5, client_id=2)
     assert hits and all(h.item.client_id == 2 for h in hits)
     assert store.memory.hybrid("logo colours", vector, k=5, client_id=2)
+
+
+def test_usearch_and_onnxruntime_load_in_one_process() -> None:
+    """usearch 2.26.2 and later crash the interpreter when onnxruntime (the default embedder) is
+    imported after them: a search graph built before a sweep's first embedding did that."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import usearch.index, onnxruntime; print('ok')"], capture_output=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == b"ok", done.stderr[-500:]
