@@ -45,7 +45,7 @@ OVERFETCH = 3
 # 64 and 128). Recall@30 against the exact search, 100k hashing vectors: README, scale.
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
-EXPANSION_SEARCH = 128
+EXPANSION_SEARCH = 256
 # A catch-up larger than this share of the graph is a rebuild (reading the table whole is then
 # cheaper than one look-up per changed row).
 REBUILD_SHARE = 0.5
@@ -53,7 +53,6 @@ REBUILD_SHARE = 0.5
 # memories without `coo memory sync`): a process opened later then catches up from there.
 SAVE_AFTER = 5000
 FORMAT = "coo-usearch-1"
-_LOOKUP_CHUNK = 500
 
 
 class _Header(BaseModel):
@@ -273,28 +272,30 @@ def _array(blob: bytes, dim: int) -> Any:
     return np.frombuffer(blob, dtype=np.float32, count=dim)
 
 
-def _marks(ids: list[int]) -> str:
-    return ", ".join("?" for _ in ids)
-
-
 def _vectors(tx: Tx, ids: list[int]) -> dict[int, bytes]:
     """Stored vectors of those items that still have one."""
     out: dict[int, bytes] = {}
-    for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = ids[start : start + _LOOKUP_CHUNK]
-        for row in tx.fetchall(f"SELECT item_id, embedding FROM memory_vec WHERE item_id IN ({_marks(chunk)})", chunk):
-            out[int(row["item_id"])] = bytes(row["embedding"])
+    for item_id in ids:
+        row = tx.fetchone(_LOOKUP_SQL.format(column="embedding"), (item_id,))
+        if row is not None:
+            out[item_id] = bytes(row["v"])
     return out
+
+
+# One look-up per id: vec0 answers ``item_id = ?`` from its primary key, but ``item_id IN (…)``
+# by reading the whole table (90 ids at 100k vectors: 1.7 ms one by one, 73 ms with IN).
+_LOOKUP_SQL = "SELECT {column} AS v FROM memory_vec WHERE item_id = ?"
 
 
 def rescore(tx: Tx, ids: list[int], query: Any, k: int) -> list[tuple[int, float]]:
     """The k nearest of ``ids`` by sqlite-vec's cosine distance (what its exact search returns);
     ids without a stored vector (deleted since) drop out."""
-    if not ids:
-        return []
-    rows = tx.fetchall(
-        f"SELECT item_id, vec_distance_cosine(embedding, ?) AS d FROM memory_vec WHERE item_id IN ({_marks(ids)})",
-        [np.asarray(query, dtype=np.float32).tobytes(), *ids],
-    )
-    found = sorted(((int(r["item_id"]), float(r["d"])) for r in rows), key=lambda p: (p[1], p[0]))
+    blob = np.asarray(query, dtype=np.float32).tobytes()
+    sql = _LOOKUP_SQL.format(column="vec_distance_cosine(embedding, ?)")
+    found: list[tuple[int, float]] = []
+    for item_id in dict.fromkeys(ids):
+        row = tx.fetchone(sql, (blob, item_id))
+        if row is not None:
+            found.append((item_id, float(row["v"])))
+    found.sort(key=lambda p: (p[1], p[0]))
     return found[:k]
