@@ -224,7 +224,7 @@ class MemoryStore:
         if db.dialect == "sqlite":
             path = sqlite_path(db.url)
             in_memory = str(path) in ("", ":memory:")
-            self._ann = memory_ann.VectorIndex(None if in_memory else memory_ann.index_path(path))
+            self._ann = memory_ann.VectorIndex(None if in_memory else memory_ann.index_path(path), db.transaction)
 
     # configuration: which embedder, which dimension ------------------------------------------
 
@@ -283,6 +283,11 @@ class MemoryStore:
             tx.execute("DROP INDEX IF EXISTS memory_vectors_hnsw")
         self._hnsw_present = False
         return True
+
+    def wait_for_ann(self, timeout: float | None = None) -> None:
+        """Until a search graph being built in this process (SQLite) is ready."""
+        if self._ann is not None:
+            self._ann.wait(timeout)
 
     def refresh_ann(self, dim: int) -> int | None:
         """SQLite: bring the search graph and its file (``<db>.usearch``) up to date, built if

@@ -24,8 +24,11 @@ What keeps several processes (``coo serve``, ``coo chat``, workers) honest on on
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import zlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,8 @@ REBUILD_SHARE = 0.5
 # memories without `coo memory sync`): a process opened later then catches up from there.
 SAVE_AFTER = 5000
 FORMAT = "coo-usearch-1"
+
+log = logging.getLogger(__name__)
 
 
 class _Header(BaseModel):
@@ -106,8 +111,10 @@ def log_change(tx: Tx, item_id: int) -> None:
 class VectorIndex:
     """One process's HNSW copy of ``memory_vec``, kept current by the change log."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, transaction: Callable[[], AbstractContextManager[Tx]]) -> None:
         self.path = path  # None: an in-memory database, nothing to save beside it
+        self._transaction = transaction  # for the background build (its own connection)
+        self._builder: threading.Thread | None = None
         self._lock = threading.Lock()
         self._index: Index | None = None
         self._epoch = ""
@@ -119,15 +126,23 @@ class VectorIndex:
     # searching ---------------------------------------------------------------------------------
 
     def search(self, tx: Tx, vector: Any, k: int) -> list[tuple[int, float]] | None:
-        """The k nearest (item id, cosine distance), exact distances; None when the vectors are
-        too few for the graph (the caller searches exactly)."""
+        """The k nearest (item id, cosine distance), exact distances; None when the caller is to
+        search exactly: the vectors are too few, or the graph is being built (in the background:
+        100k vectors take minutes on 2 busy cores, longer than a recall may wait)."""
         epoch, top = _state(tx)
         # top ≥ the number of vectors (each has its own log row): cheap to rule small books out
         if epoch is None or top < ANN_MIN_VECTORS:
             return None
         query = np.asarray(vector, dtype=np.float32)
         with self._lock:
-            index = self._current(tx, epoch, top, len(query))
+            if not self._holds(epoch, len(query)) and self._load(epoch, len(query), top) is None:
+                self._build_in_background(epoch, len(query))
+                return None
+            if top > self._mark and not self._catch_up(tx, top):
+                self._build_in_background(epoch, len(query))
+                return None
+            index = self._index
+            assert index is not None
             if self._unsaved >= SAVE_AFTER:
                 self._save(index)
             if len(index) < ANN_MIN_VECTORS:
@@ -137,32 +152,36 @@ class VectorIndex:
         return rescore(tx, keys, query, k)
 
     def refresh(self, tx: Tx, dim: int) -> int | None:
-        """Bring the graph and its file up to date (``coo memory sync``): loaded or built, caught
-        up, and saved when the file is behind; the vectors in it, None below the threshold."""
+        """Bring the graph and its file up to date (``coo memory sync``): loaded or built here,
+        caught up, and saved when the file is behind; the vectors in it, None below the threshold."""
         epoch, top = _state(tx)
         if epoch is None or top < ANN_MIN_VECTORS:
             return None
+        self.wait()  # a search's build under way: this one would only repeat it
         with self._lock:
-            index = self._current(tx, epoch, top, dim)
+            if not self._holds(epoch, dim) and self._load(epoch, dim, top) is None:
+                self._install(_build(tx, dim), epoch, dim)
+            if top > self._mark and not self._catch_up(tx, top):
+                self._install(_build(tx, dim), epoch, dim)
+            assert self._index is not None
             if self._file_mark != self._mark:
-                self._save(index)
-            return len(index)
+                self._save(self._index)
+            return len(self._index)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until a build started by a search has finished (or failed)."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
 
     # keeping the copy current ------------------------------------------------------------------
 
-    def _current(self, tx: Tx, epoch: str, top: int, dim: int) -> Index:
-        """This process's graph, loaded from the file or built (no file, a corrupt one, another
-        epoch or dimension), with every change up to ``top`` applied."""
-        if self._index is None or self._epoch != epoch or self._dim != dim:
-            self._index = None
-            if self._load(epoch, dim, top) is None:
-                self._build(tx, epoch, dim)
-        assert self._index is not None
-        if top > self._mark:
-            self._catch_up(tx, epoch, dim, top)
-        return self._index
+    def _holds(self, epoch: str, dim: int) -> bool:
+        return self._index is not None and self._epoch == epoch and self._dim == dim
 
-    def _catch_up(self, tx: Tx, epoch: str, dim: int, top: int) -> None:
+    def _catch_up(self, tx: Tx, top: int) -> bool:
+        """Apply the logged changes up to ``top``; False when they are too many (a rebuild is
+        cheaper than one look-up each)."""
         assert self._index is not None
         changed = [
             int(r["item_id"])
@@ -171,29 +190,46 @@ class VectorIndex:
             )
         ]
         if len(changed) > max(len(self._index), 1) * REBUILD_SHARE:
-            self._build(tx, epoch, dim)
-            return
+            return False
         vectors = _vectors(tx, changed)
         for item_id in changed:
             if item_id in self._index:
                 self._index.remove(item_id)
         if vectors:
             keys = np.fromiter(vectors, dtype=np.uint64, count=len(vectors))
-            self._index.add(keys, np.vstack([_array(vectors[int(key)], dim) for key in keys]))
+            self._index.add(keys, np.vstack([_array(vectors[int(key)], self._dim) for key in keys]))
         self._mark = top
         self._unsaved += len(changed)
+        return True
 
-    def _build(self, tx: Tx, epoch: str, dim: int) -> None:
-        """The graph from the whole vector table, as of this transaction."""
-        top = int(tx.scalar("SELECT COALESCE(MAX(seq), 0) AS m FROM memory_vec_log"))
-        rows = tx.fetchall("SELECT item_id, embedding FROM memory_vec")
-        index = _new_index(dim)
-        if rows:
-            keys = np.fromiter((int(r["item_id"]) for r in rows), dtype=np.uint64, count=len(rows))
-            matrix = np.frombuffer(b"".join(bytes(r["embedding"]) for r in rows), dtype=np.float32)
-            index.add(keys, matrix.reshape(len(rows), dim))
-        self._index, self._epoch, self._dim, self._mark = index, epoch, dim, top
-        self._file_mark, self._unsaved = -1, SAVE_AFTER  # not on disk yet
+    def _install(self, built: tuple[Index, int], epoch: str, dim: int) -> None:
+        self._index, self._mark = built
+        self._epoch, self._dim = epoch, dim
+        self._file_mark, self._unsaved = -1, SAVE_AFTER  # not on disk yet: the next search saves it
+
+    def _build_in_background(self, epoch: str, dim: int) -> None:
+        """Build the graph in a thread of this process; searches stay exact until it is there.
+        Called with the lock held."""
+        if self._builder is not None and self._builder.is_alive():
+            return
+        self._index = None
+        self._builder = threading.Thread(
+            target=self._build_and_install, args=(epoch, dim), name="coo-memory-graph", daemon=True
+        )
+        self._builder.start()
+
+    def _build_and_install(self, epoch: str, dim: int) -> None:
+        try:
+            with self._transaction() as tx:
+                if _state(tx)[0] != epoch:
+                    return  # re-embedded meanwhile: the next search starts over
+                keys, matrix, top = _read_all(tx, dim)
+            built = _graph(keys, matrix, dim), top  # outside the transaction: writers go on
+            with self._lock:
+                self._install(built, epoch, dim)
+                self._save(built[0])
+        except Exception:  # noqa: BLE001 - searches stay exact; the next one tries again
+            log.warning("building the memory's search graph failed; searching exactly", exc_info=True)
 
     # the file beside the database --------------------------------------------------------------
 
@@ -243,6 +279,28 @@ class VectorIndex:
             out.write(header.model_dump_json().encode() + b"\n")
             out.write(body)
         self._file_mark, self._unsaved = self._mark, 0
+
+
+def _read_all(tx: Tx, dim: int) -> tuple[Any, Any, int]:
+    """Every stored vector with its item id, and the log's mark they stand for."""
+    top = int(tx.scalar("SELECT COALESCE(MAX(seq), 0) AS m FROM memory_vec_log"))
+    rows = tx.fetchall("SELECT item_id, embedding FROM memory_vec")
+    keys = np.fromiter((int(r["item_id"]) for r in rows), dtype=np.uint64, count=len(rows))
+    matrix = np.frombuffer(b"".join(bytes(r["embedding"]) for r in rows), dtype=np.float32).reshape(len(rows), dim)
+    return keys, matrix, top
+
+
+def _graph(keys: Any, matrix: Any, dim: int) -> Index:
+    index = _new_index(dim)
+    if len(keys):
+        index.add(keys, matrix)
+    return index
+
+
+def _build(tx: Tx, dim: int) -> tuple[Index, int]:
+    """The graph of the whole vector table as of this transaction, and its mark."""
+    keys, matrix, top = _read_all(tx, dim)
+    return _graph(keys, matrix, dim), top
 
 
 def _new_index(dim: int) -> Index:

@@ -112,6 +112,11 @@ def test_unfiltered_search_through_the_graph_matches_the_exact_one(
     _fill(store)
     answered = _used_ann(monkeypatch)
     queries = _queries(40)
+    # no graph yet: the first search answers exactly and has one built in the background
+    first = store.memory.search(queries[0], k=10)
+    assert [h.item.id for h in first] == [i for i, _ in _exact(store, queries[0], 10, monkeypatch)]
+    assert answered == []
+    store.memory.wait_for_ann()
     found = [0, 0]
     for vector in queries:
         exact = _exact(store, vector, 10, monkeypatch)
@@ -126,7 +131,7 @@ def test_unfiltered_search_through_the_graph_matches_the_exact_one(
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert len(answered) == len(queries)  # every search went through the graph
     assert found[0] / found[1] >= 0.9  # recall@10 against the exact search
-    # the first large search built the graph and saved it beside the database
+    # the graph built for the first search was saved beside the database
     header = _header(_index_file(url))
     assert header["count"] == SIZE and header["dim"] == EMB.dim
 
@@ -182,12 +187,16 @@ def test_a_deleted_item_is_dropped_even_before_the_graph_hears_of_it(
 ) -> None:
     _fill(store)
     vector = _queries(1)[0]
+    store.memory.search(vector, k=5)
+    store.memory.wait_for_ann()
     top = store.memory.search(vector, k=5)
     # skip the catch-up: the graph still holds the deleted item, the re-scoring drops it
     assert store.memory.delete(top[0].item.source_kind, top[0].item.source_id)
-    monkeypatch.setattr(memory_ann.VectorIndex, "_catch_up", lambda *args: None)
+    monkeypatch.setattr(memory_ann.VectorIndex, "_catch_up", lambda *args: True)
+    answered = _used_ann(monkeypatch)
     hits = store.memory.search(vector, k=5)
     assert top[0].item.id not in {h.item.id for h in hits} and len(hits) == 5
+    assert answered == [5]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "other dimension"])
@@ -212,8 +221,11 @@ def test_a_corrupt_or_foreign_index_file_is_rebuilt(
         other.memory.ensure(EMB)
         answered = _used_ann(monkeypatch)
         vector = _queries(1)[0]
+        exact = [i for i, _ in _exact(other, vector, 5, monkeypatch)]
+        assert [h.item.id for h in other.memory.search(vector, k=5)] == exact  # exact while rebuilding
+        other.memory.wait_for_ann()
         hits = other.memory.search(vector, k=5)
-        assert [h.item.id for h in hits][:3] == [i for i, _ in _exact(other, vector, 5, monkeypatch)][:3]
+        assert [h.item.id for h in hits][:3] == exact[:3]
         assert answered == [5]
     finally:
         other.close()
