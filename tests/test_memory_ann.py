@@ -269,3 +269,23 @@ def test_usearch_and_onnxruntime_load_in_one_process() -> None:
         [sys.executable, "-c", "import usearch.index, onnxruntime; print('ok')"], capture_output=True, timeout=120
     )
     assert done.returncode == 0 and done.stdout.strip() == b"ok", done.stderr[-500:]
+
+
+def test_a_database_from_before_the_change_log_is_seeded_once(url: str, clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = Store.open(url, clock)
+    first.memory.ensure(EMB)
+    _fill(first)
+    with first.db.transaction() as tx:  # as an earlier coo left it: vectors, no log, no epoch
+        tx.execute("DROP TABLE memory_vec_log")
+        tx.execute("DELETE FROM memory_config WHERE key = 'vec_epoch'")
+    first.close()
+    later = Store.open(url, clock)
+    try:
+        later.memory.ensure(EMB)
+        assert later.memory.db.scalar("SELECT COUNT(*) AS n FROM memory_vec_log") == SIZE
+        assert "vec_epoch" not in later.memory.config()  # bookkeeping, not configuration
+        assert sync(later, EMB) == 0 and _header(_index_file(url))["count"] == SIZE
+        answered = _used_ann(monkeypatch)
+        assert len(later.memory.search(_queries(1)[0], k=5)) == 5 and answered == [5]
+    finally:
+        later.close()
