@@ -25,8 +25,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from store import memory_ann
 from store.clock import Clock
-from store.db import Database, Tx
+from store.db import Database, Tx, sqlite_path
 from store.models import JsonDict, UtcDateTime
 
 MAX_TEXT_CHARS = 1200  # ~300 tokens: items stay compact; the artifact holds the rest
@@ -218,12 +219,18 @@ class MemoryStore:
         # a sync killed during a deferred load leaves it dropped)
         self._hnsw_present = False
         self._lexeme_rows: tuple[float, dict[str, float]] = (-1e9, {})  # (read at, lexeme → rows)
+        # SQLite: the HNSW graph for searches that name no client, once the vectors are many
+        self._ann: memory_ann.VectorIndex | None = None
+        if db.dialect == "sqlite":
+            path = sqlite_path(db.url)
+            in_memory = str(path) in ("", ":memory:")
+            self._ann = memory_ann.VectorIndex(None if in_memory else memory_ann.index_path(path), db.transaction)
 
     # configuration: which embedder, which dimension ------------------------------------------
 
     def config(self) -> dict[str, str]:
         rows = self.db.fetchall("SELECT key, value FROM memory_config")
-        return {r["key"]: r["value"] for r in rows if r["key"] != "index"}
+        return {r["key"]: r["value"] for r in rows if r["key"] not in ("index", "vec_epoch")}
 
     def embedded_with(self) -> str | None:
         """The embedder name the stored vectors come from; None while there are none."""
@@ -255,6 +262,8 @@ class MemoryStore:
             if cfg.get("index") != INDEX_VERSION:
                 self._upgrade_vectors(tx, embedder.dim)
                 self._rebuild_text(tx)
+            if tx.dialect == "sqlite" and "vec_epoch" not in cfg:
+                memory_ann.create_log(tx)  # a database from before the change log: seeded once
         self._ready = (embedder.name, embedder.dim)
 
     # PostgreSQL's HNSW index around a large load ----------------------------------------------
@@ -274,6 +283,20 @@ class MemoryStore:
             tx.execute("DROP INDEX IF EXISTS memory_vectors_hnsw")
         self._hnsw_present = False
         return True
+
+    def wait_for_ann(self, timeout: float | None = None) -> None:
+        """Until a search graph being built in this process (SQLite) is ready."""
+        if self._ann is not None:
+            self._ann.wait(timeout)
+
+    def refresh_ann(self, dim: int) -> int | None:
+        """SQLite: bring the search graph and its file (``<db>.usearch``) up to date, built if
+        missing, corrupt or of other vectors; how many vectors it holds, None when there are too
+        few for one (exact search) or on PostgreSQL (HNSW in the database)."""
+        if self._ann is None:
+            return None
+        with self.db.transaction() as tx:
+            return self._ann.refresh(tx, dim)
 
     @property
     def vector_index_deferred(self) -> bool:
@@ -333,11 +356,14 @@ class MemoryStore:
                 f" client_id integer partition key, embedding float[{int(dim)}] distance_metric=cosine,"
                 f" chunk_size={VEC_CHUNK})"
             )
+            memory_ann.create_log(tx)
 
     def _drop_vectors(self, tx: Tx) -> None:
         tx.execute(
             "DROP TABLE IF EXISTS memory_vectors" if tx.dialect == "postgres" else "DROP TABLE IF EXISTS memory_vec"
         )
+        if tx.dialect == "sqlite":
+            memory_ann.drop_log(tx)  # a new epoch: no process reuses a graph of the old vectors
 
     def _upgrade_vectors(self, tx: Tx, dim: int) -> None:
         """Bring a vector table of an older layout to the current one, keeping its vectors."""
@@ -455,6 +481,7 @@ class MemoryStore:
                 "INSERT INTO memory_vec (item_id, client_id, embedding) VALUES (?, ?, ?)",
                 (item_id, client_id or 0, blob),
             )
+            memory_ann.log_change(tx, item_id)
 
     def bulk_insert(self, items: Sequence[NewMemory], vectors: Sequence[Sequence[float]]) -> None:
         """Fast load of new items (benchmarks, imports): COPY on PostgreSQL, executemany on SQLite.
@@ -518,6 +545,7 @@ class MemoryStore:
                     "INSERT INTO memory_vec (item_id, client_id, embedding) VALUES (?, ?, ?)",
                     [(i, it.client_id or 0, _blob(v)) for i, it, v in zip(ids, items, vectors, strict=True)],
                 )
+                conn.executemany(memory_ann.LOG_SQL, [(i,) for i in ids])
                 conn.executemany(
                     "INSERT INTO memory_fts (rowid, title, text, scope) VALUES (?, ?, ?, ?)",
                     [(r[0], r[5], r[6], _scope(r[4])) for r in rows],
@@ -540,6 +568,7 @@ class MemoryStore:
         for item_id in ids:
             if tx.dialect == "sqlite":
                 tx.execute("DELETE FROM memory_vec WHERE item_id = ?", (item_id,))
+                memory_ann.log_change(tx, item_id)
                 tx.execute("DELETE FROM memory_fts WHERE rowid = ?", (item_id,))
             tx.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))
 
@@ -646,6 +675,10 @@ class MemoryStore:
                 [blob, k, client_id],
             )
         else:
+            # Many vectors: the HNSW graph's candidates, re-scored exactly (store/memory_ann.py).
+            approximate = self._ann.search(tx, vector, k) if self._ann is not None else None
+            if approximate is not None:
+                return approximate
             rows = tx.fetchall(
                 "SELECT item_id, distance AS d FROM memory_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance",
                 [blob, k],

@@ -300,6 +300,11 @@ def sync(
     # Not on failure: the next sync, in this process or any other, checks again.
     if store.memory.vector_index_deferred:
         store.memory.restore_vector_index()
+    # SQLite with many vectors: the search graph's file caught up (or built) by the full sync
+    # (`coo memory sync`), so that a process opening it adds only what was written since. A run's
+    # small sweep leaves it to the searches (store/memory_ann.py: SAVE_AFTER).
+    if limit is None:
+        store.memory.refresh_ann(embedder.dim)
     return done
 
 
