@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.latency import drive
+from bench.offline_settings import offline_settings
 from bench.probe import Probe
 from bench.report import render
 from bench.storage import measure
 from bot.runtime import Runtime, use_runtime
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 
 DEFAULT_MESSAGES = 200
 QUICK_MESSAGES = 20
@@ -41,18 +42,7 @@ def progress(text: str) -> None:
 
 
 def _settings(tmp: str, database_url: str | None = None, redis_url: str | None = None) -> Settings:
-    # Every setting explicit: the operator's own COO_* environment must not leak into the figures.
-    return load_settings(
-        database_url=database_url or f"sqlite:///{Path(tmp) / 'coo.sqlite3'}",
-        redis_url=redis_url,
-        data_dir=tmp,
-        model_small="offline",
-        model_mid="offline",
-        model_large="offline",
-        smtp_url=None,
-        from_email=None,
-        timezone="UTC",
-    )
+    return offline_settings(tmp, database_url, redis_url)
 
 
 def _probed_run(settings: Settings, count: int, every: int) -> dict[str, Any]:

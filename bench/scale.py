@@ -118,9 +118,9 @@ def requests(volumes: Volumes) -> dict[str, Callable[[int], str]]:
 def measure_database(database_url: str, volumes: Volumes, repeats: int, tmp: Path) -> dict[str, Any]:
     from agents.digest_writer import write_digest
     from agents.embedders import get_embedder
+    from bench.offline_settings import offline_settings
     from bot.console import ConsoleChat
     from bot.runtime import Runtime, use_runtime
-    from bot.settings import load_settings
     from store.clock import FixedClock
     from store.memory_sync import sync
     from store.snapshot import import_file
@@ -131,18 +131,7 @@ def measure_database(database_url: str, volumes: Volumes, repeats: int, tmp: Pat
     rows = scale_data.write(volumes, TODAY, snapshot_path)
     out["rows"] = rows
     out["build_s"] = round(time.perf_counter() - started, 2)
-    settings = load_settings(
-        database_url=database_url,
-        redis_url=None,
-        data_dir=str(tmp),
-        model_small="offline",
-        model_mid="offline",
-        model_large="offline",
-        smtp_url=None,
-        from_email=None,
-        timezone="UTC",
-        embedder="hashing",
-    )
+    settings = offline_settings(tmp, database_url, embedder="hashing")
     runtime = Runtime(settings, clock=FixedClock(NOW, "UTC"))
     use_runtime(runtime)
     try:

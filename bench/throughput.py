@@ -105,23 +105,12 @@ def bare_rq(db_url: str, redis_url: str, jobs: int, log_dir: Path) -> float:
 
 
 def coo_workers(db_url: str, redis_url: str, jobs: int, tmp: Path) -> float:
+    from bench.offline_settings import offline_settings
     from bot.intake import Intake
     from bot.runtime import Runtime
-    from bot.settings import load_settings
     from graphs.envelope import Envelope
 
-    settings = load_settings(
-        database_url=db_url,
-        redis_url=redis_url,
-        data_dir=str(tmp),
-        model_small="offline",
-        model_mid="offline",
-        model_large="offline",
-        smtp_url=None,
-        from_email=None,
-        timezone="UTC",
-        embedder="hashing",
-    )
+    settings = offline_settings(tmp, db_url, redis_url, embedder="hashing")
     runtime = Runtime(settings)  # migrates the fresh database before the workers start on it
     env = {k: v for k, v in os.environ.items() if not k.startswith("COO_")}
     env.update(
