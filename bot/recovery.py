@@ -101,10 +101,18 @@ def sweep_lost_work(runtime: Runtime, *, limit: int = 500) -> Recovered:
         state = states[job.job_id]
         job_id = job.job_id
         if state == "finished":
-            # It returned, yet the run is not final: start it once more (every step is
-            # idempotent); a fixed id, so a run that still does not finish is not retried forever.
-            job_id = f"run-{run.id}-again"
-            job = _Job(func=JOBS.run, job_id=job_id, kwargs={"run_id": run.id})
+            # It returned, yet the run is not final: move it once more (every step is
+            # idempotent) — a run past a decision by its resume, which continues a checkpoint or
+            # re-plans up to the decided gate; a fixed id, so a run that still does not finish is
+            # not retried forever.
+            job_id = f"{job.job_id}-again"
+            again = queue.state(job_id)
+            if again == "live":
+                continue
+            if again == "finished":
+                _give_up(runtime, run, job_id)
+                continue
+            job = _Job(func=job.func, job_id=job_id, kwargs=job.kwargs)
         plan = plan_for_run(store.runs, run.id, run.kind)
         if plan is None:
             continue
@@ -143,6 +151,23 @@ def sweep_lost_work(runtime: Runtime, *, limit: int = 500) -> Recovered:
     # vanished with Redis is scheduled again; one that ran is not (graphs.sending).
     schedule_send_retries(runtime)
     return recovered
+
+
+def _give_up(runtime: Runtime, run: Run, job_id: str) -> None:
+    """Moved twice by jobs that returned, and still not final: no sweep would ever finish it, so
+    the run fails, in the open, and the operator can retry it."""
+    store = runtime.store
+    log.error("run %s is still %s after %s returned; marked failed (coo retry %s)", run.id, run.status, job_id, run.id)
+    store.ledger.append(run.id, "recovery", "gave_up", {"job": job_id, "status": run.status}, dedupe=job_id)
+    store.runs.set_status(run.id, "failed", error=f"still {run.status} after recovery")
+    store.conversations.post(
+        run.channel,
+        run.thread_id,
+        f"Sorry — {_what(runtime, run)} stopped and could not be continued on its own. "
+        f"`coo retry {run.id}` tries again; the details are in `coo ledger {run.id}`.",
+        run_id=run.id,
+        dedupe=f"{run.id}:gave-up",
+    )
 
 
 def _what(runtime: Runtime, run: Run) -> str:

@@ -583,8 +583,8 @@ class Conversation:
         run = self.store.runs.get(approval.run_id)
         plan = plan_for_run(self.store.runs, run.id, run.kind)
         assert plan is not None, "a run that asks for approval was planned"
-        # "resuming" is not settled: whoever waits on the run waits for the side effect too.
-        self.store.runs.set_status(approval.run_id, "resuming")
+        # The run is "resuming" now (runs.decide): not settled, so whoever waits on the run
+        # waits for the side effect too.
         if _post_ack.get():  # e.g. a tap in the digest, which is not updated in place
             self.store.conversations.post(
                 env.channel,

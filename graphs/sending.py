@@ -84,7 +84,10 @@ def send_approved(deps: Deps, run_id: str, action: Action, approval_id: int) -> 
         return SendResult(sent=False, note=note, error=f"sent-uncertain: {exc}", uncertain=True)
     except DeliveryUncertain as exc:
         store.ledger.append(run_id, action.step, "side_effect_uncertain", {"reason": str(exc)})
-        return SendResult(sent=False, note=f"I did not send the {what}: {exc}", error=str(exc), uncertain=True)
+        # The recipient named: "check the recipient's inbox" needs to say whose.
+        to = action.draft.to or "(no address)"
+        note = f"I did not send the {what} to {to}: {exc}"
+        return SendResult(sent=False, note=note, error=str(exc), uncertain=True)
     except AgentError as exc:
         return _not_sent(deps, run_id, action, approval_id, exc)
     store.ledger.append(

@@ -401,6 +401,11 @@ class Supervisor:
                 raise RuntimeError(
                     f"run {run_id} has no saved state to resume, and re-planning it did not reach a gate"
                 )
+        snapshot = self.graph.get_state(self._run_config(run_id))
+        if snapshot.next and not snapshot.interrupts:
+            # An earlier attempt passed the gate and died mid-run (the database restarting, a
+            # killed worker): continue from its last checkpoint, or the run stays unfinished.
+            self._invoke(run_id, None)
         # Resume only a gate whose approval is decided: a stale tap or a redelivered job for an
         # earlier card must not answer the gate the run waits at now with another decision.
         for _ in range(len(self._plan_of(run_id)) + 1):

@@ -161,16 +161,28 @@ class RunStore:
             )
 
     def decide(self, approval_id: int, decision: Decided, by: str, via: str) -> bool:
-        """Record the decision; True only for the first decision (a double tap gets False)."""
+        """Record the decision; True only for the first decision (a double tap gets False).
+
+        A run waiting at this card becomes ``resuming`` in the same transaction: set apart, the
+        lost-work sweep could resume and finish the run between the two writes, and the later
+        "resuming" would then overwrite "done" and leave the run stuck there."""
+        now = self.clock.now()
         with self.db.transaction() as tx:
-            return (
+            if (
                 tx.execute(
                     "UPDATE approvals SET status = ?, decided_by = ?, decided_via = ?, decided_at = ?"
                     " WHERE id = ? AND status = 'pending'",
-                    (decision, by, via, self.clock.now(), approval_id),
+                    (decision, by, via, now, approval_id),
                 )
-                == 1
+                != 1
+            ):
+                return False
+            tx.execute(
+                "UPDATE runs SET status = 'resuming', updated_at = ? WHERE status = 'waiting_approval'"
+                " AND id = (SELECT run_id FROM approvals WHERE id = ?)",
+                (now, approval_id),
             )
+            return True
 
     def withdraw(self, tx: Tx, approval_id: int, why: str) -> bool:
         """Take back a card nobody decided (``why``: "undo", "paid", "void"): the approval is

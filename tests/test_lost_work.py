@@ -147,6 +147,9 @@ def test_a_worker_killed_mid_run_is_noticed_and_its_run_continued_within_a_minut
     if recovered_in > 20:
         assert line in out
     # It was mid-send: told truthfully, never sent twice.
-    assert "I did not send the invoice #INV-0001: an earlier attempt to send this was interrupted" in out
+    assert (
+        "I did not send the invoice #INV-0001 to ops@northwind.example: an earlier attempt to send this was interrupted"
+        in out
+    )
     assert len(smtp.messages) == 1
     assert "was lost by the queue (lost); queued again" in logs["w2" if holder == "w1" else "w1"].read_text()

@@ -165,7 +165,10 @@ def test_killed_worker_mid_send_never_sends_twice(prod_env, smtp, tmp_path):
             time.sleep(0.3)
     finally:
         _stop(worker2)
-    assert "I did not send the invoice #INV-0001: an earlier attempt to send this was interrupted" in out
+    assert (
+        "I did not send the invoice #INV-0001 to ops@northwind.example: an earlier attempt to send this was interrupted"
+        in out
+    )
     assert len(smtp.messages) == 1
 
 
