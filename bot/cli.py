@@ -78,8 +78,9 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.console import chat
+    from bot.service_wait import start_when_ready
 
-    runtime = _runtime(args)
+    runtime = start_when_ready(load_settings(), "chat", lambda: _runtime(args), redis=False)
     try:
         return chat(runtime, sys.stdin, sys.stdout)  # read at call time: tests swap them
     finally:

@@ -22,6 +22,7 @@ from graphs.conversation import Conversation
 from graphs.envelope import Envelope
 from graphs.handled import Handled
 from store.errors import StoreUnavailable
+from store.outage import is_outage
 from store.facade import Store
 from store.inbox import InboxKind, pack
 from store.jobqueue import JobQueue
@@ -53,7 +54,11 @@ class Intake:
         payload = {"envelope": env.model_dump(mode="json"), "options": options, **pack(data)}
         try:
             return self.store.inbox.save(env.idempotency_key, kind, env.channel, payload)
-        except StoreUnavailable as exc:
+        except Exception as exc:
+            # A connection that drops mid-statement surfaces as the driver's own error, not
+            # StoreUnavailable: either way nothing was accepted and the sender is told so.
+            if not (isinstance(exc, StoreUnavailable) or is_outage(exc)):
+                raise
             log.error("could not save %s %s: %s", env.channel, kind, exc)
             raise IntakeUnavailable(str(exc)) from exc
 

@@ -1,6 +1,7 @@
-"""`coo serve` and `coo worker` started while PostgreSQL or Redis is down (a reboot, a restart,
-containers starting in any order) wait for them, saying so in one line, instead of dying with
-a traceback; they give up with one line after COO_START_WAIT seconds."""
+"""`coo serve`, `coo worker` and `coo chat` started while PostgreSQL or Redis is down (a reboot,
+a restart, containers starting in any order) wait for them, saying so in one line, instead of
+dying with a traceback; they give up with one line after COO_START_WAIT seconds. `coo chat`
+waits for the database only: with Redis down it still saves each request and says so."""
 
 from __future__ import annotations
 
@@ -50,25 +51,26 @@ def _redis_problem(url: str | None) -> str | None:
     return None
 
 
-def _problems(settings: Settings) -> list[str]:
+def _problems(settings: Settings, redis: bool) -> list[str]:
     problems = []
     database = _database_problem(settings.database)
     if database:
         problems.append(f"PostgreSQL at {redact_url(settings.database)} ({database})")
-    queue = _redis_problem(settings.redis_url)
+    queue = _redis_problem(settings.redis_url) if redis else None
     if queue:
         problems.append(f"Redis at {redact_url(settings.redis_url or '')} ({queue})")
     return problems
 
 
-def wait_for_services(settings: Settings, what: str, out: TextIO | None = None) -> None:
-    """Return once PostgreSQL and Redis (those configured) answer; raise StoreUnavailable after
-    ``settings.start_wait`` seconds. One line when it starts waiting, one when they are up."""
+def wait_for_services(settings: Settings, what: str, out: TextIO | None = None, *, redis: bool = True) -> None:
+    """Return once PostgreSQL and Redis (those configured; Redis only with ``redis``) answer;
+    raise StoreUnavailable after ``settings.start_wait`` seconds. One line when it starts
+    waiting, one when they are up."""
     out = out or sys.stderr
     deadline = time.monotonic() + settings.start_wait
     said: list[str] | None = None
     while True:
-        problems = _problems(settings)
+        problems = _problems(settings, redis)
         if not problems:
             if said is not None:
                 print(
@@ -88,12 +90,14 @@ def wait_for_services(settings: Settings, what: str, out: TextIO | None = None) 
         time.sleep(RETRY_EVERY)
 
 
-def start_when_ready(settings: Settings, what: str, build: Callable[[], T], out: TextIO | None = None) -> T:
+def start_when_ready(
+    settings: Settings, what: str, build: Callable[[], T], out: TextIO | None = None, *, redis: bool = True
+) -> T:
     """Wait for the services, then ``build`` (the runtime: it opens pools and migrates); a
     service that drops again while it builds is waited for once more."""
     deadline = time.monotonic() + settings.start_wait
     while True:
-        wait_for_services(settings, what, out)
+        wait_for_services(settings, what, out, redis=redis)
         try:
             return build()
         except Exception as exc:  # noqa: BLE001 - only "unreachable" is retried, the rest raises

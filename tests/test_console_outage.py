@@ -40,3 +40,45 @@ def test_the_console_goes_on_when_the_database_drops_while_it_waits_on_a_run(cha
     later = chat.say("any approvals waiting?")
     assert "Send it to billing-bcdf@chaos.example?" in later and "[/approve 1]" in later
     assert later.count("Send it to billing-bcdf@chaos.example?") == 1
+
+
+def test_a_connection_that_drops_while_the_line_is_saved_is_told_and_the_next_line_works(chat, monkeypatch):
+    import psycopg
+
+    real = chat.runtime.store.inbox.save
+    calls: list[int] = []
+
+    def dropping_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:  # the driver's own error, as a connection cut mid-statement raises it
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chat.runtime.store.inbox, "save", dropping_once)
+    said = chat.say("new client: Northwind, contact ops@northwind.example")
+    assert said == (
+        "coo> I couldn't save that: server closed the connection unexpectedly. Nothing was done; please try again.\n"
+    )
+    assert chat.runtime.store.clients.all() == []
+    assert "Added client Northwind" in chat.say("new client: Northwind, contact ops@northwind.example")
+
+
+def test_a_failed_line_whose_reply_cannot_be_read_shows_it_with_the_next_line(chat, monkeypatch):
+    conversation = chat.runtime.conversation
+    real_handle = conversation.handle
+    handled: list[int] = []
+
+    def broken_once(*args: Any, **kwargs: Any) -> Any:
+        handled.append(1)
+        if len(handled) == 1:
+            raise ValueError("the parser tripped")
+        return real_handle(*args, **kwargs)
+
+    monkeypatch.setattr(conversation, "handle", broken_once)
+    calls = _fail_once(monkeypatch, chat.runtime.store.conversations, "messages_after")
+    said = chat.say("what's overdue?")
+    assert calls
+    assert said == "coo> I can't reach the database right now; the reply will show with your next message.\n"
+    later = chat.say("what's overdue?")
+    assert "Sorry — I couldn't process that (message): the parser tripped." in later
+    assert later.count("the parser tripped") == 1
