@@ -22,10 +22,10 @@ from graphs.conversation import Conversation
 from graphs.envelope import Envelope
 from graphs.handled import Handled
 from store.errors import StoreUnavailable
-from store.outage import is_outage
 from store.facade import Store
 from store.inbox import InboxKind, pack
 from store.jobqueue import JobQueue
+from store.outage import is_outage
 
 log = logging.getLogger(__name__)
 
