@@ -290,30 +290,13 @@ class Driver:
         return "/telegram/webhook", json.dumps(update), self._tg_headers()
 
     def _tap_request(self, flow: Flow) -> tuple[str, str, dict[str, str]]:
-        from tests.fakes.slack_api import interaction_body, sign
+        from tests.fakes.slack_api import block_actions, interaction_body, sign
 
         card, approval = flow.card, flow.approval_id
         assert card is not None and approval is not None
         if flow.channel == "slack":
-            channel, ts = card["posted"]["channel"], card["posted"]["ts"]
             action_ts = f"{1764190000 + flow.index}.{flow.tap_sends:06d}"  # a new tap each time
-            payload = {
-                "type": "block_actions",
-                "user": {"id": SLACK_OPERATOR, "username": "ana"},
-                "trigger_id": f"trigger-{action_ts}",
-                "channel": {"id": channel},
-                "container": {"type": "message", "message_ts": ts, "channel_id": channel},
-                "message": {"ts": ts, "thread_ts": card.get("thread_ts"), "text": card.get("text")},
-                "actions": [
-                    {
-                        "type": "button",
-                        "action_id": f"coo:approve:{approval}",
-                        "block_id": "b",
-                        "value": str(approval),
-                        "action_ts": action_ts,
-                    }
-                ],
-            }
+            payload = block_actions(card, "approve", approval, SLACK_OPERATOR, action_ts)
             body = interaction_body(payload)
             return (
                 "/slack/events",

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.slack_api import SlackApi, event_body, interaction_body, sign
+from tests.fakes.slack_api import SlackApi, block_actions, event_body, interaction_body, sign
 from tests.fakes.telegram_api import TelegramApi
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -189,24 +189,7 @@ def button(
     card: dict[str, Any], verb: str, approval_id: int, user: str = OPERATOR, action_ts: str = "1764082900.000001"
 ) -> dict[str, Any]:
     """A block_actions payload: ``user`` tapped ``verb`` on the card posted by the chat.postMessage call ``card``."""
-    channel, ts = card["posted"]["channel"], card["posted"]["ts"]
-    return {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower()},
-        "trigger_id": f"trigger-{action_ts}",
-        "channel": {"id": channel},
-        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
-        "message": {"ts": ts, "thread_ts": card.get("thread_ts"), "text": card.get("text")},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": f"coo:{verb}:{approval_id}",
-                "block_id": "b",
-                "value": str(approval_id),
-                "action_ts": action_ts,
-            }
-        ],
-    }
+    return block_actions(card, verb, approval_id, user, action_ts)
 
 
 def tg_message(update_id: int, message_id: int, text: str, user: int = TG_OPERATOR) -> dict[str, Any]:

@@ -167,3 +167,26 @@ def event_body(event: dict[str, Any], event_id: str) -> str:
 def interaction_body(payload: dict[str, Any]) -> str:
     """An interaction (button tap, modal submit) as Slack posts it: form-encoded ``payload=``."""
     return urlencode({"payload": json.dumps({"team": {"id": TEAM}, "api_app_id": "A0001", **payload})})
+
+
+def block_actions(card: dict[str, Any], verb: str, approval_id: int, user: str, action_ts: str) -> dict[str, Any]:
+    """A block_actions payload as Slack sends it: ``user`` tapped ``verb`` on the card that the
+    recorded chat.postMessage call ``card`` posted."""
+    channel, ts = card["posted"]["channel"], card["posted"]["ts"]
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower()},
+        "trigger_id": f"trigger-{action_ts}",
+        "channel": {"id": channel},
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+        "message": {"ts": ts, "thread_ts": card.get("thread_ts"), "text": card.get("text")},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": f"coo:{verb}:{approval_id}",
+                "block_id": "b",
+                "value": str(approval_id),
+                "action_ts": action_ts,
+            }
+        ],
+    }
