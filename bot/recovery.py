@@ -6,8 +6,9 @@ in a non-final state (and inbox items not yet done) with what RQ holds, and queu
 whatever nothing will run — a job lost by a worker that died between taking and starting it,
 a job whose worker was killed mid-run (seen within seconds by the workers' heartbeats,
 store.lost_jobs), a job that failed because the database was restarting, every job after
-Redis was flushed. A run continues from its last checkpoint (graphs.supervisor); when the
-operator has waited noticeably, one line in the thread says so. `coo worker` and `coo serve`
+Redis was flushed (and the next digest and tick, which live only in Redis). A run continues
+from its last checkpoint (graphs.supervisor); when the operator has waited noticeably, one
+line in the thread says so. `coo worker` and `coo serve`
 run it every few seconds (one process at a time, under a Redis lock).
 """
 
@@ -19,9 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.digest import schedule_next_digest
 from bot.job_registry import JOBS as JOB_REGISTRY
 from bot.jobs import schedule_send_retries
 from bot.runtime import JOBS, Runtime
+from bot.ticks import schedule_next_tick
 from graphs.plans import plan_for_run
 from store.errors import NotFound
 from store.jobqueue import RQQueue
@@ -150,6 +153,10 @@ def sweep_lost_work(runtime: Runtime, *, limit: int = 500) -> Recovered:
     # A scheduled attempt at a failed send whose job failed (the database was restarting) or
     # vanished with Redis is scheduled again; one that ran is not (graphs.sending).
     schedule_send_retries(runtime)
+    # The next digest and tick live only in Redis: after a flush they are put back now, not at
+    # the next worker start (a no-op while they are scheduled).
+    schedule_next_digest(runtime)
+    schedule_next_tick(runtime)
     return recovered
 
 

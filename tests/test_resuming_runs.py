@@ -153,3 +153,31 @@ def test_a_resume_that_died_after_the_gate_continues_from_its_checkpoint(rq_runt
     runtime.supervisor.resume(approval.run_id, approval.id)  # the job's retry
     assert runtime.store.runs.get(approval.run_id).status == "done"
     assert len(calls) == 2 and len(smtp.messages) == 1
+
+
+def test_the_next_digest_and_tick_are_scheduled_again_after_redis_is_flushed(rq_runtime):
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    from bot.job_registry import JOBS as REGISTRY
+
+    runtime = rq_runtime
+    redis = runtime.queue.redis
+
+    def scheduled() -> set[str]:
+        names = {REGISTRY["digest"].spec.queue, REGISTRY["tick"].spec.queue}
+        return {
+            job_id.split("-")[0]
+            for name in names
+            for job_id in ScheduledJobRegistry(queue=Queue(name, connection=redis)).get_job_ids()
+        }
+
+    sweep_lost_work(runtime)
+    assert scheduled() == {"digest", "tick"}
+    redis.flushdb()  # Redis lost everything it held: the schedule too
+    assert scheduled() == set()
+    sweep_lost_work(runtime)
+    assert scheduled() == {"digest", "tick"}
+    before = redis.dbsize()
+    sweep_lost_work(runtime)  # already there: nothing added
+    assert redis.dbsize() == before
