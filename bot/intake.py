@@ -96,6 +96,16 @@ class Intake:
             woken += 1
         return woken
 
+    def requeue_taken(self) -> int:
+        """The embedded queue died with its process: every input it had taken and not finished
+        is queued again (processing skips an item already done); how many."""
+        count = 0
+        for item in self.store.inbox.taken():
+            job = JOBS[_job_for(item.kind)]
+            if self.queue.enqueue(job.func, f"inbox-{item.id}", job.spec, item_id=item.id):
+                count += 1
+        return count
+
     # -- what the channels hand in ----------------------------------------------------------
 
     def submit(

@@ -209,9 +209,9 @@ class Services:
             schedule_send_retries(self.runtime)
         if not settings.redis_url:
             # Embedded: work this process was doing when it stopped is started again here.
-            restarted = requeue_saved_work(self.runtime, running=True)
+            restarted = requeue_saved_work(self.runtime, running=True) + self.intake.requeue_taken()
             if restarted:
-                log.info("re-queued %d unfinished run(s)", restarted)
+                log.info("re-queued %d unfinished run(s) and input(s)", restarted)
         self._sweeper = threading.Thread(target=self._sweep, name="coo-inbox-sweeper", daemon=True)
         self._sweeper.start()
         self._thread = threading.Thread(

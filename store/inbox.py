@@ -106,6 +106,11 @@ class Inbox:
         rows = self.db.fetchall("SELECT * FROM inbox WHERE status = 'saved' ORDER BY id LIMIT ?", (limit,))
         return [InboxItem.model_validate(r) for r in rows]
 
+    def taken(self, limit: int = 10_000) -> list[InboxItem]:
+        """Items a queue took and has not finished, oldest first."""
+        rows = self.db.fetchall("SELECT * FROM inbox WHERE status = 'queued' ORDER BY id LIMIT ?", (limit,))
+        return [InboxItem.model_validate(r) for r in rows]
+
     def waiting(self) -> int:
         """Inputs not processed yet (the health check: it answers quickly when the database is down)."""
         with self.db.transaction(wait=SAVE_WAIT) as tx:
