@@ -8,8 +8,8 @@ a job whose worker was killed mid-run (seen within seconds by the workers' heart
 store.lost_jobs), a job that failed because the database was restarting, every job after
 Redis was flushed (and the next digest and tick, which live only in Redis). A run continues
 from its last checkpoint (graphs.supervisor); when the operator has waited noticeably, one
-line in the thread says so. `coo worker` and `coo serve`
-run it every few seconds (one process at a time, under a Redis lock).
+line in the thread says so. `coo worker` and `coo serve` run it every few seconds (one process
+at a time, under a Redis lock).
 """
 
 from __future__ import annotations
