@@ -260,13 +260,14 @@ def stale_among(store: Store, item_ids: Sequence[int]) -> set[int]:
         return set()
     # The items by primary key and each source by its own: one probe per candidate. A join with
     # ``source_kind = 'fact'`` beside the id list let SQLite's planner walk the (source_kind,
-    # source_id) index over every item of that kind instead (12.5 ms at 100k items, 1.6 at 10k).
+    # source_id) index over every item of that kind instead (5 ms at 100k items, 0.5 at 10k);
+    # scalar subqueries, not NOT EXISTS, which PostgreSQL may turn into a hash of a whole table.
     rows = store.db.fetchall(
         "SELECT m.id FROM memory_items m WHERE m.id IN (" + _marks(ids) + ") AND CASE m.source_kind"
-        " WHEN 'fact' THEN NOT EXISTS (SELECT 1 FROM client_facts f WHERE f.id = m.source_id"
-        " AND f.superseded_at IS NULL)"
-        " WHEN 'artifact' THEN NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.id = m.source_id)"
-        " WHEN 'invoice' THEN NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = m.source_id)"
+        " WHEN 'fact' THEN (SELECT 1 FROM client_facts f WHERE f.id = m.source_id AND f.superseded_at IS NULL)"
+        " IS NULL"
+        " WHEN 'artifact' THEN (SELECT 1 FROM artifacts a WHERE a.id = m.source_id) IS NULL"
+        " WHEN 'invoice' THEN (SELECT 1 FROM invoices i WHERE i.id = m.source_id) IS NULL"
         " ELSE FALSE END",
         ids,
     )
