@@ -258,15 +258,18 @@ def stale_among(store: Store, item_ids: Sequence[int]) -> set[int]:
     ids = sorted(set(item_ids))
     if not ids:
         return set()
-    marks = _marks(ids)
+    # The items by primary key and each source by its own: one probe per candidate. A join with
+    # ``source_kind = 'fact'`` beside the id list let SQLite's planner walk the (source_kind,
+    # source_id) index over every item of that kind instead (5 ms at 100k items, 0.5 at 10k);
+    # scalar subqueries, not NOT EXISTS, which PostgreSQL may turn into a hash of a whole table.
     rows = store.db.fetchall(
-        f"SELECT m.id FROM memory_items m LEFT JOIN client_facts f ON f.id = m.source_id WHERE m.id IN ({marks})"
-        " AND m.source_kind = 'fact' AND (f.id IS NULL OR f.superseded_at IS NOT NULL)"
-        f" UNION SELECT m.id FROM memory_items m LEFT JOIN artifacts a ON a.id = m.source_id WHERE m.id IN ({marks})"
-        " AND m.source_kind = 'artifact' AND a.id IS NULL"
-        f" UNION SELECT m.id FROM memory_items m LEFT JOIN invoices i ON i.id = m.source_id WHERE m.id IN ({marks})"
-        " AND m.source_kind = 'invoice' AND i.id IS NULL",
-        (*ids, *ids, *ids),
+        "SELECT m.id FROM memory_items m WHERE m.id IN (" + _marks(ids) + ") AND CASE m.source_kind"
+        " WHEN 'fact' THEN (SELECT 1 FROM client_facts f WHERE f.id = m.source_id AND f.superseded_at IS NULL)"
+        " IS NULL"
+        " WHEN 'artifact' THEN (SELECT 1 FROM artifacts a WHERE a.id = m.source_id) IS NULL"
+        " WHEN 'invoice' THEN (SELECT 1 FROM invoices i WHERE i.id = m.source_id) IS NULL"
+        " ELSE FALSE END",
+        ids,
     )
     return {int(r["id"]) for r in rows}
 

@@ -179,6 +179,46 @@ def test_sync_indexes_artifacts_facts_and_invoices_once_and_reembed_switches_mod
     assert hits[0].item.title == "Homepage feedback"
 
 
+def test_recall_skips_stale_candidates_by_reading_only_them(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deleted artifact or invoice and a superseded fact are stale (recall skips them), a live
+    one is not; the check probes each candidate by key, never every item of a kind."""
+    from decimal import Decimal
+
+    from store.billing import NewLine
+    from store.memory_sync import stale_among
+
+    with store.db.transaction() as tx:
+        client, _ = store.clients.upsert(tx, "Acme Studio", "Jane Doe", "jane@acme.example")
+        for n in (1, 2):
+            store.artifacts.create(tx, "email_in", f"Note {n}", f"Body {n} about the logo.", f"mail-{n}", client.id, {})
+        store.clients.add_fact(tx, client.id, "prefers Slack over e-mail", "run r1")
+        store.clients.add_fact(tx, client.id, "pays on the 1st", "run r1")
+        for n in (1, 2):
+            line = NewLine(description=f"Audit {n}", quantity=Decimal(1), unit_price=Decimal(100))
+            store.billing.create_invoice(tx, client.id, [line], "USD", WHEN.date(), WHEN.date(), f"run-{n}")
+    assert sync(store, EMB) == 6
+    items = {(kind, n): store.memory.get(kind, n) for kind in ("artifact", "fact", "invoice") for n in (1, 2)}
+    ids = {key: item.id for key, item in items.items() if item is not None}
+    with store.db.transaction() as tx:
+        tx.execute("UPDATE client_facts SET superseded_at = ? WHERE id = 1", (WHEN,))
+        tx.execute("DELETE FROM artifacts WHERE id = 1")
+        tx.execute("DELETE FROM invoice_lines WHERE invoice_id = 1")
+        tx.execute("DELETE FROM invoices WHERE id = 1")
+    stale = {ids[("fact", 1)], ids[("artifact", 1)], ids[("invoice", 1)]}
+    assert set(stale_ids(store)) == stale
+    assert stale_among(store, list(ids.values())) == stale
+    assert stale_among(store, [ids[("artifact", 2)], ids[("invoice", 1)]]) == {ids[("invoice", 1)]}
+    assert stale_among(store, []) == set()
+    if store.db.dialect == "sqlite":
+        seen: list[str] = []
+        fetchall = store.db.fetchall
+        monkeypatch.setattr(store.db, "fetchall", lambda sql, params=(): seen.append(sql) or fetchall(sql, params))
+        stale_among(store, list(ids.values()))
+        monkeypatch.undo()
+        plan = " ".join(str(r["detail"]) for r in fetchall("EXPLAIN QUERY PLAN " + seen[0], sorted(ids.values())))
+        assert "SCAN" not in plan and "sqlite_autoindex" not in plan, plan
+
+
 def test_memory_reembed_command(coo_env, tmp_path, monkeypatch, capsys) -> None:
     from bot.cli import main
 
