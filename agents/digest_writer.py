@@ -211,7 +211,8 @@ def write_digest(store: Store, day: date) -> Digest:
             f"audit-week-{week.year}-{week.week:02d}",
             "audit",
             "memory_audit",
-            {"summary": report.summary(), **report.counts()},
+            # sketched: memories new or changed since the last audit (only those were shingled)
+            {"summary": report.summary(), **report.counts(), "sketched": report.sketched},
             actor="digest",
         )
         lines.append(report.summary())
