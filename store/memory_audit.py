@@ -226,8 +226,9 @@ def _duplicates(rows: list[dict[str, Any]], hashes: list[bytes], sketches: list[
     out: list[tuple[int, int]] = []
     ids = [int(r["id"]) for r in rows]
     floor = ESTIMATE_FLOOR * PERMUTATIONS
-    for i in sorted(np.flatnonzero(shared).tolist(), key=lambda i: -ids[i]):  # newest first
-        keys = list(enumerate(buckets[i].tolist()))
+    order = sorted(np.flatnonzero(shared).tolist(), key=lambda i: -ids[i])  # newest first
+    for i, row_buckets in zip(order, buckets[order].tolist(), strict=True):
+        keys = list(enumerate(row_buckets))
         candidates = sorted({k for key in keys for k in kept.get(key, ())}, key=lambda k: -ids[k])
         twin = None
         if candidates:
