@@ -67,6 +67,12 @@ def books_problems(store: Store, day: date) -> int | None:
 
 
 BULK_LISTED = 10  # bulk mail lines in a digest; the rest is counted
+SECTION_LISTED = 10  # lines of a section that grows with the books (invoices, deliverables, …)
+
+
+def _more(hidden: int, then: str = "") -> list[str]:
+    """The line that counts what a bounded section leaves out (none when nothing is)."""
+    return [f"• … and {hidden:,} more" + (f" ({then})" if then else "")] if hidden > 0 else []
 
 
 def _sender(meta: dict) -> str:
@@ -113,9 +119,13 @@ def write_digest(store: Store, day: date) -> Digest:
         not_sent.append(f"• #{approval.id} {approval.card.get('title', approval.action)} — {failure.error}; {then}")
     sections.append(("Approved but NOT sent", not_sent))
 
-    invoices = store.billing.open_invoices()
-    overdue = [i for i in invoices if i.due_date < day]
-    due_week = [i for i in invoices if day <= i.due_date <= day + timedelta(days=7)]
+    # Sections that grow with the books list their first SECTION_LISTED lines (the invoices read
+    # only those, and count the rest in SQL): at 10× the books a digest was 5,000 lines long.
+    week_end = day + timedelta(days=8)
+    overdue = store.billing.open_invoices(due_before=day, limit=SECTION_LISTED)
+    overdue_count, overdue_owed = store.billing.open_totals(due_before=day)
+    due_week = store.billing.open_invoices(due_from=day, due_before=week_end, limit=SECTION_LISTED)
+    due_week_count, due_week_owed = store.billing.open_totals(due_from=day, due_before=week_end)
     sections.append(
         (
             "Invoices overdue",
@@ -123,7 +133,8 @@ def write_digest(store: Store, day: date) -> Digest:
                 f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.balance, i.currency)}, "
                 f"{(day - i.due_date).days} days late"
                 for i in overdue
-            ],
+            ]
+            + _more(overdue_count - len(overdue), f"{overdue_owed} overdue in all — ask “what's overdue?”"),
         )
     )
     sections.append(
@@ -132,7 +143,8 @@ def write_digest(store: Store, day: date) -> Digest:
             [
                 f"• {i.number} {names.get(i.client_id, '?')}: {format_money(i.balance, i.currency)}, due {i.due_date.isoformat()}"
                 for i in due_week
-            ],
+            ]
+            + _more(due_week_count - len(due_week), f"{due_week_owed} due this week in all"),
         )
     )
 
@@ -143,9 +155,10 @@ def write_digest(store: Store, day: date) -> Digest:
             [
                 f"• {d.title} ({names.get(d.client_id, '?')}) — "
                 + (f"{(day - d.due_date).days} days late" if d.due_date < day else f"due {d.due_date.isoformat()}")
-                for d in deliverables
+                for d in deliverables[:SECTION_LISTED]
                 if d.due_date
-            ],
+            ]
+            + _more(len(deliverables) - SECTION_LISTED),
         )
     )
 
@@ -156,9 +169,10 @@ def write_digest(store: Store, day: date) -> Digest:
             [
                 f"• {t.title} — "
                 + (f"{(day - t.due_date).days} days late" if t.due_date < day else f"due {t.due_date.isoformat()}")
-                for t in tasks
+                for t in tasks[:SECTION_LISTED]
                 if t.due_date
-            ],
+            ]
+            + _more(len(tasks) - SECTION_LISTED),
         )
     )
 
@@ -171,7 +185,11 @@ def write_digest(store: Store, day: date) -> Digest:
     sections.append(
         (
             "Finished yesterday",
-            [f"• {(r['summary'] or r['kind']).splitlines()[0][:100]} (run {r['id']})" for r in finished],
+            [
+                f"• {(r['summary'] or r['kind']).splitlines()[0][:100]} (run {r['id']})"
+                for r in finished[:SECTION_LISTED]
+            ]
+            + _more(len(finished) - SECTION_LISTED, "coo ledger lists every run"),
         )
     )
 
@@ -193,7 +211,7 @@ def write_digest(store: Store, day: date) -> Digest:
     sla += [f"• {d.title} ({names.get(d.client_id, '?')}) is past its due date" for d in late_work]
     # Work that took longer than its category's soft SLA (agents.slas), flagged in its thread too.
     sla += [f"• {describe(store, b)}" for b in flag_breaches(store, since=start)]
-    sections.append(("SLA breaches", sla))
+    sections.append(("SLA breaches", sla[:SECTION_LISTED] + _more(len(sla) - SECTION_LISTED)))
 
     lines = [f"Good morning — your digest for {day.strftime('%A %d %B %Y')}."]
     for title, items in sections:
@@ -211,7 +229,8 @@ def write_digest(store: Store, day: date) -> Digest:
             f"audit-week-{week.year}-{week.week:02d}",
             "audit",
             "memory_audit",
-            {"summary": report.summary(), **report.counts()},
+            # sketched: memories new or changed since the last audit (only those were shingled)
+            {"summary": report.summary(), **report.counts(), "sketched": report.sketched},
             actor="digest",
         )
         lines.append(report.summary())

@@ -279,20 +279,28 @@ class BillingStore:
             return None if row is None else self._with_lines(tx, row)
 
     def open_invoices(
-        self, client_id: int | None = None, *, due_before: date | None = None, limit: int | None = None
+        self,
+        client_id: int | None = None,
+        *,
+        due_before: date | None = None,
+        due_from: date | None = None,
+        limit: int | None = None,
     ) -> list[Invoice]:
         """Sent (or issued to the outbox) and not fully paid; drafts are not owed yet. Oldest due
         date first (the most urgent); ``due_before``: only those due before that day (overdue);
-        ``limit``: at most that many."""
-        sql, params = _open_where(client_id, due_before)
+        ``due_from``: only those due that day or later; ``limit``: at most that many."""
+        sql, params = _open_where(client_id, due_before, due_from)
         sql = "SELECT * FROM invoices" + sql + " ORDER BY due_date, seq" + (f" LIMIT {int(limit)}" if limit else "")
         with self.db.read() as tx:
             return self._all_with_lines(tx, tx.fetchall(sql, params))
 
-    def open_totals(self, client_id: int | None = None, *, due_before: date | None = None) -> tuple[int, Totals]:
-        """How many open invoices (overdue ones with ``due_before``) and what they owe, per
-        currency, summed in SQL: a status answer never loads every open invoice."""
-        where, params = _open_where(client_id, due_before)
+    def open_totals(
+        self, client_id: int | None = None, *, due_before: date | None = None, due_from: date | None = None
+    ) -> tuple[int, Totals]:
+        """How many open invoices (overdue ones with ``due_before``; ``due_from``: due that day or
+        later) and what they owe, per currency, summed in SQL: a status answer or the digest never
+        loads every open invoice."""
+        where, params = _open_where(client_id, due_before, due_from)
         rows = self.db.fetchall(
             "SELECT currency, COUNT(*) AS n, SUM(total_cents - paid_cents) AS owed FROM invoices"
             + where
@@ -465,11 +473,15 @@ class BillingStore:
         )
 
 
-def _open_where(client_id: int | None, due_before: date | None) -> tuple[str, tuple[object, ...]]:
+def _open_where(
+    client_id: int | None, due_before: date | None, due_from: date | None = None
+) -> tuple[str, tuple[object, ...]]:
     sql = " WHERE status IN ('sent', 'issued', 'partially_paid')"
     params: tuple[object, ...] = ()
     if client_id is not None:
         sql, params = sql + " AND client_id = ?", (*params, client_id)
     if due_before is not None:
         sql, params = sql + " AND due_date < ?", (*params, due_before)
+    if due_from is not None:
+        sql, params = sql + " AND due_date >= ?", (*params, due_from)
     return sql, params

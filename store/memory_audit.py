@@ -12,19 +12,20 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+import numpy as np
 from pydantic import BaseModel, Field
 
-from store.memory import MAX_TEXT_CHARS, MemoryItem
+from store.memory import MAX_TEXT_CHARS
+from store.memory_sketch import PERMUTATIONS, band_buckets, digest, jaccard, shingle_hashes, sketch
 
 if TYPE_CHECKING:
     from store.facade import Store
 
 FindingKind = Literal["stale", "contradicted", "duplicate", "orphan", "oversized"]
 DUPLICATE_SIMILARITY = 0.9  # word-shingle Jaccard: near-identical, e.g. the same e-mail forwarded twice
-LSH_THRESHOLD = 0.6  # MinHash LSH proposes pairs this alike; exact Jaccard then applies the bar above
-LSH_PERMUTATIONS = 64
+ESTIMATE_FLOOR = 0.7  # pairs whose sketches agree on fewer hashes than this are not compared exactly
 _PREFERENCE_RE = re.compile(r"\bprefer(?:s|red)?\s+(?:to\s+use\s+|using\s+)?(?P<what>[\w-]+)", re.I)
 _ORDER = ("stale", "contradicted", "duplicate", "orphan", "oversized")
 
@@ -41,6 +42,7 @@ class Finding(BaseModel):
 class AuditReport(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     memories: int = 0
+    sketched: int = 0  # items new or changed since the last audit (sketched for the duplicate search)
 
     def counts(self) -> dict[str, int]:
         counts = {kind: 0 for kind in _ORDER}
@@ -65,186 +67,213 @@ class AuditReport(BaseModel):
         return "\n".join(lines)
 
 
-def _shingles(text: str) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
+def _client(names: dict[int, str], client_id: int | None) -> str | None:
+    return names.get(client_id) if client_id else None
 
 
-def _jaccard(sa: set[str], sb: set[str]) -> float:
-    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
-
-
-def _hash32(value: str) -> int:
-    return hash(value) & 0xFFFFFFFF
-
-
-_TEMPLATE: list[Any] = []
-
-
-_BANDS: list[tuple[int, int]] = []
-
-
-def _bands() -> tuple[int, int]:
-    """LSH bands and rows for the threshold, worked out once (datasketch integrates the error
-    curves to find them, ~0.2 s: per client group that would be most of the audit)."""
-    if not _BANDS:
-        from datasketch import MinHashLSH
-
-        lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=LSH_PERMUTATIONS)
-        _BANDS.append((lsh.b, lsh.r))
-    return _BANDS[0]
-
-
-def _template() -> Any:
-    """One MinHash whose permutations (and their scheme) every sketch of an audit reuses."""
-    if not _TEMPLATE:
-        from datasketch import MinHash
-
-        _TEMPLATE.append(MinHash(num_perm=LSH_PERMUTATIONS))
-    return _TEMPLATE[0]
-
-
-def _duplicates(group: list[MemoryItem]) -> list[tuple[MemoryItem, MemoryItem]]:
-    """(duplicate, the newer item it repeats) within one group, newest kept: the same answer as
-    comparing every pair, with candidates from MinHash LSH (a lower threshold than the
-    duplicate bar, so pairs at the bar are not missed) checked by exact shingle Jaccard."""
-    if len(group) < 2:
-        return []
-    from datasketch import MinHash, MinHashLSH
-
-    lsh = MinHashLSH(num_perm=LSH_PERMUTATIONS, params=_bands())
-    kept: dict[int, tuple[MemoryItem, set[str]]] = {}
-    out: list[tuple[MemoryItem, MemoryItem]] = []
-    for item in reversed(group):  # newest first
-        shingles = _shingles(item.text)
-        # The permutations are drawn once; the sketches live for this audit only, so Python's
-        # own (per-process) string hash serves, many times faster than SHA-1.
-        template = _template()
-        sketch = MinHash(
-            num_perm=LSH_PERMUTATIONS, hashfunc=_hash32, permutations=template.permutations, scheme=template.scheme
+def _source_findings(store: Store, names: dict[int, str]) -> list[Finding]:
+    """Stale, orphaned and oversized items: set-based reads that return only the items at fault."""
+    findings: list[Finding] = []
+    for r in store.db.fetchall(
+        "SELECT m.id, m.source_id, m.client_id, f.id AS fact_id, f.fact FROM memory_items m"
+        " LEFT JOIN client_facts f ON f.id = m.source_id WHERE m.source_kind = 'fact'"
+        " AND (f.id IS NULL OR f.superseded_at IS NOT NULL) ORDER BY m.id"
+    ):
+        orphan = r["fact_id"] is None
+        findings.append(
+            Finding(
+                kind="orphan" if orphan else "stale",
+                item_id=int(r["id"]),
+                source=f"fact #{r['source_id']}",
+                client=_client(names, r["client_id"]),
+                detail="points at a fact that no longer exists"
+                if orphan
+                else f"“{r['fact']}” was superseded by a newer fact",
+            )
         )
-        sketch.update_batch(list(shingles))
-        candidates = sorted((kept[int(key)] for key in lsh.query(sketch)), key=lambda k: -k[0].id)
-        twin = next((k for k, ks in candidates if _jaccard(ks, shingles) >= DUPLICATE_SIMILARITY), None)
+    for kind, table in (("artifact", "artifacts"), ("invoice", "invoices")):
+        for r in store.db.fetchall(
+            f"SELECT m.id, m.source_id, m.client_id, m.title FROM memory_items m WHERE m.source_kind = ?"
+            f" AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.id = m.source_id) ORDER BY m.id",
+            (kind,),
+        ):
+            findings.append(
+                Finding(
+                    kind="orphan",
+                    item_id=int(r["id"]),
+                    source=f"{kind} #{r['source_id']}",
+                    client=_client(names, r["client_id"]),
+                    detail=f"points at a deleted {kind} (“{r['title']}”)",
+                )
+            )
+    for r in store.db.fetchall(
+        "SELECT id, source_kind, source_id, client_id, length(text) AS chars FROM memory_items"
+        " WHERE length(text) > ? ORDER BY id",
+        (MAX_TEXT_CHARS,),
+    ):
+        findings.append(
+            Finding(
+                kind="oversized",
+                item_id=int(r["id"]),
+                source=f"{r['source_kind']} #{r['source_id']}",
+                client=_client(names, r["client_id"]),
+                detail=f"{r['chars']} characters (limit {MAX_TEXT_CHARS}); re-indexed compact",
+            )
+        )
+    return findings
+
+
+def _contradictions(store: Store, names: dict[int, str]) -> list[Finding]:
+    """Contradictions among current free-text facts: "prefers Slack" then "prefers e-mail"."""
+    preferences: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for r in store.db.fetchall(
+        "SELECT id, client_id, fact FROM client_facts WHERE superseded_at IS NULL AND field IS NULL ORDER BY id"
+    ):
+        m = _PREFERENCE_RE.search(r["fact"])
+        if m:
+            preferences[int(r["client_id"])].append((int(r["id"]), m.group("what").lower(), r["fact"]))
+    contradicted = [
+        (client_id, prefs[-1], pref)
+        for client_id, prefs in preferences.items()
+        if len({what for _, what, _ in prefs}) > 1
+        for pref in prefs[:-1]
+        if pref[1] != prefs[-1][1]
+    ]
+    if not contradicted:
+        return []
+    ids = sorted({pref[0] for _, _, pref in contradicted})
+    marks = ", ".join("?" for _ in ids)
+    items = {
+        int(r["source_id"]): int(r["id"])
+        for r in store.db.fetchall(
+            f"SELECT id, source_id FROM memory_items WHERE source_kind = 'fact' AND source_id IN ({marks})", tuple(ids)
+        )
+    }
+    return [
+        Finding(
+            kind="contradicted",
+            item_id=items.get(fact_id),
+            fact_id=fact_id,
+            source=f"fact #{fact_id}",
+            client=names.get(client_id),
+            detail=f"“{fact}” contradicts the newer fact #{newest_id} ({newest})",
+        )
+        for client_id, (newest_id, newest, _), (fact_id, _, fact) in contradicted
+    ]
+
+
+class _Sketched(NamedTuple):
+    """Every memory item's audit row, with its stored (or new) shingle hashes and sketch."""
+
+    rows: list[dict[str, Any]]
+    hashes: list[bytes]
+    sketches: list[bytes]
+    made: int  # items sketched by this audit: new or changed since the last one
+
+
+def _sketched(store: Store) -> _Sketched:
+    """Read each item with its stored shingles and sketch; make them for the items that are new
+    or whose text changed (and store those), so an audit shingles only what changed since the
+    last audit."""
+    rows: list[dict[str, Any]] = []
+    hashes: list[bytes] = []
+    sketches: list[bytes] = []
+    fresh: list[tuple[int, str, bytes, bytes]] = []
+    with store.db.read() as tx:
+        for r in tx.stream(
+            "SELECT m.id, m.source_kind, m.source_id, m.kind, m.client_id, m.title, m.text, s.digest, s.sketch,"
+            " s.shingles FROM memory_items m LEFT JOIN memory_sketches s ON s.item_id = m.id ORDER BY m.id"
+        ):
+            text_digest = digest(r["text"])
+            if r["digest"] != text_digest or r["sketch"] is None:
+                made = shingle_hashes(r["text"])
+                fresh.append((int(r["id"]), text_digest, sketch(made), made))
+                hashes.append(made)
+                sketches.append(fresh[-1][2])
+            else:
+                hashes.append(bytes(r["shingles"]))
+                sketches.append(bytes(r["sketch"]))
+            rows.append({k: r[k] for k in ("id", "source_kind", "source_id", "kind", "client_id", "title")})
+    if fresh:
+        with store.db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO memory_sketches (item_id, digest, sketch, shingles) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (item_id) DO UPDATE SET digest = excluded.digest, sketch = excluded.sketch,"
+                " shingles = excluded.shingles",
+                fresh,
+            )
+    return _Sketched(rows=rows, hashes=hashes, sketches=sketches, made=len(fresh))
+
+
+def _duplicates(rows: list[dict[str, Any]], hashes: list[bytes], sketches: list[bytes]) -> list[tuple[int, int]]:
+    """(duplicate, the newer item it repeats) as indexes into ``rows``, within one client and
+    kind, newest kept: the same answer as comparing every pair of a group. LSH over the stored
+    sketches (a lower threshold than the duplicate bar, so pairs at the bar are not missed)
+    proposes candidates; only items that share a bucket with another are looked at, and only
+    pairs whose sketches agree closely enough are compared exactly (stored shingle hashes), so
+    the audit grows with the memory, not with its square."""
+    if len(rows) < 2:
+        return []
+    codes: dict[tuple[Any, str], int] = {}
+    groups = np.array([codes.setdefault((r["client_id"], r["kind"]), len(codes)) for r in rows], dtype=np.int64)
+    matrix = np.frombuffer(b"".join(sketches), dtype="<u4").reshape(len(rows), PERMUTATIONS)
+    buckets = band_buckets(groups, matrix)
+    shared = np.zeros(len(rows), dtype=bool)
+    for band in range(buckets.shape[1]):
+        column = buckets[:, band]
+        shared |= np.bincount(column)[column] > 1
+    kept: dict[tuple[int, int], list[int]] = defaultdict(list)
+    out: list[tuple[int, int]] = []
+    ids = [int(r["id"]) for r in rows]
+    floor = ESTIMATE_FLOOR * PERMUTATIONS
+    order = sorted(np.flatnonzero(shared).tolist(), key=lambda i: -ids[i])  # newest first
+    for i, row_buckets in zip(order, buckets[order].tolist(), strict=True):
+        keys = list(enumerate(row_buckets))
+        candidates = sorted({k for key in keys for k in kept.get(key, ())}, key=lambda k: -ids[k])
+        twin = None
+        if candidates:
+            # The sketches' estimate first (one vector compare for all candidates), the exact
+            # Jaccard only for pairs it cannot rule out: a pair at the bar estimates below
+            # ESTIMATE_FLOOR about once in ten million (64 hashes: standard error 0.04 at 0.9).
+            agree = np.count_nonzero(matrix[candidates] == matrix[i], axis=1)
+            twin = next(
+                (
+                    k
+                    for k, n in zip(candidates, agree.tolist(), strict=True)
+                    if n >= floor and jaccard(hashes[i], hashes[k]) >= DUPLICATE_SIMILARITY
+                ),
+                None,
+            )
         if twin is None:
-            kept[item.id] = (item, shingles)
-            lsh.insert(str(item.id), sketch)
+            for key in keys:
+                kept[key].append(i)
         else:
-            out.append((item, twin))
+            out.append((i, twin))
     return out
-
-
-def _items(store: Store) -> list[MemoryItem]:
-    rows = store.db.fetchall(
-        "SELECT id, source_kind, source_id, kind, client_id, title, text, meta, fingerprint,"
-        " created_at FROM memory_items ORDER BY id"
-    )
-    return [MemoryItem.model_validate(r) for r in rows]
 
 
 def audit(store: Store) -> AuditReport:
     """What the memory holds that is stale, contradicted, duplicated, orphaned or oversized."""
     names = {c.id: c.name for c in store.clients.all()}
-    items = _items(store)
-    findings: list[Finding] = []
-    by_source = {(i.source_kind, i.source_id): i for i in items}
-    existing = {
-        "artifact": {int(r["id"]) for r in store.db.fetchall("SELECT id FROM artifacts")},
-        "invoice": {int(r["id"]) for r in store.db.fetchall("SELECT id FROM invoices")},
-    }
-    facts = {int(r["id"]): r for r in store.db.fetchall("SELECT * FROM client_facts ORDER BY id")}
-
-    for item in items:
-        client = names.get(item.client_id) if item.client_id else None
-        source = f"{item.source_kind} #{item.source_id}"
-        if item.source_kind == "fact":
-            fact = facts.get(item.source_id)
-            if fact is None:
-                findings.append(
-                    Finding(
-                        kind="orphan",
-                        item_id=item.id,
-                        source=source,
-                        client=client,
-                        detail="points at a fact that no longer exists",
-                    )
-                )
-            elif fact["superseded_at"] is not None:
-                findings.append(
-                    Finding(
-                        kind="stale",
-                        item_id=item.id,
-                        source=source,
-                        client=client,
-                        detail=f"“{fact['fact']}” was superseded by a newer fact",
-                    )
-                )
-        elif item.source_kind in existing and item.source_id not in existing[item.source_kind]:
-            findings.append(
-                Finding(
-                    kind="orphan",
-                    item_id=item.id,
-                    source=source,
-                    client=client,
-                    detail=f"points at a deleted {item.source_kind} (“{item.title}”)",
-                )
-            )
-        if len(item.text) > MAX_TEXT_CHARS:
-            findings.append(
-                Finding(
-                    kind="oversized",
-                    item_id=item.id,
-                    source=source,
-                    client=client,
-                    detail=f"{len(item.text)} characters (limit {MAX_TEXT_CHARS}); re-indexed compact",
-                )
-            )
-
-    # Contradictions among current free-text facts: "prefers Slack" then "prefers e-mail".
-    preferences: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for fact_id, fact in facts.items():
-        if fact["superseded_at"] is None and fact["field"] is None:
-            m = _PREFERENCE_RE.search(fact["fact"])
-            if m:
-                preferences[int(fact["client_id"])].append((fact_id, m.group("what").lower()))
-    for client_id, prefs in preferences.items():
-        if len({what for _, what in prefs}) > 1:
-            newest_id, newest = prefs[-1]
-            for fact_id, what in prefs[:-1]:
-                if what != newest:
-                    stale = by_source.get(("fact", fact_id))
-                    findings.append(
-                        Finding(
-                            kind="contradicted",
-                            item_id=stale.id if stale else None,
-                            fact_id=fact_id,
-                            source=f"fact #{fact_id}",
-                            client=names.get(client_id),
-                            detail=f"“{facts[fact_id]['fact']}” contradicts the newer fact #{newest_id} ({newest})",
-                        )
-                    )
-
-    # Near-duplicates within one client and kind: the newest stays. Each item's shingles are
-    # computed once; MinHash LSH proposes the items that may be alike and only those pairs are
-    # compared exactly, so the audit grows with the memory, not with its square.
+    findings = _source_findings(store, names) + _contradictions(store, names)
+    # Near-duplicates within one client and kind, among items not already at fault: the newest stays.
     flagged = {f.item_id for f in findings}
-    groups: dict[tuple[int | None, str], list[MemoryItem]] = defaultdict(list)
-    for item in items:
-        if item.id not in flagged:
-            groups[(item.client_id, item.kind)].append(item)
-    for group in groups.values():
-        for item, twin in _duplicates(group):
-            findings.append(
-                Finding(
-                    kind="duplicate",
-                    item_id=item.id,
-                    source=f"{item.source_kind} #{item.source_id}",
-                    client=names.get(item.client_id) if item.client_id else None,
-                    detail=f"“{item.title}” repeats {twin.source_kind} #{twin.source_id}",
-                )
+    read = _sketched(store)
+    keep = [n for n, r in enumerate(read.rows) if int(r["id"]) not in flagged]
+    rows = [read.rows[n] for n in keep]
+    for i, twin in _duplicates(rows, [read.hashes[n] for n in keep], [read.sketches[n] for n in keep]):
+        item, other = rows[i], rows[twin]
+        findings.append(
+            Finding(
+                kind="duplicate",
+                item_id=int(item["id"]),
+                source=f"{item['source_kind']} #{item['source_id']}",
+                client=_client(names, item["client_id"]),
+                detail=f"“{item['title']}” repeats {other['source_kind']} #{other['source_id']}",
             )
+        )
     findings.sort(key=lambda f: (_ORDER.index(f.kind), f.source))
-    return AuditReport(findings=findings, memories=len(items))
+    return AuditReport(findings=findings, memories=len(read.rows), sketched=read.made)
 
 
 def prune(store: Store, report: AuditReport, actor: str) -> tuple[str, int]:

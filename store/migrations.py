@@ -673,6 +673,18 @@ CREATE TRIGGER memory_change_item_new AFTER INSERT ON memory_items
     FOR EACH ROW EXECUTE FUNCTION coo_memory_change('item');
 """
 
+# The recall audit's MinHash sketch and shingle hashes of each memory text
+# (store/memory_sketch.py), made once per text (``digest``) so a weekly audit does not shingle
+# the whole memory again.
+_MEMORY_SKETCHES = """
+CREATE TABLE memory_sketches (
+    item_id {bigint} PRIMARY KEY REFERENCES memory_items (id) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    sketch {blob} NOT NULL,
+    shingles {blob} NOT NULL
+);
+"""
+
 _SCALE = {
     "sqlite": _SCALE_INDEXES.format(**_TOKENS["sqlite"]) + _SCALE_SQLITE,
     "postgres": _SCALE_INDEXES.format(**_TOKENS["postgres"]) + _SCALE_POSTGRES,
@@ -697,6 +709,10 @@ MIGRATIONS: list[str | dict[str, str]] = [
     _INVOICE_DOCUMENTS,
     _INVOICE_SERIES,
     _SCALE,
+    {
+        "sqlite": _MEMORY_SKETCHES.format(bigint="INTEGER", blob="BLOB"),
+        "postgres": _MEMORY_SKETCHES.format(bigint="BIGINT", blob="BYTEA"),
+    },
 ]
 
 

@@ -89,6 +89,7 @@ NOT_EXPORTED_PREFIXES = (
     "memory_config",
     "memory_tokens",
     "memory_changes",  # the indexing queue: the import's own inserts fill it again
+    "memory_sketches",  # the audit's sketches: made again from the texts at the next audit
 )
 
 

@@ -269,3 +269,27 @@ def test_quarterly_review_buttons_in_telegram_lower_a_level_on_the_operators_tap
         if '"telegram-tap"' in str(c["payload"])
     ]
     assert change["actor"] == f"telegram:{TG_OPERATOR}"
+
+
+def test_sections_that_grow_with_the_books_list_ten_and_count_the_rest(chat, clock):
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    store = chat.runtime.store
+    client = store.clients.find("Northwind")[0]
+    with store.db.transaction() as tx:
+        for n in range(1, 14):  # thirteen invoices overdue, the oldest first in the digest
+            tx.execute(
+                "INSERT INTO invoices (seq, number, client_id, status, currency, issue_date, due_date, total_cents,"
+                " paid_cents, created_at, sent_at) VALUES (?, ?, ?, 'sent', 'USD', ?, ?, 10000, 0, ?, ?)",
+                (100 + n, f"OLD-{n:03d}", client.id, "2026-09-01", f"2026-10-{n:02d}", clock.now(), clock.now()),
+            )
+        for n in range(1, 13):  # twelve deliverables due this week
+            tx.execute(
+                "INSERT INTO deliverables (client_id, title, due_date, status, created_at) VALUES (?, ?, ?, 'open', ?)",
+                (client.id, f"Banner {n:02d}", "2026-11-28", clock.now()),
+            )
+    text = post_digest(chat.runtime, date(2026, 11, 26))[0].text
+    overdue = text.split("Invoices overdue:\n", 1)[1].split("\n")
+    assert overdue[0] == "• OLD-001 Northwind: $100.00, 56 days late" and overdue[9].startswith("• OLD-010 ")
+    assert overdue[10] == "• … and 3 more ($1,300.00 overdue in all — ask “what's overdue?”)"
+    deliverables = text.split("Deliverables due in the next 7 days:\n", 1)[1].split("\n")
+    assert deliverables[9] == "• Banner 10 (Northwind) — due 2026-11-28" and deliverables[10] == "• … and 2 more"

@@ -100,3 +100,35 @@ def test_mondays_digest_carries_the_weekly_audit(chat, smtp):
     assert "Memory audit" not in tuesday.text
     weeks = chat.runtime.store.ledger.events("audit-week-2026-49")
     assert [e.kind for e in weeks] == ["memory_audit"]
+
+
+def test_an_audit_after_a_small_change_sketches_only_what_changed(chat, smtp):
+    _messy_memory(chat)
+    store = chat.runtime.store
+    first = audit(store)
+    assert first.sketched == first.memories == store.memory.count()
+    again = audit(store)  # nothing changed: nothing is shingled again, the same findings
+    assert again.sketched == 0 and again.findings == first.findings
+    client = store.clients.find("Acme")[0]
+    body = "Hi Ana, could you move the launch to December 8? The extra round is fine. Jane"
+    with store.db.transaction() as tx:  # the same e-mail forwarded a third time
+        store.artifacts.create(tx, "email_in", "Launch date", body, "r-fwd-2", client.id, {"from": "jane"})
+    sync(store, memory_embedder(chat.runtime.deps))
+    after = audit(store)
+    assert after.sketched == 1 and after.memories == first.memories + 1
+    newest = max(
+        int(r["source_id"]) for r in store.db.fetchall("SELECT source_id FROM memory_items WHERE kind = 'email_in'")
+    )
+    duplicates = [f for f in after.findings if f.kind == "duplicate"]
+    assert len(duplicates) == 2 and all(f.detail.endswith(f"repeats artifact #{newest}") for f in duplicates)
+    with store.db.transaction() as tx:  # an edited memory is sketched again, and is no longer a duplicate
+        tx.execute(
+            "UPDATE memory_items SET text = ? WHERE id = ?",
+            ("Jane asked for a different launch date entirely, in January", duplicates[0].item_id),
+        )
+    edited = audit(store)
+    assert edited.sketched == 1 and edited.counts()["duplicate"] == 1
+    monday = write_digest(store, date(2026, 11, 30))
+    assert "Memory audit: " in monday.text and "1 duplicate" in monday.text
+    record = store.ledger.events("audit-week-2026-49")[0]
+    assert record.payload["duplicate"] == 1 and record.payload["sketched"] == 0
