@@ -205,7 +205,7 @@ def _run_held(runtime: Runtime, queue: RQQueue, worker: CooWorker, job: HeldJob)
     try:
         # The run's own timeout, as if RQ ran it (the message's job's ends with it).
         with worker.death_penalty_class(job.spec.timeout, JobTimeoutException, job_id=job.job_id):
-            runtime.supervisor.start(run_id)
+            runtime.supervisor.start_new(run_id)
             schedule_send_retries(runtime, run_id)
     except Exception:
         log.warning("run %s stopped in the job of its message; queued to be tried again", run_id, exc_info=True)

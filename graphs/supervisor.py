@@ -389,6 +389,19 @@ class Supervisor:
         }
         self._invoke(run_id, state, fresh=snapshot.created_at is None)
 
+    def start_new(self, run_id: str) -> None:
+        """Start a run this process accepted a moment ago and holds (bot.jobs: the message's
+        job runs the run it started): no other job can have moved it, so neither its status
+        nor a checkpoint is read first."""
+        accepted = self.deps.store.conversations.intent_for_run(run_id)
+        state: RunState = {
+            "run_id": run_id,
+            "intent": accepted.intent,
+            "channel": accepted.channel,
+            "thread_id": accepted.thread_id,
+        }
+        self._invoke(run_id, state, fresh=True)
+
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
         if approval is None or approval.status not in ("approved", "rejected") or approval.run_id != run_id:

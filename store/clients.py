@@ -41,7 +41,7 @@ class ClientStore:
 
     def find(self, name: str | None = None, email: str | None = None) -> list[Client]:
         """Clients matching a name (exact key first, then prefix/word match) or an e-mail."""
-        with self.db.transaction() as tx:
+        with self.db.reads() as tx:  # each lookup a fallback after the one before
             return self._find(tx, name, email)
 
     def _find(self, tx: Tx, name: str | None, email: str | None) -> list[Client]:
@@ -116,12 +116,11 @@ class ClientStore:
                 )
                 client = self.get(client.id, tx)
             return client, False
-        tx.execute(
+        row = tx.fetchone(
             "INSERT INTO clients (name, name_key, contact_name, contact_email, currency, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (name, name_key(name), contact_name, contact_email, currency or "USD", now, now),
         )
-        row = tx.fetchone("SELECT * FROM clients WHERE name_key = ?", (name_key(name),))
         assert row is not None
         return Client.model_validate(row), True
 
