@@ -179,7 +179,8 @@ def run_tick(day: str) -> None:
 def process_inbox(item_id: int) -> None:
     """Job: process one saved input (bot.intake). In a `coo worker` that serves the queue of
     the run the input starts, the run is not queued as a second job: this job runs it, once the
-    input is processed (half the queue's work per request). The run is claimed for this worker
+    input is processed (half the queue's work per request), if the run's timeout is within
+    this job's (the agents with longer runs keep their own job). The run is claimed for this worker
     meanwhile, so the lost-work sweep leaves it alone while the worker lives and queues it
     again if the worker dies mid-run; a run that fails here is queued, to be retried as usual."""
     runtime = get_runtime()
@@ -192,7 +193,12 @@ def process_inbox(item_id: int) -> None:
     if worker is None:
         process(runtime, item_id)
         return
-    with runtime.queue.hold(worker.queue_names(), {JOBS.run}, worker.name) as held:
+    from rq import get_current_job
+
+    current = get_current_job()
+    # Only runs allowed no longer than this job: RQ's registry gives up on a job past its time.
+    limit = int(current.timeout) if current is not None and current.timeout else 0
+    with runtime.queue.hold(worker.queue_names(), {JOBS.run}, worker.name, max_timeout=limit) as held:
         process(runtime, item_id)
     for job in held:
         _run_held(runtime, runtime.queue, worker, job)

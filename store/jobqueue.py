@@ -235,10 +235,11 @@ class HeldJob(BaseModel):
 
 
 class _Hold:
-    def __init__(self, queues: Collection[str], funcs: Collection[str], worker_name: str) -> None:
+    def __init__(self, queues: Collection[str], funcs: Collection[str], worker_name: str, max_timeout: int) -> None:
         self.queues = set(queues)
         self.funcs = set(funcs)
         self.worker_name = worker_name
+        self.max_timeout = max_timeout
         self.jobs: list[HeldJob] = []
 
 
@@ -270,13 +271,15 @@ class RQQueue:
         return Retry(max=spec.retries, interval=spec.retry_intervals) if spec.retries else None
 
     @contextmanager
-    def hold(self, queues: Collection[str], funcs: Collection[str], worker_name: str) -> Iterator[list[HeldJob]]:
+    def hold(
+        self, queues: Collection[str], funcs: Collection[str], worker_name: str, *, max_timeout: int
+    ) -> Iterator[list[HeldJob]]:
         """Within the block, the first job of one of ``funcs`` for one of ``queues`` (those the
-        worker ``worker_name`` serves) is not queued: it is claimed for that worker, which runs
+        worker ``worker_name`` serves), with a timeout of at most ``max_timeout``, is not queued: it is claimed for that worker, which runs
         it itself once the block ends (the list yielded), and the lost-work sweep sees it live
         as long as the worker is (store.lost_jobs.claim_inline). If the block raises, what it
         held is queued after all."""
-        hold = _Hold(queues, funcs, worker_name)
+        hold = _Hold(queues, funcs, worker_name, max_timeout)
         token = _holding.set(hold)
         try:
             yield hold.jobs
@@ -305,6 +308,8 @@ class RQQueue:
         # One job per block: the others go to the queue, where any free worker can take them.
         if hold is None or hold.jobs or func not in hold.funcs or spec.queue not in hold.queues:
             return False
+        if spec.timeout > hold.max_timeout:
+            return False  # longer than RQ gives the job that holds it: its own job, its own timeout
         if not claim_inline(self.redis, job_id, hold.worker_name, spec.timeout + CLAIM_MARGIN):
             return False
         hold.jobs.append(HeldJob(func=func, job_id=job_id, spec=spec, kwargs=kwargs))

@@ -80,3 +80,19 @@ def test_a_worker_that_does_not_serve_the_runs_queue_queues_it(rq_runtime):
     _work(rq_runtime)  # a worker on every queue takes it
     assert rq_runtime.store.runs.get(run.id).status == "waiting_approval"
     assert any("Invoice #INV-0001 for Northwind: $2,000.00" in text for text in _thread(rq_runtime))
+
+
+def test_a_run_allowed_longer_than_its_messages_job_keeps_its_own_job(rq_runtime):
+    from rq.job import Job
+
+    _say(rq_runtime, CLIENT, 1)
+    _work(rq_runtime)
+    client_run = rq_runtime.store.runs.recent(1)[0]
+    _say(rq_runtime, "draft a proposal for Northwind for a brand refresh, $6k", 2)
+    _work(rq_runtime)
+    proposal = rq_runtime.store.runs.recent(1)[0]
+    redis = rq_runtime.queue.redis
+    assert proposal.kind == "draft_proposal" and proposal.status in ("waiting_approval", "done")
+    # Five minutes for a proposal, two for the message's job: the proposal ran as its own job.
+    assert Job.fetch(f"run-{proposal.id}", connection=redis).get_status() == "finished"
+    assert not redis.exists(f"rq:job:run-{client_run.id}")  # the client's run fit in its message's job
