@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import date
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from bot.runtime import JOBS, Runtime, get_runtime
 from graphs.chat_forward import ChatForward
@@ -22,8 +22,11 @@ from store.deliveries import Deliveries
 from store.errors import NotFound
 from store.facade import Store
 from store.inbox import InboxItem
-from store.jobqueue import attempts_left, current_attempt
+from store.jobqueue import HeldJob, RQQueue, attempts_left, current_attempt
 from store.outage import is_outage
+
+if TYPE_CHECKING:
+    from bot.rq_worker import CooWorker
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -174,8 +177,47 @@ def run_tick(day: str) -> None:
 
 @counted
 def process_inbox(item_id: int) -> None:
-    """Job: process one saved input (bot.intake)."""
-    process(get_runtime(), item_id)
+    """Job: process one saved input (bot.intake). In a `coo worker` that serves the queue of
+    the run the input starts, the run is not queued as a second job: this job runs it, once the
+    input is processed (half the queue's work per request), if the run's timeout is within
+    this job's (the agents with longer runs keep their own job). The run is claimed for this worker
+    meanwhile, so the lost-work sweep leaves it alone while the worker lives and queues it
+    again if the worker dies mid-run; a run that fails here is queued, to be retried as usual."""
+    runtime = get_runtime()
+    if not isinstance(runtime.queue, RQQueue):
+        process(runtime, item_id)
+        return
+    from bot.rq_worker import serving_worker  # RQ's modules: only where RQ is the queue
+
+    worker = serving_worker()
+    if worker is None:
+        process(runtime, item_id)
+        return
+    from rq import get_current_job
+
+    current = get_current_job()
+    # Only runs allowed no longer than this job: RQ's registry gives up on a job past its time.
+    limit = int(current.timeout) if current is not None and current.timeout else 0
+    with runtime.queue.hold(worker.queue_names(), {JOBS.run}, worker.name, max_timeout=limit) as held:
+        process(runtime, item_id)
+    for job in held:
+        _run_held(runtime, runtime.queue, worker, job)
+
+
+def _run_held(runtime: Runtime, queue: RQQueue, worker: CooWorker, job: HeldJob) -> None:
+    from rq.timeouts import JobTimeoutException
+
+    run_id = str(job.kwargs["run_id"])
+    try:
+        # The run's own timeout, as if RQ ran it (the message's job's ends with it).
+        with worker.death_penalty_class(job.spec.timeout, JobTimeoutException, job_id=job.job_id):
+            runtime.supervisor.start_new(run_id)
+            schedule_send_retries(runtime, run_id)
+    except Exception:
+        log.warning("run %s stopped in the job of its message; queued to be tried again", run_id, exc_info=True)
+        queue.requeue_held(job)
+        return
+    queue.release_held(job)
 
 
 def process(runtime: Runtime, item_id: int) -> Handled | None:

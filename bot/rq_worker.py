@@ -6,6 +6,7 @@ as its heartbeat stops, instead of blocking every retry and scheduled job for a 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from rq import SimpleWorker
@@ -15,6 +16,15 @@ from rq.scheduler import SCHEDULER_LOCKING_KEY_TEMPLATE, RQScheduler
 from store.lost_jobs import coo_worker_dead
 
 log = logging.getLogger(__name__)
+
+# The CooWorker running the current job, in its own process (SimpleWorker: jobs run in it).
+_serving: ContextVar[CooWorker | None] = ContextVar("serving_worker", default=None)
+
+
+def serving_worker() -> CooWorker | None:
+    """The `coo worker` whose job runs here, if any (None in `coo serve`'s queue, in a test)."""
+    return _serving.get()
+
 
 # RQ's defaults (420 s, 10 min) make an idle worker look at the scheduler lock and the job
 # registries every ten minutes; these make it every few seconds.
@@ -30,6 +40,13 @@ class CooWorker(SimpleWorker):
     def request_stop(self, signum: Any, frame: Any) -> None:
         self.stop_asked = True
         super().request_stop(signum, frame)
+
+    def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
+        token = _serving.set(self)
+        try:
+            return bool(super().perform_job(job, queue, execution))
+        finally:
+            _serving.reset(token)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         # RQ's heartbeat is three commands (the worker's last beat and two expiries), each its

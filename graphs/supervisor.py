@@ -3,7 +3,8 @@
 load context → plan → steps (specialist agents) → approval gate (``interrupt()``) before any
 external side effect → perform it with an idempotency key → record the receipt → reply.
 Checkpoints are written only when the graph stops (at the gate or the end) and a finished
-run's checkpoints are deleted: the ledger keeps the story, storage stays bounded.
+run's checkpoints are deleted: the ledger keeps the story, storage stays bounded. A run
+started afresh that finishes in one go writes none (graphs.held_checkpoints).
 
 The graph's steps are plain functions of the run's state and LangGraph's ``Runtime``; their
 dependencies (``Deps``: store, model runner, mailer, …) are the run's context
@@ -32,6 +33,7 @@ from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.autonomy_policy import suggestion_after
 from graphs.confirm import policy_notes
 from graphs.deps import Deps
+from graphs.held_checkpoints import HoldingSaver
 from graphs.plans import plan_for, playbook
 from graphs.policy_offers import offer_payload
 from graphs.risk_review import notes as risk_notes
@@ -349,7 +351,8 @@ class Supervisor:
     def __init__(self, deps: Deps, checkpointer: BaseCheckpointSaver) -> None:
         self.deps = deps
         self.checkpointer = checkpointer
-        self.graph = build_supervisor(checkpointer)
+        self.saver = HoldingSaver(checkpointer)
+        self.graph = build_supervisor(self.saver)
 
     def _config(self, run_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": run_id}}
@@ -384,7 +387,20 @@ class Supervisor:
             "channel": run.channel,
             "thread_id": run.thread_id,
         }
-        self._invoke(run_id, state)
+        self._invoke(run_id, state, fresh=snapshot.created_at is None)
+
+    def start_new(self, run_id: str) -> None:
+        """Start a run this process accepted a moment ago and holds (bot.jobs: the message's
+        job runs the run it started): no other job can have moved it, so neither its status
+        nor a checkpoint is read first."""
+        accepted = self.deps.store.conversations.intent_for_run(run_id)
+        state: RunState = {
+            "run_id": run_id,
+            "intent": accepted.intent,
+            "channel": accepted.channel,
+            "thread_id": accepted.thread_id,
+        }
+        self._invoke(run_id, state, fresh=True)
 
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
@@ -449,15 +465,31 @@ class Supervisor:
                 return ApprovalDecision(approval_id=approval.id, decision=approval.status)
         return None
 
-    def _invoke(self, run_id: str, payload: RunState | Command[ApprovalDecision] | None) -> None:
+    def _invoke(
+        self, run_id: str, payload: RunState | Command[ApprovalDecision] | None, *, fresh: bool = False
+    ) -> None:
+        """``fresh``: the run has no checkpoint yet, so one that finishes now writes none (it
+        would be deleted at once); one that stops at a gate or fails saves its checkpoint."""
         # The dependencies go with every invocation (start, continue, resume): the steps read
         # them from runtime.context; they are never checkpointed.
-        result = self.graph.invoke(payload, self._run_config(run_id), context=self.deps, durability="exit")
+        config = self._run_config(run_id)
+        if fresh:
+            with self.saver.holding() as held:
+                try:
+                    result = self.graph.invoke(payload, config, context=self.deps, durability="exit")
+                except BaseException:
+                    held.save()  # a retry continues from where this attempt stopped
+                    raise
+        else:
+            result = self.graph.invoke(payload, config, context=self.deps, durability="exit")
         interrupts = result.get("__interrupt__", []) if isinstance(result, dict) else []
+        if fresh and interrupts:
+            held.save()  # before the card goes out: a decision must find the run to resume
         for pending in interrupts:
             self._announce(run_id, pending.value)
         if not interrupts:
-            self.checkpointer.delete_thread(run_id)  # the ledger keeps the story of a finished run
+            if not fresh:
+                self.checkpointer.delete_thread(run_id)  # the ledger keeps the story of a finished run
             outcome = result.get("outcome") or {"status": "done", "summary": None}
             # Settled last: whoever waits on the run sees it finished only when all is in place.
             self.deps.store.runs.set_status(

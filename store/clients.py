@@ -41,7 +41,7 @@ class ClientStore:
 
     def find(self, name: str | None = None, email: str | None = None) -> list[Client]:
         """Clients matching a name (exact key first, then prefix/word match) or an e-mail."""
-        with self.db.transaction() as tx:
+        with self.db.reads() as tx:  # each lookup a fallback after the one before
             return self._find(tx, name, email)
 
     def _find(self, tx: Tx, name: str | None, email: str | None) -> list[Client]:
@@ -58,16 +58,23 @@ class ClientStore:
         words = key.split()
         if not words:
             return []
-        # Every match below has the name's first word among the client name's words, so its
-        # lower-cased name holds that word: only those clients are read (not every client, once
-        # per new name). Names with non-ASCII letters are always read: Python's lower() can make
-        # ASCII letters of them that SQL's does not.
+        # Every match below either holds all of the name's words (so its lower-cased name holds
+        # each of them) or is the name cut short by words (its key one of those prefixes): only
+        # those clients are read, not every client sharing a common first word ("Scale Client
+        # …"), once per new name. Names with non-ASCII letters are always read: Python's lower()
+        # can make ASCII letters of them that SQL's does not.
         wide = (
             "octet_length(name) <> char_length(name)"
             if tx.dialect == "postgres"
             else "length(CAST(name AS BLOB)) <> length(name)"
         )
-        rows = tx.fetchall(f"SELECT * FROM clients WHERE lower(name) LIKE ? OR {wide} ORDER BY id", (f"%{words[0]}%",))
+        prefixes = [" ".join(words[:i]) for i in range(1, len(words))]
+        every_word = " AND ".join("lower(name) LIKE ?" for _ in words)
+        cut_short = f" OR name_key IN ({', '.join('?' for _ in prefixes)})" if prefixes else ""
+        rows = tx.fetchall(
+            f"SELECT * FROM clients WHERE ({every_word}) OR {wide}{cut_short} ORDER BY id",
+            (*(f"%{w}%" for w in words), *prefixes),
+        )
         candidates = [Client.model_validate(r) for r in rows]
         return [
             c
@@ -109,12 +116,11 @@ class ClientStore:
                 )
                 client = self.get(client.id, tx)
             return client, False
-        tx.execute(
+        row = tx.fetchone(
             "INSERT INTO clients (name, name_key, contact_name, contact_email, currency, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (name, name_key(name), contact_name, contact_email, currency or "USD", now, now),
         )
-        row = tx.fetchone("SELECT * FROM clients WHERE name_key = ?", (name_key(name),))
         assert row is not None
         return Client.model_validate(row), True
 

@@ -248,6 +248,18 @@ class Database:
             yield tx
 
     @contextmanager
+    def reads(self) -> Iterator[Tx]:
+        """Several reads that need no one snapshot (each answers on its own, a fallback after
+        another): on PostgreSQL each in autocommit, without BEGIN and COMMIT's two round trips;
+        on SQLite a deferred read transaction (:meth:`read`)."""
+        if self.dialect == "postgres":
+            with self._autocommit() as tx:
+                yield tx
+            return
+        with self.read() as tx:
+            yield tx
+
+    @contextmanager
     def _autocommit(self) -> Iterator[Tx]:
         """PostgreSQL: a pooled connection in autocommit for one statement, which is then its own
         transaction (atomic, with its own snapshot: what BEGIN; statement; COMMIT gives, without

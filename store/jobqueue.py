@@ -13,6 +13,8 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,7 +23,7 @@ from pydantic import BaseModel
 
 from store.clock import Clock
 from store.errors import StoreUnavailable
-from store.lost_jobs import JobState, forget, job_state
+from store.lost_jobs import JobState, claim_inline, forget, inline_state, job_state, release_inline
 from store.outage import is_outage
 
 log = logging.getLogger(__name__)
@@ -223,6 +225,29 @@ class InProcessQueue:
         self._scheduler.join(timeout=5)
 
 
+class HeldJob(BaseModel):
+    """A job a worker claimed to run itself (RQQueue.hold) instead of queuing it."""
+
+    func: str
+    job_id: str
+    spec: JobSpec
+    kwargs: dict[str, Any]
+
+
+class _Hold:
+    def __init__(self, queues: Collection[str], funcs: Collection[str], worker_name: str, max_timeout: int) -> None:
+        self.queues = set(queues)
+        self.funcs = set(funcs)
+        self.worker_name = worker_name
+        self.max_timeout = max_timeout
+        self.jobs: list[HeldJob] = []
+
+
+_holding: ContextVar[_Hold | None] = ContextVar("holding", default=None)
+# A claim outlives the job's own timeout by this much: a worker that hangs past it loses the job.
+CLAIM_MARGIN = 60
+
+
 class RQQueue:
     """RQ on Redis: ``coo worker`` processes pick the jobs up."""
 
@@ -245,6 +270,51 @@ class RQQueue:
 
         return Retry(max=spec.retries, interval=spec.retry_intervals) if spec.retries else None
 
+    @contextmanager
+    def hold(
+        self, queues: Collection[str], funcs: Collection[str], worker_name: str, *, max_timeout: int
+    ) -> Iterator[list[HeldJob]]:
+        """Within the block, the first job of one of ``funcs`` for one of ``queues`` (those the
+        worker ``worker_name`` serves), with a timeout of at most ``max_timeout``, is not queued: it is claimed for that worker, which runs
+        it itself once the block ends (the list yielded), and the lost-work sweep sees it live
+        as long as the worker is (store.lost_jobs.claim_inline). If the block raises, what it
+        held is queued after all."""
+        hold = _Hold(queues, funcs, worker_name, max_timeout)
+        token = _holding.set(hold)
+        try:
+            yield hold.jobs
+        except BaseException:
+            _holding.reset(token)
+            for job in hold.jobs:
+                self.requeue_held(job)
+            raise
+        _holding.reset(token)
+
+    def requeue_held(self, job: HeldJob) -> bool:
+        """Queue a held job after all (its worker could not run it to the end)."""
+        self.release_held(job)
+        return self.enqueue(job.func, job.job_id, job.spec, **job.kwargs)
+
+    def release_held(self, job: HeldJob) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            release_inline(self.redis, job.job_id)
+        except RedisError as exc:
+            raise StoreUnavailable(f"cannot reach Redis to release {job.job_id}: {exc}") from exc
+
+    def _held(self, func: str, job_id: str, spec: JobSpec, kwargs: dict[str, Any]) -> bool:
+        hold = _holding.get()
+        # One job per block: the others go to the queue, where any free worker can take them.
+        if hold is None or hold.jobs or func not in hold.funcs or spec.queue not in hold.queues:
+            return False
+        if spec.timeout > hold.max_timeout:
+            return False  # longer than RQ gives the job that holds it: its own job, its own timeout
+        if not claim_inline(self.redis, job_id, hold.worker_name, spec.timeout + CLAIM_MARGIN):
+            return False
+        hold.jobs.append(HeldJob(func=func, job_id=job_id, spec=spec, kwargs=kwargs))
+        return True
+
     def enqueue(self, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
         def put() -> None:
             self._queue(spec.queue).enqueue(
@@ -259,6 +329,13 @@ class RQQueue:
                 unique=True,
             )
 
+        from redis.exceptions import RedisError
+
+        try:
+            if self._held(func, job_id, spec, kwargs):
+                return True
+        except RedisError as exc:
+            raise StoreUnavailable(f"cannot reach Redis to queue the work: {exc}") from exc
         return self._once(job_id, put, "queue")
 
     def enqueue_at(self, when: datetime, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
@@ -287,6 +364,8 @@ class RQQueue:
         from rq.exceptions import DuplicateJobError
 
         try:
+            if inline_state(self.redis, job_id) == "live":
+                return False  # a live worker runs it in process (hold)
             try:
                 put()
                 return True

@@ -9,6 +9,10 @@ queuing it again works.
 
 Workers started by `coo worker` keep a short-lived heartbeat key (:func:`beat`): a started job
 whose worker stopped beating is lost within seconds, not when RQ's registry entry expires.
+
+A job a worker runs itself, inside the job that queued it, instead of through RQ (a run
+started by the message that asked for it, bot.jobs) has no RQ hash: a short-lived key names
+the worker running it (:func:`claim_inline`), and it is live as long as that worker is.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ BEAT_EVERY = 3
 BEAT_TTL = 12
 _ALIVE = "coo:worker-alive:{}"
 _BORN = "coo:worker-born:{}"
+_INLINE = "coo:inline:{}"
 
 
 def beat(redis: Any, worker_name: str) -> None:
@@ -48,17 +53,38 @@ def worker_alive(redis: Any, worker_name: str | None) -> bool:
     return bool(redis.exists(f"rq:worker:{worker_name}"))
 
 
+def claim_inline(redis: Any, job_id: str, worker_name: str, ttl: int) -> bool:
+    """Mark ``job_id`` as run by ``worker_name`` in process, outside RQ, for at most ``ttl``
+    seconds; False when the id is marked already."""
+    return bool(redis.set(_INLINE.format(job_id), worker_name, nx=True, ex=ttl))
+
+
+def release_inline(redis: Any, job_id: str) -> None:
+    redis.delete(_INLINE.format(job_id))
+
+
+def inline_state(redis: Any, job_id: str) -> JobState:
+    """``live`` while a live worker runs the job in process; ``lost`` when that worker died
+    (SIGKILL mid-run); ``missing`` when no worker claimed it."""
+    holder = redis.get(_INLINE.format(job_id))
+    if holder is None:
+        return "missing"
+    name = holder.decode() if isinstance(holder, bytes) else str(holder)
+    return "live" if worker_alive(redis, name) else "lost"
+
+
 def job_state(redis: Any, job_id: str) -> JobState:
-    """``live``: queued, scheduled, deferred or running on a live worker; ``finished``;
-    ``lost``: its hash is there but nothing will run it; ``missing``: no such job (never
-    queued, expired, or Redis was flushed)."""
+    """``live``: queued, scheduled, deferred or running on a live worker (through RQ, or in
+    process: :func:`claim_inline`); ``finished``; ``lost``: its hash is there but nothing will
+    run it, or the worker running it in process died; ``missing``: no such job (never queued,
+    expired, or Redis was flushed)."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
 
     try:
         job = Job.fetch(job_id, connection=redis)
     except NoSuchJobError:
-        return "missing"
+        return inline_state(redis, job_id)
     status = job.get_status(refresh=False)
     origin = f"rq:queue:{job.origin}"
     if status == JobStatus.FINISHED:
@@ -80,6 +106,7 @@ def forget(redis: Any, job_id: str) -> None:
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
+    release_inline(redis, job_id)  # a worker that died running it in process
     try:
         job = Job.fetch(job_id, connection=redis)
     except NoSuchJobError:

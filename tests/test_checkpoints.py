@@ -45,3 +45,37 @@ def test_a_crashed_step_is_replayed_without_duplicating_work(chat, smtp, monkeyp
     assert calls["n"] == 2  # retried by the queue
     assert chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM invoices") == 1
     assert chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM approvals") == 1
+
+
+def test_a_fresh_run_that_fails_saves_its_checkpoint_and_its_retry_continues_from_it(chat, smtp, monkeypatch):
+    """A run started afresh writes its checkpoint only if it stops: at a gate (above), or here,
+    failing mid-way, so the queue's retry continues where it stopped instead of starting over."""
+    import graphs.step_registry as registry
+    import graphs.steps as steps
+    import graphs.supervisor as supervisor
+
+    original = steps.prepare_invoice
+    seen: list[int] = []
+
+    def flaky(deps, state):
+        seen.append(_checkpoint_rows(chat.runtime, state["run_id"]))
+        if len(seen) == 1:
+            raise ConnectionError("the database went away mid-step")
+        return original(deps, state)
+
+    loaded: list[str] = []
+    load_context = supervisor.load_context
+
+    def counting_load(state, runtime):
+        loaded.append(state["run_id"])
+        return load_context(state, runtime)
+
+    monkeypatch.setitem(registry.STEPS, "prepare_invoice", flaky)
+    monkeypatch.setattr(supervisor, "load_context", counting_load)
+    chat.runtime.supervisor.graph = supervisor.build_supervisor(chat.runtime.supervisor.saver)
+    chat.say("new client: Northwind, contact ops@northwind.example")
+    shown = chat.say("invoice Northwind $2,000 for october design work")
+    assert "Invoice #INV-0001 for Northwind: $2,000.00" in shown
+    assert seen == [0, 1]  # nothing written before it failed; its checkpoint there on the retry
+    invoice_run = chat.runtime.store.runs.recent(1)[0].id
+    assert loaded.count(invoice_run) == 1  # the retry did not start the run over

@@ -153,3 +153,85 @@ def test_a_worker_killed_mid_run_is_noticed_and_its_run_continued_within_a_minut
     )
     assert len(smtp.messages) == 1
     assert "was lost by the queue (lost); queued again" in logs["w2" if holder == "w1" else "w1"].read_text()
+
+
+def _say_in_slack(env: dict[str, str], store, text: str) -> None:
+    """A message through the intake door, as the Slack or Telegram adapter saves it (its job
+    is processed by a `coo worker`, not by the process that saved it, as `coo chat` does)."""
+    import uuid
+
+    from bot.intake import Intake
+    from graphs.envelope import Envelope
+    from store.jobqueue import RQQueue
+
+    queue = RQQueue(env["COO_REDIS_URL"])
+    try:
+        message = Envelope(channel="slack", event_id=uuid.uuid4().hex, thread_id="C1:1", user_id="U1", text=text)
+        assert Intake(store, queue).submit(message)
+    finally:
+        queue.close()
+
+
+def test_a_message_runs_its_run_in_its_own_job_on_a_worker_serving_that_queue(prod_env, tmp_path):
+    from redis import Redis
+
+    redis = Redis.from_url(prod_env["COO_REDIS_URL"])
+    store = _store(prod_env)
+    worker = _worker(prod_env, tmp_path / "worker.log")
+    try:
+        _say_in_slack(prod_env, store, CLIENT)
+        _until(lambda: store.runs.recent(1) != [] and store.runs.recent(1)[0].status == "done", 90, "the run")
+        run = store.runs.recent(1)[0]
+        thread = [m.text for m in store.conversations.messages_after("slack", "C1:1", 0)]
+        answer = _chat(prod_env, ["who are my clients?"])
+    finally:
+        _stop(worker)
+        store.close()
+    assert "On it." in thread
+    assert any("Northwind" in text for text in thread[thread.index("On it.") + 1 :])
+    assert "Northwind <ops@northwind.example>" in answer
+    # One job, not two: the message's job ran the run, and left no claim behind.
+    assert not redis.exists(f"rq:job:run-{run.id}")
+    assert not redis.exists(f"coo:inline:run-{run.id}")
+
+
+def test_a_run_in_its_messages_job_is_left_alone_while_its_worker_lives_and_continued_when_it_dies(prod_env, tmp_path):
+    import psycopg
+    from redis import Redis
+
+    from bot.recovery import GRACE, SWEEP_EVERY
+
+    redis = Redis.from_url(prod_env["COO_REDIS_URL"])
+    store = _store(prod_env)
+    logs = {"w1": tmp_path / "w1.log", "w2": tmp_path / "w2.log"}
+    first = _worker(prod_env, logs["w1"])
+    second = None
+    lock = psycopg.connect(prod_env["COO_DATABASE_URL"])
+    try:
+        _until(lambda: _worker_name(logs["w1"]) is not None, 60, "the first worker to start")
+        # The run's record_client step waits on this lock: the run is mid-way, in the message's job.
+        lock.execute("LOCK TABLE clients IN SHARE ROW EXCLUSIVE MODE")
+        _say_in_slack(prod_env, store, CLIENT)
+        _until(lambda: store.runs.recent(1) != [] and store.runs.recent(1)[0].status == "running", 60, "the run")
+        run = store.runs.recent(1)[0]
+        assert redis.get(f"coo:inline:run-{run.id}") == _worker_name(logs["w1"]).encode()
+        # Several sweeps while the worker lives (and beats): nothing queues the run a second time.
+        time.sleep(GRACE.total_seconds() + 2 * SWEEP_EVERY + 1)
+        assert not redis.exists(f"rq:job:run-{run.id}")
+        assert [e for e in store.ledger.events(run.id) if e.kind == "requeued"] == []
+        # The worker dies mid-run; the lock goes, and another worker takes over.
+        _stop(first, signal.SIGKILL)
+        lock.rollback()
+        second = _worker(prod_env, logs["w2"])
+        _until(lambda: store.runs.get(run.id).status in FINISHED, 180, "the run to be continued")
+        assert store.runs.get(run.id).status == "done"
+        requeued = [e for e in store.ledger.events(run.id) if e.kind == "requeued"]
+        answer = _chat(prod_env, ["who are my clients?"])
+    finally:
+        lock.close()
+        _stop(first)
+        if second is not None:
+            _stop(second)
+        store.close()
+    assert len(requeued) == 1 and requeued[0].payload["was"] == "lost"
+    assert answer.count("Northwind <ops@northwind.example>") == 1

@@ -1,0 +1,98 @@
+"""A message's job runs the run it starts when its `coo worker` serves that run's queue (one
+queued job per request, issue 15); otherwise, or when the run fails there, the run is queued
+as its own job, as before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.intake import Intake
+from graphs.envelope import Envelope
+
+pytestmark = pytest.mark.slow  # an RQ worker against PostgreSQL and Redis
+
+CLIENT = "new client: Northwind, contact ops@northwind.example"
+INVOICE = "invoice Northwind $2,000 for october design work"
+
+
+@pytest.fixture
+def rq_runtime(make_runtime: Any, pg_url: str, redis_url: str, smtp: Any) -> Any:
+    return make_runtime(
+        database_url=pg_url, redis_url=redis_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>"
+    )
+
+
+def _say(runtime: Any, text: str, n: int) -> None:
+    """As the Slack adapter does: saved through the intake door, processed by a worker."""
+    env = Envelope(channel="slack", event_id=f"ev-{n}", thread_id="C1:1", user_id="U1", text=text)
+    assert Intake(runtime.store, runtime.queue).submit(env)
+
+
+def _work(runtime: Any, queues: list[str] | None = None) -> None:
+    from rq import Queue
+
+    from bot.job_registry import QUEUES
+    from bot.rq_worker import CooWorker
+
+    redis = runtime.queue.redis
+    CooWorker([Queue(n, connection=redis) for n in queues or QUEUES], connection=redis).work(burst=True)
+
+
+def _thread(runtime: Any) -> list[str]:
+    return [m.text for m in runtime.store.conversations.messages_after("slack", "C1:1", 0)]
+
+
+def test_a_run_that_fails_in_its_messages_job_is_queued_and_retried(rq_runtime, monkeypatch):
+    from rq.job import Job
+
+    tried: list[str] = []
+
+    def fails(run_id: str) -> None:
+        tried.append(run_id)
+        raise ConnectionError("the database went away mid-run")
+
+    monkeypatch.setattr(rq_runtime.supervisor, "start_new", fails)
+    _say(rq_runtime, CLIENT, 1)
+    _work(rq_runtime)
+    run = rq_runtime.store.runs.recent(1)[0]
+    redis = rq_runtime.queue.redis
+    assert tried == [run.id]  # first in the message's job
+    assert run.status == "done"  # then by its own job, queued when that failed
+    assert Job.fetch(f"run-{run.id}", connection=redis).get_status() == "finished"
+    assert not redis.exists(f"coo:inline:run-{run.id}")
+    assert any("Northwind" in text for text in _thread(rq_runtime)[1:])
+    assert "Sorry" not in "\n".join(_thread(rq_runtime))
+
+
+def test_a_worker_that_does_not_serve_the_runs_queue_queues_it(rq_runtime):
+    from rq.job import Job
+
+    _say(rq_runtime, CLIENT, 1)
+    _work(rq_runtime)
+    _say(rq_runtime, INVOICE, 2)
+    _work(rq_runtime, ["coo-intake"])  # the invoice's run is the billing agent's
+    run = rq_runtime.store.runs.recent(1)[0]
+    redis = rq_runtime.queue.redis
+    assert run.kind == "create_invoice" and run.status == "queued"
+    assert Job.fetch(f"run-{run.id}", connection=redis).origin == "coo-billing"
+    _work(rq_runtime)  # a worker on every queue takes it
+    assert rq_runtime.store.runs.get(run.id).status == "waiting_approval"
+    assert any("Invoice #INV-0001 for Northwind: $2,000.00" in text for text in _thread(rq_runtime))
+
+
+def test_a_run_allowed_longer_than_its_messages_job_keeps_its_own_job(rq_runtime):
+    from rq.job import Job
+
+    _say(rq_runtime, CLIENT, 1)
+    _work(rq_runtime)
+    client_run = rq_runtime.store.runs.recent(1)[0]
+    _say(rq_runtime, "draft a proposal for Northwind for a brand refresh, $6k", 2)
+    _work(rq_runtime)
+    proposal = rq_runtime.store.runs.recent(1)[0]
+    redis = rq_runtime.queue.redis
+    assert proposal.kind == "draft_proposal" and proposal.status in ("waiting_approval", "done")
+    # Five minutes for a proposal, two for the message's job: the proposal ran as its own job.
+    assert Job.fetch(f"run-{proposal.id}", connection=redis).get_status() == "finished"
+    assert not redis.exists(f"rq:job:run-{client_run.id}")  # the client's run fit in its message's job
