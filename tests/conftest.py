@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -256,10 +256,24 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs on SQLite and on PostgreSQL."""
+    """Each test using this runs on SQLite and on PostgreSQL (``phrasings``: a test of many
+    wordings runs one of them on PostgreSQL)."""
     if request.param == "sqlite":
         return _fresh_sqlite(request, tmp_path)
     return request.getfixturevalue("pg_url")
+
+
+def phrasings(argnames: str | Sequence[str], argvalues: Sequence[object]) -> pytest.MarkDecorator:
+    """``@pytest.mark.parametrize`` for a chat test whose cases are wordings of one request
+    (``@phrasings("said", RENAMES)``): every wording on SQLite, the first on PostgreSQL too.
+    A wording is read by the same parser on either database, and what the request then does
+    is the same for every wording; so one PostgreSQL case proves the database side, and each
+    further one would cost a database without proving more. Use it only where the cases
+    differ in wording alone, never in what is stored."""
+    names = [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
+    rows = [tuple(value) if len(names) > 1 else (value,) for value in argvalues]  # type: ignore[call-overload]
+    cases = [("sqlite", *row) for row in rows] + [("postgres", *rows[0])]
+    return pytest.mark.parametrize(["db_url", *names], cases, indirect=["db_url"])
 
 
 @pytest.fixture
