@@ -269,7 +269,7 @@ def phrasings(argnames: str | Sequence[str], argvalues: Sequence[object]) -> pyt
     A wording is read by the same parser on either database, and what the request then does
     is the same for every wording; so one PostgreSQL case proves the database side, and each
     further one would cost a database without proving more. Use it only where the cases
-    differ in wording alone, never in what is stored."""
+    differ in wording alone (or are refusals that store nothing), never in what is stored."""
     names = [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
     rows = [tuple(value) if len(names) > 1 else (value,) for value in argvalues]  # type: ignore[call-overload]
     cases = [("sqlite", *row) for row in rows] + [("postgres", *rows[0])]
