@@ -106,7 +106,7 @@ class ConsoleChat:
                 _print_reply("Still queued — is `coo worker` running?", self.out)
                 nudged = True
             self._flush()
-            time.sleep(pause)
+            self.runtime.queue.pause(pause)  # the embedded queue wakes it when a job finishes
             pause = min(pause * 2, 0.02)
 
     def _flush(self) -> None:

@@ -57,6 +57,11 @@ class JobQueue(Protocol):
         """Block until no job is queued or running (in-process only; RQ returns at once)."""
         ...
 
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when a job of this process finishes (in-process only; RQ's
+        jobs finish elsewhere, so it sleeps): a poller looks again as soon as there is news."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -121,6 +126,7 @@ class InProcessQueue:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
+        self._finished = threading.Condition()  # notified after each job (pause)
         self._schedule: list[tuple[datetime, int, str, str, JobSpec, dict[str, Any]]] = []
         self._scheduled: set[str] = set()
         self._order = 0
@@ -211,9 +217,16 @@ class InProcessQueue:
                             time.sleep(min(intervals[min(attempt, len(intervals) - 1)], 10))
             finally:
                 self._jobs.task_done()
+                with self._finished:
+                    self._finished.notify_all()
 
     def wait_idle(self, timeout: float = 60) -> None:
         self._jobs.join()
+
+    def pause(self, seconds: float) -> None:
+        # A job finishing between the caller's look and this wait costs it at most ``seconds``.
+        with self._finished:
+            self._finished.wait(seconds)
 
     def close(self) -> None:
         with self._wake:
@@ -407,6 +420,9 @@ class RQQueue:
 
     def wait_idle(self, timeout: float = 60) -> None:
         return None
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def close(self) -> None:
         self.redis.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,10 +141,66 @@ def _pg_template_name(admin: object) -> str:
     return name
 
 
+class _PgDropper:
+    """Drops the tests' PostgreSQL databases on a thread of its own. A DROP waits for the
+    database's backends to end, polling every 100 ms, and the test's own teardown would have
+    waited with it (0.2 to 1 s a test, most of a PostgreSQL case's cost); the databases are
+    queued once the test's fixtures have closed their connections (pytest_runtest_teardown), and
+    the queue is drained when the worker's session ends."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._threading = threading
+
+    def drop(self, name: str) -> None:
+        if self._thread is None:
+            self._thread = self._threading.Thread(target=self._run, name="coo-test-pg-dropper", daemon=True)
+            self._thread.start()
+        self._names.put(name)
+
+    def drain(self) -> None:
+        if self._thread is not None:
+            self._names.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        import psycopg
+
+        while (name := self._names.get()) is not None:
+            try:
+                with psycopg.connect(_pg_admin_url("postgres"), autocommit=True) as admin:
+                    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            except psycopg.Error as exc:  # a leftover test database, not a test's failure
+                print(f"coo tests: could not drop the test database {name}: {exc}")
+
+
+_pg_dropper = _PgDropper()
+_pg_databases = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)  # every fixture of the test is finalised here: its connections are closed
+    finally:
+        for name in item.stash.get(_pg_databases, []):
+            _pg_dropper.drop(name)
+
+
+def pytest_sessionfinish() -> None:
+    _pg_dropper.drain()
+
+
 @pytest.fixture
-def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+def pg_url(request: pytest.FixtureRequest) -> str:
     """A PostgreSQL database of this test's own, copied from a migrated template
-    (``@pytest.mark.empty_database``: from template1, no schema; pgvector is there in both)."""
+    (``@pytest.mark.empty_database``: from template1, no schema; pgvector is there in both).
+    It is dropped after the test's teardown, in the background (_PgDropper)."""
     import psycopg
 
     name = f"coo_t_{secrets.token_hex(4)}"
@@ -157,11 +213,8 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
             admin.execute(f"CREATE DATABASE {name} TEMPLATE {_pg_template_name(admin)}")
         else:
             admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield _pg_admin_url(name)
-    finally:
-        with psycopg.connect(_pg_admin_url("postgres"), autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    request.node.stash.setdefault(_pg_databases, []).append(name)
+    return _pg_admin_url(name)
 
 
 @pytest.fixture
@@ -203,10 +256,24 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs on SQLite and on PostgreSQL."""
+    """Each test using this runs on SQLite and on PostgreSQL (``phrasings``: a test of many
+    wordings runs one of them on PostgreSQL)."""
     if request.param == "sqlite":
         return _fresh_sqlite(request, tmp_path)
     return request.getfixturevalue("pg_url")
+
+
+def phrasings(argnames: str | Sequence[str], argvalues: Sequence[object]) -> pytest.MarkDecorator:
+    """``@pytest.mark.parametrize`` for a chat test whose cases are wordings of one request
+    (``@phrasings("said", RENAMES)``): every wording on SQLite, the first on PostgreSQL too.
+    A wording is read by the same parser on either database, and what the request then does
+    is the same for every wording; so one PostgreSQL case proves the database side, and each
+    further one would cost a database without proving more. Use it only where the cases
+    differ in wording alone (or are refusals that store nothing), never in what is stored."""
+    names = [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
+    rows = [tuple(value) if len(names) > 1 else (value,) for value in argvalues]  # type: ignore[call-overload]
+    cases = [("sqlite", *row) for row in rows] + [("postgres", *rows[0])]
+    return pytest.mark.parametrize(["db_url", *names], cases, indirect=["db_url"])
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from bot.digest import post_digest
+from tests.conftest import phrasings
 from tests.test_email_intake import client_mail, forward_as_attachment, ingest
 
 pytestmark = pytest.mark.clock  # scripts/test runs these again with the process time shifted
@@ -166,7 +167,7 @@ def test_questions_nothing_else_answers_are_answered_from_memory(chat):
     assert "/approve" not in shown
 
 
-@pytest.mark.parametrize(
+@phrasings(
     ("said", "reply"),
     [
         ("hi", "Hi! What can I do for you?"),

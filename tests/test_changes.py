@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import phrasings
+
 pytestmark = pytest.mark.clock  # the clock is 2026-11-25 (a Wednesday)
 
 
@@ -41,7 +43,7 @@ RENAMES = [
 ]
 
 
-@pytest.mark.parametrize("said", RENAMES)
+@phrasings("said", RENAMES)
 def test_rename_shows_old_and_new_and_asks_first(acme, said):
     shown = acme.say(said)
     assert "Rename the client Acme Studio?" in shown
@@ -54,7 +56,7 @@ def test_rename_shows_old_and_new_and_asks_first(acme, said):
     assert "Acme Studio Ltd" in acme.say("list my clients")
 
 
-@pytest.mark.parametrize("answer", ["no", "nope", "don't"])
+@phrasings("answer", ["no", "nope", "don't"])
 def test_no_keeps_the_name(acme, answer):
     acme.say("rename Acme Studio to Acme Studio Ltd")
     assert "OK, nothing changed: Acme Studio stays as it is." in acme.say(answer)
@@ -85,7 +87,7 @@ CONTACTS = [
 ]
 
 
-@pytest.mark.parametrize("said", CONTACTS)
+@phrasings("said", CONTACTS)
 def test_contact_change_shows_old_and_new_and_asks_first(acme, said):
     shown = acme.say(said)
     assert "Change Acme Studio's contact e-mail?" in shown
@@ -118,7 +120,7 @@ MOVES = [
 ]
 
 
-@pytest.mark.parametrize("said", MOVES)
+@phrasings("said", MOVES)
 def test_moving_a_deliverable_just_happens_and_says_old_and_new(acme, said):
     shown = acme.say(said)
     assert "Moved the deliverable “logo” (Acme Studio) to 2026-11-27 (was 2026-12-01)." in shown, shown
@@ -127,7 +129,7 @@ def test_moving_a_deliverable_just_happens_and_says_old_and_new(acme, said):
     assert str(logo.due_date) == "2026-11-27"
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said", ["move the task call Bob to Dec 12", "push call Bob to December 12", "postpone task call bob until Dec 12"]
 )
 def test_moving_a_task(acme, said):
@@ -154,7 +156,7 @@ TASK_DONES = [
 ]
 
 
-@pytest.mark.parametrize("said", TASK_DONES)
+@phrasings("said", TASK_DONES)
 def test_a_task_is_marked_done(acme, said):
     shown = acme.say(said)
     assert "Marked the task “call Bob” done." in shown, shown
@@ -196,7 +198,7 @@ def test_retainer_terms_by_naming_the_client_ask_first(chat, said, row):
 # -- deleting a mistaken record --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     ["delete the task call Bob", "remove task call bob", "Delete the to-do call Bob.", "scrap the task call Bob"],
 )
@@ -206,7 +208,7 @@ def test_deleting_a_task(acme, said):
     assert acme.runtime.store.work.open_tasks() == []
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     [
         "delete deliverable {n}",
@@ -224,7 +226,7 @@ def test_deleting_a_deliverable(acme, said):
     assert "logo" not in acme.say("what do we know about Acme Studio?").split("Deliverables")[-1]
 
 
-@pytest.mark.parametrize("said", ["remove client Test Co", "delete the client test co", "remove Test Co as a client"])
+@phrasings("said", ["remove client Test Co", "delete the client test co", "remove Test Co as a client"])
 def test_deleting_a_client_nothing_refers_to_asks_first(chat, said):
     chat.say("new client: Test Co")
     shown = chat.say(said)

@@ -11,6 +11,7 @@ import pytest
 
 from graphs.command_registry import COMMANDS, REGISTRY, help_text
 from graphs.commands import EditError, EditFields, parse_edit
+from tests.conftest import phrasings
 
 
 def test_help_lists_exactly_the_registered_commands(chat):
@@ -58,7 +59,7 @@ def test_unreadable_edits_say_how_to_write_them(text: str) -> None:
 PYTHON_ERROR_TEXT = ("isoformat", "Traceback", "Error", "decimal.", "InvalidOperation", "ConversionSyntax")
 
 
-@pytest.mark.parametrize(
+@phrasings(
     ("text", "named"),
     [
         ("vat=20", "vat="),
@@ -84,7 +85,7 @@ def test_an_unknown_edit_field_is_refused_in_one_line_naming_the_allowed_ones(ch
     assert chat.runtime.store.runs.approval(1).draft == before  # the draft is untouched
 
 
-@pytest.mark.parametrize(
+@phrasings(
     ("text", "says"),
     [
         ("due=tomorrow", 'can\'t read "tomorrow" as a date'),

@@ -10,6 +10,7 @@ import pytest
 
 from bot.ticks import run_tick
 from store.books_check import check_books
+from tests.conftest import phrasings
 from tests.fakes.smtp import text_body
 
 pytestmark = pytest.mark.clock
@@ -30,15 +31,13 @@ def _ledger(chat, kind: str) -> list[dict]:  # type: ignore[no-untyped-def]
     return [r["payload"] if isinstance(r["payload"], dict) else __import__("json").loads(r["payload"]) for r in rows]
 
 
-@pytest.mark.parametrize(
-    "asked", ["what do we know about Acme?", "tell me about Acme", "Acme's profile", "profile for Acme"]
-)
+@phrasings("asked", ["what do we know about Acme?", "tell me about Acme", "Acme's profile", "profile for Acme"])
 def test_the_credit_shows_in_the_profile(credited, asked):
     shown = credited.say(asked)
     assert "Credit: $60.00 (paid beyond its invoices; the next invoice in the same currency uses it)" in shown, shown
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     ["invoice Acme for $400 for the icons", "bill Acme $400 for icon work", "send Acme an invoice for $400 for icons"],
 )
@@ -125,7 +124,7 @@ def test_the_retainer_tick_invoice_uses_the_credit(chat, smtp, autonomy):
     assert check_books(chat.runtime.store.db) == []
 
 
-@pytest.mark.parametrize("keep", ["credit=no", "credit=keep", "credit=off"])
+@phrasings("keep", ["credit=no", "credit=keep", "credit=off"])
 def test_the_operator_can_keep_the_credit_for_later(credited, keep):
     shown = credited.say("invoice Acme for $400 for the icons")
     assert "To keep the credit for later, edit it with credit=no." in shown

@@ -10,6 +10,7 @@ import pytest
 from agents.digest_writer import write_digest
 from bot.ticks import run_tick
 from store.books_check import check_books
+from tests.conftest import phrasings
 from tests.fakes.smtp import text_body
 
 pytestmark = pytest.mark.clock  # the clock is 2026-11-25
@@ -46,7 +47,7 @@ VOIDS = [
 ]
 
 
-@pytest.mark.parametrize("said", VOIDS)
+@phrasings("said", VOIDS)
 def test_void_a_sent_invoice_sends_a_credit_note_once_approved(sent, smtp, said):
     shown = sent.say(said)
     assert "Void INV-0001 and send credit note CN-0001 to jane@globex.example?" in shown
@@ -125,7 +126,7 @@ RESENDS_ELSEWHERE = [
 ]
 
 
-@pytest.mark.parametrize("said", RESENDS_ELSEWHERE)
+@phrasings("said", RESENDS_ELSEWHERE)
 def test_resend_to_another_address(sent, smtp, said):
     shown = sent.say(said)
     assert "Send it again to ap@globex.example?" in shown
@@ -141,7 +142,7 @@ def test_resend_to_another_address(sent, smtp, said):
     assert check_books(sent.runtime.store.db) == []
 
 
-@pytest.mark.parametrize("said", ["send INV-0001 again", "resend INV-0001", "resend invoice 1 to Globex"])
+@phrasings("said", ["send INV-0001 again", "resend INV-0001", "resend invoice 1 to Globex"])
 def test_each_resend_is_its_own_send(sent, smtp, said):
     assert "Send it again to jane@globex.example?" in sent.say(said)
     sent.say("/approve 2")
@@ -187,7 +188,7 @@ def _pending_reminders(chat) -> list:  # type: ignore[no-untyped-def]
     return [a for a in chat.runtime.store.runs.pending_approvals() if a.action == "send_reminder"]
 
 
-@pytest.mark.parametrize("said", NUDGES)
+@phrasings("said", NUDGES)
 def test_a_reminder_on_request_is_polite_threaded_and_waits_for_approval(sent, smtp, clock, said):
     _to_day(clock, date(2026, 12, 14))  # INV-0001 was due 2026-12-09
     shown = sent.say(said)
@@ -202,7 +203,7 @@ def test_a_reminder_on_request_is_polite_threaded_and_waits_for_approval(sent, s
     assert "A quick, friendly reminder" in body and "INV-0001 of 2026-11-25: $4,000.00 due 2026-12-09" in body
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     [
         "chase the overdue invoices",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from store.books_check import check_books
+from tests.conftest import phrasings
 
 pytestmark = pytest.mark.clock
 
@@ -17,7 +18,7 @@ def invoiced(chat):  # type: ignore[no-untyped-def]
     return chat
 
 
-@pytest.mark.parametrize("said", ["Acme paid $660", "got $660 from Acme for INV-0001", "Acme sent $660"])
+@phrasings("said", ["Acme paid $660", "got $660 from Acme for INV-0001", "Acme sent $660"])
 def test_an_over_payment_settles_the_invoice_and_the_rest_is_a_visible_credit(invoiced, said):
     shown = invoiced.say(said)
     if "INV-" not in said:  # not the invoice's balance: coo asks which invoice before booking
@@ -30,7 +31,7 @@ def test_an_over_payment_settles_the_invoice_and_the_rest_is_a_visible_credit(in
     assert check_books(invoiced.runtime.store.db) == []
 
 
-@pytest.mark.parametrize("said", ["Acme paid $450", "got $450 from Acme for INV-0001"])
+@phrasings("said", ["Acme paid $450", "got $450 from Acme for INV-0001"])
 def test_an_under_payment_says_what_is_still_open(invoiced, said):
     shown = invoiced.say(said)
     if "INV-" not in said:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from store.books_check import check_books
+from tests.conftest import phrasings
 
 pytestmark = pytest.mark.clock
 
@@ -25,7 +26,7 @@ def _payments(chat) -> int:
     return int(chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM payments") or 0)
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     ["Globex paid $300", "got $300 from Globex", "received $300 from Globex", "Globex sent $300", "Globex paid 300"],
 )
@@ -115,7 +116,7 @@ def test_a_request_of_its_own_sets_the_question_aside(two_invoices):
     assert "against INV-0002 (now paid in full)" in shown
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     ["Globex paid $300 for INV-0001", "got $300 from Globex for invoice INV-0001", "INV-0001 was paid, $300"],
 )
@@ -125,7 +126,7 @@ def test_a_named_invoice_is_certain(two_invoices, said):
     assert "Matched by amount" not in shown
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     ["Globex paid INV-0001 in full", "INV-0001 was paid in full", "Globex settled INV-0001", "INV-0001 paid in full"],
 )

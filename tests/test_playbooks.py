@@ -217,19 +217,20 @@ def _coo(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.slow  # starts `coo` as a process
-def test_invalid_playbook_stops_chat_and_worker_at_start_with_one_line(coo_env, tmp_path):
+@pytest.mark.slow  # starts `coo worker` as a process
+def test_invalid_playbook_stops_chat_and_worker_at_start_with_one_line(coo, coo_env, tmp_path):
     name, data = next_retainer()
     data["steps"] = ["record_retainer", "prepare_proposal", "configure_bilingg"]
     write(tmp_path / "own", name, data)
-    env = {**coo_env, "COO_PLAYBOOKS_DIR": str(tmp_path / "own"), "COO_REDIS_URL": "redis://127.0.0.1:1/0"}
-    for command in ("chat", "worker"):
-        result = _coo([command], env)
+    env = {"COO_PLAYBOOKS_DIR": str(tmp_path / "own"), "COO_REDIS_URL": "redis://127.0.0.1:1/0"}
+    # The worker as the process a service manager starts; chat and the listing in process
+    # (the same main(), a second of imports each saved).
+    for result in (_coo(["worker"], {**coo_env, **env}), coo(["chat"], env, stdin="hello\n")):
         assert result.returncode == 2, result.stderr
         assert result.stderr.splitlines() == [
             f"coo: invalid playbook: {tmp_path / 'own' / name}: steps[2]: unknown step 'configure_bilingg'"
         ]
-    listing = _coo(["playbooks"], env)
+    listing = coo(["playbooks"], env)
     assert listing.returncode == 2
     assert f"  {tmp_path / 'own' / name}: steps[2]: unknown step 'configure_bilingg'" in listing.stderr.splitlines()
 

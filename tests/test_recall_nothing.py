@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import phrasings
 from tests.test_asking import BLUEFIN_MAIL, client_mail, forward_as_attachment, ingest
 
 pytestmark = pytest.mark.clock
@@ -24,7 +25,7 @@ def remembered(chat):  # type: ignore[no-untyped-def]
     return chat
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     ["what did we decide about the podcast sponsorship?", "what was the wifi password at the venue?"],
 )

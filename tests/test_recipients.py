@@ -13,6 +13,7 @@ from bot.cards import CardView
 from bot.slack.blocks import card_blocks
 from bot.telegram.outbound import card_text, keyboard
 from graphs.approvals import Card, Draft
+from tests.conftest import phrasings
 
 
 def _card_message(chat, approval_id: int):
@@ -22,7 +23,7 @@ def _card_message(chat, approval_id: int):
     return [m for m in said if m.payload.get("approval_id") == approval_id and m.payload.get("buttons")][-1]
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "text",
     [
         "e-mail Tom at Kestrel that the files are up",
@@ -41,7 +42,7 @@ def test_a_named_person_is_resolved_to_the_clients_contact_address(chat, smtp, t
     assert mail["To"] == "tom@kestrel.example"
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "text",
     [
         "e-mail Tom at Kestrel that the files are up",

@@ -10,6 +10,7 @@ import pytest
 
 from bot.ticks import run_tick
 from store.books_check import check_books
+from tests.conftest import phrasings
 
 pytestmark = pytest.mark.clock  # the clock is 2026-11-25
 
@@ -74,7 +75,7 @@ def test_new_terms_show_old_and_new_and_change_only_on_yes(acme, said):
     assert _tick(acme, date(2026, 12, 1), date(2026, 12, 15)) == ["2026-12-15"]
 
 
-@pytest.mark.parametrize("answer", ["no", "nope", "No, keep the current terms", "don't"])
+@phrasings("answer", ["no", "nope", "No, keep the current terms", "don't"])
 def test_no_keeps_the_current_terms(acme, answer):
     acme.say("Acme Studio signed the retainer: $5,000 a month, bill on the 15th")
     shown = acme.say(answer)
@@ -86,7 +87,7 @@ def test_no_keeps_the_current_terms(acme, answer):
     assert _tick(acme, date(2026, 12, 1)) == ["2026-12-01"]
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     [
         "Acme Studio signed the retainer: $4,000 a month, bill on the 1st",
@@ -131,7 +132,7 @@ def test_more_rounds_alone_is_a_change_too(acme):
 # -- ending ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     [
         "cancel Acme Studio's retainer",
@@ -157,7 +158,7 @@ def test_cancelling_shows_the_dates_no_longer_billed_and_ends_it_on_yes(acme, sa
     assert "already ended" in acme.say("cancel Acme Studio's retainer")
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     [
         "Acme Studio ended the retainer from January 1",
@@ -180,7 +181,7 @@ def test_an_end_date_keeps_the_months_before_it(acme, said):
     assert _events(acme, "retainer_ended") == 1
 
 
-@pytest.mark.parametrize("answer", ["no", "nah, leave it"])
+@phrasings("answer", ["no", "nah, leave it"])
 def test_no_to_an_end_keeps_billing(acme, answer):
     acme.say("stop billing Acme Studio after December")
     assert "nothing changed" in acme.say(answer)
@@ -209,7 +210,7 @@ def test_a_client_without_a_retainer_is_told_so(chat):
 # -- pausing and resuming --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     [
         "pause Acme Studio's retainer until March",
@@ -236,7 +237,7 @@ def test_a_pause_until_a_month_skips_the_months_before_it(acme, said):
     assert _events(acme, "retainer_paused") == 1
 
 
-@pytest.mark.parametrize(
+@phrasings(
     "said",
     ["pause the Acme Studio retainer for two months", "pause Acme Studio's retainer for 2 months"],
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from store.books_check import check_books
+from tests.conftest import phrasings
 
 pytestmark = pytest.mark.clock  # the clock is 2026-11-25
 
@@ -34,7 +35,7 @@ def _undone(chat) -> int:  # type: ignore[no-untyped-def]
     return int(chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'change_undone'") or 0)
 
 
-@pytest.mark.parametrize("undo", UNDOS)
+@phrasings("undo", UNDOS)
 def test_undo_a_rename_names_it_back_with_a_compensating_event(acme, undo):
     acme.say("rename Acme Studio to Acme Studio Ltd")
     acme.say("yes")
@@ -65,7 +66,7 @@ def test_undo_a_moved_due_date_and_a_done_task(acme):
     assert str(logo.due_date) == "2026-12-01"
 
 
-@pytest.mark.parametrize("done", ["finished the logo for Acme Studio", "/done {n}"])
+@phrasings("done", ["finished the logo for Acme Studio", "/done {n}"])
 def test_undo_a_delivered_deliverable_puts_it_back_to_open(acme, done):
     [logo] = acme.runtime.store.work.open_deliverables()
     acme.say(done.format(n=logo.id))
