@@ -169,7 +169,10 @@ def test_accuracy_per_kind_over_every_labelled_phrasing(parser: OfflineParser) -
         assert score.accuracy >= 0.95, format_phrasing_report(report)
 
 
-@pytest.mark.slow  # embeds each of the ~4,800 lines no rule reads: about a minute on one worker
+# Embeds each of the ~4,800 lines no rule reads: about a minute on one worker, over the suite's
+# 120 s bound when the machine is busy (measured at load 8–10).
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_clinc150_side_effect_rate_with_the_router(parser: OfflineParser, corpus: Callable[[str], Path]) -> None:
     """The final measure (test split); the thresholds were calibrated on the dev split."""
     report = evaluate_out_of_domain(parser, corpus("clinc150/test.jsonl"))
