@@ -78,9 +78,8 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.console import chat
-    from bot.service_wait import start_when_ready
 
-    runtime = start_when_ready(load_settings(), "chat", lambda: _runtime(args), redis=False)
+    runtime = _runtime(args)
     try:
         return chat(runtime, sys.stdin, sys.stdout)  # read at call time: tests swap them
     finally:

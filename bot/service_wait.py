@@ -1,7 +1,6 @@
-"""`coo serve`, `coo worker` and `coo chat` started while PostgreSQL or Redis is down (a reboot,
-a restart, containers starting in any order) wait for them, saying so in one line, instead of
-dying with a traceback; they give up with one line after COO_START_WAIT seconds. `coo chat`
-waits for the database only: with Redis down it still saves each request and says so."""
+"""`coo serve` and `coo worker` started while PostgreSQL or Redis is down (a reboot, a restart,
+containers starting in any order) wait for them, saying so in one line, instead of dying with
+a traceback; they give up with one line after COO_START_WAIT seconds."""
 
 from __future__ import annotations
 
@@ -51,26 +50,25 @@ def _redis_problem(url: str | None) -> str | None:
     return None
 
 
-def _problems(settings: Settings, redis: bool) -> list[str]:
+def _problems(settings: Settings) -> list[str]:
     problems = []
     database = _database_problem(settings.database)
     if database:
         problems.append(f"PostgreSQL at {redact_url(settings.database)} ({database})")
-    queue = _redis_problem(settings.redis_url) if redis else None
+    queue = _redis_problem(settings.redis_url)
     if queue:
         problems.append(f"Redis at {redact_url(settings.redis_url or '')} ({queue})")
     return problems
 
 
-def wait_for_services(settings: Settings, what: str, out: TextIO | None = None, *, redis: bool = True) -> None:
-    """Return once PostgreSQL and Redis (those configured; Redis only with ``redis``) answer;
-    raise StoreUnavailable after ``settings.start_wait`` seconds. One line when it starts
-    waiting, one when they are up."""
+def wait_for_services(settings: Settings, what: str, out: TextIO | None = None) -> None:
+    """Return once PostgreSQL and Redis (those configured) answer; raise StoreUnavailable after
+    ``settings.start_wait`` seconds. One line when it starts waiting, one when they are up."""
     out = out or sys.stderr
     deadline = time.monotonic() + settings.start_wait
     said: list[str] | None = None
     while True:
-        problems = _problems(settings, redis)
+        problems = _problems(settings)
         if not problems:
             if said is not None:
                 print(
@@ -90,14 +88,12 @@ def wait_for_services(settings: Settings, what: str, out: TextIO | None = None, 
         time.sleep(RETRY_EVERY)
 
 
-def start_when_ready(
-    settings: Settings, what: str, build: Callable[[], T], out: TextIO | None = None, *, redis: bool = True
-) -> T:
+def start_when_ready(settings: Settings, what: str, build: Callable[[], T], out: TextIO | None = None) -> T:
     """Wait for the services, then ``build`` (the runtime: it opens pools and migrates); a
     service that drops again while it builds is waited for once more."""
     deadline = time.monotonic() + settings.start_wait
     while True:
-        wait_for_services(settings, what, out, redis=redis)
+        wait_for_services(settings, what, out)
         try:
             return build()
         except Exception as exc:  # noqa: BLE001 - only "unreachable" is retried, the rest raises
