@@ -29,6 +29,8 @@ class ClientStore:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        # (client_names_version, names) of the last read: see names()
+        self._names: tuple[int, tuple[str, ...]] | None = None
 
     def get(self, client_id: int, tx: Tx | None = None) -> Client:
         sql = "SELECT * FROM clients WHERE id = ?"
@@ -87,9 +89,19 @@ class ClientStore:
     def all(self) -> list[Client]:
         return [Client.model_validate(r) for r in self.db.fetchall("SELECT * FROM clients ORDER BY name_key")]
 
-    def names(self) -> list[str]:
-        """Every client's name (the parser reads a real company among them as a client)."""
-        return [r["name"] for r in self.db.fetchall("SELECT name FROM clients ORDER BY name_key")]
+    def names(self) -> tuple[str, ...]:
+        """Every client's name (the parser reads a real company among them as a client). Read
+        once and again only when the database's client_names_version moved (a trigger bumps it
+        on any process's insert, rename or delete): a message costs one small read, not every
+        client. The version is read first, so names read after a change are never kept under
+        the version before it."""
+        version = self.db.scalar("SELECT version FROM client_names_version WHERE id = 1")
+        cached = self._names
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        names = tuple(r["name"] for r in self.db.fetchall("SELECT name FROM clients ORDER BY name_key"))
+        self._names = (version, names) if version is not None else None
+        return names
 
     def upsert(
         self,
