@@ -6,6 +6,7 @@ as its heartbeat stops, instead of blocking every retry and scheduled job for a 
 from __future__ import annotations
 
 import logging
+import time
 from contextvars import ContextVar
 from typing import Any
 
@@ -30,6 +31,8 @@ def serving_worker() -> CooWorker | None:
 # registries every ten minutes; these make it every few seconds.
 WORKER_TTL = 30
 MAINTENANCE_EVERY = 20
+# A plain heartbeat within this many seconds of the last is not sent (CooWorker.heartbeat).
+BEAT_AGAIN_AFTER = 1.0
 
 
 class CooWorker(SimpleWorker):
@@ -48,16 +51,31 @@ class CooWorker(SimpleWorker):
         finally:
             _serving.reset(token)
 
+    # When the last beat with RQ's own TTL went out (monotonic), 0 after any other beat.
+    _beat_at = 0.0
+
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         # RQ's heartbeat is three commands (the worker's last beat and two expiries), each its
         # own round trip unless a pipeline is given, and it beats three times per job: sent as
         # one pipeline, a job's bookkeeping takes six fewer round trips (a fifth of a run's).
-        if pipeline is not None:
+        if timeout is not None:
+            self._beat_at = 0.0  # a job's beat sets another TTL: the next plain beat goes out
             super().heartbeat(timeout, pipeline=pipeline)
+            return
+        if pipeline is not None:  # riding on another command's round trip (RQ's suspension check)
+            super().heartbeat(timeout, pipeline=pipeline)
+            self._beat_at = time.monotonic()
+            return
+        # Between two jobs RQ beats four times in a row (after the job, with its suspension check,
+        # before and after the dequeue), each renewing the worker's key for WORKER_TTL + 60 s: a
+        # plain one within a second of the last leaves that key over a minute to live, so it is
+        # skipped (two round trips a job).
+        if time.monotonic() - self._beat_at < BEAT_AGAIN_AFTER:
             return
         with self.connection.pipeline() as pipe:
             super().heartbeat(timeout, pipeline=pipe)
             pipe.execute()
+        self._beat_at = time.monotonic()
 
     def _start_scheduler(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 from store.clock import Clock
 from store.db import Database, Tx
@@ -29,6 +30,8 @@ class ClientStore:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        # (client_names_version, names) of the last read: see names()
+        self._names: tuple[int, tuple[str, ...]] | None = None
 
     def get(self, client_id: int, tx: Tx | None = None) -> Client:
         sql = "SELECT * FROM clients WHERE id = ?"
@@ -41,55 +44,77 @@ class ClientStore:
 
     def find(self, name: str | None = None, email: str | None = None) -> list[Client]:
         """Clients matching a name (exact key first, then prefix/word match) or an e-mail."""
-        with self.db.reads() as tx:  # each lookup a fallback after the one before
-            return self._find(tx, name, email)
+        return self._find(self.db, name, email)
 
-    def _find(self, tx: Tx, name: str | None, email: str | None) -> list[Client]:
-        if email:
-            rows = tx.fetchall("SELECT * FROM clients WHERE lower(contact_email) = ?", (email.lower(),))
-            if rows:
-                return [Client.model_validate(r) for r in rows]
-        if not name:
-            return []
-        key = name_key(name)
-        rows = tx.fetchall("SELECT * FROM clients WHERE name_key = ?", (key,))
-        if rows:
-            return [Client.model_validate(r) for r in rows]
+    def _find(self, db: Database | Tx, name: str | None, email: str | None) -> list[Client]:
+        # One statement reads the candidates of every fallback (the e-mail, the exact key, the
+        # name's words) and Python keeps the first fallback that matched: a new client's name,
+        # matching none, costs one round trip instead of three (each scans the table anyway:
+        # no index serves lower(contact_email) or LIKE '%word%').
+        key = name_key(name) if name else ""
         words = key.split()
-        if not words:
+        conditions: list[str] = []
+        params: list[Any] = []
+        if email:
+            conditions.append("lower(contact_email) = ?")
+            params.append(email.lower())
+        if name:
+            conditions.append("name_key = ?")
+            params.append(key)
+        if words:
+            # Every match below either holds all of the name's words (so its lower-cased name
+            # holds each of them) or is the name cut short by words (its key one of those
+            # prefixes): only those clients are read, not every client sharing a common first
+            # word ("Scale Client …"), once per new name. Names with non-ASCII letters are
+            # always read: Python's lower() can make ASCII letters of them that SQL's does not.
+            wide = (
+                "octet_length(name) <> char_length(name)"
+                if db.dialect == "postgres"
+                else "length(CAST(name AS BLOB)) <> length(name)"
+            )
+            prefixes = [" ".join(words[:i]) for i in range(1, len(words))]
+            every_word = " AND ".join("lower(name) LIKE ?" for _ in words)
+            cut_short = f" OR name_key IN ({', '.join('?' for _ in prefixes)})" if prefixes else ""
+            conditions.append(f"({every_word}) OR {wide}{cut_short}")
+            params.extend([*(f"%{w}%" for w in words), *prefixes])
+        if not conditions:
             return []
-        # Every match below either holds all of the name's words (so its lower-cased name holds
-        # each of them) or is the name cut short by words (its key one of those prefixes): only
-        # those clients are read, not every client sharing a common first word ("Scale Client
-        # …"), once per new name. Names with non-ASCII letters are always read: Python's lower()
-        # can make ASCII letters of them that SQL's does not.
-        wide = (
-            "octet_length(name) <> char_length(name)"
-            if tx.dialect == "postgres"
-            else "length(CAST(name AS BLOB)) <> length(name)"
+        # by_email: the database's own lower(), as the condition (Python's differs for some letters)
+        by_email = "CASE WHEN lower(contact_email) = ? THEN 1 ELSE 0 END" if email else "0"
+        rows = db.fetchall(
+            f"SELECT *, {by_email} AS by_email FROM clients WHERE {' OR '.join(f'({c})' for c in conditions)}"
+            " ORDER BY id",
+            [email.lower(), *params] if email else params,
         )
-        prefixes = [" ".join(words[:i]) for i in range(1, len(words))]
-        every_word = " AND ".join("lower(name) LIKE ?" for _ in words)
-        cut_short = f" OR name_key IN ({', '.join('?' for _ in prefixes)})" if prefixes else ""
-        rows = tx.fetchall(
-            f"SELECT * FROM clients WHERE ({every_word}) OR {wide}{cut_short} ORDER BY id",
-            (*(f"%{w}%" for w in words), *prefixes),
-        )
-        candidates = [Client.model_validate(r) for r in rows]
-        return [
-            c
-            for c in candidates
-            if name_key(c.name).startswith(key + " ")
-            or key.startswith(name_key(c.name) + " ")
-            or (words and all(w in name_key(c.name).split() for w in words))
-        ]
+        matched = [r for r in rows if r["by_email"]]
+        if not matched and name:
+            matched = [r for r in rows if r["name_key"] == key]
+            if not matched and words:
+                matched = [
+                    r
+                    for r in rows
+                    if name_key(r["name"]).startswith(key + " ")
+                    or key.startswith(name_key(r["name"]) + " ")
+                    or all(w in name_key(r["name"]).split() for w in words)
+                ]
+        return [Client.model_validate(r) for r in matched]
 
     def all(self) -> list[Client]:
         return [Client.model_validate(r) for r in self.db.fetchall("SELECT * FROM clients ORDER BY name_key")]
 
-    def names(self) -> list[str]:
-        """Every client's name (the parser reads a real company among them as a client)."""
-        return [r["name"] for r in self.db.fetchall("SELECT name FROM clients ORDER BY name_key")]
+    def names(self) -> tuple[str, ...]:
+        """Every client's name (the parser reads a real company among them as a client). Read
+        once and again only when the database's client_names_version moved (a trigger bumps it
+        on any process's insert, rename or delete): a message costs one small read, not every
+        client. The version is read first, so names read after a change are never kept under
+        the version before it."""
+        version = self.db.scalar("SELECT version FROM client_names_version WHERE id = 1")
+        cached = self._names
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        names = tuple(r["name"] for r in self.db.fetchall("SELECT name FROM clients ORDER BY name_key"))
+        self._names = (version, names) if version is not None else None
+        return names
 
     def upsert(
         self,

@@ -685,6 +685,36 @@ CREATE TABLE memory_sketches (
 );
 """
 
+# A counter bumped whenever a client's name can have changed (added, renamed, removed), by
+# the database itself, so every process sees another's change: the parser's list of client
+# names (ClientStore.names) is read again only when it moved, not once per message.
+_CLIENT_NAMES_VERSION = {
+    "sqlite": """
+CREATE TABLE client_names_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+INSERT INTO client_names_version (id, version) VALUES (1, 0);
+CREATE TRIGGER client_names_new AFTER INSERT ON clients BEGIN
+    UPDATE client_names_version SET version = version + 1;
+END;
+CREATE TRIGGER client_names_edit AFTER UPDATE OF name ON clients BEGIN
+    UPDATE client_names_version SET version = version + 1;
+END;
+CREATE TRIGGER client_names_gone AFTER DELETE ON clients BEGIN
+    UPDATE client_names_version SET version = version + 1;
+END;
+""",
+    "postgres": """
+CREATE TABLE client_names_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+INSERT INTO client_names_version (id, version) VALUES (1, 0);
+CREATE FUNCTION coo_client_names_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE client_names_version SET version = version + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER client_names_changed AFTER INSERT OR DELETE OR UPDATE OF name ON clients
+    FOR EACH STATEMENT EXECUTE FUNCTION coo_client_names_changed();
+""",
+}
+
 _SCALE = {
     "sqlite": _SCALE_INDEXES.format(**_TOKENS["sqlite"]) + _SCALE_SQLITE,
     "postgres": _SCALE_INDEXES.format(**_TOKENS["postgres"]) + _SCALE_POSTGRES,
@@ -713,6 +743,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
         "sqlite": _MEMORY_SKETCHES.format(bigint="INTEGER", blob="BLOB"),
         "postgres": _MEMORY_SKETCHES.format(bigint="BIGINT", blob="BYTEA"),
     },
+    _CLIENT_NAMES_VERSION,
 ]
 
 

@@ -134,3 +134,26 @@ def test_a_company_that_is_not_a_client_is_not_booked_in_chat(chat) -> None:  # 
     shown = chat.say("Google paid $500")
     assert "not sure what you'd like me to do" in shown, shown
     assert chat.runtime.store.db.scalar("SELECT COUNT(*) AS n FROM payments") == 0
+
+
+def test_a_company_made_a_client_by_another_process_is_known_to_the_next_message(  # type: ignore[no-untyped-def]
+    make_runtime, db_url: str, smtp
+) -> None:
+    # Each process keeps the client names it read; a client another worker adds must still be
+    # one here at the very next message, and a rename there must be seen here too.
+    from tests.conftest import ChatDriver
+
+    here, there = (
+        ChatDriver(make_runtime(database_url=db_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>"))
+        for _ in range(2)
+    )
+    shown = here.say("what do we know about Google?")
+    assert "ana@google.example" not in shown, shown
+    there.say("new client: Google, contact ana@google.example")
+    shown = here.say("what do we know about Google?")
+    assert "ana@google.example" in shown, shown
+    google = there.runtime.store.clients.find("Google", None)[0]
+    with there.runtime.store.db.transaction() as tx:
+        there.runtime.store.clients.rename(tx, google.id, "Netflix")
+    shown = here.say("what do we know about Netflix?")
+    assert "ana@google.example" in shown, shown

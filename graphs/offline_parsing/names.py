@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from graphs.offline_parsing.lazy_re import lazy_re
 
@@ -183,9 +184,34 @@ def name_key(name: str) -> str:
     return " ".join(_KEY_RE.sub(" ", name.lower()).split())
 
 
-def client_keys(names: Iterable[str]) -> frozenset[str]:
+class ClientKeys(frozenset[str]):
+    """The keys of the operator's client names, with every key's leading words ("google" for
+    "google llc"): ``is_known`` looks a name up instead of scanning every client."""
+
+    prefixes: frozenset[str]
+
+    def __new__(cls, keys: Iterable[str]) -> ClientKeys:
+        self = super().__new__(cls, keys)
+        prefixes: set[str] = set()
+        for key in self:
+            cut = key.find(" ")
+            while cut > 0:
+                prefixes.add(key[:cut])
+                cut = key.find(" ", cut + 1)
+        self.prefixes = frozenset(prefixes)
+        return self
+
+
+def client_keys(names: Iterable[str]) -> ClientKeys:
     """The keys of the operator's client names, as ``take_name`` and ``is_personal`` take them."""
-    return frozenset(key for key in map(name_key, names) if key)
+    if isinstance(names, tuple):
+        return _client_keys(names)  # the store's cached names: the same tuple every message
+    return ClientKeys(key for key in map(name_key, names) if key)
+
+
+@lru_cache(maxsize=4)
+def _client_keys(names: tuple[str, ...]) -> ClientKeys:
+    return ClientKeys(key for key in map(name_key, names) if key)
 
 
 def is_known(name: str, known: Collection[str]) -> bool:
@@ -194,7 +220,17 @@ def is_known(name: str, known: Collection[str]) -> bool:
     if not known:
         return False
     key = name_key(name)
-    return bool(key) and any(key == k or k.startswith(key + " ") or key.startswith(k + " ") for k in known)
+    if not key:
+        return False
+    index = known if isinstance(known, ClientKeys) else ClientKeys(known)
+    if key in index or key in index.prefixes:
+        return True
+    cut = key.find(" ")
+    while cut > 0:
+        if key[:cut] in index:
+            return True
+        cut = key.find(" ", cut + 1)
+    return False
 
 
 def is_personal(name: str, *, explicit: bool = False, known: Collection[str] = ()) -> bool:
