@@ -37,9 +37,8 @@ def _reminder_invoices(store: Store, approval: Approval) -> list[str]:
 def withdraw_settled_reminders(store: Store) -> list[int]:
     """Withdraw every waiting reminder card about an invoice now paid or void; the ids withdrawn."""
     withdrawn: list[int] = []
-    for approval in store.runs.pending_approvals():
-        if approval.action != "send_reminder":
-            continue
+    # Every run's finish calls this: read the waiting reminder cards only, not every card.
+    for approval in store.runs.pending_approvals("send_reminder"):
         numbers = _reminder_invoices(store, approval)
         invoices = [i for i in (store.billing.get(n) for n in numbers) if i is not None]
         settled = [i for i in invoices if i.status in _SETTLED]

@@ -212,8 +212,14 @@ class RunStore:
         )
         return [Approval.model_validate(r) for r in rows]
 
-    def pending_approvals(self) -> list[Approval]:
-        rows = self.db.fetchall("SELECT * FROM approvals WHERE status = 'pending' ORDER BY id")
+    def pending_approvals(self, action: str | None = None) -> list[Approval]:
+        """Cards waiting for the operator, oldest first; only those of ``action`` when given."""
+        if action is None:
+            rows = self.db.fetchall("SELECT * FROM approvals WHERE status = 'pending' ORDER BY id")
+        else:
+            rows = self.db.fetchall(
+                "SELECT * FROM approvals WHERE status = 'pending' AND action = ? ORDER BY id", (action,)
+            )
         return [Approval.model_validate(r) for r in rows]
 
 
