@@ -346,6 +346,15 @@ def make_runtime(coo_env: dict[str, str], clock: FixedClock) -> Iterator:
 
 
 @pytest.fixture
+def rq_runtime(make_runtime, pg_url: str, redis_url: str, smtp) -> Runtime:
+    """A runtime in production shape (PostgreSQL, RQ on Redis) sending through real SMTP; the
+    test runs its jobs with a burst worker."""
+    return make_runtime(
+        database_url=pg_url, redis_url=redis_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>"
+    )
+
+
+@pytest.fixture
 def chat(make_runtime, db_url: str, smtp) -> ChatDriver:
     """A console chat on the embedded queue, against each database, sending through real SMTP."""
     runtime = make_runtime(database_url=db_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>")

@@ -19,13 +19,6 @@ CLIENT = "new client: Northwind, contact ops@northwind.example"
 INVOICE = "invoice Northwind $2,000 for october design work"
 
 
-@pytest.fixture
-def rq_runtime(make_runtime: Any, pg_url: str, redis_url: str, smtp: Any) -> Any:
-    return make_runtime(
-        database_url=pg_url, redis_url=redis_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>"
-    )
-
-
 def _work(runtime: Any) -> None:
     from rq import Queue, SimpleWorker
 

@@ -17,13 +17,6 @@ CLIENT = "new client: Northwind, contact ops@northwind.example"
 INVOICE = "invoice Northwind $2,000 for october design work"
 
 
-@pytest.fixture
-def rq_runtime(make_runtime: Any, pg_url: str, redis_url: str, smtp: Any) -> Any:
-    return make_runtime(
-        database_url=pg_url, redis_url=redis_url, smtp_url=smtp.url, from_email="Ana Ruiz <ana@studio.example>"
-    )
-
-
 def _say(runtime: Any, text: str, n: int) -> None:
     """As the Slack adapter does: saved through the intake door, processed by a worker."""
     env = Envelope(channel="slack", event_id=f"ev-{n}", thread_id="C1:1", user_id="U1", text=text)
