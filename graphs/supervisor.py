@@ -380,27 +380,13 @@ class Supervisor:
             # An earlier attempt died mid-run: continue from its last checkpoint.
             self._invoke(run_id, None)
             return
-        accepted = self.deps.store.conversations.intent_for_run(run_id)
-        state: RunState = {
-            "run_id": run_id,
-            "intent": accepted.intent,
-            "channel": run.channel,
-            "thread_id": run.thread_id,
-        }
-        self._invoke(run_id, state, fresh=snapshot.created_at is None)
+        self._invoke(run_id, self._from_intent(run_id, run.channel, run.thread_id), fresh=snapshot.created_at is None)
 
     def start_new(self, run_id: str) -> None:
         """Start a run this process accepted a moment ago and holds (bot.jobs: the message's
         job runs the run it started): no other job can have moved it, so neither its status
         nor a checkpoint is read first."""
-        accepted = self.deps.store.conversations.intent_for_run(run_id)
-        state: RunState = {
-            "run_id": run_id,
-            "intent": accepted.intent,
-            "channel": accepted.channel,
-            "thread_id": accepted.thread_id,
-        }
-        self._invoke(run_id, state, fresh=True)
+        self._invoke(run_id, self._from_intent(run_id), fresh=True)
 
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
@@ -433,15 +419,19 @@ class Supervisor:
     def replan(self, run_id: str) -> None:
         """Run the run again from its intent (steps are keyed by the run: nothing is made twice)."""
         run = self.deps.store.runs.get(run_id)
-        accepted = self.deps.store.conversations.intent_for_run(run_id)
         log.warning("run %s has no saved state; re-planning it from its intent", run_id)
-        state: RunState = {
+        self._invoke(run_id, self._from_intent(run_id, run.channel, run.thread_id))
+
+    def _from_intent(self, run_id: str, channel: str | None = None, thread_id: str | None = None) -> RunState:
+        """The state a run starts from: its accepted intent, in its thread (the intent's own,
+        unless the run's is given)."""
+        accepted = self.deps.store.conversations.intent_for_run(run_id)
+        return {
             "run_id": run_id,
             "intent": accepted.intent,
-            "channel": run.channel,
-            "thread_id": run.thread_id,
+            "channel": channel if channel is not None else accepted.channel,
+            "thread_id": thread_id if thread_id is not None else accepted.thread_id,
         }
-        self._invoke(run_id, state)
 
     def run_from(self, run_id: str, state: RunState, *, after: str | None = None) -> None:
         """Run ``run_id`` from ``state``: from the top, or (``after`` a node) from a state set as
