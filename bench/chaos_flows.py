@@ -214,6 +214,8 @@ class Driver:
             flow.next_try = time.monotonic() + TAP_AFTER
             if flow.card is not None:
                 flow.typed_start = 0  # the approval is a new line to type
+            else:
+                self._look_again(flow, now)  # told "the reply will show with your next message"
             return
         if flow.tap_acked is None:
             if self._typed(flow, f"/approve {flow.approval_id}", tap=True):
@@ -221,9 +223,13 @@ class Driver:
             return
         if self.outcomes(flow):
             flow.finished = time.monotonic()
-        elif now - self._looked.get(flow.console, 0.0) > LOOK_AGAIN:
-            # coo chat prints what arrived meanwhile (a retried send's outcome) after the next
-            # line it reads, as an operator sees it when they type again.
+        else:
+            self._look_again(flow, now)
+
+    def _look_again(self, flow: Flow, now: float) -> None:
+        """coo chat prints what arrived meanwhile (a card made after an outage, a retried send's
+        outcome) after the next line it reads, as an operator sees it when they type again."""
+        if now - self._looked.get(flow.console, 0.0) > LOOK_AGAIN:
             self._looked[flow.console] = now
             self.rig.consoles[flow.console].type(LOOK_LINE)
 

@@ -61,16 +61,20 @@ def _clock_in(args: argparse.Namespace, timezone: str) -> Clock:
 
 
 def _store(args: argparse.Namespace, settings: Settings) -> Store:
+    from bot.service_wait import reachable_or_raise
     from store.facade import Store
 
+    reachable_or_raise(settings)
     return Store.open(settings.database, _clock(args, settings))
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
     from bot.runtime import Runtime, use_runtime
+    from bot.service_wait import reachable_or_raise
 
     _playbooks()  # before anything starts: an invalid playbook stops here, naming file and field
     settings = load_settings()
+    reachable_or_raise(settings)
     runtime = Runtime(settings, clock=_clock(args, settings))
     use_runtime(runtime)
     return runtime

@@ -18,6 +18,7 @@ from bot.jobs import process
 from bot.runtime import Runtime
 from graphs.envelope import Envelope
 from store.errors import StoreError
+from store.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,16 @@ class ConsoleChat:
             return
         try:
             handled = process(self.runtime, item_id) if item_id is not None else None
-        except Exception:  # said in the thread by the inbox (and logged); the chat goes on
+        except Exception as exc:  # a failure is said in the thread by the inbox (and logged)
             log.exception("console message failed")
+            if is_outage(exc):
+                # Nothing was said in the thread (the database went away mid-way): the line is
+                # saved, and `coo serve` or `coo worker` handles it once the database is back.
+                _print_reply(
+                    "I lost the database while handling that; it is saved and is handled once the database "
+                    "is back. The reply will show with your next message.",
+                    self.out,
+                )
             self._show_new()
             return
         try:

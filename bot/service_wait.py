@@ -88,6 +88,14 @@ def wait_for_services(settings: Settings, what: str, out: TextIO | None = None) 
         time.sleep(RETRY_EVERY)
 
 
+def reachable_or_raise(settings: Settings) -> None:
+    """One quick connection before a command opens its pool: a database that is down is said at
+    once ("cannot reach PostgreSQL at …") instead of after the pool's 10 s wait for a connection."""
+    problem = _database_problem(settings.database)
+    if problem:
+        raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(settings.database)}: {problem}")
+
+
 def start_when_ready(settings: Settings, what: str, build: Callable[[], T], out: TextIO | None = None) -> T:
     """Wait for the services, then ``build`` (the runtime: it opens pools and migrates); a
     service that drops again while it builds is waited for once more."""

@@ -82,3 +82,22 @@ def test_a_failed_line_whose_reply_cannot_be_read_shows_it_with_the_next_line(ch
     later = chat.say("what's overdue?")
     assert "Sorry — I couldn't process that (message): the parser tripped." in later
     assert later.count("the parser tripped") == 1
+
+
+def test_a_line_the_database_dropped_mid_way_is_said_saved_and_answered_later(chat, monkeypatch):
+    from bot.intake import Intake
+
+    calls = _fail_once(monkeypatch, chat.runtime.conversation, "handle")
+    said = chat.say("new client: Northwind, contact ops@northwind.example")
+    assert calls
+    assert said.startswith(
+        "coo> I lost the database while handling that; it is saved and is handled once the database is back."
+    )
+    runtime = chat.runtime
+    assert runtime.store.db.scalar("SELECT status FROM inbox") == "saved"
+    # `coo serve` (or `coo worker`) queues saved inputs every few seconds: its sweep, here.
+    assert Intake(runtime.store, runtime.queue).sweep() == 1
+    runtime.queue.wait_idle()
+    later = chat.say("who are my clients?")
+    assert "Added client Northwind (ops@northwind.example)." in later
+    assert "Northwind <ops@northwind.example>" in later
