@@ -16,14 +16,15 @@ from store.errors import StoreUnavailable
 INVOICE = "invoice Chaos Bcdf $101 for design work, contact billing-bcdf@chaos.example"
 
 
-def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
+def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, error: Exception | None = None) -> list[int]:
+    """``owner.name`` raises ``error`` (the database gone, by default) on its first call only."""
     real = getattr(owner, name)
     calls: list[int] = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) == 1:
-            raise StoreUnavailable("cannot reach PostgreSQL: the server closed the connection")
+            raise error or StoreUnavailable("cannot reach PostgreSQL: the server closed the connection")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, flaky)
@@ -45,16 +46,9 @@ def test_the_console_goes_on_when_the_database_drops_while_it_waits_on_a_run(cha
 def test_a_connection_that_drops_while_the_line_is_saved_is_told_and_the_next_line_works(chat, monkeypatch):
     import psycopg
 
-    real = chat.runtime.store.inbox.save
-    calls: list[int] = []
-
-    def dropping_once(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:  # the driver's own error, as a connection cut mid-statement raises it
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(chat.runtime.store.inbox, "save", dropping_once)
+    # The driver's own error, as a connection cut mid-statement raises it.
+    dropped = psycopg.OperationalError("server closed the connection unexpectedly")
+    _fail_once(monkeypatch, chat.runtime.store.inbox, "save", dropped)
     said = chat.say("new client: Northwind, contact ops@northwind.example")
     assert said == (
         "coo> I couldn't save that: server closed the connection unexpectedly. Nothing was done; please try again.\n"
@@ -64,17 +58,7 @@ def test_a_connection_that_drops_while_the_line_is_saved_is_told_and_the_next_li
 
 
 def test_a_failed_line_whose_reply_cannot_be_read_shows_it_with_the_next_line(chat, monkeypatch):
-    conversation = chat.runtime.conversation
-    real_handle = conversation.handle
-    handled: list[int] = []
-
-    def broken_once(*args: Any, **kwargs: Any) -> Any:
-        handled.append(1)
-        if len(handled) == 1:
-            raise ValueError("the parser tripped")
-        return real_handle(*args, **kwargs)
-
-    monkeypatch.setattr(conversation, "handle", broken_once)
+    _fail_once(monkeypatch, chat.runtime.conversation, "handle", ValueError("the parser tripped"))
     calls = _fail_once(monkeypatch, chat.runtime.store.conversations, "messages_after")
     said = chat.say("what's overdue?")
     assert calls
