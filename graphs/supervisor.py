@@ -4,7 +4,9 @@ load context → plan → steps (specialist agents) → approval gate (``interru
 external side effect → perform it with an idempotency key → record the receipt → reply.
 Checkpoints are written only when the graph stops (at the gate or the end) and a finished
 run's checkpoints are deleted: the ledger keeps the story, storage stays bounded. A run
-started afresh that finishes in one go writes none (graphs.held_checkpoints).
+started afresh goes through its nodes as plain calls until one routes to the gate
+(``Supervisor._direct``): a run that needs no approval writes no checkpoint and costs none of
+the graph's machinery; one that does is handed to LangGraph there.
 
 The graph's steps are plain functions of the run's state and LangGraph's ``Runtime``; their
 dependencies (``Deps``: store, model runner, mailer, …) are the run's context
@@ -15,7 +17,8 @@ and never checkpointed. The compiled graph itself holds no dependencies.
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict, cast
+from collections.abc import Callable
+from typing import Any, Protocol, TypedDict, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -33,7 +36,6 @@ from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.autonomy_policy import suggestion_after
 from graphs.confirm import policy_notes
 from graphs.deps import Deps
-from graphs.held_checkpoints import HoldingSaver
 from graphs.plans import plan_for, playbook
 from graphs.policy_offers import offer_payload
 from graphs.risk_review import notes as risk_notes
@@ -322,6 +324,43 @@ def after_side_effect(state: RunState) -> str:
     return "step"
 
 
+class Node(Protocol):
+    def __call__(self, state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]: ...
+
+
+def nodes() -> dict[str, Node]:
+    """The graph's steps by name, looked up when called (a test may replace one)."""
+    return {
+        "load_context": load_context,
+        "plan": plan,
+        "step": step,
+        "gate": gate,
+        "side_effect": side_effect,
+        "finish": finish,
+    }
+
+
+# Where each node goes next: a node, or a function of the state choosing among the listed ones.
+FLOW: dict[str, str | tuple[Callable[[RunState], str], list[str]]] = {
+    START: "load_context",
+    "load_context": "plan",
+    "plan": "step",
+    "step": (after_step, ["gate", "step", "finish"]),
+    "gate": "side_effect",
+    "side_effect": (after_side_effect, ["step", "finish"]),
+    "finish": END,
+}
+
+# The nodes a fresh run goes through without LangGraph until one routes to the gate
+# (Supervisor._direct): none of them interrupts or has an external side effect.
+DIRECT = frozenset({"load_context", "plan", "step", "finish"})
+
+
+def next_node(node: str, state: RunState) -> str:
+    route = FLOW[node]
+    return route if isinstance(route, str) else route[0](state)
+
+
 SupervisorGraph = CompiledStateGraph[RunState, Deps, RunState, RunState]
 
 
@@ -329,19 +368,13 @@ def build_supervisor(checkpointer: BaseCheckpointSaver) -> SupervisorGraph:
     """Compile the supervisor graph. It holds no dependencies: every run gets them as its
     context (``invoke(..., context=deps)``), which the steps read from ``runtime.context``."""
     graph = StateGraph(RunState, context_schema=Deps)
-    graph.add_node("load_context", load_context)
-    graph.add_node("plan", plan)
-    graph.add_node("step", step)
-    graph.add_node("gate", gate)
-    graph.add_node("side_effect", side_effect)
-    graph.add_node("finish", finish)
-    graph.add_edge(START, "load_context")
-    graph.add_edge("load_context", "plan")
-    graph.add_edge("plan", "step")
-    graph.add_conditional_edges("step", after_step, ["gate", "step", "finish"])
-    graph.add_edge("gate", "side_effect")
-    graph.add_conditional_edges("side_effect", after_side_effect, ["step", "finish"])
-    graph.add_edge("finish", END)
+    for name, node in nodes().items():
+        graph.add_node(name, node)
+    for source, route in FLOW.items():
+        if isinstance(route, str):
+            graph.add_edge(source, route)
+        else:
+            graph.add_conditional_edges(source, route[0], route[1])
     return graph.compile(checkpointer=checkpointer)
 
 
@@ -351,8 +384,7 @@ class Supervisor:
     def __init__(self, deps: Deps, checkpointer: BaseCheckpointSaver) -> None:
         self.deps = deps
         self.checkpointer = checkpointer
-        self.saver = HoldingSaver(checkpointer)
-        self.graph = build_supervisor(self.saver)
+        self.graph = build_supervisor(checkpointer)
 
     def _config(self, run_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": run_id}}
@@ -458,33 +490,64 @@ class Supervisor:
     def _invoke(
         self, run_id: str, payload: RunState | Command[ApprovalDecision] | None, *, fresh: bool = False
     ) -> None:
-        """``fresh``: the run has no checkpoint yet, so one that finishes now writes none (it
-        would be deleted at once); one that stops at a gate or fails saves its checkpoint."""
+        """``fresh``: the run has no checkpoint yet: it goes through its first nodes as plain
+        calls (:meth:`_direct`) and writes no checkpoint if it finishes so; one that reaches a
+        gate or fails saves its checkpoint there and goes on in LangGraph."""
+        if fresh and isinstance(payload, dict):
+            ended = self._direct(run_id, payload)
+            if ended is not None:
+                self._settle(run_id, ended, deleted=True)
+                return
+            payload = None  # continue from the checkpoint _direct saved before the gate
         # The dependencies go with every invocation (start, continue, resume): the steps read
         # them from runtime.context; they are never checkpointed.
-        config = self._run_config(run_id)
-        if fresh:
-            with self.saver.holding() as held:
-                try:
-                    result = self.graph.invoke(payload, config, context=self.deps, durability="exit")
-                except BaseException:
-                    held.save()  # a retry continues from where this attempt stopped
-                    raise
-        else:
-            result = self.graph.invoke(payload, config, context=self.deps, durability="exit")
+        result = self.graph.invoke(payload, self._run_config(run_id), context=self.deps, durability="exit")
         interrupts = result.get("__interrupt__", []) if isinstance(result, dict) else []
-        if fresh and interrupts:
-            held.save()  # before the card goes out: a decision must find the run to resume
         for pending in interrupts:
             self._announce(run_id, pending.value)
         if not interrupts:
-            if not fresh:
-                self.checkpointer.delete_thread(run_id)  # the ledger keeps the story of a finished run
-            outcome = result.get("outcome") or {"status": "done", "summary": None}
-            # Settled last: whoever waits on the run sees it finished only when all is in place.
-            self.deps.store.runs.set_status(
-                run_id, outcome["status"], summary=outcome["summary"], error=outcome.get("error")
-            )
+            self._settle(run_id, result, deleted=False)
+
+    def _direct(self, run_id: str, state: RunState) -> RunState | None:
+        """Run a fresh run's nodes as plain calls, as LangGraph would (each node's update
+        replaces those keys of the state), while they stay in ``DIRECT``: a run that needs no
+        approval costs no graph machinery and no checkpoint. The finished state, or None when
+        the run was handed to LangGraph at its gate (its checkpoint saved as the last node's
+        output, as `coo replay --from` does). A failure saves the checkpoint of the nodes done,
+        so a retry continues from there instead of starting over."""
+        runtime: Runtime[Deps] = Runtime(context=self.deps)
+        table = nodes()
+        done: str | None = None
+        node = next_node(START, state)
+        try:
+            while node != END:
+                if node not in DIRECT:
+                    assert done is not None
+                    self.graph.update_state(self._run_config(run_id), dict(state), as_node=done)
+                    return None
+                state = cast(RunState, {**state, **table[node](state, runtime)})
+                done, node = node, next_node(node, state)
+        except BaseException:
+            if done is not None:
+                self._save_after(run_id, state, done)
+            raise
+        return state
+
+    def _save_after(self, run_id: str, state: RunState, node: str) -> None:
+        try:
+            self.graph.update_state(self._run_config(run_id), dict(state), as_node=node)
+        except Exception:  # the store that failed the node may fail this too: the run starts over
+            log.warning("run %s: could not save its state after %s", run_id, node, exc_info=True)
+
+    def _settle(self, run_id: str, result: Any, *, deleted: bool) -> None:
+        """A finished run: its checkpoints go (the ledger keeps the story), then its status."""
+        if not deleted:
+            self.checkpointer.delete_thread(run_id)
+        outcome = result.get("outcome") or {"status": "done", "summary": None}
+        # Settled last: whoever waits on the run sees it finished only when all is in place.
+        self.deps.store.runs.set_status(
+            run_id, outcome["status"], summary=outcome["summary"], error=outcome.get("error")
+        )
 
     def _announce(self, run_id: str, value: ApprovalRequest) -> None:
         """Post the approval card into the run's thread (once) and mark the run waiting."""

@@ -72,10 +72,36 @@ def test_a_fresh_run_that_fails_saves_its_checkpoint_and_its_retry_continues_fro
 
     monkeypatch.setitem(registry.STEPS, "prepare_invoice", flaky)
     monkeypatch.setattr(supervisor, "load_context", counting_load)
-    chat.runtime.supervisor.graph = supervisor.build_supervisor(chat.runtime.supervisor.saver)
+    chat.runtime.supervisor.graph = supervisor.build_supervisor(chat.runtime.supervisor.checkpointer)
     chat.say("new client: Northwind, contact ops@northwind.example")
     shown = chat.say("invoice Northwind $2,000 for october design work")
     assert "Invoice #INV-0001 for Northwind: $2,000.00" in shown
     assert seen == [0, 1]  # nothing written before it failed; its checkpoint there on the retry
     invoice_run = chat.runtime.store.runs.recent(1)[0].id
     assert loaded.count(invoice_run) == 1  # the retry did not start the run over
+
+
+def test_a_run_without_approval_needs_no_graph_and_one_with_goes_on_in_it(chat, smtp, monkeypatch):
+    """A fresh run goes through its nodes as plain calls (Supervisor._direct); one that reaches
+    a gate is handed to LangGraph there, with its checkpoint saved as the step's output."""
+    supervisor = chat.runtime.supervisor
+    invoked: list[object] = []
+    invoke = supervisor.graph.invoke
+
+    def counting(payload, *args, **kwargs):
+        invoked.append(payload)
+        return invoke(payload, *args, **kwargs)
+
+    monkeypatch.setattr(supervisor.graph, "invoke", counting)
+    assert "Added client Northwind" in chat.say("new client: Northwind, contact ops@northwind.example")
+    assert invoked == []  # no graph for a run that needs no approval
+    shown = chat.say("invoice Northwind $2,000 for october design work")
+    assert "Invoice #INV-0001 for Northwind: $2,000.00" in shown
+    assert invoked == [None]  # continued from the checkpoint saved before the gate
+    run = chat.runtime.store.runs.recent(1)[0]
+    kinds = [e.kind for e in chat.runtime.store.ledger.events(run.id)]
+    assert kinds.count("context_loaded") == 1 and kinds.count("planned") == 1
+    assert kinds[-1] == "approval_asked"
+    chat.say("/approve 1")
+    assert chat.runtime.store.runs.get(run.id).status == "done"
+    assert [e.kind for e in chat.runtime.store.ledger.events(run.id)][-1] == "run_finished"
