@@ -104,9 +104,10 @@ def breaches(store: Store, since: datetime | None = None) -> list[Breach]:
     return found
 
 
-def run_breached(store: Store, run_id: str) -> bool:
-    """Whether this run, finishing now, took longer than its category's SLA."""
-    category = category_of(store.observability.run_agent(run_id))
+def run_breached(store: Store, run_id: str, agent: str | None = None) -> bool:
+    """Whether this run, finishing now, took longer than its category's SLA. ``agent``: the run's
+    lead agent when the caller knows it (else read from its ``planned`` event)."""
+    category = category_of(agent if agent is not None else store.observability.run_agent(run_id))
     if category is None:
         return False
     run = store.runs.get(run_id)

@@ -37,7 +37,8 @@ def counted(job: Callable[P, None]) -> Callable[P, None]:
     """Every job: an attempt after the first (a retry by RQ or the in-process queue, whatever the
     job) is a ``job_retry`` ledger event, once per attempt, which /metrics counts. Recording never
     fails the job: when the store is what failed, a later attempt records its number, and the
-    count is taken from the highest attempt of each job."""
+    count is taken from the highest attempt of each job. A job's statements share one pooled
+    PostgreSQL connection (store.db.Database.pinned)."""
 
     @functools.wraps(job)
     def attempt(*args: P.args, **kwargs: P.kwargs) -> None:
@@ -55,7 +56,8 @@ def counted(job: Callable[P, None]) -> Callable[P, None]:
                 )
             except Exception:
                 log.warning("could not record attempt %d of job %s", number, job_id, exc_info=True)
-        job(*args, **kwargs)
+        with get_runtime().store.db.pinned():  # one connection for the job's statements
+            job(*args, **kwargs)
 
     return attempt
 
@@ -199,20 +201,21 @@ def process_inbox(item_id: int) -> None:
     # Only runs allowed no longer than this job: RQ's registry gives up on a job past its time.
     limit = int(current.timeout) if current is not None and current.timeout else 0
     with runtime.queue.hold(worker.queue_names(), {JOBS.run}, worker.name, max_timeout=limit) as held:
-        process(runtime, item_id)
+        handled = process(runtime, item_id)
+    starts = handled.starts if handled is not None else {}
     for job in held:
-        _run_held(runtime, runtime.queue, worker, job)
+        _run_held(runtime, runtime.queue, worker, job, starts.get(str(job.kwargs["run_id"])))
 
 
-def _run_held(runtime: Runtime, queue: RQQueue, worker: CooWorker, job: HeldJob) -> None:
+def _run_held(runtime: Runtime, queue: RQQueue, worker: CooWorker, job: HeldJob, start: dict[str, Any] | None) -> None:
     from rq.timeouts import JobTimeoutException
 
     run_id = str(job.kwargs["run_id"])
     try:
         # The run's own timeout, as if RQ ran it (the message's job's ends with it).
         with worker.death_penalty_class(job.spec.timeout, JobTimeoutException, job_id=job.job_id):
-            runtime.supervisor.start_new(run_id)
-            schedule_send_retries(runtime, run_id)
+            if not runtime.supervisor.start_new(run_id, start):
+                schedule_send_retries(runtime, run_id)  # a run past its gate may have a failed send
     except Exception:
         log.warning("run %s stopped in the job of its message; queued to be tried again", run_id, exc_info=True)
         queue.requeue_held(job)

@@ -13,6 +13,9 @@ the run's reply says so. What is *uncertain* about money (``unsure``) is still a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from graphs.autonomy_policy import KINDS, allowed_internal
@@ -23,6 +26,20 @@ from store.errors import NotFound
 FIELD = "confirmed"
 HINT = "Reply yes to go ahead, or no to keep things as they are."
 BY_POLICY = "approved_by_policy"  # the ledger event of a change the operator's /policy let run
+# Set while a step runs (steps_by_policy): whether it let a change run by the policy, so the
+# step's notes read the ledger only then.
+_by_policy: ContextVar[list[str] | None] = ContextVar("by_policy", default=None)
+
+
+@contextmanager
+def steps_by_policy() -> Iterator[list[str]]:
+    """Collect the kinds of change the policy let run within this block (a step)."""
+    kinds: list[str] = []
+    token = _by_policy.set(kinds)
+    try:
+        yield kinds
+    finally:
+        _by_policy.reset(token)
 
 
 def confirmed(
@@ -39,6 +56,9 @@ def confirmed(
     if allowed is None:
         return False
     agent, rule = allowed
+    collected = _by_policy.get()
+    if collected is not None:
+        collected.append(kind)
     deps.store.ledger.append(
         state["run_id"],
         _step_name(state, kind),

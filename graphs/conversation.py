@@ -81,6 +81,9 @@ def new_run_id() -> str:
 _message_run: ContextVar[str | None] = ContextVar("message_run", default=None)
 # Whether the message's channel shows an acknowledgement ("On it.") for work it starts.
 _post_ack: ContextVar[bool] = ContextVar("post_ack", default=False)
+# Whether the message's thread may have a question open (False once it was read and none was):
+# a request accepted in a thread without one has no question to close.
+_question_open: ContextVar[bool] = ContextVar("question_open", default=True)
 
 ACK = "On it."
 # A clarifying question older than this is not answered by the next message: it lapses.
@@ -201,7 +204,11 @@ class Conversation:
             pending = None
         if pending is not None:
             return self._answer(env, pending, text)
-        return self._request(env, self._parse(text), text)
+        token = _question_open.set(False)
+        try:
+            return self._request(env, self._parse(text), text)
+        finally:
+            _question_open.reset(token)
 
     def _answered(self, env: Envelope) -> bool:
         """This message was handled before: its request accepted, or a reply written. A message
@@ -403,13 +410,12 @@ class Conversation:
         run_id = _message_run.get() or new_run_id()
         with self.store.db.transaction() as tx:
             accepted, new = self.store.conversations.accept(
-                tx, env.idempotency_key, env.channel, env.thread_id, env.user_id, text, intent
+                tx, env.idempotency_key, env.channel, env.thread_id, env.user_id, text, intent, run_id=run_id
             )
             if not new:
                 return Handled(duplicate=True, run_ids=[accepted.run_id] if accepted.run_id else [])
             self.store.runs.create(tx, run_id, accepted.id, intent["kind"], env.channel, env.thread_id, env.user_id)
-            self.store.conversations.link_run(tx, accepted.id, run_id)
-            if answers_question:
+            if answers_question and _question_open.get():
                 self.store.conversations.answered(tx, env.thread_key)
             if _post_ack.get():
                 self.store.conversations.post(
@@ -425,7 +431,8 @@ class Conversation:
             )
         if not self._enqueue(env, self.jobs.run, f"run-{run_id}", plan.agent.job_spec(), run_id=run_id):
             return Handled(saved=[run_id])
-        return Handled(run_ids=[run_id], ack=ACK)
+        start = {"run_id": run_id, "intent": accepted.intent, "channel": env.channel, "thread_id": env.thread_id}
+        return Handled(run_ids=[run_id], ack=ACK, starts={run_id: start})
 
     def _enqueue(self, env: Envelope, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
         """Queue a job; on a dead queue the work stays saved and the operator is told."""

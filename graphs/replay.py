@@ -138,9 +138,10 @@ def replay_run(
     fork = "r-" + secrets.token_hex(5)
     channel, thread = run.channel, run.thread_id
     with store.db.transaction() as tx:
-        copy, _ = store.conversations.accept(tx, f"replay:{fork}", channel, thread, by, accepted.text, intent)
+        copy, _ = store.conversations.accept(
+            tx, f"replay:{fork}", channel, thread, by, accepted.text, intent, run_id=fork
+        )
         store.runs.create(tx, fork, copy.id, run.kind, channel, thread, by)
-        store.conversations.link_run(tx, copy.id, fork)
         if playbook is not None:  # the same playbook version as the original
             store.runs.set_playbook(fork, playbook[0], playbook[1], tx=tx)
         store.ledger.append(

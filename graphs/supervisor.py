@@ -34,7 +34,7 @@ from graphs.actions import reject
 from graphs.approvals import Action, ApprovalDecision, ApprovalRequest, Card, Draft, card_buttons, render_card
 from graphs.autonomy import approve_by_autonomy, autonomy_note
 from graphs.autonomy_policy import suggestion_after
-from graphs.confirm import policy_notes
+from graphs.confirm import policy_notes, steps_by_policy
 from graphs.deps import Deps
 from graphs.plans import plan_for, playbook
 from graphs.policy_offers import offer_payload
@@ -60,6 +60,8 @@ class RunState(TypedDict, total=False):
     plan: list[str]
     cursor: int
     client_id: int | None
+    loaded: dict[str, Any]  # what load_context found, for its ledger event (written by plan)
+    agent: str  # the playbook's lead agent (its SLA category)
     notes: list[str]
     action: dict[str, Any] | None
     decision: str | None
@@ -89,7 +91,6 @@ def _post(store: Store, state: RunState, text: str, key: str, payload: dict[str,
 
 def load_context(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     store = runtime.context.store
-    store.runs.set_status(state["run_id"], "running")
     intent = state["intent"]
     matches = (
         store.clients.find(intent.get("client_name"), intent.get("contact_email") or intent.get("to"))
@@ -97,66 +98,63 @@ def load_context(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         else []
     )
     client = matches[0] if len(matches) == 1 else None
-    store.ledger.append(
-        state["run_id"],
-        "load_context",
-        "context_loaded",
-        {
-            "client_id": client.id if client else None,
-            "client": client.name if client else None,
-            "candidates": len(matches),
-        },
-    )
-    return {"client_id": client.id if client else None, "notes": [], "cursor": 0, "side_effects": 0}
+    client_id = client.id if client else None
+    # Its ledger event is written with the plan's, in one statement: reading wrote nothing.
+    loaded = {"client_id": client_id, "client": client.name if client else None, "candidates": len(matches)}
+    return {"client_id": client_id, "loaded": loaded, "notes": [], "cursor": 0, "side_effects": 0}
 
 
 def plan(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     store = runtime.context.store
-    # A run re-planned after a crash before its first checkpoint keeps the version it had.
-    recorded = store.runs.playbook_of(state["run_id"])
-    chosen = (playbook(*recorded) if recorded else None) or plan_for(state["intent"]["kind"])
-    assert chosen is not None, "runs are only created for intents with a plan"
+    run_id = state["run_id"]
+    intended = plan_for(state["intent"]["kind"])
+    assert intended is not None, "runs are only created for intents with a plan"
     # The steps go into the state, so the run's checkpoint carries them: a run planned
     # under v1 finishes its v1 steps even when v2 ships before it is resumed.
     with store.db.transaction() as tx:
-        store.runs.set_playbook(state["run_id"], chosen.name, chosen.version, tx=tx)
-        store.ledger.append(
-            state["run_id"],
-            "plan",
-            "planned",
-            {
-                "playbook": chosen.name,
-                "version": chosen.version,
-                "steps": list(chosen.steps),
-                "agent": chosen.lead,
-                "queue": chosen.agent.queue,
-            },
-            tx=tx,
-        )
-    return {"plan": list(chosen.steps)}
+        # A run re-planned after a crash before its first checkpoint keeps the version it had.
+        recorded = store.runs.start_planned(tx, run_id, intended.name, intended.version)
+        chosen = intended if recorded == (intended.name, intended.version) else (playbook(*recorded) or intended)
+        if (chosen.name, chosen.version) != recorded:  # the version it had is gone
+            store.runs.set_playbook(run_id, chosen.name, chosen.version, tx=tx)
+        planned = {
+            "playbook": chosen.name,
+            "version": chosen.version,
+            "steps": list(chosen.steps),
+            "agent": chosen.lead,
+            "queue": chosen.agent.queue,
+        }
+        loaded = state.get("loaded")
+        events = [("load_context", "context_loaded", loaded)] if loaded is not None else []
+        store.ledger.append_many(tx, run_id, [*events, ("plan", "planned", planned)])
+    return {"plan": list(chosen.steps), "agent": chosen.lead}
 
 
 def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps = runtime.context
     name = state["plan"][state["cursor"]]
-    try:
-        with collect_budget_notes() as budget_notes:
-            result = _reviewed(deps, state, STEPS[name](deps, dict(state)))
-    except SpendCapReached as exc:
-        budget = deps.runner.budget
-        if budget is None or not budget.fallback_allowed():
-            return _pause_for_budget(deps, state, name, exc)
-        # No model tier fits under the cap: the step's deterministic (offline) path costs nothing.
-        with deps.runner.offline():
-            result = _reviewed(deps, state, STEPS[name](deps, dict(state)))
-        budget_notes = [
-            f"💸 {str(exc)[0].upper()}{str(exc)[1:]}: this step used the offline tier (no model). "
-            f"/policy cap {exc.period} AMOUNT raises the cap."
-        ]
-        deps.store.ledger.append(
-            state["run_id"], name, "budget_fallback", {"tier": "offline", "reason": str(exc), "period": exc.period}
-        )
-    result.notes = [*result.notes, *policy_notes(deps, state["run_id"], name), *budget_notes]
+    with steps_by_policy() as by_policy:
+        try:
+            with collect_budget_notes() as budget_notes:
+                result = _reviewed(deps, state, STEPS[name](deps, dict(state)))
+        except SpendCapReached as exc:
+            budget = deps.runner.budget
+            if budget is None or not budget.fallback_allowed():
+                return _pause_for_budget(deps, state, name, exc)
+            # No model tier fits under the cap: the step's deterministic (offline) path costs nothing.
+            with deps.runner.offline():
+                result = _reviewed(deps, state, STEPS[name](deps, dict(state)))
+            budget_notes = [
+                f"💸 {str(exc)[0].upper()}{str(exc)[1:]}: this step used the offline tier (no model). "
+                f"/policy cap {exc.period} AMOUNT raises the cap."
+            ]
+            deps.store.ledger.append(
+                state["run_id"], name, "budget_fallback", {"tier": "offline", "reason": str(exc), "period": exc.period}
+            )
+    # What the policy let the step do without asking is read back from the ledger (a retried
+    # step recorded it once), and only when the step used the policy.
+    by_policy_notes = policy_notes(deps, state["run_id"], name) if by_policy else []
+    result.notes = [*result.notes, *by_policy_notes, *budget_notes]
     deps.store.ledger.append(
         state["run_id"],
         name,
@@ -291,7 +289,7 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         key = "final" if status != "paused" else f"paused:{store.ledger.count(run_id)}"
         _post(store, state, "\n".join(notes), key)
     index_memory(deps)  # semantic memory: index what this run created (idempotent sweep)
-    if status in ("done", "failed", "sent_uncertain") and run_breached(store, run_id):
+    if status in ("done", "failed", "sent_uncertain") and run_breached(store, run_id, state.get("agent")):
         notes_late = "⏱ SLA breach: this work took longer than its soft SLA (/policy shows the SLAs)."
         store.ledger.append(run_id, "sla", "sla_breached", {"at": "finish"}, actor="coo")
         _post(store, state, notes_late, "sla-breach")
@@ -414,11 +412,14 @@ class Supervisor:
             return
         self._invoke(run_id, self._from_intent(run_id, run.channel, run.thread_id), fresh=snapshot.created_at is None)
 
-    def start_new(self, run_id: str) -> None:
+    def start_new(self, run_id: str, start: dict[str, Any] | None = None) -> bool:
         """Start a run this process accepted a moment ago and holds (bot.jobs: the message's
         job runs the run it started): no other job can have moved it, so neither its status
-        nor a checkpoint is read first."""
-        self._invoke(run_id, self._from_intent(run_id), fresh=True)
+        nor a checkpoint is read first. ``start``: its starting state as accepted
+        (``Handled.starts``), else it is read from its intent. True when it ended without
+        reaching a gate: it sent nothing (so it has no failed send to retry)."""
+        state = cast(RunState, dict(start)) if start and start.get("run_id") == run_id else self._from_intent(run_id)
+        return self._invoke(run_id, state, fresh=True)
 
     def resume(self, run_id: str, approval_id: int) -> None:
         approval = self.deps.store.runs.approval(approval_id)
@@ -489,15 +490,16 @@ class Supervisor:
 
     def _invoke(
         self, run_id: str, payload: RunState | Command[ApprovalDecision] | None, *, fresh: bool = False
-    ) -> None:
+    ) -> bool:
         """``fresh``: the run has no checkpoint yet: it goes through its first nodes as plain
         calls (:meth:`_direct`) and writes no checkpoint if it finishes so; one that reaches a
-        gate or fails saves its checkpoint there and goes on in LangGraph."""
+        gate or fails saves its checkpoint there and goes on in LangGraph. True when it ended
+        without reaching a gate."""
         if fresh and isinstance(payload, dict):
             ended = self._direct(run_id, payload)
             if ended is not None:
                 self._settle(run_id, ended, deleted=True)
-                return
+                return True
             payload = None  # continue from the checkpoint _direct saved before the gate
         # The dependencies go with every invocation (start, continue, resume): the steps read
         # them from runtime.context; they are never checkpointed.
@@ -507,6 +509,7 @@ class Supervisor:
             self._announce(run_id, pending.value)
         if not interrupts:
             self._settle(run_id, result, deleted=False)
+        return False
 
     def _direct(self, run_id: str, state: RunState) -> RunState | None:
         """Run a fresh run's nodes as plain calls, as LangGraph would (each node's update

@@ -41,13 +41,23 @@ class ConversationStore:
     # -- the inbox: one row per accepted channel event ----------------------------------
 
     def accept(
-        self, tx: Tx, key: str, channel: str, thread_id: str, user_id: str, text: str, intent: dict[str, Any]
+        self,
+        tx: Tx,
+        key: str,
+        channel: str,
+        thread_id: str,
+        user_id: str,
+        text: str,
+        intent: dict[str, Any],
+        *,
+        run_id: str | None = None,
     ) -> tuple[AcceptedIntent, bool]:
-        """Persist an incoming intent under the channel's event id; (row, is_new)."""
+        """Persist an incoming intent under the channel's event id, for the run ``run_id`` (which
+        the caller creates in ``tx``); (row, is_new): an intent accepted before keeps its run."""
         row = tx.fetchone(
-            "INSERT INTO intents (idempotency_key, channel, thread_id, user_id, text, intent, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
-            (key, channel, thread_id, user_id, text, intent, self.clock.now()),
+            "INSERT INTO intents (idempotency_key, channel, thread_id, user_id, text, intent, run_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+            (key, channel, thread_id, user_id, text, intent, run_id, self.clock.now()),
         )
         if row is not None:
             return AcceptedIntent.model_validate(row), True
@@ -63,9 +73,6 @@ class ConversationStore:
         if row is None:
             raise NotFound(f"no intent recorded for run {run_id}")
         return AcceptedIntent.model_validate(row)
-
-    def link_run(self, tx: Tx, intent_id: int, run_id: str) -> None:
-        tx.execute("UPDATE intents SET run_id = ? WHERE id = ?", (run_id, intent_id))
 
     # -- messages: every reply coo posts, and the operator's lines ----------------------
 

@@ -216,6 +216,11 @@ class Database:
                     conn.execute("ROLLBACK")
                 raise
             return
+        pinned = self._pinned()
+        if pinned is not None:
+            with pinned.transaction():
+                yield Tx(pinned, "postgres")
+            return
         ctx, conn = self._checkout(wait)
         try:
             with conn.transaction():
@@ -264,6 +269,10 @@ class Database:
         """PostgreSQL: a pooled connection in autocommit for one statement, which is then its own
         transaction (atomic, with its own snapshot: what BEGIN; statement; COMMIT gives, without
         the two extra round trips)."""
+        pinned = self._pinned()
+        if pinned is not None:  # kept in autocommit while pinned
+            yield Tx(pinned, "postgres")
+            return
         ctx, conn = self._checkout()
         try:
             conn.autocommit = True
@@ -277,6 +286,49 @@ class Database:
             raise
         else:
             ctx.__exit__(None, None, None)
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within the block, this thread's statements and transactions on PostgreSQL share one
+        pooled connection, taken at the first and given back at the end (a job's few dozen
+        statements pay the pool's checkout and check once, not each). A connection that broke
+        is given back at once and the next statement takes another. SQLite: each thread has
+        its own connection already."""
+        if self.dialect != "postgres" or getattr(self._local, "pin", None) is not None:
+            yield
+            return
+        self._local.pin = []
+        try:
+            yield
+        finally:
+            held, self._local.pin = self._local.pin, None
+            for ctx, conn in held:
+                self._unpin(ctx, conn)
+
+    def _pinned(self) -> Any:
+        """The connection pinned to this thread (taken now if the block has none yet), or None."""
+        pin = getattr(self._local, "pin", None)
+        if pin is None:
+            return None
+        if pin:
+            ctx, conn = pin[0]
+            if not (conn.closed or conn.broken):
+                return conn
+            pin.clear()
+            self._unpin(ctx, conn)
+        ctx, conn = self._checkout()
+        conn.autocommit = True
+        pin.append((ctx, conn))
+        return conn
+
+    @staticmethod
+    def _unpin(ctx: AbstractContextManager[Any], conn: Any) -> None:
+        if not conn.closed and not conn.broken:
+            try:
+                conn.autocommit = False  # the pool hands out transactional connections
+            except Exception:  # mid-transaction after an error: the pool discards it
+                log.debug("pinned connection not reset", exc_info=True)
+        ctx.__exit__(None, None, None)
 
     def _checkout(self, wait: float | None = None) -> tuple[AbstractContextManager[Any], Any]:
         """A pooled PostgreSQL connection and the context that gives it back (its ``__exit__``);

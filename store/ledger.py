@@ -41,6 +41,22 @@ class Ledger:
             return tx.execute(sql, params) == 1
         return self.db.execute(sql, params) == 1  # one statement: its own transaction
 
+    def append_many(self, tx: Tx, run_id: str, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Several events of one run (step, kind, payload; by coo) in one statement, each recorded
+        once (the keys of :meth:`append`)."""
+        if not events:
+            return
+        now = self.clock.now()
+        params: list[Any] = []
+        for step, kind, payload in events:
+            params += [run_id, step, "coo", kind, payload, None, f"{run_id}:{step}:{kind}", now]
+        rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(events))
+        tx.execute(
+            "INSERT INTO ledger (run_id, step, actor, kind, payload, receipt, dedupe_key, created_at)"
+            f" VALUES {rows} ON CONFLICT (dedupe_key) DO NOTHING",
+            params,
+        )
+
     def events(self, run_id: str) -> list[LedgerEvent]:
         rows = self.db.fetchall("SELECT * FROM ledger WHERE run_id = ? ORDER BY id", (run_id,))
         return [LedgerEvent.model_validate(r) for r in rows]

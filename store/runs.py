@@ -90,6 +90,19 @@ class RunStore:
 
     # -- playbooks ---------------------------------------------------------------------
 
+    def start_planned(self, tx: Tx, run_id: str, name: str, version: int) -> tuple[str, int]:
+        """Mark the run running, planned with this playbook version unless it was planned before
+        (a run re-planned after a crash keeps its version); the (name, version) it has."""
+        row = tx.fetchone(
+            "UPDATE runs SET status = 'running', updated_at = ?, finished_at = NULL, error = NULL,"
+            " playbook = COALESCE(playbook, ?), playbook_version = COALESCE(playbook_version, ?)"
+            " WHERE id = ? RETURNING playbook, playbook_version",
+            (self.clock.now(), name, version, run_id),
+        )
+        if row is None:
+            raise NotFound(f"There is no run {run_id}.")
+        return row["playbook"], int(row["playbook_version"])
+
     def set_playbook(self, run_id: str, name: str, version: int, *, tx: Tx) -> None:
         """Record the playbook version the run was planned with."""
         tx.execute("UPDATE runs SET playbook = ?, playbook_version = ? WHERE id = ?", (name, version, run_id))

@@ -400,9 +400,10 @@ def test_run_replanned_after_a_crash_keeps_its_recorded_version(chat, tmp_path, 
     old = latest_retainer()
     intent = runtime.parser.parse(GLOBEX, store.clock.today()).intent.model_dump(mode="json")
     with store.db.transaction() as tx:
-        accepted, _ = store.conversations.accept(tx, "console:crash-1", "console", "t-crash", "ana", GLOBEX, intent)
+        accepted, _ = store.conversations.accept(
+            tx, "console:crash-1", "console", "t-crash", "ana", GLOBEX, intent, run_id="r-crashed"
+        )
         store.runs.create(tx, "r-crashed", accepted.id, "retainer_signup", "console", "t-crash", "ana")
-        store.conversations.link_run(tx, accepted.id, "r-crashed")
         store.runs.set_playbook("r-crashed", "retainer", old.version, tx=tx)  # what the dead attempt recorded
     write(
         tmp_path,

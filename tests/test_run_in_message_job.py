@@ -42,7 +42,8 @@ def test_a_run_that_fails_in_its_messages_job_is_queued_and_retried(rq_runtime, 
 
     tried: list[str] = []
 
-    def fails(run_id: str) -> None:
+    def fails(run_id: str, start: dict | None = None) -> None:
+        assert start is not None and start["run_id"] == run_id  # the state it was accepted with
         tried.append(run_id)
         raise ConnectionError("the database went away mid-run")
 

@@ -184,3 +184,49 @@ def test_a_client_found_by_part_of_its_name_is_found_without_reading_every_clien
         assert {c.name for c in store.clients.find(asked)} == by_scan(asked), asked
     # ("Acme Studio North" was read as Acme Studio, so it is no client of its own)
     assert {c.name for c in store.clients.find("acme")} == {"Acme Studio", "ACME-Labs", "Big Acme Co"}
+
+
+def test_a_pinned_block_shares_one_connection_and_replaces_one_that_broke(pg_url):
+    """A job's statements share one pooled connection (Database.pinned): one-statement calls and
+    transactions alike, a failed transaction rolls back without spoiling it, and a connection
+    the server ended is replaced for the next statement; it goes back to the pool at the end."""
+    import psycopg
+
+    db = Database(pg_url)
+    try:
+        with db.pinned():
+            pid = db.scalar("SELECT pg_backend_pid() AS pid")
+            db.execute("CREATE TEMP TABLE pins (n INTEGER)")  # lives with its connection
+            with db.transaction() as tx:
+                tx.execute("INSERT INTO pins VALUES (1)")
+                assert tx.scalar("SELECT pg_backend_pid() AS pid") == pid
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                with db.transaction() as tx:
+                    tx.execute("INSERT INTO pins VALUES (2)")
+                    tx.execute("SELECT 1 / 0")
+            assert db.scalar("SELECT COUNT(*) AS n FROM pins") == 1  # the failed one rolled back
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            with pytest.raises(psycopg.OperationalError):
+                db.scalar("SELECT 1 AS one")  # the statement it was running when the server ended it
+            assert db.scalar("SELECT 1 AS one") == 1  # the next takes another connection
+            assert db.scalar("SELECT pg_backend_pid() AS pid") != pid
+        assert db._pool.get_stats()["pool_available"] >= 1  # given back
+        with db.transaction() as tx:  # transactional again, as the pool hands them out
+            tx.execute("CREATE TEMP TABLE after_pin (n INTEGER)")
+            assert tx.scalar("SELECT COUNT(*) AS n FROM after_pin") == 0
+    finally:
+        db.close()
+
+
+def test_a_runs_events_written_together_are_each_recorded_once(store: Store):
+    with store.db.transaction() as tx:
+        store.ledger.append_many(tx, "r-9", [("load_context", "context_loaded", {"a": 1}), ("plan", "planned", {})])
+    with store.db.transaction() as tx:  # a replayed step: nothing twice
+        store.ledger.append_many(tx, "r-9", [("load_context", "context_loaded", {"a": 1}), ("plan", "planned", {})])
+    events = store.ledger.events("r-9")
+    assert [(e.step, e.kind, e.actor) for e in events] == [
+        ("load_context", "context_loaded", "coo"),
+        ("plan", "planned", "coo"),
+    ]
+    assert events[0].payload == {"a": 1}
