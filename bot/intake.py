@@ -50,10 +50,12 @@ class Intake:
         self.queue = queue
         self.limiter = limiter or RefusalLimiter()
 
-    def _record(self, kind: InboxKind, env: Envelope, options: dict[str, Any], data: bytes | None) -> int | None:
+    def _record(
+        self, kind: InboxKind, env: Envelope, options: dict[str, Any], data: bytes | None, *, queued: bool = False
+    ) -> int | None:
         payload = {"envelope": env.model_dump(mode="json"), "options": options, **pack(data)}
         try:
-            return self.store.inbox.save(env.idempotency_key, kind, env.channel, payload)
+            return self.store.inbox.save(env.idempotency_key, kind, env.channel, payload, queued=queued)
         except Exception as exc:
             # A connection that drops mid-statement surfaces as the driver's own error, not
             # StoreUnavailable: either way nothing was accepted and the sender is told so.
@@ -64,10 +66,11 @@ class Intake:
 
     def _save(self, kind: InboxKind, env: Envelope, options: dict[str, Any], data: bytes | None = None) -> bool:
         """Save once, then queue; True when new (a platform's retry of the same event is False)."""
-        item_id = self._record(kind, env, options, data)
+        # Saved as queued, its job queued next: one statement, not a second to mark it.
+        item_id = self._record(kind, env, options, data, queued=True)
         if item_id is None:
             return False
-        self.wake(item_id, _job_for(kind))
+        self.wake(item_id, _job_for(kind), marked=True)
         return True
 
     def save_here(self, env: Envelope) -> int | None:
@@ -75,17 +78,27 @@ class Intake:
         it at once (the operator waits at the terminal). Its inbox id, None for a repeat."""
         return self._record("message", env, {"post_ack": False}, None)
 
-    def wake(self, item_id: int, name: JobName = "inbox") -> bool:
-        """Queue a saved item; False (and it stays saved for the sweeper) when the queue is down."""
+    def wake(self, item_id: int, name: JobName = "inbox", *, marked: bool = False) -> bool:
+        """Queue a saved item (``marked``: it was saved as queued); False (and it stays saved for
+        the sweeper) when the queue is down."""
         job = JOBS[name]
         try:
             self.queue.enqueue(job.func, f"inbox-{item_id}", job.spec, item_id=item_id)
-            self.store.inbox.queued(item_id)
+            if not marked:
+                self.store.inbox.queued(item_id)
         except Exception as exc:  # noqa: BLE001 - Redis down, flushed mid-call, the database gone
             # The item is saved: the platform's acknowledgement stands, and the sweeper queues it.
             log.warning("inbox item %d saved; not queued yet (%s: %s)", item_id, type(exc).__name__, exc)
+            if marked:
+                self._unmark(item_id)
             return False
         return True
+
+    def _unmark(self, item_id: int) -> None:
+        try:
+            self.store.inbox.unqueued_after_all(item_id)
+        except Exception as exc:  # noqa: BLE001 - the database went too: the lost-work sweep finds no job for it
+            log.warning("inbox item %d stays marked queued (%s); the lost-work sweep queues it", item_id, exc)
 
     def sweep(self, limit: int = 100) -> int:
         """Queue what was saved while the queue was down; how many were queued."""

@@ -121,8 +121,14 @@ def record_retainer(deps: Deps, state: dict[str, Any]) -> StepResult:
 def record_client(deps: Deps, state: dict[str, Any]) -> StepResult:
     intent = intent_from_dict(state["intent"])
     assert isinstance(intent, NewClient) and intent.client_name
+    # The run's context found no client by this name and e-mail a moment ago: no second look-up.
+    loaded = state.get("loaded") or {}
+    looked_up = state["intent"].get("contact_email") or state["intent"].get("to")
+    known_new = loaded.get("candidates") == 0 and looked_up == intent.contact_email
     with deps.store.db.transaction() as tx:
-        client, created = deps.store.clients.upsert(tx, intent.client_name, intent.contact_name, intent.contact_email)
+        client, created = deps.store.clients.upsert(
+            tx, intent.client_name, intent.contact_name, intent.contact_email, known_new=known_new
+        )
         if created:  # undoable while nothing refers to the client
             deps.store.changes.record(
                 tx,

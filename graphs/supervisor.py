@@ -47,6 +47,8 @@ from store.errors import NotFound
 from store.facade import Store
 from store.reminder_cards import withdraw_settled_reminders
 from store.runs import FINISHED
+from store.settling import settled_or_unknown
+from store.settling import watching as watching_settlements
 from store.working_memory import ThreadContext
 
 log = logging.getLogger(__name__)
@@ -110,23 +112,25 @@ def plan(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     intended = plan_for(state["intent"]["kind"])
     assert intended is not None, "runs are only created for intents with a plan"
     # The steps go into the state, so the run's checkpoint carries them: a run planned
-    # under v1 finishes its v1 steps even when v2 ships before it is resumed.
-    with store.db.transaction() as tx:
-        # A run re-planned after a crash before its first checkpoint keeps the version it had.
-        recorded = store.runs.start_planned(tx, run_id, intended.name, intended.version)
-        chosen = intended if recorded == (intended.name, intended.version) else (playbook(*recorded) or intended)
-        if (chosen.name, chosen.version) != recorded:  # the version it had is gone
+    # under v1 finishes its v1 steps even when v2 ships before it is resumed. Two statements,
+    # each its own transaction (cheaper than one of both on PostgreSQL): a crash between them
+    # re-plans the run, which keeps the version recorded and records its events once.
+    # A run re-planned after a crash before its first checkpoint keeps the version it had.
+    recorded = store.runs.start_planned(run_id, intended.name, intended.version)
+    chosen = intended if recorded == (intended.name, intended.version) else (playbook(*recorded) or intended)
+    planned = {
+        "playbook": chosen.name,
+        "version": chosen.version,
+        "steps": list(chosen.steps),
+        "agent": chosen.lead,
+        "queue": chosen.agent.queue,
+    }
+    loaded = state.get("loaded")
+    events = [("load_context", "context_loaded", loaded)] if loaded is not None else []
+    if (chosen.name, chosen.version) != recorded:  # the version it had is gone
+        with store.db.transaction() as tx:
             store.runs.set_playbook(run_id, chosen.name, chosen.version, tx=tx)
-        planned = {
-            "playbook": chosen.name,
-            "version": chosen.version,
-            "steps": list(chosen.steps),
-            "agent": chosen.lead,
-            "queue": chosen.agent.queue,
-        }
-        loaded = state.get("loaded")
-        events = [("load_context", "context_loaded", loaded)] if loaded is not None else []
-        store.ledger.append_many(tx, run_id, [*events, ("plan", "planned", planned)])
+    store.ledger.append_many(run_id, [*events, ("plan", "planned", planned)])
     return {"plan": list(chosen.steps), "agent": chosen.lead}
 
 
@@ -280,7 +284,8 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     else:
         status = "rejected" if state.get("decision") == "rejected" else "done"
     store.ledger.append(run_id, "finish", "run_finished", {"status": status, "error": failed})
-    withdraw_settled_reminders(store)  # a payment or void this run booked may settle a waiting reminder
+    if settled_or_unknown():  # a payment or void this run booked may settle a waiting reminder
+        withdraw_settled_reminders(store)
     notes = list(state["notes"])
     if state.get("side_effects") or state.get("decision"):
         notes.append(f"Ledger: run {run_id} ({store.ledger.count(run_id)} events).")
@@ -523,13 +528,15 @@ class Supervisor:
         done: str | None = None
         node = next_node(START, state)
         try:
-            while node != END:
-                if node not in DIRECT:
-                    assert done is not None
-                    self.graph.update_state(self._run_config(run_id), dict(state), as_node=done)
-                    return None
-                state = cast(RunState, {**state, **table[node](state, runtime)})
-                done, node = node, next_node(node, state)
+            # Its finish knows whether any of its nodes touched an invoice (store.settling).
+            with watching_settlements():
+                while node != END:
+                    if node not in DIRECT:
+                        assert done is not None
+                        self.graph.update_state(self._run_config(run_id), dict(state), as_node=done)
+                        return None
+                    state = cast(RunState, {**state, **table[node](state, runtime)})
+                    done, node = node, next_node(node, state)
         except BaseException:
             if done is not None:
                 self._save_after(run_id, state, done)

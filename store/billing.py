@@ -15,6 +15,7 @@ from store.errors import StoreError
 from store.invoice_numbers import DEFAULT_FORMAT, DEFAULT_SERIES, NumberFormat
 from store.models import Invoice, InvoiceLine, InvoiceStatus, Payment, UtcDateTime, cents, from_cents
 from store.money import CurrencyMismatch, Money, Totals
+from store.settling import may_settle
 from store.tax import TaxSummary, TaxTreatment, summarize
 
 OPEN_STATUSES: tuple[InvoiceStatus, ...] = ("sent", "issued", "partially_paid")
@@ -255,6 +256,7 @@ class BillingStore:
     def set_status(self, tx: Tx, invoice_id: int, status: InvoiceStatus) -> None:
         """Move an invoice on. A draft that leaves the drafts (sent, or issued to the outbox) takes
         the credit it held (it may then be part or fully paid); a voided draft gives it back."""
+        may_settle()
         sent = ", sent_at = ?" if status == "sent" else ""
         params: tuple = (status, self.clock.now(), invoice_id) if sent else (status, invoice_id)
         tx.execute(f"UPDATE invoices SET status = ?{sent} WHERE id = ?", params)
@@ -357,6 +359,7 @@ class BillingStore:
         if invoice is not None:
             paid = invoice.paid_cents + applied
             status = "paid" if paid >= invoice.total_cents else "partially_paid"
+            may_settle()
             tx.execute("UPDATE invoices SET paid_cents = ?, status = ? WHERE id = ?", (paid, status, invoice.id))
         row = tx.fetchone("SELECT * FROM payments WHERE run_id = ? ORDER BY id", (run_id,))
         assert row is not None

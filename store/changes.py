@@ -19,6 +19,7 @@ from store.clock import Clock
 from store.db import Database, Tx
 from store.ledger import Ledger
 from store.models import LedgerEvent
+from store.settling import may_settle
 
 CHANGE = "change"
 UNDONE = "change_undone"
@@ -141,6 +142,8 @@ class ChangeLog:
         if not fields:
             return
         sets = ", ".join(f"{k} = ?" for k in fields)
+        if table == "invoices":
+            may_settle()
         tx.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*fields.values(), row_id))
 
     # -- clients: deleted only while nothing refers to them ---------------------------------

@@ -123,9 +123,23 @@ class ClientStore:
         contact_name: str | None = None,
         contact_email: str | None = None,
         currency: str | None = None,
+        *,
+        known_new: bool = False,
     ) -> tuple[Client, bool]:
-        """The client called ``name``, created if new; returns (client, created)."""
+        """The client called ``name``, created if new; returns (client, created). ``known_new``:
+        the caller looked this name and e-mail up a moment ago and found no one, so it is
+        inserted without a second look-up (one made meanwhile under the same name is found
+        after all)."""
         now = self.clock.now()
+        insert = (
+            "INSERT INTO clients (name, name_key, contact_name, contact_email, currency, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        values = (name, name_key(name), contact_name, contact_email, currency or "USD", now, now)
+        if known_new:
+            row = tx.fetchone(f"{insert} ON CONFLICT (name_key) DO NOTHING RETURNING *", values)
+            if row is not None:
+                return Client.model_validate(row), True
         existing = self._find(tx, name, contact_email)
         if len(existing) == 1:
             client = existing[0]
@@ -141,11 +155,7 @@ class ClientStore:
                 )
                 client = self.get(client.id, tx)
             return client, False
-        row = tx.fetchone(
-            "INSERT INTO clients (name, name_key, contact_name, contact_email, currency, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
-            (name, name_key(name), contact_name, contact_email, currency or "USD", now, now),
-        )
+        row = tx.fetchone(f"{insert} RETURNING *", values)
         assert row is not None
         return Client.model_validate(row), True
 

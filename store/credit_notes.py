@@ -22,6 +22,7 @@ from store.clock import Clock
 from store.db import Database, Tx
 from store.errors import StoreError
 from store.models import Invoice, UtcDateTime, _Row, from_cents
+from store.settling import may_settle
 
 CreditNoteStatus = Literal["draft", "issued", "cancelled"]
 COUNTER = "credit_note"
@@ -127,6 +128,7 @@ class CreditNotes:
             "UPDATE credit_applications SET status = 'released', updated_at = ? WHERE invoice_id = ?",
             (now, note.invoice_id),
         )
+        may_settle()
         tx.execute("UPDATE invoices SET status = 'void', paid_cents = 0 WHERE id = ?", (note.invoice_id,))
         tx.execute(
             "UPDATE credit_notes SET status = 'issued', amount_cents = ?, credited_cents = ?, issued_at = ?"

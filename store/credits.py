@@ -17,6 +17,7 @@ from typing import Literal
 from store.clock import Clock
 from store.db import Database, Tx
 from store.models import UtcDateTime, _Row, format_money, from_cents
+from store.settling import may_settle
 
 CreditStatus = Literal["held", "applied", "released"]
 # What a client's credit is reduced by: holds on drafts and applications on sent invoices.
@@ -133,6 +134,7 @@ def apply_held(tx: Tx, invoice_id: int, now: datetime) -> CreditUse | None:
     assert invoice is not None
     paid = int(invoice["paid_cents"]) + use.amount_cents
     status = "paid" if paid >= int(invoice["total_cents"]) else "partially_paid"
+    may_settle()
     tx.execute("UPDATE invoices SET paid_cents = ?, status = ? WHERE id = ?", (paid, status, invoice_id))
     return use.model_copy(update={"status": "applied"})
 

@@ -265,7 +265,7 @@ class Database:
             yield tx
 
     @contextmanager
-    def _autocommit(self) -> Iterator[Tx]:
+    def _autocommit(self, wait: float | None = None) -> Iterator[Tx]:
         """PostgreSQL: a pooled connection in autocommit for one statement, which is then its own
         transaction (atomic, with its own snapshot: what BEGIN; statement; COMMIT gives, without
         the two extra round trips)."""
@@ -273,7 +273,7 @@ class Database:
         if pinned is not None:  # kept in autocommit while pinned
             yield Tx(pinned, "postgres")
             return
-        ctx, conn = self._checkout()
+        ctx, conn = self._checkout(wait)
         try:
             conn.autocommit = True
             try:
@@ -343,11 +343,12 @@ class Database:
                 raise
             raise StoreUnavailable(f"cannot reach PostgreSQL at {redact_url(self.url)}: {exc}") from exc
 
-    def _one(self, sql: str) -> AbstractContextManager[Tx]:
+    def _one(self, sql: str, wait: float | None = None) -> AbstractContextManager[Tx]:
         """Where one statement runs on its own: on PostgreSQL in autocommit (one round trip); on
-        SQLite a deferred read, or a write transaction that takes the write lock up front."""
+        SQLite a deferred read, or a write transaction that takes the write lock up front.
+        ``wait``: as :meth:`transaction`'s."""
         if self.dialect == "postgres":
-            return self._autocommit()
+            return self._autocommit(wait)
         return self.read() if self._reads(sql) else self.transaction()
 
     def _reads(self, sql: str) -> bool:
@@ -366,8 +367,8 @@ class Database:
         with self._one(sql) as tx:
             return tx.fetchall(sql, params)
 
-    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        with self._one(sql) as tx:
+    def fetchone(self, sql: str, params: Sequence[Any] = (), *, wait: float | None = None) -> Row | None:
+        with self._one(sql, wait) as tx:
             return tx.fetchone(sql, params)
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:

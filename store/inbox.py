@@ -1,9 +1,11 @@
 """The inbox: every input from every channel, saved before it is queued or parsed.
 
 One row per channel event (UNIQUE dedupe key: Slack's event id, Telegram's update id, an
-e-mail's digest…), written in one transaction before the channel is acknowledged. The queue
-only wakes a worker to process a saved row; rows that could not be queued (Redis down) stay
-``saved`` until a sweeper or a starting worker queues them, so nothing accepted is lost.
+e-mail's digest…), written in one statement before the channel is acknowledged. The queue
+only wakes a worker to process a saved row. A row the door queues at once is written
+``queued``; one that could not be queued (Redis down) is ``saved`` (again) until a sweeper or a
+starting worker queues it — and one whose mark could not be taken back is queued again by the
+lost-work sweep, which finds no job for it — so nothing accepted is lost.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from store.clock import Clock
-from store.db import Database, Tx
+from store.db import Database
 from store.errors import StoreUnavailable
 from store.models import JsonDict, UtcDateTime
 
@@ -66,23 +68,24 @@ class Inbox:
         self.db = db
         self.clock = clock
 
-    def save(self, dedupe: str, kind: InboxKind, channel: str, payload: dict[str, Any]) -> int | None:
-        """Record one input; its id, or None when this dedupe key was saved before (a retry).
-        Raises StoreUnavailable when the database cannot take it: the channel should retry."""
+    def save(
+        self, dedupe: str, kind: InboxKind, channel: str, payload: dict[str, Any], *, queued: bool = False
+    ) -> int | None:
+        """Record one input (``queued``: its job is being queued now); its id, or None when this
+        dedupe key was saved before (a retry). Raises StoreUnavailable when the database cannot
+        take it: the channel should retry."""
+        now = self.clock.now()
         try:
-            with self.db.transaction(wait=SAVE_WAIT) as tx:
-                return self._insert(tx, dedupe, kind, channel, payload)
+            inserted = self.db.fetchone(
+                "INSERT INTO inbox (dedupe, kind, channel, payload, status, created_at, queued_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe) DO NOTHING RETURNING id",
+                (dedupe, kind, channel, payload, "queued" if queued else "saved", now, now if queued else None),
+                wait=SAVE_WAIT,
+            )
         except Exception as exc:
             if _unreachable(exc):
                 raise StoreUnavailable(f"cannot save the message: {exc}") from exc
             raise
-
-    def _insert(self, tx: Tx, dedupe: str, kind: InboxKind, channel: str, payload: dict[str, Any]) -> int | None:
-        inserted = tx.fetchone(
-            "INSERT INTO inbox (dedupe, kind, channel, payload, status, created_at) VALUES (?, ?, ?, ?, 'saved', ?)"
-            " ON CONFLICT (dedupe) DO NOTHING RETURNING id",
-            (dedupe, kind, channel, payload, self.clock.now()),
-        )
         return None if inserted is None else int(inserted["id"])
 
     def get(self, item_id: int) -> InboxItem | None:
@@ -93,6 +96,12 @@ class Inbox:
         self.db.execute(
             "UPDATE inbox SET status = 'queued', queued_at = ? WHERE id = ? AND status = 'saved'",
             (self.clock.now(), item_id),
+        )
+
+    def unqueued_after_all(self, item_id: int) -> None:
+        """The job of an item saved as queued could not be queued: it waits as saved."""
+        self.db.execute(
+            "UPDATE inbox SET status = 'saved', queued_at = NULL WHERE id = ? AND status = 'queued'", (item_id,)
         )
 
     def done(self, item_id: int, error: str | None = None) -> None:

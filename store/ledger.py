@@ -41,7 +41,7 @@ class Ledger:
             return tx.execute(sql, params) == 1
         return self.db.execute(sql, params) == 1  # one statement: its own transaction
 
-    def append_many(self, tx: Tx, run_id: str, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    def append_many(self, run_id: str, events: list[tuple[str, str, dict[str, Any]]], *, tx: Tx | None = None) -> None:
         """Several events of one run (step, kind, payload; by coo) in one statement, each recorded
         once (the keys of :meth:`append`)."""
         if not events:
@@ -51,11 +51,14 @@ class Ledger:
         for step, kind, payload in events:
             params += [run_id, step, "coo", kind, payload, None, f"{run_id}:{step}:{kind}", now]
         rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(events))
-        tx.execute(
+        sql = (
             "INSERT INTO ledger (run_id, step, actor, kind, payload, receipt, dedupe_key, created_at)"
-            f" VALUES {rows} ON CONFLICT (dedupe_key) DO NOTHING",
-            params,
+            f" VALUES {rows} ON CONFLICT (dedupe_key) DO NOTHING"
         )
+        if tx is not None:
+            tx.execute(sql, params)
+            return
+        self.db.execute(sql, params)  # one statement: its own transaction
 
     def events(self, run_id: str) -> list[LedgerEvent]:
         rows = self.db.fetchall("SELECT * FROM ledger WHERE run_id = ? ORDER BY id", (run_id,))

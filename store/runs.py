@@ -90,10 +90,10 @@ class RunStore:
 
     # -- playbooks ---------------------------------------------------------------------
 
-    def start_planned(self, tx: Tx, run_id: str, name: str, version: int) -> tuple[str, int]:
+    def start_planned(self, run_id: str, name: str, version: int) -> tuple[str, int]:
         """Mark the run running, planned with this playbook version unless it was planned before
         (a run re-planned after a crash keeps its version); the (name, version) it has."""
-        row = tx.fetchone(
+        row = self.db.fetchone(
             "UPDATE runs SET status = 'running', updated_at = ?, finished_at = NULL, error = NULL,"
             " playbook = COALESCE(playbook, ?), playbook_version = COALESCE(playbook_version, ?)"
             " WHERE id = ? RETURNING playbook, playbook_version",

@@ -90,3 +90,42 @@ def test_a_run_allowed_longer_than_its_messages_job_keeps_its_own_job(rq_runtime
     # Five minutes for a proposal, two for the message's job: the proposal ran as its own job.
     assert Job.fetch(f"run-{proposal.id}", connection=redis).get_status() == "finished"
     assert not redis.exists(f"rq:job:run-{client_run.id}")  # the client's run fit in its message's job
+
+
+def test_an_approval_free_request_costs_a_bounded_number_of_statements(rq_runtime, monkeypatch):
+    """The whole of "new client: …" in its worker — the message, its run, its reply — in at most
+    this many statements on PostgreSQL, each on the job's one pinned connection (issue 15: 42
+    statements before the work on throughput, 22 after). A change that adds a round trip to
+    every request shows here first."""
+    import store.db as db_module
+
+    _say(rq_runtime, "new client: Warmup Co, contact ops@warmup.example", 0)
+    _work(rq_runtime)  # the parser's client names and the worker's first look-ups
+    _say(rq_runtime, CLIENT, 1)
+    statements: list[str] = []
+    execute, fetchall = db_module.Tx.execute, db_module.Tx.fetchall
+
+    def counted_execute(self: Any, sql: str, params: Any = ()) -> int:
+        statements.append(sql)
+        return execute(self, sql, params)
+
+    def counted_fetchall(self: Any, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        statements.append(sql)
+        return fetchall(self, sql, params)
+
+    monkeypatch.setattr(db_module.Tx, "execute", counted_execute)
+    monkeypatch.setattr(db_module.Tx, "fetchall", counted_fetchall)
+    _work(rq_runtime)
+    made = list(statements)
+    assert any("Added client Northwind (ops@northwind.example)." in text for text in _thread(rq_runtime))
+    run = rq_runtime.store.runs.recent(1)[0]
+    assert run.status == "done"
+    assert [e.kind for e in rq_runtime.store.ledger.events(run.id)] == [
+        "intent_received",
+        "context_loaded",
+        "planned",
+        "change",
+        "step_done",
+        "run_finished",
+    ]
+    assert len(made) <= 22, "\n".join(made)

@@ -220,13 +220,22 @@ def test_a_pinned_block_shares_one_connection_and_replaces_one_that_broke(pg_url
 
 
 def test_a_runs_events_written_together_are_each_recorded_once(store: Store):
-    with store.db.transaction() as tx:
-        store.ledger.append_many(tx, "r-9", [("load_context", "context_loaded", {"a": 1}), ("plan", "planned", {})])
+    store.ledger.append_many("r-9", [("load_context", "context_loaded", {"a": 1}), ("plan", "planned", {})])
     with store.db.transaction() as tx:  # a replayed step: nothing twice
-        store.ledger.append_many(tx, "r-9", [("load_context", "context_loaded", {"a": 1}), ("plan", "planned", {})])
+        store.ledger.append_many("r-9", [("load_context", "context_loaded", {"a": 1}), ("plan", "planned", {})], tx=tx)
     events = store.ledger.events("r-9")
     assert [(e.step, e.kind, e.actor) for e in events] == [
         ("load_context", "context_loaded", "coo"),
         ("plan", "planned", "coo"),
     ]
     assert events[0].payload == {"a": 1}
+
+
+def test_a_client_known_to_be_new_is_inserted_at_once_and_one_made_meanwhile_is_found(store: Store):
+    with store.db.transaction() as tx:
+        made, created = store.clients.upsert(tx, "Northwind", None, "ops@northwind.example", known_new=True)
+    assert created and made.name == "Northwind"
+    with store.db.transaction() as tx:  # "known" new, yet made meanwhile: the same client, updated
+        again, created = store.clients.upsert(tx, "Northwind", "Ana", None, known_new=True)
+    assert not created and again.id == made.id and again.contact_name == "Ana"
+    assert store.db.scalar("SELECT COUNT(*) AS n FROM clients") == 1

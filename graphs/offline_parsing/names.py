@@ -179,8 +179,10 @@ def take_name(
     return NameMatch(name, name_start, end)
 
 
+@lru_cache(maxsize=16384)
 def name_key(name: str) -> str:
-    """Case- and punctuation-insensitive form of a name: "Google, Inc." -> "google inc"."""
+    """Case- and punctuation-insensitive form of a name: "Google, Inc." -> "google inc".
+    Remembered: the client names are keyed again whenever one of them changes."""
     return " ".join(_KEY_RE.sub(" ", name.lower()).split())
 
 
