@@ -17,6 +17,9 @@ class StepResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
     action: Action | None = None
     client_id: int | None = None
+    # The name of ``client_id`` when the step has it at hand (the run's finish then need not
+    # read it to remember the client for follow-ups in the thread).
+    client_name: str | None = None
     stop: bool = False  # nothing more can be done in this run (e.g. unknown client)
     facts: dict[str, Any] = Field(default_factory=dict)
 

@@ -144,8 +144,12 @@ def record_client(deps: Deps, state: dict[str, Any]) -> StepResult:
             )
     contact = f" ({client.contact_email})" if client.contact_email else " (no e-mail yet)"
     if created:
-        return StepResult(notes=[f"Added client {client.name}{contact}."], client_id=client.id)
-    return StepResult(notes=[f"{client.name} is already a client{contact}; details updated."], client_id=client.id)
+        return StepResult(notes=[f"Added client {client.name}{contact}."], client_id=client.id, client_name=client.name)
+    return StepResult(
+        notes=[f"{client.name} is already a client{contact}; details updated."],
+        client_id=client.id,
+        client_name=client.name,
+    )
 
 
 def _proposal_action(

@@ -62,6 +62,7 @@ class RunState(TypedDict, total=False):
     plan: list[str]
     cursor: int
     client_id: int | None
+    client_name: str | None  # client_id's name, when the step that set it gave it
     loaded: dict[str, Any]  # what load_context found, for its ledger event (written by plan)
     agent: str  # the playbook's lead agent (its SLA category)
     notes: list[str]
@@ -170,6 +171,7 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         "notes": state["notes"] + result.notes,
         "action": result.action.model_dump() if result.action else None,
         "client_id": result.client_id if result.client_id is not None else state.get("client_id"),
+        "client_name": result.client_name if result.client_id is not None else state.get("client_name"),
         "stop": result.stop,
     }
 
@@ -299,10 +301,12 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         store.ledger.append(run_id, "sla", "sla_breached", {"at": "finish"}, actor="coo")
         _post(store, state, notes_late, "sla-breach")
     client = state.get("client_id")
-    try:
-        name = store.clients.get(client).name if client is not None else None
-    except NotFound:
-        name = None  # this run deleted its client: there is nothing for a follow-up to mean
+    name = state.get("client_name")
+    if client is not None and name is None:
+        try:
+            name = store.clients.get(client).name
+        except NotFound:
+            name = None  # this run deleted its client: there is nothing for a follow-up to mean
     if client is not None and name is not None:
         # Follow-ups in this thread ("bill them on the 15th instead") mean this client.
         deps.working_memory.remember(
