@@ -253,7 +253,8 @@ def process(runtime: Runtime, item_id: int) -> Handled | None:
             dedupe=f"failed:{env.idempotency_key}",
         )
         raise
-    inbox.done(item_id)
+    if not (isinstance(handled, Handled) and handled.wrote_with_accept):
+        inbox.done(item_id)
     return handled
 
 
@@ -279,7 +280,12 @@ def _message(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str
         promoted = promote_filed(runtime.conversation, env)  # the bulk mail filed in this thread
         if promoted is not None:
             return promoted
-    return runtime.conversation.handle(env, post_ack=bool(options.get("post_ack", True)))
+    # The input is done when its request is accepted, in that same transaction.
+    return runtime.conversation.handle(
+        env,
+        post_ack=bool(options.get("post_ack", True)),
+        with_accept=lambda tx: runtime.store.inbox.done(item.id, tx=tx),
+    )
 
 
 def _email(runtime: Runtime, env: Envelope, item: InboxItem, options: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
@@ -53,6 +54,7 @@ from graphs.replies import question_for
 from graphs.sending import resend, schedule_retries
 from graphs.suggestions import not_understood, small_talk_reply
 from store.conversations import PendingQuestion
+from store.db import Tx
 from store.errors import StoreUnavailable
 from store.jobqueue import JobQueue, JobSpec
 from store.models import Approval, Decided
@@ -81,6 +83,10 @@ def new_run_id() -> str:
 _message_run: ContextVar[str | None] = ContextVar("message_run", default=None)
 # Whether the message's channel shows an acknowledgement ("On it.") for work it starts.
 _post_ack: ContextVar[bool] = ContextVar("post_ack", default=False)
+# What the caller writes in the transaction that accepts the message's request (the job that
+# processes a saved input marks it done there: one round trip fewer, and done exactly when
+# accepted); set with the message, once.
+_with_accept: ContextVar[list[Callable[[Tx], None]] | None] = ContextVar("with_accept", default=None)
 # Whether the message's thread may have a question open (False once it was read and none was):
 # a request accepted in a thread without one has no question to close.
 _question_open: ContextVar[bool] = ContextVar("question_open", default=True)
@@ -161,17 +167,23 @@ class Conversation:
         """A side remark about this message (its own dedupe key: the message's reply still comes)."""
         self.store.conversations.post(env.channel, env.thread_id, text, dedupe=f"note:{env.idempotency_key}")
 
-    def handle(self, env: Envelope, *, post_ack: bool = False) -> Handled:
+    def handle(
+        self, env: Envelope, *, post_ack: bool = False, with_accept: Callable[[Tx], None] | None = None
+    ) -> Handled:
         """Handle one operator message exactly once (a redelivered event is a no-op). With
         ``post_ack``, work it starts is acknowledged in the thread ("On it."), written in the
-        same transaction as the run, so the acknowledgement always comes before the answer."""
+        same transaction as the run, so the acknowledgement always comes before the answer.
+        ``with_accept``: written in the transaction that accepts the message's request, if it
+        makes one (``Handled.wrote_with_accept`` then)."""
         run_id = new_run_id()
         token = _message_run.set(run_id)
         ack_token = _post_ack.set(post_ack)
+        accept_token = _with_accept.set([with_accept] if with_accept else None)
         try:
             with attribute_to(run_id):
                 return self._handle(env)
         finally:
+            _with_accept.reset(accept_token)
             _post_ack.reset(ack_token)
             _message_run.reset(token)
 
@@ -429,10 +441,14 @@ class Conversation:
                 actor=f"{env.channel}:{env.user_id}",
                 tx=tx,
             )
+            writes = _with_accept.get()
+            wrote = bool(writes)
+            while writes:  # once: a message that accepts several requests writes it with the first
+                writes.pop()(tx)
         if not self._enqueue(env, self.jobs.run, f"run-{run_id}", plan.agent.job_spec(), run_id=run_id):
             return Handled(saved=[run_id])
         start = {"run_id": run_id, "intent": accepted.intent, "channel": env.channel, "thread_id": env.thread_id}
-        return Handled(run_ids=[run_id], ack=ACK, starts={run_id: start})
+        return Handled(run_ids=[run_id], ack=ACK, starts={run_id: start}, wrote_with_accept=wrote)
 
     def _enqueue(self, env: Envelope, func: str, job_id: str, spec: JobSpec, **kwargs: Any) -> bool:
         """Queue a job; on a dead queue the work stays saved and the operator is told."""

@@ -18,3 +18,4 @@ class Handled(BaseModel):
     # The state each started run begins from (run id, intent, thread): a job that runs the run
     # straight after the message (bot.jobs) starts it without reading its intent back.
     starts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    wrote_with_accept: bool = False  # the caller's ``with_accept`` was written with the request

@@ -65,6 +65,8 @@ class RunState(TypedDict, total=False):
     client_name: str | None  # client_id's name, when the step that set it gave it
     loaded: dict[str, Any]  # what load_context found, for its ledger event (written by plan)
     agent: str  # the playbook's lead agent (its SLA category)
+    # Ledger events of the last step, written by finish with its own: (step, kind, payload).
+    unwritten: list[tuple[str, str, dict[str, Any]]]
     notes: list[str]
     action: dict[str, Any] | None
     decision: str | None
@@ -160,13 +162,8 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     # step recorded it once), and only when the step used the policy.
     by_policy_notes = policy_notes(deps, state["run_id"], name) if by_policy else []
     result.notes = [*result.notes, *by_policy_notes, *budget_notes]
-    deps.store.ledger.append(
-        state["run_id"],
-        name,
-        "step_done",
-        {"notes": result.notes, "action": result.action.action if result.action else None, **result.facts},
-    )
-    return {
+    done = {"notes": result.notes, "action": result.action.action if result.action else None, **result.facts}
+    update: dict[str, Any] = {
         "cursor": state["cursor"] + 1,
         "notes": state["notes"] + result.notes,
         "action": result.action.model_dump() if result.action else None,
@@ -174,6 +171,12 @@ def step(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         "client_name": result.client_name if result.client_id is not None else state.get("client_name"),
         "stop": result.stop,
     }
+    if after_step(cast(RunState, {**state, **update})) == "finish":
+        # The run's last step: its event is written with the run's end, in one statement.
+        update["unwritten"] = [(name, "step_done", done)]
+    else:
+        deps.store.ledger.append(state["run_id"], name, "step_done", done)
+    return update
 
 
 def _reviewed(deps: Deps, state: RunState, result: StepResult) -> StepResult:
@@ -285,7 +288,9 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
         status = "paused"
     else:
         status = "rejected" if state.get("decision") == "rejected" else "done"
-    store.ledger.append(run_id, "finish", "run_finished", {"status": status, "error": failed})
+    ended = ("finish", "run_finished", {"status": status, "error": failed})
+    unwritten = [(str(step), str(kind), dict(payload)) for step, kind, payload in state.get("unwritten") or []]
+    store.ledger.append_many(run_id, [*unwritten, ended])
     if settled_or_unknown():  # a payment or void this run booked may settle a waiting reminder
         withdraw_settled_reminders(store)
     notes = list(state["notes"])
@@ -314,7 +319,11 @@ def finish(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
             ThreadContext(client_id=client, client_name=name, run_id=run_id, kind=state["intent"]["kind"]),
         )
     summary = notes[0][:200] if notes else None
-    return {"notes": [], "outcome": {"status": status, "summary": summary, "error": failed or state.get("paused")}}
+    return {
+        "notes": [],
+        "unwritten": [],
+        "outcome": {"status": status, "summary": summary, "error": failed or state.get("paused")},
+    }
 
 
 def after_step(state: RunState) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from store.clock import Clock
-from store.db import Database
+from store.db import Database, Tx
 from store.errors import StoreUnavailable
 from store.models import JsonDict, UtcDateTime
 
@@ -104,11 +104,13 @@ class Inbox:
             "UPDATE inbox SET status = 'saved', queued_at = NULL WHERE id = ? AND status = 'queued'", (item_id,)
         )
 
-    def done(self, item_id: int, error: str | None = None) -> None:
-        self.db.execute(
-            "UPDATE inbox SET status = 'done', done_at = ?, error = ? WHERE id = ?",
-            (self.clock.now(), error[:500] if error else None, item_id),
-        )
+    def done(self, item_id: int, error: str | None = None, *, tx: Tx | None = None) -> None:
+        sql = "UPDATE inbox SET status = 'done', done_at = ?, error = ? WHERE id = ?"
+        params = (self.clock.now(), error[:500] if error else None, item_id)
+        if tx is not None:
+            tx.execute(sql, params)
+            return
+        self.db.execute(sql, params)
 
     def unqueued(self, limit: int = 100) -> list[InboxItem]:
         """Saved items no queue has taken yet, oldest first."""
