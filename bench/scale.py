@@ -284,6 +284,11 @@ def render(result: dict[str, Any]) -> str:
         lines.append("## throughput (two workers, PostgreSQL + Redis)")
         lines.append(f"- bare RQ job writing one row: {thr['bare_rq_per_s']:.0f} jobs/s")
         lines.append(f"- coo approval-free requests: {thr['coo_per_s']:.0f} runs/s ({thr['ratio']:.2f}× bare RQ)")
+        if len(thr.get("rounds") or []) > 1:
+            each = ", ".join(
+                f"{r['bare_rq_per_s']:.0f}/{r['coo_per_s']:.0f} ({r['ratio']:.2f}×)" for r in thr["rounds"]
+            )
+            lines.append(f"- rounds (bare/coo per s; medians above): {each}")
         lines.append("")
     elif thr:
         lines.append(f"throughput: {thr.get('skipped') or 'FAILED — ' + str(thr.get('error'))}")
@@ -325,7 +330,9 @@ def main(args: argparse.Namespace) -> int:
             from bench.throughput import measure as throughput
 
             progress("throughput: two `coo worker`s against a bare RQ job…")
-            result["throughput"] = _attempt("throughput", lambda: throughput(server, redis_url, args.jobs or 300))
+            result["throughput"] = _attempt(
+                "throughput", lambda: throughput(server, redis_url, args.jobs or 300, args.rounds or 3)
+            )
         else:
             result["throughput"] = {"skipped": "give --postgres URL and --redis URL for the throughput run"}
     result["seconds"] = round(time.perf_counter() - started, 1)

@@ -11,6 +11,7 @@ Each side is timed from the first enqueue to the last job done, with the workers
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -169,12 +170,24 @@ def _envelope(envelope: Any, text: str) -> Any:
     return envelope(channel="console", event_id=uuid.uuid4().hex, thread_id="bench", user_id="bench", text=text)
 
 
-def measure(server: str, redis_url: str, jobs: int) -> dict[str, Any]:
+def measure(server: str, redis_url: str, jobs: int, rounds: int = 3) -> dict[str, Any]:
+    """``rounds`` times a bare RQ run then a coo run, each on a fresh database and Redis: this
+    machine's speed drifts between seconds, so the figures are the medians, and the ratio is the
+    median of each round's (a bare run and the coo run right after it)."""
     from bench.services import flushed_redis, temp_database
 
+    figures = []
     with tempfile.TemporaryDirectory(prefix="coo-throughput-") as tmp:
-        with temp_database(server) as db_url, flushed_redis(redis_url):
-            bare = bare_rq(db_url, redis_url, jobs, Path(tmp))
-        with temp_database(server) as db_url, flushed_redis(redis_url):
-            coo = coo_workers(db_url, redis_url, jobs, Path(tmp))
-    return {"jobs": jobs, "bare_rq_per_s": round(bare, 1), "coo_per_s": round(coo, 1), "ratio": round(coo / bare, 3)}
+        for _ in range(max(1, rounds)):
+            with temp_database(server) as db_url, flushed_redis(redis_url):
+                bare = bare_rq(db_url, redis_url, jobs, Path(tmp))
+            with temp_database(server) as db_url, flushed_redis(redis_url):
+                coo = coo_workers(db_url, redis_url, jobs, Path(tmp))
+            figures.append({"bare_rq_per_s": round(bare, 1), "coo_per_s": round(coo, 1), "ratio": round(coo / bare, 3)})
+    return {
+        "jobs": jobs,
+        "bare_rq_per_s": statistics.median(f["bare_rq_per_s"] for f in figures),
+        "coo_per_s": statistics.median(f["coo_per_s"] for f in figures),
+        "ratio": statistics.median(f["ratio"] for f in figures),
+        "rounds": figures,
+    }

@@ -634,6 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scale.add_argument("--throughput", action="store_true", help="also two workers against a bare RQ job (Redis)")
     scale.add_argument("--jobs", type=int, help="jobs per throughput run (default 300)")
+    scale.add_argument(
+        "--rounds", type=int, help="throughput rounds, bare RQ and coo alternated (default 3; medians are shown)"
+    )
     chaos = bench.add_argument_group("coo bench chaos")
     chaos.add_argument("--flows", type=int, help="approval flows over the single-fault phases (default 200)")
     chaos.add_argument("--all-flows", type=int, help="approval flows in the all-faults phase (default 60)")

@@ -31,7 +31,8 @@ class ClientStore:
         self.db = db
         self.clock = clock
         # (client_names_version, names) of the last read: see names()
-        self._names: tuple[int, tuple[str, ...]] | None = None
+        # (version, removals, names) as last read (ClientStore.names)
+        self._names: tuple[int, int, tuple[str, ...]] | None = None
 
     def get(self, client_id: int, tx: Tx | None = None) -> Client:
         sql = "SELECT * FROM clients WHERE id = ?"
@@ -104,16 +105,25 @@ class ClientStore:
 
     def names(self) -> tuple[str, ...]:
         """Every client's name (the parser reads a real company among them as a client). Read
-        once and again only when the database's client_names_version moved (a trigger bumps it
-        on any process's insert, rename or delete): a message costs one small read, not every
-        client. The version is read first, so names read after a change are never kept under
-        the version before it."""
-        version = self.db.scalar("SELECT version FROM client_names_version WHERE id = 1")
+        once, and again only as far as the database's client_names_version moved (triggers bump
+        it on any process's insert, rename or delete, and give each new name its version): a
+        message costs one small read; after new clients, their names only; after a rename or a
+        removal, every name again. The version is read first, so names read after a change are
+        never kept under the version before it."""
+        row = self.db.fetchone("SELECT version, removals FROM client_names_version WHERE id = 1")
+        if row is None:
+            return tuple(r["name"] for r in self.db.fetchall("SELECT name FROM clients ORDER BY name_key"))
+        version, removals = int(row["version"]), int(row["removals"])
         cached = self._names
-        if version is not None and cached is not None and cached[0] == version:
-            return cached[1]
-        names = tuple(r["name"] for r in self.db.fetchall("SELECT name FROM clients ORDER BY name_key"))
-        self._names = (version, names) if version is not None else None
+        if cached is not None and cached[0] == version:
+            return cached[2]
+        if cached is not None and cached[1] == removals and cached[0] < version:
+            added = self.db.fetchall("SELECT name FROM clients WHERE names_version > ?", (cached[0],))
+            # A name committed after the version was read may come too (and again next time).
+            names = tuple(dict.fromkeys([*cached[2], *(r["name"] for r in added)]))
+        else:
+            names = tuple(r["name"] for r in self.db.fetchall("SELECT name FROM clients ORDER BY name_key"))
+        self._names = (version, removals, names)
         return names
 
     def upsert(

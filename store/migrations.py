@@ -715,6 +715,52 @@ CREATE TRIGGER client_names_changed AFTER INSERT OR DELETE OR UPDATE OF name ON 
 """,
 }
 
+# Each client row carries the names version its name came with, and the version row counts the
+# renames and removals: while none happened since the names were read, only the names with a
+# later version are read (a message after a new client reads one name, not every client's).
+# On PostgreSQL the version row is locked by the transaction that bumps it until it commits, so
+# versions are given in commit order: every name up to a version read is committed and visible.
+_CLIENT_NAMES_INCREMENTAL = {
+    "sqlite": """
+ALTER TABLE clients ADD COLUMN names_version INTEGER;
+ALTER TABLE client_names_version ADD COLUMN removals INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX clients_names_version ON clients (names_version);
+DROP TRIGGER client_names_new;
+DROP TRIGGER client_names_edit;
+DROP TRIGGER client_names_gone;
+CREATE TRIGGER client_names_new AFTER INSERT ON clients BEGIN
+    UPDATE client_names_version SET version = version + 1;
+    UPDATE clients SET names_version = (SELECT version FROM client_names_version WHERE id = 1) WHERE id = NEW.id;
+END;
+CREATE TRIGGER client_names_edit AFTER UPDATE OF name ON clients BEGIN
+    UPDATE client_names_version SET version = version + 1, removals = removals + 1;
+END;
+CREATE TRIGGER client_names_gone AFTER DELETE ON clients BEGIN
+    UPDATE client_names_version SET version = version + 1, removals = removals + 1;
+END;
+""",
+    "postgres": """
+ALTER TABLE clients ADD COLUMN names_version BIGINT;
+ALTER TABLE client_names_version ADD COLUMN removals BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX clients_names_version ON clients (names_version);
+DROP TRIGGER client_names_changed ON clients;
+CREATE FUNCTION coo_client_name_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE client_names_version SET version = version + 1 WHERE id = 1 RETURNING version INTO NEW.names_version;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER client_name_added BEFORE INSERT ON clients
+    FOR EACH ROW EXECUTE FUNCTION coo_client_name_added();
+CREATE FUNCTION coo_client_names_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE client_names_version SET version = version + 1, removals = removals + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER client_names_removed AFTER DELETE OR UPDATE OF name ON clients
+    FOR EACH STATEMENT EXECUTE FUNCTION coo_client_names_removed();
+""",
+}
+
 _SCALE = {
     "sqlite": _SCALE_INDEXES.format(**_TOKENS["sqlite"]) + _SCALE_SQLITE,
     "postgres": _SCALE_INDEXES.format(**_TOKENS["postgres"]) + _SCALE_POSTGRES,
@@ -744,6 +790,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
         "postgres": _MEMORY_SKETCHES.format(bigint="BIGINT", blob="BYTEA"),
     },
     _CLIENT_NAMES_VERSION,
+    _CLIENT_NAMES_INCREMENTAL,
 ]
 
 

@@ -40,10 +40,11 @@ class TableSpec(BaseModel):
     json_columns: tuple[str, ...] = ()
     serial: bool = True  # has an integer id backed by a sequence (PostgreSQL) to move forward
     order_by: str = "id"
+    derived: tuple[str, ...] = ()  # columns this database fills in itself (left out of a snapshot)
 
 
 TABLES: list[TableSpec] = [
-    TableSpec(name="clients"),
+    TableSpec(name="clients", derived=("names_version",)),  # the names counter's (store/clients.py)
     TableSpec(name="client_facts"),
     TableSpec(name="retainers"),
     TableSpec(name="deliverables"),
@@ -180,7 +181,7 @@ def export_snapshot(db: Database, now: datetime) -> Snapshot:
         for spec in TABLES:
             if spec.name not in present:
                 continue
-            columns = _columns(tx, db.dialect, spec.name)
+            columns = [c for c in _columns(tx, db.dialect, spec.name) if c not in spec.derived]
             rows = tx.fetchall(f"SELECT {', '.join(columns)} FROM {spec.name} ORDER BY {spec.order_by}")
             tables[spec.name] = {
                 "columns": columns,
@@ -274,7 +275,7 @@ def export_to(db: Database, path: Path, now: datetime, playbooks: list[dict[str,
         for spec in TABLES:
             if spec.name not in present:
                 continue
-            columns = _columns(tx, db.dialect, spec.name)
+            columns = [c for c in _columns(tx, db.dialect, spec.name) if c not in spec.derived]
             out.write(("" if first else ", ") + json.dumps(spec.name) + ': {"columns": ' + json.dumps(columns))
             out.write(', "rows": [')
             first, n = False, 0

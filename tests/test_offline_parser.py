@@ -429,3 +429,18 @@ def test_books_phrasings_gate(parser: OfflineParser) -> None:
     report = evaluate_phrasings(parser, BOOKS_PHRASINGS_PATH)
     assert report.total >= 80
     assert report.correct == report.total, format_phrasing_report(report)
+
+
+def test_client_keys_worked_out_for_added_names_equal_those_worked_out_afresh():
+    """A client added keys only the new name (the names are keyed again whenever one changes);
+    the keys and their leading words are those of keying every name afresh."""
+    from graphs.offline_parsing.names import ClientKeys, client_keys, name_key
+
+    names = ("Globex Corporation", "Initech LLC", "Acme")
+    grown = (*names, "Acme Rocket Works", "Umbrella Corp.")
+    shrunk = ("Initech LLC", "Umbrella Corp.")
+    for step in (names, grown, shrunk, grown):
+        keys = client_keys(step)
+        fresh = ClientKeys(name_key(n) for n in step)
+        assert set(keys) == set(fresh) and keys.prefixes == fresh.prefixes
+    assert "acme" in client_keys(grown).prefixes and "acme" not in client_keys(shrunk).prefixes

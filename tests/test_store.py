@@ -239,3 +239,32 @@ def test_a_client_known_to_be_new_is_inserted_at_once_and_one_made_meanwhile_is_
         again, created = store.clients.upsert(tx, "Northwind", "Ana", None, known_new=True)
     assert not created and again.id == made.id and again.contact_name == "Ana"
     assert store.db.scalar("SELECT COUNT(*) AS n FROM clients") == 1
+
+
+def test_client_names_after_new_clients_are_read_as_far_as_they_changed(store: Store, db_url: str, clock):
+    """Another process's new clients: only their names are read; after a rename, every name."""
+    other = Store.open(db_url, clock)
+    try:
+        with other.db.transaction() as tx:
+            other.clients.upsert(tx, "Globex")
+        assert store.clients.names() == ("Globex",)
+        reads: list[str] = []
+        fetchall = store.db.fetchall
+
+        def spy(sql: str, params=()):  # type: ignore[no-untyped-def]
+            reads.append(sql)
+            return fetchall(sql, params)
+
+        store.db.fetchall = spy  # type: ignore[method-assign]
+        with other.db.transaction() as tx:
+            initech, _ = other.clients.upsert(tx, "Initech")
+            other.clients.upsert(tx, "Acme")
+        assert sorted(store.clients.names()) == ["Acme", "Globex", "Initech"]
+        assert reads == ["SELECT name FROM clients WHERE names_version > ?"]
+        assert store.clients.names() == store.clients.names() and len(reads) == 1  # nothing moved
+        with other.db.transaction() as tx:
+            other.clients.rename(tx, initech.id, "Initrode")
+        assert sorted(store.clients.names()) == ["Acme", "Globex", "Initrode"]
+        assert reads[-1] == "SELECT name FROM clients ORDER BY name_key"
+    finally:
+        other.close()

@@ -192,16 +192,27 @@ class ClientKeys(frozenset[str]):
 
     prefixes: frozenset[str]
 
-    def __new__(cls, keys: Iterable[str]) -> ClientKeys:
+    def __new__(cls, keys: Iterable[str], prefixes: frozenset[str] | None = None) -> ClientKeys:
         self = super().__new__(cls, keys)
-        prefixes: set[str] = set()
-        for key in self:
-            cut = key.find(" ")
-            while cut > 0:
-                prefixes.add(key[:cut])
-                cut = key.find(" ", cut + 1)
-        self.prefixes = frozenset(prefixes)
+        self.prefixes = frozenset(_prefixes(self)) if prefixes is None else prefixes
         return self
+
+    def extended(self, keys: Iterable[str]) -> ClientKeys:
+        """These keys and ``keys``: only the new keys' leading words are worked out."""
+        added = frozenset(keys) - self
+        if not added:
+            return self
+        return ClientKeys(self | added, self.prefixes | _prefixes(added))
+
+
+def _prefixes(keys: Iterable[str]) -> set[str]:
+    prefixes: set[str] = set()
+    for key in keys:
+        cut = key.find(" ")
+        while cut > 0:
+            prefixes.add(key[:cut])
+            cut = key.find(" ", cut + 1)
+    return prefixes
 
 
 def client_keys(names: Iterable[str]) -> ClientKeys:
@@ -211,9 +222,20 @@ def client_keys(names: Iterable[str]) -> ClientKeys:
     return ClientKeys(key for key in map(name_key, names) if key)
 
 
+# The last names keyed and their keys: a client added keys one name, not every name again.
+_last_keyed: list[tuple[frozenset[str], ClientKeys]] = []
+
+
 @lru_cache(maxsize=4)
 def _client_keys(names: tuple[str, ...]) -> ClientKeys:
-    return ClientKeys(key for key in map(name_key, names) if key)
+    current = frozenset(names)
+    last = _last_keyed[-1] if _last_keyed else None
+    if last is not None and last[0] <= current:  # only names added (a rename or removal: all again)
+        keys = last[1].extended(key for key in map(name_key, current - last[0]) if key)
+    else:
+        keys = ClientKeys(key for key in map(name_key, names) if key)
+    _last_keyed[:] = [(current, keys)]
+    return keys
 
 
 def is_known(name: str, known: Collection[str]) -> bool:
