@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Literal, TypeVar
 
@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from agents.budget import PRICES, Budget, SpendCapReached
 from agents.errors import AgentError, ModelConfigError
 from agents.model_spec import OFFLINE, validate_spec
+from store.collecting import collecting
 from store.ledger import Ledger
 from store.model_cache import ModelCache
 
@@ -47,14 +48,8 @@ _forced_offline: ContextVar[bool] = ContextVar("forced_offline", default=False)
 __all__ = ["PRICES", "SpendCapReached"]
 
 
-@contextmanager
-def collect_budget_notes() -> Iterator[list[str]]:
-    notes: list[str] = []
-    token = _budget_notes.set(notes)
-    try:
-        yield notes
-    finally:
-        _budget_notes.reset(token)
+def collect_budget_notes() -> AbstractContextManager[list[str]]:
+    return collecting(_budget_notes)
 
 
 @contextmanager

@@ -13,14 +13,14 @@ the run's reply says so. What is *uncertain* about money (``unsure``) is still a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any
 
 from graphs.autonomy_policy import KINDS, allowed_internal
 from graphs.deps import Deps
 from graphs.step_kit import StepResult
+from store.collecting import collecting
 from store.errors import NotFound
 
 FIELD = "confirmed"
@@ -31,15 +31,9 @@ BY_POLICY = "approved_by_policy"  # the ledger event of a change the operator's 
 _by_policy: ContextVar[list[str] | None] = ContextVar("by_policy", default=None)
 
 
-@contextmanager
-def steps_by_policy() -> Iterator[list[str]]:
+def steps_by_policy() -> AbstractContextManager[list[str]]:
     """Collect the kinds of change the policy let run within this block (a step)."""
-    kinds: list[str] = []
-    token = _by_policy.set(kinds)
-    try:
-        yield kinds
-    finally:
-        _by_policy.reset(token)
+    return collecting(_by_policy)
 
 
 def confirmed(

@@ -8,9 +8,10 @@ whether any did. Outside a watched block nothing is known, and callers look as b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
+
+from store.collecting import collecting
 
 _seen: ContextVar[list[bool] | None] = ContextVar("invoice_settled", default=None)
 
@@ -22,15 +23,9 @@ def may_settle() -> None:
         seen.append(True)
 
 
-@contextmanager
-def watching() -> Iterator[list[bool]]:
+def watching() -> AbstractContextManager[list[bool]]:
     """Within the block, whether an invoice may have been settled (the list is non-empty then)."""
-    seen: list[bool] = []
-    token = _seen.set(seen)
-    try:
-        yield seen
-    finally:
-        _seen.reset(token)
+    return collecting(_seen)
 
 
 def settled_or_unknown() -> bool:
