@@ -110,8 +110,10 @@ class Probe:
     def install(cls, runtime: Runtime) -> Probe:
         probe = cls()
         store = runtime.store
-        # The conversation, the runner and the graph's nodes all hold this one Ledger object.
+        # The conversation, the runner and the graph's nodes all hold this one Ledger object; a
+        # batch of a run's events (append_many) is one statement, timed as one append.
         store.ledger.append = probe._ledger(store.ledger.append)  # type: ignore[method-assign]  # wrapped to time it
+        store.ledger.append_many = probe._ledger(store.ledger.append_many)  # type: ignore[method-assign]
         saver = runtime.supervisor.checkpointer
         # The compiled graph holds the same saver object and looks its methods up per call.
         for name, timer in probe.checkpoint_writes.items():
@@ -127,7 +129,23 @@ class Probe:
             return {**config(run_id), "callbacks": [probe.counter]}
 
         sup._config = counted  # type: ignore[method-assign]  # adds the step counter to every run's config
+        # A run that needs no approval runs its nodes as plain calls (Supervisor._direct), which
+        # LangGraph's callbacks do not see: those are counted as they are called.
+        table = sup.node_table
+
+        def counted_nodes() -> dict[str, Any]:
+            return {name: probe._counted_node(node) for name, node in table().items()}
+
+        sup.node_table = counted_nodes  # this runtime's direct runs
         return probe
+
+    def _counted_node(self, node: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(node)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            self.counter.steps += 1
+            return node(*args, **kwargs)
+
+        return run
 
     def figures(self) -> dict[str, Any]:
         steps = self.counter.steps
