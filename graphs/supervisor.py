@@ -115,10 +115,10 @@ def plan(state: RunState, runtime: Runtime[Deps]) -> dict[str, Any]:
     intended = plan_for(state["intent"]["kind"])
     assert intended is not None, "runs are only created for intents with a plan"
     # The steps go into the state, so the run's checkpoint carries them: a run planned
-    # under v1 finishes its v1 steps even when v2 ships before it is resumed. Two statements,
-    # each its own transaction (cheaper than one of both on PostgreSQL): a crash between them
-    # re-plans the run, which keeps the version recorded and records its events once.
-    # A run re-planned after a crash before its first checkpoint keeps the version it had.
+    # under v1 finishes its v1 steps even when v2 ships before it is resumed; one re-planned
+    # after a crash before its first checkpoint keeps the version it had. Two statements, each
+    # its own transaction (cheaper than one of both on PostgreSQL): a crash between them
+    # re-plans the run, which keeps its recorded version and records its events once.
     recorded = store.runs.start_planned(run_id, intended.name, intended.version)
     chosen = intended if recorded == (intended.name, intended.version) else (playbook(*recorded) or intended)
     planned = {
