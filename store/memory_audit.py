@@ -71,6 +71,13 @@ def _client(names: dict[int, str], client_id: int | None) -> str | None:
     return names.get(client_id) if client_id else None
 
 
+def _finding(kind: FindingKind, row: dict[str, Any], source: str, names: dict[int, str], detail: str) -> Finding:
+    """A finding about the memory item ``row`` (its ``id`` and ``client_id``)."""
+    return Finding(
+        kind=kind, item_id=int(row["id"]), source=source, client=_client(names, row["client_id"]), detail=detail
+    )
+
+
 def _source_findings(store: Store, names: dict[int, str]) -> list[Finding]:
     """Stale, orphaned and oversized items: set-based reads that return only the items at fault."""
     findings: list[Finding] = []
@@ -80,46 +87,23 @@ def _source_findings(store: Store, names: dict[int, str]) -> list[Finding]:
         " AND (f.id IS NULL OR f.superseded_at IS NOT NULL) ORDER BY m.id"
     ):
         orphan = r["fact_id"] is None
-        findings.append(
-            Finding(
-                kind="orphan" if orphan else "stale",
-                item_id=int(r["id"]),
-                source=f"fact #{r['source_id']}",
-                client=_client(names, r["client_id"]),
-                detail="points at a fact that no longer exists"
-                if orphan
-                else f"“{r['fact']}” was superseded by a newer fact",
-            )
-        )
+        detail = "points at a fact that no longer exists" if orphan else f"“{r['fact']}” was superseded by a newer fact"
+        findings.append(_finding("orphan" if orphan else "stale", r, f"fact #{r['source_id']}", names, detail))
     for kind, table in (("artifact", "artifacts"), ("invoice", "invoices")):
         for r in store.db.fetchall(
             f"SELECT m.id, m.source_id, m.client_id, m.title FROM memory_items m WHERE m.source_kind = ?"
             f" AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.id = m.source_id) ORDER BY m.id",
             (kind,),
         ):
-            findings.append(
-                Finding(
-                    kind="orphan",
-                    item_id=int(r["id"]),
-                    source=f"{kind} #{r['source_id']}",
-                    client=_client(names, r["client_id"]),
-                    detail=f"points at a deleted {kind} (“{r['title']}”)",
-                )
-            )
+            detail = f"points at a deleted {kind} (“{r['title']}”)"
+            findings.append(_finding("orphan", r, f"{kind} #{r['source_id']}", names, detail))
     for r in store.db.fetchall(
         "SELECT id, source_kind, source_id, client_id, length(text) AS chars FROM memory_items"
         " WHERE length(text) > ? ORDER BY id",
         (MAX_TEXT_CHARS,),
     ):
-        findings.append(
-            Finding(
-                kind="oversized",
-                item_id=int(r["id"]),
-                source=f"{r['source_kind']} #{r['source_id']}",
-                client=_client(names, r["client_id"]),
-                detail=f"{r['chars']} characters (limit {MAX_TEXT_CHARS}); re-indexed compact",
-            )
-        )
+        detail = f"{r['chars']} characters (limit {MAX_TEXT_CHARS}); re-indexed compact"
+        findings.append(_finding("oversized", r, f"{r['source_kind']} #{r['source_id']}", names, detail))
     return findings
 
 
